@@ -1,0 +1,85 @@
+# shellcheck shell=bash disable=SC2034
+# (SC2034: the variables below are used by the scripts that source this file.)
+# Shared settings for fetch-libs.sh, start.sh and stop.sh. Sourced, not executed.
+#
+# Every script derives the same paths from the same environment variables, so stop.sh finds
+# the broker that start.sh started as long as both see the same KAFKA_PORT / KAFKA_DATA_DIR.
+
+KAFKA_SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+KAFKA_VERSION="${KAFKA_VERSION:-3.9.1}"
+KAFKA_PORT="${KAFKA_PORT:-39092}"
+# Default the controller port to the broker port + 1 so that two brokers started with only
+# different KAFKA_PORT values never collide on the controller listener.
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
+KAFKA_HOST="127.0.0.1"
+KAFKA_BOOTSTRAP="${KAFKA_HOST}:${KAFKA_PORT}"
+
+# All per-broker state (config, data, pid, log) lives in one directory keyed by port, so
+# brokers on different ports are fully independent.
+KAFKA_DATA_DIR="${KAFKA_DATA_DIR:-${TMPDIR:-/tmp}/rwkvstream-kafka-${KAFKA_PORT}}"
+KAFKA_PID_FILE="${KAFKA_DATA_DIR}/kafka.pid"
+KAFKA_LOG_FILE="${KAFKA_DATA_DIR}/kafka.log"
+KAFKA_PROPS_FILE="${KAFKA_DATA_DIR}/server.properties"
+KAFKA_LOG_DIRS="${KAFKA_DATA_DIR}/data"
+KAFKA_VERSION_FILE="${KAFKA_DATA_DIR}/kafka.version"
+# Marker that makes a directory ours: --fresh / --wipe only delete directories carrying it,
+# so a mistyped KAFKA_DATA_DIR can never make us delete someone else's files.
+KAFKA_MARKER_FILE="${KAFKA_DATA_DIR}/.rwkvstream-kafka"
+
+# Jars are cached per Kafka version; CI may point this at a cached directory.
+KAFKA_LIBS_ROOT="${KAFKA_LIBS_ROOT:-${KAFKA_SCRIPT_DIR}/.libs}"
+KAFKA_LIBS_DIR="${KAFKA_LIBS_ROOT}/${KAFKA_VERSION}/libs"
+KAFKA_LIBS_STAMP="${KAFKA_LIBS_ROOT}/${KAFKA_VERSION}/.complete"
+
+KAFKA_JAVA="${JAVA_HOME:+${JAVA_HOME}/bin/}java"
+
+# Progress and errors go to stderr: stdout of start.sh carries only the bootstrap address.
+log() { printf '[kafka] %s\n' "$*" >&2; }
+die() { printf '[kafka] error: %s\n' "$*" >&2; exit 1; }
+
+kafka_major() { printf '%s' "${KAFKA_VERSION%%.*}"; }
+
+validate_port() {
+  local name="$1" value="$2"
+  if ! [[ "$value" =~ ^[0-9]+$ ]] || ((value < 1 || value > 65535)); then
+    die "$name must be a TCP port, got '$value'"
+  fi
+}
+
+# True while the process exists and is not a zombie. Zombies matter in containers whose
+# init does not reap orphans: kill -0 succeeds on them forever.
+alive() {
+  local state
+  kill -0 "$1" 2>/dev/null || return 1
+  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
+  [[ "$state" != Z ]]
+}
+
+# Prints the pid of the broker recorded for this data directory when that process is alive
+# and really is our broker (pid files outlive reboots and pids get reused); fails otherwise.
+running_pid() {
+  local pid cmdline
+  [[ -f "$KAFKA_PID_FILE" ]] || return 1
+  pid="$(<"$KAFKA_PID_FILE")"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  alive "$pid" || return 1
+  cmdline="$(tr '\0' ' ' <"/proc/${pid}/cmdline" 2>/dev/null)" || return 1
+  [[ "$cmdline" == *kafka.Kafka* && "$cmdline" == *"$KAFKA_PROPS_FILE"* ]] || return 1
+  printf '%s\n' "$pid"
+}
+
+# True when something accepts TCP connections on 127.0.0.1:$1.
+port_open() {
+  # shellcheck disable=SC2016 # $1 is expanded by the inner bash, not here
+  timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null
+}
+
+# Deletes the data directory, but only if it carries our marker.
+wipe_data_dir() {
+  [[ -e "$KAFKA_DATA_DIR" ]] || return 0
+  [[ -f "$KAFKA_MARKER_FILE" ]] ||
+    die "refusing to delete $KAFKA_DATA_DIR: it was not created by infra/kafka/start.sh"
+  rm -rf -- "$KAFKA_DATA_DIR"
+  log "deleted $KAFKA_DATA_DIR"
+}

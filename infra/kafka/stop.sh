@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Stops the Kafka broker that infra/kafka/start.sh started for the same KAFKA_PORT /
+# KAFKA_DATA_DIR: SIGTERM (clean shutdown, so the next start needs no log recovery), then
+# SIGKILL if it is still alive after KAFKA_STOP_TIMEOUT seconds (default 30).
+#
+# Idempotent: exits 0 when no such broker runs. Never touches a process it did not start
+# (the pid file is checked against the process command line).
+#
+# --wipe  also delete the data directory (topics, offsets, config, logs).
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+
+wipe=false
+for arg in "$@"; do
+  case "$arg" in
+    --wipe) wipe=true ;;
+    -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2; exit 0 ;;
+    *) die "unknown argument '$arg' (expected --wipe)" ;;
+  esac
+done
+
+STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
+[[ "$STOP_TIMEOUT" =~ ^[0-9]+$ ]] || die "KAFKA_STOP_TIMEOUT must be whole seconds"
+
+if pid="$(running_pid)"; then
+  log "stopping broker (pid ${pid}) on ${KAFKA_BOOTSTRAP}"
+  kill -TERM "$pid" 2>/dev/null || true
+  deadline=$((SECONDS + STOP_TIMEOUT))
+  while alive "$pid" && ((SECONDS < deadline)); do
+    sleep 0.2
+  done
+  if alive "$pid"; then
+    log "still running after ${STOP_TIMEOUT} s; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    while alive "$pid"; do sleep 0.1; done
+  fi
+  log "stopped"
+else
+  log "no broker started by start.sh is running for ${KAFKA_DATA_DIR}"
+fi
+rm -f -- "$KAFKA_PID_FILE"
+
+if [[ "$wipe" == true ]]; then
+  wipe_data_dir
+fi

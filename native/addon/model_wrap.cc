@@ -1,0 +1,170 @@
+// JS class `Model`: a loaded engine model. forward() takes typed arrays, runs on the thread pool, and writes
+// each stream's new state into the caller's Float32Array in place (no copies of multi-megabyte states).
+#include "model_wrap.h"
+
+#include <memory>
+#include <vector>
+
+#include "addon_data.h"
+#include "promise_worker.h"
+#include "rwkv/model.h"
+
+namespace rwkv_addon {
+
+namespace {
+
+rwkv::LogitsMode parse_logits(Napi::Env env, const Napi::Value& v) {
+  if (v.IsUndefined()) return rwkv::LogitsMode::Last;
+  std::string s = v.ToString();
+  if (s == "none") return rwkv::LogitsMode::None;
+  if (s == "last") return rwkv::LogitsMode::Last;
+  if (s == "all") return rwkv::LogitsMode::All;
+  throw_coded(env, rwkv::code::kArgument, "logits must be \"none\", \"last\" or \"all\", got \"" + s + "\"");
+}
+
+const char* weight_name(rwkv::WeightType w) {
+  switch (w) {
+    case rwkv::WeightType::F32: return "f32";
+    case rwkv::WeightType::BF16: return "bf16";
+    case rwkv::WeightType::F16: return "f16";
+  }
+  return "?";
+}
+
+}  // namespace
+
+Napi::Function ModelWrap::Init(Napi::Env env) {
+  Napi::Function fn = DefineClass(env, "Model", {
+      InstanceMethod<&ModelWrap::Info>("info"),
+      InstanceMethod<&ModelWrap::Forward>("forward"),
+      InstanceMethod<&ModelWrap::Dispose>("dispose"),
+  });
+  addon_data(env).model_ctor = Napi::Persistent(fn);
+  return fn;
+}
+
+Napi::Object ModelWrap::Wrap(Napi::Env env, std::shared_ptr<rwkv::Model> model, rwkv::WeightType weights) {
+  Napi::Object obj = addon_data(env).model_ctor.New({});
+  auto* self = Napi::ObjectWrap<ModelWrap>::Unwrap(obj);
+  self->model_ = std::move(model);
+  self->weights_ = weights;
+  return obj;
+}
+
+ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {}
+
+std::shared_ptr<rwkv::Model> ModelWrap::live(Napi::Env env) const {
+  if (!model_) throw_coded(env, rwkv::code::kArgument, "model has been disposed");
+  return model_;
+}
+
+Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto model = live(env);
+  const auto& c = model->config();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("version", c.version);
+  o.Set("format", c.format);
+  o.Set("fileDtype", c.file_dtype);
+  o.Set("weights", weight_name(weights_));
+  o.Set("nLayer", c.n_layer);
+  o.Set("nEmbd", c.n_embd);
+  o.Set("nHead", c.n_head);
+  o.Set("headSize", c.head_size);
+  o.Set("vocabSize", c.vocab_size);
+  o.Set("ffn", c.ffn);
+  Napi::Array ranks = Napi::Array::New(env, c.ranks.size());
+  for (size_t i = 0; i < c.ranks.size(); i++) {
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("w", c.ranks[i].w);
+    r.Set("a", c.ranks[i].a);
+    r.Set("v", c.ranks[i].v);
+    r.Set("g", c.ranks[i].g);
+    ranks.Set(i, r);
+  }
+  o.Set("ranks", ranks);
+  o.Set("fingerprint", model->fingerprint());
+  o.Set("device", model->device());
+  o.Set("stateFloats", static_cast<double>(model->state_floats()));
+  return o;
+}
+
+// forward([{ tokens: Int32Array, state: Float32Array, logits: 'none'|'last'|'all' }, ...])
+//   -> Promise<(Float32Array | null)[]>, states updated in place.
+Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto model = live(env);
+  if (!info[0].IsArray()) throw_coded(env, rwkv::code::kArgument, "forward expects an array of streams");
+  Napi::Array streams = info[0].As<Napi::Array>();
+  const size_t n = streams.Length();
+  const size_t state_floats = model->state_floats();
+  const size_t vocab = static_cast<size_t>(model->config().vocab_size);
+
+  struct Job {
+    std::vector<rwkv::Sequence> seqs;
+    std::vector<std::vector<float>> logits;
+  };
+  auto job = std::make_shared<Job>();
+  job->seqs.resize(n);
+  job->logits.resize(n);
+  std::vector<Napi::Value> hold;
+  for (size_t i = 0; i < n; i++) {
+    Napi::Value item = streams.Get(i);
+    if (!item.IsObject()) throw_coded(env, rwkv::code::kArgument, "stream " + std::to_string(i) + " is not an object");
+    Napi::Object s = item.As<Napi::Object>();
+    Napi::Value tokens = s.Get("tokens"), state = s.Get("state");
+    if (!tokens.IsTypedArray() || tokens.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+      throw_coded(env, rwkv::code::kArgument, "stream " + std::to_string(i) + ": tokens must be an Int32Array");
+    }
+    if (!state.IsTypedArray() || state.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+      throw_coded(env, rwkv::code::kArgument, "stream " + std::to_string(i) + ": state must be a Float32Array");
+    }
+    auto t = tokens.As<Napi::Int32Array>();
+    auto st = state.As<Napi::Float32Array>();
+    if (st.ElementLength() != state_floats) {
+      throw_coded(env, rwkv::code::kArgument, "stream " + std::to_string(i) + ": state has " + std::to_string(st.ElementLength()) +
+                                                  " floats; this model's state has " + std::to_string(state_floats));
+    }
+    rwkv::Sequence& seq = job->seqs[i];
+    seq.tokens = t.Data();
+    seq.n_tokens = t.ElementLength();
+    seq.state = st.Data();
+    seq.logits = parse_logits(env, s.Get("logits"));
+    size_t want = seq.logits == rwkv::LogitsMode::All ? seq.n_tokens * vocab : seq.logits == rwkv::LogitsMode::Last ? vocab : 0;
+    if (seq.logits == rwkv::LogitsMode::Last && seq.n_tokens == 0) {
+      throw_coded(env, rwkv::code::kArgument, "stream " + std::to_string(i) + ": logits of the last position need at least one token");
+    }
+    job->logits[i].resize(want);
+    seq.logits_out = want ? job->logits[i].data() : nullptr;
+    hold.push_back(tokens);
+    hold.push_back(state);
+  }
+
+  auto* worker = new PromiseWorker(
+      env, [model, job] { model->forward(job->seqs); },
+      [job](Napi::Env env) -> Napi::Value {
+        Napi::Array out = Napi::Array::New(env, job->logits.size());
+        for (size_t i = 0; i < job->logits.size(); i++) {
+          auto& l = job->logits[i];
+          if (l.empty()) {
+            out.Set(i, env.Null());
+            continue;
+          }
+          auto* owned = new std::vector<float>(std::move(l));
+          auto ab = Napi::ArrayBuffer::New(env, owned->data(), owned->size() * sizeof(float),
+                                           [](Napi::Env, void*, std::vector<float>* v) { delete v; }, owned);
+          out.Set(i, Napi::Float32Array::New(env, owned->size(), ab, 0));
+        }
+        return out;
+      });
+  for (auto& v : hold) worker->Hold(v);
+  worker->Queue();
+  return worker->Promise();
+}
+
+Napi::Value ModelWrap::Dispose(const Napi::CallbackInfo& info) {
+  model_.reset();
+  return info.Env().Undefined();
+}
+
+}  // namespace rwkv_addon

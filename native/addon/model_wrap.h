@@ -1,0 +1,26 @@
+#pragma once
+#include <napi.h>
+
+#include <memory>
+
+#include "rwkv/model.h"
+
+namespace rwkv_addon {
+
+class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  static Napi::Object Wrap(Napi::Env env, std::shared_ptr<rwkv::Model> model, rwkv::WeightType weights);
+  explicit ModelWrap(const Napi::CallbackInfo& info);
+
+ private:
+  std::shared_ptr<rwkv::Model> live(Napi::Env env) const;
+  Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value Forward(const Napi::CallbackInfo& info);
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+
+  std::shared_ptr<rwkv::Model> model_;  // shared with in-flight work, so dispose() never frees under it
+  rwkv::WeightType weights_ = rwkv::WeightType::F32;
+};
+
+}  // namespace rwkv_addon

@@ -1,0 +1,48 @@
+// Builds the native engine and the Node addon with CMake (run by `npm install` / `npm ci`).
+// Node's headers are taken from the running Node installation and node-addon-api from node_modules, so the
+// build never downloads anything. CUDA is compiled in when nvcc is found.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const buildDir = process.env.RWKVSTREAM_NATIVE_BUILD_DIR ?? path.join(here, 'build');
+const quiet = process.argv.includes('--quiet');
+const require = createRequire(import.meta.url);
+
+function nodeIncludeDir() {
+  const candidates = [
+    path.resolve(path.dirname(process.execPath), '..', 'include', 'node'),
+    process.env.npm_config_nodedir && path.join(process.env.npm_config_nodedir, 'include', 'node'),
+  ].filter(Boolean);
+  const found = candidates.find((dir) => existsSync(path.join(dir, 'node_api.h')));
+  if (!found) {
+    console.error(`rwkvstream: Node headers (node_api.h) not found in: ${candidates.join(', ')}.\n` +
+      'Install the Node.js development headers (Debian: apt-get install libnode-dev, or use an official Node build).');
+    process.exit(1);
+  }
+  return found;
+}
+
+function run(cmd, args) {
+  const result = spawnSync(cmd, args, { stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit' });
+  if (result.error) {
+    console.error(`rwkvstream: cannot run ${cmd}: ${result.error.message} (install cmake and a C++ compiler)`);
+    process.exit(1);
+  }
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+const addonApiDir = require('node-addon-api').include_dir.replace(/^"|"$/g, '');
+const configureArgs = [
+  '-S', here, '-B', buildDir,
+  '-DCMAKE_BUILD_TYPE=Release',
+  `-DNODE_INCLUDE_DIR=${nodeIncludeDir()}`,
+  `-DNODE_ADDON_API_DIR=${path.resolve(here, '..', addonApiDir)}`,
+];
+if (process.env.RWKVSTREAM_CUDA === '0') configureArgs.push('-DRWKV_ENABLE_CUDA=OFF');
+run('cmake', configureArgs);
+run('cmake', ['--build', buildDir, '--parallel', String(Math.max(1, os.availableParallelism()))]);

@@ -1,0 +1,135 @@
+// AVX-512 kernels: a 14 x 32 register tile for the GEMM (28 accumulators of 16 floats, B read once per depth
+// step as two vectors, A broadcast from memory), BF16/F16 panels widened in registers, plus the shared
+// element-wise source vectorized for 512-bit registers.
+#include <immintrin.h>
+
+#include "cpu/float16.h"
+#include "cpu/kernels.h"
+
+namespace rwkv::cpu::avx512 {
+namespace {
+
+#include "cpu/ops_impl.h"
+
+constexpr int kMr = 14;
+
+template <BType BT>
+inline void load_b(const void* b, int k, __m512& b0, __m512& b1) {
+  if constexpr (BT == BType::F32) {
+    const float* p = static_cast<const float*>(b) + static_cast<size_t>(k) * kPanel;
+    b0 = _mm512_load_ps(p);
+    b1 = _mm512_load_ps(p + 16);
+  } else {
+    const uint16_t* p = static_cast<const uint16_t*>(b) + static_cast<size_t>(k) * kPanel;
+    __m256i lo = _mm256_load_si256(reinterpret_cast<const __m256i*>(p));
+    __m256i hi = _mm256_load_si256(reinterpret_cast<const __m256i*>(p + 16));
+    if constexpr (BT == BType::BF16) {
+      b0 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(lo), 16));
+      b1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(hi), 16));
+    } else {
+      b0 = _mm512_cvtph_ps(lo);
+      b1 = _mm512_cvtph_ps(hi);
+    }
+  }
+}
+
+template <int M, BType BT>
+void tile_m(const TileArgs& t) {
+  __m512 c0[M], c1[M];
+#pragma GCC unroll 16
+  for (int i = 0; i < M; i++) {
+    c0[i] = _mm512_setzero_ps();
+    c1[i] = _mm512_setzero_ps();
+  }
+  const float* a = t.a;
+  for (int k = 0; k < t.kc; k++) {
+    __m512 b0, b1;
+    load_b<BT>(t.b, k, b0, b1);
+#pragma GCC unroll 16
+    for (int i = 0; i < M; i++) {
+      __m512 ai = _mm512_set1_ps(a[i]);
+      c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
+      c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
+    }
+    a += M;
+  }
+  const __mmask16 m0 = t.n >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << t.n) - 1u);
+  const __mmask16 m1 = t.n >= 32 ? static_cast<__mmask16>(0xffff)
+                       : t.n > 16 ? static_cast<__mmask16>((1u << (t.n - 16)) - 1u)
+                                  : static_cast<__mmask16>(0);
+  const __m512 zero = _mm512_setzero_ps();
+#pragma GCC unroll 16
+  for (int i = 0; i < M; i++) {
+    float* cr = t.c[i];
+    __m512 v0 = c0[i], v1 = c1[i];
+    if (t.accumulate) {
+      v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, cr));
+      v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, cr + 16));
+    }
+    if (t.relu_square) {
+      v0 = _mm512_max_ps(v0, zero);
+      v1 = _mm512_max_ps(v1, zero);
+      v0 = _mm512_mul_ps(v0, v0);
+      v1 = _mm512_mul_ps(v1, v1);
+    }
+    _mm512_mask_storeu_ps(cr, m0, v0);
+    _mm512_mask_storeu_ps(cr + 16, m1, v1);
+  }
+}
+
+template <BType BT>
+void tile_bt(const TileArgs& t) {
+  switch (t.m) {
+    case 1: return tile_m<1, BT>(t);
+    case 2: return tile_m<2, BT>(t);
+    case 3: return tile_m<3, BT>(t);
+    case 4: return tile_m<4, BT>(t);
+    case 5: return tile_m<5, BT>(t);
+    case 6: return tile_m<6, BT>(t);
+    case 7: return tile_m<7, BT>(t);
+    case 8: return tile_m<8, BT>(t);
+    case 9: return tile_m<9, BT>(t);
+    case 10: return tile_m<10, BT>(t);
+    case 11: return tile_m<11, BT>(t);
+    case 12: return tile_m<12, BT>(t);
+    case 13: return tile_m<13, BT>(t);
+    default: return tile_m<14, BT>(t);
+  }
+}
+
+void tile(const TileArgs& t) {
+  switch (t.btype) {
+    case BType::F32: return tile_bt<BType::F32>(t);
+    case BType::BF16: return tile_bt<BType::BF16>(t);
+    case BType::F16: return tile_bt<BType::F16>(t);
+  }
+}
+
+void widen(const void* src, BType type, size_t n, float* dst) {
+  const uint16_t* s = static_cast<const uint16_t*>(src);
+  size_t i = 0;
+  if (type == BType::BF16) {
+    for (; i + 16 <= n; i += 16) {
+      __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i));
+      _mm512_storeu_ps(dst + i, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)));
+    }
+    for (; i < n; i++) dst[i] = bf16_to_f32(s[i]);
+  } else if (type == BType::F16) {
+    for (; i + 16 <= n; i += 16)
+      _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i))));
+    for (; i < n; i++) dst[i] = f16_to_f32(s[i]);
+  } else {
+    const float* f = static_cast<const float*>(src);
+    for (; i < n; i++) dst[i] = f[i];
+  }
+}
+
+constexpr CpuKernels kTable = {Isa::Avx512, kMr, true, tile, widen, layer_norm, shift_mix,
+                               tanh_inplace, sigmoid_inplace, wkv};
+
+}  // namespace
+}  // namespace rwkv::cpu::avx512
+
+namespace rwkv::cpu {
+const CpuKernels& kernels_avx512() { return avx512::kTable; }
+}  // namespace rwkv::cpu

@@ -1,0 +1,103 @@
+#include "io/loaded_file.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "io/byte_order.h"
+#include "io/io_error.h"
+
+namespace rwkv::io {
+
+namespace {
+constexpr size_t kBufferAlign = 64;
+}
+
+void LoadedTensorFile::AlignedFree::operator()(uint8_t* p) const {
+  ::operator delete(p, std::align_val_t(kBufferAlign));
+}
+
+uint8_t* LoadedTensorFile::allocate(size_t bytes) {
+  auto* p = static_cast<uint8_t*>(::operator new(bytes ? bytes : 1, std::align_val_t(kBufferAlign)));
+  std::memset(p, 0, bytes);
+  buffers_.emplace_back(p);
+  return p;
+}
+
+void LoadedTensorFile::add(const std::string& name, TensorView view) {
+  if (tensors_.count(name)) {
+    fail(code::kModelFormat, path_, "tensor " + quoted(name) + " appears twice; expected unique names");
+  }
+  size_t align = dtype_size(view.dtype);
+  if (view.data && reinterpret_cast<uintptr_t>(view.data) % align != 0) {
+    size_t n = view.nbytes();
+    uint8_t* copy = allocate(n);
+    std::memcpy(copy, view.data, n);
+    view.data = copy;
+  }
+  tensors_.emplace(name, std::move(view));
+}
+
+void LoadedTensorFile::absorb(LoadedTensorFile&& other) {
+  for (auto& f : other.files_) files_.push_back(std::move(f));
+  for (auto& b : other.buffers_) buffers_.push_back(std::move(b));
+  for (auto& [name, view] : other.tensors_) add(name, view);
+  other.files_.clear();
+  other.buffers_.clear();
+  other.tensors_.clear();
+}
+
+bool shape_bytes(const std::vector<int64_t>& shape, DType dtype, uint64_t* bytes) {
+  uint64_t n = dtype_size(dtype);
+  for (int64_t d : shape) {
+    if (d < 0 || !checked_mul(n, static_cast<uint64_t>(d), &n)) return false;
+  }
+  *bytes = n;
+  return true;
+}
+
+std::string shape_str(const std::vector<int64_t>& shape) {
+  std::string s = "(";
+  for (size_t i = 0; i < shape.size(); i++) {
+    if (i) s += ", ";
+    s += std::to_string(shape[i]);
+  }
+  if (shape.size() == 1) s += ",";
+  return s + ")";
+}
+
+namespace {
+template <typename T>
+void transpose_into(const uint8_t* src, uint8_t* dst, size_t rows, size_t cols) {
+  // Tiles keep both the reads and the writes within a few cache lines.
+  constexpr size_t kTile = 32;
+  const T* s = reinterpret_cast<const T*>(src);
+  T* d = reinterpret_cast<T*>(dst);
+  for (size_t r0 = 0; r0 < rows; r0 += kTile) {
+    for (size_t c0 = 0; c0 < cols; c0 += kTile) {
+      size_t r1 = r0 + kTile < rows ? r0 + kTile : rows;
+      size_t c1 = c0 + kTile < cols ? c0 + kTile : cols;
+      for (size_t r = r0; r < r1; r++)
+        for (size_t c = c0; c < c1; c++) d[c * rows + r] = s[r * cols + c];
+    }
+  }
+}
+}  // namespace
+
+TensorView transposed(LoadedTensorFile& file, const TensorView& t) {
+  size_t rows = static_cast<size_t>(t.shape.at(0)), cols = static_cast<size_t>(t.shape.at(1));
+  TensorView out;
+  out.dtype = t.dtype;
+  out.shape = {t.shape[1], t.shape[0]};
+  uint8_t* dst = file.allocate(t.nbytes());
+  switch (dtype_size(t.dtype)) {
+    case 1: transpose_into<uint8_t>(t.data, dst, rows, cols); break;
+    case 2: transpose_into<uint16_t>(t.data, dst, rows, cols); break;
+    case 4: transpose_into<uint32_t>(t.data, dst, rows, cols); break;
+    default: transpose_into<uint64_t>(t.data, dst, rows, cols); break;
+  }
+  out.data = dst;
+  return out;
+}
+
+}  // namespace rwkv::io

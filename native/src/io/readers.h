@@ -1,0 +1,18 @@
+// The container readers behind TensorFile::open. Each returns tensors under the names the file uses, in the
+// shapes the file stores (ggml: already mapped back to the official RWKV-7 layout); names.h then maps foreign
+// naming schemes to the official one.
+#pragma once
+#include <memory>
+
+#include "io/loaded_file.h"
+#include "io/mapped_file.h"
+
+namespace rwkv::io {
+
+std::unique_ptr<LoadedTensorFile> read_pth(std::shared_ptr<const MappedFile> file);
+std::unique_ptr<LoadedTensorFile> read_safetensors(std::shared_ptr<const MappedFile> file);
+// A sharded Hugging Face checkpoint: `index` is model.safetensors.index.json, naming the shard of every tensor.
+std::unique_ptr<LoadedTensorFile> read_safetensors_index(std::shared_ptr<const MappedFile> index);
+std::unique_ptr<LoadedTensorFile> read_ggml(std::shared_ptr<const MappedFile> file);
+
+}  // namespace rwkv::io

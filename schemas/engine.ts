@@ -1,0 +1,70 @@
+// Engine-facing shapes: load options, model and tokenizer descriptions, state headers.
+import { z } from 'zod';
+
+export const WeightTypeSchema = z.enum(['f32', 'bf16', 'f16']);
+export const DeviceSchema = z.enum(['cpu', 'cuda', 'auto']);
+export const LogitsModeSchema = z.enum(['none', 'last', 'all']);
+
+export const EngineOptionsSchema = z.object({
+  model: z.string().min(1, 'model path is required'),
+  /** World vocabulary file; "bytes" for byte-level models; omitted: bytes when the model has 256 ids. */
+  vocab: z.string().min(1).optional(),
+  weights: WeightTypeSchema.default('f32'),
+  threads: z.number().int().min(0).max(1024).default(0),
+  device: DeviceSchema.default('cpu'),
+});
+
+export const LayerRanksSchema = z.object({ w: z.number().int(), a: z.number().int(), v: z.number().int(), g: z.number().int() });
+
+export const ModelInfoSchema = z.object({
+  version: z.string(),
+  format: z.string(),
+  fileDtype: z.string(),
+  weights: WeightTypeSchema,
+  nLayer: z.number().int().positive(),
+  nEmbd: z.number().int().positive(),
+  nHead: z.number().int().positive(),
+  headSize: z.number().int().positive(),
+  vocabSize: z.number().int().positive(),
+  ffn: z.number().int().positive(),
+  ranks: z.array(LayerRanksSchema),
+  fingerprint: z.string().regex(/^[0-9a-f]{16}$/),
+  device: z.string(),
+  stateFloats: z.number().int().positive(),
+});
+
+export const TokenizerInfoSchema = z.object({
+  kind: z.enum(['world', 'bytes']),
+  vocabSize: z.number().int().positive(),
+  fingerprint: z.string().regex(/^[0-9a-f]{16}$/),
+});
+
+export const StateInfoSchema = z.object({
+  format: z.number().int(),
+  version: z.string(),
+  modelFingerprint: z.string(),
+  tokenizerFingerprint: z.string(),
+  nLayer: z.number().int(),
+  nEmbd: z.number().int(),
+  nHead: z.number().int(),
+  headSize: z.number().int(),
+  tokens: z.number().int().nonnegative(),
+});
+
+export const CapabilitiesSchema = z.object({
+  avx2: z.boolean(),
+  avx512f: z.boolean(),
+  avx512bf16: z.boolean(),
+  cudaCompiled: z.boolean(),
+  cudaDevices: z.number().int(),
+  cudaError: z.string(),
+});
+
+export type WeightType = z.infer<typeof WeightTypeSchema>;
+export type Device = z.infer<typeof DeviceSchema>;
+export type LogitsMode = z.infer<typeof LogitsModeSchema>;
+export type EngineOptions = z.input<typeof EngineOptionsSchema>;
+export type ModelInfo = z.infer<typeof ModelInfoSchema>;
+export type TokenizerInfo = z.infer<typeof TokenizerInfoSchema>;
+export type StateInfo = z.infer<typeof StateInfoSchema>;
+export type Capabilities = z.infer<typeof CapabilitiesSchema>;

@@ -1,0 +1,35 @@
+// The engine flags shared by every command that loads a model.
+import type { Command } from 'commander';
+
+import { EngineOptionsSchema, type EngineOptions } from '../../schemas/engine.ts';
+import { UsageError } from './output.ts';
+
+export interface EngineFlags {
+  vocab?: string;
+  weights?: string;
+  threads?: string;
+  device?: string;
+}
+
+export function addEngineFlags(cmd: Command): Command {
+  return cmd
+    .option('--vocab <file>', 'World vocabulary file, or "bytes" (default: bytes for 256-id models)')
+    .option('--weights <type>', 'weights in memory: f32, bf16 or f16', 'f32')
+    .option('--threads <n>', 'CPU threads (0: all)', '0')
+    .option('--device <name>', 'cpu, cuda or auto', 'cpu');
+}
+
+export function engineOptions(model: string, flags: EngineFlags): EngineOptions {
+  const parsed = EngineOptionsSchema.safeParse({
+    model,
+    vocab: flags.vocab,
+    weights: flags.weights,
+    threads: flags.threads === undefined ? undefined : Number(flags.threads),
+    device: flags.device,
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UsageError(`--${issue.path.join('.')}: ${issue.message}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,20 @@
+// The `rwkvstream` command line: this file only wires commands; each lives in commands/.
+import { Command } from 'commander';
+
+import { inspectCommand } from './commands/inspect.ts';
+import { logitsCommand } from './commands/logits.ts';
+import { randomModelCommand } from './commands/random-model.ts';
+import { tokenizeCommands } from './commands/tokenize.ts';
+import { reportError } from './output.ts';
+
+const program = new Command()
+  .name('rwkvstream')
+  .description('Read documents of any length with an RWKV model: summaries, classifications, anomaly scores.')
+  .showHelpAfterError();
+
+inspectCommand(program);
+logitsCommand(program);
+randomModelCommand(program);
+tokenizeCommands(program);
+
+program.parseAsync(process.argv).catch(reportError);

@@ -1,0 +1,123 @@
+// A loaded model on the native engine. forward() runs a chunk of tokens from a state and leaves the new state
+// in place — the one operation every pipeline is built from.
+import {
+  EngineOptionsSchema,
+  ModelInfoSchema,
+  StateInfoSchema,
+  type EngineOptions,
+  type LogitsMode,
+  type ModelInfo,
+  type StateInfo,
+} from '../../schemas/engine.ts';
+import { EngineError, engineCall } from './errors.ts';
+import { native, type NativeModel } from './native.ts';
+import { RnnState } from './state.ts';
+
+export interface StreamInput {
+  tokens: ArrayLike<number>;
+  state: RnnState;
+  logits?: LogitsMode;
+}
+
+export type ModelOptions = Omit<EngineOptions, 'vocab'>;
+
+export class Model {
+  readonly info: ModelInfo;
+  #native: NativeModel | undefined;
+
+  private constructor(model: NativeModel) {
+    this.#native = model;
+    this.info = ModelInfoSchema.parse(model.info());
+  }
+
+  static async load(options: ModelOptions): Promise<Model> {
+    const opts = EngineOptionsSchema.omit({ vocab: true }).parse(options);
+    return new Model(
+      await engineCall(() => native().loadModel(opts.model, { weights: opts.weights, threads: opts.threads, device: opts.device })),
+    );
+  }
+
+  #live(): NativeModel {
+    if (!this.#native) throw new EngineError('E_ARGUMENT', 'model has been disposed');
+    return this.#native;
+  }
+
+  /** The zero state: where every document starts. */
+  newState(): RnnState {
+    return new RnnState(new Float32Array(this.info.stateFloats));
+  }
+
+  /**
+   * Runs `tokens` from `state` (updated in place) and returns the logits asked for: none (null), the last
+   * position's (vocabSize floats) or all positions' (tokens × vocabSize).
+   */
+  async forward(tokens: ArrayLike<number>, state: RnnState, logits: LogitsMode = 'last'): Promise<Float32Array | null> {
+    const [out] = await this.forwardBatch([{ tokens, state, logits }]);
+    return out ?? null;
+  }
+
+  /** Many independent streams in one call: one matrix product over all their tokens. */
+  async forwardBatch(streams: StreamInput[]): Promise<(Float32Array | null)[]> {
+    const model = this.#live();
+    const calls = streams.map((s) => ({
+      tokens: s.tokens instanceof Int32Array ? s.tokens : Int32Array.from(s.tokens),
+      state: s.state.data,
+      logits: s.logits ?? 'last',
+    }));
+    const out = await engineCall(() => model.forward(calls));
+    streams.forEach((s, i) => {
+      s.state.tokens += calls[i]!.tokens.length;
+    });
+    return out;
+  }
+
+  /** The identity a state blob must carry to be accepted (tokenizer fingerprint empty: not checked). */
+  stateIdentity(tokenizerFingerprint = ''): Omit<StateInfo, 'format' | 'tokens'> {
+    return {
+      version: this.info.version,
+      modelFingerprint: this.info.fingerprint,
+      tokenizerFingerprint,
+      nLayer: this.info.nLayer,
+      nEmbd: this.info.nEmbd,
+      nHead: this.info.nHead,
+      headSize: this.info.headSize,
+    };
+  }
+
+  /** The portable blob of a state: header (fingerprints, dims, tokens, checksum) + raw fp32 state. */
+  stateToBuffer(state: RnnState, tokenizerFingerprint = ''): Buffer {
+    return native().encodeStateBlob({ ...this.stateIdentity(tokenizerFingerprint), tokens: state.tokens }, state.data);
+  }
+
+  /** Reads a blob, refusing a corrupted one (E_STATE) or one from another model or tokenizer (E_STATE_MISMATCH). */
+  stateFromBuffer(blob: Uint8Array, tokenizerFingerprint = ''): RnnState {
+    try {
+      const { info, state } = native().decodeStateBlob(blob, {
+        ...this.stateIdentity(tokenizerFingerprint),
+        tokens: 0,
+        stateFloats: this.info.stateFloats,
+      });
+      return new RnnState(state, StateInfoSchema.parse(info).tokens);
+    } catch (err) {
+      throw EngineError.from(err);
+    }
+  }
+
+  dispose(): void {
+    this.#native?.dispose();
+    this.#native = undefined;
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+/** Reads a state blob's header without a model (inspection, doctor). */
+export function readStateInfo(blob: Uint8Array): StateInfo {
+  try {
+    return StateInfoSchema.parse(native().decodeStateBlob(blob).info);
+  } catch (err) {
+    throw EngineError.from(err);
+  }
+}
