@@ -50,7 +50,7 @@ command -v mvn >/dev/null || die "mvn not found; install Apache Maven 3.6+ (apt-
 staging="$(mktemp -d "${version_root}/libs.tmp.XXXXXX")"
 trap 'rm -rf -- "$staging"' EXIT
 
-log "fetching Kafka ${KAFKA_VERSION} jars with Maven (first run downloads ~40 MB)"
+log "fetching Kafka ${KAFKA_VERSION} jars with Maven (about 45 MB, downloaded unless already in ~/.m2)"
 # Maven 3.8 prints bare colour-reset sequences even in batch mode; strip them from the output.
 if ! mvn -B -q -f "$POM" \
   -Dkafka.version="$KAFKA_VERSION" "${logging_flag[@]}" \

@@ -9,15 +9,24 @@ KAFKA_SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 KAFKA_VERSION="${KAFKA_VERSION:-3.9.1}"
 KAFKA_PORT="${KAFKA_PORT:-39092}"
+# Checked here, before the arithmetic below would treat a non-number as a variable name.
+if ! [[ "$KAFKA_PORT" =~ ^[0-9]{1,5}$ ]]; then
+  printf '[kafka] error: KAFKA_PORT must be a TCP port, got %s\n' "'$KAFKA_PORT'" >&2
+  exit 1
+fi
 # Default the controller port to the broker port + 1 so that two brokers started with only
 # different KAFKA_PORT values never collide on the controller listener.
-KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((10#$KAFKA_PORT + 1))}"
 KAFKA_HOST="127.0.0.1"
 KAFKA_BOOTSTRAP="${KAFKA_HOST}:${KAFKA_PORT}"
 
 # All per-broker state (config, data, pid, log) lives in one directory keyed by port, so
 # brokers on different ports are fully independent.
 KAFKA_DATA_DIR="${KAFKA_DATA_DIR:-${TMPDIR:-/tmp}/rwkvstream-kafka-${KAFKA_PORT}}"
+# Absolute and without a trailing slash: the path is written into server.properties, matched
+# against the broker's command line, and "<dir>.lock" must sit beside the directory.
+[[ "$KAFKA_DATA_DIR" == /* ]] || KAFKA_DATA_DIR="${PWD}/${KAFKA_DATA_DIR}"
+while [[ "$KAFKA_DATA_DIR" == */ && "$KAFKA_DATA_DIR" != / ]]; do KAFKA_DATA_DIR="${KAFKA_DATA_DIR%/}"; done
 KAFKA_PID_FILE="${KAFKA_DATA_DIR}/kafka.pid"
 KAFKA_LOG_FILE="${KAFKA_DATA_DIR}/kafka.log"
 KAFKA_PROPS_FILE="${KAFKA_DATA_DIR}/server.properties"
@@ -42,7 +51,7 @@ kafka_major() { printf '%s' "${KAFKA_VERSION%%.*}"; }
 
 validate_port() {
   local name="$1" value="$2"
-  if ! [[ "$value" =~ ^[0-9]+$ ]] || ((value < 1 || value > 65535)); then
+  if ! [[ "$value" =~ ^[0-9]{1,5}$ ]] || ((10#$value < 1 || 10#$value > 65535)); then
     die "$name must be a TCP port, got '$value'"
   fi
 }

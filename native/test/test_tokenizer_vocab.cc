@@ -2,6 +2,8 @@
 // refusal of damaged files with the line that is wrong.
 #include <unistd.h>
 
+#include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>

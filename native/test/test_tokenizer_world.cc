@@ -1,11 +1,16 @@
 // The World tokenizer against the shared reference vocab: fixture ids, published expectations, exact byte
 // round trips, agreement with a naive longest-prefix search, and a throughput measurement.
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <random>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "check.h"
@@ -169,13 +174,14 @@ std::string decode(const std::vector<int32_t>& ids) { return world().decode(ids.
 class NaiveEncoder {
  public:
   NaiveEncoder() {
+    tokens_.reserve(static_cast<size_t>(world().vocab_size()));  // keeps the views below valid
     for (int32_t id = 1; id < world().vocab_size(); id++) {
-      std::string bytes = decode({id});
-      max_len_ = std::max(max_len_, bytes.size());
-      ids_.emplace(std::move(bytes), id);
+      tokens_.push_back(decode({id}));
+      max_len_ = std::max(max_len_, tokens_.back().size());
+      ids_.emplace(tokens_.back(), id);
     }
   }
-  std::vector<int32_t> encode(const std::string& s) const {
+  std::vector<int32_t> encode(std::string_view s) const {
     std::vector<int32_t> out;
     for (size_t i = 0; i < s.size();) {
       for (size_t len = std::min(max_len_, s.size() - i); len > 0; len--) {
@@ -191,7 +197,8 @@ class NaiveEncoder {
   }
 
  private:
-  std::unordered_map<std::string, int32_t> ids_;
+  std::vector<std::string> tokens_;
+  std::unordered_map<std::string_view, int32_t> ids_;
   size_t max_len_ = 0;
 };
 
@@ -216,8 +223,8 @@ std::string synthetic_text(size_t bytes, uint64_t seed) {
 }
 
 TEST(fixture_cases_match_reference_ids) {
-  JsonReader reader(std::string(check::read_file(check::shared_path("fixtures/tokenizer/tokenizer_cases.json")).data(),
-                                check::read_file(check::shared_path("fixtures/tokenizer/tokenizer_cases.json")).size()));
+  const std::vector<char> file = check::read_file(check::shared_path("fixtures/tokenizer/tokenizer_cases.json"));
+  JsonReader reader(std::string(file.begin(), file.end()));
   const Json root = reader.parse();
   const Json& cases = root["cases"];
   CHECK(cases.kind == Json::Array);

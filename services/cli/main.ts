@@ -1,10 +1,15 @@
 // The `rwkvstream` command line: this file only wires commands; each lives in commands/.
 import { Command } from 'commander';
 
+import { doctorCommand } from './commands/doctor.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { logitsCommand } from './commands/logits.ts';
+import { modelsCommands } from './commands/models.ts';
 import { randomModelCommand } from './commands/random-model.ts';
+import { resultCommand } from './commands/result.ts';
+import { submitCommand } from './commands/submit.ts';
 import { tokenizeCommands } from './commands/tokenize.ts';
+import { workerCommand } from './commands/worker.ts';
 import { reportError } from './output.ts';
 
 const program = new Command()
@@ -16,5 +21,10 @@ inspectCommand(program);
 logitsCommand(program);
 randomModelCommand(program);
 tokenizeCommands(program);
+doctorCommand(program);
+modelsCommands(program);
+workerCommand(program);
+submitCommand(program);
+resultCommand(program);
 
 program.parseAsync(process.argv).catch(reportError);

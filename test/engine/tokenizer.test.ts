@@ -6,11 +6,9 @@ import { test } from 'node:test';
 import { EngineError, Tokenizer } from '../../services/engine/index.ts';
 import { fixture, worldVocab } from '../helpers/paths.ts';
 
-const cases = JSON.parse(readFileSync(fixture('tokenizer', 'tokenizer_cases.json'), 'utf8')) as {
-  text: string | null;
-  utf8_hex: string;
-  ids: number[];
-}[];
+const { cases } = JSON.parse(readFileSync(fixture('tokenizer', 'tokenizer_cases.json'), 'utf8')) as {
+  cases: { text: string | null; utf8_hex: string; ids: number[] }[];
+};
 
 test('World tokenizer: every reference case encodes to the official ids and decodes back', async () => {
   const tokenizer = await Tokenizer.world(worldVocab);

@@ -1,6 +1,8 @@
 // AVX-512 kernels: a 14 x 32 register tile for the GEMM (28 accumulators of 16 floats, B read once per depth
 // step as two vectors, A broadcast from memory), BF16/F16 panels widened in registers, plus the shared
 // element-wise source vectorized for 512-bit registers.
+// GCC 12's AVX-512 headers set off a false -Wmaybe-uninitialized in inlined intrinsics (GCC bug 105593).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include "cpu/float16.h"
@@ -17,12 +19,12 @@ template <BType BT>
 inline void load_b(const void* b, int k, __m512& b0, __m512& b1) {
   if constexpr (BT == BType::F32) {
     const float* p = static_cast<const float*>(b) + static_cast<size_t>(k) * kPanel;
-    b0 = _mm512_load_ps(p);
-    b1 = _mm512_load_ps(p + 16);
+    b0 = _mm512_loadu_ps(p);
+    b1 = _mm512_loadu_ps(p + 16);
   } else {
     const uint16_t* p = static_cast<const uint16_t*>(b) + static_cast<size_t>(k) * kPanel;
-    __m256i lo = _mm256_load_si256(reinterpret_cast<const __m256i*>(p));
-    __m256i hi = _mm256_load_si256(reinterpret_cast<const __m256i*>(p + 16));
+    __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16));
     if constexpr (BT == BType::BF16) {
       b0 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(lo), 16));
       b1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(hi), 16));

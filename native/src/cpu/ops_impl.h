@@ -125,50 +125,125 @@ struct WkvToken {
   float* beta;   // normalized removal key * a
 };
 
+// Per-channel pieces of the preparation of one token for one head. They are separate functions with
+// restrict-qualified parameters because GCC honours restrict on parameters (not on local pointers), and
+// without it the loops are either not vectorized or guarded by a long chain of run-time overlap checks.
+static void prep_decay(float* __restrict w, const float* __restrict w0, const float* __restrict zw, int n) {
+  for (int c = 0; c < n; c++) w[c] = vexp(-kDecayScale * vsigmoid(w0[c] + zw[c]));
+}
+
+// rate = a, kk = k * k_k (not yet normalized), kmod = k * (1 + (a - 1) * k_a).
+static void prep_keys(float* __restrict rate, float* __restrict kk, float* __restrict kmod, const float* __restrict a0,
+                      const float* __restrict za, const float* __restrict k, const float* __restrict k_k,
+                      const float* __restrict k_a, int n) {
+  for (int c = 0; c < n; c++) {
+    const float ac = vsigmoid(a0[c] + za[c]);
+    rate[c] = ac;
+    kk[c] = k[c] * k_k[c];
+    kmod[c] = k[c] * (1.0f + (ac - 1.0f) * k_a[c]);
+  }
+}
+
+// alpha = -kk / |kk|, beta = (kk / |kk|) * a; in place over (kk, rate).
+static void prep_removal(float* __restrict kk, float* __restrict rate, int n) {
+  float acc[kLanes] = {};
+  int c = 0;
+  for (; c + kLanes <= n; c += kLanes)
+    for (int j = 0; j < kLanes; j++) acc[j] += kk[c + j] * kk[c + j];
+  float ss = reduce_lanes(acc);
+  for (; c < n; c++) ss += kk[c] * kk[c];
+  const float norm = __builtin_sqrtf(ss);
+  const float inv = 1.0f / (norm > 1e-12f ? norm : 1e-12f);
+  for (int i = 0; i < n; i++) {
+    const float kh = kk[i] * inv;
+    kk[i] = -kh;
+    rate[i] = kh * rate[i];
+  }
+}
+
+static void prep_value_residual(float* __restrict v, float* __restrict out, const float* __restrict vf,
+                                const float* __restrict v0, const float* __restrict zv, int n) {
+  for (int i = 0; i < n; i++) {
+    const float mixed = v[i] + (vf[i] - v[i]) * vsigmoid(v0[i] + zv[i]);
+    v[i] = mixed;
+    out[i] = mixed;
+  }
+}
+
+static void prep_value_first(const float* __restrict v, float* __restrict vf, float* __restrict out, int n) {
+  for (int i = 0; i < n; i++) {
+    vf[i] = v[i];
+    out[i] = v[i];
+  }
+}
+
 // Per-channel preparation of one token for one head (spec 3.2 steps 4, 5, 7, 8, 9).
 static void wkv_prepare(const WkvArgs& a, int t, const WkvToken& o) {
   const int N = a.head_size;
   const size_t row = static_cast<size_t>(t) * a.stride;
-  const float* __restrict zw = a.zw + row;
-  const float* __restrict za = a.za + row;
-  const float* __restrict k = a.k + row;
-  float* __restrict kk = o.alpha;  // holds k * k_k until normalized
-  float* __restrict rate = o.beta;  // holds a until multiplied by the normalized key
-  for (int c = 0; c < N; c++) {
-    o.w[c] = vexp(-kDecayScale * vsigmoid(a.w0[c] + zw[c]));
-    float ac = vsigmoid(a.a0[c] + za[c]);
-    rate[c] = ac;
-    kk[c] = k[c] * a.k_k[c];
-    o.k[c] = k[c] * (1.0f + (ac - 1.0f) * a.k_a[c]);
-  }
-  float acc[kLanes] = {};
-  int c = 0;
-  for (; c + kLanes <= N; c += kLanes)
-    for (int j = 0; j < kLanes; j++) acc[j] += kk[c + j] * kk[c + j];
-  float ss = reduce_lanes(acc);
-  for (; c < N; c++) ss += kk[c] * kk[c];
-  float norm = __builtin_sqrtf(ss);
-  float inv = 1.0f / (norm > 1e-12f ? norm : 1e-12f);
+  prep_decay(o.w, a.w0, a.zw + row, N);
+  prep_keys(o.beta, o.alpha, o.k, a.a0, a.za + row, a.k + row, a.k_k, a.k_a, N);
+  prep_removal(o.alpha, o.beta, N);
+  if (a.zv) prep_value_residual(a.v + row, o.v, a.v_first + row, a.v0, a.zv + row, N);
+  else prep_value_first(a.v + row, a.v_first + row, o.v, N);
+}
+
+// One token's update of a head's transposed state st[j][i] (= S[i][j]), accumulating y = S_new r and, when
+// alpha_next is given, sn = S_new alpha_next (the next token's S alpha). kN > 0 fixes the head size at compile
+// time (64 in every released model), which lets the compiler keep y, sn, sa and v in vector registers for the
+// whole sweep; kN == 0 takes it from n.
+template <int kN>
+static void wkv_sweep(float* __restrict st, float* __restrict y, float* __restrict sn, const float* __restrict sa,
+                      const float* __restrict v, const float* __restrict w, const float* __restrict beta,
+                      const float* __restrict k, const float* __restrict r, const float* __restrict alpha_next,
+                      int n) {
+  const int N = kN > 0 ? kN : n;
   for (int i = 0; i < N; i++) {
-    float kh = kk[i] * inv;
-    o.alpha[i] = -kh;
-    o.beta[i] = kh * rate[i];
+    y[i] = 0.0f;
+    sn[i] = 0.0f;
   }
-  float* __restrict v = a.v + row;
-  float* __restrict vf = a.v_first + row;
-  if (a.zv) {
-    const float* __restrict zv = a.zv + row;
-    for (int i = 0; i < N; i++) {
-      float mixed = v[i] + (vf[i] - v[i]) * vsigmoid(a.v0[i] + zv[i]);
-      v[i] = mixed;
-      o.v[i] = mixed;
+  if (alpha_next) {
+    for (int j = 0; j < N; j++) {
+      float* __restrict s = st + static_cast<size_t>(j) * N;
+      const float wj = w[j], bj = beta[j], kv = k[j], rj = r[j], an = alpha_next[j];
+      for (int i = 0; i < N; i++) {
+        const float ns = s[i] * wj + sa[i] * bj + v[i] * kv;
+        s[i] = ns;
+        y[i] += ns * rj;
+        sn[i] += ns * an;
+      }
     }
   } else {
-    for (int i = 0; i < N; i++) {
-      vf[i] = v[i];
-      o.v[i] = v[i];
+    for (int j = 0; j < N; j++) {
+      float* __restrict s = st + static_cast<size_t>(j) * N;
+      const float wj = w[j], bj = beta[j], kv = k[j], rj = r[j];
+      for (int i = 0; i < N; i++) {
+        const float ns = s[i] * wj + sa[i] * bj + v[i] * kv;
+        s[i] = ns;
+        y[i] += ns * rj;
+      }
     }
   }
+}
+
+// sa = S alpha for the first token of a run.
+static void wkv_first_sa(float* __restrict sa, const float* __restrict st, const float* __restrict alpha, int N) {
+  for (int i = 0; i < N; i++) sa[i] = 0.0f;
+  for (int j = 0; j < N; j++) {
+    const float* __restrict s = st + static_cast<size_t>(j) * N;
+    const float aj = alpha[j];
+    for (int i = 0; i < N; i++) sa[i] += s[i] * aj;
+  }
+}
+
+// out = (GroupNorm(y) + bonus * v) * g for one head and token (spec 3.2 steps 11-12 and the gate of 13).
+static void wkv_output(float* __restrict out, float* __restrict o, const float* __restrict y,
+                       const float* __restrict v, const float* __restrict r, const float* __restrict k,
+                       const float* __restrict r_k, const float* __restrict g, const float* __restrict ln_w,
+                       const float* __restrict ln_b, int N) {
+  norm_affine(y, N, ln_w, ln_b, 64e-5f, o);
+  const float bonus = dot3(r, k, r_k, N);
+  for (int i = 0; i < N; i++) out[i] = (o[i] + bonus * v[i]) * g[i];
 }
 
 // The state is kept transposed while the tokens run (st[j][i] = S[i][j]) so that every step is a sequence of
@@ -176,7 +251,7 @@ static void wkv_prepare(const WkvArgs& a, int t, const WkvToken& o) {
 // needed by the next token is accumulated in the same sweep that updates S for this one.
 static void wkv(const WkvArgs& a) {
   const int N = a.head_size;
-  float* __restrict st = a.scratch;
+  float* st = a.scratch;
   float* base = a.scratch + static_cast<size_t>(N) * N;
   auto vec = [&](int idx) { return base + static_cast<size_t>(idx) * N; };
   WkvToken cur{vec(0), vec(1), vec(2), vec(3), vec(4)};
@@ -190,58 +265,15 @@ static void wkv(const WkvArgs& a) {
     for (int j = 0; j < N; j++) st[static_cast<size_t>(j) * N + i] = a.state[static_cast<size_t>(i) * N + j];
 
   wkv_prepare(a, 0, cur);
-  for (int i = 0; i < N; i++) sa[i] = 0.0f;
-  for (int j = 0; j < N; j++) {
-    const float* __restrict s = st + static_cast<size_t>(j) * N;
-    float aj = cur.alpha[j];
-    for (int i = 0; i < N; i++) sa[i] += s[i] * aj;
-  }
-
+  wkv_first_sa(sa, st, cur.alpha, N);
   for (int t = 0; t < a.n_tokens; t++) {
     const size_t row = static_cast<size_t>(t) * a.stride;
-    const float* __restrict r = a.r + row;
     const bool has_next = t + 1 < a.n_tokens;
     if (has_next) wkv_prepare(a, t + 1, nxt);
-    for (int i = 0; i < N; i++) {
-      y[i] = 0.0f;
-      sn[i] = 0.0f;
-    }
-    const float* __restrict w = cur.w;
-    const float* __restrict kj = cur.k;
-    const float* __restrict vv = cur.v;
-    const float* __restrict beta = cur.beta;
-    const float* __restrict san = sa;
-    float* __restrict yy = y;
-    float* __restrict snn = sn;
-    if (has_next) {
-      const float* __restrict alpha_next = nxt.alpha;
-      for (int j = 0; j < N; j++) {
-        float* __restrict s = st + static_cast<size_t>(j) * N;
-        const float wj = w[j], bj = beta[j], kv = kj[j], rj = r[j], an = alpha_next[j];
-        for (int i = 0; i < N; i++) {
-          float ns = s[i] * wj + san[i] * bj + vv[i] * kv;
-          s[i] = ns;
-          yy[i] += ns * rj;
-          snn[i] += ns * an;
-        }
-      }
-    } else {
-      for (int j = 0; j < N; j++) {
-        float* __restrict s = st + static_cast<size_t>(j) * N;
-        const float wj = w[j], bj = beta[j], kv = kj[j], rj = r[j];
-        for (int i = 0; i < N; i++) {
-          float ns = s[i] * wj + san[i] * bj + vv[i] * kv;
-          s[i] = ns;
-          yy[i] += ns * rj;
-        }
-      }
-    }
-    // GroupNorm of this head (eps 64e-5), then the bonus sum_j r_j k_j r_k[j] times the mixed value, then gate.
-    norm_affine(y, N, a.ln_w, a.ln_b, 64e-5f, o);
-    const float bonus = dot3(r, cur.k, a.r_k, N);
-    const float* __restrict g = a.g + row;
-    float* __restrict out = a.out + row;
-    for (int i = 0; i < N; i++) out[i] = (o[i] + bonus * vv[i]) * g[i];
+    const float* alpha_next = has_next ? nxt.alpha : nullptr;
+    if (N == 64) wkv_sweep<64>(st, y, sn, sa, cur.v, cur.w, cur.beta, cur.k, a.r + row, alpha_next, N);
+    else wkv_sweep<0>(st, y, sn, sa, cur.v, cur.w, cur.beta, cur.k, a.r + row, alpha_next, N);
+    wkv_output(a.out + row, o, y, cur.v, a.r + row, cur.k, a.r_k, a.g + row, a.ln_w, a.ln_b, N);
 
     WkvToken tmp = cur;
     cur = nxt;

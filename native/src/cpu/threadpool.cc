@@ -18,10 +18,14 @@ inline void cpu_relax() {
 #endif
 }
 
-// How long an idle worker keeps polling before it sleeps. Long enough to bridge the gaps between the
-// parallel regions of one forward pass (element-wise work on the calling thread, a few microseconds each)
-// and between decode steps, short enough not to burn a core when the engine goes idle.
+// How long an idle worker keeps polling before it sleeps: long enough to bridge the gaps between the parallel
+// regions of a forward pass and between decode steps, short enough not to burn a core when the engine idles.
 constexpr auto kSpin = std::chrono::microseconds(300);
+// Polls before a waiting thread starts yielding its time slice (about 100 us): past that, whoever it waits
+// for has probably been preempted.
+constexpr int kPausesBeforeYield = 4096;
+
+constexpr int kGenShift = 2 * 20;  // generation above the unit count and the next-unit index
 
 }  // namespace
 
@@ -45,18 +49,35 @@ ThreadPool::ThreadPool(int threads) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stop_.store(true, std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_seq_cst);
+    stop_.store(true, std::memory_order_seq_cst);
+    // A new generation with no units wakes the pollers without giving them work.
+    generation_++;
+    claim_.store(generation_ << kGenShift, std::memory_order_seq_cst);
   }
   cv_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::drain(int worker) {
+void ThreadPool::run_unit(size_t unit, int worker) {
+  // Units are contiguous ranges of tasks when there are more tasks than the claim word can count.
+  const size_t begin = n_units_ == n_tasks_ ? unit : unit * n_tasks_ / n_units_;
+  const size_t end = n_units_ == n_tasks_ ? unit + 1 : (unit + 1) * n_tasks_ / n_units_;
+  for (size_t t = begin; t < end; t++) call_(ctx_, t, worker);
+}
+
+void ThreadPool::drain(uint64_t gen, int worker) {
+  uint64_t w = claim_.load(std::memory_order_acquire);
   for (;;) {
-    size_t t = next_task_.fetch_add(1, std::memory_order_relaxed);
-    if (t >= n_tasks_) return;
-    call_(ctx_, t, worker);
+    if ((w >> kGenShift) != gen) return;
+    const uint64_t next = w & kIndexMask;
+    const uint64_t units = (w >> kIndexBits) & kIndexMask;
+    if (next >= units) return;
+    if (claim_.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      // A successful claim keeps the region open until this unit is counted done, so ctx_/call_ are its own.
+      run_unit(static_cast<size_t>(next), worker);
+      done_units_.fetch_add(1, std::memory_order_release);
+      w = claim_.load(std::memory_order_acquire);
+    }
   }
 }
 
@@ -64,45 +85,49 @@ void ThreadPool::run(size_t n_tasks, void* ctx, Trampoline call) {
   ctx_ = ctx;
   call_ = call;
   n_tasks_ = n_tasks;
-  next_task_.store(0, std::memory_order_relaxed);
-  busy_workers_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
-  // seq_cst pairs with the sleepers' increment: either a worker about to sleep sees the new generation, or
-  // this thread sees it counted and wakes it.
-  generation_.fetch_add(1, std::memory_order_seq_cst);
+  n_units_ = n_tasks < kMaxUnits ? n_tasks : kMaxUnits;
+  done_units_.store(0, std::memory_order_relaxed);
+  generation_ = (generation_ + 1) & ((uint64_t{1} << (64 - kGenShift)) - 1);
+  // seq_cst pairs with the sleepers' increment: either a worker about to sleep sees the new region, or this
+  // thread sees it counted and wakes it.
+  claim_.store((generation_ << kGenShift) | (static_cast<uint64_t>(n_units_) << kIndexBits), std::memory_order_seq_cst);
   if (sleepers_.load(std::memory_order_seq_cst) > 0) {
     std::lock_guard<std::mutex> lock(mu_);
     cv_.notify_all();
   }
-  drain(0);
-  while (busy_workers_.load(std::memory_order_acquire) != 0) cpu_relax();
+  drain(generation_, 0);
+  for (int i = 1; done_units_.load(std::memory_order_acquire) != n_units_; i++) {
+    if (i < kPausesBeforeYield) cpu_relax();
+    else std::this_thread::yield();
+  }
 }
 
 void ThreadPool::worker_loop(int index) {
-  uint64_t seen = 0;
+  uint64_t seen = 0;  // the generation at construction; regions published before this thread ran are still seen
   for (;;) {
-    uint64_t g = generation_.load(std::memory_order_acquire);
-    if (g == seen) {
+    uint64_t gen = claim_.load(std::memory_order_acquire) >> kGenShift;
+    if (gen == seen) {
       auto deadline = std::chrono::steady_clock::now() + kSpin;
       for (int i = 1;; i++) {
-        cpu_relax();
-        g = generation_.load(std::memory_order_acquire);
-        if (g != seen) break;
+        if (i < kPausesBeforeYield) cpu_relax();
+        else std::this_thread::yield();
+        gen = claim_.load(std::memory_order_acquire) >> kGenShift;
+        if (gen != seen) break;
         if ((i & 31) == 0 && std::chrono::steady_clock::now() > deadline) break;
       }
-      if (g == seen) {
+      if (gen == seen) {
         std::unique_lock<std::mutex> lock(mu_);
         sleepers_.fetch_add(1, std::memory_order_seq_cst);
         cv_.wait(lock, [&] {
-          g = generation_.load(std::memory_order_seq_cst);
-          return g != seen;
+          gen = claim_.load(std::memory_order_seq_cst) >> kGenShift;
+          return gen != seen;
         });
         sleepers_.fetch_sub(1, std::memory_order_relaxed);
       }
     }
-    if (stop_.load(std::memory_order_relaxed)) return;
-    seen = g;
-    drain(index);
-    busy_workers_.fetch_sub(1, std::memory_order_release);
+    if (stop_.load(std::memory_order_seq_cst)) return;
+    seen = gen;
+    drain(gen, index);
   }
 }
 

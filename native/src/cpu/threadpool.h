@@ -1,6 +1,8 @@
 // A persistent pool of worker threads with a low-overhead parallel-for. A forward pass issues thousands of
-// short parallel regions (a one-token decode step has about ten per layer), so waking threads must cost
-// microseconds: workers spin briefly on a generation counter after each region and only then sleep.
+// short parallel regions (a one-token decode step has about ten per layer), so joining one must cost
+// microseconds: idle workers poll briefly before they sleep, and a region never waits for a worker that has
+// not started on it. Tasks are claimed one at a time from a shared counter, so when the OS preempts a worker
+// (more runnable threads than CPUs) the others, the calling thread included, simply take its share.
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -27,8 +29,8 @@ class ThreadPool {
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
   // Calls fn(task, worker) for every task in [0, n_tasks), spread over the pool; worker is in [0, size()) and
-  // is the same for every task run by one thread in this call (use it to index per-thread scratch).
-  // Returns when every task has finished. Not reentrant: one region at a time per pool.
+  // identifies the calling thread (use it to index per-thread scratch). Returns when every task has finished.
+  // Not reentrant: one region at a time per pool.
   template <class F>
   void parallel_for(size_t n_tasks, F&& fn) {
     if (n_tasks == 0) return;
@@ -44,19 +46,28 @@ class ThreadPool {
  private:
   using Trampoline = void (*)(void* ctx, size_t task, int worker);
 
+  // The claim word packs the region's generation, its number of units and the next unclaimed unit, so a
+  // claim (compare-and-swap) succeeds only on the region it was meant for.
+  static constexpr int kIndexBits = 20;
+  static constexpr uint64_t kIndexMask = (uint64_t{1} << kIndexBits) - 1;
+  static constexpr size_t kMaxUnits = kIndexMask;
+
   void run(size_t n_tasks, void* ctx, Trampoline call);
   void worker_loop(int index);
-  void drain(int worker);
+  // Claims and runs units of the region whose generation is `gen` until none is left.
+  void drain(uint64_t gen, int worker);
+  void run_unit(size_t unit, int worker);
 
   std::vector<std::thread> workers_;
 
-  // The current region; written by the caller before the generation is bumped.
+  // The current region; written by the caller before the claim word is published.
   void* ctx_ = nullptr;
   Trampoline call_ = nullptr;
   size_t n_tasks_ = 0;
-  alignas(64) std::atomic<size_t> next_task_{0};
-  alignas(64) std::atomic<int> busy_workers_{0};
-  alignas(64) std::atomic<uint64_t> generation_{0};
+  size_t n_units_ = 0;
+  uint64_t generation_ = 0;  // caller-side counter
+  alignas(64) std::atomic<uint64_t> claim_{0};
+  alignas(64) std::atomic<size_t> done_units_{0};
   alignas(64) std::atomic<int> sleepers_{0};
   std::atomic<bool> stop_{false};
   std::mutex mu_;

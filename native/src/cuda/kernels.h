@@ -31,10 +31,11 @@ void launch_embed(WeightType wt, const RowLayout& rl, const void* emb, const flo
 
 // u = LayerNorm(x[t]), with the token-shift partner p = previous row's u (or the state's x_prev at a
 // sequence's first row); writes n_mix planes out[m][t] = u + (p - u) * mix[m] in the storage type, and
-// stores the last row's u of each sequence into its state at float offset `xprev_off`.
+// stores the last row's u of each sequence into its state at float offset `xprev_off`. `slices` > 1 splits
+// each row's channels over that many blocks (for steps with few rows).
 void launch_ln_shift(WeightType wt, const RowLayout& rl, const float* x, const float* ln_w, const float* ln_b,
                      const float* mix, int n_mix, size_t xprev_off, void* out, size_t plane_stride, int C,
-                     cudaStream_t st);
+                     int slices, cudaStream_t st);
 
 // Low-rank hidden activations, [rows, dsum] fp32 -> storage type: tanh on columns [0, dw) (decay LoRA),
 // identity on [dw, dw + da + dv) (a and v LoRAs), sigmoid on the rest (gate LoRA).
@@ -75,8 +76,61 @@ struct GroupNormArgs {
 };
 void launch_groupnorm(WeightType wt, const GroupNormArgs& a, int rows, int C, cudaStream_t st);
 
-// h <- relu(h)^2 in place, storage type, n elements (n multiple of 4).
-void launch_relu_sq(WeightType wt, void* h, size_t n, cudaStream_t st);
+// out = relu(in)^2 in the storage type; in is the fp32 FFN key projection, so only the result is rounded.
+// n elements, n multiple of 4.
+void launch_relu_sq(WeightType wt, const float* in, void* out, size_t n, cudaStream_t st);
+
+// Small-batch projections for the decode step: y[b][n] = sum_k x[b][k] * W[n][k] for B <= kGemvMaxRows rows,
+// several independent problems per launch, each with its own epilogue. One warp per output row streams the
+// weight row with 16-byte loads, four in flight per lane, so the step runs at memory bandwidth where a
+// general GEMM at this shape would not; the epilogues fuse what would otherwise be separate passes.
+inline constexpr int kGemvMaxRows = 8;
+inline constexpr int kGemvMaxProblems = 8;
+enum class Epilogue : int32_t {
+  kStoreF32,   // y (fp32) = acc
+  kAddF32,     // y (fp32) += acc (residual connections)
+  kStore,      // y (storage type) = acc
+  kTanh,       // y (storage type) = tanh(acc)
+  kSigmoid,    // y (storage type) = sigmoid(acc)
+  kReluSq,     // y (storage type) = relu(acc)^2
+};
+struct GemvProblem {
+  const void* W = nullptr;  // [N][K] storage type
+  const void* X = nullptr;  // [rows][ldx] storage type
+  void* Y = nullptr;        // [rows][ldy]
+  int N = 0, K = 0, ldx = 0, ldy = 0;
+  Epilogue epi = Epilogue::kStoreF32;
+  int row_begin = 0;  // filled by launch_gemv
+};
+struct GemvBatch {
+  GemvProblem p[kGemvMaxProblems];
+  int count = 0;
+  int total_rows = 0;  // filled by launch_gemv
+  void add(const GemvProblem& q) { p[count++] = q; }
+};
+// Whether a problem's shapes and alignment allow the vector loads (K and ldx multiples of 16 bytes).
+bool gemv_supported(WeightType wt, int K, int ldx, const void* X);
+void launch_gemv(WeightType wt, int rows, GemvBatch& g, cudaStream_t st);
+
+// The decode step's recurrence stage fused into one kernel (one token per sequence): the element-wise
+// preparation (as launch_prep), the state update (as launch_wkv_seq), GroupNorm, bonus and gate (as
+// launch_groupnorm). One block per (sequence, head); the state is read and written once. With `lora_h`
+// set, the block also computes its head's slice of the four low-rank "up" projections from the hidden
+// activations (instead of reading zw, za, zv, g), which saves a launch per layer at small batch.
+struct DecodeArgs {
+  const float *r = nullptr, *k = nullptr, *v = nullptr, *zw = nullptr, *za = nullptr, *zv = nullptr, *g = nullptr;
+  const void* lora_h = nullptr;  // [rows][ldh] storage type: tanh(w hidden) | a hidden | v hidden | sigmoid(g hidden)
+  int ldh = 0, dw = 0, da = 0, dv = 0, dg = 0;
+  const void *w2 = nullptr, *a2 = nullptr, *v2 = nullptr, *g2 = nullptr;  // [C][D] storage type
+  float* v_first = nullptr;
+  const float *w0 = nullptr, *a0 = nullptr, *v0 = nullptr, *k_k = nullptr, *k_a = nullptr, *r_k = nullptr;
+  const float *ln_w = nullptr, *ln_b = nullptr;
+  void* out = nullptr;
+  size_t wkv_off = 0;
+  bool layer0 = false;
+};
+inline constexpr int kDecodeMaxHidden = 2048;  // largest dw+da+dv+dg the fused up projections accept
+void launch_wkv_decode(WeightType wt, const DecodeArgs& a, const RowLayout& rl, int C, cudaStream_t st);
 
 // out[i] = LayerNorm(x[rows[i]]; ln_out) in the storage type, for the head GEMM.
 void launch_ln_gather(WeightType wt, const float* x, const int32_t* rows, int n, const float* ln_w,

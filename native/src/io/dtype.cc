@@ -38,6 +38,8 @@ size_t dtype_size(DType d) {
   return 1;
 }
 
+namespace {
+
 float f16_to_f32(uint16_t h) {
   uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
   uint32_t exp = (h >> 10) & 0x1fu;
@@ -63,6 +65,8 @@ float bf16_to_f32(uint16_t b) {
   std::memcpy(&f, &bits, 4);
   return f;
 }
+
+}  // namespace
 
 std::vector<float> tensor_to_f32(const TensorView& t) {
   size_t n = static_cast<size_t>(t.numel());

@@ -155,16 +155,16 @@ std::unique_ptr<LoadedTensorFile> read_ggml(std::shared_ptr<const MappedFile> fi
   // Records carry no count, so a file cut exactly between two records would still parse; the header's
   // dimensions and rwkv.cpp's fixed order (head.weight last) expose that.
   const auto& t = out->tensors();
+  if (!t.count("head.weight")) {
+    fail(code::kModelTruncated, path,
+         "expected head.weight (the last tensor rwkv.cpp writes), found none after " + std::to_string(records) +
+             " records ending with " + quoted(last_key) + "; the file is cut short");
+  }
   auto emb = t.find("emb.weight");
   if (emb == t.end() || emb->second.shape != std::vector<int64_t>{n_vocab, n_embed}) {
     fail(code::kModelFormat, path,
          "expected emb.weight of shape (" + std::to_string(n_vocab) + ", " + std::to_string(n_embed) +
              ") as the header says, found " + (emb == t.end() ? std::string("none") : shape_str(emb->second.shape)));
-  }
-  if (!t.count("head.weight")) {
-    fail(code::kModelTruncated, path,
-         "expected head.weight (the last tensor rwkv.cpp writes), found none after " + std::to_string(records) +
-             " records ending with " + quoted(last_key) + "; the file is cut short");
   }
   if (layers.size() != static_cast<size_t>(n_layer) || *layers.rbegin() != n_layer - 1) {
     fail(code::kModelFormat, path,

@@ -12,13 +12,16 @@ void InMemoryTensorFile::add(const std::string& name, DType dtype, std::vector<i
     throw Error(code::kArgument, "tensor '" + name + "': shape " + io::shape_str(shape) +
                                      " has a negative dimension or too many elements");
   }
-  auto& buf = storage_[name];
-  buf.assign(static_cast<size_t>(bytes), 0);
+  if (bytes && !data) throw Error(code::kArgument, "tensor '" + name + "': no data for shape " + io::shape_str(shape));
+  // Copied before the old buffer of the same name is replaced: `data` may point into it.
+  std::vector<uint8_t> buf(static_cast<size_t>(bytes));
   if (bytes) std::memcpy(buf.data(), data, static_cast<size_t>(bytes));
+  auto& slot = storage_[name];
+  slot = std::move(buf);
   TensorView v;
   v.dtype = dtype;
   v.shape = std::move(shape);
-  v.data = buf.data();
+  v.data = slot.data();
   views_[name] = std::move(v);
 }
 

@@ -67,18 +67,17 @@ std::string shape_str(const std::vector<int64_t>& shape) {
 }
 
 namespace {
-template <typename T>
+// The source may be unaligned (ggml records sit at arbitrary offsets), so elements move through memcpy.
+template <size_t Size>
 void transpose_into(const uint8_t* src, uint8_t* dst, size_t rows, size_t cols) {
   // Tiles keep both the reads and the writes within a few cache lines.
   constexpr size_t kTile = 32;
-  const T* s = reinterpret_cast<const T*>(src);
-  T* d = reinterpret_cast<T*>(dst);
   for (size_t r0 = 0; r0 < rows; r0 += kTile) {
     for (size_t c0 = 0; c0 < cols; c0 += kTile) {
       size_t r1 = r0 + kTile < rows ? r0 + kTile : rows;
       size_t c1 = c0 + kTile < cols ? c0 + kTile : cols;
       for (size_t r = r0; r < r1; r++)
-        for (size_t c = c0; c < c1; c++) d[c * rows + r] = s[r * cols + c];
+        for (size_t c = c0; c < c1; c++) std::memcpy(dst + (c * rows + r) * Size, src + (r * cols + c) * Size, Size);
     }
   }
 }
@@ -91,10 +90,10 @@ TensorView transposed(LoadedTensorFile& file, const TensorView& t) {
   out.shape = {t.shape[1], t.shape[0]};
   uint8_t* dst = file.allocate(t.nbytes());
   switch (dtype_size(t.dtype)) {
-    case 1: transpose_into<uint8_t>(t.data, dst, rows, cols); break;
-    case 2: transpose_into<uint16_t>(t.data, dst, rows, cols); break;
-    case 4: transpose_into<uint32_t>(t.data, dst, rows, cols); break;
-    default: transpose_into<uint64_t>(t.data, dst, rows, cols); break;
+    case 1: transpose_into<1>(t.data, dst, rows, cols); break;
+    case 2: transpose_into<2>(t.data, dst, rows, cols); break;
+    case 4: transpose_into<4>(t.data, dst, rows, cols); break;
+    default: transpose_into<8>(t.data, dst, rows, cols); break;
   }
   out.data = dst;
   return out;

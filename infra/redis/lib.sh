@@ -1,0 +1,69 @@
+# shellcheck shell=bash disable=SC2034
+# Shared settings for start.sh and stop.sh. Sourced, not executed.
+# (SC2034: the variables below are used by the scripts that source this file.)
+
+REDIS_SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+REDIS_PORT="${REDIS_PORT:-6390}"
+if ! [[ "$REDIS_PORT" =~ ^[0-9]{1,5}$ ]] || ((10#$REDIS_PORT < 1 || 10#$REDIS_PORT > 65535)); then
+  printf '[redis] error: REDIS_PORT must be a TCP port, got %s\n' "'$REDIS_PORT'" >&2
+  exit 1
+fi
+REDIS_URL="redis://127.0.0.1:${REDIS_PORT}"
+REDIS_DATA_DIR="${REDIS_DATA_DIR:-${TMPDIR:-/tmp}/rwkvstream-redis-${REDIS_PORT}}"
+# Absolute and without a trailing slash, so "<dir>.lock" sits beside the directory.
+[[ "$REDIS_DATA_DIR" == /* ]] || REDIS_DATA_DIR="${PWD}/${REDIS_DATA_DIR}"
+while [[ "$REDIS_DATA_DIR" == */ && "$REDIS_DATA_DIR" != / ]]; do REDIS_DATA_DIR="${REDIS_DATA_DIR%/}"; done
+REDIS_PID_FILE="${REDIS_DATA_DIR}/redis.pid"
+REDIS_LOG_FILE="${REDIS_DATA_DIR}/redis.log"
+# Marker that makes a directory ours: --fresh / --wipe only delete directories carrying it.
+REDIS_MARKER_FILE="${REDIS_DATA_DIR}/.rwkvstream-redis"
+
+log() { printf '[redis] %s\n' "$*" >&2; }
+die() { printf '[redis] error: %s\n' "$*" >&2; exit 1; }
+
+# True while the process exists and is not a zombie (in containers whose init does not reap
+# orphans, kill -0 succeeds on zombies forever).
+alive() {
+  local state
+  kill -0 "$1" 2>/dev/null || return 1
+  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
+  [[ "$state" != Z ]]
+}
+
+# Prints the recorded pid when that process is alive and is a redis-server on our port
+# (redis-server rewrites its title to "redis-server 127.0.0.1:<port>"); fails otherwise.
+running_pid() {
+  local pid cmdline
+  [[ -f "$REDIS_PID_FILE" ]] || return 1
+  pid="$(<"$REDIS_PID_FILE")"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  alive "$pid" || return 1
+  cmdline="$(tr '\0' ' ' <"/proc/${pid}/cmdline" 2>/dev/null)" || return 1
+  [[ "$cmdline" == *redis-server* && "$cmdline" == *":${REDIS_PORT}"* ]] || return 1
+  printf '%s\n' "$pid"
+}
+
+port_open() {
+  # shellcheck disable=SC2016 # $1 is expanded by the inner bash, not here
+  timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null
+}
+
+# PING over a raw socket, so redis-cli is not required.
+ping_ok() {
+  # shellcheck disable=SC2016 # $1 is expanded by the inner bash, not here
+  timeout 2 bash -c '
+    exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+    printf "PING\r\n" >&3
+    IFS= read -r -t 2 reply <&3 || exit 1
+    [[ "$reply" == "+PONG"* ]]
+  ' _ "$REDIS_PORT" 2>/dev/null
+}
+
+wipe_data_dir() {
+  [[ -e "$REDIS_DATA_DIR" ]] || return 0
+  [[ -f "$REDIS_MARKER_FILE" ]] ||
+    die "refusing to delete $REDIS_DATA_DIR: it was not created by infra/redis/start.sh"
+  rm -rf -- "$REDIS_DATA_DIR"
+  log "deleted $REDIS_DATA_DIR"
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Stops the redis-server that infra/redis/start.sh started for the same REDIS_PORT /
+# REDIS_DATA_DIR: SIGTERM (Redis fsyncs the AOF and exits cleanly), then SIGKILL after
+# REDIS_STOP_TIMEOUT seconds (default 30). Idempotent: exits 0 when no such server runs.
+# Never touches another Redis (such as a system one on 6379).
+#
+# --wipe  also delete the data directory.
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+
+wipe=false
+for arg in "$@"; do
+  case "$arg" in
+    --wipe) wipe=true ;;
+    -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2; exit 0 ;;
+    *) die "unknown argument '$arg' (expected --wipe)" ;;
+  esac
+done
+
+STOP_TIMEOUT="${REDIS_STOP_TIMEOUT:-30}"
+[[ "$STOP_TIMEOUT" =~ ^[0-9]+$ ]] || die "REDIS_STOP_TIMEOUT must be whole seconds"
+
+if pid="$(running_pid)"; then
+  log "stopping redis-server (pid ${pid}) on 127.0.0.1:${REDIS_PORT}"
+  kill -TERM "$pid" 2>/dev/null || true
+  deadline=$((SECONDS + STOP_TIMEOUT))
+  while alive "$pid" && ((SECONDS < deadline)); do
+    sleep 0.1
+  done
+  if alive "$pid"; then
+    log "still running after ${STOP_TIMEOUT} s; sending SIGKILL (at most ~1 s of writes is lost)"
+    kill -KILL "$pid" 2>/dev/null || true
+    while alive "$pid"; do sleep 0.1; done
+  fi
+  log "stopped"
+else
+  log "no redis-server started by start.sh is running for ${REDIS_DATA_DIR}"
+fi
+rm -f -- "$REDIS_PID_FILE"
+
+if [[ "$wipe" == true ]]; then
+  wipe_data_dir
+fi

@@ -1,0 +1,18 @@
+// The subcommands of rwkv_bench. Each prints a human-readable table and, as its last line, one JSON object.
+#pragma once
+#include "bench_util.h"
+
+namespace rwkv_bench {
+
+// rwkv_bench engine: a random model of a given shape (default: the official 0.1B), prefill and decode speed
+// for fp32 and bf16 weights, and the CPU GEMM ceiling they are compared with.
+int run_engine(const Args& args);
+
+// rwkv_bench gemm: GFLOP/s of the CPU GEMM for one shape and weight type.
+int run_gemm(const Args& args);
+
+// Median GFLOP/s of C[M,N] = A[M,K] * B[K,N] through the engine's CPU GEMM (fp32 activations, packed weights
+// of `weights`: "f32", "bf16" or "f16").
+double cpu_gemm_gflops(int M, int K, int N, int threads, const std::string& weights, int runs);
+
+}  // namespace rwkv_bench

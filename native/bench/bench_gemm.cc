@@ -1,0 +1,64 @@
+#include <cstdio>
+#include <random>
+#include <vector>
+
+#include "bench_commands.h"
+#include "cpu/gemm.h"
+#include "cpu/isa.h"
+#include "rwkv/error.h"
+
+namespace rwkv_bench {
+
+namespace {
+rwkv::cpu::BType parse_btype(const std::string& w) {
+  if (w == "f32") return rwkv::cpu::BType::F32;
+  if (w == "bf16") return rwkv::cpu::BType::BF16;
+  if (w == "f16") return rwkv::cpu::BType::F16;
+  throw rwkv::Error(rwkv::code::kArgument, "weights must be f32, bf16 or f16, got " + w);
+}
+}  // namespace
+
+double cpu_gemm_gflops(int M, int K, int N, int threads, const std::string& weights, int runs) {
+  rwkv::cpu::ThreadPool pool(threads);
+  rwkv::cpu::Gemm gemm(rwkv::cpu::kernels_for(rwkv::cpu::preferred_isa()), pool.size());
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> w(static_cast<size_t>(N) * K), a(static_cast<size_t>(M) * K), c(static_cast<size_t>(M) * N);
+  for (auto& x : w) x = u(rng);
+  for (auto& x : a) x = u(rng);
+  rwkv::TensorView view;
+  view.dtype = rwkv::DType::F32;
+  view.shape = {N, K};
+  view.data = reinterpret_cast<const uint8_t*>(w.data());
+  rwkv::cpu::PackedMatrix b = rwkv::cpu::pack_out_in(view, parse_btype(weights), pool);
+  rwkv::cpu::GemmJob job;
+  job.M = M;
+  job.a = a.data();
+  job.lda = static_cast<size_t>(K);
+  job.b = &b;
+  job.c = c.data();
+  job.ldc = static_cast<size_t>(N);
+  double t = median(time_runs(2, runs, [&] { gemm.run(pool, job); }));
+  return 2.0 * M * K * N / t / 1e9;
+}
+
+int run_gemm(const Args& args) {
+  const int M = static_cast<int>(args.num("m", 1024)), K = static_cast<int>(args.num("k", 768)),
+            N = static_cast<int>(args.num("n", 3072));
+  const int threads = static_cast<int>(args.num("threads", 0));
+  const int runs = static_cast<int>(args.num("runs", 9));
+  const std::string weights = args.str("weights", "f32");
+  args.reject_unused();
+  rwkv::cpu::ThreadPool probe(threads);
+  const int used = probe.size();
+  double g = cpu_gemm_gflops(M, K, N, threads, weights, runs);
+  std::printf("CPU GEMM %dx%dx%d, %s weights, %d threads (%s): %.1f GFLOP/s\n", M, K, N, weights.c_str(), used,
+              rwkv::cpu::isa_name(rwkv::cpu::preferred_isa()), g);
+  JsonLine j;
+  j.add("bench", "gemm").add("m", M).add("k", K).add("n", N).add("weights", weights).add("threads", used);
+  j.add("isa", rwkv::cpu::isa_name(rwkv::cpu::preferred_isa())).add("gflops", g).add("cpu", cpu_model_name());
+  std::printf("%s\n", j.str().c_str());
+  return 0;
+}
+
+}  // namespace rwkv_bench

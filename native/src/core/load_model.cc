@@ -1,0 +1,75 @@
+// load_model and capabilities: open a model file, validate it as RWKV-7 and hand it to a backend.
+#include <memory>
+#include <string>
+
+#include "core/rwkv7_params.h"
+#include "cpu/rwkv7_cpu.h"
+#include "rwkv/error.h"
+#include "rwkv/model.h"
+#include "rwkv/tensor_file.h"
+
+#ifdef RWKV_WITH_CUDA
+#include "core/backends.h"
+#endif
+
+namespace rwkv {
+
+namespace {
+
+bool is_cuda_device(const std::string& d) { return d == "cuda" || d.rfind("cuda:", 0) == 0; }
+
+}  // namespace
+
+std::shared_ptr<Model> load_model(std::shared_ptr<const TensorFile> file, const EngineOptions& options) {
+  if (!file) throw Error(code::kArgument, "load_model: no tensors given");
+  if (options.threads < 0) throw Error(code::kArgument, "threads must be >= 0, got " + std::to_string(options.threads));
+  const std::string& device = options.device;
+  if (device != "cpu" && device != "auto" && !is_cuda_device(device)) {
+    throw Error(code::kArgument, "unknown device \"" + device + "\" (expected cpu, cuda, cuda:N or auto)");
+  }
+  Rwkv7Params params = rwkv7_params(*file);
+#ifdef RWKV_WITH_CUDA
+  if (is_cuda_device(device)) return make_cuda_model(file, params, options);
+  if (device == "auto") {
+    std::string why;
+    if (cuda_device_count(&why) > 0) {
+      try {
+        return make_cuda_model(file, params, options);
+      } catch (const Error& e) {
+        // "auto" means the best device that works: a GPU that cannot take the model falls back to the CPU.
+        if (e.code() != code::kDevice) throw;
+      }
+    }
+  }
+#else
+  if (is_cuda_device(device)) {
+    throw Error(code::kDevice, "this build has no CUDA backend (built without nvcc); use device \"cpu\" or \"auto\"");
+  }
+#endif
+  EngineOptions cpu = options;
+  cpu.device = "cpu";
+  return cpu::make_cpu_model(std::move(file), params, cpu);
+}
+
+std::shared_ptr<Model> load_model(const std::string& path, const EngineOptions& options) {
+  std::shared_ptr<const TensorFile> file = TensorFile::open(path);
+  return load_model(std::move(file), options);
+}
+
+Capabilities capabilities() {
+  Capabilities c;
+  c.avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  c.avx512f = __builtin_cpu_supports("avx512f");
+  c.avx512bf16 = __builtin_cpu_supports("avx512bf16");
+#ifdef RWKV_WITH_CUDA
+  c.cuda_compiled = true;
+  c.cuda_devices = cuda_device_count(&c.cuda_error);
+#else
+  c.cuda_compiled = false;
+  c.cuda_devices = 0;
+  c.cuda_error = "built without CUDA";
+#endif
+  return c;
+}
+
+}  // namespace rwkv

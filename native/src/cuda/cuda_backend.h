@@ -1,0 +1,76 @@
+// The CUDA backend's entry points. Pure C++ (no CUDA headers), so the core, the addon, tests and benchmarks
+// include it without the CUDA toolkit on their include path; everything here exists only in builds with
+// RWKV_WITH_CUDA.
+//
+// Numerics: weights live on the GPU in fp16 or bf16 (EngineOptions::weights F16 / BF16); F32 keeps them in
+// fp32 and runs every GEMM with full fp32 arithmetic (no TF32), which is slower but matches the CPU engine to
+// rounding, so it doubles as the reference mode for parity checks. Activations feeding a GEMM are stored in
+// the weight type; everything else (residual stream, LayerNorm/GroupNorm statistics, decay, sigmoids, L2
+// norms, the WKV state and its updates) is fp32, and every GEMM accumulates in fp32.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/backends.h"
+#include "core/rwkv7_params.h"
+#include "rwkv/model.h"
+#include "rwkv/tensor_file.h"
+
+namespace rwkv {
+
+// A model on a CUDA device. Besides Model::forward (states cross as host arrays), it keeps device-resident
+// state slots, so a decode loop moves only tokens and logits over PCIe: a 7B model's state is ~35 MB per
+// stream, which would otherwise dominate every step.
+class CudaModel : public Model {
+ public:
+  struct SlotSequence {
+    const int32_t* tokens = nullptr;
+    size_t n_tokens = 0;
+    int slot = -1;
+    LogitsMode logits = LogitsMode::Last;
+    // Host destination (All: n_tokens*V floats; Last: V floats). nullptr with logits != None computes the
+    // head but leaves the rows on the device (for device-side sampling or timing) without copying them.
+    float* logits_out = nullptr;
+  };
+
+  // Adds n zero-state slots and returns the id of the first; ids are dense and stable.
+  virtual int add_slots(int n) = 0;
+  virtual int slot_count() const = 0;
+  // Host <-> slot copies, in the same layout as Sequence::state; nullptr resets to the zero state.
+  virtual void write_slot(int slot, const float* state) = 0;
+  virtual void read_slot(int slot, float* state) = 0;
+  // Like forward(), but each sequence's state is a slot (no state crosses PCIe). A slot may appear once.
+  virtual void forward_slots(const std::vector<SlotSequence>& seqs) = 0;
+
+  // Largest number of stacked rows one internal round processes (longer calls run in rounds).
+  virtual int max_rows() const = 0;
+};
+
+// make_cuda_model (opts.device "cuda", "auto" or "cuda:N") and cuda_device_count are declared in
+// core/backends.h, the core's view of this backend. make_cuda_model throws rwkv::Error: E_DEVICE (no usable
+// device, out of memory, any CUDA/cuBLAS failure), E_MODEL_SHAPE (a head size other than 64), E_MODEL_DTYPE
+// (weights not in f32/f16/bf16). cuda_device_count never throws: 0 with a reason when there is no driver, no
+// device, no device this build has machine code for, or no loadable cuBLAS.
+
+// The same, typed, for callers that use the slot API.
+std::shared_ptr<CudaModel> make_cuda_model_typed(std::shared_ptr<const TensorFile> file, const Rwkv7Params& params,
+                                                 const EngineOptions& opts);
+
+// A model of the given shape with weights drawn on the GPU (deterministic in seed; uniform, scaled like the
+// training init so activations stay in range). For benchmarks of large shapes without building gigabytes of
+// host tensors. Its config().format is "random".
+std::shared_ptr<CudaModel> make_cuda_random_model(const RandomModelShape& shape, uint64_t seed,
+                                                  const EngineOptions& opts);
+
+// Device ceilings measured in the same process as a benchmark, for rooflines.
+struct CudaDeviceRates {
+  std::string name;            // e.g. "NVIDIA H100 80GB HBM3"
+  int sm_count = 0;
+  double bf16_gemm_tflops = 0;  // cuBLAS bf16 GEMM (fp32 accumulate), 8192^3, random data
+  double copy_gbps = 0;         // device-to-device copy, bytes read + bytes written per second / 1e9
+};
+CudaDeviceRates measure_cuda_device(int device);
+
+}  // namespace rwkv

@@ -1,0 +1,36 @@
+// Everything a pipeline step needs, bundled once per process by whoever wires the ports (the distributed
+// worker, an embedded runner, or a test).
+import type { PipelineSettings } from '../schemas/config.ts';
+import type { Engine } from '../services/engine/index.ts';
+import type { Checkpointer } from './checkpoints.ts';
+import type {
+  BodyReader,
+  ChunkQueue,
+  DeadLetterSink,
+  DocumentStore,
+  EventLog,
+  Log,
+  ResultSink,
+  ResultStore,
+  StateStore,
+  Telemetry,
+} from './ports.ts';
+
+export interface PipelineDeps {
+  engine: Engine;
+  settings: PipelineSettings;
+  states: StateStore;
+  checkpoints: Checkpointer;
+  documents: DocumentStore;
+  events: EventLog;
+  results: ResultStore;
+  queue: ChunkQueue;
+  resultSink: ResultSink;
+  deadLetters: DeadLetterSink;
+  bodies: BodyReader;
+  telemetry: Telemetry;
+  log: Log;
+}
+
+/** What the ingest handlers need: no engine (validation and enqueueing only). */
+export type IngestDeps = Pick<PipelineDeps, 'settings' | 'documents' | 'events' | 'queue' | 'deadLetters' | 'telemetry' | 'log'>;

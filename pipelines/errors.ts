@@ -1,0 +1,41 @@
+// Pipeline errors carry a stable code and say whether trying again can help. Queue adapters turn the
+// non-retriable ones into failures that are never retried (and dead-lettered); everything else is retried.
+import { EngineError } from '../services/engine/errors.ts';
+
+export class PipelineError extends Error {
+  readonly code: string;
+  readonly retriable: boolean;
+
+  constructor(code: string, message: string, options: { retriable: boolean; cause?: unknown }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'PipelineError';
+    this.code = code;
+    this.retriable = options.retriable;
+  }
+}
+
+/** Bad input or a broken invariant: retrying gives the same answer. */
+export function permanent(code: string, message: string, cause?: unknown): PipelineError {
+  return new PipelineError(code, message, { retriable: false, cause });
+}
+
+/** Passing trouble (a network read, a vanished blob between two reads): worth another attempt. */
+export function transient(code: string, message: string, cause?: unknown): PipelineError {
+  return new PipelineError(code, message, { retriable: true, cause });
+}
+
+/** Unknown errors (Redis or network failures) are retriable: they are the passing kind far more often. */
+export function isRetriable(err: unknown): boolean {
+  if (err instanceof PipelineError || err instanceof EngineError) return err.retriable;
+  return true;
+}
+
+export function errorCode(err: unknown): string {
+  if (err instanceof PipelineError || err instanceof EngineError) return err.code;
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' ? code : 'E_INTERNAL';
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

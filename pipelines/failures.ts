@@ -1,0 +1,39 @@
+// What happens when queued work fails for good (bad input, or retries used up): a dead letter with the
+// reason, and for a document a failure record under its result id, so a waiting `rwkvstream result` learns
+// why instead of waiting forever.
+import type { PipelineJob } from '../schemas/jobs.ts';
+import type { FailureRecord } from '../schemas/results.ts';
+import type { PipelineDeps } from './context.ts';
+import { deadLetter } from './dead-letters.ts';
+import { errorCode, errorMessage } from './errors.ts';
+import { documentKey } from './document-chunk.ts';
+
+export async function reportFailure(job: PipelineJob, err: unknown, attempts: number, deps: PipelineDeps): Promise<void> {
+  const code = errorCode(err);
+  const reason = errorMessage(err);
+  const stage = job.kind;
+  if (job.kind === 'drain') {
+    await deps.deadLetters.publish(deadLetter('drain', code, reason, { subject: { kind: 'stream', id: job.stream }, attempts }));
+    deps.telemetry.deadLetter(stage, code);
+    return;
+  }
+  const details = job.kind === 'plan'
+    ? { source: job.origin, ...(job.originalBase64 === undefined ? {} : { originalBase64: job.originalBase64 }) }
+    : {};
+  await deps.deadLetters.publish(deadLetter(stage, code, reason, { ...details, subject: { kind: 'document', id: job.doc }, attempts }));
+  deps.telemetry.deadLetter(stage, code);
+
+  const failure: FailureRecord = { schema: 'rwkvstream.failure.v1', kind: 'failure', id: job.doc, stage, code, message: reason };
+  const planned = await deps.documents.get(job.doc);
+  if (job.kind === 'plan') {
+    // A failed plan leaves no document behind; but when the id belongs to an existing document (E_DUPLICATE_ID)
+    // that document is not touched.
+    if (!planned) await deps.results.saveFailure(job.doc, JSON.stringify(failure));
+    return;
+  }
+  if (!planned || planned.status !== 'running') return;
+  await deps.results.saveFailure(job.doc, JSON.stringify(failure));
+  await deps.documents.complete(planned.record, 'failed');
+  await deps.states.drop(documentKey(job.doc));
+  deps.checkpoints.forget(documentKey(job.doc));
+}

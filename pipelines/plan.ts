@@ -1,0 +1,111 @@
+// Planning a document: its bytes (assembled parts, or a referenced file or URL read as a stream) are
+// tokenized once, the token ids stored, the document recorded with its chunk plan, and chunk 0 enqueued.
+// Memory stays flat in the document's length: bytes stream through the tokenizer into the token store.
+import { createHash } from 'node:crypto';
+
+import type { PlanJob } from '../schemas/jobs.ts';
+import type { DocumentRecord } from '../schemas/records.ts';
+import { chunkCount } from './chunking.ts';
+import type { PipelineDeps } from './context.ts';
+import { PipelineError, permanent } from './errors.ts';
+import type { JobContext, PlannedDocument } from './ports.ts';
+import { StreamTokenizer } from './tokenize-stream.ts';
+
+export type PlanOutcome = 'planned' | 'duplicate';
+
+function body(job: PlanJob, deps: PipelineDeps): AsyncIterable<Uint8Array> {
+  return job.source.kind === 'parts' ? deps.documents.readParts(job.doc, job.source.count) : deps.bodies.open(job.source.url);
+}
+
+function sameTask(a: PlanJob['task'], b: PlanJob['task']): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * A document with this id exists. The same document delivered again (or this very plan job redone after a
+ * crash) only makes sure its chain has started; another document under a taken id is refused.
+ */
+async function resumeExisting(job: PlanJob, existing: PlannedDocument, deps: PipelineDeps, ctx: JobContext): Promise<void> {
+  const record = existing.record;
+  let same = sameTask(record.task, job.task);
+  if (same && job.source.kind === 'ref') {
+    same = record.url === job.source.url;
+  } else if (same) {
+    try {
+      const hash = createHash('sha256');
+      for await (const piece of body(job, deps)) hash.update(piece);
+      same = hash.digest('hex') === record.sha256;
+    } catch (err) {
+      // The parts are gone: they are dropped right after planning, so this is the planning job itself, redone.
+      if (!(err instanceof PipelineError && err.code === 'E_PART_MISSING')) throw err;
+    }
+  }
+  if (!same) {
+    throw permanent('E_DUPLICATE_ID', `document id ${job.doc} is already taken by another document (other content or task); submit under a new id`);
+  }
+  ctx.log.info({ status: existing.status }, 'document delivered again; continuing the existing one');
+  if (existing.status === 'running') await deps.queue.enqueue({ kind: 'chunk', doc: job.doc, chunk: 0 });
+}
+
+export async function planDocument(job: PlanJob, deps: PipelineDeps, ctx: JobContext): Promise<PlanOutcome> {
+  const { settings, engine } = deps;
+  const existing = await deps.documents.get(job.doc);
+  if (existing) {
+    await resumeExisting(job, existing, deps, ctx);
+    if (job.source.kind === 'parts') await deps.documents.dropParts(job.doc, job.source.count);
+    return 'duplicate';
+  }
+
+  const writer = deps.documents.openTokenWriter(job.doc, settings.segmentTokens);
+  let created: Awaited<ReturnType<typeof deps.documents.create>>;
+  let record: DocumentRecord;
+  try {
+    const hash = createHash('sha256');
+    const tokenizer = new StreamTokenizer(engine.tokenizer);
+    let bytes = 0;
+    let tokens = 0;
+    const started = performance.now();
+    for await (const piece of body(job, deps)) {
+      bytes += piece.length;
+      if (bytes > settings.maxDocumentBytes) {
+        throw permanent('E_TOO_LARGE', `document ${job.doc} is larger than the limit of ${settings.maxDocumentBytes} bytes`);
+      }
+      hash.update(piece);
+      const ids = await tokenizer.push(piece);
+      if (ids.length > 0) await writer.append(ids);
+      tokens += ids.length;
+    }
+    const rest = await tokenizer.end();
+    if (rest.length > 0) await writer.append(rest);
+    tokens += rest.length;
+    if (tokens === 0) throw permanent('E_EMPTY_DOCUMENT', `document ${job.doc} is empty`);
+
+    record = {
+      id: job.doc,
+      task: job.task,
+      bytes,
+      sha256: hash.digest('hex'),
+      tokens,
+      chunkTokens: settings.chunkTokens,
+      chunks: chunkCount(tokens, settings.chunkTokens),
+      layout: writer.layout(),
+      tokenizer: { kind: engine.tokenizer.info.kind, fingerprint: engine.tokenizer.info.fingerprint },
+      ...(job.source.kind === 'ref' ? { url: job.source.url } : {}),
+      ...(job.origin ? { origin: job.origin } : {}),
+    };
+    created = await deps.documents.create(record);
+    ctx.log.info({ bytes, tokens, chunks: record.chunks, ms: Math.round(performance.now() - started) }, 'document tokenized');
+  } catch (err) {
+    await writer.discard();
+    throw err;
+  }
+  if (!created.created) {
+    // Another planning attempt of this id won the race to create it.
+    await writer.discard();
+    await resumeExisting(job, created.existing, deps, ctx);
+  } else {
+    await deps.queue.enqueue({ kind: 'chunk', doc: job.doc, chunk: 0 });
+  }
+  if (job.source.kind === 'parts') await deps.documents.dropParts(job.doc, job.source.count);
+  return created.created ? 'planned' : 'duplicate';
+}

@@ -1,0 +1,70 @@
+// Settings: what the pipelines need (chunking, limits, anomaly scoring) and how a worker process reaches the
+// services. One schema each; the CLI and tests build them from flags, the defaults are the production ones.
+import { z } from 'zod';
+
+import { AnomalySettingsSchema } from './tasks.ts';
+
+const MiB = 1024 * 1024;
+
+export const PipelineSettingsSchema = z.strictObject({
+  /** Tokens per chunk job: the checkpoint interval. */
+  chunkTokens: z.number().int().min(1).max(1 << 20).default(4096),
+  /** Token ids per stored segment of a planned document (16M ids: 64 MiB per Redis string). */
+  segmentTokens: z.number().int().min(1024).max(1 << 27).default(1 << 24),
+  /** A record on an input topic larger than this is refused (dead letter) without being parsed. */
+  maxMessageBytes: z.number().int().min(1024).default(MiB),
+  /** Upper bound on an assembled or referenced document. */
+  maxDocumentBytes: z.number().int().min(1).default(4096 * MiB),
+  maxParts: z.number().int().min(1).max(10_000_000).default(1_000_000),
+  maxEventBytes: z.number().int().min(1).default(64 * 1024),
+  /** Directories file:// references may read from; none: file references are refused. */
+  fileRoots: z.array(z.string().min(1)).default([]),
+  /** No byte from an http(s) reference for this long fails the read (retried). */
+  refTimeoutMs: z.number().int().min(100).default(30_000),
+  anomaly: AnomalySettingsSchema.default(AnomalySettingsSchema.parse({})),
+});
+
+export const TopicsSchema = z.strictObject({
+  documents: z.string().min(1).default('rwkvstream.documents'),
+  events: z.string().min(1).default('rwkvstream.events'),
+  results: z.string().min(1).default('rwkvstream.results'),
+  deadLetter: z.string().min(1).default('rwkvstream.dead-letter'),
+});
+
+export const RoleSchema = z.enum(['ingest', 'chunks']);
+
+export const ServiceConfigSchema = z.strictObject({
+  redisUrl: z.string().min(1).default('redis://127.0.0.1:6379'),
+  kafkaBrokers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:39092']),
+  /** Namespace of every Redis key and BullMQ queue of this deployment. */
+  prefix: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).default('rwkvstream'),
+  topics: TopicsSchema.default(TopicsSchema.parse({})),
+  /** Partitions for topics this process creates (existing topics are left as they are). */
+  partitions: z.number().int().min(1).max(1000).default(3),
+  groupId: z.string().min(1).default('rwkvstream-ingest'),
+  clientId: z.string().min(1).default('rwkvstream'),
+  roles: z.array(RoleSchema).min(1).default(['ingest', 'chunks']),
+  /** Chunk jobs run at once in this process (each runs the model; 1 keeps all cores on one chunk). */
+  concurrency: z.number().int().min(1).max(64).default(1),
+  /** A job whose lock is not renewed for this long is taken over by another worker. */
+  lockMs: z.number().int().min(1000).default(60_000),
+  stalledIntervalMs: z.number().int().min(500).default(30_000),
+  attempts: z.number().int().min(1).max(100).default(5),
+  backoffMs: z.number().int().min(0).default(1000),
+  /** 0: any free port; null: no metrics endpoint. */
+  metricsPort: z.number().int().min(0).max(65535).nullable().default(9464),
+  metricsHost: z.string().default('127.0.0.1'),
+  /** Results (and the finished document's record) are kept this long for `rwkvstream result`. */
+  resultTtlSeconds: z.number().int().min(1).default(7 * 24 * 3600),
+  /** Parts of a document that never completes are dropped after this long without a new part. */
+  partTtlSeconds: z.number().int().min(1).default(24 * 3600),
+  /** Name of this worker in logs, audit trails and BullMQ (default: host:pid). */
+  workerName: z.string().min(1).optional(),
+});
+
+export type PipelineSettings = z.infer<typeof PipelineSettingsSchema>;
+export type PipelineSettingsInput = z.input<typeof PipelineSettingsSchema>;
+export type Topics = z.infer<typeof TopicsSchema>;
+export type Role = z.infer<typeof RoleSchema>;
+export type ServiceConfig = z.infer<typeof ServiceConfigSchema>;
+export type ServiceConfigInput = z.input<typeof ServiceConfigSchema>;

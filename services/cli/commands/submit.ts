@@ -1,0 +1,111 @@
+// `rwkvstream submit --kafka BROKERS --task summarize|classify [--labels a,b] (--file F | --url U) [--id ID]`:
+// publishes a document to the documents topic and prints its id.
+import { randomUUID } from 'node:crypto';
+
+import type { Command } from 'commander';
+
+import { DocumentIdSchema } from '../../../schemas/ids.ts';
+import { DocumentTaskSchema } from '../../../schemas/tasks.ts';
+import { createKafka, createProducer } from '../../kafka/client.ts';
+import { submitFile, submitReference } from '../../kafka/submit.ts';
+import { silentLogger } from '../../log.ts';
+import { UsageError } from '../output.ts';
+import { addKafkaFlags, brokers, numberFlag, parseFlags, topics, type ServiceFlags } from '../pipeline-options.ts';
+
+interface SubmitFlags extends Omit<ServiceFlags, 'redis' | 'prefix'> {
+  task: string;
+  labels?: string;
+  file?: string;
+  url?: string;
+  id?: string;
+  template?: string;
+  maxTokens?: string;
+  stop: string[];
+  temperature?: string;
+  topP?: string;
+  topK?: string;
+  presencePenalty?: string;
+  frequencyPenalty?: string;
+  seed?: string;
+  labelPrefix?: string;
+  score?: string;
+  partBytes: string;
+  maxMessageBytes: string;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function taskFromFlags(flags: SubmitFlags): unknown {
+  const common = { kind: flags.task, ...(flags.template === undefined ? {} : { template: flags.template }) };
+  if (flags.task === 'classify') {
+    if (flags.labels === undefined) throw new UsageError('--task classify needs --labels a,b,...');
+    return {
+      ...common,
+      labels: flags.labels.split(',').map((l) => l.trim()).filter((l) => l.length > 0),
+      ...(flags.labelPrefix === undefined ? {} : { labelPrefix: flags.labelPrefix }),
+      ...(flags.score === undefined ? {} : { score: flags.score }),
+    };
+  }
+  if (flags.task === 'summarize') {
+    const numbers = {
+      maxTokens: numberFlag('max-tokens', flags.maxTokens),
+      temperature: numberFlag('temperature', flags.temperature),
+      topP: numberFlag('top-p', flags.topP),
+      topK: numberFlag('top-k', flags.topK),
+      presencePenalty: numberFlag('presence-penalty', flags.presencePenalty),
+      frequencyPenalty: numberFlag('frequency-penalty', flags.frequencyPenalty),
+      seed: numberFlag('seed', flags.seed),
+    };
+    return {
+      ...common,
+      ...Object.fromEntries(Object.entries(numbers).filter(([, v]) => v !== undefined)),
+      ...(flags.stop.length > 0 ? { stop: flags.stop } : {}),
+    };
+  }
+  throw new UsageError(`--task must be summarize or classify, got "${flags.task}"`);
+}
+
+export function submitCommand(program: Command): void {
+  const cmd = program
+    .command('submit')
+    .description('publish a document (a file, or a file:// or http(s):// reference) and print its id')
+    .requiredOption('--task <task>', 'summarize or classify')
+    .option('--labels <list>', 'classify: comma-separated labels')
+    .option('--file <file>', 'send this file\'s content (in parts when it is large)')
+    .option('--url <url>', 'send a reference the workers read (file://, http://, https://)')
+    .option('--id <id>', 'document id (default: a random UUID)')
+    .option('--template <text>', 'text after the document (summarize default "\\n\\nSummary:", classify "\\n\\nCategory:")')
+    .option('--max-tokens <n>', 'summarize: most tokens to generate')
+    .option('--stop <text>', 'summarize: stop sequence (repeatable; default "\\n\\n")', collect, [])
+    .option('--temperature <t>', 'summarize: 0 is greedy (default)')
+    .option('--top-p <p>', 'summarize: nucleus sampling')
+    .option('--top-k <k>', 'summarize: keep the k likeliest tokens (0: all)')
+    .option('--presence-penalty <x>', 'summarize: repetition penalty per token seen')
+    .option('--frequency-penalty <x>', 'summarize: repetition penalty per occurrence')
+    .option('--seed <n>', 'summarize: sampler seed')
+    .option('--label-prefix <text>', 'classify: put before each label (default " ")')
+    .option('--score <how>', 'classify: sum (label log-probability) or mean (per token)')
+    .option('--part-bytes <n>', 'document bytes per part', String(256 * 1024))
+    .option('--max-message-bytes <n>', 'largest record to send', String(1024 * 1024));
+  addKafkaFlags(cmd).action(async (flags: SubmitFlags) => {
+    if ((flags.file === undefined) === (flags.url === undefined)) throw new UsageError('give exactly one of --file and --url');
+    const id = parseFlags(DocumentIdSchema, flags.id ?? randomUUID(), '--id');
+    const task = parseFlags(DocumentTaskSchema, taskFromFlags(flags), 'task option');
+    const partBytes = numberFlag('part-bytes', flags.partBytes)!;
+    const maxMessageBytes = numberFlag('max-message-bytes', flags.maxMessageBytes)!;
+    if (!Number.isInteger(partBytes) || partBytes < 1024) throw new UsageError('--part-bytes must be an integer of at least 1024');
+    const options = { topic: topics({ ...flags, redis: '', prefix: '' }).documents, id, task, partBytes, maxMessageBytes };
+    const kafka = createKafka(brokers(flags), 'rwkvstream-submit', silentLogger());
+    const producer = createProducer(kafka);
+    await producer.connect();
+    try {
+      if (flags.url !== undefined) await submitReference(producer, options, flags.url);
+      else await submitFile(producer, options, flags.file!);
+    } finally {
+      await producer.disconnect();
+    }
+    process.stdout.write(`${id}\n`);
+  });
+}

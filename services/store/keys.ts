@@ -1,0 +1,67 @@
+// Redis key layout. Every key of one document (or stream) shares the hash tag {doc:<id>} ({stream:<id>}), so
+// in a Redis Cluster they live in one slot and the Lua scripts that touch several of them stay legal.
+//
+//   <p>:{doc:<id>}:record              hash: record (plan JSON), status
+//   <p>:{doc:<id>}:parts               hash: p<i> (size), received, bytes, max, final, task
+//   <p>:{doc:<id>}:part:<i>            one part's bytes
+//   <p>:{doc:<id>}:tokens:<nonce>:<s>  token ids (int32 LE), segment s of a planning attempt
+//   <p>:{<kind>:<id>}:ckpt             hash: version, chunk, tokens, cursor, bytes, blob, result, published, writer, at
+//   <p>:{<kind>:<id>}:blob:<v>:<nonce> the state blob of version v (immutable)
+//   <p>:{<kind>:<id>}:audit            list: "chunk version tokens writer time" per commit (capped)
+//   <p>:{<kind>:<id>}:result           hash: json, published
+//   <p>:{stream:<id>}:events           stream of waiting events (entry id = sequence number)
+//   <p>:{stream:<id>}:offsets          hash: "<topic>/<partition>" -> last offset taken in, "#seq" -> last sequence
+import type { StateKey } from '../../pipelines/ports.ts';
+
+export class Keys {
+  constructor(readonly prefix: string) {}
+
+  #tag(kind: StateKey['kind'], id: string): string {
+    return `${this.prefix}:{${kind === 'document' ? 'doc' : 'stream'}:${id}}`;
+  }
+
+  record(doc: string): string {
+    return `${this.#tag('document', doc)}:record`;
+  }
+
+  parts(doc: string): string {
+    return `${this.#tag('document', doc)}:parts`;
+  }
+
+  part(doc: string, index: number): string {
+    return `${this.#tag('document', doc)}:part:${index}`;
+  }
+
+  tokens(doc: string, nonce: string, segment: number): string {
+    return `${this.#tag('document', doc)}:tokens:${nonce}:${segment}`;
+  }
+
+  checkpoint(key: StateKey): string {
+    return `${this.#tag(key.kind, key.id)}:ckpt`;
+  }
+
+  blob(key: StateKey, version: number, nonce: string): string {
+    return `${this.#tag(key.kind, key.id)}:blob:${version}:${nonce}`;
+  }
+
+  audit(key: StateKey): string {
+    return `${this.#tag(key.kind, key.id)}:audit`;
+  }
+
+  result(kind: StateKey['kind'], id: string): string {
+    return `${this.#tag(kind, id)}:result`;
+  }
+
+  events(stream: string): string {
+    return `${this.#tag('stream', stream)}:events`;
+  }
+
+  offsets(stream: string): string {
+    return `${this.#tag('stream', stream)}:offsets`;
+  }
+
+  /** Every key of this deployment (for tests and tooling that clear a namespace). */
+  pattern(): string {
+    return `${this.prefix}:*`;
+  }
+}

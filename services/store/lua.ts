@@ -1,0 +1,172 @@
+// The Lua scripts behind the Redis stores: each is one atomic step that must not interleave with another
+// worker's. Scripts touch only keys of one hash tag (one document or stream); the keys they find inside
+// hashes (the previous blob) carry the same tag.
+import { createHash } from 'node:crypto';
+
+import type { Redis } from 'ioredis';
+
+export class LuaScript {
+  readonly #sha: string;
+
+  constructor(readonly source: string) {
+    this.#sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  /** EVALSHA, loading the script on first use (or after a Redis restart forgot it). */
+  async run(redis: Redis, keys: string[], args: (string | number | Buffer)[]): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.#sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err;
+      return redis.eval(this.source, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+/**
+ * The fenced checkpoint commit. The blob was written before with a plain SET (and an expiry, so the blob of a
+ * writer that dies before committing cleans itself up). This flips the pointer to it only if the version is
+ * still the one the writer started from; the old blob is unlinked, the new one made permanent.
+ * KEYS: checkpoint hash, new blob, audit list.
+ * ARGV: expected version, chunk, tokens, cursor, bytes, result ('' for none), writer, time (ms), audit cap.
+ * Returns {1, new version} | {0, current version} (stale) | {-1, current version} (the blob expired first).
+ */
+export const COMMIT = new LuaScript(`
+local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+if current ~= tonumber(ARGV[1]) then
+  return {0, current}
+end
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  return {-1, current}
+end
+local old = redis.call('HGET', KEYS[1], 'blob')
+redis.call('PERSIST', KEYS[2])
+local version = current + 1
+local published = '0'
+if ARGV[6] == '' then published = '1' end
+redis.call('HSET', KEYS[1], 'version', version, 'blob', KEYS[2], 'chunk', ARGV[2], 'tokens', ARGV[3],
+  'cursor', ARGV[4], 'bytes', ARGV[5], 'result', ARGV[6], 'published', published, 'writer', ARGV[7], 'at', ARGV[8])
+if old and old ~= KEYS[2] then
+  redis.call('UNLINK', old)
+end
+redis.call('RPUSH', KEYS[3], cjson.encode({chunk = tonumber(ARGV[2]), version = version, tokens = tonumber(ARGV[3]),
+  writer = ARGV[7], at = tonumber(ARGV[8])}))
+redis.call('LTRIM', KEYS[3], -tonumber(ARGV[9]), -1)
+return {1, version}
+`);
+
+/** KEYS: checkpoint hash. ARGV: version. Clears the outbox only if that version is still current. */
+export const MARK_PUBLISHED = new LuaScript(`
+if redis.call('HGET', KEYS[1], 'version') == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'published', '1')
+  return 1
+end
+return 0
+`);
+
+/**
+ * KEYS: checkpoint hash, audit list. ARGV: seconds the audit trail is kept. Removes a state and its blob; the
+ * audit trail of its commits expires later (it shows who applied which chunk, after the fact).
+ */
+export const DROP_STATE = new LuaScript(`
+local blob = redis.call('HGET', KEYS[1], 'blob')
+if blob then
+  redis.call('UNLINK', blob)
+end
+redis.call('UNLINK', KEYS[1])
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+return 1
+`);
+
+/**
+ * Stores one part of a document and tells whether the document is complete.
+ * KEYS: parts hash, part key. ARGV: index, final (0/1), data, task JSON ('' unless final), ttl (s), max bytes.
+ * Returns {'pending'} | {'complete', count, task} | {'rejected', code, reason}.
+ */
+export const PUT_PART = new LuaScript(`
+local index = tonumber(ARGV[1])
+local final = ARGV[2] == '1'
+local known = redis.call('HGET', KEYS[1], 'final')
+local highest = tonumber(redis.call('HGET', KEYS[1], 'max') or '-1')
+if final then
+  if known and tonumber(known) ~= index + 1 then
+    return {'rejected', 'E_PART_CONFLICT', 'a final part with another part count arrived before (' .. known .. ' parts)'}
+  end
+  if highest > index then
+    return {'rejected', 'E_PART_CONFLICT', 'part ' .. highest .. ' arrived, beyond this final part ' .. index}
+  end
+elseif known and index >= tonumber(known) then
+  return {'rejected', 'E_PART_CONFLICT', 'part ' .. index .. ' is beyond the final part (' .. known .. ' parts)'}
+end
+local field = 'p' .. index
+local previous = redis.call('HGET', KEYS[1], field)
+local bytes = tonumber(redis.call('HGET', KEYS[1], 'bytes') or '0') - tonumber(previous or '0') + string.len(ARGV[3])
+if bytes > tonumber(ARGV[6]) then
+  return {'rejected', 'E_TOO_LARGE', 'the parts add up to more than ' .. ARGV[6] .. ' bytes'}
+end
+redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[5])
+redis.call('HSET', KEYS[1], field, string.len(ARGV[3]), 'bytes', bytes)
+if not previous then
+  redis.call('HINCRBY', KEYS[1], 'received', 1)
+end
+if index > highest then
+  redis.call('HSET', KEYS[1], 'max', index)
+end
+if final then
+  redis.call('HSET', KEYS[1], 'final', index + 1, 'task', ARGV[4])
+  known = tostring(index + 1)
+end
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+if known and tonumber(redis.call('HGET', KEYS[1], 'received')) == tonumber(known) then
+  return {'complete', tonumber(known), redis.call('HGET', KEYS[1], 'task')}
+end
+return {'pending'}
+`);
+
+/**
+ * Creates a planned document once. KEYS: record hash, then the token segment keys of this attempt.
+ * ARGV: record JSON. Returns 1 (created: segments made permanent), {record, status} (it existed), or
+ * 0 (a segment had expired: the attempt is void).
+ */
+export const CREATE_DOCUMENT = new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.call('HMGET', KEYS[1], 'record', 'status')
+end
+for i = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 0 then
+    return 0
+  end
+end
+for i = 2, #KEYS do
+  redis.call('PERSIST', KEYS[i])
+end
+redis.call('HSET', KEYS[1], 'record', ARGV[1], 'status', 'running')
+return 1
+`);
+
+/** KEYS: result hash. ARGV: json, ttl (s). Keeps the first result; returns {json, published}. */
+export const SAVE_DOCUMENT_RESULT = new LuaScript(`
+redis.call('HSETNX', KEYS[1], 'json', ARGV[1])
+redis.call('HSETNX', KEYS[1], 'published', '0')
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return redis.call('HMGET', KEYS[1], 'json', 'published')
+`);
+
+/**
+ * Takes in one event unless its record was taken in before (offsets only grow within a partition).
+ * KEYS: offsets hash, events stream, checkpoint hash. ARGV: "<topic>/<partition>", offset, event JSON.
+ * Returns {appended (0/1), events waiting after the checkpoint's cursor, the checkpoint's next batch}.
+ */
+export const APPEND_EVENT = new LuaScript(`
+local cursor = tonumber(redis.call('HGET', KEYS[3], 'cursor') or '0')
+local batch = tonumber(redis.call('HGET', KEYS[3], 'chunk') or '0')
+local last = redis.call('HGET', KEYS[1], ARGV[1])
+if last and tonumber(last) >= tonumber(ARGV[2]) then
+  local seq = tonumber(redis.call('HGET', KEYS[1], '#seq') or '0')
+  return {0, seq - cursor, batch}
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local seq = redis.call('HINCRBY', KEYS[1], '#seq', 1)
+redis.call('XADD', KEYS[2], seq .. '-0', 'e', ARGV[3])
+return {1, seq - cursor, batch}
+`);

@@ -1,0 +1,16 @@
+// Reading a result by id, waiting for it if asked: what `rwkvstream result ID --wait S` does.
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import type { Redis } from 'ioredis';
+
+import type { StateKey } from '../../pipelines/ports.ts';
+import type { Keys } from './keys.ts';
+
+export async function readResult(redis: Redis, keys: Keys, kind: StateKey['kind'], id: string, waitMs: number): Promise<string | null> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const json = await redis.hget(keys.result(kind, id), 'json');
+    if (json !== null || Date.now() >= deadline) return json;
+    await sleep(Math.min(250, Math.max(1, deadline - Date.now())));
+  }
+}

@@ -1,0 +1,47 @@
+// ResultStore on Redis: results readable by document or stream id (`rwkvstream result ID`), with the
+// "published" flag that makes a redone finish step publish the stored result instead of a new one.
+import type { Redis } from 'ioredis';
+
+import type { ResultStore, StateKey, StoredResult } from '../../pipelines/ports.ts';
+import type { Keys } from './keys.ts';
+import { SAVE_DOCUMENT_RESULT } from './lua.ts';
+
+export class RedisResultStore implements ResultStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    /** How long a document's result stays readable. */
+    private readonly retentionSeconds: number,
+  ) {}
+
+  async saveDocument(id: string, json: string): Promise<StoredResult> {
+    const [stored, published] = (await SAVE_DOCUMENT_RESULT.run(this.redis, [this.keys.result('document', id)], [json, this.retentionSeconds])) as [string, string];
+    return { json: stored, published: published === '1' };
+  }
+
+  async getDocument(id: string): Promise<StoredResult | null> {
+    const [json, published] = await this.redis.hmget(this.keys.result('document', id), 'json', 'published');
+    return json ? { json, published: published === '1' } : null;
+  }
+
+  async markDocumentPublished(id: string): Promise<void> {
+    await this.redis.hset(this.keys.result('document', id), 'published', '1');
+  }
+
+  async saveFailure(id: string, json: string): Promise<void> {
+    const key = this.keys.result('document', id);
+    const tx = this.redis.multi();
+    tx.hsetnx(key, 'json', json);
+    tx.hsetnx(key, 'published', '1');
+    tx.expire(key, this.retentionSeconds);
+    await tx.exec();
+  }
+
+  async saveStream(id: string, json: string): Promise<void> {
+    await this.redis.hset(this.keys.result('stream', id), 'json', json, 'published', '1');
+  }
+
+  async get(kind: StateKey['kind'], id: string): Promise<string | null> {
+    return this.redis.hget(this.keys.result(kind, id), 'json');
+  }
+}

@@ -1,0 +1,173 @@
+// A worker process, wired: the engine, the Redis stores, BullMQ workers for the ingest (planning) and chunks
+// (model) queues, the Kafka consumer that feeds them and the producer results leave by, and the metrics
+// endpoint. `roles` picks what runs here; by default everything does.
+import os from 'node:os';
+
+import { Worker } from 'bullmq';
+
+import { Checkpointer } from '../../pipelines/checkpoints.ts';
+import type { PipelineDeps } from '../../pipelines/context.ts';
+import { ingestDocumentRecord, ingestEventRecord } from '../../pipelines/ingest.ts';
+import type { PipelineSettings, ServiceConfig } from '../../schemas/config.ts';
+import type { EngineOptions } from '../../schemas/engine.ts';
+import { Engine } from '../engine/index.ts';
+import { UrlBodyReader } from '../ingest/body-reader.ts';
+import { createKafka, createProducer } from '../kafka/client.ts';
+import { consumerLag } from '../kafka/lag.ts';
+import { kafkaSinks } from '../kafka/sinks.ts';
+import { KafkaSource } from '../kafka/source.ts';
+import { ensureTopics } from '../kafka/topics.ts';
+import type { Logger } from '../log.ts';
+import { PipelineMetrics } from '../metrics/metrics.ts';
+import { startMetricsServer, type MetricsServer } from '../metrics/server.ts';
+import { BullChunkQueue, LANES, openQueues, type Lane } from '../queue/bull-queue.ts';
+import { pipelineProcessor, reportStalledFailure } from '../queue/processor.ts';
+import { checkRedis, connectRedis } from '../redis/connection.ts';
+import { Keys } from '../store/keys.ts';
+import { RedisDocumentStore } from '../store/redis-document-store.ts';
+import { RedisEventLog } from '../store/redis-event-log.ts';
+import { RedisResultStore } from '../store/redis-result-store.ts';
+import { RedisStateStore } from '../store/redis-state-store.ts';
+
+export interface WorkerOptions {
+  service: ServiceConfig;
+  settings: PipelineSettings;
+  engine: EngineOptions;
+  log: Logger;
+}
+
+export interface RunningWorker {
+  name: string;
+  metricsPort: number | null;
+  stop(): Promise<void>;
+}
+
+/** Plenty of BullMQ job states exist; these are the ones worth a gauge. */
+const COUNTED_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
+
+export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  const { service, settings } = options;
+  const name = service.workerName ?? `${os.hostname()}:${process.pid}`;
+  const log = options.log.child({ worker: name });
+  const cleanup: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    for (const step of cleanup.reverse()) await step().catch((err: Error) => log.warn({ err: err.message }, 'shutdown step failed'));
+    cleanup.length = 0;
+  };
+
+  try {
+    const engine = await Engine.load(options.engine);
+    cleanup.push(async () => engine.dispose());
+
+    const redis = connectRedis(service.redisUrl, `${name}/store`);
+    cleanup.push(() => redis.quit());
+    for (const problem of await checkRedis(redis)) log.warn({ redis: service.redisUrl }, problem);
+    const queueConnection = connectRedis(service.redisUrl, `${name}/queue`);
+    cleanup.push(() => queueConnection.quit());
+
+    const kafka = createKafka(service.kafkaBrokers, service.clientId, log);
+    const admin = kafka.admin();
+    await admin.connect();
+    cleanup.push(() => admin.disconnect());
+    const created = await ensureTopics(admin, service.topics, service.partitions);
+    if (created.length > 0) log.info({ topics: created }, 'created topics');
+    const producer = createProducer(kafka);
+    await producer.connect();
+    cleanup.push(() => producer.disconnect());
+
+    const keys = new Keys(service.prefix);
+    const queues = openQueues(queueConnection, service.prefix);
+    const queue = new BullChunkQueue(queues, { attempts: service.attempts, backoffMs: service.backoffMs });
+    cleanup.push(() => queue.close());
+    const metrics = new PipelineMetrics();
+    const states = new RedisStateStore(redis, keys, service.resultTtlSeconds);
+    const sinks = kafkaSinks(producer, service.topics);
+    const deps: PipelineDeps = {
+      engine,
+      settings,
+      states,
+      checkpoints: new Checkpointer(engine, states, metrics, name),
+      documents: new RedisDocumentStore(redis, keys, {
+        retentionSeconds: service.resultTtlSeconds,
+        partTtlSeconds: service.partTtlSeconds,
+        maxDocumentBytes: settings.maxDocumentBytes,
+      }),
+      events: new RedisEventLog(redis, keys),
+      results: new RedisResultStore(redis, keys, service.resultTtlSeconds),
+      queue,
+      resultSink: sinks.results,
+      deadLetters: sinks.deadLetters,
+      bodies: new UrlBodyReader({ fileRoots: settings.fileRoots, timeoutMs: settings.refTimeoutMs }),
+      telemetry: metrics,
+      log,
+    };
+
+    const processor = pipelineProcessor(deps);
+    const lanes: Lane[] = [];
+    if (service.roles.includes('ingest')) lanes.push('ingest');
+    if (service.roles.includes('chunks')) lanes.push('chunks');
+    const workers = lanes.map((lane) => {
+      const worker = new Worker(lane, processor, {
+        connection: queueConnection,
+        prefix: service.prefix,
+        name,
+        // Model work is bounded by the engine (its calls on one model are serialized); planning is I/O and tokenizing.
+        concurrency: lane === 'chunks' ? service.concurrency : 1,
+        lockDuration: service.lockMs,
+        stalledInterval: service.stalledIntervalMs,
+        maxStalledCount: 2,
+      });
+      worker.on('failed', (job, err) => {
+        reportStalledFailure(job, err, deps).catch((e: Error) => log.error({ err: e.message }, 'could not report a stalled job'));
+      });
+      worker.on('error', (err) => log.error({ lane, err: err.message }, 'queue worker error'));
+      return worker;
+    });
+    cleanup.push(() => Promise.all(workers.map((w) => w.close())));
+
+    if (service.roles.includes('ingest')) {
+      const source = new KafkaSource(kafka, {
+        groupId: service.groupId,
+        documentsTopic: service.topics.documents,
+        eventsTopic: service.topics.events,
+      }, log);
+      // Stopped first on shutdown (cleanup runs in reverse), so no record is taken in while workers close.
+      cleanup.push(() => source.stop());
+      await source.start({
+        documents: (record) => ingestDocumentRecord(record, deps),
+        events: (record) => ingestEventRecord(record, deps),
+      });
+      metrics.watchLag(() => consumerLag(admin, service.groupId, [service.topics.documents, service.topics.events]));
+    }
+    metrics.watchQueues(() =>
+      Promise.all(LANES.map(async (lane) => ({ queue: lane, counts: await queues[lane].getJobCounts(...COUNTED_STATES) }))),
+    );
+
+    let server: MetricsServer | null = null;
+    if (service.metricsPort !== null) {
+      server = await startMetricsServer({
+        host: service.metricsHost,
+        port: service.metricsPort,
+        registry: metrics.registry,
+        health: async () => {
+          const pong = await redis.ping();
+          return { ok: pong === 'PONG' && workers.every((w) => w.isRunning()), worker: name, roles: service.roles };
+        },
+      });
+      cleanup.push(() => server!.close());
+    }
+
+    log.info({
+      roles: service.roles,
+      prefix: service.prefix,
+      topics: service.topics,
+      model: engine.model.info.fingerprint,
+      tokenizer: engine.tokenizer.info.fingerprint,
+      metricsPort: server?.port ?? null,
+    }, 'worker ready');
+    return { name, metricsPort: server?.port ?? null, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

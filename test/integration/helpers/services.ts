@@ -1,0 +1,127 @@
+// The real services integration tests run against: the project's Kafka broker (started through
+// infra/kafka/start.sh, left running for the next test file; CI stops it) and a Redis (RWKVSTREAM_TEST_REDIS,
+// default the local one). Every run gets its own key prefix, queue names and topics, and removes them after.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+import { Redis } from 'ioredis';
+import kafkajs, { type Consumer, type Kafka } from 'kafkajs';
+
+import { TopicsSchema, type Topics } from '../../../schemas/config.ts';
+import { ensureTopics } from '../../../services/kafka/topics.ts';
+import { repoRoot } from '../../helpers/paths.ts';
+
+const run = promisify(execFile);
+
+export const redisUrl = process.env.RWKVSTREAM_TEST_REDIS ?? 'redis://127.0.0.1:6379';
+
+let brokerAddress: Promise<string[]> | null = null;
+
+/** The broker's bootstrap address; starts it on first use (start.sh is idempotent and waits for readiness). */
+export function kafkaBrokers(): Promise<string[]> {
+  brokerAddress ??= run(path.join(repoRoot, 'infra', 'kafka', 'start.sh'), [], { timeout: 180_000 }).then(({ stdout }) => {
+    const address = stdout.trim().split('\n').at(-1)!;
+    if (!/^[\w.-]+:\d+$/.test(address)) throw new Error(`infra/kafka/start.sh printed "${stdout}"`);
+    return [address];
+  });
+  return brokerAddress;
+}
+
+export function uniqueName(what: string): string {
+  return `t-${what}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+export function kafkaClient(brokers: string[]): Kafka {
+  return new kafkajs.Kafka({ clientId: 'rwkvstream-test', brokers, logLevel: kafkajs.logLevel.NOTHING });
+}
+
+export function topicsFor(prefix: string): Topics {
+  return TopicsSchema.parse({
+    documents: `${prefix}.documents`,
+    events: `${prefix}.events`,
+    results: `${prefix}.results`,
+    deadLetter: `${prefix}.dead-letter`,
+  });
+}
+
+export async function createTopics(brokers: string[], topics: Topics, partitions = 2): Promise<void> {
+  const admin = kafkaClient(brokers).admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, topics, partitions);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function deleteTopics(brokers: string[], topics: Topics): Promise<void> {
+  const admin = kafkaClient(brokers).admin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics({ topics: Object.values(topics), timeout: 30_000 });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Removes every Redis key of a test prefix (store keys and BullMQ queues alike). */
+export async function clearPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    await redis.quit();
+  }
+}
+
+export interface Collected {
+  key: string | null;
+  value: string;
+  headers: Record<string, string>;
+}
+
+/** Collects everything published to some topics, from their beginning, for tests to wait on. */
+export class TopicCollector {
+  readonly records = new Map<string, Collected[]>();
+  #consumer: Consumer | null = null;
+
+  async start(brokers: string[], topics: string[]): Promise<void> {
+    for (const t of topics) this.records.set(t, []);
+    const consumer = kafkaClient(brokers).consumer({ groupId: uniqueName('collector'), maxWaitTimeInMs: 200 });
+    this.#consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: true });
+    let joined!: () => void;
+    const ready = new Promise<void>((resolve) => (joined = resolve));
+    consumer.on(consumer.events.GROUP_JOIN, () => joined());
+    await consumer.run({
+      eachMessage: async ({ topic, message }) => {
+        const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+        this.records.get(topic)!.push({ key: message.key?.toString() ?? null, value: message.value?.toString() ?? '', headers });
+      },
+    });
+    await ready;
+  }
+
+  /** Waits until `predicate` holds for the records of `topic`; returns them. */
+  async waitFor(topic: string, predicate: (records: Collected[]) => boolean, timeoutMs = 60_000): Promise<Collected[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const records = this.records.get(topic) ?? [];
+      if (predicate(records)) return records;
+      if (Date.now() > deadline) throw new Error(`timed out waiting on ${topic}: have ${records.length} records`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.#consumer?.disconnect();
+  }
+}

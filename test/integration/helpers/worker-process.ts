@@ -1,0 +1,81 @@
+// Worker processes for the tests that need real processes (crash, sharing): `rwkvstream worker` on the tiny
+// model, ready once it logs "worker ready".
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+import { tinyModel } from '../../helpers/fixtures.ts';
+import { cliEntry } from '../../helpers/paths.ts';
+import { redisUrl } from './services.ts';
+
+export interface WorkerProcess {
+  name: string;
+  pid: number;
+  metricsPort: number;
+  /** Parsed log lines so far. */
+  logs: Record<string, unknown>[];
+  exited: Promise<number | null>;
+  kill(signal: NodeJS.Signals): void;
+  /** SIGTERM and wait for a clean exit. */
+  stop(): Promise<number | null>;
+}
+
+export interface WorkerProcessOptions {
+  name: string;
+  brokers: string[];
+  prefix: string;
+  topicPrefix: string;
+  groupId: string;
+  args?: string[];
+}
+
+export async function spawnWorker(options: WorkerProcessOptions): Promise<WorkerProcess> {
+  const child: ChildProcess = spawn(process.execPath, [
+    cliEntry, 'worker',
+    '--model', tinyModel,
+    '--redis', redisUrl,
+    '--kafka', options.brokers.join(','),
+    '--prefix', options.prefix,
+    '--topic-prefix', options.topicPrefix,
+    '--group-id', options.groupId,
+    '--name', options.name,
+    '--metrics-port', '0',
+    '--threads', '1',
+    '--log-level', 'info',
+    ...(options.args ?? []),
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const logs: Record<string, unknown>[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const ready = new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker ${options.name} not ready in 60 s: ${JSON.stringify(logs.slice(-5))}`)), 60_000);
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        entry = { msg: line };
+      }
+      logs.push(entry);
+      if (entry.msg === 'worker ready') {
+        clearTimeout(timer);
+        resolve(entry.metricsPort as number);
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`worker ${options.name} exited with ${code} before it was ready: ${JSON.stringify(logs.slice(-5))}`));
+    });
+  });
+  const metricsPort = await ready;
+  return {
+    name: options.name,
+    pid: child.pid!,
+    metricsPort,
+    logs,
+    exited,
+    kill: (signal) => void child.kill(signal),
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
