@@ -10,7 +10,12 @@ export interface LoadedState {
   /** The committed head the state came from; null for a state that has no checkpoint yet. */
   head: CheckpointHead | null;
   state: RnnState;
+  /** Whether the state came from this worker's memory (no blob read). */
+  cached: boolean;
 }
+
+/** A commit's outcome with its cost: blob size and time (serialization and store). */
+export type TimedCommit = CommitOutcome & { bytes: number; ms: number };
 
 function cacheKey(key: StateKey): string {
   return `${key.kind}/${key.id}`;
@@ -34,16 +39,16 @@ export class Checkpointer {
   async load(key: StateKey): Promise<LoadedState> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const head = await this.#store.head(key);
-      if (!head) return { head: null, state: this.#engine.model.newState() };
+      if (!head) return { head: null, state: this.#engine.model.newState(), cached: false };
       const cached = this.#take(key, head.version);
-      if (cached) return { head, state: cached };
+      if (cached) return { head, state: cached, cached: true };
       const started = performance.now();
       const blob = await this.#store.blob(key, head);
       // Null: a commit replaced this version between the two reads; read the new head.
       if (!blob) continue;
       const state = this.#engine.stateFromBuffer(blob);
       this.#telemetry.checkpoint('load', blob.length, (performance.now() - started) / 1000);
-      return { head, state };
+      return { head, state, cached: false };
     }
     throw transient('E_CHECKPOINT_BUSY', `the checkpoint of ${cacheKey(key)} kept changing while it was read`);
   }
@@ -57,7 +62,7 @@ export class Checkpointer {
     from: CheckpointHead | null,
     state: RnnState,
     next: { chunk: number; cursor?: number; result?: string | null },
-  ): Promise<CommitOutcome> {
+  ): Promise<TimedCommit> {
     const started = performance.now();
     const blob = this.#engine.stateToBuffer(state);
     const outcome = await this.#store.commit(key, from?.version ?? 0, {
@@ -68,13 +73,14 @@ export class Checkpointer {
       result: next.result ?? null,
       writer: this.#writer,
     });
+    const ms = performance.now() - started;
     if (outcome.ok) {
-      this.#telemetry.checkpoint('commit', blob.length, (performance.now() - started) / 1000);
+      this.#telemetry.checkpoint('commit', blob.length, ms / 1000);
       this.#cached = { key: cacheKey(key), version: outcome.version, state };
     } else {
       this.#telemetry.commitRejected(key.kind);
     }
-    return outcome;
+    return { ...outcome, bytes: blob.length, ms };
   }
 
   /** Forgets the cached state of `key` (its checkpoint is gone). */

@@ -44,7 +44,9 @@ export async function runChunk(job: ChunkJob, deps: PipelineDeps, ctx: JobContex
   const record = planned.record;
   checkTokenizer(record, deps);
   const key = documentKey(record.id);
-  const { head, state } = await deps.checkpoints.load(key);
+  const loadStarted = performance.now();
+  const { head, state, cached } = await deps.checkpoints.load(key);
+  const loadMs = performance.now() - loadStarted;
   const next = head?.chunk ?? 0;
   if (next > job.chunk + 1) return 'skipped';
   if (next === job.chunk + 1) {
@@ -62,7 +64,8 @@ export async function runChunk(job: ChunkJob, deps: PipelineDeps, ctx: JobContex
   const tokens = await deps.documents.readTokens(record, start, end);
   const started = performance.now();
   await deps.engine.model.forward(tokens, state, 'none');
-  deps.telemetry.chunk('document', tokens.length, (performance.now() - started) / 1000);
+  const forwardMs = performance.now() - started;
+  deps.telemetry.chunk('document', tokens.length, forwardMs / 1000);
 
   const outcome = await deps.checkpoints.commit(key, head, state, { chunk: job.chunk + 1 });
   if (!outcome.ok) {
@@ -71,6 +74,17 @@ export async function runChunk(job: ChunkJob, deps: PipelineDeps, ctx: JobContex
   }
   await ctx.progress({ tokensDone: end, tokensTotal: record.tokens, chunk: job.chunk + 1, chunks: record.chunks });
   await enqueueSuccessor(record, job.chunk, deps);
-  ctx.log.debug({ chunk: job.chunk, tokens: end, version: outcome.version }, 'chunk committed');
+  ctx.log.debug({
+    chunk: job.chunk,
+    tokens: end,
+    version: outcome.version,
+    cached,
+    loadMs: round(loadMs),
+    forwardMs: round(forwardMs),
+    commitMs: round(outcome.ms),
+    bytes: outcome.bytes,
+  }, 'chunk committed');
   return 'applied';
 }
+
+const round = (ms: number) => Math.round(ms * 100) / 100;

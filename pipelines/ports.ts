@@ -103,10 +103,11 @@ export interface ResultStore {
   saveDocument(id: string, json: string): Promise<StoredResult>;
   getDocument(id: string): Promise<StoredResult | null>;
   markDocumentPublished(id: string): Promise<void>;
-  /** Records why a document failed, unless it already has a result (a failure is never published as a result). */
+  /** Records why a document failed; readable until a result exists, and never taken for one. */
   saveFailure(id: string, json: string): Promise<void>;
   /** The latest batch result of a stream. */
   saveStream(id: string, json: string): Promise<void>;
+  /** The result, else the failure record, of a document; the latest batch of a stream. */
   get(kind: StateKey['kind'], id: string): Promise<string | null>;
 }
 

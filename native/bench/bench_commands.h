@@ -11,8 +11,15 @@ int run_engine(const Args& args);
 // rwkv_bench gemm: GFLOP/s of the CPU GEMM for one shape and weight type.
 int run_gemm(const Args& args);
 
-// Median GFLOP/s of C[M,N] = A[M,K] * B[K,N] through the engine's CPU GEMM (fp32 activations, packed weights
-// of `weights`: "f32", "bf16" or "f16").
-double cpu_gemm_gflops(int M, int K, int N, int threads, const std::string& weights, int runs);
+// rwkv_bench cuda: the CUDA backend on models of the released shapes (bench_cuda.cc); in a build without
+// CUDA it prints that it was skipped.
+int run_cuda(const Args& args);
+
+// GFLOP/s of C[M,N] = A[M,K] * B[K,N] through the engine's CPU GEMM (fp32 activations, packed weights of
+// `weights`: "f32", "bf16" or "f16"): the median and the best of `runs` timed runs.
+struct GemmRate {
+  double median = 0, best = 0;
+};
+GemmRate cpu_gemm_gflops(int M, int K, int N, int threads, const std::string& weights, int runs);
 
 }  // namespace rwkv_bench

@@ -11,21 +11,13 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "bench_util.h"
+#include "bench_commands.h"
 #include "rwkv/error.h"
 #include "rwkv/model.h"
-
-namespace rwkv_bench {
-// `rwkv_bench cuda [--sizes 0.1b,1.5b,7.2b] [--weights bf16|f16|f32] [--quick] [--only all|prefill|decode|decode1]`
-int run_cuda(const Args& args);
-}  // namespace rwkv_bench
-int bench_cuda_main(int argc, char** argv);
 
 #ifdef RWKV_WITH_CUDA
 #include "cuda/cuda_backend.h"
@@ -279,17 +271,6 @@ int run_cuda(const Args& args) {
 
 }  // namespace rwkv_bench
 
-// For a plain `int main(argc, argv)` dispatcher: `rwkv_bench cuda --sizes 0.1b ...` (argv[1] may be "cuda").
-int bench_cuda_main(int argc, char** argv) {
-  const int first = argc > 1 && std::strcmp(argv[1], "cuda") == 0 ? 2 : 1;
-  try {
-    return rwkv_bench::run_cuda(rwkv_bench::Args(argc, argv, first));
-  } catch (const rwkv::Error& e) {
-    std::fprintf(stderr, "error %s: %s\n", e.code().c_str(), e.what());
-    return 1;
-  }
-}
-
 #else
 
 namespace rwkv_bench {
@@ -302,7 +283,5 @@ int run_cuda(const Args& args) {
 }
 
 }  // namespace rwkv_bench
-
-int bench_cuda_main(int, char**) { return rwkv_bench::run_cuda(rwkv_bench::Args(0, nullptr, 0)); }
 
 #endif

@@ -2,6 +2,7 @@
 //   rwkv_bench engine [--layers 12 --embd 768 --vocab 65536 --ffn 3072 --chunk 1024 --decode 64 --threads N
 //                      --device cpu --weights f32,bf16 --batch 1]
 //   rwkv_bench gemm   [--m 1024 --k 768 --n 3072 --weights f32 --threads N]
+//   rwkv_bench cuda   [--sizes 0.1b,1.5b,7.2b --weights bf16 --quick --only all|prefill|decode|decode1]
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -17,6 +18,7 @@ const std::map<std::string, std::function<int(const rwkv_bench::Args&)>>& comman
   static const std::map<std::string, std::function<int(const rwkv_bench::Args&)>> c = {
       {"engine", rwkv_bench::run_engine},
       {"gemm", rwkv_bench::run_gemm},
+      {"cuda", rwkv_bench::run_cuda},
   };
   return c;
 }

@@ -48,28 +48,11 @@ if ! cmake -S "$native" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCH
   tail -30 "$logs/build.log"
   exit 1
 fi
-if ! cmake --build "$build" -j"$(nproc)" --target test_cuda_parity >>"$logs/build.log" 2>&1; then
+if ! cmake --build "$build" -j"$(nproc)" --target test_cuda_parity rwkv_bench >>"$logs/build.log" 2>&1; then
   grep -E "error|Error" "$logs/build.log" | head -40
   exit 1
 fi
-
-# The benchmark runs as `rwkv_bench cuda`; until bench_main.cc dispatches that subcommand, a two-line driver
-# around bench_cuda_main() is linked against the same libraries.
 bench=("$build/rwkv_bench" cuda)
-if ! grep -qsE 'run_cuda|bench_cuda_main' "$native/bench/bench_main.cc" || \
-   ! cmake --build "$build" -j"$(nproc)" --target rwkv_bench >>"$logs/build.log" 2>&1; then
-  cudalib=$(dirname "$(command -v nvcc)")/../targets/x86_64-linux/lib
-  printf 'int bench_cuda_main(int, char**);\nint main(int c, char** v) { return bench_cuda_main(c, v); }\n' \
-    >"$build/bench_cuda_driver.cc"
-  if ! c++ -O3 -std=c++20 -DRWKV_WITH_CUDA=1 -I"$native/include" -I"$native/src" "$native/bench/bench_cuda.cc" \
-        "$native/bench/bench_util.cc" "$build/bench_cuda_driver.cc" -o "$build/rwkv_bench_cuda" -L"$cudalib" -Wl,--start-group \
-        "$build/librwkv_cpu.a" "$build/librwkv_cuda.a" "$build/librwkv_io.a" "$build/librwkv_tokenizer.a" \
-        -Wl,--end-group -ldl -lcudadevrt -lcudart_static -lrt -lpthread >>"$logs/build.log" 2>&1; then
-    grep -E "error|Error" "$logs/build.log" | head -40
-    exit 1
-  fi
-  bench=("$build/rwkv_bench_cuda" cuda)
-fi
 echo "build: $(( $(date +%s) - t0 )) s"
 
 if [[ " $steps " == *" test "* ]]; then

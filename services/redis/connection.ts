@@ -9,10 +9,14 @@ export function connectRedis(url: string, name: string): Redis {
 
 /** Checks that Redis is reachable and configured as the pipeline needs; returns the problems found. */
 export async function checkRedis(redis: Redis): Promise<string[]> {
-  const problems: string[] = [];
-  const policy = (await redis.config('GET', 'maxmemory-policy')) as string[];
-  if (policy[1] && policy[1] !== 'noeviction') {
-    problems.push(`maxmemory-policy is ${policy[1]}; queues and checkpoints need noeviction (an evicted key loses work)`);
+  let policy: string | undefined;
+  try {
+    policy = ((await redis.config('GET', 'maxmemory-policy')) as string[])[1];
+  } catch (err) {
+    // Managed services often refuse CONFIG; their settings must be checked by whoever runs them.
+    return [`could not read maxmemory-policy (${(err as Error).message}); queues and checkpoints need noeviction`];
   }
-  return problems;
+  return policy && policy !== 'noeviction'
+    ? [`maxmemory-policy is ${policy}; queues and checkpoints need noeviction (an evicted key loses work)`]
+    : [];
 }

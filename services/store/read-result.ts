@@ -9,8 +9,10 @@ import type { Keys } from './keys.ts';
 export async function readResult(redis: Redis, keys: Keys, kind: StateKey['kind'], id: string, waitMs: number): Promise<string | null> {
   const deadline = Date.now() + waitMs;
   for (;;) {
-    const json = await redis.hget(keys.result(kind, id), 'json');
-    if (json !== null || Date.now() >= deadline) return json;
+    // A failure answers the wait too, unless a result exists (a later submission under the id succeeded).
+    const [json, failure] = await redis.hmget(keys.result(kind, id), 'json', 'failure');
+    if (json) return json;
+    if (failure || Date.now() >= deadline) return failure ?? null;
     await sleep(Math.min(250, Math.max(1, deadline - Date.now())));
   }
 }

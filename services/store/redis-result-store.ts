@@ -1,5 +1,7 @@
 // ResultStore on Redis: results readable by document or stream id (`rwkvstream result ID`), with the
-// "published" flag that makes a redone finish step publish the stored result instead of a new one.
+// "published" flag that makes a redone finish step publish the stored result instead of a new one. A failure
+// is kept in its own field: it is what `result` shows until a result exists, and never blocks one (a document
+// whose reference failed can be submitted again under its id).
 import type { Redis } from 'ioredis';
 
 import type { ResultStore, StateKey, StoredResult } from '../../pipelines/ports.ts';
@@ -31,8 +33,7 @@ export class RedisResultStore implements ResultStore {
   async saveFailure(id: string, json: string): Promise<void> {
     const key = this.keys.result('document', id);
     const tx = this.redis.multi();
-    tx.hsetnx(key, 'json', json);
-    tx.hsetnx(key, 'published', '1');
+    tx.hset(key, 'failure', json);
     tx.expire(key, this.retentionSeconds);
     await tx.exec();
   }
@@ -42,6 +43,7 @@ export class RedisResultStore implements ResultStore {
   }
 
   async get(kind: StateKey['kind'], id: string): Promise<string | null> {
-    return this.redis.hget(this.keys.result(kind, id), 'json');
+    const [json, failure] = await this.redis.hmget(this.keys.result(kind, id), 'json', 'failure');
+    return json ?? failure ?? null;
   }
 }

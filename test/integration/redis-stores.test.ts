@@ -139,7 +139,7 @@ test('the event log takes each record in once and counts what waits after the ch
   assert.deepEqual(await log.append('s', ev('12', 'd')), { appended: true, pending: 2, batch: 1 });
 });
 
-test('a document result is kept once; failures never replace a result', async () => {
+test('a document result is kept once; a failure is shown only until a result exists', async () => {
   const results = new RedisResultStore(redis, keys, 60);
   assert.deepEqual(await results.saveDocument('r', '{"a":1}'), { json: '{"a":1}', published: false });
   assert.deepEqual(await results.saveDocument('r', '{"a":2}'), { json: '{"a":1}', published: false });
@@ -147,6 +147,10 @@ test('a document result is kept once; failures never replace a result', async ()
   assert.deepEqual(await results.getDocument('r'), { json: '{"a":1}', published: true });
   await results.saveFailure('r', '{"failed":true}');
   assert.equal(await results.get('document', 'r'), '{"a":1}');
+  await results.saveFailure('f', '{"failed":true}');
+  assert.equal(await results.get('document', 'f'), '{"failed":true}');
+  assert.deepEqual(await results.saveDocument('f', '{"b":1}'), { json: '{"b":1}', published: false }, 'a failure does not block a later result');
+  assert.equal(await results.get('document', 'f'), '{"b":1}');
   await results.saveStream('s', '{"batch":3}');
   assert.equal(await results.get('stream', 's'), '{"batch":3}');
 });

@@ -217,6 +217,7 @@ export class MemoryEventLog implements EventLog {
 
 export class MemoryResultStore implements ResultStore {
   readonly documents = new Map<string, StoredResult>();
+  readonly failures = new Map<string, string>();
   readonly streams = new Map<string, string>();
 
   async saveDocument(id: string, json: string): Promise<StoredResult> {
@@ -235,7 +236,7 @@ export class MemoryResultStore implements ResultStore {
   }
 
   async saveFailure(id: string, json: string): Promise<void> {
-    if (!this.documents.has(id)) this.documents.set(id, { json, published: true });
+    this.failures.set(id, json);
   }
 
   async saveStream(id: string, json: string): Promise<void> {
@@ -243,7 +244,7 @@ export class MemoryResultStore implements ResultStore {
   }
 
   async get(kind: StateKey['kind'], id: string): Promise<string | null> {
-    return kind === 'document' ? (this.documents.get(id)?.json ?? null) : (this.streams.get(id) ?? null);
+    return kind === 'document' ? (this.documents.get(id)?.json ?? this.failures.get(id) ?? null) : (this.streams.get(id) ?? null);
   }
 }
 

@@ -72,11 +72,13 @@ uint16_t to_bf16(double v) {
   return static_cast<uint16_t>(u >> 16);
 }
 
+// Value of element i, given a uniform draw u in [-1, 1) for it: center + u * spread, plus offset(i)
+// when given (the per-channel ramps; only vectors have one, so the big matrices avoid the indirect call).
 struct Spec {
   std::string name;
   std::vector<int64_t> shape;
-  // Value of element i given a uniform draw u in [-1, 1) for that element.
-  std::function<double(int64_t i, double u)> value;
+  double center = 0, spread = 0;
+  std::function<double(int64_t i)> offset;
 };
 
 }  // namespace
@@ -89,69 +91,72 @@ std::shared_ptr<const TensorFile> random_rwkv7_tensors(const RandomModelShape& s
   const int64_t C = s.n_embd, N = s.head_size, H = C / N, V = s.vocab_size, F = s.ffn;
   const int L = s.n_layer;
   const double inv_sqrt_c = std::sqrt(3.0 / static_cast<double>(C));  // uniform with variance 1/C
-  auto uniform_scaled = [](double scale) { return [scale](int64_t, double u) { return u * scale; }; };
-  auto around = [](double center, double spread) { return [center, spread](int64_t, double u) { return center + u * spread; }; };
-
   std::vector<Spec> specs;
-  auto vecC = [&](const std::string& name, std::function<double(int64_t, double)> f) {
-    specs.push_back({name, {1, 1, C}, std::move(f)});
+  auto uniform = [&](const std::string& name, std::vector<int64_t> shape, double scale) {
+    specs.push_back({name, std::move(shape), 0.0, scale, nullptr});
+  };
+  auto around = [&](const std::string& name, std::vector<int64_t> shape, double center, double spread) {
+    specs.push_back({name, std::move(shape), center, spread, nullptr});
+  };
+  auto channel_vec = [&](const std::string& name, double spread, std::function<double(int64_t)> f) {
+    specs.push_back({name, {1, 1, C}, 0.0, spread, std::move(f)});
   };
   auto ln = [&](const std::string& prefix) {
-    specs.push_back({prefix + ".weight", {C}, around(1.0, 0.1)});
-    specs.push_back({prefix + ".bias", {C}, uniform_scaled(0.05)});
+    around(prefix + ".weight", {C}, 1.0, 0.1);
+    uniform(prefix + ".bias", {C}, 0.05);
   };
 
-  specs.push_back({"emb.weight", {V, C}, uniform_scaled(1.0)});
+  uniform("emb.weight", {V, C}, 1.0);
   for (int i = 0; i < L; i++) {
     const std::string b = "blocks." + std::to_string(i) + ".";
     const double r01 = L > 1 ? static_cast<double>(i) / (L - 1) : 0.0;
     const double r10 = 1.0 - static_cast<double>(i) / L;
     auto ramp = [C, r10](double p) {
-      return [C, r10, p](int64_t c, double) { return 1.0 - det_pow(static_cast<double>(c) / C, p * r10); };
+      return [C, r10, p](int64_t c) { return 1.0 - det_pow(static_cast<double>(c) / C, p * r10); };
     };
     if (i == 0) ln(b + "ln0");
     ln(b + "ln1");
     ln(b + "ln2");
-    vecC(b + "att.x_r", ramp(0.2));
-    vecC(b + "att.x_w", ramp(0.9));
-    vecC(b + "att.x_k", ramp(0.7));
-    vecC(b + "att.x_v", ramp(0.7));
-    vecC(b + "att.x_a", ramp(0.9));
-    vecC(b + "att.x_g", ramp(0.2));
-    vecC(b + "att.w0", [C, r01](int64_t c, double u) {
+    channel_vec(b + "att.x_r", 0.0, ramp(0.2));
+    channel_vec(b + "att.x_w", 0.0, ramp(0.9));
+    channel_vec(b + "att.x_k", 0.0, ramp(0.7));
+    channel_vec(b + "att.x_v", 0.0, ramp(0.7));
+    channel_vec(b + "att.x_a", 0.0, ramp(0.9));
+    channel_vec(b + "att.x_g", 0.0, ramp(0.2));
+    channel_vec(b + "att.w0", 0.1, [C, r01](int64_t c) {
       double x = C > 1 ? static_cast<double>(c) / (C - 1) : 0.0;
-      return -7.0 + 5.0 * det_pow(x, 0.85 + std::sqrt(r01)) + 0.5 + 0.1 * u;
+      return -7.0 + 5.0 * det_pow(x, 0.85 + std::sqrt(r01)) + 0.5;
     });
-    specs.push_back({b + "att.r_k", {H, N}, uniform_scaled(0.1)});
-    specs.push_back({b + "att.w1", {C, s.rank_w}, uniform_scaled(inv_sqrt_c)});
-    specs.push_back({b + "att.w2", {s.rank_w, C}, uniform_scaled(0.5 * std::sqrt(3.0 / s.rank_w))});
-    specs.push_back({b + "att.a1", {C, s.rank_a}, uniform_scaled(inv_sqrt_c)});
-    specs.push_back({b + "att.a2", {s.rank_a, C}, uniform_scaled(0.5 * std::sqrt(3.0 / s.rank_a))});
-    vecC(b + "att.a0", uniform_scaled(0.5));
-    specs.push_back({b + "att.g1", {C, s.rank_g}, uniform_scaled(inv_sqrt_c)});
-    specs.push_back({b + "att.g2", {s.rank_g, C}, uniform_scaled(2.0 * std::sqrt(3.0 / s.rank_g))});
+    uniform(b + "att.r_k", {H, N}, 0.1);
+    uniform(b + "att.w1", {C, s.rank_w}, inv_sqrt_c);
+    uniform(b + "att.w2", {s.rank_w, C}, 0.5 * std::sqrt(3.0 / s.rank_w));
+    uniform(b + "att.a1", {C, s.rank_a}, inv_sqrt_c);
+    uniform(b + "att.a2", {s.rank_a, C}, 0.5 * std::sqrt(3.0 / s.rank_a));
+    uniform(b + "att.a0", {1, 1, C}, 0.5);
+    uniform(b + "att.g1", {C, s.rank_g}, inv_sqrt_c);
+    uniform(b + "att.g2", {s.rank_g, C}, 2.0 * std::sqrt(3.0 / s.rank_g));
     if (i > 0) {
-      specs.push_back({b + "att.v2", {s.rank_v, C}, uniform_scaled(0.5 * std::sqrt(3.0 / s.rank_v))});
-      specs.push_back({b + "att.v1", {C, s.rank_v}, uniform_scaled(inv_sqrt_c)});
-      vecC(b + "att.v0", around(1.0, 0.2));
+      uniform(b + "att.v2", {s.rank_v, C}, 0.5 * std::sqrt(3.0 / s.rank_v));
+      uniform(b + "att.v1", {C, s.rank_v}, inv_sqrt_c);
+      around(b + "att.v0", {1, 1, C}, 1.0, 0.2);
     }
-    vecC(b + "att.k_k", around(0.85, 0.1));
-    vecC(b + "att.k_a", around(1.0, 0.1));
-    specs.push_back({b + "att.receptance.weight", {C, C}, uniform_scaled(inv_sqrt_c)});
-    specs.push_back({b + "att.key.weight", {C, C}, uniform_scaled(0.5 * inv_sqrt_c)});
-    specs.push_back({b + "att.value.weight", {C, C}, uniform_scaled(inv_sqrt_c)});
-    specs.push_back({b + "att.output.weight", {C, C}, uniform_scaled(0.5 * inv_sqrt_c)});
+    around(b + "att.k_k", {1, 1, C}, 0.85, 0.1);
+    around(b + "att.k_a", {1, 1, C}, 1.0, 0.1);
+    uniform(b + "att.receptance.weight", {C, C}, inv_sqrt_c);
+    uniform(b + "att.key.weight", {C, C}, 0.5 * inv_sqrt_c);
+    uniform(b + "att.value.weight", {C, C}, inv_sqrt_c);
+    uniform(b + "att.output.weight", {C, C}, 0.5 * inv_sqrt_c);
     const double lnx = det_pow(static_cast<double>(i + 1) / L, 0.7);
-    specs.push_back({b + "att.ln_x.weight", {C}, around(lnx, 0.05)});
-    specs.push_back({b + "att.ln_x.bias", {C}, uniform_scaled(0.05)});
-    vecC(b + "ffn.x_k", [C, r10](int64_t c, double) {
+    around(b + "att.ln_x.weight", {C}, lnx, 0.05);
+    uniform(b + "att.ln_x.bias", {C}, 0.05);
+    channel_vec(b + "ffn.x_k", 0.0, [C, r10](int64_t c) {
       return 1.0 - det_pow(static_cast<double>(c) / C, r10 * r10 * r10 * r10);
     });
-    specs.push_back({b + "ffn.key.weight", {F, C}, uniform_scaled(inv_sqrt_c)});
-    specs.push_back({b + "ffn.value.weight", {C, F}, uniform_scaled(0.5 * std::sqrt(3.0 / static_cast<double>(F)))});
+    uniform(b + "ffn.key.weight", {F, C}, inv_sqrt_c);
+    uniform(b + "ffn.value.weight", {C, F}, 0.5 * std::sqrt(3.0 / static_cast<double>(F)));
   }
   ln("ln_out");
-  specs.push_back({"head.weight", {V, C}, uniform_scaled(2.0 * inv_sqrt_c)});
+  uniform("head.weight", {V, C}, 2.0 * inv_sqrt_c);
 
   // Each tensor draws from its own stream (seeded by the model seed and its name), so tensors can be made
   // in parallel and adding a tensor kind later does not change the others.
@@ -165,7 +170,11 @@ std::shared_ptr<const TensorFile> random_rwkv7_tensors(const RandomModelShape& s
       SplitMix64 rng{seed ^ Xxh64::hash(sp.name.data(), sp.name.size(), 0x7277b7)};
       auto& out = data[t];
       out.resize(static_cast<size_t>(n));
-      for (int64_t i = 0; i < n; i++) out[static_cast<size_t>(i)] = to_bf16(sp.value(i, rng.uniform()));
+      for (int64_t i = 0; i < n; i++) {
+        double v = sp.center + sp.spread * rng.uniform();
+        if (sp.offset) v += sp.offset(i);
+        out[static_cast<size_t>(i)] = to_bf16(v);
+      }
     }
   };
   unsigned n_threads = std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(), 8u));

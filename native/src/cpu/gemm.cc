@@ -63,18 +63,16 @@ void Gemm::run_task(const GemmJob& job, const Plan& plan, size_t local, int work
   const int tiles = (mlen + mr - 1) / mr;
   const int K = B.K;
   float* bwide = b_wide_[worker].as<float>();
-  const bool widen = B.type != BType::F32 && (!kernels_.direct_narrow || tiles > 1);
+  const bool widen = B.type != BType::F32 && !kernels_.direct_narrow;
 
   auto a_row = [&](int r) { return job.a_rows ? job.a_rows[r] : job.a + static_cast<size_t>(r) * job.lda; };
   auto c_row = [&](int r) { return job.c_rows ? job.c_rows[r] : job.c + static_cast<size_t>(r) * job.ldc; };
 
   // Packs rows [r0, r0+mt) x depth [pc, pc+kcl) of A into the tile order (k major, the mt rows interleaved).
-  // Depth outer so the writes are sequential; the mt source rows are read as mt sequential streams.
   auto pack_a = [&](float* dst, int r0, int mt, int pc, int kcl) {
     const float* src[16];
     for (int i = 0; i < mt; i++) src[i] = a_row(r0 + i) + pc;
-    for (int k = 0; k < kcl; k++, dst += mt)
-      for (int i = 0; i < mt; i++) dst[i] = src[i][k];
+    kernels_.pack_a(src, mt, kcl, dst);
   };
   float* crow[16];
   TileArgs args;

@@ -4,8 +4,11 @@
 //
 // Blocking: the depth is cut into blocks of kc; each task owns a block of up to mc rows of A (packed per
 // depth block into the micro-kernel's order, it stays in L2) and a range of panels of B; for each panel the
-// depth block of B is swept by every register tile of the row block. Results do not depend on the number of
-// rows, the row block or the thread count: every output row sees the same sequence of multiply-adds.
+// depth block of B is swept by every register tile of the row block. When the rows fit one register tile
+// (decoding) each panel is instead read from start to end in one pass, since then the weight stream is the
+// cost. Results do not depend on the number of rows, the row block, that choice or the thread count: every
+// output element sees the same sequence of multiply-adds (same depth blocks, same order), so a sequence gives
+// the same bits alone or batched, whole or cut into chunks.
 #pragma once
 #include <cstddef>
 #include <vector>

@@ -74,6 +74,8 @@ struct CpuKernels {
   int mr;                       // rows per GEMM register tile
   bool direct_narrow;           // tile() reads BF16/F16 panels directly (else the caller converts them)
   void (*tile)(const TileArgs& t);
+  // Packs rows[0..m) x depth [0, kc) of A for tile(): element (i, k) to dst[k * m + i].
+  void (*pack_a)(const float* const* rows, int m, int kc, float* dst);
   // Widens n elements of a packed panel to fp32.
   void (*widen)(const void* src, BType type, size_t n, float* dst);
   void (*layer_norm)(const float* x, int n, const float* w, const float* b, float* out);

@@ -107,6 +107,48 @@ void tile(const TileArgs& t) {
   }
 }
 
+// Full tiles (14 rows) are packed 16 depth steps at a time: 16 row vectors (two of them zero) are transposed
+// in registers and each column's 14 values stored with a mask, several times faster than element copies.
+inline void transpose16(__m512 r[16]) {
+  __m512 t[16], u[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    u[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+    u[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xee);
+    u[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    u[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+  }
+  // u[4g + e] holds rows 4g..4g+3 of depth steps e, e+4, e+8, e+12 (one per 128-bit lane).
+  for (int g = 0; g < 16; g += 8) {
+    for (int e = 0; e < 4; e++) {
+      t[g + e] = _mm512_shuffle_f32x4(u[g + e], u[g + 4 + e], 0x88);      // steps e, e+8
+      t[g + 4 + e] = _mm512_shuffle_f32x4(u[g + e], u[g + 4 + e], 0xdd);  // steps e+4, e+12
+    }
+  }
+  for (int e = 0; e < 8; e++) {
+    r[e] = _mm512_shuffle_f32x4(t[e], t[8 + e], 0x88);
+    r[e + 8] = _mm512_shuffle_f32x4(t[e], t[8 + e], 0xdd);
+  }
+}
+
+void pack_a(const float* const* rows, int m, int kc, float* dst) {
+  if (m != kMr) return pack_a_rows(rows, m, kc, dst);
+  int k = 0;
+  for (; k + 16 <= kc; k += 16) {
+    __m512 r[16];
+    for (int i = 0; i < kMr; i++) r[i] = _mm512_loadu_ps(rows[i] + k);
+    r[14] = r[15] = _mm512_setzero_ps();
+    transpose16(r);
+    for (int j = 0; j < 16; j++) _mm512_mask_storeu_ps(dst + static_cast<size_t>(k + j) * kMr, 0x3fff, r[j]);
+  }
+  const float* rest[kMr];
+  for (int i = 0; i < kMr; i++) rest[i] = rows[i] + k;
+  pack_a_rows(rest, kMr, kc - k, dst + static_cast<size_t>(k) * kMr);
+}
+
 void widen(const void* src, BType type, size_t n, float* dst) {
   const uint16_t* s = static_cast<const uint16_t*>(src);
   size_t i = 0;
@@ -126,7 +168,7 @@ void widen(const void* src, BType type, size_t n, float* dst) {
   }
 }
 
-constexpr CpuKernels kTable = {Isa::Avx512, kMr, true, tile, widen, layer_norm, shift_mix,
+constexpr CpuKernels kTable = {Isa::Avx512, kMr, true, tile, pack_a, widen, layer_norm, shift_mix,
                                tanh_inplace, sigmoid_inplace, wkv};
 
 }  // namespace

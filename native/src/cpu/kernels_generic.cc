@@ -58,7 +58,7 @@ void widen(const void* src, BType type, size_t n, float* dst) {
   }
 }
 
-constexpr CpuKernels kTable = {Isa::Generic, kMr, false, tile, widen, layer_norm, shift_mix,
+constexpr CpuKernels kTable = {Isa::Generic, kMr, false, tile, pack_a_rows, widen, layer_norm, shift_mix,
                                tanh_inplace, sigmoid_inplace, wkv};
 
 }  // namespace

@@ -87,6 +87,12 @@ static inline void norm_affine(const float* x, int n, const float* w, const floa
   for (int i = 0; i < n; i++) out[i] = (x[i] - mean) * inv * w[i] + b[i];
 }
 
+// Depth outer so the writes are sequential; the m source rows are read as m sequential streams.
+static void pack_a_rows(const float* const* rows, int m, int kc, float* dst) {
+  for (int k = 0; k < kc; k++, dst += m)
+    for (int i = 0; i < m; i++) dst[i] = rows[i][k];
+}
+
 static void layer_norm(const float* x, int n, const float* w, const float* b, float* out) {
   norm_affine(x, n, w, b, 1e-5f, out);
 }

@@ -30,8 +30,8 @@ class CudaModel : public Model {
     size_t n_tokens = 0;
     int slot = -1;
     LogitsMode logits = LogitsMode::Last;
-    // Host destination (All: n_tokens*V floats; Last: V floats). nullptr with logits != None computes the
-    // head but leaves the rows on the device (for device-side sampling or timing) without copying them.
+    // Host destination (All: n_tokens*V floats; Last: V floats). nullptr with logits != None still runs the
+    // head but copies nothing to the host, which times the device work apart from the PCIe copy.
     float* logits_out = nullptr;
   };
 

@@ -3,8 +3,6 @@
 // channel mix (pre-norm with token shift, relu^2 FFN), all enqueued on the model's stream. Prefill rounds use
 // cuBLAS GEMMs and the sequence-mode kernels; decode steps (one token per sequence) use the fused recurrence
 // kernel and, for up to kGemvMaxRows rows, the GEMV kernels, which keeps a step at 7 launches per layer.
-#include <algorithm>
-
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_model.h"
 
@@ -40,15 +38,13 @@ void CudaModelImpl::body(const RowLayout& rl, bool decode) {
     return p;
   };
 
-  // Few rows: spread each row's pre-norm over several blocks (about 256 channels each).
-  const int ln_slices = rows <= 2 * sm_count_ ? std::clamp(C / 256, 1, 16) : 1;
   launch_embed(type_, rl, w_.emb, w_.ln0_w, w_.ln0_b, x, C, stream_);
   for (int l = 0; l < cfg_.n_layer; l++) {
     const LayerWeights& L = w_.layers[l];
     const size_t base = l * layer_floats;
     const int ds = L.dsum();
     const int off_a = L.dw, off_v = L.dw + L.da, off_g = L.dw + L.da + L.dv;
-    launch_ln_shift(type_, rl, x, L.ln1_w, L.ln1_b, L.mix, 6, base, xin, plane, C, ln_slices, stream_);
+    launch_ln_shift(type_, rl, x, L.ln1_w, L.ln1_b, L.mix, 6, base, xin, plane, C, stream_);
     if (small) {
       // R, K, V and the four low-rank "down" projections read the same kind of input: one launch.
       GemvBatch down;
@@ -167,7 +163,7 @@ void CudaModelImpl::body(const RowLayout& rl, bool decode) {
       GemvBatch o;
       o.add(problem(L.out, C, C, o_.get(), C, x, C, Epilogue::kAddF32));
       launch_gemv(type_, rows, o, stream_);
-      launch_ln_shift(type_, rl, x, L.ln2_w, L.ln2_b, L.ffn_mix, 1, ffn_xprev, xin, plane, C, ln_slices, stream_);
+      launch_ln_shift(type_, rl, x, L.ln2_w, L.ln2_b, L.ffn_mix, 1, ffn_xprev, xin, plane, C, stream_);
       GemvBatch fk;
       fk.add(problem(L.ffn_k, F, C, xin, C, hk_.get(), F, Epilogue::kReluSq));
       launch_gemv(type_, rows, fk, stream_);
@@ -176,7 +172,7 @@ void CudaModelImpl::body(const RowLayout& rl, bool decode) {
       launch_gemv(type_, rows, fv, stream_);
     } else {
       gemm(L.out, C, C, o_.get(), C, rows, x, true, C, 1.f, "output GEMM");
-      launch_ln_shift(type_, rl, x, L.ln2_w, L.ln2_b, L.ffn_mix, 1, ffn_xprev, xin, plane, C, ln_slices, stream_);
+      launch_ln_shift(type_, rl, x, L.ln2_w, L.ln2_b, L.ffn_mix, 1, ffn_xprev, xin, plane, C, stream_);
       gemm(L.ffn_k, F, C, xin, C, rows, hk_f32_.get(), true, F, 0.f, "FFN key GEMM");
       launch_relu_sq(type_, hk_f32_.as<float>(), hk_.get(), static_cast<size_t>(rows) * F, stream_);
       gemm(L.ffn_v, C, F, hk_.get(), F, rows, x, true, C, 1.f, "FFN value GEMM");

@@ -37,7 +37,7 @@ class CudaModelImpl final : public CudaModel {
   void forward_slots(const std::vector<SlotSequence>& seqs) override;
   int max_rows() const override { return max_rows_; }
 
-  // A row of a round whose logits are wanted, and their host destination (nullptr: left on the device).
+  // A row of a round whose logits are wanted, and their host destination (nullptr: not copied).
   struct LogitRow {
     int row;
     float* dst;
@@ -49,7 +49,7 @@ class CudaModelImpl final : public CudaModel {
     size_t n_tokens;
     float* state;  // device
     LogitsMode mode;
-    float* logits_out;  // host, or nullptr to keep the logits on the device
+    float* logits_out;  // host, or nullptr to run the head without copying its result
   };
   struct DescLayout {
     size_t ptrs, tokens, row_seq, seq_start, seq_len, total;

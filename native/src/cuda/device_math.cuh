@@ -49,16 +49,16 @@ __device__ __forceinline__ float warp_sum(float v) {
 }
 
 // Sum over the whole block; `red` is shared scratch of at least 32 floats. Every thread gets the result.
-// The leading barrier lets callers reuse `red` for consecutive reductions.
+// The leading barrier lets callers reuse `red` for consecutive reductions; the second level is a warp
+// reduction, so the latency is two shuffle trees whatever the block size.
 __device__ __forceinline__ float block_sum(float v, float* red) {
   v = warp_sum(v);
   const int nw = (blockDim.x + 31) >> 5;
   __syncthreads();
   if ((threadIdx.x & 31) == 0) red[threadIdx.x >> 5] = v;
   __syncthreads();
-  float s = 0.f;
-  for (int i = 0; i < nw; i++) s += red[i];
-  return s;
+  const int lane = threadIdx.x & 31;
+  return warp_sum(lane < nw ? red[lane] : 0.f);
 }
 
 __device__ __forceinline__ float sigmoidf_(float x) { return 1.f / (1.f + __expf(-x)); }

@@ -31,11 +31,10 @@ void launch_embed(WeightType wt, const RowLayout& rl, const void* emb, const flo
 
 // u = LayerNorm(x[t]), with the token-shift partner p = previous row's u (or the state's x_prev at a
 // sequence's first row); writes n_mix planes out[m][t] = u + (p - u) * mix[m] in the storage type, and
-// stores the last row's u of each sequence into its state at float offset `xprev_off`. `slices` > 1 splits
-// each row's channels over that many blocks (for steps with few rows).
+// stores the last row's u of each sequence into its state at float offset `xprev_off`.
 void launch_ln_shift(WeightType wt, const RowLayout& rl, const float* x, const float* ln_w, const float* ln_b,
                      const float* mix, int n_mix, size_t xprev_off, void* out, size_t plane_stride, int C,
-                     int slices, cudaStream_t st);
+                     cudaStream_t st);
 
 // Low-rank hidden activations, [rows, dsum] fp32 -> storage type: tanh on columns [0, dw) (decay LoRA),
 // identity on [dw, dw + da + dv) (a and v LoRAs), sigmoid on the rest (gate LoRA).

@@ -48,9 +48,7 @@ __global__ void embed_kernel(const int32_t* tokens, const T* emb, const float* w
 }
 
 // Recomputes the previous row's LayerNorm instead of reading it back from another block: two row reads are
-// cheaper than a separate normalization pass, and no block depends on another. With few rows (a decode step)
-// each row is split over gridDim.y blocks: every block computes the row statistics itself from the whole
-// row (a few kilobytes from L2) and writes only its slice of channels, so one row is not one block's latency.
+// cheaper than a separate normalization pass, and no block depends on another.
 template <typename T>
 __global__ void ln_shift_kernel(RowLayout rl, const float* x, const float* w, const float* b, const float* mix,
                                 int n_mix, size_t xprev_off, T* out, size_t plane_stride, int C) {
@@ -61,8 +59,6 @@ __global__ void ln_shift_kernel(RowLayout rl, const float* x, const float* w, co
   pdl_wait();
   pdl_launch_dependents();
   const int t = blockIdx.x;
-  const int chunk = (C + gridDim.y - 1) / gridDim.y;
-  const int c0 = blockIdx.y * chunk, c1 = min(C, c0 + chunk);
   const int s = rl.row_seq[t];
   const int start = rl.seq_start[s];
   const bool first = t == start;
@@ -73,22 +69,21 @@ __global__ void ln_shift_kernel(RowLayout rl, const float* x, const float* w, co
   for (int c = threadIdx.x; c < C; c += blockDim.x) cur[c] = xr[c];
   layer_norm_inplace(cur, w, b, C, red);
   if (first) {
-    // Only this block's slice: other blocks of the row overwrite their own slices of x_prev below.
-    for (int c = c0 + threadIdx.x; c < c1; c += blockDim.x) prv[c] = xprev[c];
+    for (int c = threadIdx.x; c < C; c += blockDim.x) prv[c] = xprev[c];
   } else {
     const float* xp = xr - C;
     for (int c = threadIdx.x; c < C; c += blockDim.x) prv[c] = xp[c];
     layer_norm_inplace(prv, w, b, C, red);
   }
   T* o = out + static_cast<size_t>(t) * C;
-  for (int c = c0 + threadIdx.x; c < c1; c += blockDim.x) {
+  for (int c = threadIdx.x; c < C; c += blockDim.x) {
     const float u = cur[c];
     const float d = prv[c] - u;
     for (int m = 0; m < n_mix; m++) o[m * plane_stride + c] = from_f<T>(u + d * mix[m * C + c]);
   }
-  // The new x_prev (the sequence's last row's u) is stored by the blocks of the sequence's FIRST row, the
-  // only blocks that read the old value, each for its own slice, so no block sees it half-updated. Each
-  // thread writes the elements it read above (same c), so the read precedes the write without a barrier.
+  // The new x_prev (the sequence's last row's u) is stored by the block of the sequence's FIRST row, the
+  // only block that reads the old value, so no other block can see it half-updated. Each thread writes
+  // the elements it read above (same c), so the read precedes the write without a barrier.
   if (first) {
     if (!last) {
       const float* xl = x + static_cast<size_t>(start + rl.seq_len[s] - 1) * C;
@@ -96,7 +91,7 @@ __global__ void ln_shift_kernel(RowLayout rl, const float* x, const float* w, co
       layer_norm_inplace(prv, w, b, C, red);
     }
     const float* u_last = last ? cur : prv;
-    for (int c = c0 + threadIdx.x; c < c1; c += blockDim.x) xprev[c] = u_last[c];
+    for (int c = threadIdx.x; c < C; c += blockDim.x) xprev[c] = u_last[c];
   }
 }
 
@@ -135,14 +130,13 @@ void launch_embed(WeightType wt, const RowLayout& rl, const void* emb, const flo
 
 void launch_ln_shift(WeightType wt, const RowLayout& rl, const float* x, const float* ln_w, const float* ln_b,
                      const float* mix, int n_mix, size_t xprev_off, void* out, size_t plane_stride, int C,
-                     int slices, cudaStream_t st) {
+                     cudaStream_t st) {
   if (rl.rows == 0) return;
   const size_t smem = 2 * static_cast<size_t>(C) * sizeof(float);
-  const unsigned threads = slices > 1 ? 256u : norm_threads(C);
   RWKV_DISPATCH_WT(wt, {
     allow_smem(ln_shift_kernel<T>, smem);
-    launch_kernel("ln_shift_kernel", ln_shift_kernel<T>, dim3(rl.rows, std::max(slices, 1)), threads, smem, st, rl,
-                  x, ln_w, ln_b, mix, n_mix, xprev_off, static_cast<T*>(out), plane_stride, C);
+    launch_kernel("ln_shift_kernel", ln_shift_kernel<T>, rl.rows, norm_threads(C), smem, st, rl, x, ln_w, ln_b, mix,
+                  n_mix, xprev_off, static_cast<T*>(out), plane_stride, C);
   });
 }
 
