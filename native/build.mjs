@@ -43,6 +43,6 @@ const configureArgs = [
   `-DNODE_INCLUDE_DIR=${nodeIncludeDir()}`,
   `-DNODE_ADDON_API_DIR=${path.resolve(here, '..', addonApiDir)}`,
 ];
-if (process.env.RWKVSTREAM_CUDA === '0') configureArgs.push('-DRWKV_ENABLE_CUDA=OFF');
+configureArgs.push(`-DRWKV_ENABLE_CUDA=${process.env.RWKVSTREAM_CUDA === '0' ? 'OFF' : 'ON'}`);
 run('cmake', configureArgs);
 run('cmake', ['--build', buildDir, '--parallel', String(Math.max(1, os.availableParallelism()))]);

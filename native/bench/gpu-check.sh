@@ -43,7 +43,7 @@ cat "$logs/device.txt"
 
 status=0
 t0=$(date +%s)
-if ! cmake -S "$native" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+if ! cmake -S "$native" -B "$build" -DCMAKE_BUILD_TYPE=Release -DRWKV_CUDA_ARCHITECTURES=90-real \
       >"$logs/build.log" 2>&1; then
   tail -30 "$logs/build.log"
   exit 1
