@@ -26,8 +26,9 @@ export async function reportFailure(job: PipelineJob, err: unknown, attempts: nu
   const failure: FailureRecord = { schema: 'rwkvstream.failure.v1', kind: 'failure', id: job.doc, stage, code, message: reason };
   const planned = await deps.documents.get(job.doc);
   if (job.kind === 'plan') {
-    // A failed plan leaves no document behind; but when the id belongs to an existing document (E_DUPLICATE_ID)
-    // that document is not touched.
+    // A failed plan leaves no document behind (its parts are freed; the dead letter says where the records are);
+    // when the id belongs to an existing document (E_DUPLICATE_ID) that document is not touched.
+    if (job.source.kind === 'parts') await deps.documents.dropParts(job.doc, job.source.count);
     if (!planned) await deps.results.saveFailure(job.doc, JSON.stringify(failure));
     return;
   }

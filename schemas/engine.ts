@@ -7,14 +7,26 @@ export const LogitsModeSchema = z.enum(['none', 'last', 'all']);
 
 export const EngineOptionsSchema = z.object({
   model: z.string().min(1, 'model path is required'),
-  /** World vocabulary file; "bytes" for byte-level models; omitted: bytes when the model has 256 ids. */
+  /**
+   * The tokenizer: a World vocabulary file, "bytes", "20b" (the GPT-NeoX tokenizer of RWKV-4 Pile models) or
+   * a Hugging Face tokenizers .json file; omitted: bytes for 256-id models, 20b for 50277-id models.
+   */
   vocab: z.string().min(1).optional(),
+  /** A state-tuning file (blocks.{i}.att.time_state): every document starts from the state it holds. */
+  initialState: z.string().min(1).optional(),
   weights: WeightTypeSchema.default('f32'),
   threads: z.number().int().min(0).max(1024).default(0),
   device: DeviceSchema.default('cpu'),
 });
 
-export const LayerRanksSchema = z.object({ w: z.number().int(), a: z.number().int(), v: z.number().int(), g: z.number().int() });
+/** x070: the four LoRA widths; x060: w = decay LoRA width, mix = token-shift LoRA width; older: all 0. */
+export const LayerRanksSchema = z.object({
+  w: z.number().int(),
+  a: z.number().int(),
+  v: z.number().int(),
+  g: z.number().int(),
+  mix: z.number().int().default(0),
+});
 
 export const ModelInfoSchema = z.object({
   version: z.string(),
@@ -23,8 +35,9 @@ export const ModelInfoSchema = z.object({
   weights: WeightTypeSchema,
   nLayer: z.number().int().positive(),
   nEmbd: z.number().int().positive(),
-  nHead: z.number().int().positive(),
-  headSize: z.number().int().positive(),
+  /** 0 for v4, whose recurrence is per channel. */
+  nHead: z.number().int().nonnegative(),
+  headSize: z.number().int().nonnegative(),
   vocabSize: z.number().int().positive(),
   ffn: z.number().int().positive(),
   ranks: z.array(LayerRanksSchema),
@@ -34,7 +47,8 @@ export const ModelInfoSchema = z.object({
 });
 
 export const TokenizerInfoSchema = z.object({
-  kind: z.enum(['world', 'bytes']),
+  /** hf: a Hugging Face tokenizers JSON (the 20B tokenizer of RWKV-4 Pile models). */
+  kind: z.enum(['world', 'bytes', 'hf']),
   vocabSize: z.number().int().positive(),
   fingerprint: z.string().regex(/^[0-9a-f]{16}$/),
 });

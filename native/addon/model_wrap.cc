@@ -37,6 +37,8 @@ Napi::Function ModelWrap::Init(Napi::Env env) {
   Napi::Function fn = DefineClass(env, "Model", {
       InstanceMethod<&ModelWrap::Info>("info"),
       InstanceMethod<&ModelWrap::Forward>("forward"),
+      InstanceMethod<&ModelWrap::InitialState>("initialState"),
+      InstanceMethod<&ModelWrap::ReadStateTuning>("readStateTuning"),
       InstanceMethod<&ModelWrap::Dispose>("dispose"),
   });
   addon_data(env).model_ctor = Napi::Persistent(fn);
@@ -80,6 +82,7 @@ Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {
     r.Set("a", c.ranks[i].a);
     r.Set("v", c.ranks[i].v);
     r.Set("g", c.ranks[i].g);
+    r.Set("mix", c.ranks[i].mix);
     ranks.Set(i, r);
   }
   o.Set("ranks", ranks);
@@ -158,6 +161,42 @@ Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
         return out;
       });
   for (auto& v : hold) worker->Hold(v);
+  worker->Queue();
+  return worker->Promise();
+}
+
+namespace {
+
+Napi::Float32Array owned_floats(Napi::Env env, std::vector<float>&& data) {
+  auto* owned = new std::vector<float>(std::move(data));
+  auto ab = Napi::ArrayBuffer::New(env, owned->data(), owned->size() * sizeof(float),
+                                   [](Napi::Env, void*, std::vector<float>* v) { delete v; }, owned);
+  return Napi::Float32Array::New(env, owned->size(), ab, 0);
+}
+
+}  // namespace
+
+// initialState() -> Float32Array: the state a document starts from (the version's official zero state, or
+// the tuned state a state-tuned model file carries).
+Napi::Value ModelWrap::InitialState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto model = live(env);
+  std::vector<float> state(model->state_floats());
+  model->initial_state(state.data());
+  return owned_floats(env, std::move(state));
+}
+
+// readStateTuning(path) -> Promise<Float32Array>: a state-tuning file (blocks.{i}.att.time_state) as a state
+// of this model, read off the event loop.
+Napi::Value ModelWrap::ReadStateTuning(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto model = live(env);
+  if (!info[0].IsString()) throw_coded(env, rwkv::code::kArgument, "readStateTuning expects a file path");
+  auto path = std::make_shared<std::string>(info[0].As<Napi::String>().Utf8Value());
+  auto state = std::make_shared<std::vector<float>>(model->state_floats());
+  auto* worker = new PromiseWorker(
+      env, [model, path, state] { rwkv::read_state_tuning(*path, model->config(), state->data()); },
+      [state](Napi::Env env) -> Napi::Value { return owned_floats(env, std::move(*state)); });
   worker->Queue();
   return worker->Promise();
 }

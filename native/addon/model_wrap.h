@@ -17,6 +17,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   std::shared_ptr<rwkv::Model> live(Napi::Env env) const;
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value Forward(const Napi::CallbackInfo& info);
+  Napi::Value InitialState(const Napi::CallbackInfo& info);
+  Napi::Value ReadStateTuning(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
 
   std::shared_ptr<rwkv::Model> model_;  // shared with in-flight work, so dispose() never frees under it

@@ -60,7 +60,7 @@ int run_engine(const Args& args) {
   shape.rank_v = static_cast<int>(args.num("rank-v", 32));
   shape.rank_g = static_cast<int>(args.num("rank-g", 128));
   const int chunk = static_cast<int>(args.num("chunk", 1024));
-  const int chunks = static_cast<int>(std::max(2L, args.num("chunks", 4)));  // the first one warms up
+  const int chunks = static_cast<int>(std::max(2L, args.num("chunks", 5)));  // the first one warms up
   const int decode = static_cast<int>(std::max(1L, args.num("decode", 64)));
   const int batch = static_cast<int>(std::max(1L, args.num("batch", 1)));
   const int threads = static_cast<int>(args.num("threads", 0));

@@ -75,26 +75,35 @@ TEST(v7_fp16_bin_matches_official_pth_to_half_precision) {
   }
 }
 
-TEST(older_bins_are_exposed_as_stored) {
+TEST(older_bins_read_as_official_tensors) {
+  // rwkv.cpp's converter squeezes the .time_* tensors and stores decays and bonuses transformed
+  // (fixtures/older/README.md); the reader gives back the official shapes and values.
   auto v4 = open_fixture("fixtures/older/tiny-rwkv-4v0-660K-FP32.bin");
   CHECK(v4->tensors().size() == 78);
   CHECK(get(*v4, "emb.weight").shape == (Shape{256, 128}));
   CHECK(get(*v4, "blocks.0.att.time_decay").shape == (Shape{128}));
+  CHECK(get(*v4, "blocks.0.att.time_mix_k").shape == (Shape{1, 1, 128}));
+  CHECK(get(*v4, "blocks.0.ffn.time_mix_r").shape == (Shape{1, 1, 128}));
   CHECK(get(*v4, "blocks.0.ffn.key.weight").shape == (Shape{256, 128}));
   auto v4h = open_fixture("fixtures/older/tiny-rwkv-4v0-660K-FP16.bin");
   CHECK(v4h->tensors().size() == 78);
   CHECK(get(*v4h, "blocks.0.att.key.weight").dtype == DType::F16);
   CHECK(get(*v4h, "blocks.0.att.time_first").dtype == DType::F32);
+  // Both files hold the same time_decay: the FP16 one keeps .time_* tensors in fp32.
+  CHECK(rwkv::tensor_to_f32(get(*v4, "blocks.3.att.time_decay")) == rwkv::tensor_to_f32(get(*v4h, "blocks.3.att.time_decay")));
   auto v51 = open_fixture("fixtures/older/tiny-rwkv-5v1-730K-FP32.bin");
   CHECK(v51->tensors().size() == 246);
-  CHECK(get(*v51, "blocks.0.att.time_decay").shape == (Shape{8, 1, 1}));
-  CHECK(get(*v51, "blocks.0.att.time_first").shape == (Shape{8, 1, 1}));
+  CHECK(get(*v51, "blocks.0.att.time_decay").shape == (Shape{8}));
+  CHECK(get(*v51, "blocks.0.att.time_first").shape == (Shape{8}));
   for (const char* rel : {"fixtures/older/tiny-rwkv-5v2-730K-FP32.bin", "fixtures/older/tiny-rwkv-5v2-730K-FP16.bin"}) {
     auto v52 = open_fixture(rel);
     CHECK(v52->tensors().size() == 270);
-    CHECK(get(*v52, "blocks.0.att.time_decay").shape == (Shape{8, 8, 1}));
-    CHECK(get(*v52, "blocks.0.att.time_faaaa").shape == (Shape{8, 8, 1}));
+    CHECK(get(*v52, "blocks.0.att.time_decay").shape == (Shape{8, 8}));
+    CHECK(get(*v52, "blocks.0.att.time_faaaa").shape == (Shape{8, 8}));
+    CHECK(get(*v52, "blocks.0.att.time_mix_g").shape == (Shape{1, 1, 64}));
     CHECK(get(*v52, "blocks.11.att.gate.weight").shape == (Shape{64, 64}));
+    // Decays were stored as exp(-exp(d)) in (0, 1): d comes back finite.
+    for (float d : rwkv::tensor_to_f32(get(*v52, "blocks.5.att.time_decay"))) CHECK(std::isfinite(d));
   }
 }
 

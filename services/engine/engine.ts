@@ -4,6 +4,7 @@ import { CapabilitiesSchema, EngineOptionsSchema, type Capabilities, type Engine
 import { EngineError } from './errors.ts';
 import { Model } from './model.ts';
 import { native } from './native.ts';
+import { NEOX_20B } from './neox-20b.ts';
 import type { RnnState } from './state.ts';
 import { Tokenizer } from './tokenizer.ts';
 
@@ -18,25 +19,29 @@ export class Engine {
   ) {}
 
   /**
-   * Loads a model and its tokenizer: the World vocabulary named by `vocab`, or the byte tokenizer for
-   * byte-level (256-id) models. A tokenizer that does not fit the model's vocabulary is refused.
+   * Loads a model and its tokenizer: the one named by `vocab` (a World vocabulary file, "bytes", "20b" or a
+   * tokenizers .json), else the one its vocabulary size implies (256 ids: bytes; 50277 ids: the 20B
+   * tokenizer of the RWKV-4 Pile models). A tokenizer that does not fit the model's vocabulary is refused.
+   * With `initialState` (a state-tuning file) every new state starts from the state it holds.
    */
   static async load(options: EngineOptions): Promise<Engine> {
     const opts = EngineOptionsSchema.parse(options);
     const model = await Model.load(opts);
     try {
       const vocab = model.info.vocabSize;
-      if (opts.vocab === undefined && vocab !== 256) {
+      const implied = vocab === 256 ? 'bytes' : vocab === NEOX_20B.vocabSize ? NEOX_20B.name : undefined;
+      if (opts.vocab === undefined && implied === undefined) {
         throw new EngineError('E_TOKENIZER_MISMATCH',
           `the model has a vocabulary of ${vocab} ids; give its tokenizer with --vocab (the RWKV World vocabulary ` +
             'rwkv_vocab_v20230424.txt for World/G1 models)');
       }
-      const tokenizer = await Tokenizer.load(opts.vocab ?? 'bytes');
+      const tokenizer = await Tokenizer.load(opts.vocab ?? implied!);
       if (!tokenizer.fits(vocab)) {
         throw new EngineError('E_TOKENIZER_MISMATCH',
           `tokenizer (${tokenizer.info.kind}, ${tokenizer.info.vocabSize} ids) does not fit the model's vocabulary of ` +
             `${vocab} ids: expected a tokenizer with between ${Math.max(1, vocab - 63)} and ${vocab} ids`);
       }
+      if (opts.initialState !== undefined) await model.useStateTuning(opts.initialState);
       return new Engine(model, tokenizer);
     } catch (err) {
       model.dispose();

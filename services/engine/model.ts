@@ -24,10 +24,12 @@ export type ModelOptions = Omit<EngineOptions, 'vocab'>;
 export class Model {
   readonly info: ModelInfo;
   #native: NativeModel | undefined;
+  #initial: Float32Array;
 
   private constructor(model: NativeModel) {
     this.#native = model;
     this.info = ModelInfoSchema.parse(model.info());
+    this.#initial = model.initialState();
   }
 
   static async load(options: ModelOptions): Promise<Model> {
@@ -42,9 +44,23 @@ export class Model {
     return this.#native;
   }
 
-  /** The zero state: where every document starts. */
+  /**
+   * Where every document starts: the official initial state of the model's version (zeros; RWKV-4 keeps
+   * pp = -1e30), a state-tuned checkpoint's own state, or the one set by useStateTuning().
+   */
   newState(): RnnState {
-    return new RnnState(new Float32Array(this.info.stateFloats));
+    return new RnnState(this.#initial.slice());
+  }
+
+  /** The state a state-tuning file (blocks.{i}.att.time_state, x060 and x05x models) holds, as a new state. */
+  async stateFromTuningFile(file: string): Promise<RnnState> {
+    const model = this.#live();
+    return new RnnState(await engineCall(() => model.readStateTuning(file)));
+  }
+
+  /** Makes every later newState() start from a state-tuning file's state. */
+  async useStateTuning(file: string): Promise<void> {
+    this.#initial = (await this.stateFromTuningFile(file)).data;
   }
 
   /**

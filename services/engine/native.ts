@@ -10,6 +10,10 @@ import { EngineError } from './errors.ts';
 export interface NativeModel {
   info(): unknown;
   forward(streams: { tokens: Int32Array; state: Float32Array; logits: string }[]): Promise<(Float32Array | null)[]>;
+  /** The state a document starts from (the version's official initial state, or a state-tuned file's). */
+  initialState(): Float32Array;
+  /** A state-tuning file (blocks.{i}.att.time_state) as a state of this model. */
+  readStateTuning(path: string): Promise<Float32Array>;
   dispose(): void;
 }
 

@@ -10,16 +10,40 @@
 namespace rwkv {
 
 struct LayerRanks {
-  int w = 0, a = 0, v = 0, g = 0;  // low-rank widths; v is 0 in layer 0 (no value residual there)
+  // x070: low-rank widths of the decay, in-context rate, value residual and gate LoRAs (v is 0 in layer 0,
+  // which has no value residual). x060: w is the decay LoRA width, mix the token-shift LoRA width
+  // (time_maa_w1 is (C, 5·mix)); the others are 0. Older versions have no LoRAs.
+  int w = 0, a = 0, v = 0, g = 0;
+  int mix = 0;
 };
 
 struct ModelConfig {
-  std::string version;     // "x070"
+  std::string version;     // "x070", "x060", "x052", "x051", "x050" or "v4"
   std::string format;      // container: "pth", "safetensors", "ggml"
   std::string file_dtype;  // dtype of the big matrices on disk: "f32", "f16", "bf16"
+  // n_head and head_size are 0 for v4, whose recurrence is per channel.
   int n_layer = 0, n_embd = 0, n_head = 0, head_size = 0, vocab_size = 0, ffn = 0;
   std::vector<LayerRanks> ranks;  // one per layer
 };
+
+// Floats in one stream's state. Each version has its own layout, always per layer in order (the official
+// state lists flattened):
+//   x070:              att_x_prev[C], wkv[H][N][N] (value row, key column), ffn_x_prev[C]
+//   x060, x05x:        att_x_prev[C], wkv[H][N][N] (key row, value column), ffn_x_prev[C]
+//   v4:                att_x_prev[C], aa[C], bb[C], pp[C], ffn_x_prev[C]
+size_t state_floats(const ModelConfig& config);
+
+// Writes the official initial state: zeros, except v4's pp, which starts at -1e30 (the running maximum of
+// the exponents; aa = bb = 0 make any pp mean "nothing seen", and the official value keeps states comparable).
+void zero_state(const ModelConfig& config, float* state);
+
+// Reads a state-tuning file (a .pth or safetensors holding blocks.{i}.att.time_state of shape (H, N, N) for
+// every layer, as written by RWKV-LM's state tuning for x060 and x05x models) into `state` (state_floats
+// floats): the wkv part of each layer takes time_state transposed to the engine's [head][key][value]
+// (the training kernel keeps it [head][value][key], and the official inference code transposes it the same
+// way); the token-shift vectors are zero. Throws E_STATE_MISMATCH for another version or shape, E_STATE for a
+// file without time_state tensors, and the TensorFile::open errors.
+void read_state_tuning(const std::string& path, const ModelConfig& config, float* state);
 
 enum class WeightType : uint8_t { F32, BF16, F16 };
 enum class LogitsMode : uint8_t { None, Last, All };
@@ -31,7 +55,7 @@ struct EngineOptions {
 };
 
 // One stream of a forward call. The state is read at the start and overwritten at the end (in place); its
-// layout is the fixtures' one: per layer att_x_prev[C], wkv[H][N][N] (value row, key column), ffn_x_prev[C].
+// layout is the official one of the model's version (state_floats above).
 struct Sequence {
   const int32_t* tokens = nullptr;
   size_t n_tokens = 0;
@@ -47,11 +71,10 @@ class Model {
   // 64-bit identity of the weights (names, shapes, dtypes and every byte), as 16 hex digits.
   virtual const std::string& fingerprint() const = 0;
   virtual std::string device() const = 0;  // "cpu" or "cuda:N"
-  size_t state_floats() const {
-    const auto& c = config();
-    return static_cast<size_t>(c.n_layer) * (2 * static_cast<size_t>(c.n_embd) +
-                                             static_cast<size_t>(c.n_head) * c.head_size * c.head_size);
-  }
+  size_t state_floats() const { return rwkv::state_floats(config()); }
+  // The state a document starts from: the official zero state, or the tuned state a model file carries
+  // (blocks.{i}.att.time_state in state-tuned x060 checkpoints).
+  virtual void initial_state(float* state) const { zero_state(config(), state); }
   // Runs every sequence (each with its own state and token count). Sequence mode: all tokens of a call are
   // processed as matrix-matrix work; a call with one token per sequence is the one-token (decode) path.
   // Calls on one Model are serialized internally; tokens are checked against the vocabulary (E_TOKEN).

@@ -1,8 +1,11 @@
-// load_model and capabilities: open a model file, validate it as RWKV-7 and hand it to a backend.
+// load_model and capabilities: open a model file, validate it for its version (detected from the keys) and
+// hand it to a backend.
 #include <memory>
 #include <string>
 
+#include "core/rwkv456_params.h"
 #include "core/rwkv7_params.h"
+#include "cpu/rwkv456_cpu.h"
 #include "cpu/rwkv7_cpu.h"
 #include "rwkv/error.h"
 #include "rwkv/model.h"
@@ -26,6 +29,17 @@ std::shared_ptr<Model> load_model(std::shared_ptr<const TensorFile> file, const 
   const std::string& device = options.device;
   if (device != "cpu" && device != "auto" && !is_cuda_device(device)) {
     throw Error(code::kArgument, "unknown device \"" + device + "\" (expected cpu, cuda, cuda:N or auto)");
+  }
+  if (is_rwkv456_version(detect_version(file->tensors()))) {
+    Rwkv456Params params = rwkv456_params(*file);
+    // The CUDA backend runs RWKV-7 only; "auto" means the best device that can take the model.
+    if (is_cuda_device(device)) {
+      throw Error(code::kDevice, "the CUDA backend runs RWKV-7 models; this " + params.config.version +
+                                     " model runs on device \"cpu\" (or \"auto\")");
+    }
+    EngineOptions cpu = options;
+    cpu.device = "cpu";
+    return cpu::make_rwkv456_cpu_model(std::move(file), params, cpu);
   }
   Rwkv7Params params = rwkv7_params(*file);
 #ifdef RWKV_WITH_CUDA

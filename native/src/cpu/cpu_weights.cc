@@ -1,6 +1,8 @@
 #include "cpu/cpu_weights.h"
 
+#include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "cpu/float16.h"
 #include "rwkv/error.h"
@@ -30,20 +32,6 @@ std::vector<float> to_f32(const TensorView& t) {
   return out;
 }
 
-size_t CpuWeights::bytes() const {
-  size_t n = head.bytes() + 4 * (ln0_w.size() + ln0_b.size() + ln_out_w.size() + ln_out_b.size());
-  for (const auto& l : layers) {
-    for (const PackedMatrix* m : {&l.receptance, &l.key, &l.value, &l.output, &l.w1, &l.a1, &l.g1, &l.v1, &l.w2,
-                                  &l.a2, &l.g2, &l.v2, &l.ffn_key, &l.ffn_value})
-      n += m->bytes();
-    for (const std::vector<float>* v : {&l.ln1_w, &l.ln1_b, &l.ln2_w, &l.ln2_b, &l.x_r, &l.x_w, &l.x_k, &l.x_v,
-                                        &l.x_a, &l.x_g, &l.w0, &l.a0, &l.v0, &l.k_k, &l.k_a, &l.r_k, &l.ln_x_w,
-                                        &l.ln_x_b, &l.ffn_x_k})
-      n += 4 * v->size();
-  }
-  return n;
-}
-
 CpuWeights build_cpu_weights(const Rwkv7Params& p, BType type, ThreadPool& pool) {
   CpuWeights w;
   w.emb = p.emb;
@@ -51,8 +39,16 @@ CpuWeights build_cpu_weights(const Rwkv7Params& p, BType type, ThreadPool& pool)
   w.ln0_b = to_f32(p.ln0_b);
   w.ln_out_w = to_f32(p.ln_out_w);
   w.ln_out_b = to_f32(p.ln_out_b);
-  w.head = pack_out_in(p.head, type, pool);
+
+  // Every matrix with its source: out_in = a Linear weight (out, in), else an (in, out) LoRA matrix.
+  struct Item {
+    PackedMatrix* dst;
+    const TensorView* src;
+    bool out_in;
+  };
+  std::vector<Item> items;
   w.layers.resize(p.layers.size());
+  items.push_back({&w.head, &p.head, true});
   for (size_t i = 0; i < p.layers.size(); i++) {
     const Rwkv7LayerParams& s = p.layers[i];
     CpuLayer& l = w.layers[i];
@@ -75,23 +71,44 @@ CpuWeights build_cpu_weights(const Rwkv7Params& p, BType type, ThreadPool& pool)
     l.ln_x_w = to_f32(s.ln_x_w);
     l.ln_x_b = to_f32(s.ln_x_b);
     l.ffn_x_k = to_f32(s.ffn_x_k);
-    l.receptance = pack_out_in(s.receptance, type, pool);
-    l.key = pack_out_in(s.key, type, pool);
-    l.value = pack_out_in(s.value, type, pool);
-    l.output = pack_out_in(s.output, type, pool);
-    l.w1 = pack_in_out(s.w1, type, pool);
-    l.w2 = pack_in_out(s.w2, type, pool);
-    l.a1 = pack_in_out(s.a1, type, pool);
-    l.a2 = pack_in_out(s.a2, type, pool);
-    l.g1 = pack_in_out(s.g1, type, pool);
-    l.g2 = pack_in_out(s.g2, type, pool);
+    // In the order a layer reads them, so one decode step streams the arena front to back.
+    items.push_back({&l.receptance, &s.receptance, true});
+    items.push_back({&l.key, &s.key, true});
+    items.push_back({&l.value, &s.value, true});
+    items.push_back({&l.w1, &s.w1, false});
+    items.push_back({&l.a1, &s.a1, false});
+    items.push_back({&l.g1, &s.g1, false});
     if (i > 0) {
       l.v0 = to_f32(s.v0);
-      l.v1 = pack_in_out(s.v1, type, pool);
-      l.v2 = pack_in_out(s.v2, type, pool);
+      items.push_back({&l.v1, &s.v1, false});
     }
-    l.ffn_key = pack_out_in(s.ffn_key, type, pool);
-    l.ffn_value = pack_out_in(s.ffn_value, type, pool);
+    items.push_back({&l.w2, &s.w2, false});
+    items.push_back({&l.a2, &s.a2, false});
+    items.push_back({&l.g2, &s.g2, false});
+    if (i > 0) items.push_back({&l.v2, &s.v2, false});
+    items.push_back({&l.output, &s.output, true});
+    items.push_back({&l.ffn_key, &s.ffn_key, true});
+    items.push_back({&l.ffn_value, &s.ffn_value, true});
+  }
+  // Head last in memory: it is read last.
+  std::rotate(items.begin(), items.begin() + 1, items.end());
+
+  auto dims = [](const Item& it) {
+    const auto& sh = it.src->shape;
+    return it.out_in ? std::pair<int, int>{static_cast<int>(sh[1]), static_cast<int>(sh[0])}
+                     : std::pair<int, int>{static_cast<int>(sh[0]), static_cast<int>(sh[1])};
+  };
+  auto slot = [](size_t bytes) { return (bytes + AlignedBuffer::kAlign - 1) / AlignedBuffer::kAlign * AlignedBuffer::kAlign; };
+  size_t total = 0;
+  for (const Item& it : items) {
+    auto [K, N] = dims(it);
+    total += slot(PackedMatrix::packed_bytes(K, N, type));
+  }
+  w.arena.reset(total);
+  uint8_t* at = w.arena.as<uint8_t>();
+  for (const Item& it : items) {
+    *it.dst = it.out_in ? pack_out_in(*it.src, type, pool, at) : pack_in_out(*it.src, type, pool, at);
+    at += slot(it.dst->bytes());
   }
   return w;
 }

@@ -1,7 +1,8 @@
 // The CPU engine's copy of an RWKV-7 model: every matrix packed into GEMM panels (packed_matrix.h) in the
 // chosen element type, every vector widened to fp32. The embedding table is not copied: rows are read from
 // the file's tensor (kept alive by the model) and normalized by ln0 per token, which costs C operations per
-// token instead of V*C floats of memory.
+// token instead of V*C floats of memory. All matrices live in one arena so the whole weight stream of a decode
+// step is backed by 2 MiB pages.
 #pragma once
 #include <vector>
 
@@ -25,12 +26,11 @@ struct CpuLayer {
 };
 
 struct CpuWeights {
-  TensorView emb;  // (V, C) in the file's dtype
+  AlignedBuffer arena;  // every packed matrix, in one allocation (huge pages for the weight stream)
+  TensorView emb;       // (V, C) in the file's dtype
   std::vector<float> ln0_w, ln0_b, ln_out_w, ln_out_b;
   PackedMatrix head;  // C -> V
   std::vector<CpuLayer> layers;
-
-  size_t bytes() const;
 };
 
 CpuWeights build_cpu_weights(const Rwkv7Params& p, BType type, ThreadPool& pool);

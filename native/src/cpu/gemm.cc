@@ -103,9 +103,14 @@ void Gemm::run_task(const GemmJob& job, const Plan& plan, size_t local, int work
   if (tiles == 1) {
     // A single register tile (decoding): the weights dominate, so each panel is read once from start to end
     // (its depth blocks in order, the partial sums kept in C exactly as below), one long sequential stream.
-    a_pack_[worker].reserve(static_cast<size_t>(mlen) * K * sizeof(float));
-    float* apack = a_pack_[worker].as<float>();
-    for (int pc = 0; pc < K; pc += kc_) pack_a(apack + static_cast<size_t>(pc) * mlen, m0, mlen, pc, std::min(kc_, K - pc));
+    // A single row is already in packed order.
+    const float* apack = a_row(m0);
+    if (mlen > 1) {
+      a_pack_[worker].reserve(static_cast<size_t>(mlen) * K * sizeof(float));
+      float* dst = a_pack_[worker].as<float>();
+      for (int pc = 0; pc < K; pc += kc_) pack_a(dst + static_cast<size_t>(pc) * mlen, m0, mlen, pc, std::min(kc_, K - pc));
+      apack = dst;
+    }
     for (int p = p0; p < p1; p++)
       for (int pc = 0; pc < K; pc += kc_)
         sweep(p, pc, std::min(kc_, K - pc), [&](int) { return apack + static_cast<size_t>(pc) * mlen; });

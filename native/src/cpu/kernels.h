@@ -76,7 +76,7 @@ struct CpuKernels {
   void (*tile)(const TileArgs& t);
   // Packs rows[0..m) x depth [0, kc) of A for tile(): element (i, k) to dst[k * m + i].
   void (*pack_a)(const float* const* rows, int m, int kc, float* dst);
-  // Widens n elements of a packed panel to fp32.
+  // Widens n elements of a packed panel to fp32 (for tile() without direct_narrow; null otherwise).
   void (*widen)(const void* src, BType type, size_t n, float* dst);
   void (*layer_norm)(const float* x, int n, const float* w, const float* b, float* out);
   void (*shift_mix)(const ShiftMixArgs& a);

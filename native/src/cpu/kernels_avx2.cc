@@ -11,6 +11,10 @@ namespace {
 
 #include "cpu/ops_impl.h"
 
+static void transpose_square(const float* __restrict src, float* __restrict dst, int n) {
+  transpose_square_scalar(src, dst, n);
+}
+
 constexpr int kMr = 3;
 
 template <int M>

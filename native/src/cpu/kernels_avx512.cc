@@ -5,7 +5,6 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
-#include "cpu/float16.h"
 #include "cpu/kernels.h"
 
 namespace rwkv::cpu::avx512 {
@@ -134,6 +133,18 @@ inline void transpose16(__m512 r[16]) {
   }
 }
 
+// The WKV state (n x n, n = 64 in released models) in 16 x 16 blocks through registers.
+static void transpose_square(const float* __restrict src, float* __restrict dst, int n) {
+  if (n % 16 != 0) return transpose_square_scalar(src, dst, n);
+  for (int bi = 0; bi < n; bi += 16)
+    for (int bj = 0; bj < n; bj += 16) {
+      __m512 r[16];
+      for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + static_cast<size_t>(bi + i) * n + bj);
+      transpose16(r);
+      for (int j = 0; j < 16; j++) _mm512_storeu_ps(dst + static_cast<size_t>(bj + j) * n + bi, r[j]);
+    }
+}
+
 void pack_a(const float* const* rows, int m, int kc, float* dst) {
   if (m != kMr) return pack_a_rows(rows, m, kc, dst);
   int k = 0;
@@ -149,26 +160,7 @@ void pack_a(const float* const* rows, int m, int kc, float* dst) {
   pack_a_rows(rest, kMr, kc - k, dst + static_cast<size_t>(k) * kMr);
 }
 
-void widen(const void* src, BType type, size_t n, float* dst) {
-  const uint16_t* s = static_cast<const uint16_t*>(src);
-  size_t i = 0;
-  if (type == BType::BF16) {
-    for (; i + 16 <= n; i += 16) {
-      __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i));
-      _mm512_storeu_ps(dst + i, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)));
-    }
-    for (; i < n; i++) dst[i] = bf16_to_f32(s[i]);
-  } else if (type == BType::F16) {
-    for (; i + 16 <= n; i += 16)
-      _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i))));
-    for (; i < n; i++) dst[i] = f16_to_f32(s[i]);
-  } else {
-    const float* f = static_cast<const float*>(src);
-    for (; i < n; i++) dst[i] = f[i];
-  }
-}
-
-constexpr CpuKernels kTable = {Isa::Avx512, kMr, true, tile, pack_a, widen, layer_norm, shift_mix,
+constexpr CpuKernels kTable = {Isa::Avx512, kMr, true, tile, pack_a, nullptr, layer_norm, shift_mix,
                                tanh_inplace, sigmoid_inplace, wkv};
 
 }  // namespace

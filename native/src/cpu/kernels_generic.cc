@@ -8,6 +8,10 @@ namespace {
 
 #include "cpu/ops_impl.h"
 
+static void transpose_square(const float* __restrict src, float* __restrict dst, int n) {
+  transpose_square_scalar(src, dst, n);
+}
+
 constexpr int kMr = 4;
 
 template <int M>

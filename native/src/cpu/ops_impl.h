@@ -3,7 +3,8 @@
 // own vectorization of the same source. Everything here has internal linkage (see float16.h for why), and
 // reductions keep 16 partial sums so they vectorize without reassociation flags.
 //
-// Included inside `namespace rwkv::cpu::<isa> { namespace { ... } }`; needs kernels.h.
+// Included inside `namespace rwkv::cpu::<isa> { namespace { ... } }`; needs kernels.h. The including file
+// defines transpose_square (declared below).
 
 constexpr int kLanes = 16;
 
@@ -89,8 +90,18 @@ static inline void norm_affine(const float* x, int n, const float* w, const floa
 
 // Depth outer so the writes are sequential; the m source rows are read as m sequential streams.
 static void pack_a_rows(const float* const* rows, int m, int kc, float* dst) {
+  const float* src[16];
+  for (int i = 0; i < m; i++) src[i] = rows[i];
   for (int k = 0; k < kc; k++, dst += m)
-    for (int i = 0; i < m; i++) dst[i] = rows[i][k];
+    for (int i = 0; i < m; i++) dst[i] = src[i][k];
+}
+
+// dst[j][i] = src[i][j] for an n x n matrix; provided by the including file (vectorized where it can be).
+static void transpose_square(const float* __restrict src, float* __restrict dst, int n);
+
+static void transpose_square_scalar(const float* __restrict src, float* __restrict dst, int n) {
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++) dst[static_cast<size_t>(j) * n + i] = src[static_cast<size_t>(i) * n + j];
 }
 
 static void layer_norm(const float* x, int n, const float* w, const float* b, float* out) {
@@ -267,8 +278,7 @@ static void wkv(const WkvArgs& a) {
   float* y = vec(12);
   float* o = vec(13);
 
-  for (int i = 0; i < N; i++)
-    for (int j = 0; j < N; j++) st[static_cast<size_t>(j) * N + i] = a.state[static_cast<size_t>(i) * N + j];
+  transpose_square(a.state, st, N);
 
   wkv_prepare(a, 0, cur);
   wkv_first_sa(sa, st, cur.alpha, N);
@@ -289,6 +299,5 @@ static void wkv(const WkvArgs& a) {
     sn = ts;
   }
 
-  for (int i = 0; i < N; i++)
-    for (int j = 0; j < N; j++) a.state[static_cast<size_t>(i) * N + j] = st[static_cast<size_t>(j) * N + i];
+  transpose_square(st, a.state, N);
 }

@@ -42,7 +42,7 @@ template <DType S, BType D>
 void pack_panels(const uint8_t* src, int K, int N, bool transposed, PackedMatrix& out, ThreadPool& pool) {
   const int panels = out.panels();
   const size_t esz = out.elem_size();
-  uint8_t* base = out.data.as<uint8_t>();
+  uint8_t* base = out.data;
   pool.parallel_for(static_cast<size_t>(panels), [&](size_t p, int) {
     uint8_t* dst = base + p * static_cast<size_t>(K) * kPanel * esz;
     const int n0 = static_cast<int>(p) * kPanel;
@@ -71,12 +71,17 @@ void pack_from(const uint8_t* src, int K, int N, bool transposed, PackedMatrix& 
   }
 }
 
-PackedMatrix pack(const TensorView& w, int K, int N, bool transposed, BType type, ThreadPool& pool) {
+PackedMatrix pack(const TensorView& w, int K, int N, bool transposed, BType type, ThreadPool& pool, uint8_t* into) {
   PackedMatrix m;
   m.K = K;
   m.N = N;
   m.type = type;
-  m.data.reset(m.bytes());
+  if (into) {
+    m.data = into;
+  } else {
+    m.own.reset(m.bytes());
+    m.data = m.own.as<uint8_t>();
+  }
   switch (w.dtype) {
     case DType::F32: pack_from<DType::F32>(w.data, K, N, transposed, m, pool); break;
     case DType::BF16: pack_from<DType::BF16>(w.data, K, N, transposed, m, pool); break;
@@ -89,14 +94,14 @@ PackedMatrix pack(const TensorView& w, int K, int N, bool transposed, BType type
 
 }  // namespace
 
-PackedMatrix pack_out_in(const TensorView& w, BType type, ThreadPool& pool) {
+PackedMatrix pack_out_in(const TensorView& w, BType type, ThreadPool& pool, uint8_t* into) {
   if (w.shape.size() != 2) throw Error(code::kInternal, "pack_out_in expects a matrix");
-  return pack(w, static_cast<int>(w.shape[1]), static_cast<int>(w.shape[0]), true, type, pool);
+  return pack(w, static_cast<int>(w.shape[1]), static_cast<int>(w.shape[0]), true, type, pool, into);
 }
 
-PackedMatrix pack_in_out(const TensorView& w, BType type, ThreadPool& pool) {
+PackedMatrix pack_in_out(const TensorView& w, BType type, ThreadPool& pool, uint8_t* into) {
   if (w.shape.size() != 2) throw Error(code::kInternal, "pack_in_out expects a matrix");
-  return pack(w, static_cast<int>(w.shape[0]), static_cast<int>(w.shape[1]), false, type, pool);
+  return pack(w, static_cast<int>(w.shape[0]), static_cast<int>(w.shape[1]), false, type, pool, into);
 }
 
 }  // namespace rwkv::cpu

@@ -20,20 +20,25 @@ struct PackedMatrix {
   int K = 0;  // depth (input features)
   int N = 0;  // output features
   BType type = BType::F32;
-  AlignedBuffer data;
+  uint8_t* data = nullptr;  // the panels: in `own`, or in an arena shared by a model's matrices
+  AlignedBuffer own;
 
   int panels() const { return (N + kPanel - 1) / kPanel; }
   size_t elem_size() const { return type == BType::F32 ? 4 : 2; }
   // Panel p from depth k0 on.
   const void* panel(int p, int k0) const {
-    return data.as<uint8_t>() + (static_cast<size_t>(p) * K + k0) * kPanel * elem_size();
+    return data + (static_cast<size_t>(p) * K + k0) * kPanel * elem_size();
   }
-  size_t bytes() const { return static_cast<size_t>(panels()) * K * kPanel * elem_size(); }
+  size_t bytes() const { return packed_bytes(K, N, type); }
+  static size_t packed_bytes(int K, int N, BType type) {
+    return static_cast<size_t>((N + kPanel - 1) / kPanel) * K * kPanel * (type == BType::F32 ? 4 : 2);
+  }
 };
 
-// From a PyTorch Linear weight W of shape (N, K) ("out, in"): y = W x.
-PackedMatrix pack_out_in(const TensorView& w, BType type, ThreadPool& pool);
+// From a PyTorch Linear weight W of shape (N, K) ("out, in"): y = W x. The panels go to `into` when given
+// (packed_bytes of room, 64-byte aligned, owned by the caller), else to a buffer of the matrix's own.
+PackedMatrix pack_out_in(const TensorView& w, BType type, ThreadPool& pool, uint8_t* into = nullptr);
 // From a matrix of shape (K, N) ("in, out", the RWKV LoRA matrices): y = x W.
-PackedMatrix pack_in_out(const TensorView& w, BType type, ThreadPool& pool);
+PackedMatrix pack_in_out(const TensorView& w, BType type, ThreadPool& pool, uint8_t* into = nullptr);
 
 }  // namespace rwkv::cpu

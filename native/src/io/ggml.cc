@@ -1,6 +1,6 @@
 // rwkv.cpp's ggml .bin: a 24-byte header, then records (dim count, key length, type, dims in ggml order
-// (fastest first), key, raw data) until the end of the file. For RWKV-7 the converter's changes are undone here
-// so the result is the official state dict; other versions are exposed as stored (dims in PyTorch order).
+// (fastest first), key, raw data) until the end of the file. The converter's changes are undone so the result
+// is the official state dict: RWKV-7's here, RWKV-4/5/6's in ggml_legacy.cc.
 #include <cstdlib>
 #include <set>
 
@@ -83,6 +83,7 @@ std::unique_ptr<LoadedTensorFile> read_ggml(std::shared_ptr<const MappedFile> fi
   auto out = std::make_unique<LoadedTensorFile>("ggml", path);
   out->keep_alive(file);
   std::set<long> layers;
+  bool v7 = false;
   uint64_t pos = 24;
   size_t records = 0;
   std::string last_key = "(none)";
@@ -129,6 +130,7 @@ std::unique_ptr<LoadedTensorFile> read_ggml(std::shared_ptr<const MappedFile> fi
     std::string rest;
     if (split_block(key, &layer, &rest)) {
       layers.insert(layer);
+      if (rest == "att.k_k") v7 = true;
       if (rest == "att.x_rwkvag") {
         // The six token-shift coefficients, concatenated (6, 1, C) in the order r, w, k, v, a, g.
         if (view.shape.size() != 3 || view.shape[0] != 6 || view.shape[1] != 1) {
@@ -171,6 +173,7 @@ std::unique_ptr<LoadedTensorFile> read_ggml(std::shared_ptr<const MappedFile> fi
          "the header says " + std::to_string(n_layer) + " layers, found tensors for " + std::to_string(layers.size()) +
              " distinct blocks");
   }
+  if (!v7) undo_rwkv_cpp_transforms(*out);
   return out;
 }
 

@@ -1,4 +1,7 @@
-// `rwkvstream inspect MODEL`: the model's version and dimensions, read from the file.
+// `rwkvstream inspect MODEL`: the model's version and dimensions, read from the file. The fields depend on the
+// version (README, "Models"): every version has version, n_layer, n_embd, vocab_size, ffn and dtype; all but
+// v4 have n_head and head_size (v4's recurrence is per channel); x070 adds its four LoRA widths (ranks w, a,
+// v, g) and x060 its two (ranks decay, mix).
 import type { Command } from 'commander';
 
 import type { ModelInfo } from '../../../schemas/engine.ts';
@@ -6,13 +9,32 @@ import { Model } from '../../engine/index.ts';
 import { addEngineFlags, engineOptions, type EngineFlags } from '../engine-options.ts';
 import { printJson } from '../output.ts';
 
-/** One number per rank when every layer agrees (layer 0 has no value residual), else the per-layer list. */
-function rankSummary(info: ModelInfo): Record<'w' | 'a' | 'v' | 'g', number | number[]> {
-  const pick = (key: 'w' | 'a' | 'v' | 'g') => {
-    const values = info.ranks.map((r) => r[key]).filter((_, layer) => !(key === 'v' && layer === 0));
-    return values.every((v) => v === values[0]) ? (values[0] ?? 0) : info.ranks.map((r) => r[key]);
+type RankKey = 'w' | 'a' | 'v' | 'g' | 'mix';
+
+/** One number when every layer agrees (x070's layer 0 has no value residual), else the per-layer list. */
+function rank(info: ModelInfo, key: RankKey): number | number[] {
+  const values = info.ranks.map((r) => r[key]).filter((_, layer) => !(key === 'v' && layer === 0));
+  return values.every((v) => v === values[0]) ? (values[0] ?? 0) : info.ranks.map((r) => r[key]);
+}
+
+export function describeModel(info: ModelInfo): Record<string, unknown> {
+  const heads = info.version === 'v4' ? {} : { n_head: info.nHead, head_size: info.headSize };
+  const ranks =
+    info.version === 'x070'
+      ? { ranks: { w: rank(info, 'w'), a: rank(info, 'a'), v: rank(info, 'v'), g: rank(info, 'g') } }
+      : info.version === 'x060'
+        ? { ranks: { decay: rank(info, 'w'), mix: rank(info, 'mix') } }
+        : {};
+  return {
+    version: info.version,
+    n_layer: info.nLayer,
+    n_embd: info.nEmbd,
+    ...heads,
+    vocab_size: info.vocabSize,
+    ffn: info.ffn,
+    ...ranks,
+    dtype: info.fileDtype,
   };
-  return { w: pick('w'), a: pick('a'), v: pick('v'), g: pick('g') };
 }
 
 export function inspectCommand(program: Command): void {
@@ -22,16 +44,6 @@ export function inspectCommand(program: Command): void {
       const loaded = await Model.load(engineOptions(model, flags));
       const info = loaded.info;
       loaded.dispose();
-      printJson({
-        version: info.version,
-        n_layer: info.nLayer,
-        n_embd: info.nEmbd,
-        n_head: info.nHead,
-        head_size: info.headSize,
-        vocab_size: info.vocabSize,
-        ffn: info.ffn,
-        ranks: rankSummary(info),
-        dtype: info.fileDtype,
-      });
+      printJson(describeModel(info));
     });
 }

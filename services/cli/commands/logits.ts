@@ -1,5 +1,6 @@
-// `rwkvstream logits MODEL --tokens 1,2,3 [--one-by-one] [--state-in F] [--state-out F]`: the last position's
-// logits as JSON; --state-out writes the raw float32 little-endian state in the fixtures' layout.
+// `rwkvstream logits MODEL --tokens 1,2,3 [--one-by-one] [--state-in F | --tuned-state F] [--state-out F]`: the
+// last position's logits as JSON; --state-out writes the raw float32 little-endian state in the official layout
+// of the model's version (README, "Models").
 import { readFile, writeFile } from 'node:fs/promises';
 
 import type { Command } from 'commander';
@@ -13,6 +14,7 @@ interface LogitsFlags extends EngineFlags {
   text?: string;
   oneByOne?: boolean;
   stateIn?: string;
+  tunedState?: string;
   stateOut?: string;
 }
 
@@ -22,8 +24,9 @@ export function logitsCommand(program: Command): void {
     .option('--tokens <ids>', 'comma-separated token ids')
     .option('--text <text>', 'text to tokenize instead of --tokens')
     .option('--one-by-one', 'feed the tokens one at a time (one-token mode) instead of as one sequence')
-    .option('--state-in <file>', 'start from a raw float32 state file instead of the zero state')
-    .option('--state-out <file>', 'write the final raw float32 state (fixtures layout) to this file')
+    .option('--state-in <file>', 'start from a raw float32 state file instead of the initial state')
+    .option('--tuned-state <file>', 'start from a state-tuning file (.pth or .safetensors with blocks.N.att.time_state)')
+    .option('--state-out <file>', 'write the final raw float32 state (the version\'s official layout) to this file')
     .action(async (model: string, flags: LogitsFlags) => {
       // Token ids need no tokenizer; --text loads the one that belongs to the model.
       const engine = flags.text !== undefined ? await Engine.load(engineOptions(model, flags)) : undefined;
@@ -33,7 +36,12 @@ export function logitsCommand(program: Command): void {
         if (flags.tokens !== undefined) tokens = parseIdList(flags.tokens, '--tokens');
         else if (engine && flags.text !== undefined) tokens = Array.from(engine.tokenizer.encodeSync(flags.text));
         else throw new UsageError('give --tokens or --text');
-        const state = flags.stateIn ? await readRawState(flags.stateIn, loaded.info.stateFloats) : loaded.newState();
+        if (flags.stateIn && flags.tunedState) throw new UsageError('give --state-in or --tuned-state, not both');
+        const state = flags.stateIn
+          ? await readRawState(flags.stateIn, loaded.info.stateFloats)
+          : flags.tunedState
+            ? await loaded.stateFromTuningFile(flags.tunedState)
+            : loaded.newState();
         let logits: Float32Array | null = null;
         if (flags.oneByOne) {
           for (const t of tokens) logits = await loaded.forward([t], state, 'last');

@@ -16,7 +16,7 @@ export function tokenizeCommands(program: Command): void {
     .command('tokenize')
     .description('print the token ids of a text (argument, --hex bytes, or stdin) as a JSON array')
     .argument('[text]', 'text to tokenize (default: stdin)')
-    .requiredOption('--vocab <file>', 'World vocabulary file, or "bytes"')
+    .requiredOption('--vocab <file>', 'World vocabulary file, "bytes", "20b" or a tokenizers .json')
     .option('--hex <hex>', 'tokenize these raw bytes (any bytes, including invalid UTF-8)')
     .action(async (text: string | undefined, flags: { vocab: string; hex?: string }) => {
       const tokenizer = await Tokenizer.load(flags.vocab);
@@ -27,7 +27,7 @@ export function tokenizeCommands(program: Command): void {
   program
     .command('detokenize')
     .description('print the text of token ids (or its bytes with --hex)')
-    .requiredOption('--vocab <file>', 'World vocabulary file, or "bytes"')
+    .requiredOption('--vocab <file>', 'World vocabulary file, "bytes", "20b" or a tokenizers .json')
     .requiredOption('--ids <ids>', 'comma-separated token ids')
     .option('--hex', 'print the bytes as hex instead of text')
     .action(async (flags: { vocab: string; ids: string; hex?: boolean }) => {
