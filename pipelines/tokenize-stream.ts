@@ -1,10 +1,12 @@
 // Tokenizing a document that arrives as a stream of bytes, with exactly the ids that tokenizing it whole
 // would give, in memory bounded by the window size.
 //
-// RWKV tokenizers are greedy longest-match: the token starting at byte p depends only on bytes
+// The World and byte tokenizers are greedy longest-match: the token starting at byte p depends only on bytes
 // [p, p + longest token). So after encoding a window of L bytes, every token that starts at or before
 // L - longest is final; the bytes from the first token after that are carried into the next window, which
-// starts at a token boundary of the whole-text tokenization.
+// starts at a token boundary of the whole-text tokenization. Other tokenizers (BPE, as in the 20B tokenizer of
+// RWKV-4 Pile models) merge across whole pre-tokenized words, so no such bound exists: their documents are
+// gathered and encoded once at the end (exact, but memory grows with the document).
 import type { Tokenizer } from '../services/engine/index.ts';
 
 interface LengthTable {
@@ -35,16 +37,18 @@ const EMPTY = new Int32Array(0);
 
 export class StreamTokenizer {
   readonly #tokenizer: Tokenizer;
-  readonly #table: LengthTable;
+  /** Null for tokenizers that are not greedy longest-match (their text is encoded whole). */
+  readonly #table: LengthTable | null;
   readonly #windowBytes: number;
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
 
   constructor(tokenizer: Tokenizer, windowBytes = 1 << 20) {
     this.#tokenizer = tokenizer;
-    this.#table = lengthTable(tokenizer);
+    const greedy = tokenizer.info.kind === 'world' || tokenizer.info.kind === 'bytes';
+    this.#table = greedy ? lengthTable(tokenizer) : null;
     // A window must be well beyond the longest token, or no token would ever be final.
-    this.#windowBytes = Math.max(windowBytes, 4 * this.#table.longest);
+    this.#windowBytes = Math.max(windowBytes, 4 * (this.#table?.longest ?? 1));
   }
 
   /** Takes more bytes; returns the ids that are final so far (often none until a window fills). */
@@ -52,7 +56,7 @@ export class StreamTokenizer {
     if (bytes.length === 0) return EMPTY;
     this.#pending.push(bytes);
     this.#pendingBytes += bytes.length;
-    if (this.#pendingBytes < this.#windowBytes) return EMPTY;
+    if (!this.#table || this.#pendingBytes < this.#windowBytes) return EMPTY;
     return this.#encode(false);
   }
 
@@ -67,7 +71,7 @@ export class StreamTokenizer {
     this.#pending = [];
     this.#pendingBytes = 0;
     const ids = await this.#tokenizer.encode(window);
-    if (final) return ids;
+    if (final || !this.#table) return ids;
 
     const limit = window.length - this.#table.longest;
     const lengths = this.#table.lengths;

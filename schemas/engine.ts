@@ -19,13 +19,13 @@ export const EngineOptionsSchema = z.object({
   device: DeviceSchema.default('cpu'),
 });
 
-/** x070: the four LoRA widths; x060: w = decay LoRA width, mix = token-shift LoRA width; older: all 0. */
+/** x070: the four LoRA widths; x060: w = decay LoRA width, mix (x060 only) = token-shift LoRA width; older: 0. */
 export const LayerRanksSchema = z.object({
   w: z.number().int(),
   a: z.number().int(),
   v: z.number().int(),
   g: z.number().int(),
-  mix: z.number().int().default(0),
+  mix: z.number().int().optional(),
 });
 
 export const ModelInfoSchema = z.object({

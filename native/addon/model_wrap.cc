@@ -82,7 +82,7 @@ Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {
     r.Set("a", c.ranks[i].a);
     r.Set("v", c.ranks[i].v);
     r.Set("g", c.ranks[i].g);
-    r.Set("mix", c.ranks[i].mix);
+    if (c.version == "x060") r.Set("mix", c.ranks[i].mix);  // x060's token-shift LoRA width
     ranks.Set(i, r);
   }
   o.Set("ranks", ranks);

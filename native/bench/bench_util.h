@@ -1,4 +1,4 @@
-// Shared helpers of the rwkv_bench subcommands: command-line options, timing, medians, the machine's name,
+// What the rwkv_bench subcommands share: command-line options, timing, medians, the machine's name,
 // and a small JSON object writer for the one-line machine-readable result each subcommand prints last.
 #pragma once
 #include <chrono>

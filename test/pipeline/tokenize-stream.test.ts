@@ -6,7 +6,7 @@ import { test } from 'node:test';
 
 import { StreamTokenizer } from '../../pipelines/tokenize-stream.ts';
 import { Tokenizer } from '../../services/engine/index.ts';
-import { sharedDir, worldVocab } from '../helpers/paths.ts';
+import { dataFile, sharedDir, worldVocab } from '../helpers/paths.ts';
 
 async function streamed(tokenizer: Tokenizer, bytes: Buffer, window: number, piece: number): Promise<number[]> {
   const st = new StreamTokenizer(tokenizer, window);
@@ -34,4 +34,10 @@ test('byte tokenizer: streamed ids are the bytes', async () => {
   const tokenizer = Tokenizer.bytes();
   const bytes = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 31) % 256));
   assert.deepEqual(await streamed(tokenizer, bytes, 100, 37), Array.from(bytes));
+});
+
+test('a BPE tokenizer (20B) is not cut into windows: the ids are those of the whole text', async () => {
+  const tokenizer = await Tokenizer.huggingFace(dataFile('20B_tokenizer.json'));
+  const text = Buffer.from('Hello   world,\n\n  the quick brown fox — jumps; ünïcödé 12345 '.repeat(300));
+  assert.deepEqual(await streamed(tokenizer, text, 512, 100), Array.from(await tokenizer.encode(text)));
 });

@@ -13,8 +13,9 @@ type RankKey = 'w' | 'a' | 'v' | 'g' | 'mix';
 
 /** One number when every layer agrees (x070's layer 0 has no value residual), else the per-layer list. */
 function rank(info: ModelInfo, key: RankKey): number | number[] {
-  const values = info.ranks.map((r) => r[key]).filter((_, layer) => !(key === 'v' && layer === 0));
-  return values.every((v) => v === values[0]) ? (values[0] ?? 0) : info.ranks.map((r) => r[key]);
+  const all = info.ranks.map((r) => r[key] ?? 0);
+  const values = all.filter((_, layer) => !(key === 'v' && layer === 0));
+  return values.every((v) => v === values[0]) ? (values[0] ?? 0) : all;
 }
 
 export function describeModel(info: ModelInfo): Record<string, unknown> {
