@@ -1,10 +1,10 @@
-// Small random RWKV-4 / RWKV-5.2 / RWKV-6 models in the official key names and shapes, written as safetensors,
+// Small random RWKV-4 / RWKV-5.1 / RWKV-5.2 / RWKV-6 models in the official key names and shapes, written as safetensors,
 // for tests that need a model of a given version with a given vocabulary (byte-level models for the pipeline,
 // a 50277-id model for the 20B tokenizer). Weights are drawn from a seeded generator in ranges like trained
 // models' (decays that keep the state bounded, mixes in (0, 1)), so activations stay finite.
 import { writeFileSync } from 'node:fs';
 
-export type OlderVersion = 'v4' | 'x052' | 'x060';
+export type OlderVersion = 'v4' | 'x051' | 'x052' | 'x060';
 
 export interface OlderShape {
   version: OlderVersion;
@@ -67,6 +67,11 @@ export function writeRandomOlderModel(file: string, shape: OlderShape, seed = 1)
       if (shape.version === 'v4') {
         add(`${a}time_decay`, [C], uniform(-3, 1));
         add(`${a}time_first`, [C], uniform(-1, 1));
+      } else if (shape.version === 'x051') {
+        // One decay and one bonus per head, the bonus stored as its logarithm (time_first).
+        add(`${a}time_mix_g`, vec, uniform(0, 1));
+        add(`${a}time_decay`, [H], uniform(-4, 0));
+        add(`${a}time_first`, [H], uniform(-1, 0.5));
       } else {
         add(`${a}time_mix_g`, vec, uniform(0, 1));
         add(`${a}time_decay`, [H, N], uniform(-4, 0));

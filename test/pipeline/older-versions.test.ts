@@ -1,6 +1,6 @@
 // A document through the pipeline (memory ports, every job kind through runJob) on a model of each older
-// version: RWKV-4, RWKV-5.0 and RWKV-5.2 (rwkv.cpp's tiny byte-level models) and RWKV-6 (a random byte-level
-// model). The chunked read must leave the state of reading the whole document at once, and the result must
+// version: RWKV-4, RWKV-5.0 and RWKV-5.2 (rwkv.cpp's tiny byte-level models), RWKV-5.1 and RWKV-6 (random
+// byte-level models). The chunked read must leave the state of reading the whole document at once, and the result must
 // carry the model's identity.
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -21,12 +21,15 @@ import { memoryPipeline, runQueued } from './memory-ports.ts';
 const dir = mkdtempSync(path.join(tmpdir(), 'rwkvstream-older-pipeline-'));
 const v6 = path.join(dir, 'random-x060-bytes.safetensors');
 writeRandomOlderModel(v6, { version: 'x060', embd: 64, headSize: 32, layers: 2, vocab: 256 });
+const v51 = path.join(dir, 'random-x051-bytes.safetensors');
+writeRandomOlderModel(v51, { version: 'x051', embd: 64, headSize: 32, layers: 2, vocab: 256 });
 
 const TEXT = Array.from({ length: 12 }, (_, i) => `Line ${i}: the fox and the dog walk along the river.\n`).join('');
 
 const MODELS = [
   ['v4', fixture('older', 'tiny-rwkv-4v0-660K-FP32.bin')],
   ['x050', fixture('older', 'tiny-rwkv-5v1-730K-FP32.bin')],
+  ['x051', v51],
   ['x052', fixture('older', 'tiny-rwkv-5v2-730K-FP16.bin')],
   ['x060', v6],
 ] as const;
