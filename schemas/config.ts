@@ -33,6 +33,26 @@ export const TopicsSchema = z.strictObject({
 
 export const RoleSchema = z.enum(['ingest', 'chunks']);
 
+/**
+ * Batched scheduling of model work: up to `streams` chunk and drain jobs of different documents and stream keys
+ * run through the weights in one forward call. `streams` 1 is off: every job calls the model alone.
+ */
+export const BatchSettingsSchema = z.strictObject({
+  /** Jobs whose model calls may share one forward (the chunks lane then runs at least this many jobs at once). */
+  streams: z.number().int().min(1).max(4096).default(1),
+  /** Longest a ready request waits for others to join its batch. */
+  waitMs: z.number().min(0).max(10_000).default(5),
+  /** Tokens per batched forward (all streams together): bounds activation memory and the time of one call. */
+  tokens: z.number().int().min(1).max(1 << 20).default(16_384),
+  /**
+   * Tokens one request may put into one batch; a longer request continues in the next batch. A 4096-token
+   * document chunk so holds back a batch of short event chunks for a slice's time, not the whole chunk's.
+   */
+  sliceTokens: z.number().int().min(1).max(1 << 20).default(1024),
+  /** Logits one batch may return, in floats (positions with logits × vocabulary): bounds the output memory. */
+  logitsFloats: z.number().int().min(1).default(64 * 1024 * 1024),
+});
+
 export const ServiceConfigSchema = z.strictObject({
   redisUrl: z.string().min(1).default('redis://127.0.0.1:6379'),
   kafkaBrokers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:39092']),
@@ -60,11 +80,13 @@ export const ServiceConfigSchema = z.strictObject({
   partTtlSeconds: z.number().int().min(1).default(24 * 3600),
   /** Name of this worker in logs, audit trails and BullMQ (default: host:pid). */
   workerName: z.string().min(1).optional(),
+  batch: BatchSettingsSchema.default(BatchSettingsSchema.parse({})),
 });
 
 export type PipelineSettings = z.infer<typeof PipelineSettingsSchema>;
 export type PipelineSettingsInput = z.input<typeof PipelineSettingsSchema>;
 export type Topics = z.infer<typeof TopicsSchema>;
 export type Role = z.infer<typeof RoleSchema>;
+export type BatchSettings = z.infer<typeof BatchSettingsSchema>;
 export type ServiceConfig = z.infer<typeof ServiceConfigSchema>;
 export type ServiceConfigInput = z.input<typeof ServiceConfigSchema>;

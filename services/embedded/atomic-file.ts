@@ -125,3 +125,16 @@ export async function readJsonFile<S extends z.ZodType>(file: string, schema: S)
   }
   return parsed.data;
 }
+
+/** Temporary files of writes that never completed (the process was killed between open and rename). */
+export async function sweepTemporaryFiles(ops: FileOps, dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch (err) {
+    throw readFailed(dir, err);
+  }
+  for (const name of names) {
+    if (/\.tmp-[0-9a-f]{8}$/.test(name)) await removeFile(ops, path.join(dir, name)).catch(() => {});
+  }
+}
