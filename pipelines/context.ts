@@ -3,6 +3,7 @@
 import type { PipelineSettings } from '../schemas/config.ts';
 import type { Engine } from '../services/engine/index.ts';
 import type { Checkpointer } from './checkpoints.ts';
+import type { Forward } from './forward-batcher.ts';
 import type {
   BodyReader,
   ChunkQueue,
@@ -30,6 +31,8 @@ export interface PipelineDeps {
   bodies: BodyReader;
   telemetry: Telemetry;
   log: Log;
+  /** Where chunk and drain jobs send their model calls when the worker batches them (absent: engine.model.forward). */
+  forward?: Forward;
 }
 
 /** What the ingest handlers need: no engine (validation and enqueueing only). */

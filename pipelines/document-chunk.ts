@@ -12,6 +12,7 @@ import type { DocumentRecord } from '../schemas/records.ts';
 import { chunkRange } from './chunking.ts';
 import type { PipelineDeps } from './context.ts';
 import { permanent } from './errors.ts';
+import { forwardOf } from './forward-batcher.ts';
 import type { JobContext, StateKey } from './ports.ts';
 
 export type ChunkOutcome = 'applied' | 'already-applied' | 'superseded' | 'skipped';
@@ -63,7 +64,7 @@ export async function runChunk(job: ChunkJob, deps: PipelineDeps, ctx: JobContex
   }
   const tokens = await deps.documents.readTokens(record, start, end);
   const started = performance.now();
-  await deps.engine.model.forward(tokens, state, 'none');
+  await forwardOf(deps)(tokens, state, 'none');
   const forwardMs = performance.now() - started;
   deps.telemetry.chunk('document', tokens.length, forwardMs / 1000);
 

@@ -4,6 +4,7 @@
 import type { DrainJob } from '../schemas/jobs.ts';
 import type { EventScore } from '../schemas/results.ts';
 import type { IngestDeps, PipelineDeps } from './context.ts';
+import { forwardOf } from './forward-batcher.ts';
 import type { JobContext, StateKey } from './ports.ts';
 import { anomalyResult, provenance } from './results.ts';
 import { scoreEvents } from './tasks/anomaly.ts';
@@ -62,7 +63,7 @@ export async function runDrain(job: DrainJob, deps: PipelineDeps, ctx: JobContex
   const tokensBefore = state.tokens;
   const ids = await Promise.all(events.map((e) => engine.tokenizer.encode(e.text)));
   const separator = engine.tokenizer.encodeSync(settings.anomaly.separator);
-  const surprises = await scoreEvents(engine, state, ids, separator, settings.anomaly.maxLogitsTokens);
+  const surprises = await scoreEvents(engine, state, ids, separator, settings.anomaly.maxLogitsTokens, forwardOf(deps));
   deps.telemetry.chunk('stream', state.tokens - tokensBefore, (performance.now() - started) / 1000);
 
   const threshold = settings.anomaly.threshold;

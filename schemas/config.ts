@@ -39,7 +39,7 @@ export const RoleSchema = z.enum(['ingest', 'chunks']);
  */
 export const BatchSettingsSchema = z.strictObject({
   /** Jobs whose model calls may share one forward (the chunks lane then runs at least this many jobs at once). */
-  streams: z.number().int().min(1).max(4096).default(1),
+  streams: z.number().int().min(1).max(1024).default(1),
   /** Longest a ready request waits for others to join its batch. */
   waitMs: z.number().min(0).max(10_000).default(5),
   /** Tokens per batched forward (all streams together): bounds activation memory and the time of one call. */

@@ -9,6 +9,7 @@
 // separator's own token is read but not scored. The state alone is then the whole checkpoint, and a fresh
 // stream and a resumed one are treated the same way.
 import type { Engine, RnnState } from '../../services/engine/index.ts';
+import type { Forward } from '../forward-batcher.ts';
 import { tokenLogProb } from '../logprob.ts';
 
 export interface EventSurprise {
@@ -19,7 +20,8 @@ export interface EventSurprise {
 /**
  * Reads `events` (token ids, each non-empty) into `state`, each after `separator`, and returns their surprise.
  * Positions go through the model in pieces of at most `maxPositions` tokens with all logits, which bounds
- * memory at maxPositions × vocabulary floats.
+ * memory at maxPositions × vocabulary floats. `forward` is where the model calls go (a worker that batches
+ * passes its batcher's); by default straight to the engine's model.
  */
 export async function scoreEvents(
   engine: Engine,
@@ -27,6 +29,7 @@ export async function scoreEvents(
   events: Int32Array[],
   separator: Int32Array,
   maxPositions: number,
+  forward: Forward = (tokens, s, logits) => engine.model.forward(tokens, s, logits),
 ): Promise<EventSurprise[]> {
   if (separator.length === 0) throw new Error('the event separator encodes to no tokens');
   const total = events.reduce((n, e) => n + separator.length + e.length, 0);
@@ -48,7 +51,7 @@ export async function scoreEvents(
   let previousRow: Float32Array | null = null;
   for (let start = 0; start < total; start += maxPositions) {
     const end = Math.min(total, start + maxPositions);
-    const logits = await engine.model.forward(sequence.subarray(start, end), state, 'all');
+    const logits = await forward(sequence.subarray(start, end), state, 'all');
     if (!logits) throw new Error('the engine returned no logits');
     for (let q = start; q < end; q++) {
       const e = owner[q]!;

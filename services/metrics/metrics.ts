@@ -43,6 +43,24 @@ export class PipelineMetrics implements Telemetry {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [this.registry],
   });
+  readonly #batchStreams = new Histogram({
+    name: 'rwkvstream_batch_streams',
+    help: 'Streams (chunk and drain jobs) per batched forward',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096],
+    registers: [this.registry],
+  });
+  readonly #batchTokens = new Histogram({
+    name: 'rwkvstream_batch_tokens',
+    help: 'Tokens per batched forward (all streams together)',
+    buckets: [16, 64, 256, 1024, 4096, 16384, 65536, 262144],
+    registers: [this.registry],
+  });
+  readonly #batchSeconds = new Histogram({
+    name: 'rwkvstream_batch_seconds',
+    help: 'Model time per batched forward',
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
   readonly #rejected = new Counter({ name: 'rwkvstream_checkpoint_commits_rejected_total', help: 'Commits refused by fencing (stale or duplicate runs)', labelNames: ['kind'], registers: [this.registry] });
   readonly #records = new Counter({ name: 'rwkvstream_records_total', help: 'Input records by outcome', labelNames: ['topic', 'outcome'], registers: [this.registry] });
   readonly #deadLetters = new Counter({ name: 'rwkvstream_dead_letters_total', help: 'Dead letters published', labelNames: ['stage', 'code'], registers: [this.registry] });
@@ -91,6 +109,13 @@ export class PipelineMetrics implements Telemetry {
   checkpoint(op: 'load' | 'commit', bytes: number, seconds: number): void {
     this.#checkpointBytes.observe({ op }, bytes);
     this.#checkpointSeconds.observe({ op }, seconds);
+  }
+
+  /** One batched forward of a worker that batches its jobs' model calls. */
+  forwardBatch(streams: number, tokens: number, seconds: number): void {
+    this.#batchStreams.observe(streams);
+    this.#batchTokens.observe(tokens);
+    this.#batchSeconds.observe(seconds);
   }
 
   commitRejected(kind: StateKey['kind']): void {

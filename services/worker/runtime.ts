@@ -7,6 +7,7 @@ import { Worker } from 'bullmq';
 
 import { Checkpointer } from '../../pipelines/checkpoints.ts';
 import type { PipelineDeps } from '../../pipelines/context.ts';
+import { ForwardBatcher } from '../../pipelines/forward-batcher.ts';
 import { ingestDocumentRecord, ingestEventRecord } from '../../pipelines/ingest.ts';
 import type { PipelineSettings, ServiceConfig } from '../../schemas/config.ts';
 import type { EngineOptions } from '../../schemas/engine.ts';
@@ -101,6 +102,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       telemetry: metrics,
       log,
     };
+    if (service.batch.streams > 1) {
+      // Chunk and drain jobs hand their model calls to one batcher; each job still loads, commits and enqueues
+      // on its own. Their concurrent checkpoint reads and writes share the store connection, which pipelines them.
+      const batcher = new ForwardBatcher(engine.model, service.batch, (b) => metrics.forwardBatch(b.streams, b.tokens, b.seconds));
+      deps.forward = batcher.forward;
+    }
 
     const processor = pipelineProcessor(deps);
     const lanes: Lane[] = [];
@@ -112,7 +119,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         prefix: service.prefix,
         name,
         // Model work is bounded by the engine (its calls on one model are serialized); planning is I/O and tokenizing.
-        concurrency: lane === 'chunks' ? service.concurrency : 1,
+        // A batching worker keeps enough jobs in flight to fill a batch.
+        concurrency: lane === 'chunks' ? Math.max(service.concurrency, service.batch.streams) : 1,
         lockDuration: service.lockMs,
         stalledInterval: service.stalledIntervalMs,
         maxStalledCount: 2,
@@ -159,6 +167,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
     log.info({
       roles: service.roles,
+      batch: service.batch.streams > 1 ? service.batch : null,
       prefix: service.prefix,
       topics: service.topics,
       model: engine.model.info.fingerprint,

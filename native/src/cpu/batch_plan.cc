@@ -1,8 +1,36 @@
 #include "cpu/batch_plan.h"
 
 #include <algorithm>
+#include <string>
+#include <unordered_set>
+
+#include "rwkv/error.h"
 
 namespace rwkv::cpu {
+
+void validate_sequences(const std::vector<Sequence>& seqs, int vocab) {
+  std::unordered_set<const float*> states;
+  for (size_t s = 0; s < seqs.size(); s++) {
+    const Sequence& q = seqs[s];
+    const std::string which = "sequence " + std::to_string(s);
+    if (!q.state) throw Error(code::kArgument, which + ": state is null");
+    if (!states.insert(q.state).second) throw Error(code::kArgument, which + ": shares its state with another sequence");
+    if (q.n_tokens > 0 && !q.tokens) throw Error(code::kArgument, which + ": tokens is null");
+    if (q.logits != LogitsMode::None && q.logits != LogitsMode::Last && q.logits != LogitsMode::All)
+      throw Error(code::kArgument, which + ": unknown logits mode");
+    if (q.logits == LogitsMode::Last && q.n_tokens == 0)
+      throw Error(code::kArgument, which + ": logits of the last token were asked for, but it has no tokens");
+    if (q.logits != LogitsMode::None && q.n_tokens > 0 && !q.logits_out)
+      throw Error(code::kArgument, which + ": logits_out is null");
+    for (size_t i = 0; i < q.n_tokens; i++) {
+      const int32_t t = q.tokens[i];
+      if (t < 0 || t >= vocab) {
+        throw Error(code::kToken, "token " + std::to_string(t) + " at position " + std::to_string(i) + " of " + which +
+                                      " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
+      }
+    }
+  }
+}
 
 std::vector<Round> plan_rounds(const std::vector<Sequence>& seqs, int max_rows) {
   std::vector<Round> rounds;

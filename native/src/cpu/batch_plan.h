@@ -23,6 +23,10 @@ struct Round {
   std::vector<Segment> segments;
 };
 
+// Checks a forward call's arguments before any state is touched: non-null, distinct states, a logits buffer
+// where logits are asked for, every token inside [0, vocab). Throws E_ARGUMENT / E_TOKEN naming the sequence.
+void validate_sequences(const std::vector<Sequence>& seqs, int vocab);
+
 std::vector<Round> plan_rounds(const std::vector<Sequence>& seqs, int max_rows);
 
 // Splits each segment of a round into runs of at most `max_run` rows, for per-token work in parallel.

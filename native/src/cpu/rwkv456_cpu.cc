@@ -8,7 +8,6 @@
 #include <cmath>
 #include <cstring>
 #include <mutex>
-#include <unordered_set>
 
 #include "core/rwkv7_params.h"
 #include "core/state_layout.h"
@@ -78,7 +77,7 @@ class Rwkv456CpuModel final : public Model {
 
   void forward(const std::vector<Sequence>& seqs) override {
     std::lock_guard<std::mutex> lock(mu_);
-    validate(seqs);
+    validate_sequences(seqs, V_);
     for (const Round& round : plan_rounds(seqs, max_rows_)) {
       ensure_scratch(round.rows);
       run_round(seqs, round);
@@ -86,30 +85,6 @@ class Rwkv456CpuModel final : public Model {
   }
 
  private:
-  void validate(const std::vector<Sequence>& seqs) const {
-    std::unordered_set<const float*> states;
-    for (size_t s = 0; s < seqs.size(); s++) {
-      const Sequence& q = seqs[s];
-      const std::string which = "sequence " + std::to_string(s);
-      if (!q.state) throw Error(code::kArgument, which + ": state is null");
-      if (!states.insert(q.state).second) throw Error(code::kArgument, which + ": shares its state with another sequence");
-      if (q.n_tokens > 0 && !q.tokens) throw Error(code::kArgument, which + ": tokens is null");
-      if (q.logits != LogitsMode::None && q.logits != LogitsMode::Last && q.logits != LogitsMode::All)
-        throw Error(code::kArgument, which + ": unknown logits mode");
-      if (q.logits == LogitsMode::Last && q.n_tokens == 0)
-        throw Error(code::kArgument, which + ": logits of the last token were asked for, but it has no tokens");
-      if (q.logits != LogitsMode::None && q.n_tokens > 0 && !q.logits_out)
-        throw Error(code::kArgument, which + ": logits_out is null");
-      for (size_t i = 0; i < q.n_tokens; i++) {
-        const int32_t t = q.tokens[i];
-        if (t < 0 || t >= V_) {
-          throw Error(code::kToken, "token " + std::to_string(t) + " at position " + std::to_string(i) + " of " + which +
-                                        " is outside the vocabulary [0, " + std::to_string(V_) + ")");
-        }
-      }
-    }
-  }
-
   void ensure_scratch(int rows) {
     if (rows <= act_rows_) return;
     const size_t R = static_cast<size_t>(rows);

@@ -33,6 +33,10 @@ interface WorkerFlags extends EngineFlags, ServiceFlags {
   batchEvents?: string;
   batchMs?: string;
   separator?: string;
+  batchStreams?: string;
+  batchWaitMs?: string;
+  batchTokens?: string;
+  batchSliceTokens?: string;
   logLevel?: string;
 }
 
@@ -75,6 +79,10 @@ export function workerCommand(program: Command): void {
     .option('--batch-events <n>', 'events per anomaly batch')
     .option('--batch-ms <ms>', 'longest an event waits for its batch')
     .option('--separator <text>', 'fed before each event (its logits predict the event\'s first token)')
+    .option('--batch-streams <n>', 'jobs whose model calls share one batched forward (1: off, each job alone)')
+    .option('--batch-wait-ms <ms>', 'longest a ready model call waits for others to join its batch')
+    .option('--batch-tokens <n>', 'tokens per batched forward, all streams together')
+    .option('--batch-slice-tokens <n>', 'tokens one job puts into a batch before the others get their turn')
     .option('--log-level <level>', 'pino log level', process.env.RWKVSTREAM_LOG_LEVEL ?? 'info')
     .action(async (flags: WorkerFlags) => {
       const metricsPort = flags.metricsPort === 'off' ? null : numberFlag('metrics-port', flags.metricsPort);
@@ -99,6 +107,12 @@ export function workerCommand(program: Command): void {
         metricsHost: flags.metricsHost,
         resultTtlSeconds: numberFlag('result-ttl', flags.resultTtl),
         workerName: flags.name,
+        batch: defined({
+          streams: numberFlag('batch-streams', flags.batchStreams),
+          waitMs: numberFlag('batch-wait-ms', flags.batchWaitMs),
+          tokens: numberFlag('batch-tokens', flags.batchTokens),
+          sliceTokens: numberFlag('batch-slice-tokens', flags.batchSliceTokens),
+        }),
       }), 'worker setting');
       const anomaly = defined({
         threshold: numberFlag('anomaly-threshold', flags.anomalyThreshold),

@@ -1,0 +1,114 @@
+// A document read in one process (summarize, classify): the pipelines' plan, chunk and finish steps over the
+// embedded ports. What is left to do is read from the job's directory, so the same call starts a job, resumes
+// one that was stopped or killed, or only prints the result of one that finished just before it was killed.
+import { documentKey } from '../../pipelines/document-chunk.ts';
+import { permanent } from '../../pipelines/errors.ts';
+import { ingestDocumentRecord } from '../../pipelines/ingest.ts';
+import { EMBEDDED_FORMAT, type DocumentJob } from '../../schemas/embedded.ts';
+import type { DocumentTask } from '../../schemas/tasks.ts';
+import { adoptSpool } from './input.ts';
+import type { Deliver, JobEnd, JobOptions } from './job.ts';
+import { JobDir } from './job-dir.ts';
+import { openPipeline, type EmbeddedPipeline } from './pipeline.ts';
+import { JobRunner } from './runner.ts';
+import { FileSource } from './source.ts';
+
+export interface DocumentJobOptions extends JobOptions {
+  task: DocumentTask;
+}
+
+export function describeDocumentJob(o: DocumentJobOptions): DocumentJob {
+  return {
+    format: EMBEDDED_FORMAT,
+    command: o.task.kind,
+    id: o.id,
+    source: o.input.source,
+    sha256: o.input.sha256,
+    bytes: o.input.bytes,
+    task: o.task,
+    chunkTokens: o.settings.chunkTokens,
+    model: { version: o.engine.model.info.version, fingerprint: o.engine.model.info.fingerprint },
+    tokenizer: { kind: o.engine.tokenizer.info.kind, fingerprint: o.engine.tokenizer.info.fingerprint },
+    weights: o.weights,
+    device: o.device,
+  };
+}
+
+/** Hands the document to the ingest handler as the distributed mode's consumer would, or queues what is left. */
+async function queueWork(o: DocumentJobOptions, p: EmbeddedPipeline): Promise<{ resumed: boolean; done: number; total: number | undefined }> {
+  const planned = await p.documents.get(o.id);
+  if (!planned) {
+    const source = new FileSource({ kind: 'document', id: o.id, task: o.task, url: p.bodies.url }, o.input.source);
+    await source.start({
+      documents: (record) => ingestDocumentRecord(record, p.deps),
+      events: async () => {
+        throw new Error('a document job has no events');
+      },
+    });
+    const refused = p.deadLetters.letters[0];
+    if (refused) throw permanent(refused.code, refused.reason);
+    return { resumed: false, done: 0, total: undefined };
+  }
+  const { record } = planned;
+  const head = await p.states.head(documentKey(o.id));
+  if (planned.status === 'running') {
+    const next = head?.chunk ?? 0;
+    await p.queue.enqueue(next < record.chunks ? { kind: 'chunk', doc: record.id, chunk: next } : { kind: 'finish', doc: record.id });
+  }
+  return { resumed: true, done: planned.status === 'running' ? (head?.tokens ?? 0) : record.tokens, total: record.tokens };
+}
+
+export async function runDocumentJob(o: DocumentJobOptions, deliver: Deliver): Promise<JobEnd> {
+  const job = await JobDir.open(o.checkpointDir, describeDocumentJob(o), { restart: o.restart ?? false, ...(o.ops ? { ops: o.ops } : {}) });
+  let removed = false;
+  try {
+    const input = await adoptSpool(o.input, job.file('input'));
+    const p = await openPipeline({
+      engine: o.engine,
+      settings: o.settings,
+      dir: job.path,
+      input,
+      log: o.log,
+      writer: `pid ${process.pid}`,
+      ...(o.ops ? { ops: o.ops } : {}),
+    });
+    const runner = new JobRunner(p, {
+      stop: o.stop,
+      log: o.log,
+      onProgress: (progress) => o.observer.progress(progress.tokensDone, progress.tokensTotal),
+      afterJob: async (queued) => {
+        if (queued.kind !== 'plan') return;
+        const planned = await p.documents.get(o.id);
+        // The job's key is the hash read before; the plan step read the file again.
+        if (planned && planned.record.sha256 !== o.input.sha256) {
+          throw permanent('E_INPUT_CHANGED', `${o.input.source} changed while it was being read; run the command again`);
+        }
+        if (planned) o.observer.progress(0, planned.record.tokens);
+      },
+    });
+    try {
+      o.observer.start(await queueWork(o, p));
+      if (!(await runner.runRunnable())) {
+        const planned = await p.documents.get(o.id);
+        const head = await p.states.head(documentKey(o.id));
+        const position = planned ? `chunk ${head?.chunk ?? 0} of ${planned.record.chunks}` : 'before the first chunk';
+        return { status: 'interrupted', position, dir: job.path };
+      }
+    } catch (err) {
+      // Nothing was planned (the input was refused), or the plan is of other bytes: there is nothing to resume.
+      // A record that cannot be read is kept: the error names it, and the user decides.
+      const planned = await p.documents.get(o.id).then((doc) => doc !== null, () => true);
+      if (!planned || (err as { code?: string }).code === 'E_INPUT_CHANGED') {
+        await job.remove().catch(() => {});
+        removed = true;
+      }
+      throw err;
+    }
+    await deliver(p.sink.results(), input);
+    await job.remove();
+    removed = true;
+    return { status: 'done' };
+  } finally {
+    if (!removed) await job.release();
+  }
+}

@@ -1,0 +1,73 @@
+// The pipelines' ports wired for one process and one job directory: the stores in the directory, the queue
+// and event log in memory, results into the directory until they are printed.
+import { Checkpointer } from '../../pipelines/checkpoints.ts';
+import type { PipelineDeps } from '../../pipelines/context.ts';
+import type { Log } from '../../pipelines/ports.ts';
+import type { PipelineSettings } from '../../schemas/config.ts';
+import type { DeadLetter } from '../../schemas/dead-letter.ts';
+import type { Engine } from '../engine/index.ts';
+import { nodeFileOps, sweepTemporaryFiles, type FileOps } from './atomic-file.ts';
+import { InputBodyReader } from './body-reader.ts';
+import { CollectingDeadLetters } from './dead-letters.ts';
+import { FileDocumentStore } from './document-store.ts';
+import { MemoryEventLog } from './event-log.ts';
+import { InProcessQueue } from './queue.ts';
+import { FileResultSink } from './result-sink.ts';
+import { FileResultStore } from './result-store.ts';
+import { FileStateStore } from './state-store.ts';
+import { TotalsTelemetry } from './telemetry.ts';
+
+export interface EmbeddedPipelineOptions {
+  engine: Engine;
+  settings: PipelineSettings;
+  /** The job's directory. */
+  dir: string;
+  /** The input file: the only body the plan step may read. */
+  input: string;
+  log: Log;
+  /** Who commits, in the checkpoints (the distributed mode names the worker). */
+  writer: string;
+  onDeadLetter?: (letter: DeadLetter) => void;
+  ops?: FileOps;
+}
+
+export interface EmbeddedPipeline {
+  deps: PipelineDeps;
+  queue: InProcessQueue;
+  states: FileStateStore;
+  documents: FileDocumentStore;
+  results: FileResultStore;
+  sink: FileResultSink;
+  deadLetters: CollectingDeadLetters;
+  bodies: InputBodyReader;
+  telemetry: TotalsTelemetry;
+}
+
+export async function openPipeline(options: EmbeddedPipelineOptions): Promise<EmbeddedPipeline> {
+  const ops = options.ops ?? nodeFileOps;
+  await sweepTemporaryFiles(ops, options.dir);
+  const states = await FileStateStore.open(options.dir, ops);
+  const documents = await FileDocumentStore.open(options.dir, { maxDocumentBytes: options.settings.maxDocumentBytes, ops });
+  const results = new FileResultStore(options.dir, ops);
+  const sink = await FileResultSink.open(options.dir, ops);
+  const queue = new InProcessQueue();
+  const deadLetters = new CollectingDeadLetters(options.onDeadLetter);
+  const bodies = new InputBodyReader(options.input);
+  const telemetry = new TotalsTelemetry();
+  const deps: PipelineDeps = {
+    engine: options.engine,
+    settings: options.settings,
+    states,
+    checkpoints: new Checkpointer(options.engine, states, telemetry, options.writer),
+    documents,
+    events: new MemoryEventLog(states),
+    results,
+    queue,
+    resultSink: sink,
+    deadLetters,
+    bodies,
+    telemetry,
+    log: options.log,
+  };
+  return { deps, queue, states, documents, results, sink, deadLetters, bodies, telemetry };
+}
