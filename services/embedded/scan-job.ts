@@ -97,7 +97,7 @@ export async function runScanJob(o: JobOptions, deliver: Deliver): Promise<JobEn
     }
     if (!finished) {
       const at = await p.states.head(key);
-      return { status: 'interrupted', position: `line event ${at?.cursor ?? 0}, batch ${at?.chunk ?? 0}`, dir: job.path };
+      return { status: 'interrupted', position: `${at?.cursor ?? 0} events scored in ${at?.chunk ?? 0} batches`, dir: job.path };
     }
     await deliver(p.sink.results(), input);
     await job.remove();

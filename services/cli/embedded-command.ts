@@ -1,0 +1,213 @@
+// What summarize, classify and scan share: their flags, the configuration and the model, the checkpoint
+// directory and the input, progress on stderr, Ctrl-C, and the hints added to the errors a user can act on.
+import { once } from 'node:events';
+import { mkdir, rm } from 'node:fs/promises';
+
+import type { Command } from 'commander';
+
+import type { AppConfig } from '../../schemas/app-config.ts';
+import { PipelineSettingsSchema } from '../../schemas/config.ts';
+import type { DeadLetter } from '../../schemas/dead-letter.ts';
+import { DocumentIdSchema } from '../../schemas/ids.ts';
+import { addConfigFlags, loadConfig, type ConfigFlagName, type ConfigFlags } from '../config/index.ts';
+import { defaultId, prepareInput, type JobEnd, type JobObserver, type JobOptions } from '../embedded/index.ts';
+import { describeIoError } from '../embedded/errors.ts';
+import { createLogger } from '../log.ts';
+import { loadEngine } from './load-engine.ts';
+import { UsageError } from './output.ts';
+import { Progress, formatAmount } from './progress.ts';
+
+export const DOCUMENT_CONFIG_FLAGS: readonly ConfigFlagName[] = ['model', 'vocab', 'weights', 'threads', 'device', 'chunkTokens', 'checkpointDir', 'offline'];
+export const SCAN_CONFIG_FLAGS: readonly ConfigFlagName[] = ['model', 'vocab', 'weights', 'threads', 'device', 'checkpointDir', 'offline'];
+
+export interface EmbeddedFlags extends ConfigFlags {
+  id?: string;
+  json?: boolean;
+  quiet?: boolean;
+  restart?: boolean;
+}
+
+export function addEmbeddedFlags(cmd: Command, configFlags: readonly ConfigFlagName[]): Command {
+  return addConfigFlags(cmd, configFlags)
+    .option('--id <id>', 'the id the result carries (default: the file name, or "stdin")')
+    .option('--json', 'print the result as JSON, in the schema of the distributed results')
+    .option('--quiet', 'no progress on stderr')
+    .option('--restart', 'discard this job\'s checkpoint and start over');
+}
+
+/** Writes to stdout, waiting when the pipe is full (a long scan's output). */
+export async function print(text: string): Promise<void> {
+  if (!process.stdout.write(text)) await once(process.stdout, 'drain');
+}
+
+/** A progress bar (a terminal) or periodic lines (a file or pipe) on stderr, and what is said around it. */
+export class ProgressReporter implements JobObserver {
+  readonly #label: string;
+  readonly #quiet: boolean;
+  #progress: Progress | undefined;
+
+  constructor(label: string, quiet: boolean) {
+    this.#label = label;
+    this.#quiet = quiet;
+  }
+
+  start(info: { resumed: boolean; done: number; total: number | undefined }): void {
+    if (info.resumed && !this.#quiet) {
+      const total = info.total !== undefined ? ` of ${formatAmount(info.total, 'tokens')}` : '';
+      process.stderr.write(`resuming from the checkpoint: ${formatAmount(info.done, 'tokens')}${total} already read\n`);
+    }
+    this.#progress = new Progress({
+      label: this.#label,
+      unit: 'tokens',
+      initial: info.done,
+      quiet: this.#quiet,
+      ...(info.total !== undefined ? { total: info.total } : {}),
+    });
+  }
+
+  progress(done: number, total: number): void {
+    this.#progress?.update(done, total);
+  }
+
+  rejected(letter: DeadLetter): void {
+    const line = letter.source ? `line ${letter.source.offset}` : 'a record';
+    process.stderr.write(`rwkvstream: ${line} skipped: ${letter.code}: ${letter.reason}\n`);
+  }
+
+  /** The closing line, before the results are printed. */
+  finish(): void {
+    this.#progress?.finish();
+  }
+
+  stop(): void {
+    this.#progress?.stop();
+  }
+}
+
+/**
+ * Ctrl-C and SIGTERM. Before the job runs there is nothing to save: the process exits at once. While it runs,
+ * the first signal asks it to stop after the step in hand has committed its checkpoint; a second one exits
+ * at once (the last checkpoint is on the disk whatever happens).
+ */
+class StopOnSignal {
+  readonly #controller = new AbortController();
+  #running = false;
+  #signal: NodeJS.Signals | undefined;
+
+  readonly #handler = (signal: NodeJS.Signals) => {
+    const code = signal === 'SIGTERM' ? 143 : 130;
+    if (!this.#running || this.#signal !== undefined) {
+      process.stderr.write('\nrwkvstream: interrupted\n');
+      process.exit(code);
+    }
+    this.#signal = signal;
+    this.#controller.abort();
+  };
+
+  constructor() {
+    process.on('SIGINT', this.#handler);
+    process.on('SIGTERM', this.#handler);
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  get exitCode(): number {
+    return this.#signal === 'SIGTERM' ? 143 : 130;
+  }
+
+  running(): void {
+    this.#running = true;
+  }
+
+  dispose(): void {
+    process.off('SIGINT', this.#handler);
+    process.off('SIGTERM', this.#handler);
+  }
+}
+
+const HINTS: Readonly<Record<string, string>> = {
+  E_CHECKPOINT_CORRUPT: 'run the same command with --restart to discard this job\'s checkpoints and start over',
+  E_CHECKPOINT_WRITE: 'the last good checkpoint is kept: fix this and run the same command again to resume',
+  E_CHECKPOINT_READ: 'the checkpoint is kept: fix this and run the same command again to resume',
+  E_CHECKPOINT_DIR: 'give a writable directory with --checkpoint-dir (or RWKVSTREAM_CHECKPOINT_DIR)',
+};
+
+function withHint(err: unknown): unknown {
+  const code = (err as { code?: unknown })?.code;
+  if (err instanceof Error && typeof code === 'string' && HINTS[code]) err.message = `${err.message}; ${HINTS[code]}`;
+  return err;
+}
+
+export interface EmbeddedContext {
+  config: AppConfig;
+  options: JobOptions;
+  reporter: ProgressReporter;
+}
+
+export interface EmbeddedSteps<T> {
+  /** The command's own options from its flags and the configuration, judged before the model is loaded. */
+  prepare(config: AppConfig): T;
+  /** The job. */
+  run(ctx: EmbeddedContext, prepared: T): Promise<JobEnd>;
+}
+
+/**
+ * Runs one embedded command: configuration, its options, engine, input, then the job. An interrupted job
+ * leaves its checkpoint and says how to resume, with exit status 130 (143 for SIGTERM).
+ */
+export async function runEmbedded<T>(label: string, file: string, flags: EmbeddedFlags, steps: EmbeddedSteps<T>): Promise<void> {
+  const signals = new StopOnSignal();
+  const quiet = flags.quiet === true;
+  const reporter = new ProgressReporter(label, quiet);
+  try {
+    const loaded = await loadConfig({ flags });
+    const { config } = loaded;
+    const prepared = steps.prepare(config);
+    const { engine } = await loadEngine(loaded, { quiet, signal: signals.signal });
+    try {
+      try {
+        await mkdir(config.checkpointDir, { recursive: true });
+      } catch (err) {
+        throw Object.assign(new Error(`cannot use the checkpoint directory ${config.checkpointDir}: ${describeIoError(err)}`), { code: 'E_CHECKPOINT_DIR' });
+      }
+      const input = await prepareInput(file, config.checkpointDir);
+      try {
+        if (input.bytes === 0) throw new UsageError(`${file === '-' ? 'standard input' : file} is empty`);
+        const id = flags.id === undefined ? defaultId(input.source) : DocumentIdSchema.safeParse(flags.id);
+        if (typeof id !== 'string' && !id.success) throw new UsageError(`--id: ${id.error.issues[0]!.message}`);
+        const options: JobOptions = {
+          engine,
+          settings: PipelineSettingsSchema.parse({ chunkTokens: config.chunkTokens, anomaly: config.anomaly }),
+          checkpointDir: config.checkpointDir,
+          input,
+          id: typeof id === 'string' ? id : id.data,
+          weights: engine.model.info.weights,
+          device: engine.model.info.device,
+          restart: flags.restart === true,
+          stop: signals.signal,
+          log: createLogger('rwkvstream', process.env.RWKVSTREAM_LOG_LEVEL ?? 'warn'),
+          observer: reporter,
+        };
+        signals.running();
+        const end = await steps.run({ config, options, reporter }, prepared);
+        if (end.status === 'interrupted') {
+          reporter.stop();
+          process.stderr.write(`rwkvstream: interrupted; run the same command again to resume (${end.position}, in ${end.dir})\n`);
+          process.exitCode = signals.exitCode;
+        }
+      } finally {
+        // A copy of standard input that no job took over.
+        if (input.spooled) await rm(input.path, { force: true });
+      }
+    } finally {
+      engine.dispose();
+    }
+  } catch (err) {
+    reporter.stop();
+    throw withHint(err);
+  } finally {
+    signals.dispose();
+  }
+}

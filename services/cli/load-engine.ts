@@ -1,0 +1,34 @@
+// The engine of a command that runs a model: the model and vocabulary resolved from the configuration
+// (--model, RWKVSTREAM_MODEL, the config file, the cache, else a download of the default — offline, the
+// error says how to give one), downloads shown as progress, then loaded.
+import type { LoadedConfig } from '../config/index.ts';
+import { Engine, Model } from '../engine/index.ts';
+import { resolveEngineOptions, resolveModel, type ResolvedEngine } from '../models/index.ts';
+import { downloadProgress } from './progress.ts';
+
+export interface LoadEngineOptions {
+  quiet: boolean;
+  signal?: AbortSignal;
+}
+
+export async function loadEngine(loaded: LoadedConfig, options: LoadEngineOptions): Promise<{ engine: Engine; resolved: ResolvedEngine }> {
+  const { config, origin } = loaded;
+  const progress = downloadProgress({ quiet: options.quiet });
+  const resolveOptions = { origin, onProgress: progress.onProgress, ...(options.signal ? { signal: options.signal } : {}) };
+  let resolved: ResolvedEngine;
+  try {
+    const model = await resolveModel(config, resolveOptions);
+    let modelVocabSize = model.catalog?.vocabSize;
+    if (config.vocab === undefined && modelVocabSize === undefined) {
+      // A model file outside the catalog: only the file says whether it is byte-level (256 ids) or needs the
+      // World vocabulary, and the vocabulary must be settled before the engine loads.
+      const peek = await Model.load({ model: model.path, weights: config.weights, threads: config.threads, device: 'cpu' });
+      modelVocabSize = peek.info.vocabSize;
+      peek.dispose();
+    }
+    resolved = await resolveEngineOptions(config, { ...resolveOptions, ...(modelVocabSize !== undefined ? { modelVocabSize } : {}) });
+  } finally {
+    progress.end();
+  }
+  return { engine: await Engine.load(resolved.options), resolved };
+}
