@@ -1,6 +1,6 @@
 // What summarize, classify and scan share: their flags, the configuration and the model, the checkpoint
 // directory and the input, progress on stderr, Ctrl-C, and the hints added to the errors a user can act on.
-import { once } from 'node:events';
+import { rmSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 
 import type { Command } from 'commander';
@@ -10,8 +10,7 @@ import { PipelineSettingsSchema } from '../../schemas/config.ts';
 import type { DeadLetter } from '../../schemas/dead-letter.ts';
 import { DocumentIdSchema } from '../../schemas/ids.ts';
 import { addConfigFlags, loadConfig, type ConfigFlagName, type ConfigFlags } from '../config/index.ts';
-import { defaultId, prepareInput, type JobEnd, type JobObserver, type JobOptions } from '../embedded/index.ts';
-import { describeIoError } from '../embedded/errors.ts';
+import { defaultId, prepareInput, spoolPath, sweepStaleSpools, unusableDir, type JobEnd, type JobObserver, type JobOptions } from '../embedded/index.ts';
 import { createLogger } from '../log.ts';
 import { loadEngine } from './load-engine.ts';
 import { UsageError } from './output.ts';
@@ -35,9 +34,29 @@ export function addEmbeddedFlags(cmd: Command, configFlags: readonly ConfigFlagN
     .option('--restart', 'discard this job\'s checkpoint and start over');
 }
 
-/** Writes to stdout, waiting when the pipe is full (a long scan's output). */
-export async function print(text: string): Promise<void> {
-  if (!process.stdout.write(text)) await once(process.stdout, 'drain');
+let stdoutClosed = false;
+let stdoutWatched = false;
+
+/**
+ * Writes to stdout and waits until the text is handed over (a long scan's output fills a pipe). A reader
+ * that closes the pipe early (`| head`) has taken what it wanted: the rest is dropped without an error.
+ */
+export function print(text: string): Promise<void> {
+  if (!stdoutWatched) {
+    stdoutWatched = true;
+    // Write errors are handled by each write's callback; without a listener the stream's 'error' would throw.
+    process.stdout.on('error', () => {});
+  }
+  if (stdoutClosed) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    process.stdout.write(text, (err) => {
+      if (!err) resolve();
+      else if ((err as NodeJS.ErrnoException).code === 'EPIPE') {
+        stdoutClosed = true;
+        resolve();
+      } else reject(err);
+    });
+  });
 }
 
 /** A progress bar (a terminal) or periodic lines (a file or pipe) on stderr, and what is said around it. */
@@ -93,10 +112,13 @@ class StopOnSignal {
   readonly #controller = new AbortController();
   #running = false;
   #signal: NodeJS.Signals | undefined;
+  /** A file to remove when the process exits on a signal (a copy of standard input being written). */
+  scratch: string | undefined;
 
   readonly #handler = (signal: NodeJS.Signals) => {
     const code = signal === 'SIGTERM' ? 143 : 130;
     if (!this.#running || this.#signal !== undefined) {
+      if (this.scratch !== undefined) rmSync(this.scratch, { force: true });
       process.stderr.write('\nrwkvstream: interrupted\n');
       process.exit(code);
     }
@@ -125,6 +147,14 @@ class StopOnSignal {
     process.off('SIGINT', this.#handler);
     process.off('SIGTERM', this.#handler);
   }
+}
+
+/** The id results carry: --id, else one made from the input's name. */
+function resultId(given: string | undefined, source: string): string {
+  if (given === undefined) return defaultId(source);
+  const parsed = DocumentIdSchema.safeParse(given);
+  if (!parsed.success) throw new UsageError(`--id: ${parsed.error.issues[0]!.message}`);
+  return parsed.data;
 }
 
 const HINTS: Readonly<Record<string, string>> = {
@@ -170,19 +200,20 @@ export async function runEmbedded<T>(label: string, file: string, flags: Embedde
       try {
         await mkdir(config.checkpointDir, { recursive: true });
       } catch (err) {
-        throw Object.assign(new Error(`cannot use the checkpoint directory ${config.checkpointDir}: ${describeIoError(err)}`), { code: 'E_CHECKPOINT_DIR' });
+        throw unusableDir(config.checkpointDir, err);
       }
-      const input = await prepareInput(file, config.checkpointDir);
+      await sweepStaleSpools(config.checkpointDir);
+      signals.scratch = spoolPath(config.checkpointDir);
+      const input = await prepareInput(file, signals.scratch);
+      signals.scratch = undefined;
       try {
         if (input.bytes === 0) throw new UsageError(`${file === '-' ? 'standard input' : file} is empty`);
-        const id = flags.id === undefined ? defaultId(input.source) : DocumentIdSchema.safeParse(flags.id);
-        if (typeof id !== 'string' && !id.success) throw new UsageError(`--id: ${id.error.issues[0]!.message}`);
         const options: JobOptions = {
           engine,
           settings: PipelineSettingsSchema.parse({ chunkTokens: config.chunkTokens, anomaly: config.anomaly }),
           checkpointDir: config.checkpointDir,
           input,
-          id: typeof id === 'string' ? id : id.data,
+          id: resultId(flags.id, input.source),
           weights: engine.model.info.weights,
           device: engine.model.info.device,
           restart: flags.restart === true,

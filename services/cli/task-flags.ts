@@ -12,7 +12,7 @@ import { numberFlag } from './pipeline-options.ts';
 export interface SummarizeFlags {
   template?: string;
   maxTokens?: string;
-  stop: string[];
+  stop?: string[];
   temperature?: string;
   topP?: string;
   topK?: string;
@@ -44,8 +44,8 @@ const FLAG_OF: Record<string, string> = {
   score: '--score',
 };
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 function defined(obj: Record<string, unknown>): Record<string, unknown> {
@@ -66,7 +66,7 @@ export function addSummarizeFlags(cmd: Command): Command {
   return cmd
     .option('--template <text>', 'text after the document, before the summary (default "\\n\\nSummary:")')
     .option('--max-tokens <n>', 'most tokens to generate (default 200)')
-    .option('--stop <text>', 'stop sequence (repeatable; default "\\n\\n")', collect, [])
+    .option('--stop <text>', 'stop sequence (repeatable; default "\\n\\n")', collect)
     .option('--temperature <t>', '0 is greedy and reproducible (default); above 0 samples')
     .option('--top-p <p>', 'nucleus sampling: keep the likeliest tokens up to this probability')
     .option('--top-k <k>', 'keep the k likeliest tokens (0: all)')
@@ -85,7 +85,7 @@ export function summarizeTask(flags: SummarizeFlags, defaults: SummaryDefaults):
     presencePenalty: numberFlag('presence-penalty', flags.presencePenalty),
     frequencyPenalty: numberFlag('frequency-penalty', flags.frequencyPenalty),
     seed: numberFlag('seed', flags.seed),
-    stop: flags.stop.length > 0 ? flags.stop : undefined,
+    stop: flags.stop,
   });
   return parseTask(SummarizeTaskSchema, { ...defaults, ...given, kind: 'summarize' });
 }

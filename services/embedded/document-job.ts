@@ -50,6 +50,9 @@ async function queueWork(o: DocumentJobOptions, p: EmbeddedPipeline): Promise<{ 
     return { resumed: false, done: 0, total: undefined };
   }
   const { record } = planned;
+  if (planned.status === 'failed') {
+    throw permanent('E_JOB_FAILED', `${o.id} failed in an earlier run: ${(await p.results.get('document', o.id)) ?? 'no reason was recorded'}`);
+  }
   const head = await p.states.head(documentKey(o.id));
   if (planned.status === 'running') {
     const next = head?.chunk ?? 0;
@@ -104,6 +107,11 @@ export async function runDocumentJob(o: DocumentJobOptions, deliver: Deliver): P
       }
       throw err;
     }
+    // The stored result is the one that counts (a finish step redone after a crash stores nothing new); it is
+    // in the output already unless the process died between storing and publishing it.
+    const stored = await p.results.getDocument(o.id);
+    if (!stored) throw permanent('E_NO_RESULT', `the job in ${job.path} ended without a result; run it again with --restart`);
+    await p.sink.publish(o.id, stored.json);
     await deliver(p.sink.results(), input);
     await job.remove();
     removed = true;

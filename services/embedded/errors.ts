@@ -38,3 +38,8 @@ export function damagedFile(file: string, why: string, cause?: unknown): Pipelin
 export function readFailed(file: string, err: unknown): PipelineError {
   return transient('E_CHECKPOINT_READ', `cannot read ${file}: ${describeIoError(err)}`, err);
 }
+
+/** A checkpoint directory that cannot be created or written in. */
+export function unusableDir(dir: string, err: unknown): PipelineError {
+  return permanent('E_CHECKPOINT_DIR', `cannot use the checkpoint directory ${dir}: ${describeIoError(err)}`, err);
+}

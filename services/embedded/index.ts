@@ -1,9 +1,10 @@
 // Embedded mode: the pipelines in one process, with an in-process queue and checkpoints in a local directory
 // instead of BullMQ and Redis. Each port has its adapter here; document-job.ts and scan-job.ts run a job.
 export { nodeFileOps, type FileOps, type WritableFile } from './atomic-file.ts';
-export { describeDocumentJob, runDocumentJob, type DocumentJobOptions } from './document-job.ts';
-export { defaultId, hashFile, prepareInput, type PreparedInput } from './input.ts';
+export { runDocumentJob, type DocumentJobOptions } from './document-job.ts';
+export { unusableDir } from './errors.ts';
+export { defaultId, prepareInput, spoolPath, sweepStaleSpools, type PreparedInput } from './input.ts';
 export type { Deliver, JobEnd, JobObserver, JobOptions } from './job.ts';
 export { JobDir, jobKey } from './job-dir.ts';
 export { readLines, type Line } from './lines.ts';
-export { describeScanJob, runScanJob, scanTokens } from './scan-job.ts';
+export { runScanJob } from './scan-job.ts';

@@ -1,18 +1,18 @@
 // The input of an embedded job: a file, or standard input. A job is keyed by its content, so the content is
-// hashed before any work starts. Standard input can be read only once, so it is first copied into a file
-// under the checkpoint directory (the job keeps that copy until it is done, which is also what lets a
+// hashed before any work starts. Standard input (or a pipe) can be read only once, so it is first copied into a
+// file under the checkpoint directory (the job keeps that copy until it is done, which is also what lets a
 // resumed run of `... | rwkvstream summarize -` continue from the same bytes).
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, stat } from 'node:fs/promises';
+import { readdir, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
 
 import { permanent } from '../../pipelines/errors.ts';
 import { nodeFileOps, removeFile, syncFile } from './atomic-file.ts';
 import { describeIoError, writeFailed } from './errors.ts';
+import { isAlive } from './job-dir.ts';
 
 export interface PreparedInput {
   /** Where the bytes are read from during the job. */
@@ -54,27 +54,59 @@ export async function hashFile(file: string): Promise<{ sha256: string; bytes: n
   return { sha256: hash.digest('hex'), bytes };
 }
 
-/** `file` ("-": standard input) hashed, standard input copied to a file under `spoolDir`. */
-export async function prepareInput(file: string, spoolDir: string, stdin: Readable = process.stdin): Promise<PreparedInput> {
-  if (file === '-') {
-    const spool = path.join(spoolDir, `stdin-${process.pid}-${randomBytes(4).toString('hex')}`);
-    const hash = createHash('sha256');
-    const count = { bytes: 0 };
-    try {
-      await pipeline(stdin, hashing(hash, count), createWriteStream(spool, { flags: 'wx' }));
-    } catch (err) {
-      await removeFile(nodeFileOps, spool).catch(() => {});
-      throw writeFailed(spool, err);
-    }
-    return { path: spool, source: 'stdin', sha256: hash.digest('hex'), bytes: count.bytes, spooled: true };
-  }
-  const full = path.resolve(file);
+const SPOOL = /^stdin-(\d+)-[0-9a-f]{8}$/;
+
+/** Where this process copies standard input, under `dir`. */
+export function spoolPath(dir: string): string {
+  return path.join(dir, `stdin-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+/** Copies of standard input left by processes killed while they read it. */
+export async function sweepStaleSpools(dir: string): Promise<void> {
+  let names: string[];
   try {
-    const info = await stat(full);
-    if (!info.isFile()) throw permanent('E_INPUT', `${file} is not a file`);
-    return { path: full, source: path.basename(full), ...(await hashFile(full)), spooled: false };
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const match = SPOOL.exec(name);
+    if (match && !isAlive(Number(match[1]))) await removeFile(nodeFileOps, path.join(dir, name)).catch(() => {});
+  }
+}
+
+/** Copies a stream that can be read only once into `spool`, hashing it on the way. */
+async function spoolStream(stream: Readable, spool: string, source: string): Promise<PreparedInput> {
+  const hash = createHash('sha256');
+  const count = { bytes: 0 };
+  try {
+    await pipeline(stream, hashing(hash, count), createWriteStream(spool, { flags: 'wx' }));
   } catch (err) {
-    if ((err as { code?: string }).code === 'E_INPUT') throw err;
+    await removeFile(nodeFileOps, spool).catch(() => {});
+    throw writeFailed(spool, err);
+  }
+  return { path: spool, source, sha256: hash.digest('hex'), bytes: count.bytes, spooled: true };
+}
+
+/**
+ * `file` ("-": standard input) hashed. Standard input, and a pipe given by name (`<(command)`), are copied to
+ * `spool` on the way: they cannot be read a second time.
+ */
+export async function prepareInput(file: string, spool: string, stdin: Readable = process.stdin): Promise<PreparedInput> {
+  if (file === '-') return spoolStream(stdin, spool, 'stdin');
+  const full = path.resolve(file);
+  let info;
+  try {
+    info = await stat(full);
+  } catch (err) {
+    throw permanent('E_INPUT', `cannot read ${file}: ${describeIoError(err)}`, err);
+  }
+  const source = path.basename(full);
+  if (info.isFIFO() || info.isCharacterDevice()) return spoolStream(createReadStream(full), spool, source);
+  if (!info.isFile()) throw permanent('E_INPUT', `${file} is not a file`);
+  try {
+    return { path: full, source, ...(await hashFile(full)), spooled: false };
+  } catch (err) {
     throw permanent('E_INPUT', `cannot read ${file}: ${describeIoError(err)}`, err);
   }
 }

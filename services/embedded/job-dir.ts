@@ -10,10 +10,10 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { permanent, type PipelineError } from '../../pipelines/errors.ts';
+import { permanent } from '../../pipelines/errors.ts';
 import { JobDescriptionSchema, type JobDescription } from '../../schemas/embedded.ts';
 import { nodeFileOps, readJsonFile, readOptional, removeFile, writeAtomic, type FileOps } from './atomic-file.ts';
-import { damagedFile, describeIoError, writeFailed } from './errors.ts';
+import { damagedFile, unusableDir, writeFailed } from './errors.ts';
 
 const LOCK = 'lock';
 const DESCRIPTION = 'job.json';
@@ -24,11 +24,8 @@ export function jobKey(description: JobDescription): string {
   return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
 }
 
-function unusableDir(dir: string, err: unknown): PipelineError {
-  return permanent('E_CHECKPOINT_DIR', `cannot use the checkpoint directory ${dir}: ${describeIoError(err)}`, err);
-}
-
-function isAlive(pid: number): boolean {
+/** Whether a process with this id runs on this machine. */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

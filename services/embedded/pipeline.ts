@@ -15,7 +15,7 @@ import { InProcessQueue } from './queue.ts';
 import { FileResultSink } from './result-sink.ts';
 import { FileResultStore } from './result-store.ts';
 import { FileStateStore } from './state-store.ts';
-import { TotalsTelemetry } from './telemetry.ts';
+import { NoTelemetry } from './telemetry.ts';
 
 export interface EmbeddedPipelineOptions {
   engine: Engine;
@@ -40,7 +40,7 @@ export interface EmbeddedPipeline {
   sink: FileResultSink;
   deadLetters: CollectingDeadLetters;
   bodies: InputBodyReader;
-  telemetry: TotalsTelemetry;
+  telemetry: NoTelemetry;
 }
 
 export async function openPipeline(options: EmbeddedPipelineOptions): Promise<EmbeddedPipeline> {
@@ -53,7 +53,7 @@ export async function openPipeline(options: EmbeddedPipelineOptions): Promise<Em
   const queue = new InProcessQueue();
   const deadLetters = new CollectingDeadLetters(options.onDeadLetter);
   const bodies = new InputBodyReader(options.input);
-  const telemetry = new TotalsTelemetry();
+  const telemetry = new NoTelemetry();
   const deps: PipelineDeps = {
     engine: options.engine,
     settings: options.settings,

@@ -84,7 +84,8 @@ export async function runScanJob(o: JobOptions, deliver: Deliver): Promise<JobEn
       },
       events: async (record) => {
         await ingestEventRecord(record, p.deps);
-        if (!(await runner.runRunnable())) await source.stop();
+        await runner.runRunnable();
+        if (runner.stopped) await source.stop();
       },
     });
     let finished = !runner.stopped;

@@ -93,7 +93,7 @@ test('a damaged head or blob is refused with the file named; a blob nothing name
   const blobFile = readdirSync(dir).find((f) => f.endsWith('.state'))!;
 
   const blobBytes = readFileSync(path.join(dir, blobFile));
-  blobBytes[500] ^= 0xff;
+  blobBytes.writeUInt8(blobBytes.readUInt8(500) ^ 0xff, 500);
   writeFileSync(path.join(dir, blobFile), blobBytes);
   const flipped = await FileStateStore.open(dir);
   await assert.rejects(flipped.blob(KEY, (await flipped.head(KEY))!), (err: Error & { code?: string }) =>

@@ -24,7 +24,8 @@ const topics = topicsFor(prefix);
 const keys = new Keys(prefix);
 const collector = new TopicCollector();
 const redis = new Redis(redisUrl);
-const chunks = new Queue('chunks', { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix });
+const queueConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+const chunks = new Queue('chunks', { connection: queueConnection, prefix });
 const workers: WorkerProcess[] = [];
 const mix = workload('bc', 6, 40, 8, 200);
 let brokers: string[];
@@ -51,6 +52,7 @@ after(async () => {
   await producer?.disconnect();
   await collector.stop();
   await chunks.close();
+  await queueConnection.quit();
   await deleteTopics(brokers, topics).catch(() => {});
   await clearPrefix(prefix);
   await redis.quit();
