@@ -217,7 +217,8 @@ export class Progress {
     const now = this.#now();
     this.#meter.sample(done, now);
     if (this.#mode === 'tty' && now - this.#lastWrite >= this.#redrawMs) {
-      this.#stream.write(`\r${formatBar(this.view(), this.#stream.columns ?? 80)}\x1b[K`);
+      // A pty without a size reports 0 columns: draw for a standard 80-column terminal then.
+      this.#stream.write(`\r${formatBar(this.view(), this.#stream.columns || 80)}\x1b[K`);
       this.#lastWrite = now;
     } else if (this.#mode === 'lines' && now - this.#lastWrite >= this.#intervalMs) {
       this.#stream.write(`${formatLine(this.view())}\n`);
