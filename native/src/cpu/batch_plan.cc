@@ -70,4 +70,22 @@ std::vector<Run> split_runs(const Round& round, int max_run) {
   return runs;
 }
 
+void head_rows(const std::vector<Sequence>& seqs, const Round& round, size_t vocab, std::vector<int>& rows,
+               std::vector<float*>& dst) {
+  rows.clear();
+  dst.clear();
+  for (const Segment& seg : round.segments) {
+    const Sequence& s = seqs[seg.seq];
+    if (s.logits == LogitsMode::All) {
+      for (int j = 0; j < seg.len; j++) {
+        rows.push_back(seg.row + j);
+        dst.push_back(s.logits_out + (seg.begin + static_cast<size_t>(j)) * vocab);
+      }
+    } else if (s.logits == LogitsMode::Last && seg.ends_sequence) {
+      rows.push_back(seg.row + seg.len - 1);
+      dst.push_back(s.logits_out);
+    }
+  }
+}
+
 }  // namespace rwkv::cpu

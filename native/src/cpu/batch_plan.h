@@ -29,6 +29,11 @@ void validate_sequences(const std::vector<Sequence>& seqs, int vocab);
 
 std::vector<Round> plan_rounds(const std::vector<Sequence>& seqs, int max_rows);
 
+// The rows of a round whose logits were asked for (every row of an All sequence, the final row of a Last
+// sequence), and where each row's logits go. Both vectors are cleared first; they are reused across rounds.
+void head_rows(const std::vector<Sequence>& seqs, const Round& round, size_t vocab, std::vector<int>& rows,
+               std::vector<float*>& dst);
+
 // Splits each segment of a round into runs of at most `max_run` rows, for per-token work in parallel.
 struct Run {
   int segment = 0;  // index in the round

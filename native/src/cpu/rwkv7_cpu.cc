@@ -247,21 +247,7 @@ class CpuModel final : public Model {
   }
 
   void run_head(const std::vector<Sequence>& seqs, const Round& round) {
-    head_rows_.clear();
-    head_dst_.clear();
-    const size_t V = static_cast<size_t>(V_);
-    for (const Segment& seg : round.segments) {
-      const Sequence& s = seqs[seg.seq];
-      if (s.logits == LogitsMode::All) {
-        for (int j = 0; j < seg.len; j++) {
-          head_rows_.push_back(seg.row + j);
-          head_dst_.push_back(s.logits_out + (seg.begin + static_cast<size_t>(j)) * V);
-        }
-      } else if (s.logits == LogitsMode::Last && seg.ends_sequence) {
-        head_rows_.push_back(seg.row + seg.len - 1);
-        head_dst_.push_back(s.logits_out);
-      }
-    }
+    head_rows(seqs, round, static_cast<size_t>(V_), head_rows_, head_dst_);
     if (head_rows_.empty()) return;
     const size_t n = head_rows_.size();
     const size_t chunks = (n + kRunRows - 1) / kRunRows;
