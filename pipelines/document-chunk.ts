@@ -7,13 +7,19 @@
 //   next chunk = k + 1  this chunk is applied, its successor may not be enqueued yet: enqueue it (no-op if it is);
 //   next chunk = k      run it; if another run commits first, this commit is rejected and changes nothing;
 //   next chunk < k      cannot happen (a chunk is enqueued only after its predecessor committed): refused.
+//
+// With sections, the chunk runs up to each section end inside it, answers the section on a copy of the state
+// (the main state goes on untouched), and commits the section results with the state as the checkpoint's
+// outbox. They are stored, published and marked before the successor is enqueued; a run that finds its chunk
+// applied with the outbox still unpublished does that first. So a crash neither loses nor duplicates a section.
 import type { ChunkJob } from '../schemas/jobs.ts';
 import type { DocumentRecord } from '../schemas/records.ts';
 import { chunkRange } from './chunking.ts';
 import type { PipelineDeps } from './context.ts';
 import { permanent } from './errors.ts';
 import { forwardOf } from './forward-batcher.ts';
-import type { JobContext, StateKey } from './ports.ts';
+import type { CheckpointHead, JobContext, StateKey } from './ports.ts';
+import { publishSectionOutbox, readChunkWithSections, runSectionHeads } from './section-outbox.ts';
 
 export type ChunkOutcome = 'applied' | 'already-applied' | 'superseded' | 'skipped';
 
@@ -51,6 +57,8 @@ export async function runChunk(job: ChunkJob, deps: PipelineDeps, ctx: JobContex
   const next = head?.chunk ?? 0;
   if (next > job.chunk + 1) return 'skipped';
   if (next === job.chunk + 1) {
+    // The crash may have come between the commit and the publishing of its sections.
+    if (head) await publishPending(record, head, deps, ctx);
     await enqueueSuccessor(record, job.chunk, deps);
     return 'already-applied';
   }
@@ -62,17 +70,32 @@ export async function runChunk(job: ChunkJob, deps: PipelineDeps, ctx: JobContex
   if (state.tokens !== start) {
     throw permanent('E_CHECKPOINT_TOKENS', `the checkpoint of ${record.id} has read ${state.tokens} tokens; chunk ${job.chunk} starts at ${start}`);
   }
-  const tokens = await deps.documents.readTokens(record, start, end);
+  const { tokens, sections } = await readChunkWithSections(record, start, end, deps);
+  const forward = forwardOf(deps);
   const started = performance.now();
-  await forwardOf(deps)(tokens, state, 'none');
+  let outbox: string | null = null;
+  if (sections.length === 0) {
+    await forward(tokens, state, 'none');
+  } else {
+    // Up to each section end, then the rest: the state is split into pieces but never forked off the chain.
+    let at = start;
+    const answered = await runSectionHeads(record, sections, deps, async (until) => {
+      if (until > at) await forward(tokens.subarray(at - start, until - start), state, 'none');
+      at = until;
+      return state;
+    });
+    if (end > at) await forward(tokens.subarray(at - start), state, 'none');
+    outbox = JSON.stringify(answered);
+  }
   const forwardMs = performance.now() - started;
   deps.telemetry.chunk('document', tokens.length, forwardMs / 1000);
 
-  const outcome = await deps.checkpoints.commit(key, head, state, { chunk: job.chunk + 1 });
+  const outcome = await deps.checkpoints.commit(key, head, state, { chunk: job.chunk + 1, result: outbox });
   if (!outcome.ok) {
     ctx.log.warn({ chunk: job.chunk, expected: head?.version ?? 0, current: outcome.current }, 'checkpoint moved on; this run is discarded');
     return 'superseded';
   }
+  if (outbox !== null) await publishSectionOutbox(record, outcome.version, outbox, deps);
   await ctx.progress({ tokensDone: end, tokensTotal: record.tokens, chunk: job.chunk + 1, chunks: record.chunks });
   await enqueueSuccessor(record, job.chunk, deps);
   ctx.log.debug({
@@ -86,6 +109,12 @@ export async function runChunk(job: ChunkJob, deps: PipelineDeps, ctx: JobContex
     bytes: outcome.bytes,
   }, 'chunk committed');
   return 'applied';
+}
+
+async function publishPending(record: DocumentRecord, head: CheckpointHead, deps: PipelineDeps, ctx: JobContext): Promise<void> {
+  if (head.result === null || head.published) return;
+  ctx.log.info({ version: head.version }, 'publishing the sections a previous run committed');
+  await publishSectionOutbox(record, head.version, head.result, deps);
 }
 
 const round = (ms: number) => Math.round(ms * 100) / 100;

@@ -8,6 +8,7 @@ import { forwardOf } from './forward-batcher.ts';
 import type { JobContext, StateKey } from './ports.ts';
 import { anomalyResult, provenance } from './results.ts';
 import { scoreEvents } from './tasks/anomaly.ts';
+import { advanceWindows, carriedWindow } from './windows.ts';
 
 /**
  * Makes sure a drain is scheduled for a stream with `count` waiting events: now when a full batch waits,
@@ -79,7 +80,10 @@ export async function runDrain(job: DrainJob, deps: PipelineDeps, ctx: JobContex
   }));
   const batch = head?.chunk ?? 0;
   const lastSeq = events[events.length - 1]!.seq;
-  const json = JSON.stringify(anomalyResult(job.stream, provenance(engine), batch, state.tokens, threshold, scores));
+  const { windowEvents, topEvents } = settings.anomaly;
+  // The open window continues from the committed result this batch is fenced on (see windows.ts).
+  const windows = windowEvents > 0 ? advanceWindows(carriedWindow(head?.result ?? null), scores, { windowEvents, topEvents }) : undefined;
+  const json = JSON.stringify(anomalyResult(job.stream, provenance(engine), batch, state.tokens, threshold, scores, windows));
   const outcome = await deps.checkpoints.commit(key, head, state, { chunk: batch + 1, cursor: lastSeq, result: json });
   if (!outcome.ok) {
     ctx.log.warn({ expected: head?.version ?? 0, current: outcome.current }, 'another drain committed this batch first');
@@ -90,6 +94,6 @@ export async function runDrain(job: DrainJob, deps: PipelineDeps, ctx: JobContex
   const backlog = await deps.events.backlog(job.stream, lastSeq);
   await scheduleDrain(deps, job.stream, batch + 1, backlog.count, backlog.oldestAt, false);
   const alerts = scores.filter((s) => s.alert).length;
-  ctx.log.info({ batch, events: events.length, alerts, tokens: state.tokens }, 'stream batch scored');
+  ctx.log.info({ batch, events: events.length, alerts, tokens: state.tokens, windowsClosed: windows?.windows.length ?? 0 }, 'stream batch scored');
   return 'applied';
 }

@@ -9,6 +9,7 @@ import { EventMessageSchema } from '../schemas/events.ts';
 import type { PlanJob } from '../schemas/jobs.ts';
 import type { IngestDeps } from './context.ts';
 import { deadLetter, sourceOf } from './dead-letters.ts';
+import { DocumentTextCheck, utf8Problem } from './document-text.ts';
 import { scheduleDrain } from './drain.ts';
 import { PipelineError, permanent } from './errors.ts';
 import type { RawRecord } from './ports.ts';
@@ -25,7 +26,7 @@ export function decodeRecord<S extends z.ZodType>(record: RawRecord, schema: S, 
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(value);
   } catch {
-    throw permanent('E_ENCODING', 'the record value is not valid UTF-8');
+    throw permanent('E_ENCODING', `the record value is not valid UTF-8: ${utf8Problem(value) ?? 'undecodable'}`);
   }
   let json: unknown;
   try {
@@ -79,6 +80,9 @@ async function acceptDocument(record: RawRecord, msg: DocumentMessage, deps: Ing
   if (body.kind === 'text') {
     const data = Buffer.from(body.text, 'utf8');
     if (data.length === 0) throw permanent('E_EMPTY_DOCUMENT', 'the document text is empty');
+    const check = new DocumentTextCheck(msg.id);
+    check.push(data);
+    if (!check.hasContent) throw permanent('E_EMPTY_DOCUMENT', 'the document has only whitespace');
     return storePart(msg.id, 0, true, data, msg, origin, deps);
   }
   if (body.index >= deps.settings.maxParts) {

@@ -7,6 +7,7 @@ import type { PlanJob } from '../schemas/jobs.ts';
 import type { DocumentRecord } from '../schemas/records.ts';
 import { chunkCount } from './chunking.ts';
 import type { PipelineDeps } from './context.ts';
+import { DocumentTextCheck } from './document-text.ts';
 import { PipelineError, permanent } from './errors.ts';
 import type { JobContext, PlannedDocument } from './ports.ts';
 import { StreamTokenizer } from './tokenize-stream.ts';
@@ -47,6 +48,13 @@ async function resumeExisting(job: PlanJob, existing: PlannedDocument, deps: Pip
   if (existing.status === 'running') await deps.queue.enqueue({ kind: 'chunk', doc: job.doc, chunk: 0 });
 }
 
+/** Refused as soon as the count passes the limit, before more ids are stored (the caller discards those written). */
+function checkTokenLimit(doc: string, tokens: number, limit: number): void {
+  if (tokens > limit) {
+    throw permanent('E_TOO_LARGE', `document ${doc} has more than the limit of ${limit} tokens (refused after reading ${tokens})`);
+  }
+}
+
 export async function planDocument(job: PlanJob, deps: PipelineDeps, ctx: JobContext): Promise<PlanOutcome> {
   const { settings, engine } = deps;
   const existing = await deps.documents.get(job.doc);
@@ -62,6 +70,7 @@ export async function planDocument(job: PlanJob, deps: PipelineDeps, ctx: JobCon
   try {
     const hash = createHash('sha256');
     const tokenizer = new StreamTokenizer(engine.tokenizer);
+    const text = new DocumentTextCheck(job.doc);
     let bytes = 0;
     let tokens = 0;
     const started = performance.now();
@@ -70,14 +79,20 @@ export async function planDocument(job: PlanJob, deps: PipelineDeps, ctx: JobCon
       if (bytes > settings.maxDocumentBytes) {
         throw permanent('E_TOO_LARGE', `document ${job.doc} is larger than the limit of ${settings.maxDocumentBytes} bytes`);
       }
+      text.push(piece);
       hash.update(piece);
       const ids = await tokenizer.push(piece);
-      if (ids.length > 0) await writer.append(ids);
       tokens += ids.length;
+      checkTokenLimit(job.doc, tokens, settings.maxDocumentTokens);
+      if (ids.length > 0) await writer.append(ids);
     }
+    text.end();
+    if (bytes === 0) throw permanent('E_EMPTY_DOCUMENT', `document ${job.doc} is empty`);
+    if (!text.hasContent) throw permanent('E_EMPTY_DOCUMENT', `document ${job.doc} has only whitespace`);
     const rest = await tokenizer.end();
-    if (rest.length > 0) await writer.append(rest);
     tokens += rest.length;
+    checkTokenLimit(job.doc, tokens, settings.maxDocumentTokens);
+    if (rest.length > 0) await writer.append(rest);
     if (tokens === 0) throw permanent('E_EMPTY_DOCUMENT', `document ${job.doc} is empty`);
 
     record = {

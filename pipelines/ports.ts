@@ -26,7 +26,10 @@ export interface CheckpointHead {
   bytes: number;
   /** Where the adapter keeps the blob (opaque to the pipelines). */
   ref: string;
-  /** Outbox: the result produced by the commit that made this checkpoint, until it is marked published. */
+  /**
+   * Outbox: the result produced by the commit that made this checkpoint. Marking it published keeps it: a
+   * stream's next drain continues its open window from it.
+   */
   result: string | null;
   published: boolean;
 }
@@ -52,7 +55,7 @@ export interface StateStore {
    * nothing changes and the outcome says so. The blob is written before, and becomes visible atomically with, the head.
    */
   commit(key: StateKey, expectedVersion: number, write: CheckpointWrite): Promise<CommitOutcome>;
-  /** Clears the outbox of `version` (no-op if a newer commit exists). */
+  /** Marks the outbox of `version` published, keeping its content (no-op if a newer commit exists). */
   markPublished(key: StateKey, version: number): Promise<void>;
   /** Removes the state (a finished document); a history of its commits may outlive it for a while. */
   drop(key: StateKey): Promise<void>;
@@ -105,14 +108,31 @@ export interface ResultStore {
   markDocumentPublished(id: string): Promise<void>;
   /** Records why a document failed; readable until a result exists, and never taken for one. */
   saveFailure(id: string, json: string): Promise<void>;
+  /**
+   * Keeps the first result stored for section `index` of a document (a redone chunk keeps the original) and
+   * returns what is stored. Sections live as long as the document's result.
+   */
+  saveSection(id: string, index: number, json: string): Promise<string>;
+  /**
+   * A document's sections from `from` on, in order, up to `to` (exclusive) or the first one not stored,
+   * whichever comes first: every section stored so far when `to` is not given.
+   */
+  getSections(id: string, from?: number, to?: number): Promise<string[]>;
   /** The latest batch result of a stream. */
   saveStream(id: string, json: string): Promise<void>;
   /** The result, else the failure record, of a document; the latest batch of a stream. */
   get(kind: StateKey['kind'], id: string): Promise<string | null>;
 }
 
+/**
+ * How many event ids an event log remembers per stream. A producer that retries writes the same event again
+ * within moments, so the last ids of a stream are the ones a duplicate can repeat; a bounded count (not a
+ * TTL) keeps a replayed input deduplicated exactly as it was the first time.
+ */
+export const EVENT_ID_HORIZON = 1000;
+
 export interface AppendOutcome {
-  /** False for a record already taken in (a redelivery). */
+  /** False for a record already taken in (a redelivery) or an event whose id the stream took in before. */
   appended: boolean;
   /** Events not yet read into the stream's committed state. */
   pending: number;
@@ -127,7 +147,11 @@ export interface Backlog {
 }
 
 export interface EventLog {
-  /** Appends an event unless its record (topic, partition, offset) was taken in before. */
+  /**
+   * Appends an event unless its record (topic, partition, offset) was taken in before, or it carries an id
+   * among the last EVENT_ID_HORIZON ids the stream took in (a producer's retry). Events without an id are
+   * distinct by definition. The check and the append are one atomic step.
+   */
   append(stream: string, event: Omit<StoredEvent, 'seq'>): Promise<AppendOutcome>;
   /** Up to `max` events after sequence number `afterSeq`, in order. */
   read(stream: string, afterSeq: number, max: number): Promise<StoredEvent[]>;

@@ -4,13 +4,19 @@ import {
   RESULT_SCHEMA_V1,
   type AnomalyResult,
   type ClassificationOutput,
+  type ClassifyCoverage,
   type DocumentResult,
   type EventScore,
   type Provenance,
+  type SectionResult,
+  type SummarizeCoverage,
   type SummaryOutput,
 } from '../schemas/results.ts';
 import type { DocumentRecord } from '../schemas/records.ts';
+import type { SectionSettings, SummarizeSections } from '../schemas/tasks.ts';
+import type { Section } from './sections.ts';
 import type { Engine } from '../services/engine/index.ts';
+import type { WindowsOutput } from './windows.ts';
 
 export function provenance(engine: Engine): Provenance {
   return {
@@ -19,10 +25,15 @@ export function provenance(engine: Engine): Provenance {
   };
 }
 
+/** What a document's result says beyond its answer when the task has sections. */
+export type SectionsOutput =
+  | { summary: SummaryOutput; stateSummary?: SummaryOutput; coverage: SummarizeCoverage }
+  | { classification: ClassificationOutput; stateClassification?: ClassificationOutput; coverage: ClassifyCoverage };
+
 export function documentResult(
   record: DocumentRecord,
   from: Provenance,
-  output: { summary: SummaryOutput } | { classification: ClassificationOutput },
+  output: { summary: SummaryOutput } | { classification: ClassificationOutput } | SectionsOutput,
 ): DocumentResult {
   const base = {
     schema: RESULT_SCHEMA_V1,
@@ -32,6 +43,54 @@ export function documentResult(
     tokens: record.tokens,
     chunks: record.chunks,
     chunkTokens: record.chunkTokens,
+  } as const;
+  // Without sections the keys and their order are exactly those of results made before sections existed.
+  return 'summary' in output
+    ? { ...base, task: 'summarize', ...output }
+    : { ...base, task: 'classify', ...output };
+}
+
+/** The coverage part of a document result: the section options in force, with the count and reduce levels. */
+export function sectionCoverage(settings: SummarizeSections, sections: number, levels: number): SummarizeCoverage;
+export function sectionCoverage(settings: SectionSettings, sections: number): ClassifyCoverage;
+export function sectionCoverage(
+  settings: SectionSettings | SummarizeSections,
+  sections: number,
+  levels = 0,
+): SummarizeCoverage | ClassifyCoverage {
+  const common = {
+    every: settings.every,
+    slack: settings.slack,
+    boundaries: settings.boundaries,
+    sections,
+    final: settings.final,
+    template: settings.template,
+  };
+  if (!('reduce' in settings)) return common;
+  const { fanIn, prompt, entry, template } = settings.reduce;
+  return { ...common, maxTokens: settings.maxTokens, reduce: { fanIn, levels, prompt, entry, template } };
+}
+
+/** A section's partial result: its token range, the kind of break it ends at, and the head's answer on the fork. */
+export function sectionResult(
+  record: DocumentRecord,
+  from: Provenance,
+  section: Section,
+  sections: number,
+  template: string,
+  output: { summary: SummaryOutput } | { classification: ClassificationOutput },
+): SectionResult {
+  const base = {
+    schema: RESULT_SCHEMA_V1,
+    kind: 'section',
+    id: record.id,
+    ...from,
+    section: section.index,
+    sections,
+    start: section.start,
+    end: section.end,
+    boundary: section.boundary,
+    template,
   } as const;
   return 'summary' in output
     ? { ...base, task: 'summarize', summary: output.summary }
@@ -45,6 +104,8 @@ export function anomalyResult(
   tokens: number,
   threshold: number,
   events: EventScore[],
+  /** Only when windows are on: a result without them keeps its exact bytes. */
+  windows?: WindowsOutput,
 ): AnomalyResult {
   return {
     schema: RESULT_SCHEMA_V1,
@@ -57,5 +118,6 @@ export function anomalyResult(
     threshold,
     events,
     alerts: events.filter((e) => e.alert).length,
+    ...(windows === undefined ? {} : { windows: windows.windows, openWindow: windows.openWindow }),
   };
 }

@@ -5,7 +5,7 @@ import { z } from 'zod';
 
 import { TopicsSchema } from './config.ts';
 import { DeviceSchema, WeightTypeSchema } from './engine.ts';
-import { AnomalySettingsSchema, ClassifyTaskSchema, SummarizeTaskSchema } from './tasks.ts';
+import { AnomalySettingsSchema, ClassifyTaskFieldsSchema, SummarizeTaskFieldsSchema } from './tasks.ts';
 
 const positiveInt = (what = 'a positive integer') =>
   z.number({ error: `expected ${what}` }).int({ error: `expected ${what}` }).positive({ error: `expected ${what}` });
@@ -25,8 +25,8 @@ export const KafkaBrokerSchema = z.string().regex(/^[A-Za-z0-9._-]+:\d{1,5}$|^\[
   error: 'expected host:port',
 });
 
-export const SummaryDefaultsSchema = SummarizeTaskSchema.omit({ kind: true });
-export const ClassifyDefaultsSchema = ClassifyTaskSchema.pick({ template: true, labelPrefix: true, score: true });
+export const SummaryDefaultsSchema = SummarizeTaskFieldsSchema.omit({ kind: true });
+export const ClassifyDefaultsSchema = ClassifyTaskFieldsSchema.pick({ template: true, labelPrefix: true, score: true });
 
 export const AppConfigSchema = z.strictObject({
   /** Model file, or the name of a catalog model (g1-0.1b) or of a cached one. Unset: the cache, then a download. */
@@ -48,6 +48,8 @@ export const AppConfigSchema = z.strictObject({
   topics: TopicsSchema.default(TopicsSchema.parse({})),
   /** Tokens per chunk: the checkpoint interval. */
   chunkTokens: positiveInt().max(1 << 20, { error: 'expected at most 1048576 tokens' }).default(4096),
+  /** A document with more tokens is refused while it is tokenized (E_TOO_LARGE). */
+  maxDocumentTokens: positiveInt().default(1 << 24),
   /** Where the embedded mode keeps state checkpoints. */
   checkpointDir: z.string().min(1),
   /** null: no metrics endpoint; 0: any free port. */

@@ -15,6 +15,8 @@ export const PipelineSettingsSchema = z.strictObject({
   maxMessageBytes: z.number().int().min(1024).default(MiB),
   /** Upper bound on an assembled or referenced document. */
   maxDocumentBytes: z.number().int().min(1).default(4096 * MiB),
+  /** Upper bound on a document's tokens, checked while it is tokenized (16,777,216: 2^24). */
+  maxDocumentTokens: z.number().int().min(1).default(1 << 24),
   maxParts: z.number().int().min(1).max(10_000_000).default(1_000_000),
   maxEventBytes: z.number().int().min(1).default(64 * 1024),
   /** Directories file:// references may read from; none: file references are refused. */

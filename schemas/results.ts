@@ -45,17 +45,78 @@ const DocumentResultBase = {
   chunkTokens: z.number().int().positive(),
 };
 
+/** Where a section ends: the natural break chosen near its K mark, the mark itself, or the document's end. */
+export const BoundaryKindSchema = z.enum(['heading', 'blank-line', 'line', 'sentence', 'exact', 'end']);
+
+/** How a document with sections was covered (only in results of tasks with sections). */
+const CoverageBase = {
+  every: z.number().int().positive(),
+  slack: z.number().int().nonnegative(),
+  boundaries: z.enum(['natural', 'exact']),
+  /** How many sections the document has. */
+  sections: z.number().int().positive(),
+  final: z.enum(['sections', 'state', 'both']),
+  /** The template appended to each section's fork. */
+  template: z.string(),
+};
+
+export const SummarizeCoverageSchema = z.strictObject({
+  ...CoverageBase,
+  /** Tokens generated per section summary at most. */
+  maxTokens: z.number().int().positive(),
+  reduce: z.strictObject({
+    fanIn: z.number().int().min(2),
+    /** Reduce rounds that ran (0 when the answer is the final state's). */
+    levels: z.number().int().nonnegative(),
+    prompt: z.string(),
+    entry: z.string(),
+    template: z.string(),
+  }),
+});
+
+export const ClassifyCoverageSchema = z.strictObject(CoverageBase);
+
 export const SummarizeResultSchema = z.strictObject({
   ...DocumentResultBase,
   task: z.literal('summarize'),
+  /** The document's answer: the reduce over the sections, or the final state's summary (final: 'state'). */
   summary: SummaryOutputSchema,
+  /** With final: 'both', the summary generated from the final state. */
+  stateSummary: SummaryOutputSchema.optional(),
+  coverage: SummarizeCoverageSchema.optional(),
 });
 
 export const ClassifyResultSchema = z.strictObject({
   ...DocumentResultBase,
   task: z.literal('classify'),
+  /** The document's answer: the sections' token-weighted aggregate, or the final state's (final: 'state'). */
   classification: ClassificationOutputSchema,
+  /** With final: 'both', the classification of the final state. */
+  stateClassification: ClassificationOutputSchema.optional(),
+  coverage: ClassifyCoverageSchema.optional(),
 });
+
+/** One section of a document, answered on a fork of the state at the section's end (a partial result). */
+const SectionResultBase = {
+  schema: z.literal(RESULT_SCHEMA_V1),
+  kind: z.literal('section'),
+  id: DocumentIdSchema,
+  ...ProvenanceSchema.shape,
+  /** 0-based index of the section. */
+  section: z.number().int().nonnegative(),
+  /** How many sections the document has. */
+  sections: z.number().int().positive(),
+  /** Token range [start, end) of the document. */
+  start: z.number().int().nonnegative(),
+  end: z.number().int().positive(),
+  boundary: BoundaryKindSchema,
+  template: z.string(),
+};
+
+export const SectionResultSchema = z.discriminatedUnion('task', [
+  z.strictObject({ ...SectionResultBase, task: z.literal('summarize'), summary: SummaryOutputSchema }),
+  z.strictObject({ ...SectionResultBase, task: z.literal('classify'), classification: ClassificationOutputSchema }),
+]);
 
 export const EventScoreSchema = z.strictObject({
   seq: z.number().int().positive(),
@@ -67,6 +128,34 @@ export const EventScoreSchema = z.strictObject({
   /** Mean negative log-probability of the event's tokens given the stream so far (nats per token). */
   surprise: z.number(),
   alert: z.boolean(),
+});
+
+/** One of a window's most surprising events. */
+export const WindowTopEventSchema = z.strictObject({
+  seq: z.number().int().positive(),
+  id: z.string().optional(),
+  surprise: z.number(),
+});
+
+/**
+ * A window of an event stream: the events with seq in window·windowEvents+1 .. (window+1)·windowEvents that
+ * were scored while windows were on (firstSeq, lastSeq and events say which).
+ */
+export const WindowSummarySchema = z.strictObject({
+  window: z.number().int().nonnegative(),
+  windowEvents: z.number().int().positive(),
+  firstSeq: z.number().int().positive(),
+  lastSeq: z.number().int().positive(),
+  events: z.number().int().positive(),
+  tokens: z.number().int().nonnegative(),
+  alerts: z.number().int().nonnegative(),
+  /** Sum of the events' surprises, added in seq order: what the mean is computed from and a window carried on. */
+  surpriseSum: z.number(),
+  /** Per-event mean: surpriseSum / events (each event counts once, whatever its length; nats per token). */
+  meanEventSurprise: z.number(),
+  maxSurprise: z.number(),
+  /** The most surprising events, most surprising first, ties by seq. */
+  top: z.array(WindowTopEventSchema),
 });
 
 export const AnomalyResultSchema = z.strictObject({
@@ -82,10 +171,14 @@ export const AnomalyResultSchema = z.strictObject({
   threshold: z.number(),
   events: z.array(EventScoreSchema),
   alerts: z.number().int().nonnegative(),
+  /** Only with windows on: the windows this batch closed (in order; possibly none). */
+  windows: z.array(WindowSummarySchema).optional(),
+  /** Only with windows on: the window still open after this batch, so far (null: the batch closed the last one). */
+  openWindow: WindowSummarySchema.nullable().optional(),
 });
 
 export const DocumentResultSchema = z.discriminatedUnion('task', [SummarizeResultSchema, ClassifyResultSchema]);
-export const ResultSchema = z.union([DocumentResultSchema, AnomalyResultSchema]);
+export const ResultSchema = z.union([DocumentResultSchema, SectionResultSchema, AnomalyResultSchema]);
 
 /** Kept under a document's result key when it failed for good, so `rwkvstream result` can say why. */
 export const FailureRecordSchema = z.strictObject({
@@ -106,5 +199,11 @@ export type ClassifyResult = z.infer<typeof ClassifyResultSchema>;
 export type DocumentResult = z.infer<typeof DocumentResultSchema>;
 export type EventScore = z.infer<typeof EventScoreSchema>;
 export type AnomalyResult = z.infer<typeof AnomalyResultSchema>;
+export type WindowTopEvent = z.infer<typeof WindowTopEventSchema>;
+export type WindowSummary = z.infer<typeof WindowSummarySchema>;
 export type Result = z.infer<typeof ResultSchema>;
+export type BoundaryKind = z.infer<typeof BoundaryKindSchema>;
+export type SectionResult = z.infer<typeof SectionResultSchema>;
+export type SummarizeCoverage = z.infer<typeof SummarizeCoverageSchema>;
+export type ClassifyCoverage = z.infer<typeof ClassifyCoverageSchema>;
 export type FailureRecord = z.infer<typeof FailureRecordSchema>;

@@ -8,7 +8,71 @@ import { z } from 'zod';
  */
 const TemplateSchema = z.string().min(1, 'a template is not empty').max(4096, 'a template has at most 4096 characters');
 
-export const SummarizeTaskSchema = z.strictObject({
+const MAX_SLACK = 65_536;
+
+/** Sections: K tokens apart, each answered on a fork of the state (see pipelines/sections.ts). */
+const SectionFields = {
+  /** K: target tokens per section. */
+  every: z.number().int().min(16, 'sections.every is at least 16 tokens').max(16_777_216, 'sections.every is at most 16,777,216 tokens'),
+  /**
+   * How far from each K mark a boundary may move to land on a natural break; default min(floor(every / 8), 4096),
+   * below every / 2. Capped because every chunk that overlaps a boundary's window reads the whole window to find it.
+   */
+  slack: z.number().int().min(0, 'sections.slack is a number of tokens (0 or more)')
+    .max(MAX_SLACK, `sections.slack is at most ${MAX_SLACK} tokens`).optional(),
+  /** natural: the best break (heading, blank line, line, sentence) within the slack; exact: at multiples of K. */
+  boundaries: z.enum(['natural', 'exact']).default('natural'),
+  /** The document's answer: the reduce over the sections, the final state (sections still emitted), or both. */
+  final: z.enum(['sections', 'state', 'both']).default('sections'),
+  /** Appended to each section's fork; default: the task's template. */
+  template: TemplateSchema.optional(),
+};
+
+/** Slack below every / 2 keeps boundaries strictly increasing when each is chosen on its own. */
+function refineSlack(sections: { every: number; slack?: number | undefined }, ctx: z.RefinementCtx): void {
+  if (sections.slack !== undefined && sections.slack * 2 >= sections.every) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['slack'],
+      message: `sections.slack must be less than half of sections.every (${sections.every}): expected at most ` +
+        `${Math.ceil(sections.every / 2) - 1}, got ${sections.slack}`,
+    });
+  }
+}
+
+const defaultSlack = (every: number) => Math.min(Math.floor(every / 8), 4096);
+
+export const DEFAULT_REDUCE_PROMPT = 'Summaries of consecutive sections of one document:\n\n';
+export const DEFAULT_REDUCE_ENTRY = 'Section {n}: {text}\n';
+export const DEFAULT_REDUCE_TEMPLATE = '\n\nSummary of the whole document:';
+
+/** How section summaries become the document's summary: groups of fanIn, level after level. */
+const ReduceSchema = z.strictObject({
+  fanIn: z.number().int().min(2, 'sections.reduce.fanIn is at least 2').max(1024, 'sections.reduce.fanIn is at most 1024').default(32),
+  /** Put before the group's entries in a fresh state. */
+  prompt: z.string().max(4096, 'sections.reduce.prompt has at most 4096 characters').default(DEFAULT_REDUCE_PROMPT),
+  /** One per summary of the group: {n} is its 1-based position in the group, {text} the summary. */
+  entry: z
+    .string()
+    .max(4096, 'sections.reduce.entry has at most 4096 characters')
+    .refine((entry) => entry.includes('{text}'), 'sections.reduce.entry must contain {text} (where each summary goes)')
+    .default(DEFAULT_REDUCE_ENTRY),
+  /** Appended after the entries; the reduced summary is generated after it. */
+  template: TemplateSchema.default(DEFAULT_REDUCE_TEMPLATE),
+});
+
+const SummarizeSectionsInputSchema = z
+  .strictObject({
+    ...SectionFields,
+    /** Tokens generated per section summary; default: the task's maxTokens. */
+    maxTokens: z.number().int().min(1).max(4096).optional(),
+    reduce: ReduceSchema.prefault({}),
+  })
+  .superRefine(refineSlack);
+
+const ClassifySectionsInputSchema = z.strictObject(SectionFields).superRefine(refineSlack);
+
+export const SummarizeTaskFieldsSchema = z.strictObject({
   kind: z.literal('summarize'),
   template: TemplateSchema.default('\n\nSummary:'),
   maxTokens: z.number().int().min(1).max(4096).default(200),
@@ -25,9 +89,25 @@ export const SummarizeTaskSchema = z.strictObject({
   penaltyDecay: z.number().gt(0).max(1).default(0.996),
   /** Seed of the sampler when temperature > 0: the same seed gives the same summary. */
   seed: z.number().int().min(0).max(0xffffffff).default(0),
+  sections: SummarizeSectionsInputSchema.optional(),
 });
 
-export const ClassifyTaskSchema = z.strictObject({
+/** The summarize task with every section option filled in (the defaults that depend on the task's own fields). */
+export const SummarizeTaskSchema = SummarizeTaskFieldsSchema.transform(({ sections, ...task }) => {
+  if (!sections) return withSections(task, undefined);
+  const filled: SummarizeSections = {
+    every: sections.every,
+    slack: sections.slack ?? defaultSlack(sections.every),
+    boundaries: sections.boundaries,
+    final: sections.final,
+    template: sections.template ?? task.template,
+    maxTokens: sections.maxTokens ?? task.maxTokens,
+    reduce: sections.reduce,
+  };
+  return withSections(task, filled);
+});
+
+export const ClassifyTaskFieldsSchema = z.strictObject({
   kind: z.literal('classify'),
   labels: z
     .array(z.string().min(1).max(200))
@@ -39,6 +119,20 @@ export const ClassifyTaskSchema = z.strictObject({
   labelPrefix: z.string().max(16).default(' '),
   /** sum: the label's log-probability; mean: per token (does not favour short labels). */
   score: z.enum(['sum', 'mean']).default('sum'),
+  sections: ClassifySectionsInputSchema.optional(),
+});
+
+/** The classify task with every section option filled in. */
+export const ClassifyTaskSchema = ClassifyTaskFieldsSchema.transform(({ sections, ...task }) => {
+  if (!sections) return withSections(task, undefined);
+  const filled: SectionSettings = {
+    every: sections.every,
+    slack: sections.slack ?? defaultSlack(sections.every),
+    boundaries: sections.boundaries,
+    final: sections.final,
+    template: sections.template ?? task.template,
+  };
+  return withSections(task, filled);
 });
 
 export const DocumentTaskSchema = z.discriminatedUnion('kind', [SummarizeTaskSchema, ClassifyTaskSchema]);
@@ -55,10 +149,34 @@ export const AnomalySettingsSchema = z.strictObject({
   batchMs: z.number().int().min(0).max(3_600_000).default(1000),
   /** Upper bound on positions per forward call with all logits (memory: positions × vocabulary floats). */
   maxLogitsTokens: z.number().int().min(1).max(65_536).default(256),
+  /** Events per summary window, by sequence number (window w: seq w·N+1 .. (w+1)·N); 0: no windows. */
+  windowEvents: z.number().int().min(0).max(1_000_000).default(0),
+  /** How many of a window's most surprising events its summary lists. */
+  topEvents: z.number().int().min(0).max(100).default(5),
 });
 
 export type SummarizeTask = z.infer<typeof SummarizeTaskSchema>;
 export type ClassifyTask = z.infer<typeof ClassifyTaskSchema>;
 export type DocumentTask = z.infer<typeof DocumentTaskSchema>;
 export type DocumentTaskInput = z.input<typeof DocumentTaskSchema>;
+export type ReduceSettings = z.output<typeof ReduceSchema>;
+
+/** The section options of a parsed task: all filled in. */
+export interface SectionSettings {
+  every: number;
+  slack: number;
+  boundaries: 'natural' | 'exact';
+  final: 'sections' | 'state' | 'both';
+  template: string;
+}
+
+export interface SummarizeSections extends SectionSettings {
+  maxTokens: number;
+  reduce: ReduceSettings;
+}
+
+/** A task without sections keeps no `sections` key, so it parses (and serializes) exactly as before sections existed. */
+function withSections<T extends object, S>(task: T, sections: S | undefined): T & { sections?: S } {
+  return sections === undefined ? task : { ...task, sections };
+}
 export type AnomalySettings = z.infer<typeof AnomalySettingsSchema>;

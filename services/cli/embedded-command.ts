@@ -16,7 +16,7 @@ import { loadEngine } from './load-engine.ts';
 import { UsageError } from './output.ts';
 import { Progress, formatAmount } from './progress.ts';
 
-export const DOCUMENT_CONFIG_FLAGS: readonly ConfigFlagName[] = ['model', 'vocab', 'weights', 'threads', 'device', 'chunkTokens', 'checkpointDir', 'offline'];
+export const DOCUMENT_CONFIG_FLAGS: readonly ConfigFlagName[] = ['model', 'vocab', 'weights', 'threads', 'device', 'chunkTokens', 'maxDocumentTokens', 'checkpointDir', 'offline'];
 export const SCAN_CONFIG_FLAGS: readonly ConfigFlagName[] = ['model', 'vocab', 'weights', 'threads', 'device', 'checkpointDir', 'offline'];
 
 export interface EmbeddedFlags extends ConfigFlags {
@@ -91,6 +91,11 @@ export class ProgressReporter implements JobObserver {
   rejected(letter: DeadLetter): void {
     const line = letter.source ? `line ${letter.source.offset}` : 'a record';
     process.stderr.write(`rwkvstream: ${line} skipped: ${letter.code}: ${letter.reason}\n`);
+  }
+
+  /** Before a result printed while the work goes on: a terminal's bar must not share its line. */
+  beforeOutput(): void {
+    this.#progress?.clearLine();
   }
 
   /** The closing line, before the results are printed. */
@@ -210,7 +215,7 @@ export async function runEmbedded<T>(label: string, file: string, flags: Embedde
         if (input.bytes === 0) throw new UsageError(`${file === '-' ? 'standard input' : file} is empty`);
         const options: JobOptions = {
           engine,
-          settings: PipelineSettingsSchema.parse({ chunkTokens: config.chunkTokens, anomaly: config.anomaly }),
+          settings: PipelineSettingsSchema.parse({ chunkTokens: config.chunkTokens, maxDocumentTokens: config.maxDocumentTokens, anomaly: config.anomaly }),
           checkpointDir: config.checkpointDir,
           input,
           id: resultId(flags.id, input.source),

@@ -230,6 +230,16 @@ export class Progress {
     this.update(this.#done + amount);
   }
 
+  /**
+   * Clears a terminal's bar line, so that output printed now (a section's result) starts on a clean line; the
+   * next update draws the bar again below it.
+   */
+  clearLine(): void {
+    if (this.#finished || this.#mode !== 'tty') return;
+    this.#stream.write('\r\x1b[K');
+    this.#lastWrite = -Infinity;
+  }
+
   /** Ends the report with the summary line (the bar is replaced by it on a terminal). */
   finish(): void {
     if (this.#finished) return;

@@ -1,6 +1,7 @@
 // Task options as flags, over the configured defaults (config file, environment): what a flag leaves unset
 // comes from `summary` / `classify` of the configuration, and the task schemas judge the result. A bad value
-// is reported with the flag's name.
+// is reported with the flag's name. Sections (`--sections K` and the flags that tune them) are one nested
+// task field; they start from the configured `sections` of the task, if any.
 import type { Command } from 'commander';
 import type { z } from 'zod';
 
@@ -9,7 +10,18 @@ import { ClassifyTaskSchema, SummarizeTaskSchema, type ClassifyTask, type Summar
 import { UsageError } from './output.ts';
 import { numberFlag } from './pipeline-options.ts';
 
-export interface SummarizeFlags {
+/** Section flags of both tasks; the summarize-only ones are offered by summarize and submit. */
+export interface SectionFlags {
+  sections?: string;
+  sectionSlack?: string;
+  sectionBoundaries?: string;
+  final?: string;
+  sectionTemplate?: string;
+  sectionMaxTokens?: string;
+  reduceFanIn?: string;
+}
+
+export interface SummarizeFlags extends SectionFlags {
   template?: string;
   maxTokens?: string;
   stop?: string[];
@@ -21,7 +33,7 @@ export interface SummarizeFlags {
   seed?: string;
 }
 
-export interface ClassifyFlags {
+export interface ClassifyFlags extends SectionFlags {
   labels: string;
   template?: string;
   labelPrefix?: string;
@@ -42,7 +54,25 @@ const FLAG_OF: Record<string, string> = {
   labels: '--labels',
   labelPrefix: '--label-prefix',
   score: '--score',
+  sections: '--sections',
+  'sections.every': '--sections',
+  'sections.slack': '--section-slack',
+  'sections.boundaries': '--section-boundaries',
+  'sections.final': '--final',
+  'sections.template': '--section-template',
+  'sections.maxTokens': '--section-max-tokens',
+  'sections.reduce': '--reduce-fan-in',
+  'sections.reduce.fanIn': '--reduce-fan-in',
 };
+
+/** The flag that set a task field (the longest path that names one), for a schema issue at `path`. */
+function flagOf(path: readonly PropertyKey[]): string {
+  for (let n = path.length; n > 0; n--) {
+    const flag = FLAG_OF[path.slice(0, n).map(String).join('.')];
+    if (flag !== undefined) return flag;
+  }
+  return path.length > 0 ? path.map(String).join('.') : 'task';
+}
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
@@ -52,14 +82,70 @@ function defined(obj: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined));
 }
 
-function parseTask<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+/** Parses a task built from flags; the first problem is reported with the flag that set the field. */
+export function parseTaskFlags<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const field = String(issue.path[0] ?? '');
-    throw new UsageError(`${FLAG_OF[field] ?? (field || 'task')}: ${issue.message}`);
+    throw new UsageError(`${flagOf(issue.path)}: ${issue.message}`);
   }
   return parsed.data;
+}
+
+/** An integer flag, or a usage error naming it (the schema then judges its range). */
+function integerFlag(name: string, value: string | undefined): number | undefined {
+  const n = numberFlag(name, value);
+  if (n !== undefined && !Number.isInteger(n)) throw new UsageError(`--${name} must be a whole number, got "${value}"`);
+  return n;
+}
+
+export function addSectionFlags(cmd: Command, kind: 'summarize' | 'classify'): Command {
+  cmd
+    .option('--sections <k>', 'also answer for each section of about K tokens, printed as it is made')
+    .option('--section-slack <n>', 'a section may end up to N tokens before or after K to end at a natural boundary (default K/8, at most 4096)')
+    .option('--section-boundaries <how>', 'natural: end sections at headings, blank lines, lines or sentences (default); exact: every K tokens')
+    .option('--final <from>', 'the document\'s answer: sections (reduced from the sections), state (the final state), or both')
+    .option('--section-template <text>', 'text after each section, before its answer (default: the task\'s template)');
+  if (kind === 'summarize') {
+    cmd
+      .option('--section-max-tokens <n>', 'most tokens to generate per section (default: --max-tokens)')
+      .option('--reduce-fan-in <n>', 'section summaries combined per reduce step');
+  }
+  return cmd;
+}
+
+const SECTION_TUNING_FLAGS: ReadonlyArray<[keyof SectionFlags, string]> = [
+  ['sectionSlack', '--section-slack'],
+  ['sectionBoundaries', '--section-boundaries'],
+  ['final', '--final'],
+  ['sectionTemplate', '--section-template'],
+  ['sectionMaxTokens', '--section-max-tokens'],
+  ['reduceFanIn', '--reduce-fan-in'],
+];
+
+/**
+ * The task's `sections` from the flags over the configured ones (`configured`), or undefined for none. A flag
+ * that tunes sections needs sections: `--sections K` here, or `sections` in the configuration.
+ */
+export function sectionsFromFlags(flags: SectionFlags, configured?: unknown): Record<string, unknown> | undefined {
+  const base = configured !== null && typeof configured === 'object' ? (configured as Record<string, unknown>) : undefined;
+  if (flags.sections === undefined && base === undefined) {
+    const tuning = SECTION_TUNING_FLAGS.find(([field]) => flags[field] !== undefined);
+    if (tuning) throw new UsageError(`${tuning[1]} needs --sections K (the target tokens per section)`);
+    return undefined;
+  }
+  const fanIn = integerFlag('reduce-fan-in', flags.reduceFanIn);
+  const baseReduce = base?.reduce !== null && typeof base?.reduce === 'object' ? (base.reduce as Record<string, unknown>) : undefined;
+  const given = defined({
+    every: integerFlag('sections', flags.sections),
+    slack: integerFlag('section-slack', flags.sectionSlack),
+    boundaries: flags.sectionBoundaries,
+    final: flags.final,
+    template: flags.sectionTemplate,
+    maxTokens: integerFlag('section-max-tokens', flags.sectionMaxTokens),
+    reduce: fanIn === undefined ? undefined : { ...baseReduce, fanIn },
+  });
+  return { ...base, ...given };
 }
 
 export function addSummarizeFlags(cmd: Command): Command {
@@ -86,8 +172,9 @@ export function summarizeTask(flags: SummarizeFlags, defaults: SummaryDefaults):
     frequencyPenalty: numberFlag('frequency-penalty', flags.frequencyPenalty),
     seed: numberFlag('seed', flags.seed),
     stop: flags.stop,
+    sections: sectionsFromFlags(flags, (defaults as { sections?: unknown }).sections),
   });
-  return parseTask(SummarizeTaskSchema, { ...defaults, ...given, kind: 'summarize' });
+  return parseTaskFlags(SummarizeTaskSchema, { ...defaults, ...given, kind: 'summarize' });
 }
 
 export function addClassifyFlags(cmd: Command): Command {
@@ -100,6 +187,11 @@ export function addClassifyFlags(cmd: Command): Command {
 
 export function classifyTask(flags: ClassifyFlags, defaults: ClassifyDefaults): ClassifyTask {
   const labels = flags.labels.split(',').map((label) => label.trim()).filter((label) => label.length > 0);
-  const given = defined({ template: flags.template, labelPrefix: flags.labelPrefix, score: flags.score });
-  return parseTask(ClassifyTaskSchema, { ...defaults, ...given, labels, kind: 'classify' });
+  const given = defined({
+    template: flags.template,
+    labelPrefix: flags.labelPrefix,
+    score: flags.score,
+    sections: sectionsFromFlags(flags, (defaults as { sections?: unknown }).sections),
+  });
+  return parseTaskFlags(ClassifyTaskSchema, { ...defaults, ...given, labels, kind: 'classify' });
 }

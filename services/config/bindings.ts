@@ -34,11 +34,14 @@ export const ENV_BINDINGS: Readonly<Record<string, Binding>> = {
   RWKVSTREAM_TOPIC_RESULTS: { path: 'topics.results', kind: 'string' },
   RWKVSTREAM_TOPIC_DEAD_LETTER: { path: 'topics.deadLetter', kind: 'string' },
   RWKVSTREAM_CHUNK_TOKENS: { path: 'chunkTokens', kind: 'int' },
+  RWKVSTREAM_MAX_DOCUMENT_TOKENS: { path: 'maxDocumentTokens', kind: 'int' },
   RWKVSTREAM_CHECKPOINT_DIR: { path: 'checkpointDir', kind: 'string' },
   RWKVSTREAM_METRICS_PORT: { path: 'metricsPort', kind: 'port' },
   RWKVSTREAM_MAX_TOKENS: { path: 'summary.maxTokens', kind: 'int' },
   RWKVSTREAM_TEMPERATURE: { path: 'summary.temperature', kind: 'number' },
   RWKVSTREAM_ANOMALY_THRESHOLD: { path: 'anomaly.threshold', kind: 'number' },
+  RWKVSTREAM_WINDOW_EVENTS: { path: 'anomaly.windowEvents', kind: 'int' },
+  RWKVSTREAM_TOP_EVENTS: { path: 'anomaly.topEvents', kind: 'int' },
 };
 
 /** Keyed by commander's property name of the option (--chunk-tokens -> chunkTokens). */
@@ -51,6 +54,7 @@ export const FLAG_BINDINGS = {
   redis: { flag: '--redis <url>', path: 'redisUrl', kind: 'string', description: 'Redis URL (redis://host:port)' },
   kafka: { flag: '--kafka <brokers>', path: 'kafkaBrokers', kind: 'list', description: 'Kafka brokers, comma-separated host:port' },
   chunkTokens: { flag: '--chunk-tokens <n>', path: 'chunkTokens', kind: 'int', description: 'tokens per chunk (default 4096)' },
+  maxDocumentTokens: { flag: '--max-document-tokens <n>', path: 'maxDocumentTokens', kind: 'int', description: 'most tokens a document may have (default 16777216)' },
   checkpointDir: { flag: '--checkpoint-dir <dir>', path: 'checkpointDir', kind: 'string', description: 'directory of state checkpoints' },
   metricsPort: { flag: '--metrics-port <port>', path: 'metricsPort', kind: 'port', description: 'metrics port ("off": none)' },
   offline: { flag: '--offline', path: 'offline', kind: 'boolean', description: 'never download; use only given or cached files' },

@@ -1,6 +1,7 @@
 // A document read in one process (summarize, classify): the pipelines' plan, chunk and finish steps over the
 // embedded ports. What is left to do is read from the job's directory, so the same call starts a job, resumes
 // one that was stopped or killed, or only prints the result of one that finished just before it was killed.
+// Section results are handed over as each is made; a resumed job first hands over those made before it stopped.
 import { documentKey } from '../../pipelines/document-chunk.ts';
 import { permanent } from '../../pipelines/errors.ts';
 import { ingestDocumentRecord } from '../../pipelines/ingest.ts';
@@ -11,10 +12,20 @@ import type { Deliver, JobEnd, JobOptions } from './job.ts';
 import { JobDir } from './job-dir.ts';
 import { openPipeline, type EmbeddedPipeline } from './pipeline.ts';
 import { JobRunner } from './runner.ts';
+import { SectionFeed, type SectionOutput } from './section-feed.ts';
 import { FileSource } from './source.ts';
 
 export interface DocumentJobOptions extends JobOptions {
   task: DocumentTask;
+  /** Takes each section result (its JSON) as soon as it is made, in order, each once. */
+  onSection?: SectionOutput;
+}
+
+/** The published lines that are the document's own result (its sections went out as they were made). */
+async function* documentResults(lines: AsyncIterable<string>): AsyncGenerator<string> {
+  for await (const line of lines) {
+    if ((JSON.parse(line) as { kind?: unknown }).kind !== 'section') yield line;
+  }
 }
 
 export function describeDocumentJob(o: DocumentJobOptions): DocumentJob {
@@ -56,7 +67,13 @@ async function queueWork(o: DocumentJobOptions, p: EmbeddedPipeline): Promise<{ 
   const head = await p.states.head(documentKey(o.id));
   if (planned.status === 'running') {
     const next = head?.chunk ?? 0;
-    await p.queue.enqueue(next < record.chunks ? { kind: 'chunk', doc: record.id, chunk: next } : { kind: 'finish', doc: record.id });
+    if (head && head.result !== null && !head.published) {
+      // Killed after a commit, before its sections were stored: the chunk run again finds itself applied,
+      // delivers them from the checkpoint's outbox, and queues what follows (a later commit would replace them).
+      await p.queue.enqueue({ kind: 'chunk', doc: record.id, chunk: next - 1 });
+    } else {
+      await p.queue.enqueue(next < record.chunks ? { kind: 'chunk', doc: record.id, chunk: next } : { kind: 'finish', doc: record.id });
+    }
   }
   return { resumed: true, done: planned.status === 'running' ? (head?.tokens ?? 0) : record.tokens, total: record.tokens };
 }
@@ -75,12 +92,13 @@ export async function runDocumentJob(o: DocumentJobOptions, deliver: Deliver): P
       writer: `pid ${process.pid}`,
       ...(o.ops ? { ops: o.ops } : {}),
     });
+    const sections = o.onSection && o.task.sections ? new SectionFeed((from) => p.results.getSections(o.id, from), o.onSection) : null;
     const runner = new JobRunner(p, {
       stop: o.stop,
       log: o.log,
       onProgress: (progress) => o.observer.progress(progress.tokensDone, progress.tokensTotal),
       afterJob: async (queued) => {
-        if (queued.kind !== 'plan') return;
+        if (queued.kind !== 'plan') return sections?.flush();
         const planned = await p.documents.get(o.id);
         // The job's key is the hash read before; the plan step read the file again.
         if (planned && planned.record.sha256 !== o.input.sha256) {
@@ -91,6 +109,7 @@ export async function runDocumentJob(o: DocumentJobOptions, deliver: Deliver): P
     });
     try {
       o.observer.start(await queueWork(o, p));
+      await sections?.flush();
       if (!(await runner.runRunnable())) {
         const planned = await p.documents.get(o.id);
         const head = await p.states.head(documentKey(o.id));
@@ -111,8 +130,9 @@ export async function runDocumentJob(o: DocumentJobOptions, deliver: Deliver): P
     // in the output already unless the process died between storing and publishing it.
     const stored = await p.results.getDocument(o.id);
     if (!stored) throw permanent('E_NO_RESULT', `the job in ${job.path} ended without a result; run it again with --restart`);
+    await sections?.flush();
     await p.sink.publish(o.id, stored.json);
-    await deliver(p.sink.results(), input);
+    await deliver(documentResults(p.sink.results()), input);
     await job.remove();
     removed = true;
     return { status: 'done' };

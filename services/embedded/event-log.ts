@@ -2,8 +2,9 @@
 // read again by a resumed run, delivering the same records in the same order, so every event gets the
 // sequence number it had before. Events up to the stream's checkpoint cursor were read into the committed
 // state by an earlier run: they count as taken in (appended: false) and are not kept. Memory holds the events
-// waiting for their batch, and no more.
-import type { AppendOutcome, Backlog, EventLog, StateStore } from '../../pipelines/ports.ts';
+// waiting for their batch, and no more. Event ids are remembered (the last EVENT_ID_HORIZON per stream) for
+// every event read, before or after the cursor, so a replay drops exactly the duplicates the first run dropped.
+import { EVENT_ID_HORIZON, type AppendOutcome, type Backlog, type EventLog, type StateStore } from '../../pipelines/ports.ts';
 import type { StoredEvent } from '../../schemas/events.ts';
 
 interface StreamLog {
@@ -11,6 +12,8 @@ interface StreamLog {
   seq: number;
   /** The last offset taken in, per "topic/partition". */
   offsets: Map<string, bigint>;
+  /** The last ids taken in, oldest first (a Set keeps insertion order). */
+  ids: Set<string>;
   waiting: StoredEvent[];
 }
 
@@ -25,7 +28,7 @@ export class MemoryEventLog implements EventLog {
   #log(stream: string): StreamLog {
     let log = this.#streams.get(stream);
     if (!log) {
-      log = { seq: 0, offsets: new Map(), waiting: [] };
+      log = { seq: 0, offsets: new Map(), ids: new Set(), waiting: [] };
       this.#streams.set(stream, log);
     }
     return log;
@@ -41,6 +44,11 @@ export class MemoryEventLog implements EventLog {
     const last = log.offsets.get(source);
     if (last !== undefined && last >= offset) return { appended: false, pending: Math.max(0, log.seq - cursor), batch };
     log.offsets.set(source, offset);
+    if (event.id !== undefined) {
+      if (log.ids.has(event.id)) return { appended: false, pending: Math.max(0, log.seq - cursor), batch };
+      log.ids.add(event.id);
+      if (log.ids.size > EVENT_ID_HORIZON) log.ids.delete(log.ids.values().next().value!);
+    }
     const seq = ++log.seq;
     if (seq <= cursor) return { appended: false, pending: 0, batch };
     log.waiting.push({ ...event, seq });

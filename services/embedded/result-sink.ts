@@ -1,7 +1,8 @@
 // ResultSink into a file of the job's directory (published.jsonl, one result per line): what a job delivers,
 // kept until the command has printed it. The pipelines publish at least once (a step redone after a crash
-// publishes again), so a result already in the file — same kind, id and batch — is not added twice, the way
-// consumers of the results topic deduplicate. A line cut short by a kill is dropped when the file is opened.
+// publishes again), so a result already in the file — same kind, id and batch (or section) — is not added
+// twice, the way consumers of the results topic deduplicate. A line cut short by a kill is dropped when the
+// file is opened.
 import { truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
@@ -11,9 +12,9 @@ import { appendDurably, nodeFileOps, readOptional, type FileOps } from './atomic
 import { damagedFile, writeFailed } from './errors.ts';
 import { readLines } from './lines.ts';
 
-const IdentitySchema = z.object({ kind: z.string(), id: z.string(), batch: z.number().optional() });
+const IdentitySchema = z.object({ kind: z.string(), id: z.string(), batch: z.number().optional(), section: z.number().optional() });
 
-/** "kind/id/batch" of a result, or null for text that is not one. */
+/** "kind/id/batch" (a stream's batch, a document's section) of a result, or null for text that is not one. */
 function identity(json: string): string | null {
   let data: unknown;
   try {
@@ -22,7 +23,7 @@ function identity(json: string): string | null {
     return null;
   }
   const parsed = IdentitySchema.safeParse(data);
-  return parsed.success ? `${parsed.data.kind}/${parsed.data.id}/${parsed.data.batch ?? ''}` : null;
+  return parsed.success ? `${parsed.data.kind}/${parsed.data.id}/${parsed.data.batch ?? parsed.data.section ?? ''}` : null;
 }
 
 export class FileResultSink implements ResultSink {

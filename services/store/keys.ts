@@ -9,8 +9,10 @@
 //   <p>:{<kind>:<id>}:blob:<v>:<nonce> the state blob of version v (immutable)
 //   <p>:{<kind>:<id>}:audit            list: "chunk version tokens writer time" per commit (capped)
 //   <p>:{<kind>:<id>}:result           hash: json, published
+//   <p>:{doc:<id>}:sections            hash: <section index> -> section result JSON
 //   <p>:{stream:<id>}:events           stream of waiting events (entry id = sequence number)
 //   <p>:{stream:<id>}:offsets          hash: "<topic>/<partition>" -> last offset taken in, "#seq" -> last sequence
+//   <p>:{stream:<id>}:ids              sorted set: the last event ids taken in, scored by sequence number
 import type { StateKey } from '../../pipelines/ports.ts';
 
 export class Keys {
@@ -52,12 +54,20 @@ export class Keys {
     return `${this.#tag(kind, id)}:result`;
   }
 
+  sections(doc: string): string {
+    return `${this.#tag('document', doc)}:sections`;
+  }
+
   events(stream: string): string {
     return `${this.#tag('stream', stream)}:events`;
   }
 
   offsets(stream: string): string {
     return `${this.#tag('stream', stream)}:offsets`;
+  }
+
+  eventIds(stream: string): string {
+    return `${this.#tag('stream', stream)}:ids`;
   }
 
   /** Every key of this deployment (for tests and tooling that clear a namespace). */

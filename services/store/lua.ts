@@ -36,6 +36,11 @@ local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
 if current ~= tonumber(ARGV[1]) then
   return {0, current}
 end
+-- A document's state is dropped when it finishes, and only its audit trail stays: without this, a writer of the
+-- first chunk that was paused past its lock (version 0 expected, no hash found) would bring the state back.
+if current == 0 and redis.call('EXISTS', KEYS[1]) == 0 and redis.call('LLEN', KEYS[3]) > 0 then
+  return {0, cjson.decode(redis.call('LINDEX', KEYS[3], -1)).version}
+end
 if redis.call('EXISTS', KEYS[2]) == 0 then
   return {-1, current}
 end
@@ -55,7 +60,7 @@ redis.call('LTRIM', KEYS[3], -tonumber(ARGV[9]), -1)
 return {1, version}
 `);
 
-/** KEYS: checkpoint hash. ARGV: version. Clears the outbox only if that version is still current. */
+/** KEYS: checkpoint hash. ARGV: version. Marks the outbox published if that version is still current; the result stays (streams carry their open window in it). */
 export const MARK_PUBLISHED = new LuaScript(`
 if redis.call('HGET', KEYS[1], 'version') == ARGV[1] then
   redis.call('HSET', KEYS[1], 'published', '1')
@@ -153,8 +158,11 @@ return redis.call('HMGET', KEYS[1], 'json', 'published')
 `);
 
 /**
- * Takes in one event unless its record was taken in before (offsets only grow within a partition).
- * KEYS: offsets hash, events stream, checkpoint hash. ARGV: "<topic>/<partition>", offset, event JSON.
+ * Takes in one event unless its record was taken in before (offsets only grow within a partition) or its id is
+ * among the stream's last remembered ids (a producer wrote it twice). A duplicate by id still advances the
+ * record's offset, so its own redelivery is recognised by offset even after the id left the horizon.
+ * KEYS: offsets hash, events stream, checkpoint hash, ids sorted set.
+ * ARGV: "<topic>/<partition>", offset, event JSON, event id ('' for none), how many ids to remember.
  * Returns {appended (0/1), events waiting after the checkpoint's cursor, the checkpoint's next batch}.
  */
 export const APPEND_EVENT = new LuaScript(`
@@ -166,7 +174,15 @@ if last and tonumber(last) >= tonumber(ARGV[2]) then
   return {0, seq - cursor, batch}
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[4] ~= '' and redis.call('ZSCORE', KEYS[4], ARGV[4]) then
+  local seq = tonumber(redis.call('HGET', KEYS[1], '#seq') or '0')
+  return {0, seq - cursor, batch}
+end
 local seq = redis.call('HINCRBY', KEYS[1], '#seq', 1)
 redis.call('XADD', KEYS[2], seq .. '-0', 'e', ARGV[3])
+if ARGV[4] ~= '' then
+  redis.call('ZADD', KEYS[4], seq, ARGV[4])
+  redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -(tonumber(ARGV[5]) + 1))
+end
 return {1, seq - cursor, batch}
 `);

@@ -1,9 +1,9 @@
 // EventLog on Redis: a Redis stream per event stream, entry ids being the events' sequence numbers, so a
 // drain reads "after the checkpoint's cursor" exactly, and trimming is idempotent. Redelivered records are
-// recognised by their (topic, partition, offset).
+// recognised by their (topic, partition, offset), events written twice by their id (the last ids per stream).
 import type { Redis } from 'ioredis';
 
-import type { AppendOutcome, Backlog, EventLog } from '../../pipelines/ports.ts';
+import { EVENT_ID_HORIZON, type AppendOutcome, type Backlog, type EventLog } from '../../pipelines/ports.ts';
 import { StoredEventSchema, type StoredEvent } from '../../schemas/events.ts';
 import type { Keys } from './keys.ts';
 import { APPEND_EVENT } from './lua.ts';
@@ -19,8 +19,8 @@ export class RedisEventLog implements EventLog {
   async append(stream: string, event: Omit<StoredEvent, 'seq'>): Promise<AppendOutcome> {
     const [appended, pending, batch] = (await APPEND_EVENT.run(
       this.redis,
-      [this.keys.offsets(stream), this.keys.events(stream), this.keys.checkpoint({ kind: 'stream', id: stream })],
-      [`${event.topic}/${event.partition}`, event.offset, JSON.stringify(event)],
+      [this.keys.offsets(stream), this.keys.events(stream), this.keys.checkpoint({ kind: 'stream', id: stream }), this.keys.eventIds(stream)],
+      [`${event.topic}/${event.partition}`, event.offset, JSON.stringify(event), event.id ?? '', EVENT_ID_HORIZON],
     )) as [number, number, number];
     return { appended: appended === 1, pending, batch };
   }

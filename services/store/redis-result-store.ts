@@ -8,6 +8,9 @@ import type { ResultStore, StateKey, StoredResult } from '../../pipelines/ports.
 import type { Keys } from './keys.ts';
 import { SAVE_DOCUMENT_RESULT } from './lua.ts';
 
+/** Sections read per round trip. */
+const SECTION_READ = 256;
+
 export class RedisResultStore implements ResultStore {
   constructor(
     private readonly redis: Redis,
@@ -18,7 +21,33 @@ export class RedisResultStore implements ResultStore {
 
   async saveDocument(id: string, json: string): Promise<StoredResult> {
     const [stored, published] = (await SAVE_DOCUMENT_RESULT.run(this.redis, [this.keys.result('document', id)], [json, this.retentionSeconds])) as [string, string];
+    // The sections stay readable as long as the result (a long document's first sections were stored long ago).
+    await this.redis.expire(this.keys.sections(id), this.retentionSeconds);
     return { json: stored, published: published === '1' };
+  }
+
+  async saveSection(id: string, index: number, json: string): Promise<string> {
+    const key = this.keys.sections(id);
+    const field = String(index);
+    const replies = await this.redis.multi().hsetnx(key, field, json).expire(key, this.retentionSeconds).hget(key, field).exec();
+    const failed = replies?.find(([err]) => err);
+    if (!replies || failed) throw failed?.[0] ?? new Error(`storing section ${index} of ${id} was aborted`);
+    return String(replies[2]![1]);
+  }
+
+  async getSections(id: string, from = 0, to = Number.POSITIVE_INFINITY): Promise<string[]> {
+    const key = this.keys.sections(id);
+    const end = Number.isFinite(to) ? to : from + (await this.redis.hlen(key));
+    const out: string[] = [];
+    // In slices, so thousands of sections never make one huge reply.
+    for (let at = from; at < end; at += SECTION_READ) {
+      const fields = Array.from({ length: Math.min(SECTION_READ, end - at) }, (_, i) => String(at + i));
+      for (const json of await this.redis.hmget(key, ...fields)) {
+        if (json === null) return out;
+        out.push(json);
+      }
+    }
+    return out;
   }
 
   async getDocument(id: string): Promise<StoredResult | null> {

@@ -6,6 +6,7 @@ import type { IngestDeps, PipelineDeps } from '../../pipelines/context.ts';
 import { permanent } from '../../pipelines/errors.ts';
 import { jobId } from '../../pipelines/job-ids.ts';
 import { runJob } from '../../pipelines/run-job.ts';
+import { EVENT_ID_HORIZON } from '../../pipelines/ports.ts';
 import type {
   AppendOutcome,
   Backlog,
@@ -180,6 +181,8 @@ export class MemoryEventLog implements EventLog {
   readonly logs = new Map<string, StoredEvent[]>();
   readonly seen = new Map<string, Map<string, bigint>>();
   readonly seq = new Map<string, number>();
+  /** The last event ids taken in per stream, oldest first. */
+  readonly ids = new Map<string, Set<string>>();
 
   constructor(private readonly states: MemoryStateStore) {}
 
@@ -194,6 +197,13 @@ export class MemoryEventLog implements EventLog {
     const seq = this.seq.get(stream) ?? 0;
     if (last !== undefined && last >= BigInt(event.offset)) return { appended: false, pending: seq - cursor, batch };
     offsets.set(source, BigInt(event.offset));
+    if (event.id !== undefined) {
+      const ids = this.ids.get(stream) ?? new Set<string>();
+      this.ids.set(stream, ids);
+      if (ids.has(event.id)) return { appended: false, pending: seq - cursor, batch };
+      ids.add(event.id);
+      if (ids.size > EVENT_ID_HORIZON) ids.delete(ids.values().next().value!);
+    }
     this.seq.set(stream, seq + 1);
     const log = this.logs.get(stream) ?? [];
     log.push({ ...event, seq: seq + 1 });
@@ -219,6 +229,29 @@ export class MemoryResultStore implements ResultStore {
   readonly documents = new Map<string, StoredResult>();
   readonly failures = new Map<string, string>();
   readonly streams = new Map<string, string>();
+  /** Section results by document id, then index. */
+  readonly sections = new Map<string, Map<number, string>>();
+  /** saveSection calls per "<id>#<index>" (a redone chunk saves again; the first JSON must stay). */
+  readonly sectionSaves = new Map<string, number>();
+
+  async saveSection(id: string, index: number, json: string): Promise<string> {
+    const stored = this.sections.get(id) ?? new Map<number, string>();
+    this.sections.set(id, stored);
+    if (!stored.has(index)) stored.set(index, json);
+    this.sectionSaves.set(`${id}#${index}`, (this.sectionSaves.get(`${id}#${index}`) ?? 0) + 1);
+    return stored.get(index)!;
+  }
+
+  async getSections(id: string, from = 0, to = Number.POSITIVE_INFINITY): Promise<string[]> {
+    const stored = this.sections.get(id);
+    const out: string[] = [];
+    for (let i = from; i < to; i++) {
+      const json = stored?.get(i);
+      if (json === undefined) break;
+      out.push(json);
+    }
+    return out;
+  }
 
   async saveDocument(id: string, json: string): Promise<StoredResult> {
     if (!this.documents.has(id)) this.documents.set(id, { json, published: false });

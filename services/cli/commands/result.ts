@@ -1,19 +1,55 @@
 // `rwkvstream result ID [--redis URL] [--wait SECONDS]`: prints the result JSON once it exists. A document
-// that failed prints its failure record and exits 1; no result within the wait exits 3.
+// that failed prints its failure record and exits 1; no result within the wait exits 3. `--sections` prints the
+// document's section results in order instead, as they are so far (a running document's first sections), or
+// with `--wait`, each as it is made until the document is done.
 import type { Command } from 'commander';
 
-import { FailureRecordSchema } from '../../../schemas/results.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import type { Redis } from 'ioredis';
+
+import { FailureRecordSchema, SectionResultSchema } from '../../../schemas/results.ts';
 import { connectRedis } from '../../redis/connection.ts';
 import { Keys } from '../../store/keys.ts';
 import { readResult } from '../../store/read-result.ts';
+import { RedisResultStore } from '../../store/redis-result-store.ts';
 import { addRedisFlags, numberFlag } from '../pipeline-options.ts';
 import { UsageError } from '../output.ts';
+import { sectionText } from '../result-text.ts';
 
 interface ResultFlags {
   redis: string;
   prefix: string;
   wait: string;
   stream?: boolean;
+  sections?: boolean;
+  json?: boolean;
+}
+
+/** How often a waiting `--sections` looks for new sections. */
+const SECTION_POLL_MS = 250;
+
+/**
+ * Prints the sections of document `id` from the first on, in order; with a wait, goes on printing them as they
+ * are stored until the document has its result (or failed) or the wait is over. Says how many it printed, and
+ * the failure record of a document that failed.
+ */
+async function printSections(redis: Redis, keys: Keys, id: string, waitMs: number, json: boolean): Promise<{ printed: number; failure: string | null }> {
+  // Only read here: the retention applies to what a store writes.
+  const store = new RedisResultStore(redis, keys, 0);
+  const deadline = Date.now() + waitMs;
+  let printed = 0;
+  for (;;) {
+    // The end is read before the sections: once a document is done, every section is stored.
+    const end = await readResult(redis, keys, 'document', id, 0);
+    for (const line of await store.getSections(id, printed)) {
+      process.stdout.write(json ? `${line}\n` : sectionText(SectionResultSchema.parse(JSON.parse(line))));
+      printed++;
+    }
+    const failure = end !== null && FailureRecordSchema.safeParse(JSON.parse(end)).success ? end : null;
+    if (end !== null || Date.now() >= deadline) return { printed, failure };
+    await sleep(Math.min(SECTION_POLL_MS, Math.max(1, deadline - Date.now())));
+  }
 }
 
 export function resultCommand(program: Command): void {
@@ -22,12 +58,27 @@ export function resultCommand(program: Command): void {
     .description('print the result of a document (or with --stream, the latest batch of a stream) as JSON')
     .argument('<id>', 'document id (or stream id with --stream)')
     .option('--wait <seconds>', 'wait up to this long for the result', '0')
-    .option('--stream', 'ID is an event stream: print its latest anomaly batch');
+    .option('--stream', 'ID is an event stream: print its latest anomaly batch')
+    .option('--sections', 'print the document\'s section results in order, so far (with --wait: as they are made, until it is done)')
+    .option('--json', 'with --sections: one JSON result per line instead of text (a result is always JSON)');
   addRedisFlags(cmd).action(async (id: string, flags: ResultFlags) => {
     const wait = numberFlag('wait', flags.wait)!;
     if (wait < 0) throw new UsageError('--wait must not be negative');
+    if (flags.sections && flags.stream) throw new UsageError('--sections is for documents; a stream (--stream) has batches, not sections');
     const redis = connectRedis(flags.redis, 'rwkvstream-result');
     try {
+      if (flags.sections) {
+        const { printed, failure } = await printSections(redis, new Keys(flags.prefix), id, wait * 1000, flags.json === true);
+        if (failure !== null) {
+          const record = FailureRecordSchema.parse(JSON.parse(failure));
+          process.stderr.write(`rwkvstream: ${record.code}: document ${id} failed at ${record.stage}: ${record.message}\n`);
+          process.exitCode = 1;
+        } else if (printed === 0) {
+          process.stderr.write(`rwkvstream: no sections for ${id}${wait > 0 ? ` after ${wait} s` : ''}\n`);
+          process.exitCode = 3;
+        }
+        return;
+      }
       const json = await readResult(redis, new Keys(flags.prefix), flags.stream ? 'stream' : 'document', id, wait * 1000);
       if (json === null) {
         process.stderr.write(`rwkvstream: no result for ${id}${wait > 0 ? ` after ${wait} s` : ''}\n`);

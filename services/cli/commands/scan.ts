@@ -10,9 +10,19 @@ import { SCAN_CONFIG_FLAGS, addEmbeddedFlags, runEmbedded, type EmbeddedFlags } 
 import { UsageError } from '../output.ts';
 import { numberFlag } from '../pipeline-options.ts';
 
+/** The flag that sets each anomaly setting, for naming it in an error. */
+const SCAN_FLAG_OF: Readonly<Record<string, string>> = {
+  threshold: '--threshold',
+  batchEvents: '--batch-lines',
+  windowEvents: '--window-events',
+  topEvents: '--top-events',
+};
+
 interface ScanFlags extends EmbeddedFlags {
   threshold?: string;
   batchLines?: string;
+  windowEvents?: string;
+  topEvents?: string;
   alertsOnly?: boolean;
 }
 
@@ -23,6 +33,8 @@ export function scanCommand(program: Command): void {
     .description('score every line of a log for anomalies in this process: surprise given the lines before it (resumable)')
     .option('--threshold <nats>', 'surprise (mean nats per token) above which a line is an alert (default 4)')
     .option('--batch-lines <n>', 'lines per batch: the checkpoint interval (default 64)')
+    .option('--window-events <n>', 'summarize every window of this many lines (by line sequence; default 0: none)')
+    .option('--top-events <n>', 'most surprising lines listed in each window summary (default 5)')
     .option('--alerts-only', 'text output: print only the lines that raised an alert');
   addEmbeddedFlags(cmd, SCAN_CONFIG_FLAGS).action(async (file: string, flags: ScanFlags) => {
     await runEmbedded('scan', file, flags, {
@@ -31,11 +43,13 @@ export function scanCommand(program: Command): void {
           ...config.anomaly,
           ...(flags.threshold !== undefined ? { threshold: numberFlag('threshold', flags.threshold) } : {}),
           ...(flags.batchLines !== undefined ? { batchEvents: numberFlag('batch-lines', flags.batchLines) } : {}),
+          ...(flags.windowEvents !== undefined ? { windowEvents: numberFlag('window-events', flags.windowEvents) } : {}),
+          ...(flags.topEvents !== undefined ? { topEvents: numberFlag('top-events', flags.topEvents) } : {}),
         };
         const parsed = AnomalySettingsSchema.safeParse(given);
         if (!parsed.success) {
           const issue = parsed.error.issues[0]!;
-          const flag = issue.path[0] === 'threshold' ? '--threshold' : issue.path[0] === 'batchEvents' ? '--batch-lines' : `anomaly.${issue.path.join('.')}`;
+          const flag = SCAN_FLAG_OF[String(issue.path[0])] ?? `anomaly.${issue.path.join('.')}`;
           throw new UsageError(`${flag}: ${issue.message}`);
         }
         return { ...config, anomaly: parsed.data };

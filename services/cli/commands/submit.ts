@@ -11,8 +11,9 @@ import { submitFile, submitReference } from '../../kafka/submit.ts';
 import { silentLogger } from '../../log.ts';
 import { UsageError } from '../output.ts';
 import { addKafkaFlags, brokers, numberFlag, parseFlags, topics, type ServiceFlags } from '../pipeline-options.ts';
+import { addSectionFlags, parseTaskFlags, sectionsFromFlags, type SectionFlags } from '../task-flags.ts';
 
-interface SubmitFlags extends Omit<ServiceFlags, 'redis' | 'prefix'> {
+interface SubmitFlags extends Omit<ServiceFlags, 'redis' | 'prefix'>, SectionFlags {
   task: string;
   labels?: string;
   file?: string;
@@ -38,9 +39,16 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 function taskFromFlags(flags: SubmitFlags): unknown {
-  const common = { kind: flags.task, ...(flags.template === undefined ? {} : { template: flags.template }) };
+  const sections = sectionsFromFlags(flags);
+  const common = {
+    kind: flags.task,
+    ...(flags.template === undefined ? {} : { template: flags.template }),
+    ...(sections === undefined ? {} : { sections }),
+  };
   if (flags.task === 'classify') {
     if (flags.labels === undefined) throw new UsageError('--task classify needs --labels a,b,...');
+    if (flags.sectionMaxTokens !== undefined) throw new UsageError('--section-max-tokens is for --task summarize (classify generates nothing)');
+    if (flags.reduceFanIn !== undefined) throw new UsageError('--reduce-fan-in is for --task summarize (classify reduces its sections without generating)');
     return {
       ...common,
       labels: flags.labels.split(',').map((l) => l.trim()).filter((l) => l.length > 0),
@@ -89,10 +97,11 @@ export function submitCommand(program: Command): void {
     .option('--score <how>', 'classify: sum (label log-probability) or mean (per token)')
     .option('--part-bytes <n>', 'document bytes per part', String(256 * 1024))
     .option('--max-message-bytes <n>', 'largest record to send', String(1024 * 1024));
+  addSectionFlags(cmd, 'summarize');
   addKafkaFlags(cmd).action(async (flags: SubmitFlags) => {
     if ((flags.file === undefined) === (flags.url === undefined)) throw new UsageError('give exactly one of --file and --url');
     const id = parseFlags(DocumentIdSchema, flags.id ?? randomUUID(), '--id');
-    const task = parseFlags(DocumentTaskSchema, taskFromFlags(flags), 'task option');
+    const task = parseTaskFlags(DocumentTaskSchema, taskFromFlags(flags));
     const partBytes = numberFlag('part-bytes', flags.partBytes)!;
     const maxMessageBytes = numberFlag('max-message-bytes', flags.maxMessageBytes)!;
     if (!Number.isInteger(partBytes) || partBytes < 1024) throw new UsageError('--part-bytes must be an integer of at least 1024');

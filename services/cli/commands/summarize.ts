@@ -4,19 +4,22 @@
 import type { Command } from 'commander';
 
 import { runDocumentJob } from '../../embedded/index.ts';
-import { deliverDocument } from '../deliver.ts';
+import { documentOutput } from '../deliver.ts';
 import { DOCUMENT_CONFIG_FLAGS, addEmbeddedFlags, runEmbedded, type EmbeddedFlags } from '../embedded-command.ts';
-import { addSummarizeFlags, summarizeTask, type SummarizeFlags } from '../task-flags.ts';
+import { addSectionFlags, addSummarizeFlags, summarizeTask, type SummarizeFlags } from '../task-flags.ts';
 
 export function summarizeCommand(program: Command): void {
   const cmd = program
     .command('summarize')
     .argument('<file>', 'the document ("-": standard input)')
     .description('summarize a document of any length in this process (resumable: run the same command again after an interruption)');
-  addEmbeddedFlags(addSummarizeFlags(cmd), DOCUMENT_CONFIG_FLAGS).action(async (file: string, flags: EmbeddedFlags & SummarizeFlags) => {
+  addEmbeddedFlags(addSectionFlags(addSummarizeFlags(cmd), 'summarize'), DOCUMENT_CONFIG_FLAGS).action(async (file: string, flags: EmbeddedFlags & SummarizeFlags) => {
     await runEmbedded('summarize', file, flags, {
       prepare: (config) => summarizeTask(flags, config.summary),
-      run: ({ options, reporter }, task) => runDocumentJob({ ...options, task }, deliverDocument(flags.json === true, reporter)),
+      run: ({ options, reporter }, task) => {
+        const output = documentOutput(flags.json === true, reporter);
+        return runDocumentJob({ ...options, task, onSection: output.section }, output.deliver);
+      },
     });
   });
 }

@@ -28,11 +28,14 @@ interface WorkerFlags extends EngineFlags, ServiceFlags {
   fileRoot: string[];
   maxMessageBytes?: string;
   maxDocumentBytes?: string;
+  maxDocumentTokens?: string;
   maxEventBytes?: string;
   anomalyThreshold?: string;
   batchEvents?: string;
   batchMs?: string;
   separator?: string;
+  windowEvents?: string;
+  topEvents?: string;
   batchStreams?: string;
   batchWaitMs?: string;
   batchTokens?: string;
@@ -74,11 +77,14 @@ export function workerCommand(program: Command): void {
     .option('--file-root <dir>', 'directory file:// references may read from (repeatable)', collect, [])
     .option('--max-message-bytes <n>', 'largest input record accepted')
     .option('--max-document-bytes <n>', 'largest document accepted (parts or reference)')
+    .option('--max-document-tokens <n>', 'most tokens a document may have (refused while it is tokenized; default 16777216)')
     .option('--max-event-bytes <n>', 'largest event text accepted')
     .option('--anomaly-threshold <nats>', 'surprise (mean nats per token) above which an event is an alert')
     .option('--batch-events <n>', 'events per anomaly batch')
     .option('--batch-ms <ms>', 'longest an event waits for its batch')
     .option('--separator <text>', 'fed before each event (its logits predict the event\'s first token)')
+    .option('--window-events <n>', 'events per window summary of each stream, by sequence number (default 0: no windows)')
+    .option('--top-events <n>', 'most surprising events listed in each window summary (default 5)')
     .option('--batch-streams <n>', 'jobs whose model calls share one batched forward (1: off, each job alone)')
     .option('--batch-wait-ms <ms>', 'longest a ready model call waits for others to join its batch')
     .option('--batch-tokens <n>', 'tokens per batched forward, all streams together')
@@ -119,12 +125,15 @@ export function workerCommand(program: Command): void {
         batchEvents: numberFlag('batch-events', flags.batchEvents),
         batchMs: numberFlag('batch-ms', flags.batchMs),
         separator: flags.separator,
+        windowEvents: numberFlag('window-events', flags.windowEvents),
+        topEvents: numberFlag('top-events', flags.topEvents),
       });
       const settings = parseFlags(PipelineSettingsSchema, defined({
         chunkTokens: numberFlag('chunk-tokens', flags.chunkTokens),
         segmentTokens: numberFlag('segment-tokens', flags.segmentTokens),
         maxMessageBytes: numberFlag('max-message-bytes', flags.maxMessageBytes),
         maxDocumentBytes: numberFlag('max-document-bytes', flags.maxDocumentBytes),
+        maxDocumentTokens: numberFlag('max-document-tokens', flags.maxDocumentTokens),
         maxEventBytes: numberFlag('max-event-bytes', flags.maxEventBytes),
         fileRoots: flags.fileRoot,
         anomaly: Object.keys(anomaly).length > 0 ? anomaly : undefined,

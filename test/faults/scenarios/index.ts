@@ -1,4 +1,27 @@
 // Every scenario of the fault suite, in the order they run.
 import type { Scenario } from '../scenario.ts';
+import { diskFull } from './disk-full.ts';
+import { duplicates } from './duplicates.ts';
+import { kafkaRestart } from './kafka-restart.ts';
+import { rebalance } from './rebalance.ts';
+import { badDocuments } from './bad-documents.ts';
+import { badMessages } from './bad-messages.ts';
+import { fuzz } from './fuzz.ts';
+import { load } from './load.ts';
+import { badModels } from './bad-models.ts';
+import { workerKill } from './worker-kill.ts';
+import { zombie } from './zombie.ts';
 
-export const scenarios: Scenario[] = [];
+export const scenarios: Scenario[] = [
+  duplicates,
+  diskFull,
+  rebalance,
+  kafkaRestart,
+  badMessages,
+  badDocuments,
+  badModels,
+  fuzz,
+  load,
+  workerKill,
+  zombie,
+];

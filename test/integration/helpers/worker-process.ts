@@ -26,13 +26,21 @@ export interface WorkerProcessOptions {
   topicPrefix: string;
   groupId: string;
   args?: string[];
+  /** The Redis the worker uses (default: the shared test Redis). */
+  redis?: string;
+  /** Extra environment variables of the worker process. */
+  env?: NodeJS.ProcessEnv;
+  /** Called as soon as the process exists, before it is ready (a worker takes jobs before its Kafka consumer joins). */
+  onSpawn?: (worker: StartingWorker) => void;
 }
+
+export type StartingWorker = Pick<WorkerProcess, 'name' | 'pid' | 'logs' | 'exited' | 'kill'>;
 
 export async function spawnWorker(options: WorkerProcessOptions): Promise<WorkerProcess> {
   const child: ChildProcess = spawn(process.execPath, [
     cliEntry, 'worker',
     '--model', tinyModel,
-    '--redis', redisUrl,
+    '--redis', options.redis ?? redisUrl,
     '--kafka', options.brokers.join(','),
     '--prefix', options.prefix,
     '--topic-prefix', options.topicPrefix,
@@ -42,9 +50,11 @@ export async function spawnWorker(options: WorkerProcessOptions): Promise<Worker
     '--threads', '1',
     '--log-level', 'info',
     ...(options.args ?? []),
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  ], { stdio: ['ignore', 'ignore', 'pipe'], ...(options.env ? { env: { ...process.env, ...options.env } } : {}) });
   const logs: Record<string, unknown>[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const starting: StartingWorker = { name: options.name, pid: child.pid!, logs, exited, kill: (signal) => void child.kill(signal) };
+  options.onSpawn?.(starting);
   const ready = new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`worker ${options.name} not ready in 60 s: ${JSON.stringify(logs.slice(-5))}`)), 60_000);
     createInterface({ input: child.stderr! }).on('line', (line) => {
@@ -67,12 +77,8 @@ export async function spawnWorker(options: WorkerProcessOptions): Promise<Worker
   });
   const metricsPort = await ready;
   return {
-    name: options.name,
-    pid: child.pid!,
+    ...starting,
     metricsPort,
-    logs,
-    exited,
-    kill: (signal) => void child.kill(signal),
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       return exited;
