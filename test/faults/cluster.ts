@@ -45,6 +45,8 @@ export interface AuditEntry {
   version: number;
   tokens: number;
   writer: string;
+  /** When the commit ran (the writer's clock, ms). */
+  at: number;
 }
 
 /** How the documents' outcomes compare with their references. */
@@ -92,6 +94,8 @@ export class Cluster {
     this.keys = new Keys(this.prefix);
     // Commands wait out a Redis restart instead of failing (scenarios restart it under this client).
     this.redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+    // While that Redis is down its connection errors are expected; commands wait for the reconnect.
+    this.redis.on('error', () => {});
   }
 
   /** Topics, the results collector and a producer; no worker yet. Close it even when this throws. */

@@ -74,4 +74,68 @@ TensorView ParamTable::exact(const std::string& name, const std::vector<int64_t>
   return v;
 }
 
+int ParamTable::rank_of(const std::string& name, int64_t rows) const {
+  const TensorView& v = get(name);
+  if (v.shape.size() != 2 || v.shape[0] != rows || v.shape[1] <= 0) {
+    // Built step by step: GCC 12's -Wrestrict misfires on "(" + std::to_string(...) here.
+    std::string expected = "(";
+    expected += std::to_string(rows);
+    expected += ", rank)";
+    shape_error(name, expected, v.shape);
+  }
+  return static_cast<int>(v.shape[1]);
+}
+
+const char* dtype_label(DType d) {
+  switch (d) {
+    case DType::F32: return "f32";
+    case DType::F16: return "f16";
+    case DType::BF16: return "bf16";
+    default: return dtype_name(d);
+  }
+}
+
+void refuse_preconverted(const std::map<std::string, TensorView>& tensors) {
+  for (const char* key : {"_strategy", "_version", "_rescale_layer"}) {
+    if (tensors.count(key)) {
+      throw Error(code::kModelFormat, std::string("the entry ") + key +
+                                          " marks a ChatRWKV pre-converted file (transposed or quantized weights); "
+                                          "load the official checkpoint instead");
+    }
+  }
+}
+
+SharedParams read_shared_params(const ParamTable& t, const std::map<std::string, TensorView>& tensors) {
+  SharedParams s;
+  const TensorView& emb = t.get("emb.weight");
+  if (emb.shape.size() != 2 || emb.shape[0] <= 0 || emb.shape[1] <= 0) shape_error("emb.weight", "(V, C)", emb.shape);
+  s.V = emb.shape[0];
+  s.C = emb.shape[1];
+  const TensorView& fk = t.get("blocks.0.ffn.key.weight");
+  if (fk.shape.size() != 2 || fk.shape[0] <= 0) shape_error("blocks.0.ffn.key.weight", "(F, " + std::to_string(s.C) + ")", fk.shape);
+  s.F = fk.shape[0];
+  s.L = count_block_layers(tensors);
+  constexpr int64_t kMaxDim = int64_t{1} << 30;  // dimensions are kept as int
+  if (s.V > kMaxDim || s.C > kMaxDim || s.F > kMaxDim) {
+    throw Error(code::kModelShape, "model dimensions V=" + std::to_string(s.V) + ", C=" + std::to_string(s.C) +
+                                       ", F=" + std::to_string(s.F) + " are out of range");
+  }
+  s.emb = emb;
+  s.ln0_w = t.vec("blocks.0.ln0.weight", s.C);
+  s.ln0_b = t.vec("blocks.0.ln0.bias", s.C);
+  s.ln_out_w = t.vec("ln_out.weight", s.C);
+  s.ln_out_b = t.vec("ln_out.bias", s.C);
+  s.head = t.mat("head.weight", s.V, s.C);
+  return s;
+}
+
+void set_dimensions(ModelConfig& c, const SharedParams& s, int64_t H, int64_t N) {
+  c.n_layer = s.L;
+  c.n_embd = static_cast<int>(s.C);
+  c.n_head = static_cast<int>(H);
+  c.head_size = static_cast<int>(N);
+  c.vocab_size = static_cast<int>(s.V);
+  c.ffn = static_cast<int>(s.F);
+}
+
 }  // namespace rwkv

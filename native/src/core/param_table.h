@@ -1,10 +1,11 @@
-// Looking up model tensors by official name with their shapes checked, for the parameter tables of the
-// RWKV-4/5/6 models: every failure names the tensor and what was expected (E_MODEL_SHAPE, E_MODEL_DTYPE).
+// Looking up model tensors by official name with their shapes checked, for the parameter tables of every RWKV
+// version: every failure names the tensor and what was expected (E_MODEL_SHAPE, E_MODEL_DTYPE).
 #pragma once
 #include <map>
 #include <string>
 #include <vector>
 
+#include "rwkv/model.h"
 #include "rwkv/tensor_file.h"
 
 namespace rwkv {
@@ -29,9 +30,29 @@ class ParamTable {
   TensorView mat(const std::string& name, int64_t rows, int64_t cols) const;
   // Exactly this shape.
   TensorView exact(const std::string& name, const std::vector<int64_t>& shape) const;
+  // A (rows, D) matrix whose D (a low-rank dimension) is read from the file; returns D.
+  int rank_of(const std::string& name, int64_t rows) const;
 
  private:
   const std::map<std::string, TensorView>& t_;
 };
+
+// The weight dtype as ModelConfig.file_dtype names it.
+const char* dtype_label(DType d);
+
+// ChatRWKV's pre-converted files (transposed or quantized weights) carry these entries: refused with E_MODEL_FORMAT.
+void refuse_preconverted(const std::map<std::string, TensorView>& tensors);
+
+// What every RWKV version shares: the embedding, block 0's ln0, ln_out and the head, and the dimensions they and
+// the first FFN define (vocabulary V, width C, FFN width F) with the layer count L.
+struct SharedParams {
+  int64_t V = 0, C = 0, F = 0;
+  int L = 0;
+  TensorView emb, ln0_w, ln0_b, ln_out_w, ln_out_b, head;
+};
+SharedParams read_shared_params(const ParamTable& t, const std::map<std::string, TensorView>& tensors);
+
+// Sets the config's dimensions from the shared ones and the heads (H heads of N channels; 0 for RWKV-4).
+void set_dimensions(ModelConfig& c, const SharedParams& s, int64_t H, int64_t N);
 
 }  // namespace rwkv

@@ -7,15 +7,6 @@ namespace rwkv {
 
 namespace {
 
-const char* dtype_label(DType d) {
-  switch (d) {
-    case DType::F32: return "f32";
-    case DType::F16: return "f16";
-    case DType::BF16: return "bf16";
-    default: return dtype_name(d);
-  }
-}
-
 // Heads: (H, N) from time_faaaa (x052, x060) or time_decay (x052); x050/x051 store one decay per head (H),
 // so N = C / H. v4 has none.
 void read_heads(const ParamTable& t, const std::string& version, int64_t C, int64_t* H, int64_t* N) {
@@ -53,13 +44,7 @@ bool is_rwkv456_version(const std::string& v) {
 
 Rwkv456Params rwkv456_params(const TensorFile& file) {
   const auto& tensors = file.tensors();
-  for (const char* key : {"_strategy", "_version", "_rescale_layer"}) {
-    if (tensors.count(key)) {
-      throw Error(code::kModelFormat, std::string("the entry ") + key +
-                                          " marks a ChatRWKV pre-converted file (transposed or quantized weights); "
-                                          "load the official checkpoint instead");
-    }
-  }
+  refuse_preconverted(tensors);
   const std::string version = detect_version(tensors);
   if (!is_rwkv456_version(version)) {
     throw Error(code::kModelVersion, "model version " + (version.empty() ? std::string("(none)") : version) +
@@ -74,33 +59,19 @@ Rwkv456Params rwkv456_params(const TensorFile& file) {
   c.version = version;
   c.format = file.format();
 
-  const TensorView& emb = t.get("emb.weight");
-  if (emb.shape.size() != 2 || emb.shape[0] <= 0 || emb.shape[1] <= 0) shape_error("emb.weight", "(V, C)", emb.shape);
-  const int64_t V = emb.shape[0], C = emb.shape[1];
-  const TensorView& fk = t.get("blocks.0.ffn.key.weight");
-  if (fk.shape.size() != 2 || fk.shape[0] <= 0) shape_error("blocks.0.ffn.key.weight", "(F, " + std::to_string(C) + ")", fk.shape);
-  const int64_t F = fk.shape[0];
+  const SharedParams shared = read_shared_params(t, tensors);
+  const int64_t C = shared.C, F = shared.F;
+  const int L = shared.L;
   int64_t H = 0, N = 0;
   read_heads(t, version, C, &H, &N);
-  const int L = count_block_layers(tensors);
-  constexpr int64_t kMaxDim = int64_t{1} << 30;  // dimensions are kept as int
-  if (V > kMaxDim || C > kMaxDim || F > kMaxDim) {
-    throw Error(code::kModelShape, "model dimensions V=" + std::to_string(V) + ", C=" + std::to_string(C) +
-                                       ", F=" + std::to_string(F) + " are out of range");
-  }
-  c.n_layer = L;
-  c.n_embd = static_cast<int>(C);
-  c.n_head = static_cast<int>(H);
-  c.head_size = static_cast<int>(N);
-  c.vocab_size = static_cast<int>(V);
-  c.ffn = static_cast<int>(F);
+  set_dimensions(c, shared, H, N);
 
-  p.emb = emb;
-  p.ln0_w = t.vec("blocks.0.ln0.weight", C);
-  p.ln0_b = t.vec("blocks.0.ln0.bias", C);
-  p.ln_out_w = t.vec("ln_out.weight", C);
-  p.ln_out_b = t.vec("ln_out.bias", C);
-  p.head = t.mat("head.weight", V, C);
+  p.emb = shared.emb;
+  p.ln0_w = shared.ln0_w;
+  p.ln0_b = shared.ln0_b;
+  p.ln_out_w = shared.ln_out_w;
+  p.ln_out_b = shared.ln_out_b;
+  p.head = shared.head;
 
   p.layers.resize(static_cast<size_t>(L));
   c.ranks.resize(static_cast<size_t>(L));
@@ -172,7 +143,7 @@ Rwkv456Params rwkv456_params(const TensorFile& file) {
     l.ffn_value = t.mat(b + "ffn.value.weight", C, F);
     l.ffn_receptance = t.mat(b + "ffn.receptance.weight", C, C);
   }
-  c.file_dtype = dtype_label(p.layers.empty() ? emb.dtype : p.layers[0].receptance.dtype);
+  c.file_dtype = dtype_label(p.layers.empty() ? p.emb.dtype : p.layers[0].receptance.dtype);
   if (c.format == "ggml" && !v4 && !v6) p.group_norm_eps = 1e-5f;
   return p;
 }

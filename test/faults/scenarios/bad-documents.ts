@@ -40,6 +40,7 @@ function cases(root: string, baseUrl: string, full: boolean): DocumentCase[] {
     return pathToFileURL(path.join(root, name)).href;
   };
   mkdirSync(path.join(root, 'a-directory'));
+  writeFileSync(path.resolve(root, '..', 'outside.txt'), 'Readable text, but not under the file root.\n');
   // A text part whose record carries a raw 0xff inside the JSON string: the record itself is not UTF-8.
   const rawTextPart = Buffer.from(message('bad-text-part', { kind: 'part', index: 0, final: true, encoding: 'utf8', data: 'text #' }));
   const hash = rawTextPart.indexOf('#');
@@ -60,7 +61,6 @@ function cases(root: string, baseUrl: string, full: boolean): DocumentCase[] {
     plan('a missing file', 'missing', message('missing', { kind: 'ref', url: pathToFileURL(path.join(root, 'no-such.txt')).href }), 'E_REF_NOT_FOUND', /no-such\.txt.*(ENOENT|no such file)/),
     plan('a directory', 'directory', message('directory', { kind: 'ref', url: pathToFileURL(path.join(root, 'a-directory')).href }), 'E_REF_NOT_FOUND', /a-directory.*EISDIR/),
   ];
-  writeFileSync(path.resolve(root, '..', 'outside.txt'), 'Readable text, but not under the file root.\n');
   if (full) {
     // One token per byte on the tiny model's byte tokenizer.
     const line = Buffer.from('The river keeps its pace and the boats go by.\n');
@@ -97,6 +97,7 @@ export const badDocuments: Scenario = {
       const options = { brokers, redisUrl: ctx.redisUrl, name: 'bad-documents', chunkTokens: 128, workerArgs: ['--file-root', root, '--max-document-tokens', String(TOKEN_LIMIT)] };
       await Cluster.open(options, async (cluster) => {
         const worker = await cluster.spawn('bad-documents-worker');
+        const idleRss = peakRssMiB(worker.pid);
         const producer = await rawProducer(brokers);
         const sent: SentRecord[] = [];
         const sentAt: number[] = [];
@@ -124,7 +125,7 @@ export const badDocuments: Scenario = {
           const letter = letterFor(letters, bad[hugeAt]!, sent[hugeAt]!);
           // The collector timestamps nothing, so the refusal time is bounded by when the letter was seen (polled every 200 ms).
           const failedAt = letter ? Date.parse(letter.failedAt) : NaN;
-          hugeNote = `; ${HUGE_TOKENS / 1e6}M-token document refused in ${((failedAt - sentAt[hugeAt]!) / 1000).toFixed(1)} s, worker peak RSS ${peakRssMiB(worker.pid)} MiB`;
+          hugeNote = `; ${HUGE_TOKENS / 1e6}M-token document refused in ${((failedAt - sentAt[hugeAt]!) / 1000).toFixed(1)} s, worker peak RSS ${peakRssMiB(worker.pid)} MiB (${idleRss} MiB when ready)`;
         }
         const example = letterFor(letters, bad.find((b) => b.name === 'invalid UTF-8 in a referenced file')!, sent[bad.findIndex((b) => b.name === 'invalid UTF-8 in a referenced file')]!);
         ctx.log(`${refused}/${bad.length} refused; good ${verdict.identical}/${good.length} identical${hugeNote}`);

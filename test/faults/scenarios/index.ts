@@ -11,6 +11,7 @@ import { load } from './load.ts';
 import { badModels } from './bad-models.ts';
 import { workerKill } from './worker-kill.ts';
 import { zombie } from './zombie.ts';
+import { redisRestart } from './redis-restart.ts';
 
 export const scenarios: Scenario[] = [
   duplicates,
@@ -24,4 +25,5 @@ export const scenarios: Scenario[] = [
   load,
   workerKill,
   zombie,
+  redisRestart,
 ];
