@@ -33,6 +33,12 @@ export class LuaScript {
  */
 export const COMMIT = new LuaScript(`
 local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+-- This very write is the current checkpoint already: its reply was lost with a connection that Redis dropped
+-- (a restart) and the client sent it again. The blob key carries the writer's nonce, so no other write can match;
+-- refusing it would make the writer unlink the blob its own commit points to.
+if redis.call('HGET', KEYS[1], 'blob') == KEYS[2] then
+  return {1, current}
+end
 if current ~= tonumber(ARGV[1]) then
   return {0, current}
 end

@@ -12,6 +12,7 @@ import { badModels } from './bad-models.ts';
 import { workerKill } from './worker-kill.ts';
 import { zombie } from './zombie.ts';
 import { redisRestart } from './redis-restart.ts';
+import { redisOutage } from './redis-outage.ts';
 
 export const scenarios: Scenario[] = [
   duplicates,
@@ -26,4 +27,5 @@ export const scenarios: Scenario[] = [
   workerKill,
   zombie,
   redisRestart,
+  redisOutage,
 ];
