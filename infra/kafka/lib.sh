@@ -56,27 +56,12 @@ validate_port() {
   fi
 }
 
-# True while the process exists and is not a zombie. Zombies matter in containers whose
-# init does not reap orphans: kill -0 succeeds on them forever.
-alive() {
-  local state
-  kill -0 "$1" 2>/dev/null || return 1
-  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
-  [[ "$state" != Z ]]
-}
+# shellcheck source=../lib/process.sh
+source "${BASH_SOURCE[0]%/*}/../lib/process.sh"
 
 # Prints the pid of the broker recorded for this data directory when that process is alive
-# and really is our broker (pid files outlive reboots and pids get reused); fails otherwise.
-running_pid() {
-  local pid cmdline
-  [[ -f "$KAFKA_PID_FILE" ]] || return 1
-  pid="$(<"$KAFKA_PID_FILE")"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  alive "$pid" || return 1
-  cmdline="$(tr '\0' ' ' <"/proc/${pid}/cmdline" 2>/dev/null)" || return 1
-  [[ "$cmdline" == *kafka.Kafka* && "$cmdline" == *"$KAFKA_PROPS_FILE"* ]] || return 1
-  printf '%s\n' "$pid"
-}
+# and really is our broker; fails otherwise.
+running_pid() { recorded_pid "$KAFKA_PID_FILE" kafka.Kafka "$KAFKA_PROPS_FILE"; }
 
 # True when something accepts TCP connections on 127.0.0.1:$1.
 port_open() {

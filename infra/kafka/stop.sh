@@ -26,16 +26,7 @@ STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
 
 if pid="$(running_pid)"; then
   log "stopping broker (pid ${pid}) on ${KAFKA_BOOTSTRAP}"
-  kill -TERM "$pid" 2>/dev/null || true
-  deadline=$((SECONDS + STOP_TIMEOUT))
-  while alive "$pid" && ((SECONDS < deadline)); do
-    sleep 0.2
-  done
-  if alive "$pid"; then
-    log "still running after ${STOP_TIMEOUT} s; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    while alive "$pid"; do sleep 0.1; done
-  fi
+  stop_process "$pid" "$STOP_TIMEOUT"
   log "stopped"
 else
   log "no broker started by start.sh is running for ${KAFKA_DATA_DIR}"

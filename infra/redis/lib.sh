@@ -22,27 +22,12 @@ REDIS_MARKER_FILE="${REDIS_DATA_DIR}/.rwkvstream-redis"
 log() { printf '[redis] %s\n' "$*" >&2; }
 die() { printf '[redis] error: %s\n' "$*" >&2; exit 1; }
 
-# True while the process exists and is not a zombie (in containers whose init does not reap
-# orphans, kill -0 succeeds on zombies forever).
-alive() {
-  local state
-  kill -0 "$1" 2>/dev/null || return 1
-  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
-  [[ "$state" != Z ]]
-}
+# shellcheck source=../lib/process.sh
+source "${BASH_SOURCE[0]%/*}/../lib/process.sh"
 
 # Prints the recorded pid when that process is alive and is a redis-server on our port
 # (redis-server rewrites its title to "redis-server 127.0.0.1:<port>"); fails otherwise.
-running_pid() {
-  local pid cmdline
-  [[ -f "$REDIS_PID_FILE" ]] || return 1
-  pid="$(<"$REDIS_PID_FILE")"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  alive "$pid" || return 1
-  cmdline="$(tr '\0' ' ' <"/proc/${pid}/cmdline" 2>/dev/null)" || return 1
-  [[ "$cmdline" == *redis-server* && "$cmdline" == *":${REDIS_PORT}"* ]] || return 1
-  printf '%s\n' "$pid"
-}
+running_pid() { recorded_pid "$REDIS_PID_FILE" redis-server ":${REDIS_PORT}"; }
 
 port_open() {
   # shellcheck disable=SC2016 # $1 is expanded by the inner bash, not here

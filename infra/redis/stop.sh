@@ -24,16 +24,7 @@ STOP_TIMEOUT="${REDIS_STOP_TIMEOUT:-30}"
 
 if pid="$(running_pid)"; then
   log "stopping redis-server (pid ${pid}) on 127.0.0.1:${REDIS_PORT}"
-  kill -TERM "$pid" 2>/dev/null || true
-  deadline=$((SECONDS + STOP_TIMEOUT))
-  while alive "$pid" && ((SECONDS < deadline)); do
-    sleep 0.1
-  done
-  if alive "$pid"; then
-    log "still running after ${STOP_TIMEOUT} s; sending SIGKILL (at most ~1 s of writes is lost)"
-    kill -KILL "$pid" 2>/dev/null || true
-    while alive "$pid"; do sleep 0.1; done
-  fi
+  stop_process "$pid" "$STOP_TIMEOUT"
   log "stopped"
 else
   log "no redis-server started by start.sh is running for ${REDIS_DATA_DIR}"
