@@ -5,22 +5,13 @@
 // a failure and even when its Redis is down (then the keys die with that Redis's data directory).
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { Redis } from 'ioredis';
-import type { Producer } from 'kafkajs';
-
-import type { Topics } from '../../schemas/config.ts';
 import { DOCUMENT_SCHEMA_V1, DocumentMessageSchema } from '../../schemas/documents.ts';
 import type { DocumentTaskInput } from '../../schemas/tasks.ts';
-import { Keys } from '../../services/store/keys.ts';
-import { createTopics, deleteTopics, kafkaClient, TopicCollector, topicsFor, uniqueName } from '../integration/helpers/services.ts';
-import { spawnWorker, type StartingWorker, type WorkerProcess } from '../integration/helpers/worker-process.ts';
+import { Deployment } from '../integration/helpers/deployment.ts';
+import type { StartingWorker, WorkerProcess } from '../integration/helpers/worker-process.ts';
 import { referenceResult } from './reference.ts';
 
-const exitedWorkers = new WeakSet<StartingWorker>();
-
-function hasExited(worker: StartingWorker): boolean {
-  return exitedWorkers.has(worker);
-}
+export { stopWorker } from '../integration/helpers/deployment.ts';
 
 export interface FaultDocument {
   id: string;
@@ -75,41 +66,30 @@ export function mixedDocuments(count: number, paragraphs: number, idPrefix = 'do
   });
 }
 
-export class Cluster {
-  readonly prefix: string;
-  readonly topics: Topics;
-  readonly keys: Keys;
-  readonly collector = new TopicCollector();
-  /** Every worker process spawned, ready or not, in order (killed ones included: their logs stay readable). */
-  readonly processes: StartingWorker[] = [];
-  readonly redis: Redis;
+/** A deployment (`redis` commands wait out a Redis restart) with fault-scenario documents and their checks. */
+export class Cluster extends Deployment {
   readonly #options: ClusterOptions;
-  #producer: Producer | null = null;
-  #topicsCreated = false;
 
   private constructor(options: ClusterOptions) {
+    super(options.name, {
+      brokers: options.brokers,
+      redisUrl: options.redisUrl,
+      producer: true,
+      workerArgs: ['--chunk-tokens', String(options.chunkTokens), ...(options.workerArgs ?? [])],
+      ...(options.env ? { env: options.env } : {}),
+    });
     this.#options = options;
-    this.prefix = uniqueName(options.name);
-    this.topics = topicsFor(this.prefix);
-    this.keys = new Keys(this.prefix);
-    // Commands wait out a Redis restart instead of failing (scenarios restart it under this client).
-    this.redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
-    // While that Redis is down its connection errors are expected; commands wait for the reconnect.
-    this.redis.on('error', () => {});
   }
 
-  /** Topics, the results collector and a producer; no worker yet. Close it even when this throws. */
+  /** Topics, the results collector and a producer; no worker yet. Closed even when this throws. */
   static async open(options: ClusterOptions, use: (cluster: Cluster) => Promise<void>): Promise<void> {
     const cluster = new Cluster(options);
     try {
-      await createTopics(options.brokers, cluster.topics);
-      cluster.#topicsCreated = true;
-      await cluster.collector.start(options.brokers, [cluster.topics.results, cluster.topics.deadLetter]);
-      cluster.#producer = kafkaClient(options.brokers).producer();
-      await cluster.#producer.connect();
+      await cluster.start();
       await use(cluster);
     } finally {
-      await cluster.close();
+      // Whatever the tear-down could not remove dies with the scenario's broker or Redis.
+      await cluster.close().catch(() => {});
     }
   }
 
@@ -119,29 +99,11 @@ export class Cluster {
 
   /** Worker processes that have not exited, ready or still starting (a paused one counts). */
   get live(): StartingWorker[] {
-    return this.processes.filter((w) => !hasExited(w));
-  }
-
-  async spawn(name: string, extraArgs: string[] = []): Promise<WorkerProcess> {
-    const worker = await spawnWorker({
-      name,
-      brokers: this.#options.brokers,
-      prefix: this.prefix,
-      topicPrefix: this.prefix,
-      groupId: this.prefix,
-      redis: this.#options.redisUrl,
-      ...(this.#options.env ? { env: this.#options.env } : {}),
-      args: ['--chunk-tokens', String(this.#options.chunkTokens), ...(this.#options.workerArgs ?? []), ...extraArgs],
-      onSpawn: (starting) => {
-        void starting.exited.then(() => exitedWorkers.add(starting));
-        this.processes.push(starting);
-      },
-    });
-    return worker;
+    return this.processes.filter((w) => w.running());
   }
 
   async submit(docs: FaultDocument[]): Promise<void> {
-    await this.#producer!.send({
+    await this.producer.send({
       topic: this.topics.documents,
       acks: -1,
       messages: docs.map((doc) => ({
@@ -225,45 +187,6 @@ export class Cluster {
     return this.processes.flatMap((w) => w.logs.filter((entry) => entry.msg === msg));
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.processes.map((w) => stopWorker(w)));
-    await this.collector.stop().catch(() => {});
-    await this.#producer?.disconnect().catch(() => {});
-    if (this.#topicsCreated) await deleteTopics(this.#options.brokers, this.topics).catch(() => {});
-    await clearKeys(this.#options.redisUrl, this.prefix).catch(() => {});
-    this.redis.disconnect();
-  }
-}
-
-/** SIGTERM (after SIGCONT, in case it was paused); SIGKILL when it has not exited within 20 s. */
-export async function stopWorker(worker: StartingWorker): Promise<void> {
-  if (hasExited(worker)) return;
-  worker.kill('SIGCONT');
-  worker.kill('SIGTERM');
-  const timer = setTimeout(() => worker.kill('SIGKILL'), 20_000);
-  await worker.exited;
-  clearTimeout(timer);
-}
-
-/** Removes a prefix's keys; gives up after 10 s when that Redis is unreachable. */
-async function clearKeys(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 5000, retryStrategy: (n) => (n > 3 ? null : 500) });
-  redis.on('error', () => {});
-  try {
-    const scan = async () => {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.unlink(...keys);
-      } while (cursor !== '0');
-    };
-    await Promise.race([scan(), sleep(10_000).then(() => {
-      throw new Error(`could not clear ${prefix} on ${url} in 10 s`);
-    })]);
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /** A counter's value on a worker's /metrics (0 when the counter has not been created yet). */

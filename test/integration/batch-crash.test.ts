@@ -3,33 +3,17 @@
 // result equals an uninterrupted run's, every chunk is committed once and in order, and every event is scored
 // once, in order, with the surprise of reading its stream in one go.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Queue } from 'bullmq';
-import type { Producer } from 'kafkajs';
-import { Redis } from 'ioredis';
 
 import { scoreEvents } from '../../pipelines/tasks/index.ts';
 import { DOCUMENT_SCHEMA_V1 } from '../../schemas/documents.ts';
 import { Engine } from '../../services/engine/index.ts';
-import { Keys } from '../../services/store/keys.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
+import { useDeployment } from './helpers/deployment.ts';
 import { documentResults, scoredEvents, sendMix, workload } from './helpers/mix.ts';
-import { clearPrefix, createTopics, deleteTopics, kafkaBrokers, kafkaClient, redisUrl, TopicCollector, topicsFor, uniqueName } from './helpers/services.ts';
-import { spawnWorker, type WorkerProcess } from './helpers/worker-process.ts';
-
-const prefix = uniqueName('bcrash');
-const topics = topicsFor(prefix);
-const keys = new Keys(prefix);
-const collector = new TopicCollector();
-const redis = new Redis(redisUrl);
-const queueConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-const chunks = new Queue('chunks', { connection: queueConnection, prefix });
-const workers: WorkerProcess[] = [];
-const mix = workload('bc', 6, 40, 8, 200);
-let brokers: string[];
-let producer: Producer;
 
 const CHUNK_TOKENS = 256;
 // Short locks, so the killed worker's jobs are taken over within seconds.
@@ -38,25 +22,11 @@ const WORKER_ARGS = [
   '--chunk-tokens', String(CHUNK_TOKENS), '--batch-events', '3', '--batch-ms', '200',
   '--lock-ms', '2000', '--stalled-ms', '1000',
 ];
-
-before(async () => {
-  brokers = await kafkaBrokers();
-  await createTopics(brokers, topics);
-  await collector.start(brokers, [topics.results, topics.deadLetter]);
-  producer = kafkaClient(brokers).producer();
-  await producer.connect();
-}, { timeout: 180_000 });
-
-after(async () => {
-  for (const w of workers) await w.stop();
-  await producer?.disconnect();
-  await collector.stop();
-  await chunks.close();
-  await queueConnection.quit();
-  await deleteTopics(brokers, topics).catch(() => {});
-  await clearPrefix(prefix);
-  await redis.quit();
-}, { timeout: 60_000 });
+const deployment = useDeployment('bcrash', { producer: true, workerArgs: WORKER_ARGS });
+const { prefix, topics, keys, collector, redis } = deployment;
+const chunks = new Queue('chunks', { connection: redis, prefix });
+deployment.onTeardown(() => chunks.close());
+const mix = workload('bc', 6, 40, 8, 200);
 
 const chunksOf = (text: string) => Math.ceil(Buffer.byteLength(text) / CHUNK_TOKENS);
 
@@ -65,10 +35,8 @@ async function committed(id: string): Promise<number> {
 }
 
 test('SIGKILL mid-batch: a second batching worker finishes everything, nothing lost or applied twice', { timeout: 300_000 }, async () => {
-  const deployment = { brokers, prefix, topicPrefix: prefix, groupId: prefix, args: WORKER_ARGS };
-  const a = await spawnWorker({ ...deployment, name: 'worker-a' });
-  workers.push(a);
-  await sendMix(producer, topics, mix);
+  const a = await deployment.spawn('worker-a');
+  await sendMix(deployment.producer, topics, mix);
 
   // Kill once work is under way and several jobs are in flight at once (their model calls share batches).
   for (let i = 0; ; i++) {
@@ -83,8 +51,7 @@ test('SIGKILL mid-batch: a second batching worker finishes everything, nothing l
   const reached = await Promise.all(mix.documents.map((d) => committed(d.id)));
   assert.ok(reached.some((c, i) => c < chunksOf(mix.documents[i]!.text)), `killed before the end (${reached.join(', ')})`);
 
-  const b = await spawnWorker({ ...deployment, name: 'worker-b' });
-  workers.push(b);
+  await deployment.spawn('worker-b');
   let docs: Map<string, unknown> | null = null;
   let events: ReturnType<typeof scoredEvents> = null;
   await collector.waitFor(topics.results, () => {
@@ -95,7 +62,7 @@ test('SIGKILL mid-batch: a second batching worker finishes everything, nothing l
 
   // The same documents under other ids, uninterrupted, on the surviving worker.
   const reference = { ...mix, documents: mix.documents.map((d) => ({ ...d, id: `ref-${d.id}` })) };
-  await producer.send({
+  await deployment.producer.send({
     topic: topics.documents,
     messages: reference.documents.map((d) => ({ key: d.id, value: JSON.stringify({ schema: DOCUMENT_SCHEMA_V1, id: d.id, task: d.task, body: { kind: 'text', text: d.text } }) })),
   });

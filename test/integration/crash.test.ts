@@ -3,50 +3,24 @@
 // uninterrupted run, and the audit trail shows every chunk committed exactly once.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { Redis } from 'ioredis';
-
-import { Keys } from '../../services/store/keys.ts';
 import { cliEntry } from '../helpers/paths.ts';
-import { clearPrefix, createTopics, deleteTopics, kafkaBrokers, redisUrl, TopicCollector, topicsFor, uniqueName } from './helpers/services.ts';
-import { spawnWorker, type WorkerProcess } from './helpers/worker-process.ts';
+import { useDeployment } from './helpers/deployment.ts';
 
 const exec = promisify(execFile);
-const prefix = uniqueName('crash');
-const topics = topicsFor(prefix);
-const keys = new Keys(prefix);
-const dir = mkdtempSync(path.join(tmpdir(), 'rwkvstream-crash-'));
-const collector = new TopicCollector();
-const redis = new Redis(redisUrl);
-const workers: WorkerProcess[] = [];
-let brokers: string[];
-
 // Short locks, so the killed worker's job is taken over within seconds.
 const WORKER_ARGS = ['--chunk-tokens', '256', '--lock-ms', '2000', '--stalled-ms', '1000'];
-
-before(async () => {
-  brokers = await kafkaBrokers();
-  await createTopics(brokers, topics);
-  await collector.start(brokers, [topics.results, topics.deadLetter]);
-}, { timeout: 180_000 });
-
-after(async () => {
-  for (const w of workers) await w.stop();
-  await collector.stop();
-  await deleteTopics(brokers, topics).catch(() => {});
-  await clearPrefix(prefix);
-  await redis.quit();
-  rmSync(dir, { recursive: true, force: true });
-}, { timeout: 60_000 });
+const deployment = useDeployment('crash', { workerArgs: WORKER_ARGS });
+const { prefix, topics, keys, collector, redis } = deployment;
+const dir = deployment.tempDir();
 
 async function submit(id: string, file: string): Promise<void> {
-  await exec(process.execPath, [cliEntry, 'submit', '--kafka', brokers.join(','), '--topic-prefix', prefix, '--task', 'summarize', '--max-tokens', '32', '--file', file, '--id', id]);
+  await exec(process.execPath, [cliEntry, 'submit', '--kafka', deployment.brokers.join(','), '--topic-prefix', prefix, '--task', 'summarize', '--max-tokens', '32', '--file', file, '--id', id]);
 }
 
 async function audit(id: string): Promise<{ chunk: number; version: number; tokens: number; writer: string }[]> {
@@ -58,10 +32,8 @@ test('SIGKILL in the middle of a document: another worker finishes it with the u
   const file = path.join(dir, 'doc.txt');
   writeFileSync(file, text);
   const chunks = Math.ceil(Buffer.byteLength(text) / 256);
-  const deployment = { brokers, prefix, topicPrefix: prefix, groupId: prefix, args: WORKER_ARGS };
 
-  const a = await spawnWorker({ ...deployment, name: 'worker-a' });
-  workers.push(a);
+  const a = await deployment.spawn('worker-a');
   await submit('crash-doc', file);
   // Wait until a few chunks are committed, then kill the worker without warning.
   const checkpoint = keys.checkpoint({ kind: 'document', id: 'crash-doc' });
@@ -77,8 +49,7 @@ test('SIGKILL in the middle of a document: another worker finishes it with the u
   assert.ok(reached < chunks, `killed before the end (${reached} of ${chunks} chunks)`);
   assert.equal(collector.records.get(topics.results)!.length, 0);
 
-  const b = await spawnWorker({ ...deployment, name: 'worker-b' });
-  workers.push(b);
+  await deployment.spawn('worker-b');
   const results = await collector.waitFor(topics.results, (rs) => rs.some((r) => r.key === 'crash-doc'), 120_000);
 
   // The same content under another id, uninterrupted, on the surviving worker.

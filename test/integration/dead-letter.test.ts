@@ -2,45 +2,27 @@
 // records land on the dead-letter topic with the reason, the original bytes and where they came from, and the
 // next good record is processed as usual.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-
-import type { Producer } from 'kafkajs';
+import { test } from 'node:test';
 
 import { DeadLetterSchema, type DeadLetter } from '../../schemas/dead-letter.ts';
 import { DOCUMENT_SCHEMA_V1 } from '../../schemas/documents.ts';
 import { EVENT_SCHEMA_V1 } from '../../schemas/events.ts';
 import { DocumentResultSchema } from '../../schemas/results.ts';
-import type { RunningWorker } from '../../services/worker/runtime.ts';
-import { clearPrefix, createTopics, deleteTopics, kafkaBrokers, kafkaClient, TopicCollector, topicsFor, uniqueName } from './helpers/services.ts';
+import { useDeployment } from './helpers/deployment.ts';
 import { startTestWorker } from './helpers/worker.ts';
 
-const prefix = uniqueName('dlq');
-const topics = topicsFor(prefix);
-const collector = new TopicCollector();
-let brokers: string[];
-let worker: RunningWorker;
-let producer: Producer;
-
-before(async () => {
-  brokers = await kafkaBrokers();
-  await createTopics(brokers, topics);
-  await collector.start(brokers, [topics.results, topics.deadLetter]);
-  worker = await startTestWorker({ brokers, prefix, topics, groupId: prefix }, {}, {
-    maxMessageBytes: 16 * 1024,
-    maxEventBytes: 256,
-    fileRoots: ['/nonexistent-root-for-tests'],
-  });
-  producer = kafkaClient(brokers).producer();
-  await producer.connect();
-}, { timeout: 180_000 });
-
-after(async () => {
-  await producer?.disconnect();
-  await worker?.stop();
-  await collector.stop();
-  await deleteTopics(brokers, topics).catch(() => {});
-  await clearPrefix(prefix);
-}, { timeout: 60_000 });
+const deployment = useDeployment('dlq', {
+  producer: true,
+  setUp: async (d) => {
+    const worker = await startTestWorker(d, {}, {
+      maxMessageBytes: 16 * 1024,
+      maxEventBytes: 256,
+      fileRoots: ['/nonexistent-root-for-tests'],
+    });
+    d.onTeardown(() => worker.stop());
+  },
+});
+const { topics, collector } = deployment;
 
 interface Sent {
   topic: string;
@@ -52,7 +34,7 @@ interface Sent {
 
 async function send(topic: string, key: string | null, value: Buffer | string | null): Promise<Sent> {
   const bytes = value === null ? null : Buffer.isBuffer(value) ? value : Buffer.from(value);
-  const [meta] = await producer.send({ topic, messages: [{ key, value: bytes }] });
+  const [meta] = await deployment.producer.send({ topic, messages: [{ key, value: bytes }] });
   return { topic, key, value: bytes, partition: meta!.partition, offset: meta!.baseOffset! };
 }
 

@@ -2,70 +2,57 @@
 // a worker consumes, plans and runs the chunk chain, `result --wait` prints what the results topic carries.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 
 import { summarize } from '../../pipelines/tasks/index.ts';
 import { DocumentResultSchema } from '../../schemas/results.ts';
 import { SummarizeTaskSchema } from '../../schemas/tasks.ts';
 import { Engine } from '../../services/engine/index.ts';
-import type { RunningWorker } from '../../services/worker/runtime.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
 import { cliEntry } from '../helpers/paths.ts';
-import { clearPrefix, createTopics, deleteTopics, kafkaBrokers, redisUrl, TopicCollector, topicsFor, uniqueName } from './helpers/services.ts';
+import { useDeployment } from './helpers/deployment.ts';
+import { redisUrl } from './helpers/services.ts';
 import { startTestWorker } from './helpers/worker.ts';
 
 const exec = promisify(execFile);
-const prefix = uniqueName('docs');
-const topics = topicsFor(prefix);
-const dir = mkdtempSync(path.join(tmpdir(), 'rwkvstream-docs-'));
-const collector = new TopicCollector();
-let brokers: string[];
-let worker: RunningWorker;
+const MAX_MESSAGE = 64 * 1024;
 let server: http.Server;
 
-const MAX_MESSAGE = 64 * 1024;
-
-before(async () => {
-  brokers = await kafkaBrokers();
-  await createTopics(brokers, topics);
-  await collector.start(brokers, [topics.results, topics.deadLetter]);
-  worker = await startTestWorker({ brokers, prefix, topics, groupId: prefix }, {}, { chunkTokens: 1024, maxMessageBytes: MAX_MESSAGE, fileRoots: [dir] });
-  server = http.createServer((req, res) => {
-    // Streamed in small pieces, so the reader must take a body that arrives over time.
-    const text = documentText(300);
-    res.writeHead(req.url === '/doc.txt' ? 200 : 404, { 'Content-Type': 'text/plain' });
-    if (req.url !== '/doc.txt') return void res.end();
-    let at = 0;
-    const next = () => {
-      if (at >= text.length) return void res.end();
-      res.write(text.slice(at, at + 5000));
-      at += 5000;
-      setImmediate(next);
-    };
-    next();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-}, { timeout: 180_000 });
-
-after(async () => {
-  await worker?.stop();
-  await collector.stop();
-  server?.closeAllConnections();
-  server?.close();
-  await deleteTopics(brokers, topics).catch(() => {});
-  await clearPrefix(prefix);
-  rmSync(dir, { recursive: true, force: true });
-}, { timeout: 60_000 });
+const deployment = useDeployment('docs', {
+  setUp: async (d) => {
+    const worker = await startTestWorker(d, {}, { chunkTokens: 1024, maxMessageBytes: MAX_MESSAGE, fileRoots: [dir] });
+    d.onTeardown(() => worker.stop());
+    server = http.createServer((req, res) => {
+      // Streamed in small pieces, so the reader must take a body that arrives over time.
+      const text = documentText(300);
+      res.writeHead(req.url === '/doc.txt' ? 200 : 404, { 'Content-Type': 'text/plain' });
+      if (req.url !== '/doc.txt') return void res.end();
+      let at = 0;
+      const next = () => {
+        if (at >= text.length) return void res.end();
+        res.write(text.slice(at, at + 5000));
+        at += 5000;
+        setImmediate(next);
+      };
+      next();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    d.onTeardown(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+  },
+});
+const { prefix, topics, collector } = deployment;
+const dir = deployment.tempDir();
 
 function documentText(lines: number): string {
   return Array.from({ length: lines }, (_, i) => `${i}. The river keeps its pace; the fox and the dog walk the bank and count the boats (${(i * 37) % 101}).\n`).join('');
@@ -75,7 +62,7 @@ async function cli(...args: string[]): Promise<string> {
   return (await exec(process.execPath, [cliEntry, ...args], { maxBuffer: 64 << 20 })).stdout;
 }
 
-const kafkaArgs = () => ['--kafka', brokers.join(','), '--topic-prefix', prefix];
+const kafkaArgs = () => ['--kafka', deployment.brokers.join(','), '--topic-prefix', prefix];
 const redisArgs = ['--redis', redisUrl, '--prefix', prefix];
 
 async function resultOf(id: string) {
@@ -100,12 +87,10 @@ test('a multi-chunk document sent whole: submit prints its id, result --wait pri
   assert.ok(result.chunks >= 10);
 
   // Progress of the last chunk job: tokens done and total.
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const queue = new Queue('chunks', { connection, prefix });
+  const queue = new Queue('chunks', { connection: deployment.redis, prefix });
   const last = await queue.getJob(`chunk~doc-whole~${result.chunks - 1}`);
   assert.deepEqual(last?.progress, { tokensDone: result.tokens, tokensTotal: result.tokens, chunk: result.chunks, chunks: result.chunks });
   await queue.close();
-  await connection.quit();
 
   // The same as reading the text in one go with the engine and summarizing.
   const engine = await Engine.load({ model: tinyModel, threads: 1 });

@@ -2,13 +2,7 @@
 // horizon of the last EVENT_ID_HORIZON ids; events without an id are distinct. Checked on the Redis event log,
 // on the embedded one (including a resumed run), and end to end through the broker and a worker.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { after, before, test } from 'node:test';
-
-import { Redis } from 'ioredis';
-import type { Producer } from 'kafkajs';
+import { test } from 'node:test';
 
 import { EVENT_ID_HORIZON } from '../../pipelines/ports.ts';
 import { scoreEvents } from '../../pipelines/tasks/index.ts';
@@ -19,19 +13,15 @@ import { FileStateStore } from '../../services/embedded/state-store.ts';
 import { Engine } from '../../services/engine/index.ts';
 import { Keys } from '../../services/store/keys.ts';
 import { RedisEventLog } from '../../services/store/redis-event-log.ts';
-import type { RunningWorker } from '../../services/worker/runtime.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
-import { clearPrefix, createTopics, deleteTopics, kafkaBrokers, kafkaClient, redisUrl, TopicCollector, topicsFor, uniqueName } from './helpers/services.ts';
+import { useDeployment } from './helpers/deployment.ts';
+import { clearPrefix } from './helpers/services.ts';
 import { startTestWorker } from './helpers/worker.ts';
 
-const prefix = uniqueName('event-dedupe');
-const topics = topicsFor(prefix);
-const redis = new Redis(redisUrl);
-const collector = new TopicCollector();
-const scratch = mkdtempSync(path.join(tmpdir(), 'rwkvstream-event-dedupe-'));
-let brokers: string[] = [];
-let worker: RunningWorker | undefined;
-let producer: Producer | undefined;
+// The first tests need no broker: the last one starts the deployment.
+const deployment = useDeployment('event-dedupe', { partitions: 2, producer: true, deferStart: true });
+const { prefix, topics, collector, redis } = deployment;
+const scratch = deployment.tempDir();
 
 const event = (offset: number, id?: string) => ({
   text: `line ${offset}`,
@@ -41,16 +31,6 @@ const event = (offset: number, id?: string) => ({
   offset: String(offset),
   receivedAt: 1000 + offset,
 });
-
-after(async () => {
-  await producer?.disconnect();
-  await worker?.stop();
-  await collector.stop();
-  if (brokers.length > 0) await deleteTopics(brokers, topics).catch(() => {});
-  await clearPrefix(prefix);
-  await redis.quit();
-  rmSync(scratch, { recursive: true, force: true });
-}, { timeout: 60_000 });
 
 test('the Redis event log takes an id in once per stream, forgets ids past the horizon, and keeps events without an id', async () => {
   const keys = new Keys(`${prefix}-log`);
@@ -91,12 +71,9 @@ test('the embedded event log drops the same duplicates when a resumed run reads 
 });
 
 test('end to end: an event a producer wrote twice is scored once, with the scores of an undisturbed stream', { timeout: 240_000 }, async () => {
-  brokers = await kafkaBrokers();
-  await createTopics(brokers, topics, 2);
-  await collector.start(brokers, [topics.results, topics.deadLetter]);
-  worker = await startTestWorker({ brokers, prefix, topics, groupId: prefix }, {}, { anomaly: { batchEvents: 4, batchMs: 300, threshold: 5 } });
-  producer = kafkaClient(brokers).producer();
-  await producer.connect();
+  await deployment.start();
+  const worker = await startTestWorker(deployment, {}, { anomaly: { batchEvents: 4, batchMs: 300, threshold: 5 } });
+  deployment.onTeardown(() => worker.stop());
 
   const stream = 'app/dedupe';
   const lines = Array.from({ length: 9 }, (_, i) => `job ${i % 4} finished in ${20 + i} ms`);
@@ -107,7 +84,7 @@ test('end to end: an event a producer wrote twice is scored once, with the score
   // Events 0..7 carry ids and 2, 5 and 7 are written twice (5 right away, 2 and 7 a few events later, as a
   // producer's retry would); event 8 has no id and is written twice on purpose: two events with the same text.
   const sends = [[0], [1], [2], [3], [2, 4], [5, 5], [6], [7], [8], [7], [8]];
-  for (const batch of sends) await producer.send({ topic: topics.events, messages: batch.map((i) => message(i, i !== 8)) });
+  for (const batch of sends) await deployment.producer.send({ topic: topics.events, messages: batch.map((i) => message(i, i !== 8)) });
 
   const expected = [...lines, lines[8]!];
   const events = async () => {

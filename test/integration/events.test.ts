@@ -3,44 +3,28 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { after, before, test } from 'node:test';
-
-import type { Producer } from 'kafkajs';
+import { test } from 'node:test';
 
 import { scoreEvents } from '../../pipelines/tasks/index.ts';
 import { EVENT_SCHEMA_V1 } from '../../schemas/events.ts';
 import { AnomalyResultSchema, type AnomalyResult } from '../../schemas/results.ts';
 import { Engine } from '../../services/engine/index.ts';
-import type { RunningWorker } from '../../services/worker/runtime.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
 import { cliEntry } from '../helpers/paths.ts';
-import { clearPrefix, createTopics, deleteTopics, kafkaBrokers, kafkaClient, redisUrl, TopicCollector, topicsFor, uniqueName } from './helpers/services.ts';
+import { useDeployment } from './helpers/deployment.ts';
+import { redisUrl } from './helpers/services.ts';
 import { startTestWorker } from './helpers/worker.ts';
 
 const exec = promisify(execFile);
-const prefix = uniqueName('events');
-const topics = topicsFor(prefix);
-const collector = new TopicCollector();
-let brokers: string[];
-let worker: RunningWorker;
-let producer: Producer;
-
-before(async () => {
-  brokers = await kafkaBrokers();
-  await createTopics(brokers, topics, 3);
-  await collector.start(brokers, [topics.results, topics.deadLetter]);
-  worker = await startTestWorker({ brokers, prefix, topics, groupId: prefix }, {}, { anomaly: { batchEvents: 4, batchMs: 300, threshold: 5 } });
-  producer = kafkaClient(brokers).producer();
-  await producer.connect();
-}, { timeout: 180_000 });
-
-after(async () => {
-  await producer?.disconnect();
-  await worker?.stop();
-  await collector.stop();
-  await deleteTopics(brokers, topics).catch(() => {});
-  await clearPrefix(prefix);
-}, { timeout: 60_000 });
+const deployment = useDeployment('events', {
+  partitions: 3,
+  producer: true,
+  setUp: async (d) => {
+    const worker = await startTestWorker(d, {}, { anomaly: { batchEvents: 4, batchMs: 300, threshold: 5 } });
+    d.onTeardown(() => worker.stop());
+  },
+});
+const { prefix, topics, collector } = deployment;
 
 const STREAMS: Record<string, string[]> = {
   'web/frontend': Array.from({ length: 10 }, (_, i) => `GET /page/${i % 3} 200 ${12 + (i % 5)}ms`),
@@ -55,7 +39,7 @@ async function sendEvents(): Promise<void> {
     const messages = Object.entries(STREAMS)
       .filter(([, lines]) => i < lines.length)
       .map(([stream, lines]) => ({ key: stream, value: JSON.stringify({ schema: EVENT_SCHEMA_V1, stream, text: lines[i], id: `${stream}#${i}` }) }));
-    await producer.send({ topic: topics.events, messages });
+    await deployment.producer.send({ topic: topics.events, messages });
   }
 }
 
@@ -96,7 +80,7 @@ test('each stream is scored with its own state, carried across batches', { timeo
 
 test('a stream continues from its state when more events arrive later', { timeout: 120_000 }, async () => {
   const before = batchesOf('auth');
-  await producer.send({ topic: topics.events, messages: [{ key: 'auth', value: JSON.stringify({ schema: EVENT_SCHEMA_V1, stream: 'auth', text: 'user carol logged in', id: 'auth#3' }) }] });
+  await deployment.producer.send({ topic: topics.events, messages: [{ key: 'auth', value: JSON.stringify({ schema: EVENT_SCHEMA_V1, stream: 'auth', text: 'user carol logged in', id: 'auth#3' }) }] });
   await collector.waitFor(topics.results, () => batchesOf('auth').length > before.length, 30_000);
   const next = batchesOf('auth').at(-1)!;
   assert.equal(next.batch, before.length);

@@ -3,57 +3,33 @@
 // at the same time; the fenced commit lets exactly one apply it, and the result is the uninterrupted one.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 
-import { Keys } from '../../services/store/keys.ts';
 import { cliEntry } from '../helpers/paths.ts';
-import { clearPrefix, createTopics, deleteTopics, kafkaBrokers, redisUrl, TopicCollector, topicsFor, uniqueName } from './helpers/services.ts';
-import { spawnWorker, type WorkerProcess } from './helpers/worker-process.ts';
+import { useDeployment } from './helpers/deployment.ts';
 
 const exec = promisify(execFile);
-const prefix = uniqueName('race');
-const topics = topicsFor(prefix);
-const keys = new Keys(prefix);
-const dir = mkdtempSync(path.join(tmpdir(), 'rwkvstream-race-'));
-const collector = new TopicCollector();
-const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
-const workers: WorkerProcess[] = [];
-let brokers: string[];
-
-before(async () => {
-  brokers = await kafkaBrokers();
-  await createTopics(brokers, topics);
-  await collector.start(brokers, [topics.results, topics.deadLetter]);
-}, { timeout: 180_000 });
-
-after(async () => {
-  for (const w of workers) await w.stop();
-  await collector.stop();
-  await deleteTopics(brokers, topics).catch(() => {});
-  await clearPrefix(prefix);
-  await redis.quit();
-  rmSync(dir, { recursive: true, force: true });
-}, { timeout: 60_000 });
+// Chunks long enough (2048 tokens) that the duplicate is picked up while the original still runs.
+const deployment = useDeployment('race', { workerArgs: ['--chunk-tokens', '2048'] });
+const { prefix, topics, keys, collector, redis } = deployment;
+const dir = deployment.tempDir();
 
 async function submit(id: string, file: string): Promise<void> {
-  await exec(process.execPath, [cliEntry, 'submit', '--kafka', brokers.join(','), '--topic-prefix', prefix, '--task', 'classify', '--labels', 'sensors,cooking,music', '--file', file, '--id', id]);
+  await exec(process.execPath, [cliEntry, 'submit', '--kafka', deployment.brokers.join(','), '--topic-prefix', prefix, '--task', 'classify', '--labels', 'sensors,cooking,music', '--file', file, '--id', id]);
 }
 
 test('two workers racing on every chunk of one document: the fencing lets one commit per chunk', { timeout: 240_000 }, async () => {
   const text = Array.from({ length: 200 }, (_, i) => `[${i}] pump ${i % 5} pressure ${(i * 29) % 83} kPa, valve ${i % 3} open.\n`).join('');
   const file = path.join(dir, 'doc.txt');
   writeFileSync(file, text);
-  // Chunks long enough (2048 tokens) that the duplicate is picked up while the original still runs.
-  const deployment = { brokers, prefix, topicPrefix: prefix, groupId: prefix, args: ['--chunk-tokens', '2048'] };
-  workers.push(await spawnWorker({ ...deployment, name: 'worker-a' }), await spawnWorker({ ...deployment, name: 'worker-b' }));
+  await deployment.spawn('worker-a');
+  await deployment.spawn('worker-b');
   const chunks = Math.ceil(Buffer.byteLength(text) / 2048);
 
   const queue = new Queue('chunks', { connection: redis, prefix });

@@ -3,37 +3,13 @@
 // yields the same section results (by index, identical JSON) and the same final result as an undisturbed run.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, test } from 'node:test';
-
-import { Redis } from 'ioredis';
-import type { Producer } from 'kafkajs';
+import { test } from 'node:test';
 
 import { DOCUMENT_SCHEMA_V1 } from '../../schemas/documents.ts';
 import { SectionResultSchema, type SectionResult } from '../../schemas/results.ts';
 import type { DocumentTaskInput } from '../../schemas/tasks.ts';
-import { Keys } from '../../services/store/keys.ts';
-import {
-  clearPrefix,
-  createTopics,
-  deleteTopics,
-  kafkaBrokers,
-  kafkaClient,
-  redisUrl,
-  TopicCollector,
-  topicsFor,
-  uniqueName,
-  type Collected,
-} from './helpers/services.ts';
-import { spawnWorker, type WorkerProcess } from './helpers/worker-process.ts';
-
-const prefix = uniqueName('sections');
-const topics = topicsFor(prefix);
-const keys = new Keys(prefix);
-const collector = new TopicCollector();
-const redis = new Redis(redisUrl);
-const workers: WorkerProcess[] = [];
-let brokers: string[];
-let producer: Producer;
+import { useDeployment } from './helpers/deployment.ts';
+import type { Collected } from './helpers/services.ts';
 
 const CHUNK_TOKENS = 256;
 // Short locks, so the killed worker's job is taken over within seconds.
@@ -46,28 +22,12 @@ const CHUNKS = Math.ceil(TOKENS / CHUNK_TOKENS);
 const TASK: DocumentTaskInput = { kind: 'summarize', maxTokens: 8, sections: { every: 1024, maxTokens: 4, final: 'both', reduce: { fanIn: 8 } } };
 const SECTIONS = Math.floor((TOKENS - 1) / 1024) + 1;
 
-before(async () => {
-  brokers = await kafkaBrokers();
-  await createTopics(brokers, topics);
-  await collector.start(brokers, [topics.results, topics.deadLetter]);
-  producer = kafkaClient(brokers).producer();
-  await producer.connect();
-}, { timeout: 180_000 });
-
-after(async () => {
-  for (const w of workers) await w.stop();
-  await producer?.disconnect();
-  await collector.stop();
-  await deleteTopics(brokers, topics).catch(() => {});
-  await clearPrefix(prefix);
-  await redis.quit();
-}, { timeout: 60_000 });
-
-const deployment = () => ({ brokers, prefix, topicPrefix: prefix, groupId: prefix, args: WORKER_ARGS });
+const deployment = useDeployment('sections', { producer: true, workerArgs: WORKER_ARGS });
+const { topics, keys, collector, redis } = deployment;
 
 async function submit(id: string): Promise<void> {
   const value = JSON.stringify({ schema: DOCUMENT_SCHEMA_V1, id, task: TASK, body: { kind: 'text', text: TEXT } });
-  await producer.send({ topic: topics.documents, messages: [{ key: id, value }] });
+  await deployment.producer.send({ topic: topics.documents, messages: [{ key: id, value }] });
 }
 
 const parsed = (r: Collected) => JSON.parse(r.value) as { kind: string };
@@ -76,8 +36,7 @@ const sectionsOf = (id: string): SectionResult[] =>
 const documentOf = (id: string) => collector.records.get(topics.results)!.find((r) => r.key === id && parsed(r).kind === 'document');
 
 test('section results reach the results topic while the document is still being read', { timeout: 240_000 }, async () => {
-  const a = await spawnWorker({ ...deployment(), name: 'worker-a' });
-  workers.push(a);
+  await deployment.spawn('worker-a');
   await submit('sections-ref');
   await collector.waitFor(topics.results, () => sectionsOf('sections-ref').length > 0, 120_000);
   // Read at once: the document is far from its end (a section every 4 of its chunks).
@@ -103,7 +62,7 @@ test('section results reach the results topic while the document is still being 
 });
 
 test('SIGKILL mid-document: another worker finishes it with the same sections and the same result', { timeout: 300_000 }, async () => {
-  const a = workers[0]!;
+  const a = deployment.workers[0]!;
   await submit('sections-crash');
   const checkpoint = keys.checkpoint({ kind: 'document', id: 'sections-crash' });
   for (let i = 0; ; i++) {
@@ -117,8 +76,7 @@ test('SIGKILL mid-document: another worker finishes it with the same sections an
   const reached = Number(await redis.hget(checkpoint, 'chunk'));
   assert.ok(reached < CHUNKS, `killed before the end (${reached} of ${CHUNKS} chunks)`);
 
-  const b = await spawnWorker({ ...deployment(), name: 'worker-b' });
-  workers.push(b);
+  await deployment.spawn('worker-b');
   await collector.waitFor(topics.results, () => documentOf('sections-crash') !== undefined, 180_000);
 
   const reference = new Map(sectionsOf('sections-ref').map((s) => [s.section, JSON.stringify({ ...s, id: null })]));

@@ -2,61 +2,35 @@
 // committed once each and in order, and every result is what reading the document directly gives.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { after, before, test } from 'node:test';
-
-import { Redis } from 'ioredis';
+import { test } from 'node:test';
 
 import { summarize } from '../../pipelines/tasks/index.ts';
 import { DocumentResultSchema } from '../../schemas/results.ts';
 import { SummarizeTaskSchema } from '../../schemas/tasks.ts';
 import { Engine } from '../../services/engine/index.ts';
-import { Keys } from '../../services/store/keys.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
 import { cliEntry } from '../helpers/paths.ts';
-import { clearPrefix, createTopics, deleteTopics, kafkaBrokers, redisUrl, TopicCollector, topicsFor, uniqueName } from './helpers/services.ts';
-import { spawnWorker, type WorkerProcess } from './helpers/worker-process.ts';
+import { useDeployment } from './helpers/deployment.ts';
 
 const exec = promisify(execFile);
-const prefix = uniqueName('share');
-const topics = topicsFor(prefix);
-const keys = new Keys(prefix);
-const dir = mkdtempSync(path.join(tmpdir(), 'rwkvstream-share-'));
-const collector = new TopicCollector();
-const redis = new Redis(redisUrl);
-const workers: WorkerProcess[] = [];
-let brokers: string[];
-
-before(async () => {
-  brokers = await kafkaBrokers();
-  await createTopics(brokers, topics, 4);
-  await collector.start(brokers, [topics.results, topics.deadLetter]);
-}, { timeout: 180_000 });
-
-after(async () => {
-  for (const w of workers) await w.stop();
-  await collector.stop();
-  await deleteTopics(brokers, topics).catch(() => {});
-  await clearPrefix(prefix);
-  await redis.quit();
-  rmSync(dir, { recursive: true, force: true });
-}, { timeout: 60_000 });
+const deployment = useDeployment('share', { partitions: 4, workerArgs: ['--chunk-tokens', '512'] });
+const { prefix, topics, keys, collector, redis, workers } = deployment;
+const dir = deployment.tempDir();
 
 const DOCS = 10;
 const textOf = (d: number) =>
   Array.from({ length: 30 + 7 * d }, (_, i) => `Doc ${d}, note ${i}: shipment ${(d * 31 + i * 7) % 50} left the dock at ${(i * 5) % 24}h.\n`).join('');
 
 test('two worker processes share many documents, each document strictly in order', { timeout: 300_000 }, async () => {
-  const deployment = { brokers, prefix, topicPrefix: prefix, groupId: prefix, args: ['--chunk-tokens', '512'] };
-  workers.push(...(await Promise.all([spawnWorker({ ...deployment, name: 'worker-a' }), spawnWorker({ ...deployment, name: 'worker-b' })])));
+  await Promise.all([deployment.spawn('worker-a'), deployment.spawn('worker-b')]);
 
   await Promise.all(Array.from({ length: DOCS }, async (_, d) => {
     const file = path.join(dir, `doc-${d}.txt`);
     writeFileSync(file, textOf(d));
-    await exec(process.execPath, [cliEntry, 'submit', '--kafka', brokers.join(','), '--topic-prefix', prefix, '--task', 'summarize', '--max-tokens', '16', '--file', file, '--id', `doc-${d}`]);
+    await exec(process.execPath, [cliEntry, 'submit', '--kafka', deployment.brokers.join(','), '--topic-prefix', prefix, '--task', 'summarize', '--max-tokens', '16', '--file', file, '--id', `doc-${d}`]);
   }));
   await collector.waitFor(topics.results, (rs) => new Set(rs.map((r) => r.key)).size === DOCS, 240_000);
 

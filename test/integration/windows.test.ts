@@ -2,26 +2,12 @@
 // process SIGKILLed mid-stream and replaced gives exactly the window summaries of an undisturbed run (the same
 // events under other keys, read by the surviving worker).
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-
-import type { Producer } from 'kafkajs';
-import { Redis } from 'ioredis';
 
 import { EVENT_SCHEMA_V1 } from '../../schemas/events.ts';
 import { AnomalyResultSchema, type AnomalyResult, type EventScore, type WindowSummary } from '../../schemas/results.ts';
-import { Keys } from '../../services/store/keys.ts';
-import { clearPrefix, createTopics, deleteTopics, kafkaBrokers, kafkaClient, redisUrl, TopicCollector, topicsFor, uniqueName } from './helpers/services.ts';
-import { spawnWorker, type WorkerProcess } from './helpers/worker-process.ts';
-
-const prefix = uniqueName('windows');
-const topics = topicsFor(prefix);
-const keys = new Keys(prefix);
-const collector = new TopicCollector();
-const redis = new Redis(redisUrl);
-const workers: WorkerProcess[] = [];
-let brokers: string[];
-let producer: Producer;
+import { useDeployment } from './helpers/deployment.ts';
 
 const WINDOW = 5;
 const TOP = 2;
@@ -35,22 +21,8 @@ const STREAMS: Record<string, string[]> = {
   'svc/db': Array.from({ length: 17 }, (_, i) => `checkpoint complete: wrote ${100 + (i % 5)} buffers`),
 };
 
-before(async () => {
-  brokers = await kafkaBrokers();
-  await createTopics(brokers, topics);
-  await collector.start(brokers, [topics.results, topics.deadLetter]);
-  producer = kafkaClient(brokers).producer();
-  await producer.connect();
-}, { timeout: 180_000 });
-
-after(async () => {
-  for (const w of workers) await w.stop();
-  await producer?.disconnect();
-  await collector.stop();
-  await deleteTopics(brokers, topics).catch(() => {});
-  await clearPrefix(prefix);
-  await redis.quit();
-}, { timeout: 60_000 });
+const deployment = useDeployment('windows', { producer: true, workerArgs: WORKER_ARGS });
+const { topics, keys, collector, redis } = deployment;
 
 /** Sends events [from, to) of every stream, interleaved, under `keyPrefix` + the stream's name. */
 async function send(keyPrefix: string, from: number, to: number): Promise<void> {
@@ -61,7 +33,7 @@ async function send(keyPrefix: string, from: number, to: number): Promise<void> 
         const stream = `${keyPrefix}${name}`;
         return { key: stream, value: JSON.stringify({ schema: EVENT_SCHEMA_V1, stream, text: lines[i], id: `#${i}` }) };
       });
-    if (messages.length > 0) await producer.send({ topic: topics.events, messages });
+    if (messages.length > 0) await deployment.producer.send({ topic: topics.events, messages });
   }
 }
 
@@ -100,9 +72,7 @@ async function cursor(stream: string): Promise<number> {
 }
 
 test('windows per stream key; a worker SIGKILLed mid-stream and replaced gives the undisturbed window summaries', { timeout: 300_000 }, async () => {
-  const deployment = { brokers, prefix, topicPrefix: prefix, groupId: prefix, args: WORKER_ARGS };
-  const a = await spawnWorker({ ...deployment, name: 'worker-a' });
-  workers.push(a);
+  const a = await deployment.spawn('worker-a');
 
   // The first part of each stream; once some of it is scored, the rest arrives and the worker is killed.
   await send('', 0, 10);
@@ -116,8 +86,7 @@ test('windows per stream key; a worker SIGKILLed mid-stream and replaced gives t
   const reached = await cursor('svc/api');
   assert.ok(reached < STREAMS['svc/api']!.length, `killed mid-stream (cursor ${reached})`);
 
-  const b = await spawnWorker({ ...deployment, name: 'worker-b' });
-  workers.push(b);
+  await deployment.spawn('worker-b');
   // The undisturbed run: the same events under other keys, on the surviving worker.
   await send('ref-', 0, 23);
   const all = () => Object.entries(STREAMS).every(([name, lines]) => batchesOf(name, lines.length) && batchesOf(`ref-${name}`, lines.length));

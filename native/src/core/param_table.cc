@@ -120,12 +120,12 @@ SharedParams read_shared_params(const ParamTable& t, const std::map<std::string,
     throw Error(code::kModelShape, "model dimensions V=" + std::to_string(s.V) + ", C=" + std::to_string(s.C) +
                                        ", F=" + std::to_string(s.F) + " are out of range");
   }
-  s.emb = emb;
-  s.ln0_w = t.vec("blocks.0.ln0.weight", s.C);
-  s.ln0_b = t.vec("blocks.0.ln0.bias", s.C);
-  s.ln_out_w = t.vec("ln_out.weight", s.C);
-  s.ln_out_b = t.vec("ln_out.bias", s.C);
-  s.head = t.mat("head.weight", s.V, s.C);
+  s.tensors.emb = emb;
+  s.tensors.ln0_w = t.vec("blocks.0.ln0.weight", s.C);
+  s.tensors.ln0_b = t.vec("blocks.0.ln0.bias", s.C);
+  s.tensors.ln_out_w = t.vec("ln_out.weight", s.C);
+  s.tensors.ln_out_b = t.vec("ln_out.bias", s.C);
+  s.tensors.head = t.mat("head.weight", s.V, s.C);
   return s;
 }
 

@@ -43,12 +43,20 @@ const char* dtype_label(DType d);
 // ChatRWKV's pre-converted files (transposed or quantized weights) carry these entries: refused with E_MODEL_FORMAT.
 void refuse_preconverted(const std::map<std::string, TensorView>& tensors);
 
-// What every RWKV version shares: the embedding, block 0's ln0, ln_out and the head, and the dimensions they and
-// the first FFN define (vocabulary V, width C, FFN width F) with the layer count L.
+// The tensors outside the blocks, the same in every RWKV version (each version's parameter table extends this).
+struct SharedTensors {
+  TensorView emb;             // (V, C)
+  TensorView ln0_w, ln0_b;    // block 0's ln0
+  TensorView ln_out_w, ln_out_b;
+  TensorView head;            // (V, C)
+};
+
+// The shared tensors with the dimensions they and the first FFN define (vocabulary V, width C, FFN width F),
+// and the layer count L.
 struct SharedParams {
   int64_t V = 0, C = 0, F = 0;
   int L = 0;
-  TensorView emb, ln0_w, ln0_b, ln_out_w, ln_out_b, head;
+  SharedTensors tensors;
 };
 SharedParams read_shared_params(const ParamTable& t, const std::map<std::string, TensorView>& tensors);
 

@@ -1,6 +1,5 @@
 #include "core/rwkv456_params.h"
 
-#include "core/param_table.h"
 #include "rwkv/error.h"
 
 namespace rwkv {
@@ -66,12 +65,7 @@ Rwkv456Params rwkv456_params(const TensorFile& file) {
   read_heads(t, version, C, &H, &N);
   set_dimensions(c, shared, H, N);
 
-  p.emb = shared.emb;
-  p.ln0_w = shared.ln0_w;
-  p.ln0_b = shared.ln0_b;
-  p.ln_out_w = shared.ln_out_w;
-  p.ln_out_b = shared.ln_out_b;
-  p.head = shared.head;
+  static_cast<SharedTensors&>(p) = shared.tensors;
 
   p.layers.resize(static_cast<size_t>(L));
   c.ranks.resize(static_cast<size_t>(L));

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/param_table.h"
 #include "rwkv/model.h"
 #include "rwkv/tensor_file.h"
 
@@ -38,12 +39,8 @@ struct Rwkv456LayerParams {
   TensorView ffn_receptance;  // (C, C)
 };
 
-struct Rwkv456Params {
+struct Rwkv456Params : SharedTensors {
   ModelConfig config;
-  TensorView emb;            // (V, C)
-  TensorView ln0_w, ln0_b;   // block 0's ln0
-  TensorView ln_out_w, ln_out_b;
-  TensorView head;           // (V, C)
   std::vector<Rwkv456LayerParams> layers;
   // eps of the ln_x GroupNorm. The official inference code uses 64e-5 (1e-5 · head_size_divisor², divisor 8)
   // for every RWKV-5/6 model; rwkv.cpp uses 1e-5 for RWKV-5 and 64e-5 for RWKV-6. The checkpoint does not

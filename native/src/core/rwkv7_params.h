@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/param_table.h"
 #include "rwkv/model.h"
 #include "rwkv/tensor_file.h"
 
@@ -25,12 +26,8 @@ struct Rwkv7LayerParams {
   TensorView ffn_value;     // (C, F)
 };
 
-struct Rwkv7Params {
+struct Rwkv7Params : SharedTensors {
   ModelConfig config;
-  TensorView emb;             // (V, C)
-  TensorView ln0_w, ln0_b;    // block 0's ln0
-  TensorView ln_out_w, ln_out_b;
-  TensorView head;            // (V, C)
   std::vector<Rwkv7LayerParams> layers;
 };
 

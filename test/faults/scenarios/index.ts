@@ -15,17 +15,19 @@ import { redisRestart } from './redis-restart.ts';
 import { redisOutage } from './redis-outage.ts';
 
 export const scenarios: Scenario[] = [
+  // Faults: each compares every final result with an undisturbed run.
+  workerKill,
+  zombie,
+  redisRestart,
+  redisOutage,
+  kafkaRestart,
+  rebalance,
   duplicates,
   diskFull,
-  rebalance,
-  kafkaRestart,
+  // Bad input beside good work, then fuzzing, then load.
   badMessages,
   badDocuments,
   badModels,
   fuzz,
   load,
-  workerKill,
-  zombie,
-  redisRestart,
-  redisOutage,
 ];

@@ -92,7 +92,7 @@ export const kafkaRestart: Scenario = {
           const verdict = await cluster.verify(docs);
           const problems = [...verdict.problems];
           if (!settled) problems.push(`not settled: ${cluster.pending(docs).map((d) => d.id).join(', ')}`);
-          if (alive < workers.length) problems.push(`${workers.length - alive} worker(s) exited: ${JSON.stringify(workers.flatMap((w) => w.logs.slice(-2)))}`.slice(0, 400));
+          if (alive < workers.length) problems.push(`${workers.length - alive} worker(s) exited: ${JSON.stringify(workers.flatMap((w) => lastWords(w.logs)))}`.slice(0, 600));
           if (letters.length > 0) problems.push(`${letters.length} dead letters: ${letters[0]!.value.slice(0, 200)}`);
           const sharedLoss = alive < workers.length || letters.length > 0;
           const figures = `broker down ${downSeconds.toFixed(1)} s with ${runningAtStop} of ${docs.length} documents unfinished; ${failedSends} sends failed and were retried; ` +
@@ -129,3 +129,8 @@ export const kafkaRestart: Scenario = {
     }
   },
 };
+
+/** How a worker ended: its errors and anything not logged as JSON (a stack trace), then the exit code or signal. */
+function lastWords(logs: Record<string, unknown>[]): Record<string, unknown>[] {
+  return logs.filter((l) => typeof l.level !== 'number' || l.level >= 50).slice(-4);
+}

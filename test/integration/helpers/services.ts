@@ -66,18 +66,30 @@ export async function deleteTopics(brokers: string[], topics: Topics): Promise<v
   }
 }
 
-/** Removes every Redis key of a test prefix (store keys and BullMQ queues alike). */
-export async function clearPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl);
-  try {
+/**
+ * Removes every Redis key of a test prefix (store keys and BullMQ queues alike); gives up after 10 s, so a
+ * tear-down does not hang on a Redis that is down (its keys then die with its data directory).
+ */
+export async function clearPrefix(prefix: string, url = redisUrl): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 5000, retryStrategy: (n) => (n > 3 ? null : 500) });
+  redis.on('error', () => {});
+  const scan = async () => {
     let cursor = '0';
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
       cursor = next;
       if (keys.length > 0) await redis.unlink(...keys);
     } while (cursor !== '0');
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`could not clear ${prefix}:* on ${url} in 10 s`)), 10_000);
+  });
+  try {
+    await Promise.race([scan(), limit]);
   } finally {
-    await redis.quit();
+    clearTimeout(timer);
+    redis.disconnect();
   }
 }
 

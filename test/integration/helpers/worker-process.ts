@@ -14,6 +14,8 @@ export interface WorkerProcess {
   /** Parsed log lines so far. */
   logs: Record<string, unknown>[];
   exited: Promise<number | null>;
+  /** Whether the process has not exited yet. */
+  running(): boolean;
   kill(signal: NodeJS.Signals): void;
   /** SIGTERM and wait for a clean exit. */
   stop(): Promise<number | null>;
@@ -34,7 +36,7 @@ export interface WorkerProcessOptions {
   onSpawn?: (worker: StartingWorker) => void;
 }
 
-export type StartingWorker = Pick<WorkerProcess, 'name' | 'pid' | 'logs' | 'exited' | 'kill'>;
+export type StartingWorker = Pick<WorkerProcess, 'name' | 'pid' | 'logs' | 'exited' | 'running' | 'kill'>;
 
 export async function spawnWorker(options: WorkerProcessOptions): Promise<WorkerProcess> {
   const child: ChildProcess = spawn(process.execPath, [
@@ -52,8 +54,13 @@ export async function spawnWorker(options: WorkerProcessOptions): Promise<Worker
     ...(options.args ?? []),
   ], { stdio: ['ignore', 'ignore', 'pipe'], ...(options.env ? { env: { ...process.env, ...options.env } } : {}) });
   const logs: Record<string, unknown>[] = [];
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const starting: StartingWorker = { name: options.name, pid: child.pid!, logs, exited, kill: (signal) => void child.kill(signal) };
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => {
+    // Last in the log, so a test that finds a worker gone can say how it ended.
+    logs.push({ msg: 'process exited', code, signal });
+    resolve(code);
+  }));
+  const running = () => child.exitCode === null && child.signalCode === null;
+  const starting: StartingWorker = { name: options.name, pid: child.pid!, logs, exited, running, kill: (signal) => void child.kill(signal) };
   options.onSpawn?.(starting);
   const ready = new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`worker ${options.name} not ready in 60 s: ${JSON.stringify(logs.slice(-5))}`)), 60_000);
@@ -76,12 +83,12 @@ export async function spawnWorker(options: WorkerProcessOptions): Promise<Worker
     });
   });
   const metricsPort = await ready;
-  return {
-    ...starting,
+  // The same object onSpawn saw, so a ready worker can be found among the starting ones it was tracked as.
+  return Object.assign(starting, {
     metricsPort,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      if (running()) child.kill('SIGTERM');
       return exited;
     },
-  };
+  });
 }
