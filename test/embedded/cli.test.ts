@@ -9,19 +9,10 @@ import { before, test } from 'node:test';
 import { AnomalyResultSchema, ClassifyResultSchema, SummarizeResultSchema } from '../../schemas/results.ts';
 import { formatAmount } from '../../services/cli/progress.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
-import { cli, committedHead, jobDirs, startCli, tempDir, waitForCheckpoint, type CliOptions } from './helpers.ts';
+import { cli, isolatedEnv, committedHead, jobDirs, startCli, tempDir, waitForCheckpoint, type CliOptions } from './helpers.ts';
 
 const home = tempDir('home');
-/** No downloads and no user configuration: everything a run needs is given. */
-const ENV: NodeJS.ProcessEnv = {
-  RWKVSTREAM_HOME: home,
-  RWKVSTREAM_OFFLINE: '1',
-  RWKVSTREAM_MODEL: '',
-  RWKVSTREAM_VOCAB: '',
-  RWKVSTREAM_CONFIG: '',
-  RWKVSTREAM_CHECKPOINT_DIR: '',
-  RWKVSTREAM_CHUNK_TOKENS: '',
-};
+const ENV = isolatedEnv(home);
 
 const inputs = tempDir('inputs');
 const DOC = path.join(inputs, 'river.txt');

@@ -9,6 +9,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { nodeFileOps, type FileOps, type WritableFile } from '../../services/embedded/index.ts';
 import { cliEntry } from '../helpers/paths.ts';
 
+/** The CLI's environment for a test: no downloads and no user configuration; everything a run needs is given. */
+export function isolatedEnv(home: string): NodeJS.ProcessEnv {
+  return {
+    RWKVSTREAM_HOME: home,
+    RWKVSTREAM_OFFLINE: '1',
+    RWKVSTREAM_MODEL: '',
+    RWKVSTREAM_VOCAB: '',
+    RWKVSTREAM_CONFIG: '',
+    RWKVSTREAM_CHECKPOINT_DIR: '',
+    RWKVSTREAM_CHUNK_TOKENS: '',
+  };
+}
+
 export function tempDir(label: string): string {
   return mkdtempSync(path.join(tmpdir(), `rwkvstream-${label}-`));
 }

@@ -22,19 +22,10 @@ import { cliEntry } from '../helpers/paths.ts';
 import { quietLog } from '../pipeline/memory-ports.ts';
 import { clearPrefix, createTopics, deleteTopics, kafkaBrokers, redisUrl, TopicCollector, topicsFor, uniqueName } from '../integration/helpers/services.ts';
 import { startTestWorker } from '../integration/helpers/worker.ts';
-import { cli, dyingOps, jobDirs, startCli, tempDir, waitForCheckpoint, type CliOptions } from './helpers.ts';
+import { cli, isolatedEnv, dyingOps, jobDirs, startCli, tempDir, waitForCheckpoint, type CliOptions } from './helpers.ts';
 
 const home = tempDir('home');
-/** No downloads and no user configuration: everything a run needs is given. */
-const ENV: NodeJS.ProcessEnv = {
-  RWKVSTREAM_HOME: home,
-  RWKVSTREAM_OFFLINE: '1',
-  RWKVSTREAM_MODEL: '',
-  RWKVSTREAM_VOCAB: '',
-  RWKVSTREAM_CONFIG: '',
-  RWKVSTREAM_CHECKPOINT_DIR: '',
-  RWKVSTREAM_CHUNK_TOKENS: '',
-};
+const ENV = isolatedEnv(home);
 
 /** Headings, paragraphs and sentences: every kind of natural break occurs near the section marks. */
 function documentText(parts: number): string {

@@ -9,24 +9,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 
 import { tinyModel } from '../../helpers/fixtures.ts';
-import { cli, committedHead, startCli, waitForCheckpoint, type CliOptions, type CliRun } from '../../embedded/helpers.ts';
+import { cli, isolatedEnv, committedHead, startCli, waitForCheckpoint, type CliOptions, type CliRun } from '../../embedded/helpers.ts';
 import type { Row } from '../report.ts';
 import type { Scenario, SuiteContext } from '../scenario.ts';
 
 const exec = promisify(execFile);
 
-/** No downloads and no user configuration: everything a run needs is given. */
-function environment(ctx: SuiteContext): NodeJS.ProcessEnv {
-  return {
-    RWKVSTREAM_HOME: path.join(ctx.tmp, 'home'),
-    RWKVSTREAM_OFFLINE: '1',
-    RWKVSTREAM_MODEL: '',
-    RWKVSTREAM_VOCAB: '',
-    RWKVSTREAM_CONFIG: '',
-    RWKVSTREAM_CHECKPOINT_DIR: '',
-    RWKVSTREAM_CHUNK_TOKENS: '',
-  };
-}
 
 interface Setup {
   ctx: SuiteContext;
@@ -43,7 +31,7 @@ export const diskFull: Scenario = {
   category: 'fault',
   quick: true,
   async run(ctx, report) {
-    const env = environment(ctx);
+    const env = isolatedEnv(path.join(ctx.tmp, 'home'));
     const input = path.join(ctx.tmp, 'report.txt');
     writeFileSync(input, Array.from({ length: ctx.quick ? 160 : 480 }, (_, i) => `Entry ${i}: the river rose after ${i % 7} days of rain, and the town watched it.\n`).join(''));
     const args = ['--model', tinyModel, '--chunk-tokens', '16', '--max-tokens', '24', '--json'];
