@@ -15,7 +15,6 @@ import type { Scenario, SuiteContext } from '../scenario.ts';
 
 const exec = promisify(execFile);
 
-
 interface Setup {
   ctx: SuiteContext;
   input: string;
