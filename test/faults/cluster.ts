@@ -185,15 +185,16 @@ export class Cluster extends Deployment {
   /** Where a chunk job stands in the queue: its list or set, who took it last, how often it stalled or failed. */
   async chunkJobState(jobId: string): Promise<Record<string, unknown>> {
     const base = `${this.prefix}:chunks`;
-    const [fields, active, wait, stalled, failed] = await Promise.all([
+    const [fields, active, wait, stalled, failed, locked] = await Promise.all([
       this.redis.hmget(`${base}:${jobId}`, 'pb', 'stc', 'ats', 'atm', 'failedReason', 'finishedOn'),
       this.redis.lpos(`${base}:active`, jobId),
       this.redis.lpos(`${base}:wait`, jobId),
       this.redis.sismember(`${base}:stalled`, jobId),
       this.redis.zscore(`${base}:failed`, jobId),
+      this.redis.exists(`${base}:${jobId}:lock`),
     ]);
     const [takenBy, stalls, started, attempts, failedReason, finishedOn] = fields;
-    return { takenBy, stalls, started, attempts, failedReason, finishedOn, active: active !== null, waiting: wait !== null, markedStalled: stalled === 1, failed: failed !== null, locked: (await this.redis.exists(`${base}:${jobId}:lock`)) === 1 };
+    return { takenBy, stalls, started, attempts, failedReason, finishedOn, active: active !== null, waiting: wait !== null, markedStalled: stalled === 1, failed: failed !== null, locked: locked === 1 };
   }
 
   /** Log lines of every worker started whose message is `msg`. */
