@@ -97,6 +97,11 @@ export class MemoryDocumentStore implements DocumentStore {
   readonly parts = new Map<string, { data: Map<number, Buffer>; final: number | null; task: DocumentTask | null }>();
   readonly docs = new Map<string, PlannedDocument>();
   readonly tokens = new Map<string, Int32Array[]>();
+  readonly #maxDocumentBytes: number;
+
+  constructor(options: { maxDocumentBytes: number }) {
+    this.#maxDocumentBytes = options.maxDocumentBytes;
+  }
 
   async putPart(id: string, index: number, final: boolean, data: Buffer, task: DocumentTask | null): Promise<PartOutcome> {
     const entry = this.parts.get(id) ?? { data: new Map(), final: null, task: null };
@@ -107,6 +112,10 @@ export class MemoryDocumentStore implements DocumentStore {
     }
     if (!final && entry.final !== null && index >= entry.final) {
       return { status: 'rejected', code: 'E_PART_CONFLICT', reason: 'part beyond the final part' };
+    }
+    const bytes = [...entry.data].reduce((sum, [i, part]) => sum + (i === index ? 0 : part.length), data.length);
+    if (bytes > this.#maxDocumentBytes) {
+      return { status: 'rejected', code: 'E_TOO_LARGE', reason: `the parts add up to more than ${this.#maxDocumentBytes} bytes` };
     }
     entry.data.set(index, data);
     if (final) {
@@ -333,7 +342,7 @@ export function memoryPipeline(
   writer = 'worker-a',
 ): MemoryPipeline {
   const states = shared?.states ?? new MemoryStateStore();
-  const documents = shared?.documents ?? new MemoryDocumentStore();
+  const documents = shared?.documents ?? new MemoryDocumentStore(PipelineSettingsSchema.parse(settings));
   const events = shared?.events ?? new MemoryEventLog(states);
   const results = shared?.results ?? new MemoryResultStore();
   const queue = shared?.queue ?? new MemoryQueue();
@@ -365,7 +374,7 @@ export function memoryPipeline(
 /** The ingest side alone (no engine): validation, part assembly, event log and scheduling. */
 export function memoryIngest(settings: PipelineSettingsInput = {}): Omit<MemoryPipeline, 'deps'> & { deps: IngestDeps } {
   const states = new MemoryStateStore();
-  const documents = new MemoryDocumentStore();
+  const documents = new MemoryDocumentStore(PipelineSettingsSchema.parse(settings));
   const events = new MemoryEventLog(states);
   const results = new MemoryResultStore();
   const queue = new MemoryQueue();

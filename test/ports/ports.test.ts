@@ -7,16 +7,19 @@ import path from 'node:path';
 
 import { Redis } from 'ioredis';
 
-import type { EventLog, ResultStore, StateStore } from '../../pipelines/ports.ts';
+import type { DocumentStore, EventLog, ResultStore, StateStore } from '../../pipelines/ports.ts';
 import { MemoryEventLog } from '../../services/embedded/event-log.ts';
+import { FileDocumentStore } from '../../services/embedded/document-store.ts';
 import { FileResultStore } from '../../services/embedded/result-store.ts';
 import { FileStateStore } from '../../services/embedded/state-store.ts';
 import { Keys } from '../../services/store/keys.ts';
+import { RedisDocumentStore } from '../../services/store/redis-document-store.ts';
 import { RedisEventLog } from '../../services/store/redis-event-log.ts';
 import { RedisResultStore } from '../../services/store/redis-result-store.ts';
 import { RedisStateStore } from '../../services/store/redis-state-store.ts';
 import { clearPrefix, redisUrl, uniqueName } from '../integration/helpers/services.ts';
-import { MemoryResultStore, MemoryStateStore } from '../pipeline/memory-ports.ts';
+import { MemoryDocumentStore, MemoryResultStore, MemoryStateStore } from '../pipeline/memory-ports.ts';
+import { CONTRACT_MAX_DOCUMENT_BYTES, documentStoreContract } from './document-store.contract.ts';
 import { eventLogContract } from './event-log.contract.ts';
 import { resultStoreContract } from './result-store.contract.ts';
 import { stateStoreContract, type Factory } from './state-store.contract.ts';
@@ -56,3 +59,8 @@ resultStoreContract('redis', onRedis<ResultStore>((redis, keys) => new RedisResu
 
 eventLogContract('memory', memory<EventLog>(() => new MemoryEventLog(new MemoryStateStore())));
 eventLogContract('redis', onRedis<EventLog>((redis, keys) => new RedisEventLog(redis, keys)));
+
+const maxDocumentBytes = CONTRACT_MAX_DOCUMENT_BYTES;
+documentStoreContract('memory', memory<DocumentStore>(() => new MemoryDocumentStore({ maxDocumentBytes })));
+documentStoreContract('files', inDirectory<DocumentStore>((dir) => FileDocumentStore.open(dir, { maxDocumentBytes })));
+documentStoreContract('redis', onRedis<DocumentStore>((redis, keys) => new RedisDocumentStore(redis, keys, { retentionSeconds: 3600, partTtlSeconds: 3600, maxDocumentBytes })));
