@@ -3,15 +3,17 @@
 // variant and are refused by a plain x070 model of the same shape (and the other way round), the CUDA
 // backend's refusal, and RWKV-7b refused with its version named.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { promisify } from 'node:util';
 
 import { EngineError, Model, readStateInfo } from '../../services/engine/index.ts';
 import { native } from '../../services/engine/native.ts';
 import { maxAbsDiff } from '../helpers/fixtures.ts';
-import { repoRoot } from '../helpers/paths.ts';
+import { cliEntry, repoRoot } from '../helpers/paths.ts';
 
 const stem = path.join(repoRoot, 'native', 'test', 'fixtures', 'deepembed', 'random-x070-7a-L2-C32');
 const expected = JSON.parse(readFileSync(`${stem}.expected.json`, 'utf8')) as {
@@ -33,6 +35,14 @@ test('info names the DeepEmbed variant', () => {
   assert.equal(model.info.version, 'x070-7a');
   assert.equal(model.info.device, 'cpu');
   assert.equal(model.info.stateFloats, wantState.length);
+});
+
+test('rwkvstream inspect reports the variant with the RWKV-7 fields', async () => {
+  const { stdout } = await promisify(execFile)(process.execPath, [cliEntry, 'inspect', `${stem}.pth`]);
+  assert.deepEqual(JSON.parse(stdout), {
+    version: 'x070-7a', n_layer: 2, n_embd: 32, n_head: 2, head_size: 16, vocab_size: 64, ffn: 128,
+    ranks: { w: 8, a: 8, v: 4, g: 16 }, dtype: 'bf16',
+  });
 });
 
 test('sequence, one-token and chunked modes give the official logits and state', async () => {
