@@ -27,6 +27,7 @@ import { BullChunkQueue, openQueues } from '../services/queue/bull-queue.ts';
 import { Keys } from '../services/store/keys.ts';
 import { RedisDocumentStore } from '../services/store/redis-document-store.ts';
 import { RedisEventLog } from '../services/store/redis-event-log.ts';
+import { RedisResultStore } from '../services/store/redis-result-store.ts';
 import { startWorker } from '../services/worker/runtime.ts';
 import { quantile } from './pipeline/stats.ts';
 
@@ -134,6 +135,7 @@ async function run(workload: Workload, mode: Mode, brokers: string, settings: Pi
     events: new RedisEventLog(redis, keys),
     queue: new BullChunkQueue(queues, { attempts: 3, backoffMs: 200 }),
     deadLetters: { publish: async (letter) => { throw new Error(`bench input was refused: ${letter.code} ${letter.reason}`); } },
+    results: new RedisResultStore(redis, keys, 3600),
     telemetry: new PipelineMetrics(),
     log: silentLogger(),
   };
