@@ -174,12 +174,14 @@ export function convert(raw: string | boolean | string[], kind: ValueKind): unkn
 
 /** The README's table of settings (kept in the README; a test checks it matches). */
 export function settingsTable(): string {
-  const code = (s: string | undefined) => (s === undefined ? '' : `\`${s}\``);
+  // A pipe inside a cell, even in code, ends the cell unless escaped.
+  const cell = (s: string) => s.replaceAll('|', '\\|');
+  const code = (s: string | undefined) => (s === undefined ? '' : `\`${cell(s)}\``);
   const rows = [
     '| setting (config key) | flag | environment | default | commands |',
     '| --- | --- | --- | --- | --- |',
     '| (config file) | `--config <file>` | `RWKVSTREAM_CONFIG` | none | all of these |',
-    ...SETTINGS.map((s) => `| ${code(s.path)} | ${code(s.flag)} | ${code(s.env)} | ${s.default.replaceAll('|', '\\|')} | ${s.commands.join(', ')} |`),
+    ...SETTINGS.map((s) => `| ${code(s.path)} | ${code(s.flag)} | ${code(s.env)} | ${cell(s.default)} | ${s.commands.join(', ')} |`),
   ];
   return rows.join('\n');
 }
