@@ -127,6 +127,10 @@ function resolveFilePaths(values: Tree, dir: string): void {
   rebase('vocab', (v) => v === 'bytes' || isVocabName(v));
   rebase('home', () => false);
   rebase('checkpointDir', () => false);
+  const worker = values.worker;
+  if (isTree(worker) && Array.isArray(worker.fileRoots)) {
+    worker.fileRoots = worker.fileRoots.map((r: unknown) => (typeof r === 'string' && r.length > 0 && !path.isAbsolute(r) ? path.resolve(dir, r) : r));
+  }
 }
 
 async function fileLayer(file: string, cwd: string, via: string): Promise<Layer> {
