@@ -212,6 +212,34 @@ test('status of a failed document gives the stage, code and reason (exit 4); of 
   assert.equal((await cli(['status', 'long-doc'])).code, 0);
 });
 
+test('status --stream: an event stream is unknown until events arrive, then active with its batches scored', { timeout: 120_000 }, async () => {
+  const unknown = await cli(['status', 'op/stream', '--stream', '--json']);
+  assert.equal(unknown.code, 3);
+  assert.deepEqual(JSON.parse(unknown.stdout), { id: 'op/stream', kind: 'stream', state: 'unknown' });
+  const producer = kafkaClient(deployment.brokers).producer();
+  await producer.connect();
+  try {
+    await producer.send({
+      topic: deployment.topics.events,
+      messages: ['disk ok', 'disk ok', 'disk on fire'].map((text) => ({ key: 'op/stream', value: JSON.stringify({ schema: 'rwkvstream.event.v1', stream: 'op/stream', text }) })),
+    });
+  } finally {
+    await producer.disconnect();
+  }
+  for (const deadline = Date.now() + 90_000; ;) {
+    const out = await cli(['status', 'op/stream', '--stream', '--json']);
+    const report = JSON.parse(out.stdout) as { state: string; batches?: number; waiting?: number; lastSequence?: number | null; hasResult?: boolean };
+    if (report.state === 'active' && report.batches! >= 1 && report.waiting === 0 && report.hasResult) {
+      assert.equal(out.code, 0);
+      assert.equal(report.lastSequence, 3);
+      assert.match((await cli(['status', 'op/stream', '--stream'])).stdout, /^op\/stream: active: 1 batch scored, .* read, 0 events waiting/);
+      break;
+    }
+    assert.ok(Date.now() < deadline, `not scored in 90 s: ${out.stdout}`);
+    await sleep(200);
+  }
+});
+
 test('submit creates the topics of a deployment that has none yet', { timeout: 120_000 }, async () => {
   const prefix = uniqueName('op-topics');
   const topics = topicsFor(prefix);
