@@ -80,6 +80,8 @@ export async function ingestDocumentRecord(record: RawRecord, deps: IngestDeps):
  * document already planned under the id (a bad resubmission of it) is left as it is.
  */
 async function recordRefusal(id: string, err: PipelineError, deps: IngestDeps): Promise<void> {
+  // A conflicting part says nothing about the document: the parts already taken in may still complete it.
+  if (err.code === 'E_PART_CONFLICT') return;
   if (await deps.documents.get(id)) return;
   const failure: FailureRecord = { schema: 'rwkvstream.failure.v1', kind: 'failure', id, stage: 'ingest', code: err.code, message: err.message };
   await deps.results.saveFailure(id, JSON.stringify(failure));
