@@ -136,7 +136,7 @@ export type ConfigFlagName = string;
 export const FLAG_BINDINGS: Readonly<Record<string, FlagBinding>> = Object.fromEntries(
   SETTINGS.filter((s) => s.flag !== undefined).map((s) => [
     flagProperty(s.flag!),
-    { flag: s.flag!, path: s.path, kind: s.kind, description: s.description, ...(s.repeatable ? { repeatable: true } : {}) },
+    { flag: s.flag!, path: s.path, kind: s.kind, description: `${s.description} (default: ${s.default})`, ...(s.repeatable ? { repeatable: true } : {}) },
   ]),
 );
 

@@ -53,9 +53,9 @@ function find(program: Command, name: string): Command {
 
 test('each command offers exactly the configuration flags the settings table gives it, plus --config', () => {
   const program = buildProgram();
-  // A configuration flag is the registry's flag with the registry's description (scan has task flags of its
-  // own under some of the same names).
-  const configFlags = new Set(SETTINGS.flatMap((s) => (s.flag ? [`${s.flag.split(' ')[0]!} ${s.description}`] : [])));
+  // A configuration flag is the registry's flag with the registry's description and default (scan has task
+  // flags of its own under some of the same names).
+  const configFlags = new Set(SETTINGS.flatMap((s) => (s.flag ? [`${s.flag.split(' ')[0]!} ${s.description} (default: ${s.default})`] : [])));
   for (const name of COMMANDS) {
     const cmd = find(program, name === 'models' ? 'models pull' : name);
     const offered = cmd.options.filter((o) => configFlags.has(`${o.long} ${o.description}`)).map((o) => o.long!).sort();
