@@ -27,6 +27,7 @@ import { BullChunkQueue, openQueues } from '../services/queue/bull-queue.ts';
 import { Keys } from '../services/store/keys.ts';
 import { RedisDocumentStore } from '../services/store/redis-document-store.ts';
 import { RedisEventLog } from '../services/store/redis-event-log.ts';
+import { RedisResultStore } from '../services/store/redis-result-store.ts';
 import { startWorker } from '../services/worker/runtime.ts';
 import { quantile } from './pipeline/stats.ts';
 
@@ -49,7 +50,7 @@ const { values: opts } = parseArgs({
     'batch-tokens': { type: 'string', default: '16384' },
     'batch-slice-tokens': { type: 'string', default: '1024' },
     threads: { type: 'string', default: '0' },
-    redis: { type: 'string', default: process.env.RWKVSTREAM_REDIS ?? 'redis://127.0.0.1:6379' },
+    redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
     kafka: { type: 'string' },
     json: { type: 'boolean', default: false },
   },
@@ -134,6 +135,7 @@ async function run(workload: Workload, mode: Mode, brokers: string, settings: Pi
     events: new RedisEventLog(redis, keys),
     queue: new BullChunkQueue(queues, { attempts: 3, backoffMs: 200 }),
     deadLetters: { publish: async (letter) => { throw new Error(`bench input was refused: ${letter.code} ${letter.reason}`); } },
+    results: new RedisResultStore(redis, keys, 3600),
     telemetry: new PipelineMetrics(),
     log: silentLogger(),
   };

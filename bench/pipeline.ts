@@ -35,7 +35,7 @@ const { values: opts } = parseArgs({
     vocab: { type: 'string' },
     'chunk-tokens': { type: 'string', default: '4096' },
     threads: { type: 'string', default: '0' },
-    redis: { type: 'string', default: process.env.RWKVSTREAM_REDIS ?? 'redis://127.0.0.1:6379' },
+    redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
     kafka: { type: 'string' },
     json: { type: 'boolean', default: false },
   },

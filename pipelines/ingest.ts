@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { DocumentMessageSchema, type DocumentMessage, type PartBody } from '../schemas/documents.ts';
 import { EventMessageSchema } from '../schemas/events.ts';
 import type { PlanJob } from '../schemas/jobs.ts';
+import type { FailureRecord } from '../schemas/results.ts';
 import type { IngestDeps } from './context.ts';
 import { deadLetter, sourceOf } from './dead-letters.ts';
 import { DocumentTextCheck, utf8Problem } from './document-text.ts';
@@ -55,9 +56,12 @@ function partBytes(body: PartBody): Buffer {
 
 export async function ingestDocumentRecord(record: RawRecord, deps: IngestDeps): Promise<void> {
   const log = deps.log.child({ topic: record.topic, partition: record.partition, offset: record.offset });
+  // The id once the record is known to carry one, and its key agrees: a refusal is then recorded under it.
+  let id: string | undefined;
   try {
     const msg = decodeRecord(record, DocumentMessageSchema, deps.settings.maxMessageBytes);
     checkKey(record, msg.id, 'document');
+    id = msg.id;
     const plan = await acceptDocument(record, msg, deps);
     if (plan) {
       await deps.queue.enqueue(plan);
@@ -67,7 +71,20 @@ export async function ingestDocumentRecord(record: RawRecord, deps: IngestDeps):
   } catch (err) {
     if (!(err instanceof PipelineError) || err.retriable) throw err;
     await rejectRecord(record, err, 'documents', deps, log);
+    if (id !== undefined) await recordRefusal(id, err, deps);
   }
+}
+
+/**
+ * A refused document gets a failure record under its id, so `status` and a waiting `result` learn why; a
+ * document already planned under the id (a bad resubmission of it) is left as it is.
+ */
+async function recordRefusal(id: string, err: PipelineError, deps: IngestDeps): Promise<void> {
+  // A conflicting part says nothing about the document: the parts already taken in may still complete it.
+  if (err.code === 'E_PART_CONFLICT') return;
+  if (await deps.documents.get(id)) return;
+  const failure: FailureRecord = { schema: 'rwkvstream.failure.v1', kind: 'failure', id, stage: 'ingest', code: err.code, message: err.message };
+  await deps.results.saveFailure(id, JSON.stringify(failure));
 }
 
 /** Stores what arrived; returns the plan job once the whole document is there. */

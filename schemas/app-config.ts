@@ -3,7 +3,7 @@
 // here is the same default a submitted document gets.
 import { z } from 'zod';
 
-import { TopicsSchema } from './config.ts';
+import { BatchSettingsSchema, PipelineSettingsSchema, RoleSchema, ServiceConfigSchema, TopicsSchema } from './config.ts';
 import { DeviceSchema, WeightTypeSchema } from './engine.ts';
 import { AnomalySettingsSchema, ClassifyTaskFieldsSchema, SummarizeTaskFieldsSchema } from './tasks.ts';
 
@@ -25,6 +25,32 @@ export const KafkaBrokerSchema = z.string().regex(/^[A-Za-z0-9._-]+:\d{1,5}$|^\[
   error: 'expected host:port',
 });
 
+/** How a worker runs: the service and pipeline settings only a worker reads (defaults: ServiceConfigSchema's). */
+export const WorkerSettingsSchema = z.strictObject({
+  /** Name in logs, audit trails and `status` (default host:pid). */
+  name: z.string().min(1, { error: 'expected a worker name' }).optional(),
+  roles: z.array(RoleSchema).min(1, { error: 'expected at least one role (ingest, chunks)' }).default(['ingest', 'chunks']),
+  concurrency: ServiceConfigSchema.shape.concurrency,
+  groupId: ServiceConfigSchema.shape.groupId,
+  lockMs: ServiceConfigSchema.shape.lockMs,
+  stalledMs: ServiceConfigSchema.shape.stalledIntervalMs,
+  attempts: ServiceConfigSchema.shape.attempts,
+  backoffMs: ServiceConfigSchema.shape.backoffMs,
+  resultTtlSeconds: ServiceConfigSchema.shape.resultTtlSeconds,
+  /** Tries to reach Redis and Kafka when the worker starts, before it gives up. */
+  connectAttempts: z.number().int().min(1).max(100).default(6),
+  segmentTokens: PipelineSettingsSchema.shape.segmentTokens,
+  maxDocumentBytes: PipelineSettingsSchema.shape.maxDocumentBytes,
+  maxEventBytes: PipelineSettingsSchema.shape.maxEventBytes,
+  fileRoots: PipelineSettingsSchema.shape.fileRoots,
+  batch: BatchSettingsSchema.default(BatchSettingsSchema.parse({})),
+});
+
+export const LogLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+  error: 'expected fatal, error, warn, info, debug, trace or silent',
+});
+export const LogFormatSchema = z.enum(['auto', 'pretty', 'json'], { error: 'expected auto, pretty or json' });
+
 export const SummaryDefaultsSchema = SummarizeTaskFieldsSchema.omit({ kind: true });
 export const ClassifyDefaultsSchema = ClassifyTaskFieldsSchema.pick({ template: true, labelPrefix: true, score: true });
 
@@ -45,7 +71,18 @@ export const AppConfigSchema = z.strictObject({
   /** Unset: no Redis configured (the distributed mode refuses to start; doctor skips the check). */
   redisUrl: RedisUrlSchema.optional(),
   kafkaBrokers: z.array(KafkaBrokerSchema).min(1, { error: 'expected at least one broker' }).optional(),
+  /** Namespace of the Redis keys and BullMQ queues of one deployment. */
+  prefix: ServiceConfigSchema.shape.prefix,
+  /** Topics named <topicPrefix>.documents and so on; a topic set under topics.* wins. Applied while loading. */
+  topicPrefix: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, { error: 'expected a topic name prefix (letters, digits, . _ -)' }).optional(),
   topics: TopicsSchema.default(TopicsSchema.parse({})),
+  /** Partitions of the topics a worker or submit creates (existing topics are left as they are). */
+  partitions: ServiceConfigSchema.shape.partitions,
+  /** Largest input record: submit sends none larger, a worker refuses larger ones. */
+  maxMessageBytes: PipelineSettingsSchema.shape.maxMessageBytes,
+  /** Bytes of a document per part when submit sends a large file. */
+  partBytes: positiveInt().min(1024, { error: 'expected at least 1024 bytes' }).default(256 * 1024),
+  worker: WorkerSettingsSchema.default(WorkerSettingsSchema.parse({})),
   /** Tokens per chunk: the checkpoint interval. */
   chunkTokens: positiveInt().max(1 << 20, { error: 'expected at most 1048576 tokens' }).default(4096),
   /** A document with more tokens is refused while it is tokenized (E_TOO_LARGE). */
@@ -54,6 +91,11 @@ export const AppConfigSchema = z.strictObject({
   checkpointDir: z.string().min(1),
   /** null: no metrics endpoint; 0: any free port. */
   metricsPort: port.nullable().default(9464),
+  /** The metrics endpoint's address: loopback unless asked (it has no authentication). */
+  metricsHost: z.string().min(1).default('127.0.0.1'),
+  /** Unset: info for a worker, warn for the embedded commands. */
+  logLevel: LogLevelSchema.optional(),
+  logFormat: LogFormatSchema.default('auto'),
   summary: SummaryDefaultsSchema.default(SummaryDefaultsSchema.parse({})),
   classify: ClassifyDefaultsSchema.default(ClassifyDefaultsSchema.parse({})),
   anomaly: AnomalySettingsSchema.default(AnomalySettingsSchema.parse({})),
@@ -61,5 +103,8 @@ export const AppConfigSchema = z.strictObject({
 
 export type AppConfig = z.infer<typeof AppConfigSchema>;
 export type AppConfigInput = z.input<typeof AppConfigSchema>;
+export type WorkerSettings = z.infer<typeof WorkerSettingsSchema>;
+export type LogLevel = z.infer<typeof LogLevelSchema>;
+export type LogFormat = z.infer<typeof LogFormatSchema>;
 export type SummaryDefaults = z.infer<typeof SummaryDefaultsSchema>;
 export type ClassifyDefaults = z.infer<typeof ClassifyDefaultsSchema>;

@@ -60,8 +60,17 @@ validate_port() {
 source "${BASH_SOURCE[0]%/*}/../lib/process.sh"
 
 # Prints the pid of the broker recorded for this data directory when that process is alive
-# and really is our broker; fails otherwise.
+# and really is a broker started from it; fails otherwise. Whose it is, is claim_broker's question.
 running_pid() { recorded_pid "$KAFKA_PID_FILE" kafka.Kafka "$KAFKA_PROPS_FILE"; }
+
+# The owner record of this data directory's broker in the per-user state directory.
+KAFKA_OWNER_FILE="$(owner_file kafka "$KAFKA_DATA_DIR")"
+
+# claim_broker PID: returns when the broker is this user's (see claim_running); exits otherwise.
+claim_broker() {
+  claim_running "Kafka broker" "$1" "$KAFKA_DATA_DIR" "$KAFKA_OWNER_FILE" "$KAFKA_MARKER_FILE" \
+    "To use it, point KAFKA_BROKERS at ${KAFKA_BOOTSTRAP} (and do not stop it); to run your own, set KAFKA_PORT and KAFKA_DATA_DIR."
+}
 
 # True when something accepts TCP connections on 127.0.0.1:$1.
 port_open() {

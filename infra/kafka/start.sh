@@ -6,8 +6,12 @@
 #   KAFKA_BROKERS="$(infra/kafka/start.sh)"
 # stderr: progress, and the log tail on failure.
 #
-# Idempotent: when the broker started by this script for the same data directory is already up,
-# it just prints the address. --fresh stops it (if running) and wipes its data first.
+# Idempotent: when the broker this user started with this script for the same data directory is
+# already up, it just prints the address. --fresh stops it (if running) and wipes its data first.
+# Ownership: a pid file in the data directory and an owner record in the per-user state directory
+# (${XDG_STATE_HOME:-~/.local/state}/rwkvstream, or RWKVSTREAM_STATE_DIR). Another user's broker, even
+# from the same data directory, is never reused, stopped or wiped; a port held by anything else is
+# reported with its pid and command line.
 #
 # Environment (all optional):
 #   KAFKA_VERSION          3.9.1 (default) or a 4.x version such as 4.1.1
@@ -47,8 +51,6 @@ command -v "$KAFKA_JAVA" >/dev/null || die "java not found (need JDK 17+; set JA
 
 start_ns="$(date +%s%N)"
 elapsed() { printf '%d.%03d s' $((($(date +%s%N) - start_ns) / 1000000000)) $(((($(date +%s%N) - start_ns) / 1000000) % 1000)); }
-
-LIBS_DIR="$("${KAFKA_SCRIPT_DIR}/fetch-libs.sh")"
 
 # Serialise concurrent start.sh calls for the same data directory (parallel test runners):
 # the second one waits and then takes the idempotent path. The lock lives beside the data
@@ -93,6 +95,8 @@ show_log_tail() {
 }
 
 if pid="$(running_pid)"; then
+  # Only this user's broker is reused; another user's, even from this directory, is left alone.
+  claim_broker "$pid"
   recorded_version="$(cat "$KAFKA_VERSION_FILE" 2>/dev/null || true)"
   [[ -z "$recorded_version" || "$recorded_version" == "$KAFKA_VERSION" ]] ||
     die "a Kafka ${recorded_version} broker (pid ${pid}) already runs on ${KAFKA_BOOTSTRAP}, but ${KAFKA_VERSION} was requested; stop it with infra/kafka/stop.sh"
@@ -109,7 +113,8 @@ rm -f -- "$KAFKA_PID_FILE"
 # Fail fast with a clear message instead of letting the JVM die on "Address already in use".
 for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
   if port_open "$p"; then
-    die "port ${p} on 127.0.0.1 is in use by a process not started by this script (set KAFKA_PORT / KAFKA_CONTROLLER_PORT)"
+    holder="$(port_holder "$p")" || holder="a process this user cannot see"
+    die "port ${p} on 127.0.0.1 is in use by ${holder}, not a broker started from ${KAFKA_DATA_DIR}; it is left alone. If it is a Kafka broker you may use it (KAFKA_BROKERS=127.0.0.1:${p}, and do not stop it); to run your own, set KAFKA_PORT (and KAFKA_CONTROLLER_PORT) to free ports"
   fi
 done
 
@@ -118,6 +123,9 @@ if [[ -e "$KAFKA_DATA_DIR" && ! -f "$KAFKA_MARKER_FILE" && -n "$(ls -A -- "$KAFK
 fi
 mkdir -p -- "$KAFKA_LOG_DIRS"
 touch -- "$KAFKA_MARKER_FILE"
+
+# The jars, once it is settled that a broker is to be started here (downloaded on first use).
+LIBS_DIR="$("${KAFKA_SCRIPT_DIR}/fetch-libs.sh")"
 
 # A data directory formatted by one Kafka version is not guaranteed to start under another
 # (4.x cannot be downgraded to 3.x), so refuse rather than corrupt it.
@@ -262,6 +270,7 @@ setsid "$KAFKA_JAVA" "${HEAP_OPTS[@]}" \
   </dev/null >"$KAFKA_LOG_FILE" 2>&1 9>&- &
 pid=$!
 printf '%s\n' "$pid" >"$KAFKA_PID_FILE"
+record_owner "$KAFKA_OWNER_FILE" "$pid" "$KAFKA_DATA_DIR"
 log "started Kafka ${KAFKA_VERSION} (pid ${pid}) on ${KAFKA_BOOTSTRAP}, controller :${KAFKA_CONTROLLER_PORT}; log ${KAFKA_LOG_FILE}"
 
 if wait_ready "$pid"; then

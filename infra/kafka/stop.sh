@@ -4,7 +4,7 @@
 # SIGKILL if it is still alive after KAFKA_STOP_TIMEOUT seconds (default 30).
 #
 # Idempotent: exits 0 when no such broker runs. Never touches a process it did not start
-# (the pid file is checked against the process command line).
+# (the pid file is checked against the process command line), nor another user's broker.
 #
 # --wipe  also delete the data directory (topics, offsets, config, logs).
 set -euo pipefail
@@ -25,13 +25,15 @@ STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
 [[ "$STOP_TIMEOUT" =~ ^[0-9]+$ ]] || die "KAFKA_STOP_TIMEOUT must be whole seconds"
 
 if pid="$(running_pid)"; then
+  # Another user's broker is never stopped (claim_broker exits with the reason).
+  claim_broker "$pid"
   log "stopping broker (pid ${pid}) on ${KAFKA_BOOTSTRAP}"
   stop_process "$pid" "$STOP_TIMEOUT"
   log "stopped"
 else
   log "no broker started by start.sh is running for ${KAFKA_DATA_DIR}"
 fi
-rm -f -- "$KAFKA_PID_FILE"
+rm -f -- "$KAFKA_PID_FILE" "$KAFKA_OWNER_FILE"
 
 if [[ "$wipe" == true ]]; then
   wipe_data_dir

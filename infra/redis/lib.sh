@@ -29,6 +29,15 @@ source "${BASH_SOURCE[0]%/*}/../lib/process.sh"
 # (redis-server rewrites its title to "redis-server 127.0.0.1:<port>"); fails otherwise.
 running_pid() { recorded_pid "$REDIS_PID_FILE" redis-server ":${REDIS_PORT}"; }
 
+# The owner record of this data directory's server in the per-user state directory.
+REDIS_OWNER_FILE="$(owner_file redis "$REDIS_DATA_DIR")"
+
+# claim_redis PID: returns when the server is this user's (see claim_running); exits otherwise.
+claim_redis() {
+  claim_running "redis-server" "$1" "$REDIS_DATA_DIR" "$REDIS_OWNER_FILE" "$REDIS_MARKER_FILE" \
+    "To use it, point REDIS_URL at ${REDIS_URL} (and do not stop it); to run your own, set REDIS_PORT and REDIS_DATA_DIR."
+}
+
 port_open() {
   # shellcheck disable=SC2016 # $1 is expanded by the inner bash, not here
   timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null

@@ -2,8 +2,11 @@
 # Starts a redis-server with infra/redis/redis.conf on 127.0.0.1 and waits until it answers PING.
 #
 # stdout: only the URL (e.g. redis://127.0.0.1:6390); stderr: progress, log tail on failure.
-# Idempotent: when the server started by this script for the same data directory is already up,
-# it just prints the URL. --fresh stops it (if running) and wipes its data first.
+# Idempotent: when the server this user started with this script for the same data directory is
+# already up, it just prints the URL. --fresh stops it (if running) and wipes its data first.
+# Ownership: a pid file in the data directory and an owner record in the per-user state directory
+# (${XDG_STATE_HOME:-~/.local/state}/rwkvstream, or RWKVSTREAM_STATE_DIR); another user's server is
+# never reused, stopped or wiped.
 #
 # Environment (all optional):
 #   REDIS_PORT           port, default 6390 (6379 is left to any system Redis)
@@ -59,6 +62,8 @@ wait_ready() {
 }
 
 if pid="$(running_pid)"; then
+  # Only this user's server is reused; another user's, even from this directory, is left alone.
+  claim_redis "$pid"
   log "redis-server already running (pid ${pid})"
   wait_ready "$pid" || die "running redis-server (pid ${pid}) does not answer PING"
   printf '%s\n' "$REDIS_URL"
@@ -67,7 +72,8 @@ fi
 rm -f -- "$REDIS_PID_FILE"
 
 if port_open "$REDIS_PORT"; then
-  die "port ${REDIS_PORT} on 127.0.0.1 is in use by a process not started by this script (set REDIS_PORT)"
+  holder="$(port_holder "$REDIS_PORT")" || holder="a process this user cannot see"
+  die "port ${REDIS_PORT} on 127.0.0.1 is in use by ${holder}, not a redis-server started from ${REDIS_DATA_DIR}; it is left alone. If it is a Redis you may use it (REDIS_URL=${REDIS_URL}, and do not stop it); to run your own, set REDIS_PORT to a free port"
 fi
 
 if [[ -e "$REDIS_DATA_DIR" && ! -f "$REDIS_MARKER_FILE" && -n "$(ls -A -- "$REDIS_DATA_DIR")" ]]; then
@@ -88,6 +94,7 @@ fi
 setsid redis-server "$REDIS_CONF" "${overrides[@]}" </dev/null >"$REDIS_LOG_FILE" 2>&1 9>&- &
 pid=$!
 printf '%s\n' "$pid" >"$REDIS_PID_FILE"
+record_owner "$REDIS_OWNER_FILE" "$pid" "$REDIS_DATA_DIR"
 log "started redis-server (pid ${pid}) on 127.0.0.1:${REDIS_PORT}, data ${REDIS_DATA_DIR}"
 
 if wait_ready "$pid"; then

@@ -23,13 +23,15 @@ STOP_TIMEOUT="${REDIS_STOP_TIMEOUT:-30}"
 [[ "$STOP_TIMEOUT" =~ ^[0-9]+$ ]] || die "REDIS_STOP_TIMEOUT must be whole seconds"
 
 if pid="$(running_pid)"; then
+  # Another user's server is never stopped (claim_redis exits with the reason).
+  claim_redis "$pid"
   log "stopping redis-server (pid ${pid}) on 127.0.0.1:${REDIS_PORT}"
   stop_process "$pid" "$STOP_TIMEOUT"
   log "stopped"
 else
   log "no redis-server started by start.sh is running for ${REDIS_DATA_DIR}"
 fi
-rm -f -- "$REDIS_PID_FILE"
+rm -f -- "$REDIS_PID_FILE" "$REDIS_OWNER_FILE"
 
 if [[ "$wipe" == true ]]; then
   wipe_data_dir

@@ -223,7 +223,7 @@ export async function runEmbedded<T>(label: string, file: string, flags: Embedde
           device: engine.model.info.device,
           restart: flags.restart === true,
           stop: signals.signal,
-          log: createLogger('rwkvstream', process.env.RWKVSTREAM_LOG_LEVEL ?? 'warn'),
+          log: createLogger('rwkvstream', { level: config.logLevel ?? 'warn', format: config.logFormat }),
           observer: reporter,
         };
         signals.running();

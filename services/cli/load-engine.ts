@@ -12,6 +12,12 @@ export interface LoadEngineOptions {
 }
 
 export async function loadEngine(loaded: LoadedConfig, options: LoadEngineOptions): Promise<{ engine: Engine; resolved: ResolvedEngine }> {
+  const resolved = await resolveEngine(loaded, options);
+  return { engine: await Engine.load(resolved.options), resolved };
+}
+
+/** The model and vocabulary files the configuration names (downloaded when needed), not loaded yet. */
+export async function resolveEngine(loaded: LoadedConfig, options: LoadEngineOptions): Promise<ResolvedEngine> {
   const { config, origin } = loaded;
   const progress = downloadProgress({ quiet: options.quiet });
   const resolveOptions = { origin, onProgress: progress.onProgress, ...(options.signal ? { signal: options.signal } : {}) };
@@ -30,5 +36,5 @@ export async function loadEngine(loaded: LoadedConfig, options: LoadEngineOption
   } finally {
     progress.end();
   }
-  return { engine: await Engine.load(resolved.options), resolved };
+  return resolved;
 }

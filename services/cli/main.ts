@@ -1,36 +1,15 @@
-// The `rwkvstream` command line: this file only wires commands; each lives in commands/.
-import { Command } from 'commander';
+// The `rwkvstream` entry point: runs the command line; errors become one line on stderr and an exit status.
+import { CommanderError } from 'commander';
 
-import { classifyCommand } from './commands/classify.ts';
-import { doctorCommand } from './commands/doctor.ts';
-import { inspectCommand } from './commands/inspect.ts';
-import { logitsCommand } from './commands/logits.ts';
-import { modelsCommands } from './commands/models.ts';
-import { randomModelCommand } from './commands/random-model.ts';
-import { resultCommand } from './commands/result.ts';
-import { scanCommand } from './commands/scan.ts';
-import { submitCommand } from './commands/submit.ts';
-import { summarizeCommand } from './commands/summarize.ts';
-import { tokenizeCommands } from './commands/tokenize.ts';
-import { workerCommand } from './commands/worker.ts';
-import { reportError } from './output.ts';
+import { quietOnClosedStdout, reportError } from './output.ts';
+import { buildProgram, commanderExit } from './program.ts';
 
-const program = new Command()
-  .name('rwkvstream')
-  .description('Read documents of any length with an RWKV model: summaries, classifications, anomaly scores.')
-  .showHelpAfterError();
+quietOnClosedStdout();
 
-inspectCommand(program);
-logitsCommand(program);
-randomModelCommand(program);
-tokenizeCommands(program);
-doctorCommand(program);
-modelsCommands(program);
-workerCommand(program);
-submitCommand(program);
-resultCommand(program);
-summarizeCommand(program);
-classifyCommand(program);
-scanCommand(program);
-
-program.parseAsync(process.argv).catch(reportError);
+buildProgram()
+  .parseAsync(process.argv)
+  .catch((err: unknown) => {
+    // commander has already printed its message (and the pointer to --help).
+    if (err instanceof CommanderError) process.exit(commanderExit(err));
+    reportError(err);
+  });

@@ -7,8 +7,7 @@ import type { z } from 'zod';
 
 import type { ClassifyDefaults, SummaryDefaults } from '../../schemas/app-config.ts';
 import { ClassifyTaskSchema, SummarizeTaskSchema, type ClassifyTask, type SummarizeTask } from '../../schemas/tasks.ts';
-import { UsageError } from './output.ts';
-import { numberFlag } from './pipeline-options.ts';
+import { UsageError, numberFlag } from './output.ts';
 
 /** Section flags of both tasks; the summarize-only ones are offered by summarize and submit. */
 export interface SectionFlags {

@@ -1,9 +1,33 @@
-// How flags and environment variables map onto settings. Both arrive as strings; they are converted only
-// when the text is a clean number or boolean, so anything else reaches validation as written and the error
-// can quote it.
+// Every setting in one table: its dotted path in the configuration, the flag and the environment variable
+// that set it, the default the README states, and the commands that read it. The flag and variable maps,
+// the flags each command offers and the README's settings table all come from here, so adding a setting is
+// one entry (and a field in schemas/app-config.ts).
+//
+// Flags and environment variables arrive as strings; they are converted only when the text is a clean number
+// or boolean, so anything else reaches validation as written and the error can quote it.
 
 /** How the text of a flag or variable becomes a value. */
 export type ValueKind = 'string' | 'int' | 'number' | 'boolean' | 'list' | 'port';
+
+/** The commands that read settings. */
+export const COMMANDS = ['summarize', 'classify', 'scan', 'doctor', 'models', 'worker', 'submit', 'result', 'status'] as const;
+export type CommandName = (typeof COMMANDS)[number];
+
+export interface Setting {
+  /** Dotted path in the configuration (and the key in a config file). */
+  path: string;
+  kind: ValueKind;
+  /** commander syntax: "--chunk-tokens <n>". */
+  flag?: string;
+  env?: string;
+  /** The flag may be given several times; the values form a list. */
+  repeatable?: boolean;
+  description: string;
+  /** The default as the README states it. */
+  default: string;
+  /** Commands that offer the flag (and read the setting). */
+  commands: readonly CommandName[];
+}
 
 export interface Binding {
   /** Dotted setting path. */
@@ -15,59 +39,119 @@ export interface FlagBinding extends Binding {
   /** commander syntax. */
   flag: string;
   description: string;
+  repeatable?: boolean;
 }
 
-export const ENV_BINDINGS: Readonly<Record<string, Binding>> = {
-  RWKVSTREAM_MODEL: { path: 'model', kind: 'string' },
-  RWKVSTREAM_VOCAB: { path: 'vocab', kind: 'string' },
-  RWKVSTREAM_WEIGHTS: { path: 'weights', kind: 'string' },
-  RWKVSTREAM_THREADS: { path: 'threads', kind: 'int' },
-  RWKVSTREAM_DEVICE: { path: 'device', kind: 'string' },
-  RWKVSTREAM_HOME: { path: 'home', kind: 'string' },
-  RWKVSTREAM_HF_ENDPOINT: { path: 'hfEndpoint', kind: 'string' },
-  RWKVSTREAM_VOCAB_URL: { path: 'vocabUrl', kind: 'string' },
-  RWKVSTREAM_OFFLINE: { path: 'offline', kind: 'boolean' },
-  REDIS_URL: { path: 'redisUrl', kind: 'string' },
-  KAFKA_BROKERS: { path: 'kafkaBrokers', kind: 'list' },
-  RWKVSTREAM_TOPIC_DOCUMENTS: { path: 'topics.documents', kind: 'string' },
-  RWKVSTREAM_TOPIC_EVENTS: { path: 'topics.events', kind: 'string' },
-  RWKVSTREAM_TOPIC_RESULTS: { path: 'topics.results', kind: 'string' },
-  RWKVSTREAM_TOPIC_DEAD_LETTER: { path: 'topics.deadLetter', kind: 'string' },
-  RWKVSTREAM_CHUNK_TOKENS: { path: 'chunkTokens', kind: 'int' },
-  RWKVSTREAM_MAX_DOCUMENT_TOKENS: { path: 'maxDocumentTokens', kind: 'int' },
-  RWKVSTREAM_CHECKPOINT_DIR: { path: 'checkpointDir', kind: 'string' },
-  RWKVSTREAM_METRICS_PORT: { path: 'metricsPort', kind: 'port' },
-  RWKVSTREAM_MAX_TOKENS: { path: 'summary.maxTokens', kind: 'int' },
-  RWKVSTREAM_TEMPERATURE: { path: 'summary.temperature', kind: 'number' },
-  RWKVSTREAM_ANOMALY_THRESHOLD: { path: 'anomaly.threshold', kind: 'number' },
-  RWKVSTREAM_WINDOW_EVENTS: { path: 'anomaly.windowEvents', kind: 'int' },
-  RWKVSTREAM_TOP_EVENTS: { path: 'anomaly.topEvents', kind: 'int' },
-};
+const MODEL_COMMANDS = ['summarize', 'classify', 'scan', 'doctor', 'worker'] as const;
+const CACHE_COMMANDS = [...MODEL_COMMANDS, 'models'] as const;
+const DOCUMENT_COMMANDS = ['summarize', 'classify', 'worker'] as const;
+const REDIS_COMMANDS = ['doctor', 'worker', 'result', 'status'] as const;
+const KAFKA_COMMANDS = ['doctor', 'worker', 'submit'] as const;
+// The embedded commands read the log variables too (their default level is warn); only a worker has the flags.
+const LOG_COMMANDS = ['worker'] as const;
+
+export const SETTINGS: readonly Setting[] = [
+  // The model and the engine.
+  { path: 'model', kind: 'string', flag: '--model <file|name>', env: 'RWKVSTREAM_MODEL', description: 'model file, or a catalog/cached model name (g1-0.1b)', default: 'the cached default model, else a download of g1-0.1b', commands: MODEL_COMMANDS },
+  { path: 'vocab', kind: 'string', flag: '--vocab <file>', env: 'RWKVSTREAM_VOCAB', description: 'World vocabulary file, "bytes", "20b" or a tokenizers .json', default: 'bytes for 256-id models, 20b for 50277-id models, else the cached World vocabulary', commands: MODEL_COMMANDS },
+  { path: 'weights', kind: 'string', flag: '--weights <type>', env: 'RWKVSTREAM_WEIGHTS', description: 'weights in memory: f32, bf16 or f16', default: 'f32', commands: MODEL_COMMANDS },
+  { path: 'threads', kind: 'int', flag: '--threads <n>', env: 'RWKVSTREAM_THREADS', description: 'CPU threads (0: all)', default: '0', commands: MODEL_COMMANDS },
+  { path: 'device', kind: 'string', flag: '--device <name>', env: 'RWKVSTREAM_DEVICE', description: 'cpu, cuda or auto', default: 'cpu', commands: MODEL_COMMANDS },
+  { path: 'offline', kind: 'boolean', flag: '--offline', env: 'RWKVSTREAM_OFFLINE', description: 'never download; use only given or cached files', default: 'false', commands: MODEL_COMMANDS },
+  { path: 'home', kind: 'string', env: 'RWKVSTREAM_HOME', description: 'cache of downloaded models and vocabularies', default: '$XDG_CACHE_HOME/rwkvstream, else ~/.cache/rwkvstream', commands: CACHE_COMMANDS },
+  { path: 'hfEndpoint', kind: 'string', env: 'RWKVSTREAM_HF_ENDPOINT', description: 'Hugging Face endpoint or mirror models are downloaded from', default: 'https://huggingface.co', commands: CACHE_COMMANDS },
+  { path: 'vocabUrl', kind: 'string', env: 'RWKVSTREAM_VOCAB_URL', description: 'where the World vocabulary is downloaded from', default: 'the RWKV-LM repository on GitHub', commands: CACHE_COMMANDS },
+
+  // Reading documents.
+  { path: 'chunkTokens', kind: 'int', flag: '--chunk-tokens <n>', env: 'RWKVSTREAM_CHUNK_TOKENS', description: 'tokens per chunk (the checkpoint interval)', default: '4096', commands: DOCUMENT_COMMANDS },
+  { path: 'maxDocumentTokens', kind: 'int', flag: '--max-document-tokens <n>', env: 'RWKVSTREAM_MAX_DOCUMENT_TOKENS', description: 'most tokens a document may have (refused while it is tokenized)', default: '16777216', commands: DOCUMENT_COMMANDS },
+  { path: 'checkpointDir', kind: 'string', flag: '--checkpoint-dir <dir>', env: 'RWKVSTREAM_CHECKPOINT_DIR', description: 'directory of the embedded mode\'s state checkpoints', default: '<home>/checkpoints', commands: ['summarize', 'classify', 'scan'] },
+  { path: 'summary.maxTokens', kind: 'int', env: 'RWKVSTREAM_MAX_TOKENS', description: 'most tokens a summary generates', default: '200', commands: ['summarize'] },
+  { path: 'summary.temperature', kind: 'number', env: 'RWKVSTREAM_TEMPERATURE', description: 'summary sampling temperature (0: greedy)', default: '0', commands: ['summarize'] },
+
+  // The services of the distributed mode.
+  { path: 'redisUrl', kind: 'string', flag: '--redis <url>', env: 'REDIS_URL', description: 'Redis URL (redis://host:port, rediss:// for TLS)', default: 'none: required by worker, result and status', commands: REDIS_COMMANDS },
+  { path: 'kafkaBrokers', kind: 'list', flag: '--kafka <brokers>', env: 'KAFKA_BROKERS', description: 'Kafka bootstrap brokers, comma-separated host:port', default: 'none: required by worker and submit', commands: KAFKA_COMMANDS },
+  { path: 'prefix', kind: 'string', flag: '--prefix <name>', env: 'RWKVSTREAM_PREFIX', description: 'namespace of the Redis keys and queues', default: 'rwkvstream', commands: ['worker', 'result', 'status'] },
+  { path: 'topicPrefix', kind: 'string', flag: '--topic-prefix <name>', env: 'RWKVSTREAM_TOPIC_PREFIX', description: 'topics are <prefix>.documents, .events, .results, .dead-letter', default: 'rwkvstream', commands: ['worker', 'submit'] },
+  { path: 'topics.documents', kind: 'string', flag: '--topic-documents <topic>', env: 'RWKVSTREAM_TOPIC_DOCUMENTS', description: 'documents topic (overrides the topic prefix)', default: '<topic prefix>.documents', commands: ['worker', 'submit'] },
+  { path: 'topics.events', kind: 'string', flag: '--topic-events <topic>', env: 'RWKVSTREAM_TOPIC_EVENTS', description: 'events topic', default: '<topic prefix>.events', commands: ['worker', 'submit'] },
+  { path: 'topics.results', kind: 'string', flag: '--topic-results <topic>', env: 'RWKVSTREAM_TOPIC_RESULTS', description: 'results topic', default: '<topic prefix>.results', commands: ['worker', 'submit'] },
+  { path: 'topics.deadLetter', kind: 'string', flag: '--topic-dead-letter <topic>', env: 'RWKVSTREAM_TOPIC_DEAD_LETTER', description: 'dead-letter topic', default: '<topic prefix>.dead-letter', commands: ['worker', 'submit'] },
+  { path: 'partitions', kind: 'int', flag: '--partitions <n>', env: 'RWKVSTREAM_PARTITIONS', description: 'partitions of the topics a worker or submit creates', default: '3', commands: ['worker', 'submit'] },
+  { path: 'maxMessageBytes', kind: 'int', flag: '--max-message-bytes <n>', env: 'RWKVSTREAM_MAX_MESSAGE_BYTES', description: 'largest input record sent (submit) or accepted (worker)', default: '1048576', commands: ['worker', 'submit'] },
+  { path: 'partBytes', kind: 'int', flag: '--part-bytes <n>', env: 'RWKVSTREAM_PART_BYTES', description: 'document bytes per part of a large file', default: '262144', commands: ['submit'] },
+
+  // A worker.
+  { path: 'worker.name', kind: 'string', flag: '--name <name>', env: 'RWKVSTREAM_WORKER_NAME', description: 'worker name in logs, audit trails and status', default: 'host:pid', commands: ['worker'] },
+  { path: 'worker.roles', kind: 'list', flag: '--roles <list>', env: 'RWKVSTREAM_ROLES', description: 'what runs here: ingest (Kafka consumer, planning), chunks (model work)', default: 'ingest,chunks', commands: ['worker'] },
+  { path: 'worker.concurrency', kind: 'int', flag: '--concurrency <n>', env: 'RWKVSTREAM_CONCURRENCY', description: 'chunk jobs at once in this process', default: '1', commands: ['worker'] },
+  { path: 'worker.groupId', kind: 'string', flag: '--group-id <id>', env: 'RWKVSTREAM_GROUP_ID', description: 'Kafka consumer group', default: 'rwkvstream-ingest', commands: ['worker'] },
+  { path: 'worker.lockMs', kind: 'int', flag: '--lock-ms <ms>', env: 'RWKVSTREAM_LOCK_MS', description: 'job lock: a job whose worker stops renewing it is taken over after this long', default: '60000', commands: ['worker'] },
+  { path: 'worker.stalledMs', kind: 'int', flag: '--stalled-ms <ms>', env: 'RWKVSTREAM_STALLED_MS', description: 'how often to look for jobs whose lock expired', default: '30000', commands: ['worker'] },
+  { path: 'worker.attempts', kind: 'int', flag: '--attempts <n>', env: 'RWKVSTREAM_ATTEMPTS', description: 'attempts per job before it fails for good', default: '5', commands: ['worker'] },
+  { path: 'worker.backoffMs', kind: 'int', flag: '--backoff-ms <ms>', env: 'RWKVSTREAM_BACKOFF_MS', description: 'first retry delay (doubling)', default: '1000', commands: ['worker'] },
+  { path: 'worker.resultTtlSeconds', kind: 'int', flag: '--result-ttl <seconds>', env: 'RWKVSTREAM_RESULT_TTL', description: 'how long results and failure records stay readable by id', default: '604800 (7 days)', commands: ['worker'] },
+  { path: 'worker.connectAttempts', kind: 'int', flag: '--connect-attempts <n>', env: 'RWKVSTREAM_CONNECT_ATTEMPTS', description: 'tries to reach Redis and Kafka at start-up (waits 1, 2, 4 ... 15 s between), then exit 5', default: '6', commands: ['worker'] },
+  { path: 'worker.segmentTokens', kind: 'int', flag: '--segment-tokens <n>', env: 'RWKVSTREAM_SEGMENT_TOKENS', description: 'token ids per stored Redis string of a planned document', default: '16777216', commands: ['worker'] },
+  { path: 'worker.maxDocumentBytes', kind: 'int', flag: '--max-document-bytes <n>', env: 'RWKVSTREAM_MAX_DOCUMENT_BYTES', description: 'largest document accepted (parts or reference)', default: '4294967296', commands: ['worker'] },
+  { path: 'worker.maxEventBytes', kind: 'int', flag: '--max-event-bytes <n>', env: 'RWKVSTREAM_MAX_EVENT_BYTES', description: 'largest event text accepted', default: '65536', commands: ['worker'] },
+  { path: 'worker.fileRoots', kind: 'list', flag: '--file-root <dir>', env: 'RWKVSTREAM_FILE_ROOTS', repeatable: true, description: 'directory file:// references may read from (repeatable; the variable is comma-separated)', default: 'none: file references refused', commands: ['worker'] },
+  { path: 'worker.batch.streams', kind: 'int', flag: '--batch-streams <n>', env: 'RWKVSTREAM_BATCH_STREAMS', description: 'jobs whose model calls share one batched forward (1: off)', default: '1', commands: ['worker'] },
+  { path: 'worker.batch.waitMs', kind: 'number', flag: '--batch-wait-ms <ms>', env: 'RWKVSTREAM_BATCH_WAIT_MS', description: 'longest a ready model call waits for others to join its batch', default: '5', commands: ['worker'] },
+  { path: 'worker.batch.tokens', kind: 'int', flag: '--batch-tokens <n>', env: 'RWKVSTREAM_BATCH_TOKENS', description: 'tokens per batched forward, all streams together', default: '16384', commands: ['worker'] },
+  { path: 'worker.batch.sliceTokens', kind: 'int', flag: '--batch-slice-tokens <n>', env: 'RWKVSTREAM_BATCH_SLICE_TOKENS', description: 'tokens one job puts into a batch before the others get their turn', default: '1024', commands: ['worker'] },
+  { path: 'metricsPort', kind: 'port', flag: '--metrics-port <port>', env: 'RWKVSTREAM_METRICS_PORT', description: 'port of /metrics, /healthz and /documents/ID ("off": none; 0: any free port)', default: '9464, or the next free port when busy', commands: ['worker'] },
+  { path: 'metricsHost', kind: 'string', flag: '--metrics-host <host>', env: 'RWKVSTREAM_METRICS_HOST', description: 'address the metrics endpoint listens on', default: '127.0.0.1', commands: ['worker'] },
+
+  // Event streams.
+  { path: 'anomaly.threshold', kind: 'number', flag: '--anomaly-threshold <nats>', env: 'RWKVSTREAM_ANOMALY_THRESHOLD', description: 'surprise (mean nats per token) above which an event is an alert', default: '4', commands: ['worker'] },
+  { path: 'anomaly.batchEvents', kind: 'int', flag: '--batch-events <n>', env: 'RWKVSTREAM_BATCH_EVENTS', description: 'events per anomaly batch', default: '64', commands: ['worker'] },
+  { path: 'anomaly.batchMs', kind: 'int', flag: '--batch-ms <ms>', env: 'RWKVSTREAM_BATCH_MS', description: 'longest an event waits for its batch', default: '1000', commands: ['worker'] },
+  { path: 'anomaly.separator', kind: 'string', flag: '--separator <text>', env: 'RWKVSTREAM_SEPARATOR', description: 'fed before each event (its logits predict the event\'s first token)', default: '"\\n"', commands: ['worker'] },
+  { path: 'anomaly.windowEvents', kind: 'int', flag: '--window-events <n>', env: 'RWKVSTREAM_WINDOW_EVENTS', description: 'events per window summary of each stream (0: no windows)', default: '0', commands: ['worker'] },
+  { path: 'anomaly.topEvents', kind: 'int', flag: '--top-events <n>', env: 'RWKVSTREAM_TOP_EVENTS', description: 'most surprising events listed in each window summary', default: '5', commands: ['worker'] },
+
+  // Logs.
+  { path: 'logLevel', kind: 'string', flag: '--log-level <level>', env: 'RWKVSTREAM_LOG_LEVEL', description: 'fatal, error, warn, info, debug, trace or silent', default: 'info (worker), warn (summarize, classify, scan)', commands: LOG_COMMANDS },
+  { path: 'logFormat', kind: 'string', flag: '--log-format <format>', env: 'RWKVSTREAM_LOG_FORMAT', description: 'pretty (one readable line per entry), json, or auto: pretty on a terminal, else json', default: 'auto', commands: LOG_COMMANDS },
+];
+
+/** The long name of a flag: "--chunk-tokens <n>" -> "--chunk-tokens". */
+export const flagName = (flag: string): string => flag.split(' ')[0]!;
+
+/** commander's property name of a flag: "--chunk-tokens <n>" -> "chunkTokens". */
+export function flagProperty(flag: string): string {
+  return flagName(flag).replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+export const ENV_BINDINGS: Readonly<Record<string, Binding>> = Object.fromEntries(
+  SETTINGS.filter((s) => s.env !== undefined).map((s) => [s.env!, { path: s.path, kind: s.kind }]),
+);
+
+/** commander's property name of a configuration flag (chunkTokens for --chunk-tokens). */
+export type ConfigFlagName = string;
 
 /** Keyed by commander's property name of the option (--chunk-tokens -> chunkTokens). */
-export const FLAG_BINDINGS = {
-  model: { flag: '--model <file|name>', path: 'model', kind: 'string', description: 'model file, or a catalog/cached model name (g1-0.1b)' },
-  vocab: { flag: '--vocab <file>', path: 'vocab', kind: 'string', description: 'World vocabulary file, or "bytes"' },
-  weights: { flag: '--weights <type>', path: 'weights', kind: 'string', description: 'weights in memory: f32, bf16 or f16 (default f32)' },
-  threads: { flag: '--threads <n>', path: 'threads', kind: 'int', description: 'CPU threads (default 0: all)' },
-  device: { flag: '--device <name>', path: 'device', kind: 'string', description: 'cpu, cuda or auto (default cpu)' },
-  redis: { flag: '--redis <url>', path: 'redisUrl', kind: 'string', description: 'Redis URL (redis://host:port)' },
-  kafka: { flag: '--kafka <brokers>', path: 'kafkaBrokers', kind: 'list', description: 'Kafka brokers, comma-separated host:port' },
-  chunkTokens: { flag: '--chunk-tokens <n>', path: 'chunkTokens', kind: 'int', description: 'tokens per chunk (default 4096)' },
-  maxDocumentTokens: { flag: '--max-document-tokens <n>', path: 'maxDocumentTokens', kind: 'int', description: 'most tokens a document may have (default 16777216)' },
-  checkpointDir: { flag: '--checkpoint-dir <dir>', path: 'checkpointDir', kind: 'string', description: 'directory of state checkpoints' },
-  metricsPort: { flag: '--metrics-port <port>', path: 'metricsPort', kind: 'port', description: 'metrics port ("off": none)' },
-  offline: { flag: '--offline', path: 'offline', kind: 'boolean', description: 'never download; use only given or cached files' },
-} as const satisfies Record<string, FlagBinding>;
+export const FLAG_BINDINGS: Readonly<Record<string, FlagBinding>> = Object.fromEntries(
+  SETTINGS.filter((s) => s.flag !== undefined).map((s) => [
+    flagProperty(s.flag!),
+    { flag: s.flag!, path: s.path, kind: s.kind, description: `${s.description} (default: ${s.default})`, ...(s.repeatable ? { repeatable: true } : {}) },
+  ]),
+);
 
-export type ConfigFlagName = keyof typeof FLAG_BINDINGS;
+/** The settings whose flags a command offers. */
+export function settingsOf(command: CommandName): Setting[] {
+  return SETTINGS.filter((s) => s.flag !== undefined && s.commands.includes(command));
+}
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const INTEGER = /^[+-]?\d+$/;
 
 /** The value a flag or variable stands for; text that does not fit its kind is passed on unchanged. */
-export function convert(raw: string | boolean, kind: ValueKind): unknown {
+export function convert(raw: string | boolean | string[], kind: ValueKind): unknown {
   if (typeof raw === 'boolean') return raw;
+  if (Array.isArray(raw)) return raw.flatMap((r) => convert(r, 'list') as string[]);
   const text = raw.trim();
   switch (kind) {
     case 'string':
@@ -86,4 +170,18 @@ export function convert(raw: string | boolean, kind: ValueKind): unknown {
       if (/^(off|none|null)$/i.test(text)) return null;
       return INTEGER.test(text) ? Number(text) : raw;
   }
+}
+
+/** The README's table of settings (kept in the README; a test checks it matches). */
+export function settingsTable(): string {
+  // A pipe inside a cell, even in code, ends the cell unless escaped.
+  const cell = (s: string) => s.replaceAll('|', '\\|');
+  const code = (s: string | undefined) => (s === undefined ? '' : `\`${cell(s)}\``);
+  const rows = [
+    '| setting (config key) | flag | environment | default | commands |',
+    '| --- | --- | --- | --- | --- |',
+    '| (config file) | `--config <file>` | `RWKVSTREAM_CONFIG` | none | all of these |',
+    ...SETTINGS.map((s) => `| ${code(s.path)} | ${code(s.flag)} | ${code(s.env)} | ${cell(s.default)} | ${s.commands.join(', ')} |`),
+  ];
+  return rows.join('\n');
 }

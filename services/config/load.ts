@@ -8,7 +8,7 @@ import path from 'node:path';
 
 import { AppConfigSchema, type AppConfig } from '../../schemas/app-config.ts';
 import { DEFAULT_VOCAB_URL, isVocabName } from '../models/catalog.ts';
-import { ENV_BINDINGS, FLAG_BINDINGS, convert, type ConfigFlagName } from './bindings.ts';
+import { ENV_BINDINGS, FLAG_BINDINGS, convert, flagName, type ConfigFlagName } from './bindings.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 
 type Tree = Record<string, unknown>;
@@ -19,7 +19,7 @@ interface Layer {
   source(path: string): string;
 }
 
-export type ConfigFlags = Partial<Record<ConfigFlagName | 'config', string | boolean | undefined>> & Record<string, unknown>;
+export type ConfigFlags = Partial<Record<ConfigFlagName | 'config', string | boolean | string[] | undefined>> & Record<string, unknown>;
 
 export interface LoadConfigOptions {
   /** commander's option values; keys other than the config flags are ignored. */
@@ -90,9 +90,11 @@ function flagLayer(flags: ConfigFlags): Layer {
   const sources = new Map<string, string>();
   for (const [name, binding] of Object.entries(FLAG_BINDINGS)) {
     const raw = flags[name];
-    if (raw === undefined || (typeof raw !== 'string' && typeof raw !== 'boolean')) continue;
-    setPath(values, binding.path, convert(raw, binding.kind));
-    sources.set(binding.path, `flag ${binding.flag.split(' ')[0]}`);
+    // A repeatable flag not given is commander's empty list: unset, like any flag not given.
+    const given = typeof raw === 'string' || typeof raw === 'boolean' || (Array.isArray(raw) && raw.length > 0 && raw.every((r) => typeof r === 'string'));
+    if (!given) continue;
+    setPath(values, binding.path, convert(raw as string | boolean | string[], binding.kind));
+    sources.set(binding.path, `flag ${flagName(binding.flag)}`);
   }
   return { values, source: (p) => labelOf(sources, p, 'flags') };
 }
@@ -125,6 +127,10 @@ function resolveFilePaths(values: Tree, dir: string): void {
   rebase('vocab', (v) => v === 'bytes' || isVocabName(v));
   rebase('home', () => false);
   rebase('checkpointDir', () => false);
+  const worker = values.worker;
+  if (isTree(worker) && Array.isArray(worker.fileRoots)) {
+    worker.fileRoots = worker.fileRoots.map((r: unknown) => (typeof r === 'string' && r.length > 0 && !path.isAbsolute(r) ? path.resolve(dir, r) : r));
+  }
 }
 
 async function fileLayer(file: string, cwd: string, via: string): Promise<Layer> {
@@ -186,6 +192,16 @@ function unknownKeyMessage(parentPath: string, key: string): string {
     : `unknown setting; known here: ${keys.join(', ')}`;
 }
 
+/** Topics not named one by one follow the topic prefix (a bad prefix is left for validation to report). */
+function applyTopicPrefix(merged: Tree): void {
+  const prefix = merged.topicPrefix;
+  if (typeof prefix !== 'string') return;
+  const topics: Tree = isTree(merged.topics) ? { ...merged.topics } : {};
+  const names = { documents: 'documents', events: 'events', results: 'results', deadLetter: 'dead-letter' };
+  for (const [key, suffix] of Object.entries(names)) topics[key] ??= `${prefix}.${suffix}`;
+  merged.topics = topics;
+}
+
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<LoadedConfig> {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
@@ -204,6 +220,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   if (merged.checkpointDir === undefined && typeof merged.home === 'string') {
     merged.checkpointDir = path.join(merged.home, 'checkpoints');
   }
+  applyTopicPrefix(merged);
 
   const origin = (dotted: string): string => {
     for (const layer of layers) if (getPath(layer.values, dotted) !== undefined) return layer.source(dotted);

@@ -20,7 +20,13 @@ export function redactUrl(url: string): string {
   }
 }
 
-const reason = (err: unknown): string => {
+/** What to do when Redis does not answer (doctor's fix, and the next step of every command's connection error). */
+export const REDIS_FIX = 'start Redis (infra/redis/start.sh), or point --redis / REDIS_URL at a running server';
+/** What to do when no Kafka broker answers. */
+export const KAFKA_FIX = 'start Kafka (infra/kafka/start.sh prints the brokers), or point --kafka / KAFKA_BROKERS at a running broker';
+
+/** An error's message with its code, once. */
+export const reason = (err: unknown): string => {
   const e = err as { code?: string; message?: string };
   return e?.code && !String(e.message).includes(e.code) ? `${e.message} (${e.code})` : String(e?.message ?? err);
 };
@@ -55,7 +61,7 @@ export async function checkRedis(url: string): Promise<CheckResult[]> {
         name: 'redis',
         status: 'fail',
         message: `no answer from ${where}: ${reason(cause ?? err)}`,
-        fix: 'start Redis (infra/redis/start.sh), or point --redis / REDIS_URL at a running server',
+        fix: REDIS_FIX,
       }];
     }
     const info = await redis.info('server').catch(() => '');
@@ -129,7 +135,7 @@ export async function checkKafka(brokers: string[]): Promise<CheckResult> {
       name: 'kafka',
       status: 'fail',
       message: `no answer from ${brokers.join(',')}: ${reason(err)}`,
-      fix: 'start Kafka (infra/kafka/start.sh prints the brokers), or point --kafka / KAFKA_BROKERS at a running broker',
+      fix: KAFKA_FIX,
     };
   } finally {
     await admin.disconnect().catch(() => {});

@@ -11,9 +11,10 @@ import { ForwardBatcher } from '../../pipelines/forward-batcher.ts';
 import { ingestDocumentRecord, ingestEventRecord } from '../../pipelines/ingest.ts';
 import type { PipelineSettings, ServiceConfig } from '../../schemas/config.ts';
 import type { EngineOptions } from '../../schemas/engine.ts';
+import { redactUrl } from '../doctor/services-checks.ts';
 import { Engine } from '../engine/index.ts';
 import { UrlBodyReader } from '../ingest/body-reader.ts';
-import { createKafka, createProducer } from '../kafka/client.ts';
+import { createKafka, createProducer, waitForKafka } from '../kafka/client.ts';
 import { consumerLag } from '../kafka/lag.ts';
 import { kafkaSinks } from '../kafka/sinks.ts';
 import { KafkaSource } from '../kafka/source.ts';
@@ -23,18 +24,26 @@ import { PipelineMetrics } from '../metrics/metrics.ts';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.ts';
 import { BullChunkQueue, LANES, openQueues, type Lane } from '../queue/bull-queue.ts';
 import { pipelineProcessor, reportStalledFailure } from '../queue/processor.ts';
-import { checkRedis, connectRedis } from '../redis/connection.ts';
+import { checkRedis, connectRedis, waitForRedis } from '../redis/connection.ts';
 import { Keys } from '../store/keys.ts';
+import { readStatus } from '../store/read-status.ts';
 import { RedisDocumentStore } from '../store/redis-document-store.ts';
 import { RedisEventLog } from '../store/redis-event-log.ts';
 import { RedisResultStore } from '../store/redis-result-store.ts';
 import { RedisStateStore } from '../store/redis-state-store.ts';
+import { Throttle } from './throttle.ts';
 
 export interface WorkerOptions {
   service: ServiceConfig;
   settings: PipelineSettings;
   engine: EngineOptions;
   log: Logger;
+  /** The settings that chose Redis and the brokers, for messages (default "worker settings"). */
+  origins?: { redis: string; kafka: string };
+  /** Tries to reach Redis and Kafka before giving up (default 6). */
+  connectAttempts?: number;
+  /** When the metrics port is busy: use the next free one (the port is the default) or stop (it was asked for). */
+  metricsPortFallback?: boolean;
 }
 
 export interface RunningWorker {
@@ -42,6 +51,9 @@ export interface RunningWorker {
   metricsPort: number | null;
   stop(): Promise<void>;
 }
+
+/** How many ports after a busy default metrics port a worker tries (workers side by side on one machine). */
+const METRICS_FALLBACK_PORTS = 32;
 
 /** Plenty of BullMQ job states exist; these are the ones worth a gauge. */
 const COUNTED_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
@@ -57,13 +69,18 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   };
 
   try {
+    // The services first: a wrong address is reported in seconds, not after the model has loaded.
+    const attempts = options.connectAttempts ?? 6;
+    await waitForRedis({ value: service.redisUrl, origin: options.origins?.redis ?? 'worker settings' }, attempts, log);
+    await waitForKafka({ value: service.kafkaBrokers, origin: options.origins?.kafka ?? 'worker settings' }, attempts, log);
+
     const engine = await Engine.load(options.engine);
     cleanup.push(async () => engine.dispose());
 
-    const redis = connectRedis(service.redisUrl, `${name}/store`);
+    const redis = connectRedis(service.redisUrl, `${name}/store`, log);
     cleanup.push(() => redis.quit());
-    for (const problem of await checkRedis(redis)) log.warn({ redis: service.redisUrl }, problem);
-    const queueConnection = connectRedis(service.redisUrl, `${name}/queue`);
+    for (const problem of await checkRedis(redis)) log.warn({ redis: redactUrl(service.redisUrl) }, problem);
+    const queueConnection = connectRedis(service.redisUrl, `${name}/queue`, log);
     cleanup.push(() => queueConnection.quit());
 
     const kafka = createKafka(service.kafkaBrokers, service.clientId, log);
@@ -110,6 +127,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     }
 
     const processor = pipelineProcessor(deps);
+    const queueErrors = new Throttle(60_000);
     const lanes: Lane[] = [];
     if (service.roles.includes('ingest')) lanes.push('ingest');
     if (service.roles.includes('chunks')) lanes.push('chunks');
@@ -128,7 +146,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       worker.on('failed', (job, err) => {
         reportStalledFailure(job, err, deps).catch((e: Error) => log.error({ err: e.message }, 'could not report a stalled job'));
       });
-      worker.on('error', (err) => log.error({ lane, err: err.message }, 'queue worker error'));
+      // During a Redis outage BullMQ reports every failed reconnect: one line per distinct error a minute is enough.
+      worker.on('error', (err) => queueErrors.report(err.message, () => log.error({ lane, err: err.message }, 'queue worker error')));
       return worker;
     });
     cleanup.push(() => Promise.all(workers.map((w) => w.close())));
@@ -156,7 +175,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       server = await startMetricsServer({
         host: service.metricsHost,
         port: service.metricsPort,
+        fallbackPorts: options.metricsPortFallback ? METRICS_FALLBACK_PORTS : 0,
+        log,
         registry: metrics.registry,
+        status: (kind, id) => readStatus(redis, keys, kind, id),
         health: async () => {
           const pong = await redis.ping();
           return { ok: pong === 'PONG' && workers.every((w) => w.isRunning()), worker: name, roles: service.roles };

@@ -9,6 +9,7 @@ import { DOCUMENT_SCHEMA_V1, DocumentMessageSchema } from '../../schemas/documen
 import type { DocumentTaskInput } from '../../schemas/tasks.ts';
 import { Deployment } from '../integration/helpers/deployment.ts';
 import type { StartingWorker, WorkerProcess } from '../integration/helpers/worker-process.ts';
+import { onInterrupt } from './interrupt.ts';
 import { referenceResult } from './reference.ts';
 
 export { stopWorker } from '../integration/helpers/deployment.ts';
@@ -84,12 +85,15 @@ export class Cluster extends Deployment {
   /** Topics, the results collector and a producer; no worker yet. Closed even when this throws. */
   static async open(options: ClusterOptions, use: (cluster: Cluster) => Promise<void>): Promise<void> {
     const cluster = new Cluster(options);
+    // An interrupted run stops the workers before the services they use (steps run newest first).
+    const forget = onInterrupt(`the workers of ${cluster.prefix}`, () => cluster.close());
     try {
       await cluster.start();
       await use(cluster);
     } finally {
       // Whatever the tear-down could not remove dies with the scenario's broker or Redis.
       await cluster.close().catch(() => {});
+      forget();
     }
   }
 

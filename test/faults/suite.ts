@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
+import { stopStartedOnSignals } from './interrupt.ts';
 import { formatTable, passed } from './report.ts';
 import { runSuite } from './run-suite.ts';
 
@@ -13,6 +14,9 @@ const { values } = parseArgs({
     json: { type: 'string' },
   },
 });
+
+// A run cut off (a timeout's SIGTERM, Ctrl-C) stops the Redis, brokers and workers its scenarios started.
+stopStartedOnSignals();
 
 const rows = await runSuite({ quick: values.quick, ...(values.only ? { only: values.only.split(',').map((s) => s.trim()) } : {}) });
 process.stdout.write(`${formatTable(rows)}\n`);

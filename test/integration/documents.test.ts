@@ -126,7 +126,7 @@ test('a document by http:// reference, read as a stream', { timeout: 180_000 }, 
   assert.ok(Math.abs(labels.reduce((a, l) => a + l.probability, 0) - 1) < 1e-9);
 });
 
-test('result: a missing id exits 3 after the wait; a failed document prints its failure and exits 1', { timeout: 120_000 }, async () => {
+test('result: a missing id exits 3 after the wait; a failed document prints its failure and exits 4', { timeout: 120_000 }, async () => {
   await assert.rejects(cli('result', 'no-such-doc', ...redisArgs, '--wait', '0.5'), (err: { code?: number; stderr?: string }) => {
     assert.equal(err.code, 3);
     assert.match(err.stderr ?? '', /no result for no-such-doc/);
@@ -134,7 +134,7 @@ test('result: a missing id exits 3 after the wait; a failed document prints its 
   });
   await cli('submit', ...kafkaArgs(), '--task', 'summarize', '--url', `http://127.0.0.1:${(server.address() as AddressInfo).port}/missing.txt`, '--id', 'doc-404');
   await assert.rejects(cli('result', 'doc-404', ...redisArgs, '--wait', '60'), (err: { code?: number; stdout?: string; stderr?: string }) => {
-    assert.equal(err.code, 1);
+    assert.equal(err.code, 4);
     assert.equal(JSON.parse(err.stdout!).code, 'E_REF_STATUS');
     assert.match(err.stderr ?? '', /404/);
     return true;

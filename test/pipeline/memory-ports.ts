@@ -386,6 +386,7 @@ export function memoryIngest(settings: PipelineSettingsInput = {}): Omit<MemoryP
     events,
     queue,
     deadLetters: sinks.deadLetterSink,
+    results,
     telemetry,
     log: quietLog,
   };

@@ -1,5 +1,6 @@
 // `rwkvstream result ID [--redis URL] [--wait SECONDS]`: prints the result JSON once it exists. A document
-// that failed prints its failure record and exits 1; no result within the wait exits 3. `--sections` prints the
+// that failed or was refused prints its failure record and exits 4; no result within the wait exits 3, saying
+// where the document stands (unknown, queued, running). `--sections` prints the
 // document's section results in order instead, as they are so far (a running document's first sections), or
 // with `--wait`, each as it is made until the document is done.
 import type { Command } from 'commander';
@@ -9,17 +10,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 
 import { FailureRecordSchema, SectionResultSchema } from '../../../schemas/results.ts';
-import { connectRedis } from '../../redis/connection.ts';
+import { addCommandSettings, loadConfig, redisFrom, type ConfigFlags } from '../../config/index.ts';
+import { redactUrl } from '../../doctor/services-checks.ts';
+import { openRedis } from '../../redis/connection.ts';
 import { Keys } from '../../store/keys.ts';
 import { readResult } from '../../store/read-result.ts';
+import { readDocumentStatus } from '../../store/read-status.ts';
 import { RedisResultStore } from '../../store/redis-result-store.ts';
-import { addRedisFlags, numberFlag } from '../pipeline-options.ts';
-import { UsageError } from '../output.ts';
+import { EXIT, UsageError, numberFlag } from '../output.ts';
 import { sectionText } from '../result-text.ts';
+import { statusLine } from '../status-text.ts';
 
-interface ResultFlags {
-  redis: string;
-  prefix: string;
+interface ResultFlags extends ConfigFlags {
   wait: string;
   stream?: boolean;
   sections?: boolean;
@@ -52,6 +54,14 @@ async function printSections(redis: Redis, keys: Keys, id: string, waitMs: numbe
   }
 }
 
+/** The reason of a failed or refused document on stderr, and its exit status. */
+function reportFailure(id: string, json: string): void {
+  const record = FailureRecordSchema.parse(JSON.parse(json));
+  const what = record.stage === 'ingest' || record.stage === 'plan' ? 'was refused' : 'failed';
+  process.stderr.write(`rwkvstream: ${record.code}: document ${id} ${what} at ${record.stage}: ${record.message}\n`);
+  process.exitCode = EXIT.failed;
+}
+
 export function resultCommand(program: Command): void {
   const cmd = program
     .command('result')
@@ -61,38 +71,38 @@ export function resultCommand(program: Command): void {
     .option('--stream', 'ID is an event stream: print its latest anomaly batch')
     .option('--sections', 'print the document\'s section results in order, so far (with --wait: as they are made, until it is done)')
     .option('--json', 'with --sections: one JSON result per line instead of text (a result is always JSON)');
-  addRedisFlags(cmd).action(async (id: string, flags: ResultFlags) => {
+  addCommandSettings(cmd, 'result').action(async (id: string, flags: ResultFlags) => {
     const wait = numberFlag('wait', flags.wait)!;
     if (wait < 0) throw new UsageError('--wait must not be negative');
     if (flags.sections && flags.stream) throw new UsageError('--sections is for documents; a stream (--stream) has batches, not sections');
-    const redis = connectRedis(flags.redis, 'rwkvstream-result');
+    const loaded = await loadConfig({ flags });
+    const keys = new Keys(loaded.config.prefix);
+    const address = redisFrom(loaded);
+    const redis = await openRedis(address, 'rwkvstream-result');
     try {
       if (flags.sections) {
-        const { printed, failure } = await printSections(redis, new Keys(flags.prefix), id, wait * 1000, flags.json === true);
+        const { printed, failure } = await printSections(redis, keys, id, wait * 1000, flags.json === true);
         if (failure !== null) {
-          const record = FailureRecordSchema.parse(JSON.parse(failure));
-          process.stderr.write(`rwkvstream: ${record.code}: document ${id} failed at ${record.stage}: ${record.message}\n`);
-          process.exitCode = 1;
+          reportFailure(id, failure);
         } else if (printed === 0) {
           process.stderr.write(`rwkvstream: no sections for ${id}${wait > 0 ? ` after ${wait} s` : ''}\n`);
-          process.exitCode = 3;
+          process.exitCode = EXIT.noResult;
         }
         return;
       }
-      const json = await readResult(redis, new Keys(flags.prefix), flags.stream ? 'stream' : 'document', id, wait * 1000);
+      const json = await readResult(redis, keys, flags.stream ? 'stream' : 'document', id, wait * 1000);
       if (json === null) {
-        process.stderr.write(`rwkvstream: no result for ${id}${wait > 0 ? ` after ${wait} s` : ''}\n`);
-        process.exitCode = 3;
+        // Why there is none: an id nobody submitted (or another deployment's) reads differently from a running one.
+        const lookedIn = { prefix: keys.prefix, redis: redactUrl(address.value) };
+        const where = flags.stream ? '' : `: ${statusLine(await readDocumentStatus(redis, keys, id), lookedIn)}`;
+        process.stderr.write(`rwkvstream: no result for ${id}${wait > 0 ? ` after ${wait} s` : ''}${where}\n`);
+        process.exitCode = EXIT.noResult;
         return;
       }
       process.stdout.write(`${json}\n`);
-      const failure = FailureRecordSchema.safeParse(JSON.parse(json));
-      if (failure.success) {
-        process.stderr.write(`rwkvstream: ${failure.data.code}: document ${id} failed at ${failure.data.stage}: ${failure.data.message}\n`);
-        process.exitCode = 1;
-      }
+      if (FailureRecordSchema.safeParse(JSON.parse(json)).success) reportFailure(id, json);
     } finally {
-      await redis.quit();
+      redis.disconnect();
     }
   });
 }

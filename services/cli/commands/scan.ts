@@ -7,8 +7,7 @@ import { AnomalySettingsSchema } from '../../../schemas/tasks.ts';
 import { runScanJob } from '../../embedded/index.ts';
 import { deliverScan } from '../deliver.ts';
 import { SCAN_CONFIG_FLAGS, addEmbeddedFlags, runEmbedded, type EmbeddedFlags } from '../embedded-command.ts';
-import { UsageError } from '../output.ts';
-import { numberFlag } from '../pipeline-options.ts';
+import { UsageError, numberFlag } from '../output.ts';
 
 /** The flag that sets each anomaly setting, for naming it in an error. */
 const SCAN_FLAG_OF: Readonly<Record<string, string>> = {

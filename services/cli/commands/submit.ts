@@ -1,19 +1,21 @@
-// `rwkvstream submit --kafka BROKERS --task summarize|classify [--labels a,b] (--file F | --url U) [--id ID]`:
-// publishes a document to the documents topic and prints its id.
+// `rwkvstream submit --task summarize|classify [--labels a,b] (--file F | --url U) [--id ID]`: publishes a
+// document to the documents topic and prints its id. The brokers and topics come from the configuration
+// (--kafka, KAFKA_BROKERS, the config file); missing topics are created as a worker would create them.
 import { randomUUID } from 'node:crypto';
 
 import type { Command } from 'commander';
 
 import { DocumentIdSchema } from '../../../schemas/ids.ts';
 import { DocumentTaskSchema } from '../../../schemas/tasks.ts';
-import { createKafka, createProducer } from '../../kafka/client.ts';
+import { addCommandSettings, kafkaFrom, loadConfig, type ConfigFlags } from '../../config/index.ts';
+import { createKafka, createProducer, requireKafka } from '../../kafka/client.ts';
 import { submitFile, submitReference } from '../../kafka/submit.ts';
+import { ensureDocumentTopics } from '../../kafka/topics.ts';
 import { silentLogger } from '../../log.ts';
-import { UsageError } from '../output.ts';
-import { addKafkaFlags, brokers, numberFlag, parseFlags, topics, type ServiceFlags } from '../pipeline-options.ts';
+import { UsageError, numberFlag, parseFlags } from '../output.ts';
 import { addSectionFlags, parseTaskFlags, sectionsFromFlags, type SectionFlags } from '../task-flags.ts';
 
-interface SubmitFlags extends Omit<ServiceFlags, 'redis' | 'prefix'>, SectionFlags {
+interface SubmitFlags extends ConfigFlags, SectionFlags {
   task: string;
   labels?: string;
   file?: string;
@@ -30,8 +32,6 @@ interface SubmitFlags extends Omit<ServiceFlags, 'redis' | 'prefix'>, SectionFla
   seed?: string;
   labelPrefix?: string;
   score?: string;
-  partBytes: string;
-  maxMessageBytes: string;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -94,19 +94,19 @@ export function submitCommand(program: Command): void {
     .option('--frequency-penalty <x>', 'summarize: repetition penalty per occurrence')
     .option('--seed <n>', 'summarize: sampler seed')
     .option('--label-prefix <text>', 'classify: put before each label (default " ")')
-    .option('--score <how>', 'classify: sum (label log-probability) or mean (per token)')
-    .option('--part-bytes <n>', 'document bytes per part', String(256 * 1024))
-    .option('--max-message-bytes <n>', 'largest record to send', String(1024 * 1024));
+    .option('--score <how>', 'classify: sum (label log-probability) or mean (per token)');
   addSectionFlags(cmd, 'summarize');
-  addKafkaFlags(cmd).action(async (flags: SubmitFlags) => {
+  addCommandSettings(cmd, 'submit').action(async (flags: SubmitFlags) => {
     if ((flags.file === undefined) === (flags.url === undefined)) throw new UsageError('give exactly one of --file and --url');
     const id = parseFlags(DocumentIdSchema, flags.id ?? randomUUID(), '--id');
     const task = parseTaskFlags(DocumentTaskSchema, taskFromFlags(flags));
-    const partBytes = numberFlag('part-bytes', flags.partBytes)!;
-    const maxMessageBytes = numberFlag('max-message-bytes', flags.maxMessageBytes)!;
-    if (!Number.isInteger(partBytes) || partBytes < 1024) throw new UsageError('--part-bytes must be an integer of at least 1024');
-    const options = { topic: topics({ ...flags, redis: '', prefix: '' }).documents, id, task, partBytes, maxMessageBytes };
-    const kafka = createKafka(brokers(flags), 'rwkvstream-submit', silentLogger());
+    const loaded = await loadConfig({ flags });
+    const { config } = loaded;
+    const address = kafkaFrom(loaded);
+    await requireKafka(address);
+    const kafka = createKafka(address.value, 'rwkvstream-submit', silentLogger());
+    await ensureDocumentTopics(kafka, config.topics, config.partitions);
+    const options = { topic: config.topics.documents, id, task, partBytes: config.partBytes, maxMessageBytes: config.maxMessageBytes };
     const producer = createProducer(kafka);
     await producer.connect();
     try {

@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { kafkaClient } from '../../integration/helpers/services.ts';
 import { repoRoot } from '../../helpers/paths.ts';
 import { Cluster, mixedDocuments } from '../cluster.ts';
+import { onInterrupt } from '../interrupt.ts';
 import { referenceResult } from '../reference.ts';
 import type { Scenario, SuiteContext } from '../scenario.ts';
 import { compareWithControl, EVENT_WORKER_ARGS, sendEvents, sendWithRetry, streamEvents, waitScored } from './event-streams.ts';
@@ -26,9 +27,13 @@ function brokerEnv(ctx: SuiteContext): NodeJS.ProcessEnv {
 }
 
 async function startBroker(ctx: SuiteContext): Promise<string> {
+  forgetBroker ??= onInterrupt(`the scenario broker on port ${PORT}`, () => stopBroker(ctx));
   const { stdout } = await exec(path.join(repoRoot, 'infra', 'kafka', 'start.sh'), [], { env: brokerEnv(ctx), timeout: 180_000 });
   return stdout.trim().split('\n').at(-1)!;
 }
+
+/** Unregisters the broker's stop on interruption (set while the scenario's broker may be running). */
+let forgetBroker: (() => void) | undefined;
 
 /** A clean stop that keeps the data directory: the restart finds the topics and committed offsets. */
 async function stopBroker(ctx: SuiteContext): Promise<void> {
@@ -126,6 +131,8 @@ export const kafkaRestart: Scenario = {
       });
     } finally {
       await stopBroker(ctx).catch((err: Error) => ctx.log(`could not stop the scenario's broker: ${err.message}`));
+      forgetBroker?.();
+      forgetBroker = undefined;
     }
   },
 };

@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 
 import { repoRoot } from '../../helpers/paths.ts';
 import { Cluster, mixedDocuments, type FaultDocument } from '../cluster.ts';
+import { onInterrupt } from '../interrupt.ts';
 import { referenceResult } from '../reference.ts';
 import type { Scenario, SuiteContext } from '../scenario.ts';
 
@@ -25,6 +26,8 @@ const WORKER_ARGS = ['--lock-ms', '2000', '--stalled-ms', '1000'];
 export class ScenarioRedis {
   readonly port: number;
   readonly dataDir: string;
+  /** Unregisters the stop on interruption. */
+  #forget: (() => void) | undefined;
 
   constructor(ctx: SuiteContext, port: number) {
     this.port = port;
@@ -47,6 +50,8 @@ export class ScenarioRedis {
 
   /** Starts it (loading its AOF) and waits for PING; returns the milliseconds that took. */
   start(): Promise<number> {
+    // Registered before the start, which an interruption may cut short half way.
+    this.#forget ??= onInterrupt(`the scenario Redis on port ${this.port}`, () => this.destroy());
     return this.#script('start.sh');
   }
 
@@ -68,6 +73,8 @@ export class ScenarioRedis {
     await this.#script('stop.sh', ['--wipe']).catch(async () => {
       await rm(this.dataDir, { recursive: true, force: true });
     });
+    this.#forget?.();
+    this.#forget = undefined;
   }
 }
 
