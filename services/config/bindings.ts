@@ -40,6 +40,10 @@ export const ENV_BINDINGS: Readonly<Record<string, Binding>> = {
   RWKVSTREAM_MAX_TOKENS: { path: 'summary.maxTokens', kind: 'int' },
   RWKVSTREAM_TEMPERATURE: { path: 'summary.temperature', kind: 'number' },
   RWKVSTREAM_ANOMALY_THRESHOLD: { path: 'anomaly.threshold', kind: 'number' },
+  RWKVSTREAM_ALERT_RATE: { path: 'anomaly.alertRate', kind: 'number' },
+  RWKVSTREAM_WARMUP_EVENTS: { path: 'anomaly.warmupEvents', kind: 'int' },
+  RWKVSTREAM_BATCH_MS: { path: 'anomaly.batchMs', kind: 'int' },
+  RWKVSTREAM_EVENT_TEXT: { path: 'anomaly.eventText', kind: 'int' },
   RWKVSTREAM_WINDOW_EVENTS: { path: 'anomaly.windowEvents', kind: 'int' },
   RWKVSTREAM_TOP_EVENTS: { path: 'anomaly.topEvents', kind: 'int' },
 };

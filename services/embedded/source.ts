@@ -12,6 +12,25 @@ export type SourceInput =
   | { kind: 'document'; id: string; task: DocumentTask; url: string }
   | { kind: 'lines'; stream: string; file: string };
 
+function record(topic: string, partition: number, offset: number, key: string, value: object): RawRecord {
+  return {
+    topic,
+    partition,
+    offset: String(offset),
+    key: Buffer.from(key),
+    value: Buffer.from(JSON.stringify(value)),
+    timestamp: String(Date.now()),
+  };
+}
+
+/**
+ * The record of one log line: its topic is the input's name, its partition the file's generation (a rotated
+ * log's next file is a new one), its offset the line number.
+ */
+export function eventRecord(topic: string, generation: number, line: number, stream: string, text: string): RawRecord {
+  return record(topic, generation, line, stream, { schema: EVENT_SCHEMA_V1, stream, text });
+}
+
 export class FileSource implements DocumentSource {
   readonly #input: SourceInput;
   /** The records' topic: the input's name. */
@@ -24,14 +43,7 @@ export class FileSource implements DocumentSource {
   }
 
   #record(key: string, offset: number, value: object): RawRecord {
-    return {
-      topic: this.#topic,
-      partition: 0,
-      offset: String(offset),
-      key: Buffer.from(key),
-      value: Buffer.from(JSON.stringify(value)),
-      timestamp: String(Date.now()),
-    };
+    return record(this.#topic, 0, offset, key, value);
   }
 
   /** Delivers every record of the input, then resolves (sooner when stopped). */
