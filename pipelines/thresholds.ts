@@ -4,9 +4,10 @@
 // (1 - alertRate) quantile, once the stream has had warmupEvents events.
 //
 // The quantile comes from a histogram of the stream's past surprises, in bins of 1/256 nat from 0 to 32 nats
-// (higher surprises share the last bin): fine enough for a stream whose lines all score within a tenth of a nat. Counts are integers, and when they reach HISTORY in all they are
-// halved (rounding down), so the threshold follows a stream that changes while old history fades. Each event
-// is judged against the history before it, then added: the alerts do not depend on how the events were cut
+// (higher surprises share the last bin): fine enough for a stream whose lines all score within a tenth of a nat.
+// Each event adds WEIGHT to its bin's integer count; when the counts reach HISTORY events' worth they are halved
+// (rounding down), so the threshold follows a stream that changes while old history fades (the weight keeps the
+// rounding from wiping out the rare bins, which are the tail the threshold is read from). Each event is judged against the history before it, then added: the alerts do not depend on how the events were cut
 // into batches. The histogram travels in every batch result, which is the checkpoint's outbox (as the open
 // window does, see windows.ts): a retried, resumed or taken-over drain starts from the committed histogram and
 // applies the same integer arithmetic, so it alerts exactly as an undisturbed run would. It is the stream's
@@ -20,8 +21,10 @@ import { permanent } from './errors.ts';
 /** Bins per nat: a power of two, so bin edges are exact doubles. */
 const BINS_PER_NAT = 256;
 const BINS = 32 * BINS_PER_NAT;
-/** Counts kept in all before they are halved: about this many recent events shape the threshold. */
+/** Events counted in all before the counts are halved: about this many recent events shape the threshold. */
 export const HISTORY = 8192;
+/** What one event adds to its bin (a power of two: halving it ten times leaves it whole). */
+const WEIGHT = 1024;
 
 export interface Judged {
   alert: boolean;
@@ -75,10 +78,10 @@ export class AdaptiveThreshold {
   }
 
   #add(surprise: number): void {
-    this.#counts[binOf(surprise)]!++;
-    this.#total++;
+    this.#counts[binOf(surprise)]! += WEIGHT;
+    this.#total += WEIGHT;
     this.#seen++;
-    if (this.#total < HISTORY) return;
+    if (this.#total < HISTORY * WEIGHT) return;
     this.#total = 0;
     for (let bin = 0; bin < BINS; bin++) {
       this.#counts[bin] = this.#counts[bin]! >>> 1;

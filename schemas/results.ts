@@ -138,7 +138,7 @@ export const EventScoreSchema = z.strictObject({
 
 /**
  * An adaptive threshold's history (see pipelines/thresholds.ts): events seen, and the non-empty bins of the
- * histogram of their surprises as [bin, count], in bin order.
+ * histogram of their surprises as [bin, weighted count], in bin order.
  */
 export const ThresholdStateSchema = z.strictObject({
   seen: z.number().int().nonnegative(),

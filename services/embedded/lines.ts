@@ -114,3 +114,19 @@ export async function* streamLines(stream: AsyncIterable<Buffer | string>, maxLi
   const last = splitter.end();
   if (last && !signal?.aborted) yield last;
 }
+
+/** The items of `source` until `signal` is aborted: a quiet input's pending read does not hold a stop back. */
+export async function* untilStopped<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+  if (signal.aborted) return;
+  const stopped = new Promise<null>((resolve) => signal.addEventListener('abort', () => resolve(null), { once: true }));
+  const it = source[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const next = await Promise.race([it.next(), stopped]);
+      if (next === null || next.done === true) return;
+      yield next.value;
+    }
+  } finally {
+    void it.return?.(undefined)?.catch(() => {});
+  }
+}

@@ -31,6 +31,8 @@ interface WorkerFlags extends EngineFlags, ServiceFlags {
   maxDocumentTokens?: string;
   maxEventBytes?: string;
   anomalyThreshold?: string;
+  alertRate?: string;
+  warmupEvents?: string;
   batchEvents?: string;
   batchMs?: string;
   separator?: string;
@@ -79,7 +81,9 @@ export function workerCommand(program: Command): void {
     .option('--max-document-bytes <n>', 'largest document accepted (parts or reference)')
     .option('--max-document-tokens <n>', 'most tokens a document may have (refused while it is tokenized; default 16777216)')
     .option('--max-event-bytes <n>', 'largest event text accepted')
-    .option('--anomaly-threshold <nats>', 'surprise (mean nats per token) above which an event is an alert')
+    .option('--anomaly-threshold <auto|nats>', 'auto: alert on each stream\'s own rare events (default); a number: surprise (mean nats per token) above which an event is an alert')
+    .option('--alert-rate <fraction>', '--anomaly-threshold auto: the share of a stream\'s events that are alerts (default 0.01)')
+    .option('--warmup-events <n>', '--anomaly-threshold auto: events a stream has before any can be an alert (default 100)')
     .option('--batch-events <n>', 'events per anomaly batch')
     .option('--batch-ms <ms>', 'longest an event waits for its batch')
     .option('--separator <text>', 'fed before each event (its logits predict the event\'s first token)')
@@ -121,7 +125,9 @@ export function workerCommand(program: Command): void {
         }),
       }), 'worker setting');
       const anomaly = defined({
-        threshold: numberFlag('anomaly-threshold', flags.anomalyThreshold),
+        threshold: flags.anomalyThreshold?.trim() === 'auto' ? 'auto' : numberFlag('anomaly-threshold', flags.anomalyThreshold),
+        alertRate: numberFlag('alert-rate', flags.alertRate),
+        warmupEvents: numberFlag('warmup-events', flags.warmupEvents),
         batchEvents: numberFlag('batch-events', flags.batchEvents),
         batchMs: numberFlag('batch-ms', flags.batchMs),
         separator: flags.separator,
