@@ -1,16 +1,12 @@
-// DocumentSource of an embedded job: the input file, turned into the records the distributed mode takes from
-// Kafka, so the same ingest handlers validate and store them. A document is one record that refers to the
-// file; a log is one event record per non-empty line, its offset being the line number, so a score can be
-// traced back to its line. Records are delivered one at a time: the next waits until the handler is done.
+// The records the distributed mode takes from Kafka, made from an embedded job's input, so the same ingest
+// handlers validate and store them. A document is one record that refers to the file (FileSource); a log line
+// is one event record (eventRecord), its offset being the line number, so a score can be traced to its line.
 import type { DocumentSource, RawRecord, RecordHandler } from '../../pipelines/ports.ts';
 import { DOCUMENT_SCHEMA_V1 } from '../../schemas/documents.ts';
 import { EVENT_SCHEMA_V1 } from '../../schemas/events.ts';
 import type { DocumentTask } from '../../schemas/tasks.ts';
-import { readLines } from './lines.ts';
 
-export type SourceInput =
-  | { kind: 'document'; id: string; task: DocumentTask; url: string }
-  | { kind: 'lines'; stream: string; file: string };
+export type SourceInput = { kind: 'document'; id: string; task: DocumentTask; url: string };
 
 function record(topic: string, partition: number, offset: number, key: string, value: object): RawRecord {
   return {
@@ -50,18 +46,8 @@ export class FileSource implements DocumentSource {
   async start(handlers: { documents: RecordHandler; events: RecordHandler }): Promise<void> {
     this.#stopped = false;
     const input = this.#input;
-    if (input.kind === 'document') {
-      const message = { schema: DOCUMENT_SCHEMA_V1, id: input.id, task: input.task, body: { kind: 'ref', url: input.url } };
-      await handlers.documents(this.#record(input.id, 0, message));
-      return;
-    }
-    for await (const line of readLines(input.file)) {
-      if (this.#stopped) return;
-      // An empty line is no event (an event has text); it keeps its number, so later lines keep theirs.
-      if (line.bytes.length === 0) continue;
-      const message = { schema: EVENT_SCHEMA_V1, stream: input.stream, text: line.bytes.toString('utf8') };
-      await handlers.events(this.#record(input.stream, line.number, message));
-    }
+    const message = { schema: DOCUMENT_SCHEMA_V1, id: input.id, task: input.task, body: { kind: 'ref', url: input.url } };
+    await handlers.documents(this.#record(input.id, 0, message));
   }
 
   async stop(): Promise<void> {
