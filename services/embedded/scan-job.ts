@@ -57,18 +57,28 @@ export function describeScanJob(o: ScanJobOptions): ScanJob {
   };
 }
 
-/** Wakes the scoring loop: a line arrived, the reader ended, or a stop was asked for. */
+/**
+ * Wakes the scoring loop and the reader: a line arrived, a batch was committed, the reader ended, or a stop was
+ * asked for. A notice that comes while nobody waits is kept for the next wait, so none is lost between a look
+ * at the state and the wait that follows it.
+ */
 class Wakeup {
   #waiters: (() => void)[] = [];
+  #missed = false;
 
   notify(): void {
     const waiters = this.#waiters;
     this.#waiters = [];
+    this.#missed = waiters.length === 0;
     for (const wake of waiters) wake();
   }
 
-  /** Resolves at the next notify, or after `ms` (when given). */
+  /** Resolves at the next notify (at once when one came since the last wait), or after `ms` (when given). */
   wait(ms?: number): Promise<void> {
+    if (this.#missed) {
+      this.#missed = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const timer = ms === undefined ? undefined : setTimeout(resolve, Math.max(0, ms));
       this.#waiters.push(() => {
