@@ -4,7 +4,7 @@
 // adaptive alerts as an uninterrupted scan; control characters of a line never reach the terminal.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { appendFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
@@ -123,6 +123,12 @@ test('Ctrl-C then a resumed scan prints every line once, with the scores and ada
   const stopped = await first.done;
   assert.equal(stopped.code, 130, stopped.stderr);
   assert.equal(jobDirs(checkpoints).length, 1, 'the checkpoint is kept');
+  // Its position: the line and byte offset after the last line committed (and printed).
+  const position = JSON.parse(readFileSync(path.join(jobDirs(checkpoints)[0]!, 'position.json'), 'utf8'));
+  const lastPrinted = eventsOf(stopped.stdout).at(-1)!;
+  assert.equal(position.seq, lastPrinted.seq);
+  assert.equal(position.line, Number(lastPrinted.offset));
+  assert.equal(position.byte, Buffer.byteLength(lines(0, position.line)));
   const second = await cli(['scan', log, ...args, '--checkpoint-dir', checkpoints], { env: ENV });
   assert.equal(second.code, 0, second.stderr);
   const printed = [...batchesOf(stopped.stdout), ...batchesOf(second.stdout)];
