@@ -3,7 +3,7 @@
 // prints every batch as it is scored; `result --stream` shows the recent history.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
@@ -28,8 +28,9 @@ const { prefix, topics } = deployment;
 const ENV = isolatedEnv(tempDir('home'));
 const redisArgs = ['--redis', redisUrl, '--prefix', prefix];
 
-function follow(stream: string): { stdout: () => string; stop: () => Promise<CliRun> } {
-  const child = spawn(process.execPath, [cliEntry, 'result', stream, '--stream', '--follow', ...redisArgs], { env: { ...process.env, ...ENV } });
+/** A CLI command left running, with its output so far; `stop` sends Ctrl-C and waits for its exit. */
+function running(args: string[]): { stdout: () => string; stop: () => Promise<CliRun> } {
+  const child = spawn(process.execPath, [cliEntry, ...args], { env: { ...process.env, ...ENV } });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -57,16 +58,21 @@ async function until(what: string, check: () => boolean, limitMs = 90_000): Prom
 
 const webLine = (i: number) => (i === 9 ? 'FATAL: \u00ff\u00fe~~}{#@!QZXJ segfault' : `GET /page/${i % 3} 200 ${12 + (i % 5)}ms`);
 
-test('send-events -> worker -> result --stream --follow: every batch printed as it is scored, alerts by the stream\'s own rule', { timeout: 180_000 }, async () => {
-  const follower = follow('web');
+test('send-events --follow -> worker -> result --stream --follow: every batch printed as it is scored, alerts by the stream\'s own rule', { timeout: 180_000 }, async () => {
+  const follower = running(['result', 'web', '--stream', '--follow', ...redisArgs]);
   const dir = tempDir('send');
   const log = path.join(dir, 'web.log');
-  writeFileSync(log, Array.from({ length: 14 }, (_, i) => `${webLine(i)}\n`).join(''));
-  const sent = await cli(['send-events', log, '--stream', 'web', '--kafka', deployment.brokers.join(','), '--topic-events', topics.events], { env: ENV });
-  assert.equal(sent.code, 0, sent.stderr);
+  const lines = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => `${webLine(from + k)}\n`).join('');
+  writeFileSync(log, lines(0, 10));
+  const sender = running(['send-events', log, '--follow', '--stream', 'web', '--kafka', deployment.brokers.join(','), '--topic-events', topics.events]);
+  const followed = () => batchesOf(follower.stdout()).flatMap((b) => b.events).length;
+  await until('the first 10 events followed', () => followed() >= 10);
+  // Lines appended to the followed log are sent, scored and followed as they come.
+  appendFileSync(log, lines(10, 14));
+  await until('14 events followed', () => followed() >= 14);
+  const sent = await sender.stop();
+  assert.equal(sent.code, 130, sent.stderr);
   assert.match(sent.stderr, /14 events sent/);
-
-  await until('14 events followed', () => batchesOf(follower.stdout()).flatMap((b) => b.events).length >= 14);
   const end = await follower.stop();
   const batches = batchesOf(end.stdout);
   assert.deepEqual(batches.map((b) => b.batch), batches.map((_, i) => i), 'every batch once, in order');
