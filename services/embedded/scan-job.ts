@@ -24,7 +24,8 @@ import { JobRunner } from './runner.ts';
 import { eventRecord } from './source.ts';
 
 export type ScanSource =
-  | { kind: 'stdin'; stream: AsyncIterable<Buffer | string> }
+  /** Standard input, or a pipe given by name (`<(command)`): read once, as it arrives. */
+  | { kind: 'stream'; name: string; stream: AsyncIterable<Buffer | string> }
   /** A log file (absolute path); `follow`: keep reading as it grows and is rotated, until stopped. */
   | { kind: 'file'; path: string; name: string; follow: boolean };
 
@@ -47,7 +48,7 @@ export function describeScanJob(o: ScanJobOptions): ScanJob {
     format: EMBEDDED_FORMAT,
     command: 'scan',
     id: o.id,
-    source: o.source.kind === 'stdin' ? 'stdin' : o.source.path,
+    source: o.source.kind === 'stream' ? o.source.name : o.source.path,
     anomaly,
     maxEventBytes: o.settings.maxEventBytes,
     model: { version: o.engine.model.info.version, fingerprint: o.engine.model.info.fingerprint },
@@ -172,8 +173,8 @@ export async function runScanJob(o: ScanJobOptions): Promise<JobEnd> {
     // input's, and a reason to score a partial batch. A file read in full never waits, so its batches are full.
     let readerWaits = false;
     const source = o.source;
-    const topic = source.kind === 'stdin' ? 'stdin' : source.name;
-    const lines: AsyncIterable<PositionedLine & { generation?: number; file?: string }> = source.kind === 'stdin'
+    const topic = source.name;
+    const lines: AsyncIterable<PositionedLine & { generation?: number; file?: string }> = source.kind === 'stream'
       ? streamLines(source.stream, o.settings.maxEventBytes, readerStop.signal)
       : fileLines(source.path, from, {
         maxLineBytes: o.settings.maxEventBytes,
@@ -193,7 +194,7 @@ export async function runScanJob(o: ScanJobOptions): Promise<JobEnd> {
       try {
         for (;;) {
           // A stop does not wait for the next line of a quiet input.
-          if (source.kind === 'stdin') readerWaits = true;
+          if (source.kind === 'stream') readerWaits = true;
           const next = await Promise.race([it.next(), stopped]);
           readerWaits = false;
           if (next === null || next.done === true) break;
@@ -262,8 +263,8 @@ export async function runScanJob(o: ScanJobOptions): Promise<JobEnd> {
     if (failed !== undefined) throw failed;
 
     if (o.stop.aborted) {
-      // Lines of standard input taken in but not scored cannot be read again: they are scored before stopping.
-      if (source.kind === 'stdin') {
+      // Lines of a stream taken in but not scored cannot be read again: they are scored before stopping.
+      if (source.kind === 'stream') {
         const flush = new JobRunner(p, { stop: new AbortController().signal, log: o.log, afterJob: afterDrain });
         while ((await backlog()) > 0) {
           await closeBatch();

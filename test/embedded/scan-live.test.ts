@@ -3,8 +3,8 @@
 // stopped with Ctrl-C resumes by id and position, printing every line once, with the same scores and the same
 // adaptive alerts as an uninterrupted scan; control characters of a line never reach the terminal.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { appendFileSync, createWriteStream, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
@@ -178,4 +178,19 @@ test('text output escapes control characters, marks cut text, sums up the last p
   const all = await cli(['scan', log, ...model, '--quiet', '--json', '--threshold', '4', '--checkpoint-dir', tempDir('ckpt')], { env: ENV });
   const alerts = eventsOf(all.stdout).filter((e) => e.alert);
   assert.deepEqual(eventsOf(json.stdout), alerts, 'only the alerts');
+});
+
+test('a named pipe is read as it arrives, like standard input', async () => {
+  const fifo = path.join(tempDir('fifo'), 'events.pipe');
+  execFileSync('mkfifo', [fifo]);
+  const run = live(['scan', fifo, ...model, '--json', '--quiet', '--batch-ms', '100', '--checkpoint-dir', tempDir('ckpt')]);
+  const writer = createWriteStream(fifo);
+  writer.write(lines(0, 3));
+  const events = await untilEvents(run, 3);
+  assert.equal(run.child.exitCode, null, 'still running: the pipe is open');
+  assert.deepEqual(events.map((e) => [e.topic, e.text]), [0, 1, 2].map((i) => ['events.pipe', logLine(i)]));
+  writer.end(lines(3, 4));
+  const end = await run.done;
+  assert.equal(end.code, 0, end.stderr);
+  assert.equal(eventsOf(end.stdout).length, 4);
 });

@@ -2,11 +2,16 @@
 // (how surprising it is after everything before it), and lines above the threshold are alerts. Lines are
 // scored in batches as they arrive and each batch is printed at once; the stream's state is checkpointed after
 // every batch, so an interrupted scan continues where it was when run again with the same id.
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 
 import type { Command } from 'commander';
 
+import { permanent } from '../../../pipelines/errors.ts';
 import { AnomalySettingsSchema } from '../../../schemas/tasks.ts';
+import { describeIoError } from '../../embedded/errors.ts';
 import { defaultId } from '../../embedded/index.ts';
 import { runScanJob, type ScanSource } from '../../embedded/scan-job.ts';
 import { scanPrinter } from '../deliver.ts';
@@ -40,6 +45,22 @@ interface ScanFlags extends EmbeddedFlags {
   topEvents?: string;
   eventText?: string;
   alertsOnly?: boolean;
+}
+
+/** Standard input and pipes are read as streams; a regular file by position (and followed, with --follow). */
+async function scanSource(full: string | null, follow: boolean): Promise<ScanSource> {
+  if (full === null) return { kind: 'stream', name: 'stdin', stream: process.stdin };
+  let info;
+  try {
+    info = await stat(full);
+  } catch (err) {
+    throw permanent('E_INPUT', `cannot read ${full}: ${describeIoError(err)}`, err);
+  }
+  if (info.isFIFO() || info.isCharacterDevice()) {
+    if (follow) throw new UsageError('--follow is for a file; a pipe is read as it arrives anyway');
+    return { kind: 'stream', name: path.basename(full), stream: createReadStream(full) };
+  }
+  return { kind: 'file', path: full, name: path.basename(full), follow };
 }
 
 function thresholdFlag(value: string): number | 'auto' {
@@ -87,9 +108,7 @@ export function scanCommand(program: Command): void {
       },
       run: async ({ options, reporter }, config, signals) => {
         const full = file === '-' ? null : path.resolve(file);
-        const source: ScanSource = full === null
-          ? { kind: 'stdin', stream: process.stdin }
-          : { kind: 'file', path: full, name: path.basename(full), follow: flags.follow === true };
+        const source = await scanSource(full, flags.follow === true);
         const { anomaly } = config;
         const printer = scanPrinter({
           json: flags.json === true,
@@ -103,7 +122,7 @@ export function scanCommand(program: Command): void {
           const end = await runScanJob({
             ...options,
             settings: { ...options.settings, anomaly },
-            id: flags.id === undefined ? defaultId(full ?? 'stdin') : resultId(flags.id, 'stdin'),
+            id: flags.id === undefined ? defaultId(full ?? 'stdin') : resultId(flags.id, source.name),
             source,
             printer: (json) => printer.batch(json),
             onNewFile: (why) => {
@@ -115,8 +134,8 @@ export function scanCommand(program: Command): void {
           await printer.end(end.status === 'done');
           return end;
         } finally {
-          // Standard input may still be open (a stop before its end): it must not keep the process alive.
-          if (source.kind === 'stdin') process.stdin.destroy();
+          // A stream may still be open (a stop before its end): it must not keep the process alive.
+          if (source.kind === 'stream') (source.stream as Readable).destroy();
         }
       },
     });
