@@ -7,7 +7,8 @@ import type { IngestDeps, PipelineDeps } from './context.ts';
 import { forwardOf } from './forward-batcher.ts';
 import type { JobContext, StateKey } from './ports.ts';
 import { anomalyResult, provenance } from './results.ts';
-import { scoreEvents } from './tasks/anomaly.ts';
+import { eventText, scoreEvents } from './tasks/anomaly.ts';
+import { carriedThreshold, judgeBatch, publishedResult } from './thresholds.ts';
 import { advanceWindows, carriedWindow } from './windows.ts';
 
 /**
@@ -37,7 +38,8 @@ export async function scheduleDrain(
   await deps.queue.enqueue(job, { delayMs });
 }
 
-async function publishStreamResult(key: StateKey, version: number, json: string, deps: PipelineDeps): Promise<void> {
+async function publishStreamResult(key: StateKey, version: number, committed: string, deps: PipelineDeps): Promise<void> {
+  const json = publishedResult(committed);
   await deps.resultSink.publish(key.id, json);
   await deps.results.saveStream(key.id, json);
   await deps.states.markPublished(key, version);
@@ -67,7 +69,8 @@ export async function runDrain(job: DrainJob, deps: PipelineDeps, ctx: JobContex
   const surprises = await scoreEvents(engine, state, ids, separator, settings.anomaly.maxLogitsTokens, forwardOf(deps));
   deps.telemetry.chunk('stream', state.tokens - tokensBefore, (performance.now() - started) / 1000);
 
-  const threshold = settings.anomaly.threshold;
+  // The adaptive threshold and the open window continue from the committed result this batch is fenced on.
+  const judged = judgeBatch(surprises.map((s) => s.surprise), settings.anomaly, carriedThreshold(head?.result ?? null));
   const scores: EventScore[] = events.map((e, i) => ({
     seq: e.seq,
     ...(e.id === undefined ? {} : { id: e.id }),
@@ -76,14 +79,16 @@ export async function runDrain(job: DrainJob, deps: PipelineDeps, ctx: JobContex
     offset: e.offset,
     tokens: surprises[i]!.tokens,
     surprise: surprises[i]!.surprise,
-    alert: surprises[i]!.surprise > threshold,
+    alert: judged.judged[i]!.alert,
+    ...(judged.judged[i]!.threshold === undefined ? {} : { threshold: judged.judged[i]!.threshold }),
+    ...eventText(e.text, settings.anomaly.eventText),
   }));
   const batch = head?.chunk ?? 0;
   const lastSeq = events[events.length - 1]!.seq;
   const { windowEvents, topEvents } = settings.anomaly;
-  // The open window continues from the committed result this batch is fenced on (see windows.ts).
   const windows = windowEvents > 0 ? advanceWindows(carriedWindow(head?.result ?? null), scores, { windowEvents, topEvents }) : undefined;
-  const json = JSON.stringify(anomalyResult(job.stream, provenance(engine), batch, state.tokens, threshold, scores, windows));
+  const result = anomalyResult(job.stream, provenance(engine), batch, state.tokens, judged.threshold, scores, windows, judged.state);
+  const json = JSON.stringify(result);
   const outcome = await deps.checkpoints.commit(key, head, state, { chunk: batch + 1, cursor: lastSeq, result: json });
   if (!outcome.ok) {
     ctx.log.warn({ expected: head?.version ?? 0, current: outcome.current }, 'another drain committed this batch first');

@@ -11,6 +11,7 @@ import {
   type SectionResult,
   type SummarizeCoverage,
   type SummaryOutput,
+  type ThresholdState,
 } from '../schemas/results.ts';
 import type { DocumentRecord } from '../schemas/records.ts';
 import type { SectionSettings, SummarizeSections } from '../schemas/tasks.ts';
@@ -102,10 +103,12 @@ export function anomalyResult(
   from: Provenance,
   batch: number,
   tokens: number,
-  threshold: number,
+  threshold: number | null,
   events: EventScore[],
   /** Only when windows are on: a result without them keeps its exact bytes. */
   windows?: WindowsOutput,
+  /** Only with the adaptive threshold: the history the next batch continues from. */
+  thresholdState?: ThresholdState,
 ): AnomalyResult {
   return {
     schema: RESULT_SCHEMA_V1,
@@ -119,5 +122,6 @@ export function anomalyResult(
     events,
     alerts: events.filter((e) => e.alert).length,
     ...(windows === undefined ? {} : { windows: windows.windows, openWindow: windows.openWindow }),
+    ...(thresholdState === undefined ? {} : { thresholdState }),
   };
 }

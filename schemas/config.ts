@@ -78,6 +78,8 @@ export const ServiceConfigSchema = z.strictObject({
   metricsHost: z.string().default('127.0.0.1'),
   /** Results (and the finished document's record) are kept this long for `rwkvstream result`. */
   resultTtlSeconds: z.number().int().min(1).default(7 * 24 * 3600),
+  /** Batch results kept per stream for `rwkvstream result --stream` (its recent history and --follow). */
+  streamHistoryBatches: z.number().int().min(1).max(100_000).default(1000),
   /** Parts of a document that never completes are dropped after this long without a new part. */
   partTtlSeconds: z.number().int().min(1).default(24 * 3600),
   /** Name of this worker in logs, audit trails and BullMQ (default: host:pid). */

@@ -37,12 +37,17 @@ export const DocumentJobSchema = z.strictObject({
   ...engineFields,
 });
 
+/**
+ * A scan is a stream: its checkpoint is keyed by the stream id and where the lines come from (not by their
+ * content, which a live input does not have yet), with every option the scores depend on.
+ */
 export const ScanJobSchema = z.strictObject({
   format: z.literal(EMBEDDED_FORMAT),
   command: z.literal('scan'),
   id: StreamIdSchema,
-  ...inputFields,
-  /** batchMs is left out: an embedded queue never waits on the clock, so it changes nothing. */
+  /** "stdin", or the log file's absolute path. */
+  source: z.string().min(1),
+  /** batchMs is left out: it decides when a batch is scored, never what its scores are. */
   anomaly: AnomalySettingsSchema.omit({ batchMs: true }),
   maxEventBytes: z.number().int().positive(),
   ...engineFields,
@@ -69,6 +74,20 @@ export const HeadFileSchema = z.strictObject({
   writer: z.string(),
 });
 
+/**
+ * Where a scan of a file is: after the line of sequence number `seq`, committed. Written after each commit, so
+ * it may lag behind the checkpoint (never run ahead of it): a resumed scan reads from here, and the lines up to
+ * the checkpoint's cursor are recognised as scored already.
+ */
+export const ScanPositionSchema = z.strictObject({
+  format: z.literal(EMBEDDED_FORMAT),
+  seq: z.number().int().nonnegative(),
+  generation: z.number().int().nonnegative(),
+  line: z.number().int().nonnegative(),
+  byte: z.number().int().nonnegative(),
+  file: z.string().min(1),
+});
+
 export const DocumentFileSchema = z.strictObject({
   format: z.literal(EMBEDDED_FORMAT),
   record: DocumentRecordSchema,
@@ -93,6 +112,7 @@ export const PartsFileSchema = z.strictObject({
 
 export type DocumentJob = z.infer<typeof DocumentJobSchema>;
 export type ScanJob = z.infer<typeof ScanJobSchema>;
+export type ScanPosition = z.infer<typeof ScanPositionSchema>;
 export type JobDescription = z.infer<typeof JobDescriptionSchema>;
 export type HeadFile = z.infer<typeof HeadFileSchema>;
 export type DocumentFile = z.infer<typeof DocumentFileSchema>;

@@ -128,6 +128,24 @@ export const EventScoreSchema = z.strictObject({
   /** Mean negative log-probability of the event's tokens given the stream so far (nats per token). */
   surprise: z.number(),
   alert: z.boolean(),
+  /** Adaptive threshold: the stream's threshold the event was compared with (absent while the stream warms up). */
+  threshold: z.number().optional(),
+  /** The event's text, cut at the configured length (anomaly.eventText; absent when that is 0). */
+  text: z.string().optional(),
+  /** Present (true) when `text` was cut. */
+  textCut: z.literal(true).optional(),
+});
+
+/**
+ * An adaptive threshold's history (see pipelines/thresholds.ts): events seen, and the non-empty bins of the
+ * histogram of their surprises as [bin, weighted count], in bin order.
+ */
+export const ThresholdStateSchema = z.strictObject({
+  seen: z.number().int().nonnegative(),
+  bins: z
+    .array(z.tuple([z.number().int().min(0).max(8191), z.number().int().positive()]))
+    .max(8192)
+    .refine((bins) => bins.every(([bin], i) => i === 0 || bin > bins[i - 1]![0]), 'bins are in increasing order, each once'),
 });
 
 /** One of a window's most surprising events. */
@@ -168,13 +186,19 @@ export const AnomalyResultSchema = z.strictObject({
   batch: z.number().int().nonnegative(),
   /** Tokens the stream's state has read, this batch included. */
   tokens: z.number().int().nonnegative(),
-  threshold: z.number(),
+  /** The threshold in force after this batch: the fixed one, or the stream's adaptive one (null: warming up). */
+  threshold: z.number().nullable(),
   events: z.array(EventScoreSchema),
   alerts: z.number().int().nonnegative(),
   /** Only with windows on: the windows this batch closed (in order; possibly none). */
   windows: z.array(WindowSummarySchema).optional(),
   /** Only with windows on: the window still open after this batch, so far (null: the batch closed the last one). */
   openWindow: WindowSummarySchema.nullable().optional(),
+  /**
+   * Only with the adaptive threshold, and only in the stream's checkpoint (published results leave it out): the
+   * stream's history after this batch, which the next batch continues.
+   */
+  thresholdState: ThresholdStateSchema.optional(),
 });
 
 export const DocumentResultSchema = z.discriminatedUnion('task', [SummarizeResultSchema, ClassifyResultSchema]);
@@ -201,6 +225,7 @@ export type EventScore = z.infer<typeof EventScoreSchema>;
 export type AnomalyResult = z.infer<typeof AnomalyResultSchema>;
 export type WindowTopEvent = z.infer<typeof WindowTopEventSchema>;
 export type WindowSummary = z.infer<typeof WindowSummarySchema>;
+export type ThresholdState = z.infer<typeof ThresholdStateSchema>;
 export type Result = z.infer<typeof ResultSchema>;
 export type BoundaryKind = z.infer<typeof BoundaryKindSchema>;
 export type SectionResult = z.infer<typeof SectionResultSchema>;

@@ -139,8 +139,18 @@ export const DocumentTaskSchema = z.discriminatedUnion('kind', [SummarizeTaskSch
 
 /** Anomaly scoring of event streams: set per deployment (streams are endless; events carry no options). */
 export const AnomalySettingsSchema = z.strictObject({
-  /** Mean negative log-probability (nats per token) above which an event is an alert. */
-  threshold: z.number().positive().default(4),
+  /**
+   * When an event is an alert. "auto": its surprise is above the stream's own running (1 - alertRate) quantile,
+   * once warmupEvents events have been seen (see pipelines/thresholds.ts); a number: above this many nats per
+   * token (mean negative log-probability), whatever the stream's history.
+   */
+  threshold: z.union([z.literal('auto'), z.number().positive()], { error: 'expected "auto" or a positive number of nats per token' }).default('auto'),
+  /** threshold "auto": the fraction of a stream's events that are alerts, in the long run. */
+  alertRate: z.number().gt(0, 'alertRate is above 0').max(0.5, 'alertRate is at most 0.5').default(0.01),
+  /** threshold "auto": events a stream must have had before any of its events can be an alert. */
+  warmupEvents: z.number().int().min(1).max(1_000_000).default(100),
+  /** Characters of an event's text its score carries (longer text is cut, and marked so); 0: none. */
+  eventText: z.number().int().min(0).max(65_536).default(256),
   /** Fed before every event, so the model reads the stream like a log file; its logits predict the event's first token. */
   separator: z.string().min(1).max(16).default('\n'),
   /** A batch is run when this many events wait ... */

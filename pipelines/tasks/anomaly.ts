@@ -66,3 +66,16 @@ export async function scoreEvents(
   }
   return events.map((ids, e) => ({ tokens: ids.length, surprise: nll[e]! / ids.length }));
 }
+
+/**
+ * The text an event's score carries: at most `chars` UTF-16 code units, never ending inside a surrogate pair;
+ * marked when cut. Nothing when `chars` is 0.
+ */
+export function eventText(text: string, chars: number): { text?: string; textCut?: true } {
+  if (chars <= 0) return {};
+  if (text.length <= chars) return { text };
+  let end = chars;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return { text: text.slice(0, end), textCut: true };
+}

@@ -5,7 +5,7 @@ import { AnomalyResultSchema, DocumentResultSchema, SectionResultSchema, type An
 import type { Deliver } from '../embedded/index.ts';
 import type { SectionOutput } from '../embedded/section-feed.ts';
 import { print, type ProgressReporter } from './embedded-command.ts';
-import { SCAN_HEADER, classificationText, scanSummaryText, scoredLineText, scoredLines, sectionText, summaryText } from './result-text.ts';
+import { SCAN_HEADER, classificationText, scanSummaryText, scoredLineText, sectionText, summaryText } from './result-text.ts';
 import { WindowLines } from './window-text.ts';
 
 export interface DocumentOutput {
@@ -41,39 +41,69 @@ function deliverDocument(json: boolean, reporter: ProgressReporter): Deliver {
 
 export interface ScanOutput {
   json: boolean;
-  /** Text: only the lines that raised an alert. */
+  /** Only the lines that raised an alert (text), or only those events in each batch (JSON). */
   alertsOnly: boolean;
-  threshold: number;
+  /** The fixed threshold, or the adaptive rule's settings. */
+  threshold: number | 'auto';
+  alertRate: number;
+  warmupEvents: number;
 }
 
-async function* batches(results: AsyncIterable<string>, windows: WindowLines): AsyncGenerator<AnomalyResult> {
-  for await (const line of results) {
-    const batch = AnomalyResultSchema.parse(JSON.parse(line));
-    windows.batch(batch);
-    yield batch;
-  }
+export interface ScanPrinter {
+  /** Prints a batch result as soon as it is scored. */
+  batch(json: string): Promise<void>;
+  /** After the last batch: the input ended (`ended`), or the scan was stopped. */
+  end(ended: boolean): Promise<void>;
 }
 
-export function deliverScan(output: ScanOutput, reporter: ProgressReporter): Deliver {
-  return async (results, input) => {
-    reporter.finish();
-    if (output.json) {
-      for await (const line of results) await print(`${line}\n`);
-      return;
-    }
-    let events = 0;
-    let alerts = 0;
-    await print(SCAN_HEADER);
-    const windows = new WindowLines();
-    for await (const line of scoredLines(batches(results, windows), input)) {
-      events++;
-      if (line.event.alert) alerts++;
-      if (line.event.alert || !output.alertsOnly) await print(scoredLineText(line));
-      const closed = windows.through(line.event.seq);
-      if (closed !== '') await print(closed);
-    }
-    const rest = windows.through();
-    if (rest !== '') await print(rest);
-    await print(scanSummaryText(events, alerts, output.threshold));
+/** Only the alerts of a batch; null when it has none and closed no window (nothing to say). */
+function alertsOf(batch: AnomalyResult): AnomalyResult | null {
+  const events = batch.events.filter((e) => e.alert);
+  if (events.length === 0 && (batch.windows ?? []).length === 0) return null;
+  return { ...batch, events };
+}
+
+/**
+ * Prints a scan as it goes: with --json each batch result as one line, flushed; as text a header, then each
+ * scored line (its text escaped), the windows each closes, and at the end the window left open and a count.
+ */
+export function scanPrinter(output: ScanOutput, reporter: ProgressReporter): ScanPrinter {
+  let events = 0;
+  let alerts = 0;
+  let last: AnomalyResult | null = null;
+  let started = false;
+  const windows = new WindowLines();
+  return {
+    batch: async (line) => {
+      reporter.beforeOutput();
+      const batch = AnomalyResultSchema.parse(JSON.parse(line));
+      last = batch;
+      if (output.json) {
+        const shown = output.alertsOnly ? alertsOf(batch) : batch;
+        if (shown !== null) await print(`${shown === batch ? line : JSON.stringify(shown)}\n`);
+        return;
+      }
+      let text = started ? '' : SCAN_HEADER;
+      started = true;
+      windows.batch(batch);
+      for (const event of batch.events) {
+        events++;
+        if (event.alert) alerts++;
+        if (event.alert || !output.alertsOnly) text += scoredLineText(event);
+        text += windows.through(event.seq);
+      }
+      await print(text);
+    },
+    end: async (ended) => {
+      reporter.finish();
+      if (output.json) return;
+      let text = windows.through();
+      const open = (last as AnomalyResult | null)?.openWindow;
+      if (ended && open) text += windows.partial(open);
+      const rule = output.threshold === 'auto'
+        ? { alertRate: output.alertRate, warmupEvents: output.warmupEvents, current: (last as AnomalyResult | null)?.threshold ?? null }
+        : output.threshold;
+      await print(`${text}${scanSummaryText(events, alerts, rule)}`);
+    },
   };
 }

@@ -9,7 +9,7 @@ import type { AppConfig } from '../../schemas/app-config.ts';
 import { PipelineSettingsSchema } from '../../schemas/config.ts';
 import type { DeadLetter } from '../../schemas/dead-letter.ts';
 import { DocumentIdSchema } from '../../schemas/ids.ts';
-import { addConfigFlags, loadConfig, type ConfigFlagName, type ConfigFlags } from '../config/index.ts';
+import { addConfigFlags, loadConfig, type ConfigFlagName, type ConfigFlags, type LoadedConfig } from '../config/index.ts';
 import { defaultId, prepareInput, spoolPath, sweepStaleSpools, unusableDir, type JobEnd, type JobObserver, type JobOptions } from '../embedded/index.ts';
 import { createLogger } from '../log.ts';
 import { loadEngine } from './load-engine.ts';
@@ -84,11 +84,12 @@ export class ProgressReporter implements JobObserver {
     });
   }
 
-  progress(done: number, total: number): void {
+  progress(done: number, total?: number): void {
     this.#progress?.update(done, total);
   }
 
   rejected(letter: DeadLetter): void {
+    if (this.#quiet) return;
     const line = letter.source ? `line ${letter.source.offset}` : 'a record';
     process.stderr.write(`rwkvstream: ${line} skipped: ${letter.code}: ${letter.reason}\n`);
   }
@@ -108,12 +109,20 @@ export class ProgressReporter implements JobObserver {
   }
 }
 
+/** What a job's run sees of the signal handling. */
+export interface JobSignals {
+  /** A file to remove when the process exits on a signal. */
+  scratch: string | undefined;
+  /** From now on a stop request lets the job in hand commit first (before: the process exits at once). */
+  running(): void;
+}
+
 /**
  * Ctrl-C and SIGTERM. Before the job runs there is nothing to save: the process exits at once. While it runs,
  * the first signal asks it to stop after the step in hand has committed its checkpoint; a second one exits
  * at once (the last checkpoint is on the disk whatever happens).
  */
-class StopOnSignal {
+class StopOnSignal implements JobSignals {
   readonly #controller = new AbortController();
   #running = false;
   #signal: NodeJS.Signals | undefined;
@@ -155,7 +164,7 @@ class StopOnSignal {
 }
 
 /** The id results carry: --id, else one made from the input's name. */
-function resultId(given: string | undefined, source: string): string {
+export function resultId(given: string | undefined, source: string): string {
   if (given === undefined) return defaultId(source);
   const parsed = DocumentIdSchema.safeParse(given);
   if (!parsed.success) throw new UsageError(`--id: ${parsed.error.issues[0]!.message}`);
@@ -183,23 +192,35 @@ export interface EmbeddedContext {
 
 export interface EmbeddedSteps<T> {
   /** The command's own options from its flags and the configuration, judged before the model is loaded. */
-  prepare(config: AppConfig): T;
+  prepare(config: AppConfig, loaded: LoadedConfig): T;
   /** The job. */
   run(ctx: EmbeddedContext, prepared: T): Promise<JobEnd>;
 }
 
+/** What a job runs with, before its input is known: the options of every embedded job but the input. */
+export interface EngineContext {
+  config: AppConfig;
+  options: Omit<JobOptions, 'input' | 'id'>;
+  reporter: ProgressReporter;
+}
+
+export interface EngineSteps<T> {
+  prepare(config: AppConfig, loaded: LoadedConfig): T;
+  run(ctx: EngineContext, prepared: T, signals: JobSignals): Promise<JobEnd>;
+}
+
 /**
- * Runs one embedded command: configuration, its options, engine, input, then the job. An interrupted job
- * leaves its checkpoint and says how to resume, with exit status 130 (143 for SIGTERM).
+ * Runs one embedded command around its job: configuration, its options, the engine, the checkpoint directory.
+ * An interrupted job leaves its checkpoint and says how to resume, with exit status 130 (143 for SIGTERM).
  */
-export async function runEmbedded<T>(label: string, file: string, flags: EmbeddedFlags, steps: EmbeddedSteps<T>): Promise<void> {
+export async function runWithEngine<T>(label: string, flags: EmbeddedFlags, steps: EngineSteps<T>): Promise<void> {
   const signals = new StopOnSignal();
   const quiet = flags.quiet === true;
   const reporter = new ProgressReporter(label, quiet);
   try {
     const loaded = await loadConfig({ flags });
     const { config } = loaded;
-    const prepared = steps.prepare(config);
+    const prepared = steps.prepare(config, loaded);
     const { engine } = await loadEngine(loaded, { quiet, signal: signals.signal });
     try {
       try {
@@ -207,35 +228,22 @@ export async function runEmbedded<T>(label: string, file: string, flags: Embedde
       } catch (err) {
         throw unusableDir(config.checkpointDir, err);
       }
-      await sweepStaleSpools(config.checkpointDir);
-      signals.scratch = spoolPath(config.checkpointDir);
-      const input = await prepareInput(file, signals.scratch);
-      signals.scratch = undefined;
-      try {
-        if (input.bytes === 0) throw new UsageError(`${file === '-' ? 'standard input' : file} is empty`);
-        const options: JobOptions = {
-          engine,
-          settings: PipelineSettingsSchema.parse({ chunkTokens: config.chunkTokens, maxDocumentTokens: config.maxDocumentTokens, anomaly: config.anomaly }),
-          checkpointDir: config.checkpointDir,
-          input,
-          id: resultId(flags.id, input.source),
-          weights: engine.model.info.weights,
-          device: engine.model.info.device,
-          restart: flags.restart === true,
-          stop: signals.signal,
-          log: createLogger('rwkvstream', { level: config.logLevel ?? 'warn', format: config.logFormat }),
-          observer: reporter,
-        };
-        signals.running();
-        const end = await steps.run({ config, options, reporter }, prepared);
-        if (end.status === 'interrupted') {
-          reporter.stop();
-          process.stderr.write(`rwkvstream: interrupted; run the same command again to resume (${end.position}, in ${end.dir})\n`);
-          process.exitCode = signals.exitCode;
-        }
-      } finally {
-        // A copy of standard input that no job took over.
-        if (input.spooled) await rm(input.path, { force: true });
+      const options: EngineContext['options'] = {
+        engine,
+        settings: PipelineSettingsSchema.parse({ chunkTokens: config.chunkTokens, maxDocumentTokens: config.maxDocumentTokens, anomaly: config.anomaly }),
+        checkpointDir: config.checkpointDir,
+        weights: engine.model.info.weights,
+        device: engine.model.info.device,
+        restart: flags.restart === true,
+        stop: signals.signal,
+        log: createLogger('rwkvstream', { level: quiet ? 'silent' : (config.logLevel ?? 'warn'), format: config.logFormat }),
+        observer: reporter,
+      };
+      const end = await steps.run({ config, options, reporter }, prepared, signals);
+      if (end.status === 'interrupted') {
+        reporter.stop();
+        process.stderr.write(`rwkvstream: interrupted; run the same command again to resume (${end.position}, in ${end.dir})\n`);
+        process.exitCode = signals.exitCode;
       }
     } finally {
       engine.dispose();
@@ -246,4 +254,25 @@ export async function runEmbedded<T>(label: string, file: string, flags: Embedde
   } finally {
     signals.dispose();
   }
+}
+
+/** Runs one embedded command on a document (or log) read whole: its input is hashed (standard input copied) first. */
+export async function runEmbedded<T>(label: string, file: string, flags: EmbeddedFlags, steps: EmbeddedSteps<T>): Promise<void> {
+  await runWithEngine(label, flags, {
+    prepare: steps.prepare,
+    run: async ({ config, options, reporter }, prepared, signals) => {
+      await sweepStaleSpools(config.checkpointDir);
+      signals.scratch = spoolPath(config.checkpointDir);
+      const input = await prepareInput(file, signals.scratch);
+      signals.scratch = undefined;
+      try {
+        if (input.bytes === 0) throw new UsageError(`${file === '-' ? 'standard input' : file} is empty`);
+        signals.running();
+        return await steps.run({ config, options: { ...options, input, id: resultId(flags.id, input.source) }, reporter }, prepared);
+      } finally {
+        // A copy of standard input that no job took over.
+        if (input.spooled) await rm(input.path, { force: true });
+      }
+    },
+  });
 }

@@ -13,6 +13,7 @@ import { modelsCommands } from './commands/models.ts';
 import { randomModelCommand } from './commands/random-model.ts';
 import { resultCommand } from './commands/result.ts';
 import { scanCommand } from './commands/scan.ts';
+import { sendEventsCommand } from './commands/send-events.ts';
 import { statusCommand } from './commands/status.ts';
 import { submitCommand } from './commands/submit.ts';
 import { summarizeCommand } from './commands/summarize.ts';
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   modelsCommands(program);
   workerCommand(program);
   submitCommand(program);
+  sendEventsCommand(program);
   resultCommand(program);
   statusCommand(program);
   summarizeCommand(program);

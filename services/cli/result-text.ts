@@ -1,8 +1,7 @@
 // Results as text for a person at a terminal: the summary itself; the label distribution as a small table;
 // a section as a heading line with its token range and its answer; a log's lines with their scores, alerts
 // marked. `--json` prints the results unchanged instead.
-import type { AnomalyResult, ClassificationOutput, ClassifyResult, EventScore, SectionResult, SummarizeResult } from '../../schemas/results.ts';
-import { readLines } from '../embedded/index.ts';
+import type { ClassificationOutput, ClassifyResult, EventScore, SectionResult, SummarizeResult } from '../../schemas/results.ts';
 
 export function summaryText(result: SummarizeResult): string {
   if (result.stateSummary === undefined) return `${result.summary.text.trim()}\n`;
@@ -51,33 +50,37 @@ export function sectionText(result: SectionResult): string {
   return `${head}\n${best.label} ${(100 * best.probability).toFixed(1)}%\n\n`;
 }
 
-export interface ScoredLine {
-  event: EventScore;
-  text: string;
+/** Control characters (C0, DEL, C1) and the Unicode controls that reorder text, each at most once a match. */
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text safe to print on a terminal: a log line is input from anywhere, and an escape sequence in it must not
+ * be able to move the cursor, change colours or retitle the window. Tabs become "\t", other controls "\xNN"
+ * or "\u{NNNN}".
+ */
+export function printable(text: string): string {
+  return text.replace(UNSAFE, (c) => {
+    const code = c.charCodeAt(0);
+    if (code === 0x09) return '\\t';
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
+  });
 }
 
-/** The events of the batches in order, each with the text of its line (its offset is the line number). */
-export async function* scoredLines(batches: AsyncIterable<AnomalyResult>, input: string): AsyncGenerator<ScoredLine> {
-  const lines = readLines(input)[Symbol.asyncIterator]();
-  let current = await lines.next();
-  for await (const batch of batches) {
-    for (const event of batch.events) {
-      const number = Number(event.offset);
-      while (!current.done && current.value.number < number) current = await lines.next();
-      const text = !current.done && current.value.number === number ? current.value.bytes.toString('utf8') : '';
-      yield { event, text };
-    }
-  }
-}
-
-export function scoredLineText(line: ScoredLine): string {
-  const { event } = line;
-  return `${event.offset.padStart(7)}  ${event.surprise.toFixed(2).padStart(8)}  ${event.alert ? 'ALERT' : '     '}  ${line.text}\n`;
+/** A scored line: its number, surprise, alert mark and text (escaped; "…" when the score carries it cut). */
+export function scoredLineText(event: EventScore): string {
+  const text = event.text === undefined ? '' : `${printable(event.text)}${event.textCut ? '…' : ''}`;
+  return `${event.offset.padStart(7)}  ${event.surprise.toFixed(2).padStart(8)}  ${event.alert ? 'ALERT' : '     '}  ${text}\n`;
 }
 
 export const SCAN_HEADER = `${'line'.padStart(7)}  ${'surprise'.padStart(8)}  ${''.padEnd(5)}  text\n`;
 
-export function scanSummaryText(events: number, alerts: number, threshold: number): string {
-  return `\n${events} line${events === 1 ? '' : 's'} scored, ${alerts} alert${alerts === 1 ? '' : 's'} ` +
-    `(surprise above ${threshold} nats per token)\n`;
+/** How alerts were decided, for the closing line. */
+export type ThresholdRule = number | { alertRate: number; warmupEvents: number; current: number | null };
+
+export function scanSummaryText(events: number, alerts: number, rule: ThresholdRule): string {
+  const how = typeof rule === 'number'
+    ? `surprise above ${rule} nats per token`
+    : `adaptive threshold: the stream's ${Number((100 * (1 - rule.alertRate)).toFixed(4))}th percentile after ${rule.warmupEvents} lines, ` +
+      (rule.current === null ? 'still warming up' : `now ${rule.current} nats per token`);
+  return `\n${events} line${events === 1 ? '' : 's'} scored, ${alerts} alert${alerts === 1 ? '' : 's'} (${how})\n`;
 }

@@ -26,13 +26,18 @@ export class WindowLines {
     return text;
   }
 
+  /** The line of a window still open at the end of the input: what it holds so far. */
+  partial(w: WindowSummary): string {
+    return this.#text(w, ' (partial: the input ended)');
+  }
+
   #line(seq: number): string {
     return this.#lineOf.get(seq) ?? `event ${seq}`;
   }
 
-  #text(w: WindowSummary): string {
+  #text(w: WindowSummary, note = ''): string {
     const top = w.top.map((t) => `${this.#line(t.seq)} (${t.surprise.toFixed(2)})`).join(', ');
-    return `-- window ${w.window}: lines ${this.#line(w.firstSeq)}-${this.#line(w.lastSeq)}, ` +
+    return `-- window ${w.window}${note}: lines ${this.#line(w.firstSeq)}-${this.#line(w.lastSeq)}, ` +
       `${w.events} line${w.events === 1 ? '' : 's'}, ${w.alerts} alert${w.alerts === 1 ? '' : 's'}, ` +
       `mean ${w.meanEventSurprise.toFixed(2)} max ${w.maxSurprise.toFixed(2)} nats per token` +
       `${top === '' ? '' : `; most surprising: ${top}`}\n`;

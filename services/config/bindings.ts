@@ -10,7 +10,7 @@
 export type ValueKind = 'string' | 'int' | 'number' | 'boolean' | 'list' | 'port';
 
 /** The commands that read settings. */
-export const COMMANDS = ['summarize', 'classify', 'scan', 'doctor', 'models', 'worker', 'submit', 'result', 'status'] as const;
+export const COMMANDS = ['summarize', 'classify', 'scan', 'doctor', 'models', 'worker', 'submit', 'send-events', 'result', 'status'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export interface Setting {
@@ -46,7 +46,7 @@ const MODEL_COMMANDS = ['summarize', 'classify', 'scan', 'doctor', 'worker'] as 
 const CACHE_COMMANDS = [...MODEL_COMMANDS, 'models'] as const;
 const DOCUMENT_COMMANDS = ['summarize', 'classify', 'worker'] as const;
 const REDIS_COMMANDS = ['doctor', 'worker', 'result', 'status'] as const;
-const KAFKA_COMMANDS = ['doctor', 'worker', 'submit'] as const;
+const KAFKA_COMMANDS = ['doctor', 'worker', 'submit', 'send-events'] as const;
 // The embedded commands read the log variables too (their default level is warn); only a worker has the flags.
 const LOG_COMMANDS = ['worker'] as const;
 
@@ -73,9 +73,9 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'redisUrl', kind: 'string', flag: '--redis <url>', env: 'REDIS_URL', description: 'Redis URL (redis://host:port, rediss:// for TLS)', default: 'none: required by worker, result and status', commands: REDIS_COMMANDS },
   { path: 'kafkaBrokers', kind: 'list', flag: '--kafka <brokers>', env: 'KAFKA_BROKERS', description: 'Kafka bootstrap brokers, comma-separated host:port', default: 'none: required by worker and submit', commands: KAFKA_COMMANDS },
   { path: 'prefix', kind: 'string', flag: '--prefix <name>', env: 'RWKVSTREAM_PREFIX', description: 'namespace of the Redis keys and queues', default: 'rwkvstream', commands: ['worker', 'result', 'status'] },
-  { path: 'topicPrefix', kind: 'string', flag: '--topic-prefix <name>', env: 'RWKVSTREAM_TOPIC_PREFIX', description: 'topics are <prefix>.documents, .events, .results, .dead-letter', default: 'rwkvstream', commands: ['worker', 'submit'] },
+  { path: 'topicPrefix', kind: 'string', flag: '--topic-prefix <name>', env: 'RWKVSTREAM_TOPIC_PREFIX', description: 'topics are <prefix>.documents, .events, .results, .dead-letter', default: 'rwkvstream', commands: ['worker', 'submit', 'send-events'] },
   { path: 'topics.documents', kind: 'string', flag: '--topic-documents <topic>', env: 'RWKVSTREAM_TOPIC_DOCUMENTS', description: 'documents topic (overrides the topic prefix)', default: '<topic prefix>.documents', commands: ['worker', 'submit'] },
-  { path: 'topics.events', kind: 'string', flag: '--topic-events <topic>', env: 'RWKVSTREAM_TOPIC_EVENTS', description: 'events topic', default: '<topic prefix>.events', commands: ['worker', 'submit'] },
+  { path: 'topics.events', kind: 'string', flag: '--topic-events <topic>', env: 'RWKVSTREAM_TOPIC_EVENTS', description: 'events topic', default: '<topic prefix>.events', commands: ['worker', 'submit', 'send-events'] },
   { path: 'topics.results', kind: 'string', flag: '--topic-results <topic>', env: 'RWKVSTREAM_TOPIC_RESULTS', description: 'results topic', default: '<topic prefix>.results', commands: ['worker', 'submit'] },
   { path: 'topics.deadLetter', kind: 'string', flag: '--topic-dead-letter <topic>', env: 'RWKVSTREAM_TOPIC_DEAD_LETTER', description: 'dead-letter topic', default: '<topic prefix>.dead-letter', commands: ['worker', 'submit'] },
   { path: 'partitions', kind: 'int', flag: '--partitions <n>', env: 'RWKVSTREAM_PARTITIONS', description: 'partitions of the topics a worker or submit creates', default: '3', commands: ['worker', 'submit'] },
@@ -91,11 +91,12 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'worker.stalledMs', kind: 'int', flag: '--stalled-ms <ms>', env: 'RWKVSTREAM_STALLED_MS', description: 'how often to look for jobs whose lock expired', default: '30000', commands: ['worker'] },
   { path: 'worker.attempts', kind: 'int', flag: '--attempts <n>', env: 'RWKVSTREAM_ATTEMPTS', description: 'attempts per job before it fails for good', default: '5', commands: ['worker'] },
   { path: 'worker.backoffMs', kind: 'int', flag: '--backoff-ms <ms>', env: 'RWKVSTREAM_BACKOFF_MS', description: 'first retry delay (doubling)', default: '1000', commands: ['worker'] },
+  { path: 'worker.streamHistoryBatches', kind: 'int', flag: '--stream-history <batches>', env: 'RWKVSTREAM_STREAM_HISTORY', description: 'batch results kept per event stream for result --stream (its recent history and --follow)', default: '1000', commands: ['worker'] },
   { path: 'worker.resultTtlSeconds', kind: 'int', flag: '--result-ttl <seconds>', env: 'RWKVSTREAM_RESULT_TTL', description: 'how long results and failure records stay readable by id', default: '604800 (7 days)', commands: ['worker'] },
   { path: 'worker.connectAttempts', kind: 'int', flag: '--connect-attempts <n>', env: 'RWKVSTREAM_CONNECT_ATTEMPTS', description: 'tries to reach Redis and Kafka at start-up (waits 1, 2, 4 ... 15 s between), then exit 5', default: '6', commands: ['worker'] },
   { path: 'worker.segmentTokens', kind: 'int', flag: '--segment-tokens <n>', env: 'RWKVSTREAM_SEGMENT_TOKENS', description: 'token ids per stored Redis string of a planned document', default: '16777216', commands: ['worker'] },
   { path: 'worker.maxDocumentBytes', kind: 'int', flag: '--max-document-bytes <n>', env: 'RWKVSTREAM_MAX_DOCUMENT_BYTES', description: 'largest document accepted (parts or reference)', default: '4294967296', commands: ['worker'] },
-  { path: 'worker.maxEventBytes', kind: 'int', flag: '--max-event-bytes <n>', env: 'RWKVSTREAM_MAX_EVENT_BYTES', description: 'largest event text accepted', default: '65536', commands: ['worker'] },
+  { path: 'worker.maxEventBytes', kind: 'int', flag: '--max-event-bytes <n>', env: 'RWKVSTREAM_MAX_EVENT_BYTES', description: 'largest event text accepted (worker) or sent (send-events skips longer lines)', default: '65536', commands: ['worker', 'send-events'] },
   { path: 'worker.fileRoots', kind: 'list', flag: '--file-root <dir>', env: 'RWKVSTREAM_FILE_ROOTS', repeatable: true, description: 'directory file:// references may read from (repeatable; the variable is comma-separated)', default: 'none: file references refused', commands: ['worker'] },
   { path: 'worker.batch.streams', kind: 'int', flag: '--batch-streams <n>', env: 'RWKVSTREAM_BATCH_STREAMS', description: 'jobs whose model calls share one batched forward (1: off)', default: '1', commands: ['worker'] },
   { path: 'worker.batch.waitMs', kind: 'number', flag: '--batch-wait-ms <ms>', env: 'RWKVSTREAM_BATCH_WAIT_MS', description: 'longest a ready model call waits for others to join its batch', default: '5', commands: ['worker'] },
@@ -105,7 +106,10 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'metricsHost', kind: 'string', flag: '--metrics-host <host>', env: 'RWKVSTREAM_METRICS_HOST', description: 'address the metrics endpoint listens on', default: '127.0.0.1', commands: ['worker'] },
 
   // Event streams.
-  { path: 'anomaly.threshold', kind: 'number', flag: '--anomaly-threshold <nats>', env: 'RWKVSTREAM_ANOMALY_THRESHOLD', description: 'surprise (mean nats per token) above which an event is an alert', default: '4', commands: ['worker'] },
+  { path: 'anomaly.threshold', kind: 'number', flag: '--anomaly-threshold <auto|nats>', env: 'RWKVSTREAM_ANOMALY_THRESHOLD', description: 'auto: alert on each stream\'s own rare events; a number: surprise (mean nats per token) above which an event is an alert', default: 'auto', commands: ['worker'] },
+  { path: 'anomaly.alertRate', kind: 'number', flag: '--alert-rate <fraction>', env: 'RWKVSTREAM_ALERT_RATE', description: 'with --anomaly-threshold auto: the share of a stream\'s events that are alerts', default: '0.01', commands: ['worker'] },
+  { path: 'anomaly.warmupEvents', kind: 'int', flag: '--warmup-events <n>', env: 'RWKVSTREAM_WARMUP_EVENTS', description: 'with --anomaly-threshold auto: events a stream has before any can be an alert', default: '100', commands: ['worker'] },
+  { path: 'anomaly.eventText', kind: 'int', flag: '--event-text <chars>', env: 'RWKVSTREAM_EVENT_TEXT', description: 'characters of an event\'s text its score carries (longer text is cut, and marked so; 0: none)', default: '256', commands: ['worker'] },
   { path: 'anomaly.batchEvents', kind: 'int', flag: '--batch-events <n>', env: 'RWKVSTREAM_BATCH_EVENTS', description: 'events per anomaly batch', default: '64', commands: ['worker'] },
   { path: 'anomaly.batchMs', kind: 'int', flag: '--batch-ms <ms>', env: 'RWKVSTREAM_BATCH_MS', description: 'longest an event waits for its batch', default: '1000', commands: ['worker'] },
   { path: 'anomaly.separator', kind: 'string', flag: '--separator <text>', env: 'RWKVSTREAM_SEPARATOR', description: 'fed before each event (its logits predict the event\'s first token)', default: '"\\n"', commands: ['worker'] },

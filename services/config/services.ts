@@ -57,6 +57,7 @@ export function serviceConfig(loaded: LoadedConfig): ServiceConfig {
     metricsPort: config.metricsPort,
     metricsHost: config.metricsHost,
     resultTtlSeconds: w.resultTtlSeconds,
+    streamHistoryBatches: w.streamHistoryBatches,
     ...(w.name === undefined ? {} : { workerName: w.name }),
     batch: w.batch,
   });

@@ -34,6 +34,21 @@ export class MemoryEventLog implements EventLog {
     return log;
   }
 
+  /**
+   * Numbers the stream's next event `seq + 1`: a live input resumed at a known position (the events before it
+   * are not read again). Only before the stream's first event of this process.
+   */
+  resumeAt(stream: string, seq: number): void {
+    const log = this.#log(stream);
+    if (log.seq !== 0 || log.waiting.length > 0) throw new Error(`stream ${stream} has taken in events already`);
+    log.seq = seq;
+  }
+
+  /** Sequence number of the stream's last event taken in (0: none). */
+  lastSeq(stream: string): number {
+    return this.#log(stream).seq;
+  }
+
   async append(stream: string, event: Omit<StoredEvent, 'seq'>): Promise<AppendOutcome> {
     const head = await this.#states.head({ kind: 'stream', id: stream });
     const cursor = head?.cursor ?? 0;

@@ -9,8 +9,8 @@ import type { PreparedInput } from './input.ts';
 export interface JobObserver {
   /** The work is about to run: tokens already in the checkpoint, and the total when it is known. */
   start(info: { resumed: boolean; done: number; total: number | undefined }): void;
-  /** Tokens the state has read so far, of `total`. */
-  progress(done: number, total: number): void;
+  /** Tokens the state has read so far, of `total` (when it is known). */
+  progress(done: number, total?: number): void;
   /** A record that could not be processed (a log line that is not an acceptable event). */
   rejected?(letter: DeadLetter): void;
 }

@@ -2,7 +2,7 @@
 // and event log in memory, results into the directory until they are printed.
 import { Checkpointer } from '../../pipelines/checkpoints.ts';
 import type { PipelineDeps } from '../../pipelines/context.ts';
-import type { Log } from '../../pipelines/ports.ts';
+import type { Log, ResultSink } from '../../pipelines/ports.ts';
 import type { PipelineSettings } from '../../schemas/config.ts';
 import type { DeadLetter } from '../../schemas/dead-letter.ts';
 import type { Engine } from '../engine/index.ts';
@@ -28,12 +28,15 @@ export interface EmbeddedPipelineOptions {
   /** Who commits, in the checkpoints (the distributed mode names the worker). */
   writer: string;
   onDeadLetter?: (letter: DeadLetter) => void;
+  /** Where results go instead of the job directory's file (a live scan prints each batch as it is made). */
+  resultSink?: ResultSink;
   ops?: FileOps;
 }
 
 export interface EmbeddedPipeline {
   deps: PipelineDeps;
   queue: InProcessQueue;
+  events: MemoryEventLog;
   states: FileStateStore;
   documents: FileDocumentStore;
   results: FileResultStore;
@@ -54,20 +57,21 @@ export async function openPipeline(options: EmbeddedPipelineOptions): Promise<Em
   const deadLetters = new CollectingDeadLetters(options.onDeadLetter);
   const bodies = new InputBodyReader(options.input);
   const telemetry = new NoTelemetry();
+  const events = new MemoryEventLog(states);
   const deps: PipelineDeps = {
     engine: options.engine,
     settings: options.settings,
     states,
     checkpoints: new Checkpointer(options.engine, states, telemetry, options.writer),
     documents,
-    events: new MemoryEventLog(states),
+    events,
     results,
     queue,
-    resultSink: sink,
+    resultSink: options.resultSink ?? sink,
     deadLetters,
     bodies,
     telemetry,
     log: options.log,
   };
-  return { deps, queue, states, documents, results, sink, deadLetters, bodies, telemetry };
+  return { deps, queue, events, states, documents, results, sink, deadLetters, bodies, telemetry };
 }

@@ -1,16 +1,31 @@
-// DocumentSource of an embedded job: the input file, turned into the records the distributed mode takes from
-// Kafka, so the same ingest handlers validate and store them. A document is one record that refers to the
-// file; a log is one event record per non-empty line, its offset being the line number, so a score can be
-// traced back to its line. Records are delivered one at a time: the next waits until the handler is done.
+// The records the distributed mode takes from Kafka, made from an embedded job's input, so the same ingest
+// handlers validate and store them. A document is one record that refers to the file (FileSource); a log line
+// is one event record (eventRecord), its offset being the line number, so a score can be traced to its line.
 import type { DocumentSource, RawRecord, RecordHandler } from '../../pipelines/ports.ts';
 import { DOCUMENT_SCHEMA_V1 } from '../../schemas/documents.ts';
 import { EVENT_SCHEMA_V1 } from '../../schemas/events.ts';
 import type { DocumentTask } from '../../schemas/tasks.ts';
-import { readLines } from './lines.ts';
 
-export type SourceInput =
-  | { kind: 'document'; id: string; task: DocumentTask; url: string }
-  | { kind: 'lines'; stream: string; file: string };
+export type SourceInput = { kind: 'document'; id: string; task: DocumentTask; url: string };
+
+function record(topic: string, partition: number, offset: number, key: string, value: object): RawRecord {
+  return {
+    topic,
+    partition,
+    offset: String(offset),
+    key: Buffer.from(key),
+    value: Buffer.from(JSON.stringify(value)),
+    timestamp: String(Date.now()),
+  };
+}
+
+/**
+ * The record of one log line: its topic is the input's name, its partition the file's generation (a rotated
+ * log's next file is a new one), its offset the line number.
+ */
+export function eventRecord(topic: string, generation: number, line: number, stream: string, text: string): RawRecord {
+  return record(topic, generation, line, stream, { schema: EVENT_SCHEMA_V1, stream, text });
+}
 
 export class FileSource implements DocumentSource {
   readonly #input: SourceInput;
@@ -24,32 +39,15 @@ export class FileSource implements DocumentSource {
   }
 
   #record(key: string, offset: number, value: object): RawRecord {
-    return {
-      topic: this.#topic,
-      partition: 0,
-      offset: String(offset),
-      key: Buffer.from(key),
-      value: Buffer.from(JSON.stringify(value)),
-      timestamp: String(Date.now()),
-    };
+    return record(this.#topic, 0, offset, key, value);
   }
 
   /** Delivers every record of the input, then resolves (sooner when stopped). */
   async start(handlers: { documents: RecordHandler; events: RecordHandler }): Promise<void> {
     this.#stopped = false;
     const input = this.#input;
-    if (input.kind === 'document') {
-      const message = { schema: DOCUMENT_SCHEMA_V1, id: input.id, task: input.task, body: { kind: 'ref', url: input.url } };
-      await handlers.documents(this.#record(input.id, 0, message));
-      return;
-    }
-    for await (const line of readLines(input.file)) {
-      if (this.#stopped) return;
-      // An empty line is no event (an event has text); it keeps its number, so later lines keep theirs.
-      if (line.bytes.length === 0) continue;
-      const message = { schema: EVENT_SCHEMA_V1, stream: input.stream, text: line.bytes.toString('utf8') };
-      await handlers.events(this.#record(input.stream, line.number, message));
-    }
+    const message = { schema: DOCUMENT_SCHEMA_V1, id: input.id, task: input.task, body: { kind: 'ref', url: input.url } };
+    await handlers.documents(this.#record(input.id, 0, message));
   }
 
   async stop(): Promise<void> {

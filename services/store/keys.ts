@@ -10,6 +10,7 @@
 //   <p>:{<kind>:<id>}:audit            list: "chunk version tokens writer time" per commit (capped)
 //   <p>:{<kind>:<id>}:result           hash: json, published
 //   <p>:{doc:<id>}:sections            hash: <section index> -> section result JSON
+//   <p>:{stream:<id>}:history          sorted set: the stream's last batch results (JSON), scored by batch index
 //   <p>:{stream:<id>}:events           stream of waiting events (entry id = sequence number)
 //   <p>:{stream:<id>}:offsets          hash: "<topic>/<partition>" -> last offset taken in, "#seq" -> last sequence
 //   <p>:{stream:<id>}:ids              sorted set: the last event ids taken in, scored by sequence number
@@ -56,6 +57,10 @@ export class Keys {
 
   sections(doc: string): string {
     return `${this.#tag('document', doc)}:sections`;
+  }
+
+  history(stream: string): string {
+    return `${this.#tag('stream', stream)}:history`;
   }
 
   events(stream: string): string {

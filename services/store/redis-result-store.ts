@@ -1,5 +1,7 @@
 // ResultStore on Redis: results readable by document or stream id (`rwkvstream result ID`), with the
-// "published" flag that makes a redone finish step publish the stored result instead of a new one. A failure
+// "published" flag that makes a redone finish step publish the stored result instead of a new one. A stream
+// also keeps its last batches (a bounded history, for `result --stream` and its --follow); a batch published
+// again after a crash is the same JSON, so it is kept once. A failure
 // is kept in its own field: it is what `result` shows until a result exists, and never blocks one (a document
 // whose reference failed can be submitted again under its id).
 import type { Redis } from 'ioredis';
@@ -11,12 +13,16 @@ import { SAVE_DOCUMENT_RESULT } from './lua.ts';
 /** Sections read per round trip. */
 const SECTION_READ = 256;
 
+export const DEFAULT_HISTORY_BATCHES = 1000;
+
 export class RedisResultStore implements ResultStore {
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
-    /** How long a document's result stays readable. */
+    /** How long a document's result (and a stream's history after its last batch) stays readable. */
     private readonly retentionSeconds: number,
+    /** Batch results kept per stream. */
+    private readonly historyBatches = DEFAULT_HISTORY_BATCHES,
   ) {}
 
   async saveDocument(id: string, json: string): Promise<StoredResult> {
@@ -68,7 +74,27 @@ export class RedisResultStore implements ResultStore {
   }
 
   async saveStream(id: string, json: string): Promise<void> {
-    await this.redis.hset(this.keys.result('stream', id), 'json', json, 'published', '1');
+    const history = this.keys.history(id);
+    const batch = (JSON.parse(json) as { batch: number }).batch;
+    const tx = this.redis.multi()
+      .hset(this.keys.result('stream', id), 'json', json, 'published', '1')
+      .zadd(history, batch, json)
+      .zremrangebyrank(history, 0, -(this.historyBatches + 1));
+    if (this.retentionSeconds > 0) tx.expire(history, this.retentionSeconds);
+    const replies = await tx.exec();
+    const failed = replies?.find(([err]) => err);
+    if (!replies || failed) throw failed?.[0] ?? new Error(`storing batch ${batch} of stream ${id} was aborted`);
+  }
+
+  /** A stream's batch results after batch `after` (-1: from the oldest kept), oldest first, at most `limit`. */
+  async getStreamBatches(id: string, after: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.history(id), `(${after}`, '+inf', 'LIMIT', 0, limit);
+  }
+
+  /** A stream's last `count` batch results, oldest first. */
+  async getRecentBatches(id: string, count: number): Promise<string[]> {
+    if (count <= 0) return [];
+    return this.redis.zrange(this.keys.history(id), -count, -1);
   }
 
   async get(kind: StateKey['kind'], id: string): Promise<string | null> {

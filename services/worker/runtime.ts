@@ -111,7 +111,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         maxDocumentBytes: settings.maxDocumentBytes,
       }),
       events: new RedisEventLog(redis, keys),
-      results: new RedisResultStore(redis, keys, service.resultTtlSeconds),
+      results: new RedisResultStore(redis, keys, service.resultTtlSeconds, service.streamHistoryBatches),
       queue,
       resultSink: sinks.results,
       deadLetters: sinks.deadLetters,

@@ -1,0 +1,79 @@
+// `rwkvstream send-events --stream KEY [FILE|-]`: publishes one event per line of a log to the events topic, for
+// the workers to score (`rwkvstream result --stream KEY --follow` prints their batches). The brokers, the topic
+// and the longest event come from the configuration (--kafka, KAFKA_BROKERS, the config file), as a worker's do.
+// With --key-field F each line is a JSON object whose field F names its stream; with --follow a growing file is
+// read on, across rotation, until Ctrl-C.
+import path from 'node:path';
+
+import type { Command } from 'commander';
+
+import { StreamIdSchema } from '../../../schemas/ids.ts';
+import { fileLines } from '../../embedded/follow.ts';
+import { streamLines, untilStopped } from '../../embedded/lines.ts';
+import { addCommandSettings, kafkaFrom, loadConfig, type ConfigFlags } from '../../config/index.ts';
+import { createKafka, createProducer, requireKafka } from '../../kafka/client.ts';
+import { sendEvents, type SendLine } from '../../kafka/send-events.ts';
+import { silentLogger } from '../../log.ts';
+import { UsageError, parseFlags } from '../output.ts';
+import { printable } from '../result-text.ts';
+
+interface SendEventsFlags extends ConfigFlags {
+  stream?: string;
+  keyField?: string;
+  follow?: boolean;
+  quiet?: boolean;
+}
+
+export function sendEventsCommand(program: Command): void {
+  const cmd = program
+    .command('send-events')
+    .description('publish one event per line of a log (or standard input) to the events topic')
+    .argument('[file]', 'the log ("-": standard input, read as it arrives)', '-')
+    .option('--stream <key>', 'the stream id of the events (with --key-field: of the lines without that field)')
+    .option('--key-field <field>', 'each line is a JSON object: its field F is the stream id')
+    .option('--follow', 'keep reading the file as it grows, and across rotation, like tail -F (until Ctrl-C)')
+    .option('--quiet', 'no messages about skipped lines, nor the closing count');
+  addCommandSettings(cmd, 'send-events').action(async (file: string, flags: SendEventsFlags) => {
+    if (flags.stream === undefined && flags.keyField === undefined) throw new UsageError('give --stream KEY, or --key-field F for JSON lines');
+    const stream = flags.stream === undefined ? undefined : parseFlags(StreamIdSchema, flags.stream, '--stream');
+    if (flags.follow && file === '-') throw new UsageError('--follow is for a file; standard input is read as it arrives anyway');
+    const loaded = await loadConfig({ flags });
+    const { config } = loaded;
+    // Longer lines are skipped with a message: the workers would refuse them.
+    const maxEventBytes = config.worker.maxEventBytes;
+    const address = kafkaFrom(loaded);
+    await requireKafka(address);
+
+    const stop = new AbortController();
+    const onSignal = () => {
+      if (stop.signal.aborted) process.exit(130);
+      stop.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const lines: AsyncIterable<SendLine> = file === '-'
+      ? streamLines(process.stdin, maxEventBytes, stop.signal)
+      : fileLines(path.resolve(file), null, { maxLineBytes: maxEventBytes, follow: flags.follow === true, signal: stop.signal });
+    const kafka = createKafka(address.value, 'rwkvstream-send-events', silentLogger());
+    const producer = createProducer(kafka);
+    await producer.connect();
+    try {
+      const sent = await sendEvents(producer, untilStopped(lines, stop.signal), {
+        topic: config.topics.events,
+        ...(stream === undefined ? {} : { stream }),
+        ...(flags.keyField === undefined ? {} : { keyField: flags.keyField }),
+        maxEventBytes,
+        onSkipped: (line, reason) => {
+          if (flags.quiet !== true) process.stderr.write(`rwkvstream: line ${line} not sent: ${printable(reason)}\n`);
+        },
+      });
+      if (flags.quiet !== true) process.stderr.write(`rwkvstream: ${sent} event${sent === 1 ? '' : 's'} sent\n`);
+      if (stop.signal.aborted) process.exitCode = 130;
+    } finally {
+      await producer.disconnect();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      if (file === '-') process.stdin.destroy();
+    }
+  });
+}
