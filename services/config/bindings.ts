@@ -42,6 +42,10 @@ export const ENV_BINDINGS: Readonly<Record<string, Binding>> = {
   RWKVSTREAM_ANOMALY_THRESHOLD: { path: 'anomaly.threshold', kind: 'number' },
   RWKVSTREAM_WINDOW_EVENTS: { path: 'anomaly.windowEvents', kind: 'int' },
   RWKVSTREAM_TOP_EVENTS: { path: 'anomaly.topEvents', kind: 'int' },
+  RWKVSTREAM_FETCH_ALLOW: { path: 'fetch.allow', kind: 'list' },
+  RWKVSTREAM_FETCH_DEADLINE_MS: { path: 'fetch.deadlineMs', kind: 'int' },
+  RWKVSTREAM_FETCH_MAX_BYTES: { path: 'fetch.maxBytes', kind: 'int' },
+  RWKVSTREAM_FETCH_POOL: { path: 'fetch.pool', kind: 'int' },
 };
 
 /** Keyed by commander's property name of the option (--chunk-tokens -> chunkTokens). */
@@ -58,6 +62,7 @@ export const FLAG_BINDINGS = {
   checkpointDir: { flag: '--checkpoint-dir <dir>', path: 'checkpointDir', kind: 'string', description: 'directory of state checkpoints' },
   metricsPort: { flag: '--metrics-port <port>', path: 'metricsPort', kind: 'port', description: 'metrics port ("off": none)' },
   offline: { flag: '--offline', path: 'offline', kind: 'boolean', description: 'never download; use only given or cached files' },
+  fetchAllow: { flag: '--fetch-allow <hosts>', path: 'fetch.allow', kind: 'list', description: 'servers http(s) references may be read from, comma-separated HOST[:PORT] (default: none)' },
 } as const satisfies Record<string, FlagBinding>;
 
 export type ConfigFlagName = keyof typeof FLAG_BINDINGS;

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 
 import { PipelineSettingsSchema, RoleSchema, ServiceConfigSchema } from '../../../schemas/config.ts';
+import { FLAG_BINDINGS, loadConfig } from '../../config/index.ts';
 import { createLogger } from '../../log.ts';
 import { startWorker } from '../../worker/runtime.ts';
 import { addEngineFlags, engineOptions, type EngineFlags } from '../engine-options.ts';
@@ -26,6 +27,7 @@ interface WorkerFlags extends EngineFlags, ServiceFlags {
   backoffMs?: string;
   resultTtl?: string;
   fileRoot: string[];
+  fetchAllow?: string;
   maxMessageBytes?: string;
   maxDocumentBytes?: string;
   maxDocumentTokens?: string;
@@ -75,6 +77,7 @@ export function workerCommand(program: Command): void {
     .option('--backoff-ms <ms>', 'first retry delay (doubling)')
     .option('--result-ttl <seconds>', 'how long results stay readable by id')
     .option('--file-root <dir>', 'directory file:// references may read from (repeatable)', collect, [])
+    .option(FLAG_BINDINGS.fetchAllow.flag, FLAG_BINDINGS.fetchAllow.description)
     .option('--max-message-bytes <n>', 'largest input record accepted')
     .option('--max-document-bytes <n>', 'largest document accepted (parts or reference)')
     .option('--max-document-tokens <n>', 'most tokens a document may have (refused while it is tokenized; default 16777216)')
@@ -128,6 +131,8 @@ export function workerCommand(program: Command): void {
         windowEvents: numberFlag('window-events', flags.windowEvents),
         topEvents: numberFlag('top-events', flags.topEvents),
       });
+      // The fetch settings come through the one configuration path (flag, RWKVSTREAM_FETCH_*, config file `fetch`).
+      const { config } = await loadConfig({ flags: { fetchAllow: flags.fetchAllow } });
       const settings = parseFlags(PipelineSettingsSchema, defined({
         chunkTokens: numberFlag('chunk-tokens', flags.chunkTokens),
         segmentTokens: numberFlag('segment-tokens', flags.segmentTokens),
@@ -136,6 +141,7 @@ export function workerCommand(program: Command): void {
         maxDocumentTokens: numberFlag('max-document-tokens', flags.maxDocumentTokens),
         maxEventBytes: numberFlag('max-event-bytes', flags.maxEventBytes),
         fileRoots: flags.fileRoot,
+        fetch: config.fetch,
         anomaly: Object.keys(anomaly).length > 0 ? anomaly : undefined,
       }), 'pipeline setting');
 
