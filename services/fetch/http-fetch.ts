@@ -51,12 +51,14 @@ function defaultPort(url: URL): number {
   return url.protocol === 'https:' ? 443 : 80;
 }
 
-/** Rejects when the signal fires, with its reason. */
+/** Rejects when the signal fires, with its reason (handled here too: it may fire after nobody waits on it). */
 function whenAborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
+  const aborted = new Promise<never>((_, reject) => {
     if (signal.aborted) reject(signal.reason);
     else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
   });
+  aborted.catch(() => {});
+  return aborted;
 }
 
 /** The address to connect to for this hop, once the name and every address it resolves to passed the policy. */
@@ -101,7 +103,8 @@ function request(url: URL, address: string, options: HttpFetchOptions, signal: A
       ? https.request({ ...common, ...(net.isIP(host) ? {} : { servername: host }), ...(options.ca ? { ca: options.ca } : {}) })
       : http.request(common);
     req.once('response', resolve);
-    req.once('error', reject);
+    // Later errors (the socket, once the response is being read) reach the reader through the response.
+    req.on('error', reject);
     req.end();
   });
 }
@@ -123,11 +126,12 @@ function decoder(encoding: string | undefined, url: URL): Transform | null {
   }
 }
 
-/** Counts bytes as they come off the wire and fails the fetch at the cap. */
-function wireCap(maxBytes: number, url: URL): Transform {
+/** Counts bytes as they come off the wire and fails the fetch at the cap; each arrival rearms the idle timer. */
+function wireCap(maxBytes: number, url: URL, arrived: () => void): Transform {
   let seen = 0;
   return new Transform({
     transform(chunk: Buffer, _encoding, done) {
+      arrived();
       seen += chunk.length;
       if (seen > maxBytes) {
         done(permanent('E_TOO_LARGE', `${displayUrl(url)} sent more than the limit of ${maxBytes} bytes (fetch.maxBytes)`));
@@ -201,10 +205,8 @@ export async function* fetchBody(start: URL, options: HttpFetchOptions): AsyncIt
       throw permanent('E_TOO_LARGE', `${displayUrl(start)} is larger than the limit of ${settings.maxBytes} bytes (fetch.maxBytes)`);
     }
 
-    const body = response;
-    body.on('data', rearm);
     const decode = decoder(response.headers['content-encoding'], start);
-    const stages: (Readable | Transform)[] = [body, wireCap(settings.maxBytes, start), ...(decode ? [decode] : [])];
+    const stages: (Readable | Transform)[] = [response, wireCap(settings.maxBytes, start, rearm), ...(decode ? [decode] : [])];
     const out = stages.at(-1) as Readable;
     pipeline(stages, () => {});
     try {
