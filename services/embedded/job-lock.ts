@@ -4,7 +4,8 @@
 // processes can never both create it.
 //
 // A lock is broken only when its owner is verifiably gone: same host, and no process with that pid, or one
-// that started at another time (the pid was reused). Breakers take a second, short-lived lock (`lock.break`)
+// that started at another time (the pid was reused). A lock of this very process was left by a run of the job
+// that ended without giving it back (a process runs one job at a time): it is taken back. Breakers take a second, short-lived lock (`lock.break`)
 // and look again under it, so two processes that both judged a lock stale cannot remove the one a third
 // has just taken.
 import { randomBytes } from 'node:crypto';
@@ -112,7 +113,12 @@ async function readHeld(file: string): Promise<Held | null> {
   }
 }
 
-const stale = (held: Held) => held.owner === null || ownerGone(held.owner);
+const stale = (held: Held) => held.owner === null || ownerGone(held.owner) || isMine(held.owner);
+
+function isMine(owner: LockOwner): boolean {
+  const me = currentOwner();
+  return owner.pid === me.pid && owner.start === me.start && owner.host === me.host;
+}
 
 /** Creates `file` holding `content`, all at once; false when it already exists. */
 async function createWhole(ops: FileOps, dir: string, file: string, content: string): Promise<boolean> {
@@ -198,9 +204,6 @@ export async function acquireLock(ops: FileOps, dir: string): Promise<void> {
       throw permanent('E_JOB_BUSY', `the job in ${dir} is locked by process ${owner.pid} on ${owner.host}; ` +
         `if that process is gone, delete ${file}`);
     }
-    if (owner && owner.pid === process.pid && owner.start === currentOwner().start) {
-      throw permanent('E_JOB_BUSY', `this process already runs the job in ${dir}`);
-    }
     if (!stale(held)) {
       throw permanent('E_JOB_BUSY', `another rwkvstream process (pid ${owner!.pid}) is running this job in ${dir}; ` +
         'wait for it to finish or stop it first');
@@ -218,8 +221,7 @@ export async function acquireLock(ops: FileOps, dir: string): Promise<void> {
 export async function releaseLock(ops: FileOps, dir: string): Promise<void> {
   const file = path.join(dir, LOCK);
   const held = await readHeld(file).catch(() => null);
-  const me = currentOwner();
-  if (held?.owner && held.owner.pid === me.pid && held.owner.start === me.start && held.owner.host === me.host) {
+  if (held?.owner && isMine(held.owner)) {
     await removeFile(ops, file);
   }
 }
