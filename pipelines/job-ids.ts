@@ -18,7 +18,11 @@ export function jobId(job: PipelineJob): string {
   }
 }
 
-/** Which queue runs a job: planning tokenizes and reads references; the rest run the model. */
-export function jobLane(job: PipelineJob): 'ingest' | 'chunks' {
-  return job.kind === 'plan' ? 'ingest' : 'chunks';
+/**
+ * Which queue runs a job: planning tokenizes (documents by reference in a lane of their own, so a slow server
+ * holds up only other fetches); the rest run the model.
+ */
+export function jobLane(job: PipelineJob): 'ingest' | 'fetch' | 'chunks' {
+  if (job.kind !== 'plan') return 'chunks';
+  return job.source.kind === 'ref' ? 'fetch' : 'ingest';
 }

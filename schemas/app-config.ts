@@ -5,6 +5,7 @@ import { z } from 'zod';
 
 import { BatchSettingsSchema, PipelineSettingsSchema, RoleSchema, ServiceConfigSchema, TopicsSchema } from './config.ts';
 import { DeviceSchema, WeightTypeSchema } from './engine.ts';
+import { FetchSettingsSchema } from './fetch.ts';
 import { AnomalySettingsSchema, ClassifyTaskFieldsSchema, SummarizeTaskFieldsSchema } from './tasks.ts';
 
 const positiveInt = (what = 'a positive integer') =>
@@ -101,6 +102,8 @@ export const AppConfigSchema = z.strictObject({
   summary: SummaryDefaultsSchema.default(SummaryDefaultsSchema.parse({})),
   classify: ClassifyDefaultsSchema.default(ClassifyDefaultsSchema.parse({})),
   anomaly: AnomalySettingsSchema.default(AnomalySettingsSchema.parse({})),
+  /** Servers a worker may read http(s) references from (none by default), and the limits of one fetch. */
+  fetch: FetchSettingsSchema.default(FetchSettingsSchema.parse({})),
 });
 
 export type AppConfig = z.infer<typeof AppConfigSchema>;

@@ -2,6 +2,7 @@
 // services. One schema each; the CLI and tests build them from flags, the defaults are the production ones.
 import { z } from 'zod';
 
+import { FetchSettingsSchema } from './fetch.ts';
 import { AnomalySettingsSchema } from './tasks.ts';
 
 const MiB = 1024 * 1024;
@@ -23,6 +24,8 @@ export const PipelineSettingsSchema = z.strictObject({
   fileRoots: z.array(z.string().min(1)).default([]),
   /** No byte from an http(s) reference for this long fails the read (retried). */
   refTimeoutMs: z.number().int().min(100).default(30_000),
+  /** Which servers http(s) references may be read from, and the limits of one fetch. */
+  fetch: FetchSettingsSchema.default(FetchSettingsSchema.parse({})),
   anomaly: AnomalySettingsSchema.default(AnomalySettingsSchema.parse({})),
 });
 

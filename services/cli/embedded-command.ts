@@ -1,7 +1,7 @@
 // What summarize, classify and scan share: their flags, the configuration and the model, the checkpoint
 // directory and the input, progress on stderr, Ctrl-C, and the hints added to the errors a user can act on.
 import { rmSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 
 import type { Command } from 'commander';
 
@@ -10,7 +10,7 @@ import { PipelineSettingsSchema } from '../../schemas/config.ts';
 import type { DeadLetter } from '../../schemas/dead-letter.ts';
 import { DocumentIdSchema } from '../../schemas/ids.ts';
 import { addConfigFlags, loadConfig, type ConfigFlagName, type ConfigFlags, type LoadedConfig } from '../config/index.ts';
-import { defaultId, prepareInput, spoolPath, sweepStaleSpools, unusableDir, type JobEnd, type JobObserver, type JobOptions } from '../embedded/index.ts';
+import { defaultId, makePrivateDir, prepareInput, spoolPath, sweepStaleSpools, unusableDir, type JobEnd, type JobObserver, type JobOptions } from '../embedded/index.ts';
 import { createLogger } from '../log.ts';
 import { loadEngine } from './load-engine.ts';
 import { UsageError } from './output.ts';
@@ -224,7 +224,7 @@ export async function runWithEngine<T>(label: string, flags: EmbeddedFlags, step
     const { engine } = await loadEngine(loaded, { quiet, signal: signals.signal });
     try {
       try {
-        await mkdir(config.checkpointDir, { recursive: true });
+        await makePrivateDir(config.checkpointDir);
       } catch (err) {
         throw unusableDir(config.checkpointDir, err);
       }

@@ -73,6 +73,7 @@ export function pipelineSettings(config: AppConfig): PipelineSettings {
     maxDocumentTokens: config.maxDocumentTokens,
     maxEventBytes: config.worker.maxEventBytes,
     fileRoots: config.worker.fileRoots,
+    fetch: config.fetch,
     anomaly: config.anomaly,
   });
 }

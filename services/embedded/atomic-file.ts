@@ -23,8 +23,9 @@ export interface FileOps {
   unlink(file: string): Promise<void>;
 }
 
+/** Files are created readable by their owner only: they hold the document's tokens and state. */
 export const nodeFileOps: FileOps = {
-  open: (file, flags) => fsp.open(file, flags),
+  open: (file, flags) => fsp.open(file, flags, 0o600),
   rename: (from, to) => fsp.rename(from, to),
   unlink: (file) => fsp.unlink(file),
 };

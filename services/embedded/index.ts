@@ -7,4 +7,5 @@ export { defaultId, prepareInput, spoolPath, sweepStaleSpools, type PreparedInpu
 export type { Deliver, JobEnd, JobObserver, JobOptions } from './job.ts';
 export { JobDir, jobKey } from './job-dir.ts';
 export { readLines, type Line } from './lines.ts';
+export { makePrivateDir } from './private-dir.ts';
 export { runScanJob } from './scan-job.ts';

@@ -80,7 +80,7 @@ async function spoolStream(stream: Readable, spool: string, source: string): Pro
   const hash = createHash('sha256');
   const count = { bytes: 0 };
   try {
-    await pipeline(stream, hashing(hash, count), createWriteStream(spool, { flags: 'wx' }));
+    await pipeline(stream, hashing(hash, count), createWriteStream(spool, { flags: 'wx', mode: 0o600 }));
   } catch (err) {
     await removeFile(nodeFileOps, spool).catch(() => {});
     throw writeFailed(spool, err);

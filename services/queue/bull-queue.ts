@@ -1,5 +1,6 @@
-// ChunkQueue on BullMQ: two queues under the deployment's prefix — "ingest" (planning: tokenizing, reading
-// references) and "chunks" (model work: chunks, finish steps, stream drains) — so each gets its own workers.
+// ChunkQueue on BullMQ: three queues under the deployment's prefix — "ingest" (planning: tokenizing), "fetch"
+// (planning of documents read by reference, which wait on other servers) and "chunks" (model work: chunks,
+// finish steps, stream drains) — so each gets its own workers.
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 
@@ -7,8 +8,8 @@ import { jobId, jobLane } from '../../pipelines/job-ids.ts';
 import type { ChunkQueue } from '../../pipelines/ports.ts';
 import type { PipelineJob } from '../../schemas/jobs.ts';
 
-export type Lane = 'ingest' | 'chunks';
-export const LANES: readonly Lane[] = ['ingest', 'chunks'];
+export type Lane = 'ingest' | 'fetch' | 'chunks';
+export const LANES: readonly Lane[] = ['ingest', 'fetch', 'chunks'];
 
 export interface QueueSettings {
   attempts: number;
@@ -23,6 +24,7 @@ const KEEP_FAILED = { age: 7 * 24 * 3600 };
 export function openQueues(connection: Redis, prefix: string): Record<Lane, Queue> {
   return {
     ingest: new Queue('ingest', { connection, prefix }),
+    fetch: new Queue('fetch', { connection, prefix }),
     chunks: new Queue('chunks', { connection, prefix }),
   };
 }

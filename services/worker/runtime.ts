@@ -115,7 +115,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       queue,
       resultSink: sinks.results,
       deadLetters: sinks.deadLetters,
-      bodies: new UrlBodyReader({ fileRoots: settings.fileRoots, timeoutMs: settings.refTimeoutMs }),
+      bodies: new UrlBodyReader({ fileRoots: settings.fileRoots, timeoutMs: settings.refTimeoutMs, fetch: settings.fetch }),
       telemetry: metrics,
       log,
     };
@@ -129,7 +129,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const processor = pipelineProcessor(deps);
     const queueErrors = new Throttle(60_000);
     const lanes: Lane[] = [];
-    if (service.roles.includes('ingest')) lanes.push('ingest');
+    if (service.roles.includes('ingest')) lanes.push('ingest', 'fetch');
     if (service.roles.includes('chunks')) lanes.push('chunks');
     const workers = lanes.map((lane) => {
       const worker = new Worker(lane, processor, {
@@ -138,7 +138,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         name,
         // Model work is bounded by the engine (its calls on one model are serialized); planning is I/O and tokenizing.
         // A batching worker keeps enough jobs in flight to fill a batch.
-        concurrency: lane === 'chunks' ? Math.max(service.concurrency, service.batch.streams) : 1,
+        // Fetches wait on other servers, in a small pool of their own.
+        concurrency: lane === 'chunks' ? Math.max(service.concurrency, service.batch.streams) : lane === 'fetch' ? settings.fetch.pool : 1,
         lockDuration: service.lockMs,
         stalledInterval: service.stalledIntervalMs,
         maxStalledCount: 2,

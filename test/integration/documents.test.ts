@@ -28,8 +28,6 @@ let server: http.Server;
 
 const deployment = useDeployment('docs', {
   setUp: async (d) => {
-    const worker = await startTestWorker(d, {}, { chunkTokens: 1024, maxMessageBytes: MAX_MESSAGE, fileRoots: [dir] });
-    d.onTeardown(() => worker.stop());
     server = http.createServer((req, res) => {
       // Streamed in small pieces, so the reader must take a body that arrives over time.
       const text = documentText(300);
@@ -49,6 +47,10 @@ const deployment = useDeployment('docs', {
       server.closeAllConnections();
       server.close();
     });
+    // The test server is on loopback: allowed by its exact address and port, as an operator would have to.
+    const fetch = { allow: [`127.0.0.1:${(server.address() as AddressInfo).port}`] };
+    const worker = await startTestWorker(d, {}, { chunkTokens: 1024, maxMessageBytes: MAX_MESSAGE, fileRoots: [dir], fetch });
+    d.onTeardown(() => worker.stop());
   },
 });
 const { prefix, topics, collector } = deployment;

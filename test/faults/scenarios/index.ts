@@ -6,6 +6,7 @@ import { kafkaRestart } from './kafka-restart.ts';
 import { rebalance } from './rebalance.ts';
 import { badDocuments } from './bad-documents.ts';
 import { badMessages } from './bad-messages.ts';
+import { fetchRefusals } from './fetch-refusals.ts';
 import { fuzz } from './fuzz.ts';
 import { load } from './load.ts';
 import { badModels } from './bad-models.ts';
@@ -27,6 +28,7 @@ export const scenarios: Scenario[] = [
   // Bad input beside good work, then fuzzing, then load.
   badMessages,
   badDocuments,
+  fetchRefusals,
   badModels,
   fuzz,
   load,
