@@ -3,6 +3,8 @@
 // BullMQ job running its next step (BullMQ records the worker that took a job under "pb").
 import type { Redis } from 'ioredis';
 
+import type { Lane } from '../queue/bull-queue.ts';
+
 import { FailureRecordSchema } from '../../schemas/results.ts';
 import { DocumentRecordSchema } from '../../schemas/records.ts';
 import { StatusReportSchema, type DocumentStatusReport, type StatusReport, type StreamStatusReport } from '../../schemas/status.ts';
@@ -21,7 +23,7 @@ interface Commit {
 }
 
 /** The worker running one of this subject's jobs in a lane, if any (the active list is as long as the jobs running). */
-async function holder(redis: Redis, prefix: string, lane: 'ingest' | 'chunks', jobPrefixes: string[]): Promise<string | null> {
+async function holder(redis: Redis, prefix: string, lane: Lane, jobPrefixes: string[]): Promise<string | null> {
   const active = await redis.lrange(`${prefix}:${lane}:active`, 0, -1);
   const mine = active.find((jobId) => jobPrefixes.some((p) => jobId.startsWith(p)));
   if (mine === undefined) return null;
@@ -85,7 +87,9 @@ export async function readDocumentStatus(redis: Redis, keys: Keys, id: string): 
       lastWriter: last?.writer ?? null,
     };
   }
-  const planner = await holder(redis, keys.prefix, 'ingest', [`plan~${id}~`, `plan~${id}`]);
+  // A document by reference is planned in the fetch lane, any other in the ingest lane.
+  const planJobs = [`plan~${id}~`, `plan~${id}`];
+  const planner = (await holder(redis, keys.prefix, 'ingest', planJobs)) ?? (await holder(redis, keys.prefix, 'fetch', planJobs));
   if (planner !== null || received !== null) {
     const parts = final ? Number(final) : null;
     const step = planner !== null ? 'planning' : parts !== null && Number(received) >= parts ? 'waiting' : 'receiving';
