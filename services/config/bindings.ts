@@ -71,7 +71,7 @@ export const SETTINGS: readonly Setting[] = [
 
   // The services of the distributed mode.
   { path: 'redisUrl', kind: 'string', flag: '--redis <url>', env: 'REDIS_URL', description: 'Redis URL (redis://host:port, rediss:// for TLS)', default: 'none: required by worker, result and status', commands: REDIS_COMMANDS },
-  { path: 'kafkaBrokers', kind: 'list', flag: '--kafka <brokers>', env: 'KAFKA_BROKERS', description: 'Kafka bootstrap brokers, comma-separated host:port', default: 'none: required by worker and submit', commands: KAFKA_COMMANDS },
+  { path: 'kafkaBrokers', kind: 'list', flag: '--kafka <brokers>', env: 'KAFKA_BROKERS', description: 'Kafka bootstrap brokers, comma-separated host:port', default: 'none: required by worker, submit and send-events', commands: KAFKA_COMMANDS },
   { path: 'prefix', kind: 'string', flag: '--prefix <name>', env: 'RWKVSTREAM_PREFIX', description: 'namespace of the Redis keys and queues', default: 'rwkvstream', commands: ['worker', 'result', 'status'] },
   { path: 'topicPrefix', kind: 'string', flag: '--topic-prefix <name>', env: 'RWKVSTREAM_TOPIC_PREFIX', description: 'topics are <prefix>.documents, .events, .results, .dead-letter', default: 'rwkvstream', commands: ['worker', 'submit', 'send-events'] },
   { path: 'topics.documents', kind: 'string', flag: '--topic-documents <topic>', env: 'RWKVSTREAM_TOPIC_DOCUMENTS', description: 'documents topic (overrides the topic prefix)', default: '<topic prefix>.documents', commands: ['worker', 'submit'] },
