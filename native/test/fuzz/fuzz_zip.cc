@@ -13,9 +13,9 @@ struct Field {
   size_t offset, width;
 };
 
-// Every ZIP structure found in `b`, with the fields a reader trusts.
-void zip_fields(const Bytes& b, std::vector<Field>& out) {
-  for (size_t i = 0; i + 4 <= b.size(); i++) {
+// Every ZIP structure found in b[from, to), with the fields a reader trusts.
+void zip_fields(const Bytes& b, size_t from, size_t to, std::vector<Field>& out) {
+  for (size_t i = from; i + 4 <= to; i++) {
     if (b[i] != 'P' || b[i + 1] != 'K') continue;
     uint32_t sig = static_cast<uint32_t>(fuzz::get(b, i, 4));
     auto add = [&](std::initializer_list<Field> fs) {
@@ -46,25 +46,18 @@ std::vector<Bytes> seeds() {
 }
 
 void mutate(Bytes& b, fuzz::Rng& rng, const std::vector<Bytes>&) {
-  // The directory sits at the end; scanning only the last 64 KiB keeps big seeds cheap.
+  // The directory sits at the end; most edits go to the last 64 KiB, some to the entries' local headers, which
+  // for big files are found only in a window at a random place.
   std::vector<Field> fields;
-  size_t from = b.size() > (64u << 10) ? b.size() - (64u << 10) : 0;
-  Bytes tail(b.begin() + static_cast<std::ptrdiff_t>(from), b.end());
-  zip_fields(tail, fields);
+  size_t tail = b.size() > (64u << 10) ? b.size() - (64u << 10) : 0;
   if (rng.one_in(4)) {
-    // A local header near the front (entries' own headers).
-    Bytes head(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(std::min(b.size(), from)));
-    std::vector<Field> local;
-    zip_fields(head, local);
-    if (!local.empty()) {
-      Field f = local[rng.below(local.size())];
-      fuzz::put(b, f.offset, fuzz::interesting(rng, fuzz::get(b, f.offset, f.width)), f.width);
-      return;
-    }
+    size_t from = rng.below(tail + 1);
+    zip_fields(b, from, std::min(b.size(), from + (64u << 10)), fields);
+  } else {
+    zip_fields(b, tail, b.size(), fields);
   }
   if (fields.empty()) return;
   Field f = fields[rng.below(fields.size())];
-  f.offset += from;
   fuzz::put(b, f.offset, fuzz::interesting(rng, fuzz::get(b, f.offset, f.width)), f.width);
 }
 
