@@ -1,6 +1,11 @@
 // The subcommands of rwkv_bench. Each prints a human-readable table and, as its last line, one JSON object.
 #pragma once
+#include <string>
+
 #include "bench_util.h"
+#include "cpu/aligned_buffer.h"
+#include "cpu/kernels.h"
+#include "cpu/threadpool.h"
 
 namespace rwkv_bench {
 
@@ -21,5 +26,21 @@ struct GemmRate {
   double median = 0, best = 0;
 };
 GemmRate cpu_gemm_gflops(int M, int K, int N, int threads, const std::string& weights, int runs);
+
+// The machine's read bandwidth with the engine's thread pool: a buffer far larger than the caches, summed
+// front to back by every thread (blocks claimed like GEMM tasks) with the widest loads the CPU has. This is
+// the ceiling of decoding, which streams every weight once per token. GB/s of one pass.
+class ReadBandwidth {
+ public:
+  ReadBandwidth(int threads, size_t bytes);
+  double measure();
+
+ private:
+  static constexpr size_t kBlocks = 64;
+  rwkv::cpu::ThreadPool pool_;
+  const rwkv::cpu::CpuKernels& kernels_;
+  size_t n_;
+  rwkv::cpu::AlignedBuffer buf_;
+};
 
 }  // namespace rwkv_bench

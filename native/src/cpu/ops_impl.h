@@ -54,6 +54,19 @@ static inline float sum(const float* x, int n) {
   return s;
 }
 
+// Four independent vectors of partial sums, so the adds keep up with the loads and the loop is bound by how
+// fast memory delivers x (the bench's read-bandwidth ceiling).
+static float stream_sum(const float* x, size_t n) {
+  float acc[4 * kLanes] = {};
+  size_t i = 0;
+  for (; i + 4 * kLanes <= n; i += 4 * kLanes)
+    for (int j = 0; j < 4 * kLanes; j++) acc[j] += x[i + j];
+  float s = 0.0f;
+  for (int j = 0; j < 4 * kLanes; j++) s += acc[j];
+  for (; i < n; i++) s += x[i];
+  return s;
+}
+
 static inline float sum_sq_dev(const float* x, int n, float mean) {
   float acc[kLanes] = {};
   int i = 0;

@@ -1,6 +1,8 @@
 #include "cpu/packed_matrix.h"
 
+#include <cmath>
 #include <cstring>
+#include <string>
 
 #include "cpu/float16.h"
 #include "rwkv/error.h"
@@ -62,12 +64,53 @@ void pack_panels(const uint8_t* src, int K, int N, bool transposed, PackedMatrix
   });
 }
 
+// int8 panels with one scale per output column (packed_matrix.h): a first pass finds each column's largest
+// magnitude, a second rounds every weight to a multiple of its column's scale.
+template <DType S>
+void pack_int8(const uint8_t* src, int K, int N, bool transposed, PackedMatrix& out, ThreadPool& pool) {
+  const int panels = out.panels();
+  out.scales.assign(static_cast<size_t>(panels) * kPanel, 0.0f);
+  float* scales = out.scales.data();
+  int8_t* base = reinterpret_cast<int8_t*>(out.data);
+  auto at = [&](int k, int n) {
+    return load_src<S>(src, transposed ? static_cast<size_t>(n) * K + k : static_cast<size_t>(k) * N + n);
+  };
+  std::vector<uint8_t> bad(static_cast<size_t>(panels), 0);
+  pool.parallel_for(static_cast<size_t>(panels), [&](size_t p, int) {
+    int8_t* dst = base + p * static_cast<size_t>(K) * kPanel;
+    const int n0 = static_cast<int>(p) * kPanel;
+    const int width = N - n0 < kPanel ? N - n0 : kPanel;
+    if (width < kPanel) std::memset(dst, 0, static_cast<size_t>(K) * kPanel);
+    float inv[kPanel] = {};
+    for (int j = 0; j < width; j++) {
+      float peak = 0.0f;
+      for (int k = 0; k < K; k++) peak = std::fmax(peak, std::fabs(at(k, n0 + j)));
+      bool finite = std::isfinite(peak);
+      for (int k = 0; finite && k < K; k++) finite = !std::isnan(at(k, n0 + j));
+      if (!finite) bad[p] = 1;
+      const float s = finite ? peak / 127.0f : 0.0f;
+      scales[n0 + j] = s;
+      inv[j] = s > 0.0f ? 1.0f / s : 0.0f;
+    }
+    if (bad[p]) return;
+    for (int k = 0; k < K; k++)
+      for (int j = 0; j < width; j++) {
+        float q = std::nearbyint(at(k, n0 + j) * inv[j]);
+        q = q > 127.0f ? 127.0f : q < -127.0f ? -127.0f : q;
+        dst[static_cast<size_t>(k) * kPanel + j] = static_cast<int8_t>(q);
+      }
+  });
+  for (uint8_t b : bad)
+    if (b) throw Error(code::kModelDtype, "a weight matrix holds a NaN or an infinity, which int8 cannot represent");
+}
+
 template <DType S>
 void pack_from(const uint8_t* src, int K, int N, bool transposed, PackedMatrix& out, ThreadPool& pool) {
   switch (out.type) {
     case BType::F32: return pack_panels<S, BType::F32>(src, K, N, transposed, out, pool);
     case BType::BF16: return pack_panels<S, BType::BF16>(src, K, N, transposed, out, pool);
     case BType::F16: return pack_panels<S, BType::F16>(src, K, N, transposed, out, pool);
+    case BType::I8: return pack_int8<S>(src, K, N, transposed, out, pool);
   }
 }
 
