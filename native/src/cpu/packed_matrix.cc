@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "cpu/float16.h"
 #include "rwkv/error.h"
@@ -72,33 +73,43 @@ void pack_int8(const uint8_t* src, int K, int N, bool transposed, PackedMatrix& 
   out.scales.assign(static_cast<size_t>(panels) * kPanel, 0.0f);
   float* scales = out.scales.data();
   int8_t* base = reinterpret_cast<int8_t*>(out.data);
-  auto at = [&](int k, int n) {
-    return load_src<S>(src, transposed ? static_cast<size_t>(n) * K + k : static_cast<size_t>(k) * N + n);
-  };
   std::vector<uint8_t> bad(static_cast<size_t>(panels), 0);
   pool.parallel_for(static_cast<size_t>(panels), [&](size_t p, int) {
     int8_t* dst = base + p * static_cast<size_t>(K) * kPanel;
     const int n0 = static_cast<int>(p) * kPanel;
     const int width = N - n0 < kPanel ? N - n0 : kPanel;
     if (width < kPanel) std::memset(dst, 0, static_cast<size_t>(K) * kPanel);
+    // The panel's columns as fp32, column by column (one contiguous source row each for a Linear weight).
+    std::vector<float> col(static_cast<size_t>(width) * K);
+    for (int j = 0; j < width; j++)
+      for (int k = 0; k < K; k++)
+        col[static_cast<size_t>(j) * K + k] =
+            load_src<S>(src, transposed ? static_cast<size_t>(n0 + j) * K + k : static_cast<size_t>(k) * N + n0 + j);
     float inv[kPanel] = {};
     for (int j = 0; j < width; j++) {
+      const float* c = col.data() + static_cast<size_t>(j) * K;
       float peak = 0.0f;
-      for (int k = 0; k < K; k++) peak = std::fmax(peak, std::fabs(at(k, n0 + j)));
-      bool finite = std::isfinite(peak);
-      for (int k = 0; finite && k < K; k++) finite = !std::isnan(at(k, n0 + j));
-      if (!finite) bad[p] = 1;
-      const float s = finite ? peak / 127.0f : 0.0f;
-      scales[n0 + j] = s;
-      inv[j] = s > 0.0f ? 1.0f / s : 0.0f;
+      bool nan = false;
+      for (int k = 0; k < K; k++) {
+        const float a = std::fabs(c[k]);
+        peak = a > peak ? a : peak;
+        nan |= a != a;
+      }
+      if (nan || !std::isfinite(peak)) {
+        bad[p] = 1;
+        return;
+      }
+      scales[n0 + j] = peak / 127.0f;
+      inv[j] = peak > 0.0f ? 127.0f / peak : 0.0f;
     }
-    if (bad[p]) return;
-    for (int k = 0; k < K; k++)
-      for (int j = 0; j < width; j++) {
-        float q = std::nearbyint(at(k, n0 + j) * inv[j]);
+    for (int j = 0; j < width; j++) {
+      const float* c = col.data() + static_cast<size_t>(j) * K;
+      for (int k = 0; k < K; k++) {
+        float q = std::nearbyint(c[k] * inv[j]);
         q = q > 127.0f ? 127.0f : q < -127.0f ? -127.0f : q;
         dst[static_cast<size_t>(k) * kPanel + j] = static_cast<int8_t>(q);
       }
+    }
   });
   for (uint8_t b : bad)
     if (b) throw Error(code::kModelDtype, "a weight matrix holds a NaN or an infinity, which int8 cannot represent");

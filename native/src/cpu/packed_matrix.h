@@ -7,9 +7,9 @@
 // micro-kernel loads per depth step, so reading a panel (or a depth range of it) is one sequential stream.
 //
 // int8: each output column n (a row of the PyTorch weight) is quantized symmetrically at load time with its
-// own scale s_n = max_k |w(k, n)| / 127, q = round(w * (1 / s_n)) (ties to even) in [-127, 127]; the weight used is
-// q * s_n. One scale per output keeps the scaling out of the depth loop: the micro-kernel sums a * q and
-// multiplies by s_n once per depth block.
+// own scale s_n = max_k |w(k, n)| / 127: q = round(w * 127 / max_k |w(k, n)|) (ties to even), in [-127, 127];
+// the weight used is q * s_n. One scale per output keeps the scaling out of the depth loop: the micro-kernel
+// sums a * q and multiplies by s_n once per depth block.
 #pragma once
 #include <cstddef>
 #include <cstdint>
