@@ -29,11 +29,16 @@ GemmRate cpu_gemm_gflops(int M, int K, int N, int threads, const std::string& we
 
 // The machine's read bandwidth with the engine's thread pool: a buffer far larger than the caches, summed
 // front to back by every thread (blocks claimed like GEMM tasks) with the widest loads the CPU has. This is
-// the ceiling of decoding, which streams every weight once per token. GB/s of one pass.
+// the ceiling of decoding, which streams every weight once per token. One pass: GB per wall-clock second,
+// and GB per CPU second of the threads (the same ceiling with the time other processes took left out).
+struct Bandwidth {
+  double wall_gbs = 0, cpu_gbs = 0;
+};
 class ReadBandwidth {
  public:
   ReadBandwidth(int threads, size_t bytes);
-  double measure();
+  Bandwidth measure();
+  int threads() const { return pool_.size(); }
 
  private:
   static constexpr size_t kBlocks = 64;

@@ -25,8 +25,9 @@ struct Result {
   double prefill_tok_s = 0;
   double bytes_per_step = 0;
   std::vector<double> round_tok_s, round_fraction;  // per decode round
+  std::vector<double> round_fraction_cpu;            // the same ratio in CPU seconds (bench_commands.h)
   std::vector<double> steps;                          // every decode step's seconds
-  double decode_tok_s = 0, decode_ms = 0, roofline_fraction = 0;
+  double decode_tok_s = 0, decode_ms = 0, roofline_fraction = 0, roofline_fraction_cpu = 0;
 };
 
 rwkv::WeightType parse_weights(const std::string& w) {
@@ -164,17 +165,19 @@ int run_engine(const Args& args) {
   // Decode: `batch` streams continuing from each prefilled state, one token each per step. The weight types
   // take turns within each round, each round starting with a bandwidth measurement, so every type's rate is
   // compared with the ceiling of the same moment on a machine whose load changes.
-  std::vector<double> bw_rounds;
+  std::vector<double> bw_rounds, bw_cpu_rounds;
   for (int round = 0; round < rounds; round++) {
-    const double bw = cpu ? bandwidth->measure() : 0.0;
+    const Bandwidth bwm = cpu ? bandwidth->measure() : Bandwidth{};
+    const double bw = bwm.wall_gbs;
     bw_rounds.push_back(bw);
+    bw_cpu_rounds.push_back(bwm.cpu_gbs);
     for (Result& r : results) {
       const size_t V = static_cast<size_t>(config.vocab_size);
       std::vector<std::vector<float>> states(static_cast<size_t>(batch), r.state);
       std::vector<std::vector<float>> outs(static_cast<size_t>(batch), std::vector<float>(V));
       std::vector<int32_t> next(static_cast<size_t>(batch));
       const int warm = 2;
-      double td = 0;
+      double td = 0, cpu_s = 0;
       for (int i = 0; i < warm + decode; i++) {
         std::vector<rwkv::Sequence> seqs;
         for (int b = 0; b < batch; b++) {
@@ -182,17 +185,23 @@ int run_engine(const Args& args) {
           seqs.push_back({&next[static_cast<size_t>(b)], 1, states[static_cast<size_t>(b)].data(),
                           rwkv::LogitsMode::Last, outs[static_cast<size_t>(b)].data()});
         }
-        double ts = now_seconds();
+        const double cs = process_cpu_seconds();
+        const double ts = now_seconds();
         r.model->forward(seqs);
-        double dt = now_seconds() - ts;
+        const double dt = now_seconds() - ts;
         if (i >= warm) {
           r.steps.push_back(dt);
           td += dt;
+          cpu_s += process_cpu_seconds() - cs;
         }
       }
       const double tok_s = static_cast<double>(decode) * batch / td;
       r.round_tok_s.push_back(tok_s);
-      if (cpu) r.round_fraction.push_back(tok_s * r.bytes_per_step / batch / (bw * 1e9));
+      if (cpu) {
+        r.round_fraction.push_back(tok_s * r.bytes_per_step / batch / (bw * 1e9));
+        const double steps_per_cpu_s = decode / cpu_s * bandwidth->threads();
+        r.round_fraction_cpu.push_back(steps_per_cpu_s * r.bytes_per_step / (bwm.cpu_gbs * 1e9));
+      }
     }
   }
   const double bw_gbs = cpu ? median(bw_rounds) : 0.0;
@@ -200,25 +209,28 @@ int run_engine(const Args& args) {
     r.decode_tok_s = median(r.round_tok_s);
     r.decode_ms = median(r.steps) * 1e3;
     r.roofline_fraction = cpu ? median(r.round_fraction) : 0.0;
+    r.roofline_fraction_cpu = cpu ? median(r.round_fraction_cpu) : 0.0;
   }
 
   const double flops = layer_flops_per_token(config) + 2.0 * config.vocab_size * config.n_embd / chunk;
   if (cpu) {
-    std::printf("read bandwidth, %d threads, %ld MiB: %.1f GB/s (median of %d rounds, one before each decode round)\n",
-                used_threads, bw_mib, bw_gbs, rounds);
+    std::printf("read bandwidth, %d threads, %ld MiB: %.1f GB/s, %.1f GB per CPU second x %d threads (medians of %d "
+                "rounds, one before each decode round)\n",
+                used_threads, bw_mib, bw_gbs, median(bw_cpu_rounds), bandwidth->threads(), rounds);
   }
-  std::printf("\n%-8s %8s %14s %10s %10s %14s %12s %12s %13s %10s\n", "weights", "load s", "prefill tok/s", "GFLOP/s",
-              "of GEMM", "decode tok/s", "ms/step", "MB/step", "roofline tok/s", "of roof");
+  std::printf("\n%-8s %8s %14s %10s %10s %14s %12s %12s %13s %10s %12s\n", "weights", "load s", "prefill tok/s",
+              "GFLOP/s", "of GEMM", "decode tok/s", "ms/step", "MB/step", "roofline tok/s", "of roof", "of roof cpu");
   for (const Result& r : results) {
     const double gf = r.prefill_tok_s * flops / 1e9;
     const double roof = cpu ? bw_gbs * 1e9 / r.bytes_per_step * batch : 0.0;
-    std::printf("%-8s %8.2f %14.1f %10.1f %9.0f%% %14.1f %12.2f %12.1f %13.1f %9.0f%%\n", r.weights.c_str(), r.load_s,
-                r.prefill_tok_s, gf, cpu ? 100.0 * gf / gemm_gflops : 0.0, r.decode_tok_s, r.decode_ms,
-                r.bytes_per_step / 1e6, roof, 100.0 * r.roofline_fraction);
+    std::printf("%-8s %8.2f %14.1f %10.1f %9.0f%% %14.1f %12.2f %12.1f %13.1f %9.0f%% %11.0f%%\n", r.weights.c_str(),
+                r.load_s, r.prefill_tok_s, gf, cpu ? 100.0 * gf / gemm_gflops : 0.0, r.decode_tok_s, r.decode_ms,
+                r.bytes_per_step / 1e6, roof, 100.0 * r.roofline_fraction, 100.0 * r.roofline_fraction_cpu);
   }
   std::printf("prefill: %d-token chunks, logits of the last token; FLOPs/token %.1fM (layers + head once per chunk); "
               "decode: %d rounds x %d steps x %d stream(s), medians of the rounds; roofline: read bandwidth / "
-              "bytes a step reads (\"of roof\" is the median of each round's ratio)\n",
+              "bytes a step reads (\"of roof\" is the median of each round's ratio; \"of roof cpu\" the same in CPU "
+              "seconds, which leaves out the time other processes took on a shared machine)\n",
               chunk, flops / 1e6, rounds, decode, batch);
 
   JsonLine j;
@@ -230,6 +242,7 @@ int run_engine(const Args& args) {
   if (cpu) {
     j.add("gemm_gflops", gemm_gflops).add("gemm_gflops_best", gemm.best);
     j.add("read_gbs", bw_gbs).add("read_gbs_best", *std::max_element(bw_rounds.begin(), bw_rounds.end()));
+    j.add("read_gbs_per_cpu_s", median(bw_cpu_rounds));
   } else {
     j.add_null("gemm_gflops").add_null("read_gbs");
   }
@@ -241,6 +254,7 @@ int run_engine(const Args& args) {
     if (cpu) {
       j.add("prefill_gemm_fraction" + sfx, r.prefill_tok_s * flops / 1e9 / gemm_gflops);
       j.add("decode_roofline_fraction" + roofline_suffix(r.weights), r.roofline_fraction);
+      j.add("decode_roofline_fraction_cpu" + roofline_suffix(r.weights), r.roofline_fraction_cpu);
     } else {
       j.add_null("prefill_gemm_fraction" + sfx).add_null("decode_roofline_fraction" + roofline_suffix(r.weights));
     }

@@ -29,19 +29,23 @@ ReadBandwidth::ReadBandwidth(int threads, size_t bytes)
   });
 }
 
-double ReadBandwidth::measure() {
+Bandwidth ReadBandwidth::measure() {
   const float* p = buf_.as<float>();
   std::vector<float> sums(kBlocks);
+  const double c0 = process_cpu_seconds();
   const double t0 = now_seconds();
   pool_.parallel_for(kBlocks, [&](size_t b, int) {
     const size_t i0 = n_ * b / kBlocks, i1 = n_ * (b + 1) / kBlocks;
     sums[b] = kernels_.stream_sum(p + i0, i1 - i0);
   });
   const double dt = now_seconds() - t0;
+  const double dc = process_cpu_seconds() - c0;
   float total = 0;
   for (float s : sums) total += s;
   if (total != static_cast<float>(n_) && total < 1e6f) std::printf("bandwidth buffer corrupted\n");  // keeps the sums live
-  return static_cast<double>(n_) * sizeof(float) / dt / 1e9;
+  const double gb = static_cast<double>(n_) * sizeof(float) / 1e9;
+  // Per CPU second of the pool: scaled back to the pool's width, so it is comparable with the wall rate.
+  return {gb / dt, gb / dc * pool_.size()};
 }
 
 GemmRate cpu_gemm_gflops(int M, int K, int N, int threads, const std::string& weights, int runs) {

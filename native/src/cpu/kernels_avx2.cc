@@ -49,8 +49,17 @@ void tile_m(const TileArgs& t) {
 #pragma GCC unroll 4
     for (int q = 0; q < 4; q++) c[i][q] = _mm256_setzero_ps();
   const float* a = t.a;
+  const char* bp = static_cast<const char*>(t.b);
+  constexpr int row_bytes = kPanel * (BT == BType::F32 ? 4 : BT == BType::I8 ? 1 : 2);
   for (int k = 0; k < t.kc; k++) {
     __m256 b[4];
+    // One row: the panel comes from memory (decoding) and the loads wait on it; asking for the lines
+    // kPrefetchBytes ahead keeps enough misses in flight (the hardware prefetchers alone reached ~0.6 of
+    // the read bandwidth, measured with bench:engine).
+    if constexpr (M == 1) {
+      _mm_prefetch(bp + static_cast<size_t>(k) * row_bytes + kPrefetchBytes, _MM_HINT_T0);
+      if constexpr (row_bytes > 64) _mm_prefetch(bp + static_cast<size_t>(k) * row_bytes + kPrefetchBytes + 64, _MM_HINT_T0);
+    }
     load_b<BT>(t.b, k, b);
 #pragma GCC unroll 4
     for (int i = 0; i < M; i++) {

@@ -47,8 +47,14 @@ void tile_m(const TileArgs& t) {
     c1[i] = _mm512_setzero_ps();
   }
   const float* a = t.a;
+  const char* bp = static_cast<const char*>(t.b);
+  constexpr int row_bytes = kPanel * (BT == BType::F32 ? 4 : BT == BType::I8 ? 1 : 2);
   for (int k = 0; k < t.kc; k++) {
     __m512 b0, b1;
+    if constexpr (M == 1) {  // decoding streams the panel from memory (kernels.h kPrefetchBytes)
+      _mm_prefetch(bp + static_cast<size_t>(k) * row_bytes + kPrefetchBytes, _MM_HINT_T0);
+      if constexpr (row_bytes > 64) _mm_prefetch(bp + static_cast<size_t>(k) * row_bytes + kPrefetchBytes + 64, _MM_HINT_T0);
+    }
     load_b<BT>(t.b, k, b0, b1);
 #pragma GCC unroll 16
     for (int i = 0; i < M; i++) {
