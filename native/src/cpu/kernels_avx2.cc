@@ -19,6 +19,9 @@ static void transpose_square(const float* __restrict src, float* __restrict dst,
 constexpr int kMr = 3;
 
 // The four 8-float vectors of panel row k, widened in registers from the stored type (exact for every type).
+// BF16 comes out as columns {0, 2, .., 14}, {1, 3, .., 15}, {16, 18, .., 30}, {17, .., 31}: a 32-bit lane of a
+// plain load holds two bf16 values, the even column in its low half (shifted up) and the odd one in its high
+// half (masked), which saves the zero-extending shuffles; tile_m puts the sums back in column order once.
 template <BType BT>
 inline void load_b(const void* b, int k, __m256 v[4]) {
   if constexpr (BT == BType::F32) {
@@ -30,15 +33,28 @@ inline void load_b(const void* b, int k, __m256 v[4]) {
 #pragma GCC unroll 4
     for (int q = 0; q < 4; q++)
       v[q] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 8 * q))));
+  } else if constexpr (BT == BType::BF16) {
+    const uint16_t* p = static_cast<const uint16_t*>(b) + static_cast<size_t>(k) * kPanel;
+    const __m256i high = _mm256_set1_epi32(static_cast<int>(0xffff0000u));
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) {
+      __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16 * h));
+      v[2 * h] = _mm256_castsi256_ps(_mm256_slli_epi32(x, 16));
+      v[2 * h + 1] = _mm256_castsi256_ps(_mm256_and_si256(x, high));
+    }
   } else {
     const uint16_t* p = static_cast<const uint16_t*>(b) + static_cast<size_t>(k) * kPanel;
 #pragma GCC unroll 4
-    for (int q = 0; q < 4; q++) {
-      __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 8 * q));
-      if constexpr (BT == BType::BF16) v[q] = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-      else v[q] = _mm256_cvtph_ps(h);
-    }
+    for (int q = 0; q < 4; q++) v[q] = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 8 * q)));
   }
+}
+
+// Even/odd column vectors (load_b for BF16) back to columns 0-7 and 8-15.
+inline void interleave_columns(__m256& even, __m256& odd) {
+  const __m256 lo = _mm256_unpacklo_ps(even, odd);  // columns 0-3 | 8-11
+  const __m256 hi = _mm256_unpackhi_ps(even, odd);  // columns 4-7 | 12-15
+  even = _mm256_permute2f128_ps(lo, hi, 0x20);
+  odd = _mm256_permute2f128_ps(lo, hi, 0x31);
 }
 
 template <int M, BType BT>
@@ -68,6 +84,13 @@ void tile_m(const TileArgs& t) {
       for (int q = 0; q < 4; q++) c[i][q] = _mm256_fmadd_ps(ai, b[q], c[i][q]);
     }
     a += M;
+  }
+  if constexpr (BT == BType::BF16) {
+#pragma GCC unroll 4
+    for (int i = 0; i < M; i++) {
+      interleave_columns(c[i][0], c[i][1]);
+      interleave_columns(c[i][2], c[i][3]);
+    }
   }
   float tmp[kPanel];
   const __m256 zero = _mm256_setzero_ps();
