@@ -10,7 +10,8 @@
 namespace rwkv_bench {
 
 // rwkv_bench engine: a random model of a given shape (default: the official 0.1B), prefill and decode speed
-// for fp32 and bf16 weights, and the CPU GEMM ceiling they are compared with.
+// for fp32, bf16, f16 and int8 weights, and the CPU ceilings they are compared with: the GEMM rate (prefill)
+// and the read bandwidth (decode), measured in the same run.
 int run_engine(const Args& args);
 
 // rwkv_bench gemm: GFLOP/s of the CPU GEMM for one shape and weight type.
@@ -21,7 +22,7 @@ int run_gemm(const Args& args);
 int run_cuda(const Args& args);
 
 // GFLOP/s of C[M,N] = A[M,K] * B[K,N] through the engine's CPU GEMM (fp32 activations, packed weights of
-// `weights`: "f32", "bf16" or "f16"): the median and the best of `runs` timed runs.
+// `weights`: "f32", "bf16", "f16" or "int8"): the median and the best of `runs` timed runs.
 struct GemmRate {
   double median = 0, best = 0;
 };
