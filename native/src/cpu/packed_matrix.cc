@@ -102,10 +102,14 @@ void pack_int8(const uint8_t* src, int K, int N, bool transposed, PackedMatrix& 
       scales[n0 + j] = peak / 127.0f;
       inv[j] = peak > 0.0f ? 127.0f / peak : 0.0f;
     }
+    // Rounding to the nearest integer, ties to even, by adding and removing 1.5 * 2^23: exact for |v| < 2^22
+    // in IEEE arithmetic (no -ffast-math here, which could fold it; the kernel test checks every rounding),
+    // and two adds where nearbyint is a library call on baseline x86-64.
+    constexpr float kRound = 12582912.0f;
     for (int j = 0; j < width; j++) {
       const float* c = col.data() + static_cast<size_t>(j) * K;
       for (int k = 0; k < K; k++) {
-        float q = std::nearbyint(c[k] * inv[j]);
+        float q = (c[k] * inv[j] + kRound) - kRound;
         q = q > 127.0f ? 127.0f : q < -127.0f ? -127.0f : q;
         dst[static_cast<size_t>(k) * kPanel + j] = static_cast<int8_t>(q);
       }
