@@ -48,7 +48,7 @@ export const ENV_BINDINGS: Readonly<Record<string, Binding>> = {
 export const FLAG_BINDINGS = {
   model: { flag: '--model <file|name>', path: 'model', kind: 'string', description: 'model file, or a catalog/cached model name (g1-0.1b)' },
   vocab: { flag: '--vocab <file>', path: 'vocab', kind: 'string', description: 'World vocabulary file, or "bytes"' },
-  weights: { flag: '--weights <type>', path: 'weights', kind: 'string', description: 'weights in memory: f32, bf16 or f16 (default f32)' },
+  weights: { flag: '--weights <type>', path: 'weights', kind: 'string', description: 'weights in memory: f32, bf16, f16 or int8 (default f32)' },
   threads: { flag: '--threads <n>', path: 'threads', kind: 'int', description: 'CPU threads (default 0: all)' },
   device: { flag: '--device <name>', path: 'device', kind: 'string', description: 'cpu, cuda or auto (default cpu)' },
   redis: { flag: '--redis <url>', path: 'redisUrl', kind: 'string', description: 'Redis URL (redis://host:port)' },
