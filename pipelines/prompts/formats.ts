@@ -59,45 +59,58 @@ const LF = 0x0a;
 const isBlank = (b: number): boolean => b === 0x20 || b === 0x09 || b === 0x0d || b === 0x0b || b === 0x0c;
 
 /**
- * Folds text for a chat turn, as bytes arrive: lines holding only whitespace are dropped, so the output never
- * has "\n\n" (the turn separator), never starts or ends with a line break; every other line is kept as written.
- * Memory: the whitespace at the start of the current line, until its first other byte (bounded by the
- * document size limit).
+ * Folds text for a chat turn, as bytes arrive: lines holding only whitespace are dropped, and the whitespace
+ * the text ends with, so the output never has "\n\n" (the turn separator) and never starts or ends with a line
+ * break; every other line is kept as written (indentation, a carriage return before a line break). Memory: the current run of whitespace, until
+ * the next visible byte (bounded by the document size limit).
  */
 export class TurnFolder {
   #started = false;
   #inLine = false;
+  /** Whitespace since the last visible byte of this line (or since its start). */
   #held: number[] = [];
+  /** The trailing whitespace of the last line written, kept with it when another visible line follows. */
+  #tail: number[] = [];
 
   push(bytes: Uint8Array): Uint8Array {
-    const out = Buffer.allocUnsafe(bytes.length + this.#held.length + 1);
+    const out = Buffer.allocUnsafe(bytes.length + this.#held.length + this.#tail.length + 1);
     let n = 0;
     for (const b of bytes) {
       if (b === LF) {
-        if (this.#inLine) this.#inLine = false;
-        else this.#held.length = 0;
+        if (this.#inLine) {
+          this.#tail = this.#held;
+          this.#held = [];
+          this.#inLine = false;
+        } else {
+          this.#held.length = 0;
+        }
+        continue;
+      }
+      if (isBlank(b)) {
+        this.#held.push(b);
         continue;
       }
       if (!this.#inLine) {
-        if (isBlank(b)) {
-          this.#held.push(b);
-          continue;
+        // The first visible byte of a line: the line before it ends here (none for the first line).
+        if (this.#started) {
+          for (const t of this.#tail) out[n++] = t;
+          out[n++] = LF;
         }
-        // The first visible byte of a line: the line break before it (none for the first line), its indentation.
-        if (this.#started) out[n++] = LF;
-        for (const h of this.#held) out[n++] = h;
-        this.#held.length = 0;
+        this.#tail = [];
         this.#inLine = true;
         this.#started = true;
       }
+      for (const h of this.#held) out[n++] = h;
+      this.#held.length = 0;
       out[n++] = b;
     }
     return out.subarray(0, n);
   }
 
-  /** The text has ended: trailing whitespace-only lines are dropped, so nothing is left to emit. */
+  /** The text has ended: trailing whitespace and blank lines are dropped, so nothing is left to emit. */
   end(): void {
-    this.#held.length = 0;
+    this.#held = [];
+    this.#tail = [];
   }
 }
 
