@@ -16,7 +16,7 @@ import { loadEngine } from './load-engine.ts';
 import { UsageError } from './output.ts';
 import { Progress, formatAmount } from './progress.ts';
 
-export const DOCUMENT_CONFIG_FLAGS: readonly ConfigFlagName[] = ['model', 'vocab', 'weights', 'threads', 'device', 'chunkTokens', 'maxDocumentTokens', 'checkpointDir', 'offline'];
+export const DOCUMENT_CONFIG_FLAGS: readonly ConfigFlagName[] = ['model', 'vocab', 'promptFormat', 'weights', 'threads', 'device', 'chunkTokens', 'maxDocumentTokens', 'checkpointDir', 'offline'];
 export const SCAN_CONFIG_FLAGS: readonly ConfigFlagName[] = ['model', 'vocab', 'weights', 'threads', 'device', 'checkpointDir', 'offline'];
 
 export interface EmbeddedFlags extends ConfigFlags {
