@@ -40,8 +40,10 @@ test('defaults: cache under ~/.cache (or XDG_CACHE_HOME), 4096-token chunks, sta
     results: 'rwkvstream.results',
     deadLetter: 'rwkvstream.dead-letter',
   });
-  const { kind: _kind, ...summary } = SummarizeTaskSchema.parse({ kind: 'summarize' });
+  // The template and stop rules depend on the prompt format, which follows the model: they are filled in per task.
+  const { kind: _kind, promptFormat: _format, template: _template, stop: _stop, ...summary } = SummarizeTaskSchema.parse({ kind: 'summarize' });
   assert.deepEqual(config.summary, summary);
+  assert.equal(config.promptFormat, undefined);
   assert.deepEqual(config.anomaly, AnomalySettingsSchema.parse({}));
   assert.equal(config.model, undefined);
   assert.equal(config.redisUrl, undefined);
