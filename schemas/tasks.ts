@@ -129,6 +129,21 @@ export const SummarizeTaskFieldsSchema = z.strictObject({
 export const DEFAULT_SUMMARY_TEMPLATE = '\n\nSummary:';
 export const DEFAULT_CATEGORY_TEMPLATE = '\n\nCategory:';
 
+/**
+ * The object with its keys in the order of `shape` (then any others): a task filled in on its first parse and the
+ * same task parsed again from storage serialize to the same JSON, which identifies a job and a duplicate.
+ */
+function inShapeOrder<T extends object>(value: T, shape: object): T {
+  const order = Object.keys(shape);
+  const keys = Object.keys(value).sort((a, b) => rank(order, a) - rank(order, b));
+  return Object.fromEntries(keys.map((k) => [k, (value as Record<string, unknown>)[k]])) as T;
+}
+
+const rank = (order: string[], key: string): number => {
+  const at = order.indexOf(key);
+  return at < 0 ? order.length : at;
+};
+
 /** The prompt options a format can take: a system turn and think mode only where the family documents them. */
 function refinePrompt(task: { promptFormat: PromptFormat; system?: string | undefined; instruction?: string | undefined; think?: boolean }, ctx: z.RefinementCtx): void {
   const profile = promptProfile(task.promptFormat);
@@ -147,16 +162,16 @@ function refinePrompt(task: { promptFormat: PromptFormat; system?: string | unde
 function fillReduce(reduce: z.output<typeof ReduceSchema>, task: { promptFormat: PromptFormat; system?: string | undefined; think: boolean }): ReduceSettings {
   const { instruction, ...rest } = reduce;
   if (task.promptFormat === 'raw') {
-    return { ...rest, prompt: reduce.prompt ?? DEFAULT_REDUCE_PROMPT, template: reduce.template ?? DEFAULT_REDUCE_TEMPLATE };
+    return inShapeOrder({ ...rest, prompt: reduce.prompt ?? DEFAULT_REDUCE_PROMPT, template: reduce.template ?? DEFAULT_REDUCE_TEMPLATE }, ReduceSchema.shape);
   }
   const asked = instruction ?? DEFAULT_INSTRUCTIONS.reduce;
-  return {
+  return inShapeOrder({
     ...rest,
     // Entries end with a line break, so the instruction follows them on its own line.
     prompt: reduce.prompt ?? `${documentPrefix(task.promptFormat, task.system)}${DEFAULT_INSTRUCTIONS.reduceIntro}\n`,
     template: reduce.template ?? `${foldTurnText(asked)}${assistantTurn(task.promptFormat, task.think)}`,
     instruction: asked,
-  };
+  }, ReduceSchema.shape);
 }
 
 /**
@@ -166,12 +181,12 @@ function fillReduce(reduce: z.output<typeof ReduceSchema>, task: { promptFormat:
 export const SummarizeTaskSchema = SummarizeTaskFieldsSchema.superRefine(refinePrompt).transform(({ sections, ...fields }) => {
   const raw = fields.promptFormat === 'raw';
   const instruction = raw ? undefined : (fields.instruction ?? DEFAULT_INSTRUCTIONS.summarize);
-  const task = {
+  const task = inShapeOrder({
     ...fields,
     ...(instruction === undefined ? {} : { instruction }),
     template: fields.template ?? (raw ? DEFAULT_SUMMARY_TEMPLATE : answerSuffix(fields.promptFormat, instruction!, fields.think)),
     stop: fields.stop ?? [...promptProfile(fields.promptFormat).stop],
-  };
+  }, SummarizeTaskFieldsSchema.shape);
   if (!sections) return withSections(task, undefined);
   const sectionInstruction = raw ? undefined : (sections.instruction ?? DEFAULT_INSTRUCTIONS.section);
   const filled: SummarizeSections = {
@@ -207,12 +222,12 @@ export const ClassifyTaskFieldsSchema = z.strictObject({
 export const ClassifyTaskSchema = ClassifyTaskFieldsSchema.superRefine(refinePrompt).transform(({ sections, ...fields }) => {
   const raw = fields.promptFormat === 'raw';
   const instruction = raw ? undefined : (fields.instruction ?? classifyInstruction(fields.labels));
-  const task = {
+  const task = inShapeOrder({
     ...fields,
     ...(instruction === undefined ? {} : { instruction }),
     template: fields.template ?? (raw ? DEFAULT_CATEGORY_TEMPLATE : answerSuffix(fields.promptFormat, instruction!, false)),
     labelPrefix: fields.labelPrefix ?? promptProfile(fields.promptFormat).labelPrefix,
-  };
+  }, ClassifyTaskFieldsSchema.shape);
   if (!sections) return withSections(task, undefined);
   const filled: SectionSettings = {
     every: sections.every,

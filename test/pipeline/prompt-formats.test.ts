@@ -91,8 +91,13 @@ for (const [name, g] of Object.entries(GOLDEN)) {
     assert.equal(task.template, g.template);
     assert.deepEqual([...world.encodeSync(task.template)], g.templateIds);
     assert.deepEqual(task.stop, g.stop);
-    // A stored task parses to itself: what a worker reads back is what was planned.
-    assert.deepEqual(SummarizeTaskSchema.parse(JSON.parse(JSON.stringify(task))), task);
+    // A stored task parses to itself, byte for byte: what a worker reads back is what was planned, and the same
+    // job (or a duplicate delivery) is recognised by its JSON.
+    assert.equal(JSON.stringify(SummarizeTaskSchema.parse(JSON.parse(JSON.stringify(task)))), JSON.stringify(task));
+    const sectioned = SummarizeTaskSchema.parse({ ...g.task, sections: { every: 64 } });
+    assert.equal(JSON.stringify(SummarizeTaskSchema.parse(JSON.parse(JSON.stringify(sectioned)))), JSON.stringify(sectioned));
+    const classify = ClassifyTaskSchema.parse({ ...g.task, kind: 'classify', labels: ['a', 'b'], sections: { every: 64 } });
+    assert.equal(JSON.stringify(ClassifyTaskSchema.parse(JSON.parse(JSON.stringify(classify)))), JSON.stringify(classify));
   });
 }
 
