@@ -59,10 +59,16 @@ const LF = 0x0a;
 const isBlank = (b: number): boolean => b === 0x20 || b === 0x09 || b === 0x0d || b === 0x0b || b === 0x0c;
 
 /**
+ * Whitespace held back at most, per run: a longer run is written out as it is (a line of more than this many
+ * blanks counts as a line with content), so memory stays bounded whatever a document holds.
+ */
+export const MAX_HELD_WHITESPACE = 64 * 1024;
+
+/**
  * Folds text for a chat turn, as bytes arrive: lines holding only whitespace are dropped, and the whitespace
  * the text ends with, so the output never has "\n\n" (the turn separator) and never starts or ends with a line
- * break; every other line is kept as written (indentation, a carriage return before a line break). Memory: the current run of whitespace, until
- * the next visible byte (bounded by the document size limit).
+ * break; every other line is kept as written (indentation, a carriage return before a line break). Memory: the
+ * current run of whitespace, until the next visible byte, at most MAX_HELD_WHITESPACE bytes.
  */
 export class TurnFolder {
   #started = false;
@@ -75,6 +81,21 @@ export class TurnFolder {
   push(bytes: Uint8Array): Uint8Array {
     const out = Buffer.allocUnsafe(bytes.length + this.#held.length + this.#tail.length + 1);
     let n = 0;
+    /** Writes what is held: the line is one with content (a visible byte follows, or the run is too long). */
+    const release = () => {
+      if (!this.#inLine) {
+        // The line before ends here (there is none before the first line).
+        if (this.#started) {
+          for (const t of this.#tail) out[n++] = t;
+          out[n++] = LF;
+        }
+        this.#tail = [];
+        this.#inLine = true;
+        this.#started = true;
+      }
+      for (const h of this.#held) out[n++] = h;
+      this.#held.length = 0;
+    };
     for (const b of bytes) {
       if (b === LF) {
         if (this.#inLine) {
@@ -88,20 +109,10 @@ export class TurnFolder {
       }
       if (isBlank(b)) {
         this.#held.push(b);
+        if (this.#held.length >= MAX_HELD_WHITESPACE) release();
         continue;
       }
-      if (!this.#inLine) {
-        // The first visible byte of a line: the line before it ends here (none for the first line).
-        if (this.#started) {
-          for (const t of this.#tail) out[n++] = t;
-          out[n++] = LF;
-        }
-        this.#tail = [];
-        this.#inLine = true;
-        this.#started = true;
-      }
-      for (const h of this.#held) out[n++] = h;
-      this.#held.length = 0;
+      release();
       out[n++] = b;
     }
     return out.subarray(0, n);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 
 import { DocumentTokenizer } from '../../pipelines/prompts/document-tokens.ts';
-import { TurnFolder, documentPrefix, foldTurnText, formatFromFileName } from '../../pipelines/prompts/formats.ts';
+import { MAX_HELD_WHITESPACE, TurnFolder, documentPrefix, foldTurnText, formatFromFileName } from '../../pipelines/prompts/formats.ts';
 import { groupPrompt } from '../../pipelines/reduce.ts';
 import { summarize } from '../../pipelines/tasks/index.ts';
 import { ClassifyTaskSchema, SummarizeTaskSchema, type DocumentTaskInput, type SummarizeTask } from '../../schemas/tasks.ts';
@@ -127,6 +127,19 @@ test('folding: blank lines (spaces, tabs, carriage returns) go, and whitespace a
     f.end();
     assert.equal(out.toString(), folded, `byte by byte: ${JSON.stringify(input)}`);
   }
+});
+
+test('folding holds back at most MAX_HELD_WHITESPACE bytes: a longer blank run is written out, and still no "\\n\\n"', () => {
+  const run = ' '.repeat(MAX_HELD_WHITESPACE + 10);
+  const input = `a\n\n${run}\n\nb${run}\nc${run}`;
+  const f = new TurnFolder();
+  const pieces = Array.from({ length: Math.ceil(input.length / 1000) }, (_, i) => f.push(Buffer.from(input.slice(i * 1000, (i + 1) * 1000))));
+  f.end();
+  const out = Buffer.concat(pieces).toString();
+  assert.ok(!out.includes('\n\n'));
+  assert.ok(pieces.every((p) => p.length <= 1000 + MAX_HELD_WHITESPACE + 1), 'nothing is held beyond the limit');
+  assert.equal(out, `a\n${run}\nb${run}\nc${' '.repeat(MAX_HELD_WHITESPACE)}`);
+  assert.equal(foldTurnText(input), out);
 });
 
 test('classify: the instruction lists the labels, and the labels are scored as the assistant\'s answer', () => {
