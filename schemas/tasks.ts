@@ -145,10 +145,26 @@ const rank = (order: string[], key: string): number => {
 };
 
 /** The prompt options a format can take: a system turn and think mode only where the family documents them. */
-function refinePrompt(task: { promptFormat: PromptFormat; system?: string | undefined; instruction?: string | undefined; think?: boolean }, ctx: z.RefinementCtx): void {
+interface PromptOptions {
+  promptFormat: PromptFormat;
+  system?: string | undefined;
+  instruction?: string | undefined;
+  think?: boolean;
+  sections?: { instruction?: string | undefined; reduce?: { instruction?: string | undefined } } | undefined;
+}
+
+function refinePrompt(task: PromptOptions, ctx: z.RefinementCtx): void {
   const profile = promptProfile(task.promptFormat);
-  if (task.promptFormat === 'raw' && task.instruction !== undefined) {
-    ctx.addIssue({ code: 'custom', path: ['instruction'], message: 'the raw prompt format has no instruction (it reads the template after the document); choose a chat format' });
+  if (task.promptFormat === 'raw') {
+    const given: [string[], string | undefined][] = [
+      [['instruction'], task.instruction],
+      [['sections', 'instruction'], task.sections?.instruction],
+      [['sections', 'reduce', 'instruction'], task.sections?.reduce?.instruction],
+    ];
+    for (const [path, value] of given) {
+      if (value === undefined) continue;
+      ctx.addIssue({ code: 'custom', path, message: 'the raw prompt format has no instruction (it reads the template after the document); choose a chat format' });
+    }
   }
   if (task.system !== undefined && !profile.system) {
     ctx.addIssue({ code: 'custom', path: ['system'], message: `the ${task.promptFormat} prompt format has no system turn (only rwkv7-g does)` });
@@ -234,7 +250,8 @@ export const ClassifyTaskSchema = ClassifyTaskFieldsSchema.superRefine(refinePro
     slack: sections.slack ?? defaultSlack(sections.every),
     boundaries: sections.boundaries,
     final: sections.final,
-    template: sections.template ?? task.template,
+    // Chat formats: each section is asked the task's question unless it has its own instruction.
+    template: sections.template ?? (raw || sections.instruction === undefined ? task.template : answerSuffix(fields.promptFormat, sections.instruction, false)),
     ...(sections.instruction === undefined ? {} : { instruction: sections.instruction }),
   };
   return withSections(task, filled);

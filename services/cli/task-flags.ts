@@ -78,6 +78,8 @@ const FLAG_OF: Record<string, string> = {
   'sections.maxTokens': '--section-max-tokens',
   'sections.reduce': '--reduce-fan-in',
   'sections.reduce.fanIn': '--reduce-fan-in',
+  // Set only in the configuration.
+  'sections.reduce.instruction': 'sections.reduce.instruction',
 };
 
 /** The flag that set a task field (the longest path that names one), for a schema issue at `path`. */

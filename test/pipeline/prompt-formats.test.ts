@@ -149,6 +149,10 @@ test('classify: the instruction lists the labels, and the labels are scored as t
   const w = ClassifyTaskSchema.parse({ kind: 'classify', labels: ['flood', 'storm'], promptFormat: 'world', instruction: 'Which\n\nevent?' });
   assert.equal(w.template, '\nWhich\nevent?\n\nAssistant:');
   assert.equal(w.labelPrefix, ' ');
+  const sectioned = ClassifyTaskSchema.parse({ kind: 'classify', labels: ['flood', 'storm'], promptFormat: 'world', sections: { every: 64 } });
+  assert.equal(sectioned.sections!.template, '\nAnswer with one of: flood, storm\n\nAssistant:');
+  const asked = ClassifyTaskSchema.parse({ kind: 'classify', labels: ['flood', 'storm'], promptFormat: 'world', sections: { every: 64, instruction: 'Which, so far?' } });
+  assert.equal(asked.sections!.template, '\nWhich, so far?\n\nAssistant:');
   const raw = ClassifyTaskSchema.parse({ kind: 'classify', labels: ['a', 'b'] });
   assert.equal(raw.template, '\n\nCategory:');
   assert.equal(raw.labelPrefix, ' ');
@@ -186,6 +190,8 @@ test('think mode, system turns and instructions only where the format has them',
     [{ kind: 'summarize', promptFormat: 'raven', system: 'x' }, /no system turn/],
     [{ kind: 'summarize', instruction: 'x' }, /raw prompt format has no instruction/],
     [{ kind: 'classify', labels: ['a', 'b'], promptFormat: 'world', system: 'x' }, /no system turn/],
+    [{ kind: 'summarize', sections: { every: 64, instruction: 'x' } }, /raw prompt format has no instruction/],
+    [{ kind: 'summarize', sections: { every: 64, reduce: { instruction: 'x' } } }, /raw prompt format has no instruction/],
   ];
   for (const [input, message] of refused) {
     const parsed = (input.kind === 'summarize' ? SummarizeTaskSchema : ClassifyTaskSchema).safeParse(input);
