@@ -9,14 +9,14 @@ import type { AppConfig } from '../../schemas/app-config.ts';
 import { PipelineSettingsSchema } from '../../schemas/config.ts';
 import type { DeadLetter } from '../../schemas/dead-letter.ts';
 import { DocumentIdSchema } from '../../schemas/ids.ts';
-import { addConfigFlags, loadConfig, type ConfigFlagName, type ConfigFlags } from '../config/index.ts';
+import { addConfigFlags, loadConfig, type ConfigFlagName, type ConfigFlags, type LoadedConfig } from '../config/index.ts';
 import { defaultId, prepareInput, spoolPath, sweepStaleSpools, unusableDir, type JobEnd, type JobObserver, type JobOptions } from '../embedded/index.ts';
 import { createLogger } from '../log.ts';
 import { loadEngine } from './load-engine.ts';
 import { UsageError } from './output.ts';
 import { Progress, formatAmount } from './progress.ts';
 
-export const DOCUMENT_CONFIG_FLAGS: readonly ConfigFlagName[] = ['model', 'vocab', 'weights', 'threads', 'device', 'chunkTokens', 'maxDocumentTokens', 'checkpointDir', 'offline'];
+export const DOCUMENT_CONFIG_FLAGS: readonly ConfigFlagName[] = ['model', 'vocab', 'promptFormat', 'weights', 'threads', 'device', 'chunkTokens', 'maxDocumentTokens', 'checkpointDir', 'offline'];
 export const SCAN_CONFIG_FLAGS: readonly ConfigFlagName[] = ['model', 'vocab', 'weights', 'threads', 'device', 'checkpointDir', 'offline'];
 
 export interface EmbeddedFlags extends ConfigFlags {
@@ -183,7 +183,7 @@ export interface EmbeddedContext {
 
 export interface EmbeddedSteps<T> {
   /** The command's own options from its flags and the configuration, judged before the model is loaded. */
-  prepare(config: AppConfig): T;
+  prepare(config: AppConfig, loaded: LoadedConfig): T | Promise<T>;
   /** The job. */
   run(ctx: EmbeddedContext, prepared: T): Promise<JobEnd>;
 }
@@ -199,7 +199,7 @@ export async function runEmbedded<T>(label: string, file: string, flags: Embedde
   try {
     const loaded = await loadConfig({ flags });
     const { config } = loaded;
-    const prepared = steps.prepare(config);
+    const prepared = await steps.prepare(config, loaded);
     const { engine } = await loadEngine(loaded, { quiet, signal: signals.signal });
     try {
       try {

@@ -3,6 +3,7 @@
 import { Checkpointer } from '../../pipelines/checkpoints.ts';
 import type { PipelineDeps } from '../../pipelines/context.ts';
 import type { Log } from '../../pipelines/ports.ts';
+import type { TextListener } from '../../pipelines/tasks/index.ts';
 import type { PipelineSettings } from '../../schemas/config.ts';
 import type { DeadLetter } from '../../schemas/dead-letter.ts';
 import type { Engine } from '../engine/index.ts';
@@ -29,6 +30,8 @@ export interface EmbeddedPipelineOptions {
   writer: string;
   onDeadLetter?: (letter: DeadLetter) => void;
   ops?: FileOps;
+  /** Takes the document's answer text as it is generated. */
+  liveText?: TextListener;
 }
 
 export interface EmbeddedPipeline {
@@ -68,6 +71,7 @@ export async function openPipeline(options: EmbeddedPipelineOptions): Promise<Em
     bodies,
     telemetry,
     log: options.log,
+    ...(options.liveText ? { liveText: options.liveText } : {}),
   };
   return { deps, queue, states, documents, results, sink, deadLetters, bodies, telemetry };
 }

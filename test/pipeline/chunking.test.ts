@@ -31,7 +31,7 @@ test('job ids are deterministic, distinct per step, and free of ":" (BullMQ refu
     jobId({ kind: 'chunk', doc: 'a.1', chunk: 0 }),
     jobId({ kind: 'finish', doc: 'a' }),
     jobId({ kind: 'drain', stream: 'a', batch: 0 }),
-    jobId({ kind: 'plan', doc: 'a', task: { kind: 'classify', labels: ['x', 'y'], template: 't', labelPrefix: ' ', score: 'sum' }, source: { kind: 'parts', count: 1 } }),
+    jobId({ kind: 'plan', doc: 'a', task: { kind: 'classify', promptFormat: 'raw', labels: ['x', 'y'], template: 't', labelPrefix: ' ', score: 'sum' }, source: { kind: 'parts', count: 1 } }),
   ];
   assert.equal(new Set(ids).size, ids.length);
   assert.ok(ids.every((id) => !id.includes(':')));
