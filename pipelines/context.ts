@@ -4,6 +4,7 @@ import type { PipelineSettings } from '../schemas/config.ts';
 import type { Engine } from '../services/engine/index.ts';
 import type { Checkpointer } from './checkpoints.ts';
 import type { Forward } from './forward-batcher.ts';
+import type { TextListener } from './tasks/summarize.ts';
 import type {
   BodyReader,
   ChunkQueue,
@@ -33,6 +34,8 @@ export interface PipelineDeps {
   log: Log;
   /** Where chunk and drain jobs send their model calls when the worker batches them (absent: engine.model.forward). */
   forward?: Forward;
+  /** Takes the document's answer text as it is generated (a terminal that shows it live); absent: not needed. */
+  liveText?: TextListener;
 }
 
 /** What the ingest handlers need: no engine (validation and enqueueing only). */

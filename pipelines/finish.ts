@@ -41,7 +41,7 @@ export async function finishDocument(job: FinishJob, deps: PipelineDeps, ctx: Jo
     throw permanent('E_CHECKPOINT_GAP', `finishing ${record.id} needs all ${record.chunks} chunks; the checkpoint has ${head?.chunk ?? 0}`);
   }
   const started = performance.now();
-  const output = record.task.sections ? await sectionsOutput(record, state, deps) : await runTask(deps.engine, state, record.task);
+  const output = record.task.sections ? await sectionsOutput(record, state, deps) : await runTask(deps.engine, state, record.task, deps.liveText);
   const json = JSON.stringify(documentResult(record, provenance(deps.engine), output));
   const stored = await deps.results.saveDocument(record.id, json);
   if (!stored.published) {
@@ -90,9 +90,10 @@ async function sectionsOutput(record: DocumentRecord, state: RnnState, deps: Pip
   const sections = fromSections ? await readSections(record, count, deps) : [];
   if (task.kind === 'summarize') {
     const reduce = task.sections!.reduce;
-    const stateSummary = fromState ? await summarize(deps.engine, state, task) : null;
+    // The document's answer is shown live: the reduced summary, or the final state's when it is the answer.
+    const stateSummary = fromState ? await summarize(deps.engine, state, task, fromSections ? undefined : deps.liveText) : null;
     const reduced = fromSections
-      ? await reduceSummaries(deps.engine, sections.map((s) => ('summary' in s ? s.summary.text : unreachable())), task, reduce)
+      ? await reduceSummaries(deps.engine, sections.map((s) => ('summary' in s ? s.summary.text : unreachable())), task, reduce, deps.liveText)
       : null;
     const coverage = sectionCoverage(task.sections!, count, reduced?.levels ?? 0);
     if (!reduced) return { summary: stateSummary!, coverage };

@@ -1,5 +1,5 @@
 // Planning a document: its bytes (assembled parts, or a referenced file or URL read as a stream) are
-// tokenized once, the token ids stored, the document recorded with its chunk plan, and chunk 0 enqueued.
+// tokenized once (after the prompt format's prefix, folded as its family requires), the token ids stored, the document recorded with its chunk plan, and chunk 0 enqueued.
 // Memory stays flat in the document's length: bytes stream through the tokenizer into the token store.
 import { createHash } from 'node:crypto';
 
@@ -10,7 +10,7 @@ import type { PipelineDeps } from './context.ts';
 import { DocumentTextCheck } from './document-text.ts';
 import { PipelineError, permanent } from './errors.ts';
 import type { JobContext, PlannedDocument } from './ports.ts';
-import { StreamTokenizer } from './tokenize-stream.ts';
+import { DocumentTokenizer } from './prompts/document-tokens.ts';
 
 export type PlanOutcome = 'planned' | 'duplicate';
 
@@ -69,7 +69,7 @@ export async function planDocument(job: PlanJob, deps: PipelineDeps, ctx: JobCon
   let record: DocumentRecord;
   try {
     const hash = createHash('sha256');
-    const tokenizer = new StreamTokenizer(engine.tokenizer);
+    const tokenizer = new DocumentTokenizer(engine.tokenizer, job.task);
     const text = new DocumentTextCheck(job.doc);
     let bytes = 0;
     let tokens = 0;

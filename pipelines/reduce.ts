@@ -12,7 +12,8 @@ import type { ClassificationOutput, SummaryOutput } from '../schemas/results.ts'
 import type { ClassifyTask, ReduceSettings, SummarizeTask } from '../schemas/tasks.ts';
 import type { Engine } from '../services/engine/index.ts';
 import { permanent } from './errors.ts';
-import { summarize } from './tasks/index.ts';
+import { foldTurnText } from './prompts/formats.ts';
+import { summarize, type TextListener } from './tasks/index.ts';
 
 export interface ReducedSummary {
   summary: SummaryOutput;
@@ -20,15 +21,24 @@ export interface ReducedSummary {
   levels: number;
 }
 
-/** The text fed for one group: the prompt, then each summary through the entry pattern. */
-export function groupPrompt(texts: readonly string[], reduce: ReduceSettings): string {
+/**
+ * The text fed for one group: the prompt, then each summary through the entry pattern. In a chat format
+ * (`fold`) the summaries are inside the user's turn, so they are folded like the document.
+ */
+export function groupPrompt(texts: readonly string[], reduce: ReduceSettings, fold = false): string {
   // One pass, so a summary that itself contains "{n}" or "{text}" is copied as it is.
-  const entries = texts.map((text, i) => reduce.entry.replace(/\{(n|text)\}/g, (_, name: string) => (name === 'n' ? String(i + 1) : text)));
+  const entries = texts.map((text, i) => reduce.entry.replace(/\{(n|text)\}/g, (_, name: string) => (name === 'n' ? String(i + 1) : fold ? foldTurnText(text) : text)));
   return reduce.prompt + entries.join('');
 }
 
-/** Reduces section summaries (in order, at least one) to the document's summary. */
-export async function reduceSummaries(engine: Engine, texts: readonly string[], task: SummarizeTask, reduce: ReduceSettings): Promise<ReducedSummary> {
+/** Reduces section summaries (in order, at least one) to the document's summary; its text goes to `onText` as it is made. */
+export async function reduceSummaries(
+  engine: Engine,
+  texts: readonly string[],
+  task: SummarizeTask,
+  reduce: ReduceSettings,
+  onText?: TextListener,
+): Promise<ReducedSummary> {
   if (texts.length === 0) throw permanent('E_REDUCE_EMPTY', 'reducing summaries needs at least one section summary; got none');
   let current = [...texts];
   let levels = 0;
@@ -37,8 +47,10 @@ export async function reduceSummaries(engine: Engine, texts: readonly string[], 
     for (let at = 0; at < current.length; at += reduce.fanIn) {
       const group = current.slice(at, at + reduce.fanIn);
       // The whole group is the template of a generation from the zero state: one forward, then the generation.
-      const template = groupPrompt(group, reduce) + reduce.template;
-      outputs.push(await summarize(engine, engine.model.newState(), { ...task, template }));
+      const template = groupPrompt(group, reduce, task.promptFormat !== 'raw') + reduce.template;
+      // Only the last level's one group makes the document's text.
+      const last = current.length <= reduce.fanIn;
+      outputs.push(await summarize(engine, engine.model.newState(), { ...task, template }, last ? onText : undefined));
     }
     levels++;
     if (outputs.length === 1) return { summary: outputs[0]!, levels };

@@ -44,6 +44,8 @@ export function documentResult(
     tokens: record.tokens,
     chunks: record.chunks,
     chunkTokens: record.chunkTokens,
+    // Raw (plain completion) results keep the exact keys of results made before prompt formats existed.
+    ...(record.task.promptFormat === 'raw' ? {} : { promptFormat: record.task.promptFormat }),
   } as const;
   // Without sections the keys and their order are exactly those of results made before sections existed.
   return 'summary' in output

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { BatchSettingsSchema, PipelineSettingsSchema, RoleSchema, ServiceConfigSchema, TopicsSchema } from './config.ts';
 import { DeviceSchema, WeightTypeSchema } from './engine.ts';
 import { FetchSettingsSchema } from './fetch.ts';
-import { AnomalySettingsSchema, ClassifyTaskFieldsSchema, SummarizeTaskFieldsSchema } from './tasks.ts';
+import { AnomalySettingsSchema, ClassifyTaskFieldsSchema, PromptFormatSchema, SummarizeTaskFieldsSchema } from './tasks.ts';
 
 const positiveInt = (what = 'a positive integer') =>
   z.number({ error: `expected ${what}` }).int({ error: `expected ${what}` }).positive({ error: `expected ${what}` });
@@ -54,7 +54,8 @@ export const LogLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug',
 });
 export const LogFormatSchema = z.enum(['auto', 'pretty', 'json'], { error: 'expected auto, pretty or json' });
 
-export const SummaryDefaultsSchema = SummarizeTaskFieldsSchema.omit({ kind: true });
+/** The prompt format is a setting of its own (`promptFormat`): it follows the model unless it is set. */
+export const SummaryDefaultsSchema = SummarizeTaskFieldsSchema.omit({ kind: true, promptFormat: true });
 export const ClassifyDefaultsSchema = ClassifyTaskFieldsSchema.pick({ template: true, labelPrefix: true, score: true });
 
 export const AppConfigSchema = z.strictObject({
@@ -63,6 +64,11 @@ export const AppConfigSchema = z.strictObject({
   /** World vocabulary file, "bytes", or unset (bytes for 256-id models, else the cached World vocabulary). */
   vocab: z.string().min(1, { error: 'expected a vocabulary file or "bytes"' }).optional(),
   weights: WeightTypeSchema.default('f32'),
+  /**
+   * How documents are written for the model (raw, world, rwkv7-g, raven). Unset: the catalog entry's format, else
+   * the one an official release's file name implies, else raw.
+   */
+  promptFormat: PromptFormatSchema.optional(),
   threads: z.number({ error: 'expected a number of threads (0: all)' }).int().min(0).max(1024).default(0),
   device: DeviceSchema.default('cpu'),
   /** Cache of downloaded models and the vocabulary. */

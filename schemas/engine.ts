@@ -1,7 +1,8 @@
 // Engine-facing shapes: load options, model and tokenizer descriptions, state headers.
 import { z } from 'zod';
 
-export const WeightTypeSchema = z.enum(['f32', 'bf16', 'f16']);
+/** How matrices are kept in memory; int8 (one scale per output row, quantized at load) runs on the CPU only. */
+export const WeightTypeSchema = z.enum(['f32', 'bf16', 'f16', 'int8']);
 export const DeviceSchema = z.enum(['cpu', 'cuda', 'auto']);
 export const LogitsModeSchema = z.enum(['none', 'last', 'all']);
 

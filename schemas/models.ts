@@ -3,11 +3,17 @@
 // pattern and a size, not a file name; the exact file is picked from the repository listing at download time.
 import { z } from 'zod';
 
+import { PROMPT_FORMATS } from '../pipelines/prompts/formats.ts';
+
 export const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 as 64 lowercase hex digits');
 
 export const HfRepoSchema = z.string().regex(/^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/, 'expected a repository as owner/name');
 
-export const ModelFamilySchema = z.enum(['g1', 'world']);
+/** g1: RWKV-7 G series; world: RWKV-7 World; world6/world5/world4: RWKV-6/5/4 World; raven4, pile4: RWKV-4. */
+export const ModelFamilySchema = z.enum(['g1', 'world', 'world6', 'world5', 'world4', 'raven4', 'pile4']);
+
+/** The vocabulary a family was trained with: the World vocabulary, or GPT-NeoX 20B (RWKV-4 Pile and Raven). */
+export const CatalogTokenizerSchema = z.enum(['world', '20b']);
 
 export const CatalogModelSchema = z.strictObject({
   /** What `models pull NAME` and `--model NAME` accept. */
@@ -20,6 +26,13 @@ export const CatalogModelSchema = z.strictObject({
    * orders releases: the newest matching file is the one downloaded.
    */
   filePattern: z.string().min(1),
+  /** The newest release known when the catalog was written (the listing may hold a newer one, which then wins). */
+  file: z.string().min(1),
+  /** Of `file`, where BlinkDL publishes one beside it; a download is always checked against the listing's LFS sha256. */
+  sha256: Sha256Schema.optional(),
+  /** How documents are written for it (pipelines/prompts/formats.ts). */
+  promptFormat: z.enum(PROMPT_FORMATS),
+  tokenizer: CatalogTokenizerSchema,
   params: z.number().int().positive(),
   nLayer: z.number().int().positive(),
   nEmbd: z.number().int().positive(),
@@ -94,6 +107,8 @@ export const CachedSummarySchema = z.strictObject({
 
 export const ModelListingSchema = z.strictObject({
   home: z.string(),
+  /** This machine's memory, bytes (what `fits` is judged against). */
+  memory: z.number().int().nonnegative(),
   defaultModel: z.string(),
   models: z.array(
     z.strictObject({
@@ -106,6 +121,12 @@ export const ModelListingSchema = z.strictObject({
       nEmbd: z.number().int().positive().nullable(),
       fileBytes: z.number().int().nonnegative(),
       ramBytes: CatalogModelSchema.shape.ramBytes.nullable(),
+      promptFormat: CatalogModelSchema.shape.promptFormat.nullable(),
+      tokenizer: CatalogTokenizerSchema.nullable(),
+      /** In this machine's memory: yes (f32 weights), bf16 (only with --weights bf16), no; null: size unknown. */
+      fits: z.enum(['yes', 'bf16', 'no']).nullable(),
+      /** services/models/speed.ts: from the measured CPU figures, scaled by size; null: size unknown. */
+      speed: z.strictObject({ cpuPrefill: z.number(), cpuDecode: z.number(), speedClass: z.enum(['fast', 'moderate', 'slow', 'gpu']) }).nullable(),
       cached: CachedSummarySchema.nullable(),
     }),
   ),

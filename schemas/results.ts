@@ -3,6 +3,7 @@
 // interrupted and resumed run emits exactly the bytes an uninterrupted one does (the Kafka record has its time).
 import { z } from 'zod';
 
+import { PROMPT_FORMATS } from '../pipelines/prompts/formats.ts';
 import { DocumentIdSchema, StreamIdSchema } from './ids.ts';
 
 export const RESULT_SCHEMA_V1 = 'rwkvstream.result.v1';
@@ -39,10 +40,12 @@ const DocumentResultBase = {
   kind: z.literal('document'),
   id: DocumentIdSchema,
   ...ProvenanceSchema.shape,
-  /** Tokens of the document (the template and generated tokens not included). */
+  /** Tokens read before the task: the document and a chat format's turn prefix (the template and generated tokens not included). */
   tokens: z.number().int().nonnegative(),
   chunks: z.number().int().nonnegative(),
   chunkTokens: z.number().int().positive(),
+  /** How the request was written for the model (pipelines/prompts/formats.ts); absent: raw, plain completion. */
+  promptFormat: z.enum(PROMPT_FORMATS).optional(),
 };
 
 /** Where a section ends: the natural break chosen near its K mark, the mark itself, or the document's end. */

@@ -2,11 +2,38 @@
 // the same way on any worker (part of what makes results reproducible).
 import { z } from 'zod';
 
+import {
+  DEFAULT_INSTRUCTIONS,
+  PROMPT_FORMATS,
+  answerSuffix,
+  assistantTurn,
+  classifyInstruction,
+  documentPrefix,
+  foldTurnText,
+  promptProfile,
+  type PromptFormat,
+} from '../pipelines/prompts/formats.ts';
+
 /**
  * Text appended after the document. The document itself is already in the state, so there is no {document}.
- * Never empty: the logits at its last token predict the first token of the answer.
+ * Never empty: the logits at its last token predict the first token of the answer. Chat formats render it from
+ * the instruction and the assistant's turn unless it is given.
  */
 const TemplateSchema = z.string().min(1, 'a template is not empty').max(4096, 'a template has at most 4096 characters');
+
+/** How the request is written for the model's family (pipelines/prompts/formats.ts); raw: plain completion. */
+export const PromptFormatSchema = z.enum(PROMPT_FORMATS);
+
+/** What the model is asked to do, in a chat format's user turn (after the document). */
+const InstructionSchema = z.string().min(1, 'an instruction is not empty').max(4096, 'an instruction has at most 4096 characters');
+
+/** The fields every document task has for its prompt. */
+const PromptFields = {
+  promptFormat: PromptFormatSchema.default('raw'),
+  /** A system turn before the user's (formats that document one: rwkv7-g). */
+  system: z.string().min(1, 'a system prompt is not empty').max(4096, 'a system prompt has at most 4096 characters').optional(),
+  instruction: InstructionSchema.optional(),
+};
 
 const MAX_SLACK = 65_536;
 
@@ -24,8 +51,10 @@ const SectionFields = {
   boundaries: z.enum(['natural', 'exact']).default('natural'),
   /** The document's answer: the reduce over the sections, the final state (sections still emitted), or both. */
   final: z.enum(['sections', 'state', 'both']).default('sections'),
-  /** Appended to each section's fork; default: the task's template. */
+  /** Appended to each section's fork; default: the task's template (raw), else rendered from the section instruction. */
   template: TemplateSchema.optional(),
+  /** Chat formats: what each section's fork is asked. */
+  instruction: InstructionSchema.optional(),
 };
 
 /** Slack below every / 2 keeps boundaries strictly increasing when each is chosen on its own. */
@@ -49,16 +78,18 @@ export const DEFAULT_REDUCE_TEMPLATE = '\n\nSummary of the whole document:';
 /** How section summaries become the document's summary: groups of fanIn, level after level. */
 const ReduceSchema = z.strictObject({
   fanIn: z.number().int().min(2, 'sections.reduce.fanIn is at least 2').max(1024, 'sections.reduce.fanIn is at most 1024').default(32),
-  /** Put before the group's entries in a fresh state. */
-  prompt: z.string().max(4096, 'sections.reduce.prompt has at most 4096 characters').default(DEFAULT_REDUCE_PROMPT),
+  /** Put before the group's entries in a fresh state; default: DEFAULT_REDUCE_PROMPT (raw), else the user's turn. */
+  prompt: z.string().max(4096, 'sections.reduce.prompt has at most 4096 characters').optional(),
   /** One per summary of the group: {n} is its 1-based position in the group, {text} the summary. */
   entry: z
     .string()
     .max(4096, 'sections.reduce.entry has at most 4096 characters')
     .refine((entry) => entry.includes('{text}'), 'sections.reduce.entry must contain {text} (where each summary goes)')
     .default(DEFAULT_REDUCE_ENTRY),
-  /** Appended after the entries; the reduced summary is generated after it. */
-  template: TemplateSchema.default(DEFAULT_REDUCE_TEMPLATE),
+  /** Appended after the entries; the reduced summary is generated after it. Chat formats: rendered from the instruction. */
+  template: TemplateSchema.optional(),
+  /** Chat formats: what the group's summaries are followed by. */
+  instruction: InstructionSchema.optional(),
 });
 
 const SummarizeSectionsInputSchema = z
@@ -74,10 +105,13 @@ const ClassifySectionsInputSchema = z.strictObject(SectionFields).superRefine(re
 
 export const SummarizeTaskFieldsSchema = z.strictObject({
   kind: z.literal('summarize'),
-  template: TemplateSchema.default('\n\nSummary:'),
+  ...PromptFields,
+  /** rwkv7-g: let the model think first (`Assistant: <think`); otherwise it answers at once (the fake think block). */
+  think: z.boolean().default(false),
+  template: TemplateSchema.optional(),
   maxTokens: z.number().int().min(1).max(4096).default(200),
-  /** Generation ends before the first occurrence of any of these (they are not part of the output). */
-  stop: z.array(z.string().min(1).max(64)).max(16).default(['\n\n']),
+  /** Generation ends before the first occurrence of any of these (they are not part of the output); default: the format's. */
+  stop: z.array(z.string().min(1).max(64)).max(16).optional(),
   /** 0 is greedy (argmax): reproducible and the default. Above 0: official RWKV sampling (p^(1/T)). */
   temperature: z.number().min(0).max(5).default(0),
   topP: z.number().gt(0).max(1).default(1),
@@ -92,17 +126,94 @@ export const SummarizeTaskFieldsSchema = z.strictObject({
   sections: SummarizeSectionsInputSchema.optional(),
 });
 
-/** The summarize task with every section option filled in (the defaults that depend on the task's own fields). */
-export const SummarizeTaskSchema = SummarizeTaskFieldsSchema.transform(({ sections, ...task }) => {
+export const DEFAULT_SUMMARY_TEMPLATE = '\n\nSummary:';
+export const DEFAULT_CATEGORY_TEMPLATE = '\n\nCategory:';
+
+/**
+ * The object with its keys in the order of `shape` (then any others): a task filled in on its first parse and the
+ * same task parsed again from storage serialize to the same JSON, which identifies a job and a duplicate.
+ */
+function inShapeOrder<T extends object>(value: T, shape: object): T {
+  const order = Object.keys(shape);
+  const keys = Object.keys(value).sort((a, b) => rank(order, a) - rank(order, b));
+  return Object.fromEntries(keys.map((k) => [k, (value as Record<string, unknown>)[k]])) as T;
+}
+
+const rank = (order: string[], key: string): number => {
+  const at = order.indexOf(key);
+  return at < 0 ? order.length : at;
+};
+
+/** The prompt options a format can take: a system turn and think mode only where the family documents them. */
+interface PromptOptions {
+  promptFormat: PromptFormat;
+  system?: string | undefined;
+  instruction?: string | undefined;
+  think?: boolean;
+  sections?: { instruction?: string | undefined; reduce?: { instruction?: string | undefined } } | undefined;
+}
+
+function refinePrompt(task: PromptOptions, ctx: z.RefinementCtx): void {
+  const profile = promptProfile(task.promptFormat);
+  if (task.promptFormat === 'raw') {
+    const given: [string[], string | undefined][] = [
+      [['instruction'], task.instruction],
+      [['sections', 'instruction'], task.sections?.instruction],
+      [['sections', 'reduce', 'instruction'], task.sections?.reduce?.instruction],
+    ];
+    for (const [path, value] of given) {
+      if (value === undefined) continue;
+      ctx.addIssue({ code: 'custom', path, message: 'the raw prompt format has no instruction (it reads the template after the document); choose a chat format' });
+    }
+  }
+  if (task.system !== undefined && !profile.system) {
+    ctx.addIssue({ code: 'custom', path: ['system'], message: `the ${task.promptFormat} prompt format has no system turn (only rwkv7-g does)` });
+  }
+  if (task.think === true && !profile.think) {
+    ctx.addIssue({ code: 'custom', path: ['think'], message: `the ${task.promptFormat} prompt format has no think mode (only rwkv7-g does)` });
+  }
+}
+
+/** The reduce prompts: given ones as they are, else the raw defaults or the chat format's turns. */
+function fillReduce(reduce: z.output<typeof ReduceSchema>, task: { promptFormat: PromptFormat; system?: string | undefined; think: boolean }): ReduceSettings {
+  const { instruction, ...rest } = reduce;
+  if (task.promptFormat === 'raw') {
+    return inShapeOrder({ ...rest, prompt: reduce.prompt ?? DEFAULT_REDUCE_PROMPT, template: reduce.template ?? DEFAULT_REDUCE_TEMPLATE }, ReduceSchema.shape);
+  }
+  const asked = instruction ?? DEFAULT_INSTRUCTIONS.reduce;
+  return inShapeOrder({
+    ...rest,
+    // Entries end with a line break, so the instruction follows them on its own line.
+    prompt: reduce.prompt ?? `${documentPrefix(task.promptFormat, task.system)}${DEFAULT_INSTRUCTIONS.reduceIntro}\n`,
+    template: reduce.template ?? `${foldTurnText(asked)}${assistantTurn(task.promptFormat, task.think)}`,
+    instruction: asked,
+  }, ReduceSchema.shape);
+}
+
+/**
+ * The summarize task with every default filled in: the template and stop rules of its prompt format, and the
+ * section options that depend on the task's own fields. Filling is idempotent (a stored task parses to itself).
+ */
+export const SummarizeTaskSchema = SummarizeTaskFieldsSchema.superRefine(refinePrompt).transform(({ sections, ...fields }) => {
+  const raw = fields.promptFormat === 'raw';
+  const instruction = raw ? undefined : (fields.instruction ?? DEFAULT_INSTRUCTIONS.summarize);
+  const task = inShapeOrder({
+    ...fields,
+    ...(instruction === undefined ? {} : { instruction }),
+    template: fields.template ?? (raw ? DEFAULT_SUMMARY_TEMPLATE : answerSuffix(fields.promptFormat, instruction!, fields.think)),
+    stop: fields.stop ?? [...promptProfile(fields.promptFormat).stop],
+  }, SummarizeTaskFieldsSchema.shape);
   if (!sections) return withSections(task, undefined);
+  const sectionInstruction = raw ? undefined : (sections.instruction ?? DEFAULT_INSTRUCTIONS.section);
   const filled: SummarizeSections = {
     every: sections.every,
     slack: sections.slack ?? defaultSlack(sections.every),
     boundaries: sections.boundaries,
     final: sections.final,
-    template: sections.template ?? task.template,
+    template: sections.template ?? (raw ? task.template : answerSuffix(fields.promptFormat, sectionInstruction!, fields.think)),
+    ...(sectionInstruction === undefined ? {} : { instruction: sectionInstruction }),
     maxTokens: sections.maxTokens ?? task.maxTokens,
-    reduce: sections.reduce,
+    reduce: fillReduce(sections.reduce, fields),
   };
   return withSections(task, filled);
 });
@@ -114,23 +225,34 @@ export const ClassifyTaskFieldsSchema = z.strictObject({
     .min(2, 'classify needs at least two labels')
     .max(64)
     .refine((labels) => new Set(labels).size === labels.length, 'labels must be distinct'),
-  template: TemplateSchema.default('\n\nCategory:'),
-  /** Put before each label's text, so " sports" is scored after "Category:". */
-  labelPrefix: z.string().max(16).default(' '),
+  ...PromptFields,
+  template: TemplateSchema.optional(),
+  /** Put before each label's text, so " sports" is scored after "Category:"; default: the format's. */
+  labelPrefix: z.string().max(16).optional(),
   /** sum: the label's log-probability; mean: per token (does not favour short labels). */
   score: z.enum(['sum', 'mean']).default('sum'),
   sections: ClassifySectionsInputSchema.optional(),
 });
 
-/** The classify task with every section option filled in. */
-export const ClassifyTaskSchema = ClassifyTaskFieldsSchema.transform(({ sections, ...task }) => {
+/** The classify task with every default filled in: the labels are scored as the answer of its prompt format. */
+export const ClassifyTaskSchema = ClassifyTaskFieldsSchema.superRefine(refinePrompt).transform(({ sections, ...fields }) => {
+  const raw = fields.promptFormat === 'raw';
+  const instruction = raw ? undefined : (fields.instruction ?? classifyInstruction(fields.labels));
+  const task = inShapeOrder({
+    ...fields,
+    ...(instruction === undefined ? {} : { instruction }),
+    template: fields.template ?? (raw ? DEFAULT_CATEGORY_TEMPLATE : answerSuffix(fields.promptFormat, instruction!, false)),
+    labelPrefix: fields.labelPrefix ?? promptProfile(fields.promptFormat).labelPrefix,
+  }, ClassifyTaskFieldsSchema.shape);
   if (!sections) return withSections(task, undefined);
   const filled: SectionSettings = {
     every: sections.every,
     slack: sections.slack ?? defaultSlack(sections.every),
     boundaries: sections.boundaries,
     final: sections.final,
-    template: sections.template ?? task.template,
+    // Chat formats: each section is asked the task's question unless it has its own instruction.
+    template: sections.template ?? (raw || sections.instruction === undefined ? task.template : answerSuffix(fields.promptFormat, sections.instruction, false)),
+    ...(sections.instruction === undefined ? {} : { instruction: sections.instruction }),
   };
   return withSections(task, filled);
 });
@@ -169,7 +291,14 @@ export type SummarizeTask = z.infer<typeof SummarizeTaskSchema>;
 export type ClassifyTask = z.infer<typeof ClassifyTaskSchema>;
 export type DocumentTask = z.infer<typeof DocumentTaskSchema>;
 export type DocumentTaskInput = z.input<typeof DocumentTaskSchema>;
-export type ReduceSettings = z.output<typeof ReduceSchema>;
+/** The reduce options of a parsed task: the prompts filled in for its format. */
+export interface ReduceSettings {
+  fanIn: number;
+  prompt: string;
+  entry: string;
+  template: string;
+  instruction?: string;
+}
 
 /** The section options of a parsed task: all filled in. */
 export interface SectionSettings {
@@ -178,6 +307,8 @@ export interface SectionSettings {
   boundaries: 'natural' | 'exact';
   final: 'sections' | 'state' | 'both';
   template: string;
+  /** Chat formats: the instruction the template was rendered from. */
+  instruction?: string;
 }
 
 export interface SummarizeSections extends SectionSettings {

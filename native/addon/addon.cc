@@ -23,7 +23,7 @@ std::string string_option(const Napi::Object& o, const char* key, const std::str
   return v.IsUndefined() ? fallback : v.ToString().Utf8Value();
 }
 
-// loadModel(path, { weights: 'f32'|'bf16'|'f16', threads: number, device: 'cpu'|'cuda'|'auto' }) -> Promise<Model>
+// loadModel(path, { weights: 'f32'|'bf16'|'f16'|'int8', threads: number, device: 'cpu'|'cuda'|'auto' }) -> Promise<Model>
 Napi::Value LoadModel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsString()) throw_coded(env, rwkv::code::kArgument, "loadModel expects a model path");
@@ -34,7 +34,8 @@ Napi::Value LoadModel(const Napi::CallbackInfo& info) {
   if (weights == "f32") opts.weights = rwkv::WeightType::F32;
   else if (weights == "bf16") opts.weights = rwkv::WeightType::BF16;
   else if (weights == "f16") opts.weights = rwkv::WeightType::F16;
-  else throw_coded(env, rwkv::code::kArgument, "weights must be f32, bf16 or f16, got " + weights);
+  else if (weights == "int8") opts.weights = rwkv::WeightType::I8;
+  else throw_coded(env, rwkv::code::kArgument, "weights must be f32, bf16, f16 or int8, got " + weights);
   opts.device = string_option(o, "device", "cpu");
   Napi::Value threads = o.Get("threads");
   opts.threads = threads.IsNumber() ? threads.As<Napi::Number>().Int32Value() : 0;

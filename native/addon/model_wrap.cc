@@ -27,6 +27,7 @@ const char* weight_name(rwkv::WeightType w) {
     case rwkv::WeightType::F32: return "f32";
     case rwkv::WeightType::BF16: return "bf16";
     case rwkv::WeightType::F16: return "f16";
+    case rwkv::WeightType::I8: return "int8";
   }
   return "?";
 }

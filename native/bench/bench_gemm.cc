@@ -15,9 +15,38 @@ rwkv::cpu::BType parse_btype(const std::string& w) {
   if (w == "f32") return rwkv::cpu::BType::F32;
   if (w == "bf16") return rwkv::cpu::BType::BF16;
   if (w == "f16") return rwkv::cpu::BType::F16;
-  throw rwkv::Error(rwkv::code::kArgument, "weights must be f32, bf16 or f16, got " + w);
+  if (w == "int8") return rwkv::cpu::BType::I8;
+  throw rwkv::Error(rwkv::code::kArgument, "weights must be f32, bf16, f16 or int8, got " + w);
 }
 }  // namespace
+
+ReadBandwidth::ReadBandwidth(int threads, size_t bytes)
+    : pool_(threads), kernels_(rwkv::cpu::kernels_for(rwkv::cpu::preferred_isa())), n_(bytes / sizeof(float)) {
+  buf_.reset(n_ * sizeof(float));
+  float* p = buf_.as<float>();
+  pool_.parallel_for(kBlocks, [&](size_t b, int) {  // touched by the threads that read it
+    for (size_t i = n_ * b / kBlocks; i < n_ * (b + 1) / kBlocks; i++) p[i] = 1.0f;
+  });
+}
+
+Bandwidth ReadBandwidth::measure() {
+  const float* p = buf_.as<float>();
+  std::vector<float> sums(kBlocks);
+  const double c0 = process_cpu_seconds();
+  const double t0 = now_seconds();
+  pool_.parallel_for(kBlocks, [&](size_t b, int) {
+    const size_t i0 = n_ * b / kBlocks, i1 = n_ * (b + 1) / kBlocks;
+    sums[b] = kernels_.stream_sum(p + i0, i1 - i0);
+  });
+  const double dt = now_seconds() - t0;
+  const double dc = process_cpu_seconds() - c0;
+  float total = 0;
+  for (float s : sums) total += s;
+  if (total != static_cast<float>(n_) && total < 1e6f) std::printf("bandwidth buffer corrupted\n");  // keeps the sums live
+  const double gb = static_cast<double>(n_) * sizeof(float) / 1e9;
+  // Per CPU second of the pool: scaled back to the pool's width, so it is comparable with the wall rate.
+  return {gb / dt, gb / dc * pool_.size()};
+}
 
 GemmRate cpu_gemm_gflops(int M, int K, int N, int threads, const std::string& weights, int runs) {
   rwkv::cpu::ThreadPool pool(threads);

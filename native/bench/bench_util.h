@@ -25,6 +25,10 @@ class Args {
   mutable std::map<std::string, bool> used_;
 };
 
+// CPU seconds used by every thread of this process so far. On a machine shared with other work, a rate per
+// CPU second is what a thread achieves while it runs, independent of how often it is scheduled.
+double process_cpu_seconds();
+
 inline double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }

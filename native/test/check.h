@@ -48,13 +48,18 @@ inline std::vector<char> read_file(const std::string& path) {
       if (e_.code() != (want_code)) { ++check::failures(); std::fprintf(stderr, "%s:%d: %s threw %s (%s), wanted %s\n", __FILE__, __LINE__, #expr, e_.code().c_str(), e_.what(), want_code); } } \
     if (!thrown_) { ++check::failures(); std::fprintf(stderr, "%s:%d: %s did not throw\n", __FILE__, __LINE__, #expr); } } while (0)
 
-#define TEST_MAIN() \
-  int main() { \
-    for (auto& [n, fn] : check::registry()) { \
-      int before = check::failures(); \
-      try { fn(); } catch (const std::exception& e) { ++check::failures(); std::fprintf(stderr, "%s: uncaught exception: %s\n", n.c_str(), e.what()); } \
-      std::printf("%s %s\n", check::failures() == before ? "ok  " : "FAIL", n.c_str()); \
-    } \
-    std::printf("%d failure(s)\n", check::failures()); \
-    return check::failures() == 0 ? 0 : 1; \
+namespace check {
+// Runs every registered test; the exit status of a test binary.
+inline int run_all() {
+  for (auto& [n, fn] : registry()) {
+    int before = failures();
+    try { fn(); } catch (const std::exception& e) { ++failures(); std::fprintf(stderr, "%s: uncaught exception: %s\n", n.c_str(), e.what()); }
+    std::printf("%s %s\n", failures() == before ? "ok  " : "FAIL", n.c_str());
   }
+  std::printf("%d failure(s)\n", failures());
+  return failures() == 0 ? 0 : 1;
+}
+}  // namespace check
+
+#define TEST_MAIN() \
+  int main() { return check::run_all(); }

@@ -50,7 +50,22 @@ float round_to(BType t, float v) {
   return v;
 }
 
-const char* btype_name(BType t) { return t == BType::F32 ? "f32" : t == BType::BF16 ? "bf16" : "f16"; }
+const char* btype_name(BType t) {
+  return t == BType::F32 ? "f32" : t == BType::BF16 ? "bf16" : t == BType::F16 ? "f16" : "int8";
+}
+
+// The weight (k, n) a packed matrix stands for: its stored value, times the column's scale for int8.
+double packed_weight(const rwkv::cpu::PackedMatrix& m, int k, int n) {
+  const int p = n / rwkv::cpu::kPanel, j = n % rwkv::cpu::kPanel;
+  const void* row = m.panel(p, k);
+  switch (m.type) {
+    case BType::F32: return static_cast<const float*>(row)[j];
+    case BType::BF16: return rwkv::cpu::bf16_to_f32(static_cast<const uint16_t*>(row)[j]);
+    case BType::F16: return rwkv::cpu::f16_to_f32(static_cast<const uint16_t*>(row)[j]);
+    case BType::I8: return static_cast<double>(static_cast<const int8_t*>(row)[j]) * m.scales[static_cast<size_t>(n)];
+  }
+  return 0;
+}
 
 struct GemmCase {
   int M, K, N;
@@ -104,7 +119,8 @@ void check_gemm(rwkv::cpu::Gemm& gemm, rwkv::cpu::ThreadPool& pool, std::mt19937
     for (int n = 0; n < g.N; n++) {
       double s = 0, mag = 0;
       for (int k = 0; k < g.K; k++) {
-        double p = static_cast<double>(A[r * lda + k]) * round_to(bt, w_at(k, n));
+        const double w = bt == BType::I8 ? packed_weight(B, k, n) : round_to(bt, w_at(k, n));
+        double p = static_cast<double>(A[r * lda + k]) * w;
         s += p;
         mag += std::fabs(p);
       }
@@ -166,15 +182,110 @@ TEST(gemm_matches_double_reference_on_every_isa) {
       rwkv::cpu::ThreadPool pool(threads);
       rwkv::cpu::Gemm gemm(k, pool.size());
       for (const GemmCase& g : cases) {
-        for (BType bt : {BType::F32, BType::BF16, BType::F16}) {
+        for (BType bt : {BType::F32, BType::BF16, BType::F16, BType::I8}) {
           check_gemm(gemm, pool, rng, g, bt, false, false, false, false);
         }
         check_gemm(gemm, pool, rng, g, BType::F32, true, false, false, true);
         check_gemm(gemm, pool, rng, g, BType::BF16, false, true, false, false);
         check_gemm(gemm, pool, rng, g, BType::F32, false, false, true, true);
+        check_gemm(gemm, pool, rng, g, BType::I8, true, true, false, true);
+        check_gemm(gemm, pool, rng, g, BType::I8, false, false, true, false);
+        check_gemm(gemm, pool, rng, g, BType::F16, false, true, true, false);
       }
     }
   }
+}
+
+// A row's result is the same bits whether it is multiplied alone (one register tile: narrow panels read
+// directly) or among many rows (panel blocks widened once and shared by the tiles), for every weight type.
+TEST(gemm_row_alone_equals_row_in_a_batch) {
+  std::mt19937_64 rng(test_seed() + 3);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  const int M = 37, K = 1000, N = 77;  // K spans two depth blocks, N ends in a partial panel
+  std::vector<float> W(static_cast<size_t>(N) * K), A(static_cast<size_t>(M) * K);
+  for (auto& x : W) x = u(rng);
+  for (auto& x : A) x = u(rng);
+  rwkv::TensorView v;
+  v.dtype = rwkv::DType::F32;
+  v.shape = {N, K};
+  v.data = reinterpret_cast<const uint8_t*>(W.data());
+  for (Isa isa : compiled_isas()) {
+    rwkv::cpu::ThreadPool pool(2);
+    rwkv::cpu::Gemm gemm(rwkv::cpu::kernels_for(isa), pool.size());
+    for (BType bt : {BType::F32, BType::BF16, BType::F16, BType::I8}) {
+      rwkv::cpu::PackedMatrix B = rwkv::cpu::pack_out_in(v, bt, pool);
+      std::vector<float> batched(static_cast<size_t>(M) * N), alone(static_cast<size_t>(M) * N);
+      rwkv::cpu::GemmJob job;
+      job.M = M;
+      job.a = A.data();
+      job.lda = K;
+      job.b = &B;
+      job.c = batched.data();
+      job.ldc = N;
+      gemm.run(pool, job);
+      for (int r = 0; r < M; r++) {
+        job.M = 1;
+        job.a = A.data() + static_cast<size_t>(r) * K;
+        job.c = alone.data() + static_cast<size_t>(r) * N;
+        gemm.run(pool, job);
+      }
+      CHECK_MSG(std::memcmp(batched.data(), alone.data(), batched.size() * sizeof(float)) == 0, "%s %s",
+                rwkv::cpu::isa_name(isa), btype_name(bt));
+    }
+  }
+}
+
+// int8 packing: one scale per output column, max |w| / 127; every weight within half a step of q * scale;
+// the largest magnitude lands on +-127; an all-zero column packs as zeros; a NaN is refused with a code.
+TEST(int8_packing_has_one_scale_per_output_row) {
+  rwkv::cpu::ThreadPool pool(2);
+  std::mt19937_64 rng(test_seed() + 4);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  const int K = 70, N = 45;
+  std::vector<float> W(static_cast<size_t>(N) * K);
+  for (bool in_out : {false, true}) {
+    // Output column n has magnitudes ~ (1 + n); column 7 is all zeros.
+    for (int n = 0; n < N; n++)
+      for (int k = 0; k < K; k++)
+        W[in_out ? static_cast<size_t>(k) * N + n : static_cast<size_t>(n) * K + k] = n == 7 ? 0.0f : g(rng) * (1.0f + n);
+    rwkv::TensorView v;
+    v.dtype = rwkv::DType::F32;
+    v.shape = in_out ? std::vector<int64_t>{K, N} : std::vector<int64_t>{N, K};
+    v.data = reinterpret_cast<const uint8_t*>(W.data());
+    auto w_at = [&](int k, int n) {
+      return in_out ? W[static_cast<size_t>(k) * N + n] : W[static_cast<size_t>(n) * K + k];
+    };
+    rwkv::cpu::PackedMatrix m = in_out ? rwkv::cpu::pack_in_out(v, BType::I8, pool) : rwkv::cpu::pack_out_in(v, BType::I8, pool);
+    CHECK(m.scales.size() == static_cast<size_t>(m.panels()) * rwkv::cpu::kPanel);
+    bool ok = true;
+    for (int n = 0; n < N; n++) {
+      double peak = 0;
+      for (int k = 0; k < K; k++) peak = std::max(peak, std::fabs(static_cast<double>(w_at(k, n))));
+      const double s = m.scales[static_cast<size_t>(n)];
+      ok = ok && std::fabs(s - peak / 127) <= 1e-6 * peak;
+      int top = 0;
+      for (int k = 0; k < K; k++) {
+        const int q = static_cast<const int8_t*>(m.panel(n / rwkv::cpu::kPanel, k))[n % rwkv::cpu::kPanel];
+        top = std::max(top, std::abs(q));
+        ok = ok && std::abs(q) <= 127 && std::fabs(q * s - w_at(k, n)) <= 0.5 * s * (1 + 1e-5);
+      }
+      ok = ok && (n == 7 ? top == 0 && s == 0 : top == 127);
+    }
+    CHECK_MSG(ok, "int8 packing (%s)", in_out ? "in_out" : "out_in");
+    for (size_t n = N; n < m.scales.size(); n++) CHECK(m.scales[n] == 0.0f);
+  }
+  W[5] = std::nanf("");
+  rwkv::TensorView v;
+  v.dtype = rwkv::DType::F32;
+  v.shape = {N, K};
+  v.data = reinterpret_cast<const uint8_t*>(W.data());
+  std::string code;
+  try {
+    rwkv::cpu::pack_out_in(v, BType::I8, pool);
+  } catch (const rwkv::Error& e) {
+    code = e.code();
+  }
+  CHECK(code == rwkv::code::kModelDtype);
 }
 
 TEST(gemm_several_jobs_in_one_region) {

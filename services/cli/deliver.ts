@@ -1,7 +1,10 @@
 // Printing a job's results: as they are with --json (one JSON per line, the distributed results' schema), else
 // as text. Sections are printed as they are made; the progress report is closed before the final results, so
-// its last line comes before them.
+// its last line comes before them. A summary shown live (`live`) is printed as it is generated; the result
+// then only completes it (a job that had already finished, resumed only to print, prints it whole).
 import { AnomalyResultSchema, DocumentResultSchema, SectionResultSchema, type AnomalyResult } from '../../schemas/results.ts';
+import type { TextListener } from '../../pipelines/tasks/index.ts';
+import type { DocumentTask } from '../../schemas/tasks.ts';
 import type { Deliver } from '../embedded/index.ts';
 import type { SectionOutput } from '../embedded/section-feed.ts';
 import { print, type ProgressReporter } from './embedded-command.ts';
@@ -13,19 +16,48 @@ export interface DocumentOutput {
   section: SectionOutput;
   /** Prints the document's result at the end. */
   deliver: Deliver;
+  /** With `live`: prints the answer's text as it is generated. */
+  liveText?: TextListener;
 }
 
-export function documentOutput(json: boolean, reporter: ProgressReporter): DocumentOutput {
+/** The answer printed as it comes: the progress report closed first, the answer's leading whitespace left out. */
+class LiveSummary {
+  started = false;
+  readonly #reporter: ProgressReporter;
+  readonly #header: string;
+
+  constructor(reporter: ProgressReporter, header: string) {
+    this.#reporter = reporter;
+    this.#header = header;
+  }
+
+  readonly text: TextListener = (piece) => {
+    const shown = this.started ? piece : piece.trimStart();
+    if (shown.length === 0) return;
+    if (!this.started) {
+      this.started = true;
+      this.#reporter.finish();
+      void print(this.#header);
+    }
+    void print(shown);
+  };
+}
+
+export function documentOutput(json: boolean, reporter: ProgressReporter, live = false, task?: DocumentTask): DocumentOutput {
+  // With final: 'both' the live text is the answer from the sections, printed under its heading.
+  const header = task?.sections?.final === 'both' ? 'from the sections:\n' : '';
+  const summary = live && !json ? new LiveSummary(reporter, header) : null;
   return {
     section: async (line) => {
       reporter.beforeOutput();
       await print(json ? `${line}\n` : sectionText(SectionResultSchema.parse(JSON.parse(line))));
     },
-    deliver: deliverDocument(json, reporter),
+    deliver: deliverDocument(json, reporter, summary),
+    ...(summary ? { liveText: summary.text } : {}),
   };
 }
 
-function deliverDocument(json: boolean, reporter: ProgressReporter): Deliver {
+function deliverDocument(json: boolean, reporter: ProgressReporter, live: LiveSummary | null): Deliver {
   return async (results) => {
     reporter.finish();
     for await (const line of results) {
@@ -34,6 +66,11 @@ function deliverDocument(json: boolean, reporter: ProgressReporter): Deliver {
         continue;
       }
       const result = DocumentResultSchema.parse(JSON.parse(line));
+      if (result.task === 'summarize' && live?.started) {
+        // The answer is on the screen already: end its line, and add the final state's summary if there is one.
+        await print(result.stateSummary === undefined ? '\n' : `\n\nfrom the final state:\n${result.stateSummary.text.trim()}\n`);
+        continue;
+      }
       await print(result.task === 'summarize' ? summaryText(result) : classificationText(result));
     }
   };

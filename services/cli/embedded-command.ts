@@ -9,15 +9,13 @@ import type { AppConfig } from '../../schemas/app-config.ts';
 import { PipelineSettingsSchema } from '../../schemas/config.ts';
 import type { DeadLetter } from '../../schemas/dead-letter.ts';
 import { DocumentIdSchema } from '../../schemas/ids.ts';
-import { addConfigFlags, loadConfig, type ConfigFlagName, type ConfigFlags, type LoadedConfig } from '../config/index.ts';
+import { addCommandSettings, loadConfig, type ConfigFlags, type LoadedConfig } from '../config/index.ts';
 import { defaultId, makePrivateDir, prepareInput, spoolPath, sweepStaleSpools, unusableDir, type JobEnd, type JobObserver, type JobOptions } from '../embedded/index.ts';
 import { createLogger } from '../log.ts';
 import { loadEngine } from './load-engine.ts';
 import { UsageError } from './output.ts';
 import { Progress, formatAmount } from './progress.ts';
 
-export const DOCUMENT_CONFIG_FLAGS: readonly ConfigFlagName[] = ['model', 'vocab', 'weights', 'threads', 'device', 'chunkTokens', 'maxDocumentTokens', 'checkpointDir', 'offline'];
-export const SCAN_CONFIG_FLAGS: readonly ConfigFlagName[] = ['model', 'vocab', 'weights', 'threads', 'device', 'checkpointDir', 'offline'];
 
 export interface EmbeddedFlags extends ConfigFlags {
   id?: string;
@@ -26,8 +24,9 @@ export interface EmbeddedFlags extends ConfigFlags {
   restart?: boolean;
 }
 
-export function addEmbeddedFlags(cmd: Command, configFlags: readonly ConfigFlagName[]): Command {
-  return addConfigFlags(cmd, configFlags)
+/** The settings table's flags of `command`, and the options every embedded command has. */
+export function addEmbeddedFlags(cmd: Command, command: 'summarize' | 'classify' | 'scan'): Command {
+  return addCommandSettings(cmd, command)
     .option('--id <id>', 'the id the result carries (default: the file name, or "stdin")')
     .option('--json', 'print the result as JSON, in the schema of the distributed results')
     .option('--quiet', 'no progress on stderr')
@@ -192,7 +191,7 @@ export interface EmbeddedContext {
 
 export interface EmbeddedSteps<T> {
   /** The command's own options from its flags and the configuration, judged before the model is loaded. */
-  prepare(config: AppConfig, loaded: LoadedConfig): T;
+  prepare(config: AppConfig, loaded: LoadedConfig): T | Promise<T>;
   /** The job. */
   run(ctx: EmbeddedContext, prepared: T): Promise<JobEnd>;
 }
@@ -205,7 +204,7 @@ export interface EngineContext {
 }
 
 export interface EngineSteps<T> {
-  prepare(config: AppConfig, loaded: LoadedConfig): T;
+  prepare(config: AppConfig, loaded: LoadedConfig): T | Promise<T>;
   run(ctx: EngineContext, prepared: T, signals: JobSignals): Promise<JobEnd>;
 }
 
@@ -220,7 +219,7 @@ export async function runWithEngine<T>(label: string, flags: EmbeddedFlags, step
   try {
     const loaded = await loadConfig({ flags });
     const { config } = loaded;
-    const prepared = steps.prepare(config, loaded);
+    const prepared = await steps.prepare(config, loaded);
     const { engine } = await loadEngine(loaded, { quiet, signal: signals.signal });
     try {
       try {

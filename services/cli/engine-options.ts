@@ -14,7 +14,7 @@ export interface EngineFlags {
 export function addEngineFlags(cmd: Command): Command {
   return cmd
     .option('--vocab <file>', 'World vocabulary file, "bytes", "20b" or a tokenizers .json (default: bytes for 256-id models, 20b for 50277-id models)')
-    .option('--weights <type>', 'weights in memory: f32, bf16 or f16', 'f32')
+    .option('--weights <type>', 'weights in memory: f32, bf16, f16 or int8', 'f32')
     .option('--threads <n>', 'CPU threads (0: all)', '0')
     .option('--device <name>', 'cpu, cuda or auto', 'cpu');
 }

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import type { z } from 'zod';
 
+import type { PromptFormat } from '../../pipelines/prompts/formats.ts';
 import type { ClassifyDefaults, SummaryDefaults } from '../../schemas/app-config.ts';
 import { ClassifyTaskSchema, SummarizeTaskSchema, type ClassifyTask, type SummarizeTask } from '../../schemas/tasks.ts';
 import { UsageError, numberFlag } from './output.ts';
@@ -16,11 +17,20 @@ export interface SectionFlags {
   sectionBoundaries?: string;
   final?: string;
   sectionTemplate?: string;
+  sectionInstruction?: string;
   sectionMaxTokens?: string;
   reduceFanIn?: string;
 }
 
-export interface SummarizeFlags extends SectionFlags {
+/** The prompt flags of both tasks (the format itself is a setting: --prompt-format, services/config). */
+export interface PromptFlags {
+  instruction?: string;
+  system?: string;
+  showPrompt?: boolean;
+}
+
+export interface SummarizeFlags extends SectionFlags, PromptFlags {
+  think?: boolean;
   template?: string;
   maxTokens?: string;
   stop?: string[];
@@ -32,7 +42,7 @@ export interface SummarizeFlags extends SectionFlags {
   seed?: string;
 }
 
-export interface ClassifyFlags extends SectionFlags {
+export interface ClassifyFlags extends SectionFlags, PromptFlags {
   labels: string;
   template?: string;
   labelPrefix?: string;
@@ -41,6 +51,10 @@ export interface ClassifyFlags extends SectionFlags {
 
 /** Task fields and the flags that set them, for messages. */
 const FLAG_OF: Record<string, string> = {
+  promptFormat: '--prompt-format',
+  instruction: '--instruction',
+  system: '--system',
+  think: '--think',
   template: '--template',
   maxTokens: '--max-tokens',
   stop: '--stop',
@@ -59,9 +73,12 @@ const FLAG_OF: Record<string, string> = {
   'sections.boundaries': '--section-boundaries',
   'sections.final': '--final',
   'sections.template': '--section-template',
+  'sections.instruction': '--section-instruction',
   'sections.maxTokens': '--section-max-tokens',
   'sections.reduce': '--reduce-fan-in',
   'sections.reduce.fanIn': '--reduce-fan-in',
+  // Set only in the configuration.
+  'sections.reduce.instruction': 'sections.reduce.instruction',
 };
 
 /** The flag that set a task field (the longest path that names one), for a schema issue at `path`. */
@@ -104,7 +121,8 @@ export function addSectionFlags(cmd: Command, kind: 'summarize' | 'classify'): C
     .option('--section-slack <n>', 'a section may end up to N tokens before or after K to end at a natural boundary (default K/8, at most 4096)')
     .option('--section-boundaries <how>', 'natural: end sections at headings, blank lines, lines or sentences (default); exact: every K tokens')
     .option('--final <from>', 'the document\'s answer: sections (reduced from the sections), state (the final state), or both')
-    .option('--section-template <text>', 'text after each section, before its answer (default: the task\'s template)');
+    .option('--section-template <text>', 'text after each section, before its answer (default: the task\'s template, or the section instruction in a chat format)')
+    .option('--section-instruction <text>', 'chat formats: what each section is asked (default: summarize or classify its last part)');
   if (kind === 'summarize') {
     cmd
       .option('--section-max-tokens <n>', 'most tokens to generate per section (default: --max-tokens)')
@@ -118,6 +136,7 @@ const SECTION_TUNING_FLAGS: ReadonlyArray<[keyof SectionFlags, string]> = [
   ['sectionBoundaries', '--section-boundaries'],
   ['final', '--final'],
   ['sectionTemplate', '--section-template'],
+  ['sectionInstruction', '--section-instruction'],
   ['sectionMaxTokens', '--section-max-tokens'],
   ['reduceFanIn', '--reduce-fan-in'],
 ];
@@ -141,15 +160,32 @@ export function sectionsFromFlags(flags: SectionFlags, configured?: unknown): Re
     boundaries: flags.sectionBoundaries,
     final: flags.final,
     template: flags.sectionTemplate,
+    instruction: flags.sectionInstruction,
     maxTokens: integerFlag('section-max-tokens', flags.sectionMaxTokens),
     reduce: fanIn === undefined ? undefined : { ...baseReduce, fanIn },
   });
   return { ...base, ...given };
 }
 
-export function addSummarizeFlags(cmd: Command): Command {
+/** Flags of the prompt: what the model is asked, and printing the prompt instead of running it. */
+function addPromptFlags(cmd: Command): Command {
   return cmd
-    .option('--template <text>', 'text after the document, before the summary (default "\\n\\nSummary:")')
+    .option('--instruction <text>', 'chat formats: what the model is asked after the document (default: the task\'s)')
+    .option('--system <text>', 'rwkv7-g: a system turn before the user\'s')
+    .option('--show-prompt', 'print exactly the text the model will read (and the section and reduce prompts) and exit');
+}
+
+/** A chat format's template is rendered from the instruction: giving both is a contradiction. */
+function checkTemplate(flags: { template?: string; instruction?: string }): void {
+  if (flags.template !== undefined && flags.instruction !== undefined) {
+    throw new UsageError('--template and --instruction both say what follows the document; give one (--template: raw, --instruction: chat formats)');
+  }
+}
+
+export function addSummarizeFlags(cmd: Command): Command {
+  return addPromptFlags(cmd)
+    .option('--think', 'rwkv7-g: let the model think before it answers (default: it answers at once)')
+    .option('--template <text>', 'the exact text after the document, before the summary (default: "\\n\\nSummary:" in the raw format, else the instruction and the assistant\'s turn)')
     .option('--max-tokens <n>', 'most tokens to generate (default 200)')
     .option('--stop <text>', 'stop sequence (repeatable; default "\\n\\n")', collect)
     .option('--temperature <t>', '0 is greedy and reproducible (default); above 0 samples')
@@ -160,8 +196,12 @@ export function addSummarizeFlags(cmd: Command): Command {
     .option('--seed <n>', 'sampler seed (temperature above 0)');
 }
 
-export function summarizeTask(flags: SummarizeFlags, defaults: SummaryDefaults): SummarizeTask {
+export function summarizeTask(flags: SummarizeFlags, defaults: SummaryDefaults, promptFormat: PromptFormat): SummarizeTask {
+  checkTemplate(flags);
   const given = defined({
+    instruction: flags.instruction,
+    system: flags.system,
+    think: flags.think,
     template: flags.template,
     maxTokens: numberFlag('max-tokens', flags.maxTokens),
     temperature: numberFlag('temperature', flags.temperature),
@@ -173,24 +213,27 @@ export function summarizeTask(flags: SummarizeFlags, defaults: SummaryDefaults):
     stop: flags.stop,
     sections: sectionsFromFlags(flags, (defaults as { sections?: unknown }).sections),
   });
-  return parseTaskFlags(SummarizeTaskSchema, { ...defaults, ...given, kind: 'summarize' });
+  return parseTaskFlags(SummarizeTaskSchema, { ...defaults, ...given, promptFormat, kind: 'summarize' });
 }
 
 export function addClassifyFlags(cmd: Command): Command {
-  return cmd
+  return addPromptFlags(cmd)
     .requiredOption('--labels <list>', 'the labels, comma-separated (at least two)')
-    .option('--template <text>', 'text after the document, before a label (default "\\n\\nCategory:")')
-    .option('--label-prefix <text>', 'put before each label (default " ")')
+    .option('--template <text>', 'the exact text after the document, before a label (default: "\\n\\nCategory:" in the raw format, else "Answer with one of: …" and the assistant\'s turn)')
+    .option('--label-prefix <text>', 'put before each label (default: the format\'s, " " or a line break)')
     .option('--score <how>', 'sum: a label\'s log-probability (default); mean: per token');
 }
 
-export function classifyTask(flags: ClassifyFlags, defaults: ClassifyDefaults): ClassifyTask {
+export function classifyTask(flags: ClassifyFlags, defaults: ClassifyDefaults, promptFormat: PromptFormat): ClassifyTask {
+  checkTemplate(flags);
   const labels = flags.labels.split(',').map((label) => label.trim()).filter((label) => label.length > 0);
   const given = defined({
+    instruction: flags.instruction,
+    system: flags.system,
     template: flags.template,
     labelPrefix: flags.labelPrefix,
     score: flags.score,
     sections: sectionsFromFlags(flags, (defaults as { sections?: unknown }).sections),
   });
-  return parseTaskFlags(ClassifyTaskSchema, { ...defaults, ...given, labels, kind: 'classify' });
+  return parseTaskFlags(ClassifyTaskSchema, { ...defaults, ...given, labels, promptFormat, kind: 'classify' });
 }

@@ -63,6 +63,7 @@ const MODEL_FIXES: Record<string, string> = {
   E_MODEL_LEGACY_PICKLE: 're-save the checkpoint with a current torch.save (zip container)',
   E_MODEL_DTYPE: 'use an fp32, fp16 or bf16 checkpoint',
   E_MODEL_SHAPE: 'the checkpoint is damaged or not a standard RWKV-7 model: download it again',
+  E_MODEL_LIMIT: 'the file asks for far more memory than its size justifies (damaged or crafted): use an official checkpoint',
 };
 
 export interface ModelCheck {

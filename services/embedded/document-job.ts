@@ -5,6 +5,7 @@
 import { documentKey } from '../../pipelines/document-chunk.ts';
 import { permanent } from '../../pipelines/errors.ts';
 import { ingestDocumentRecord } from '../../pipelines/ingest.ts';
+import type { TextListener } from '../../pipelines/tasks/index.ts';
 import { EMBEDDED_FORMAT, type DocumentJob } from '../../schemas/embedded.ts';
 import type { DocumentTask } from '../../schemas/tasks.ts';
 import { adoptSpool } from './input.ts';
@@ -19,6 +20,8 @@ export interface DocumentJobOptions extends JobOptions {
   task: DocumentTask;
   /** Takes each section result (its JSON) as soon as it is made, in order, each once. */
   onSection?: SectionOutput;
+  /** Takes the document's answer text as it is generated (a summary shown live). */
+  liveText?: TextListener;
 }
 
 /** The published lines that are the document's own result (its sections went out as they were made). */
@@ -91,6 +94,7 @@ export async function runDocumentJob(o: DocumentJobOptions, deliver: Deliver): P
       log: o.log,
       writer: `pid ${process.pid}`,
       ...(o.ops ? { ops: o.ops } : {}),
+      ...(o.liveText ? { liveText: o.liveText } : {}),
     });
     const sections = o.onSection && o.task.sections ? new SectionFeed((from) => p.results.getSections(o.id, from), o.onSection) : null;
     const runner = new JobRunner(p, {

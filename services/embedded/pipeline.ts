@@ -3,6 +3,7 @@
 import { Checkpointer } from '../../pipelines/checkpoints.ts';
 import type { PipelineDeps } from '../../pipelines/context.ts';
 import type { Log, ResultSink } from '../../pipelines/ports.ts';
+import type { TextListener } from '../../pipelines/tasks/index.ts';
 import type { PipelineSettings } from '../../schemas/config.ts';
 import type { DeadLetter } from '../../schemas/dead-letter.ts';
 import type { Engine } from '../engine/index.ts';
@@ -31,6 +32,8 @@ export interface EmbeddedPipelineOptions {
   /** Where results go instead of the job directory's file (a live scan prints each batch as it is made). */
   resultSink?: ResultSink;
   ops?: FileOps;
+  /** Takes the document's answer text as it is generated. */
+  liveText?: TextListener;
 }
 
 export interface EmbeddedPipeline {
@@ -72,6 +75,7 @@ export async function openPipeline(options: EmbeddedPipelineOptions): Promise<Em
     bodies,
     telemetry,
     log: options.log,
+    ...(options.liveText ? { liveText: options.liveText } : {}),
   };
   return { deps, queue, events, states, documents, results, sink, deadLetters, bodies, telemetry };
 }

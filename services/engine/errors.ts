@@ -1,7 +1,7 @@
 // Engine errors keep the native code (E_MODEL_VERSION, E_STATE_MISMATCH, ...) so callers can branch on it and
 // queue workers can tell bad input (never retried) from passing trouble.
 const NON_RETRIABLE = new Set([
-  'E_MODEL_FORMAT', 'E_MODEL_TRUNCATED', 'E_MODEL_LEGACY_PICKLE', 'E_MODEL_DTYPE', 'E_MODEL_VERSION', 'E_MODEL_SHAPE',
+  'E_MODEL_FORMAT', 'E_MODEL_TRUNCATED', 'E_MODEL_LEGACY_PICKLE', 'E_MODEL_DTYPE', 'E_MODEL_VERSION', 'E_MODEL_SHAPE', 'E_MODEL_LIMIT',
   'E_TOKENIZER', 'E_TOKENIZER_MISMATCH', 'E_TOKEN', 'E_STATE', 'E_STATE_MISMATCH', 'E_ARGUMENT', 'E_ADDON_MISSING',
 ]);
 

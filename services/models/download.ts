@@ -5,13 +5,13 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import http, { type IncomingMessage } from 'node:http';
-import https from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 
 import { ModelsError } from './errors.ts';
 import { formatBytes } from './format.ts';
 import { describeError } from './hf.ts';
+import { httpGet } from './http-get.ts';
 
 export interface ExpectedContent {
   size?: number;
@@ -154,22 +154,10 @@ function header(res: IncomingMessage, name: string): string | null {
 
 /**
  * node:http rather than fetch: a web stream drops the bytes it has queued when the connection breaks, and
- * here every byte that arrived must reach the partial file.
+ * here every byte that arrived must reach the partial file. Through the environment's proxy (http-get.ts).
  */
 function get(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<IncomingMessage> {
-  const u = new URL(url);
-  const client = u.protocol === 'https:' ? https : u.protocol === 'http:' ? http : undefined;
-  if (!client) return Promise.reject(new ModelsError('E_DOWNLOAD', `cannot download ${url}: only http and https URLs are supported`));
-  return new Promise((resolve, reject) => {
-    const options = { headers: { 'user-agent': 'rwkvstream', ...headers }, timeout: IDLE_TIMEOUT_MS, ...(signal ? { signal } : {}) };
-    const req = client.get(u, options, (res) => {
-      // Errors of a body that is discarded (redirects, refusals) are of no interest; the transfer adds its own listener.
-      res.on('error', () => {});
-      resolve(res);
-    });
-    req.on('timeout', () => req.destroy(new Error(`no data for ${IDLE_TIMEOUT_MS / 1000} s`)));
-    req.on('error', reject);
-  });
+  return httpGet(url, { headers: { 'user-agent': 'rwkvstream', ...headers }, timeoutMs: IDLE_TIMEOUT_MS, ...(signal ? { signal } : {}) });
 }
 
 /** Follows redirects by hand: the checksum header is on the redirect, and Range must reach the final host. */

@@ -1,10 +1,12 @@
 // The two Hugging Face endpoints rwkvstream uses: the repository listing (file names, sizes, checksums) and
-// the download URL of a file. The base URL is configurable (RWKVSTREAM_HF_ENDPOINT) for mirrors and tests.
+// the download URL of a file. The base URL is configurable (RWKVSTREAM_HF_ENDPOINT) for mirrors and tests;
+// requests go through the proxy the environment names (HTTPS_PROXY, HTTP_PROXY, NO_PROXY: http-get.ts).
 import path from 'node:path';
 
 import { HfTreeSchema, type CatalogModel, type HfTreeEntry } from '../../schemas/models.ts';
 import { ModelsError } from './errors.ts';
 import { formatBytes } from './format.ts';
+import { httpGet, readBody } from './http-get.ts';
 
 export interface HfOptions {
   endpoint: string;
@@ -47,26 +49,58 @@ function nextPage(link: string | null, current: string): string | undefined {
   return match ? new URL(match[1]!, current).toString() : undefined;
 }
 
+interface ListingPage {
+  /** Where it came from after redirects (the base of a relative next-page link). */
+  url: string;
+  status: number;
+  statusText: string;
+  link: string | null;
+  text: string;
+}
+
+const MAX_REDIRECTS = 5;
+/** A listing page of tens of files is a few kB; anything near this is not one. */
+const MAX_LISTING_BYTES = 16 << 20;
+
+/** One page of a listing, redirects followed, through the environment's proxy (http-get.ts). */
+async function getListingPage(url: string, options: HfOptions): Promise<ListingPage> {
+  let current = url;
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    const res = await httpGet(current, { headers: { accept: 'application/json', 'user-agent': 'rwkvstream' }, timeoutMs: 60_000, ...(options.signal ? { signal: options.signal } : {}) });
+    const status = res.statusCode ?? 0;
+    const location = res.headers.location;
+    if (status >= 300 && status < 400 && location) {
+      res.resume();
+      current = new URL(location, current).toString();
+      continue;
+    }
+    const link = res.headers.link;
+    const text = status >= 200 && status < 300 ? await readBody(res, MAX_LISTING_BYTES) : (res.resume(), '');
+    return { url: current, status, statusText: res.statusMessage ?? '', link: (Array.isArray(link) ? link[0] : link) ?? null, text };
+  }
+  throw new ModelsError('E_HF_API', `more than ${MAX_REDIRECTS} redirects from ${url}`);
+}
+
 /** Every file of a repository's main branch, subfolders included. */
 export async function listRepoFiles(repo: string, options: HfOptions): Promise<HfTreeEntry[]> {
   const files: HfTreeEntry[] = [];
   let url: string | undefined = `${trimSlash(options.endpoint)}/api/models/${repo}/tree/main?recursive=true`;
   for (let page = 0; url !== undefined; page++) {
     if (page >= MAX_PAGES) throw new ModelsError('E_HF_API', `the listing of ${repo} did not end after ${MAX_PAGES} pages`);
-    let res: Response;
+    let answer: ListingPage;
     try {
-      res = await fetch(url, { headers: { accept: 'application/json' }, signal: options.signal ?? null });
+      answer = await getListingPage(url, options);
     } catch (err) {
+      if (err instanceof ModelsError) throw err;
       throw new ModelsError('E_HF_API', `cannot list ${repo} at ${options.endpoint}: ${describeError(err)}`, { cause: err, retriable: true });
     }
-    if (!res.ok) {
-      await res.body?.cancel();
-      const what = res.status === 404 ? 'no such repository' : `HTTP ${res.status} ${res.statusText}`;
-      throw new ModelsError('E_HF_API', `cannot list ${repo} at ${options.endpoint}: ${what}`, { retriable: res.status >= 500 || res.status === 429 });
+    if (answer.status < 200 || answer.status >= 300) {
+      const what = answer.status === 404 ? 'no such repository' : `HTTP ${answer.status} ${answer.statusText}`;
+      throw new ModelsError('E_HF_API', `cannot list ${repo} at ${options.endpoint}: ${what}`, { retriable: answer.status >= 500 || answer.status === 429 });
     }
     let body: unknown;
     try {
-      body = await res.json();
+      body = JSON.parse(answer.text);
     } catch (err) {
       throw new ModelsError('E_HF_API', `the listing of ${repo} from ${url} is not JSON: ${describeError(err)}`, { cause: err });
     }
@@ -76,7 +110,7 @@ export async function listRepoFiles(repo: string, options: HfOptions): Promise<H
       throw new ModelsError('E_HF_API', `unexpected listing of ${repo} from ${url}: [${issue.path.join('.')}] ${issue.message}`);
     }
     files.push(...parsed.data.filter((e) => e.type === 'file'));
-    url = nextPage(res.headers.get('link'), url);
+    url = nextPage(answer.link, answer.url);
   }
   return files;
 }

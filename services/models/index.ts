@@ -6,6 +6,7 @@ export { ModelsError, type ModelsErrorCode } from './errors.ts';
 export { formatBytes } from './format.ts';
 export { fileUrl, listRepoFiles, pickModelFile } from './hf.ts';
 export { LISTING_HEADER, catalogMarkdown, formatTable, listModels, listingRows } from './list.ts';
+export { choosePromptFormat, formatOfModel, type FormatChoice } from './prompt-format.ts';
 export { parsePullSpec, pullModel, pullVocab, type ModelPull, type PullOptions, type PullProgress, type PullResult } from './pull.ts';
 export {
   howToGiveModel,

@@ -9,7 +9,7 @@ import type { AppConfig } from '../../schemas/app-config.ts';
 import type { EngineOptions } from '../../schemas/engine.ts';
 import type { CatalogModel, ModelCatalog } from '../../schemas/models.ts';
 import { listCached, readCached } from './cache.ts';
-import { DEFAULT_MODEL_NAME, MODEL_CATALOG, WORLD_VOCAB, findCatalogModel, isVocabName } from './catalog.ts';
+import { DEFAULT_MODEL_NAME, MODEL_CATALOG, NEOX_20B_VOCAB_SIZE, WORLD_VOCAB, findCatalogModel, isVocabName } from './catalog.ts';
 import { ModelsError } from './errors.ts';
 import { formatBytes } from './format.ts';
 import { describeError } from './hf.ts';
@@ -165,6 +165,8 @@ export async function resolveVocab(config: ResolveConfig, opts: ResolveVocabOpti
     }
   }
   if (config.vocab === undefined && opts.modelVocabSize === 256) return { vocab: 'bytes', from: 'model' };
+  // RWKV-4 Pile and Raven models: the GPT-NeoX 20B tokenizer, by name (the engine fetches and checks it).
+  if (config.vocab === undefined && opts.modelVocabSize === NEOX_20B_VOCAB_SIZE) return { vocab: '20b', from: 'model' };
 
   const cached = await readCached(config.home, 'vocab', WORLD_VOCAB.name);
   if (cached) return { vocab: cached.path, from: 'cache' };

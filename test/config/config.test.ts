@@ -40,8 +40,10 @@ test('defaults: cache under ~/.cache (or XDG_CACHE_HOME), 4096-token chunks, sta
     results: 'rwkvstream.results',
     deadLetter: 'rwkvstream.dead-letter',
   });
-  const { kind: _kind, ...summary } = SummarizeTaskSchema.parse({ kind: 'summarize' });
+  // The template and stop rules depend on the prompt format, which follows the model: they are filled in per task.
+  const { kind: _kind, promptFormat: _format, template: _template, stop: _stop, ...summary } = SummarizeTaskSchema.parse({ kind: 'summarize' });
   assert.deepEqual(config.summary, summary);
+  assert.equal(config.promptFormat, undefined);
   assert.deepEqual(config.anomaly, AnomalySettingsSchema.parse({}));
   assert.equal(config.model, undefined);
   assert.equal(config.redisUrl, undefined);
@@ -67,6 +69,19 @@ test('flags beat the environment, which beats the config file; objects merge key
 
   const fromFile = await load({ env: { HOME: '/home/u' }, flags: { config: file } });
   assert.equal(fromFile.config.chunkTokens, 100);
+});
+
+test('the prompt format: the flag over the environment over the config file; a name outside the formats is refused', async () => {
+  const file = configFile({ promptFormat: 'raven' });
+  const fromFile = await load({ env: { HOME: '/home/u' }, flags: { config: file } });
+  assert.equal(fromFile.config.promptFormat, 'raven');
+  assert.equal(fromFile.origin('promptFormat'), `config file ${file}`);
+  const fromEnv = await load({ env: { HOME: '/home/u', RWKVSTREAM_PROMPT_FORMAT: 'world' }, flags: { config: file } });
+  assert.equal(fromEnv.config.promptFormat, 'world');
+  const fromFlag = await load({ env: { HOME: '/home/u', RWKVSTREAM_PROMPT_FORMAT: 'world' }, flags: { config: file, promptFormat: 'rwkv7-g' } });
+  assert.equal(fromFlag.config.promptFormat, 'rwkv7-g');
+  assert.equal(fromFlag.origin('promptFormat'), 'flag --prompt-format');
+  await assert.rejects(load({ env: { HOME: '/home/u' }, flags: { promptFormat: 'chatml' } }), (err: Error) => /promptFormat/.test(err.message) && /--prompt-format/.test(err.message));
 });
 
 test('a bad value hidden by a higher layer is not an error', async () => {

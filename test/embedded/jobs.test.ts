@@ -167,7 +167,7 @@ test('a job stopped between chunks resumes from its checkpoint to the identical 
 test('a process killed at any write of a document job resumes to the identical result', async () => {
   const text = TEXT.slice(0, 200);
   const file = inputFile('short.txt', text);
-  const task: DocumentTask = { kind: 'classify', labels: ['weather', 'finance'], template: '\nTopic:', labelPrefix: ' ', score: 'sum' };
+  const task: DocumentTask = { kind: 'classify', promptFormat: 'raw', labels: ['weather', 'finance'], template: '\nTopic:', labelPrefix: ' ', score: 'sum' };
   const reference = await summarizeOnce({ file, checkpointDir: tempDir('ckpt') }, task);
   let deaths = 0;
   // Every third step of the run: planning, each chunk's blob and head, the result, the cleanup.

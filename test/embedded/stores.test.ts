@@ -268,7 +268,7 @@ test('a job\'s key changes with anything its result depends on', () => {
     { tokenizer: { kind: 'world', fingerprint: '2222222222222222' } },
     { weights: 'bf16' },
     { device: 'cuda' },
-    { command: 'classify', task: { kind: 'classify', labels: ['a', 'b'], template: '\n\nCategory:', labelPrefix: ' ', score: 'sum' } },
+    { command: 'classify', task: { kind: 'classify', promptFormat: 'raw', labels: ['a', 'b'], template: '\n\nCategory:', labelPrefix: ' ', score: 'sum' } },
   ];
   const keys = new Set(variants.map((v) => jobKey(description(v))));
   assert.equal(keys.size, variants.length);

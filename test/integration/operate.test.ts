@@ -257,3 +257,44 @@ test('submit creates the topics of a deployment that has none yet', { timeout: 1
     await admin.disconnect();
   }
 });
+
+test('submit writes the prompt format into the task: --prompt-format, else RWKVSTREAM_PROMPT_FORMAT, else raw', { timeout: 120_000 }, async () => {
+  const prefix = uniqueName('op-format');
+  const topics = topicsFor(prefix);
+  const file = path.join(dir, 'format.txt');
+  writeFileSync(file, 'a short document\n');
+  const kafka = kafkaClient(deployment.brokers);
+  const admin = kafka.admin();
+  await admin.connect();
+  const consumer = kafka.consumer({ groupId: uniqueName('op-format-read') });
+  try {
+    const submit = async (id: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
+      const out = await cli(['submit', '--task', 'summarize', '--file', file, '--id', id, '--topic-prefix', prefix, ...args], extraEnv);
+      assert.equal(out.code, 0, out.stderr);
+    };
+    await submit('by-flag', ['--prompt-format', 'rwkv7-g'], { RWKVSTREAM_PROMPT_FORMAT: 'world' });
+    await submit('by-env', [], { RWKVSTREAM_PROMPT_FORMAT: 'world' });
+    await submit('by-default', []);
+    const refused = await cli(['submit', '--task', 'summarize', '--file', file, '--topic-prefix', prefix, '--prompt-format', 'chatml']);
+    assert.equal(refused.code, 2, `an unknown format is a usage error: ${refused.stderr}`);
+
+    const formats = new Map<string, unknown>();
+    await consumer.connect();
+    await consumer.subscribe({ topic: topics.documents, fromBeginning: true });
+    const read = new Promise<void>((resolve) => {
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          const record = JSON.parse(message.value!.toString()) as { id: string; task: { promptFormat?: unknown } };
+          formats.set(record.id, record.task.promptFormat);
+          if (formats.size === 3) resolve();
+        },
+      });
+    });
+    await Promise.race([read, sleep(60_000).then(() => assert.fail(`only ${formats.size} of 3 documents read`))]);
+    assert.deepEqual(Object.fromEntries(formats), { 'by-flag': 'rwkv7-g', 'by-env': 'world', 'by-default': 'raw' });
+  } finally {
+    await consumer.disconnect();
+    await admin.deleteTopics({ topics: Object.values(topics), timeout: 30_000 }).catch(() => {});
+    await admin.disconnect();
+  }
+});

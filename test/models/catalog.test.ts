@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { formatFromFileName } from '../../pipelines/prompts/formats.ts';
 import type { HfTreeEntry } from '../../schemas/models.ts';
 import {
   DEFAULT_MODEL_NAME,
@@ -49,11 +50,28 @@ test('every catalog model picks the newest release of its size and family', () =
     'world-1.5b': 'RWKV-x070-World-1.5B-v3-20250127-ctx4096.pth',
     'world-2.9b': 'RWKV-x070-World-2.9B-v3-20250211-ctx4096.pth',
   };
-  assert.deepEqual(MODEL_CATALOG.map((m) => m.name).sort(), Object.keys(want).sort());
-  for (const model of MODEL_CATALOG) {
+  for (const [name, expected] of Object.entries(want)) {
+    const model = findCatalogModel(name)!;
     const listing = model.family === 'g1' ? g1Listing : worldListing;
-    assert.equal(pickModelFile(listing, model).path, want[model.name], model.name);
+    assert.equal(pickModelFile(listing, model).path, expected, name);
   }
+});
+
+test('the catalog: every size of the G series (0.1B to 13.3B), World models, and the RWKV-6/5/4 releases the engine reads', () => {
+  const names = MODEL_CATALOG.map((m) => m.name);
+  for (const size of ['0.1b', '0.4b', '1.5b', '2.9b', '7.2b', '13.3b']) assert.ok(names.includes(`g1-${size}`), size);
+  for (const family of ['world', 'world6', 'world5', 'world4', 'raven4', 'pile4']) assert.ok(MODEL_CATALOG.some((m) => m.family === family), family);
+  // In a listing of every known release, each entry picks its own file: no pattern takes another size or family.
+  const all = MODEL_CATALOG.map((m) => file(m.file, m.fileBytes));
+  for (const model of MODEL_CATALOG) {
+    assert.equal(pickModelFile(all, model).path, model.file, model.name);
+    // The format the catalog gives is the one the release's file name implies.
+    assert.equal(formatFromFileName(model.file), model.promptFormat, model.name);
+    assert.equal(model.vocabSize, model.tokenizer === 'world' ? 65536 : 50277, model.name);
+  }
+  assert.equal(findCatalogModel('g1-13.3b')!.file, 'rwkv7-g1d-13.3b-20260131-ctx8192.pth');
+  assert.equal(findCatalogModel('raven4-7b')!.promptFormat, 'raven');
+  assert.equal(findCatalogModel('pile4-169m')!.repo, 'BlinkDL/rwkv-4-pile-169m');
 });
 
 test('a matching name of the wrong size is refused, naming what was found', () => {

@@ -12,7 +12,7 @@ const issues = (r: { success: boolean; error?: { issues: { path: PropertyKey[]; 
 test('a parsed task carries every option with its default', () => {
   const msg = DocumentMessageSchema.parse({ schema: DOCUMENT_SCHEMA_V1, id: 'a', task: { kind: 'summarize' }, body: { kind: 'text', text: 'x' } });
   assert.deepEqual(msg.task, {
-    kind: 'summarize', template: '\n\nSummary:', maxTokens: 200, stop: ['\n\n'], temperature: 0, topP: 1, topK: 0,
+    kind: 'summarize', promptFormat: 'raw', think: false, template: '\n\nSummary:', maxTokens: 200, stop: ['\n\n'], temperature: 0, topP: 1, topK: 0,
     presencePenalty: 0, frequencyPenalty: 0, penaltyDecay: 0.996, seed: 0,
   });
 });

@@ -15,6 +15,7 @@ inline constexpr const char* kModelLegacyPickle = "E_MODEL_LEGACY_PICKLE";  // p
 inline constexpr const char* kModelDtype = "E_MODEL_DTYPE";            // tensor dtype we do not accept
 inline constexpr const char* kModelVersion = "E_MODEL_VERSION";        // RWKV version not supported
 inline constexpr const char* kModelShape = "E_MODEL_SHAPE";            // missing tensor / inconsistent shapes
+inline constexpr const char* kModelLimit = "E_MODEL_LIMIT";            // file would cost more memory than its size allows
 inline constexpr const char* kTokenizer = "E_TOKENIZER";               // bad vocab file
 inline constexpr const char* kTokenizerMismatch = "E_TOKENIZER_MISMATCH";  // tokenizer does not fit the model
 inline constexpr const char* kToken = "E_TOKEN";                       // token id out of range

@@ -45,7 +45,9 @@ void zero_state(const ModelConfig& config, float* state);
 // file without time_state tensors, and the TensorFile::open errors.
 void read_state_tuning(const std::string& path, const ModelConfig& config, float* state);
 
-enum class WeightType : uint8_t { F32, BF16, F16 };
+// I8: matrices as int8 with one fp32 scale per output row, quantized at load time (CPU only); vectors and
+// the recurrence stay fp32.
+enum class WeightType : uint8_t { F32, BF16, F16, I8 };
 enum class LogitsMode : uint8_t { None, Last, All };
 
 struct EngineOptions {

@@ -21,6 +21,9 @@ namespace {
 
 bool is_cuda_device(const std::string& d) { return d == "cuda" || d.rfind("cuda:", 0) == 0; }
 
+constexpr const char* kCudaInt8Refusal =
+    "the CUDA backend has no int8 weights (it keeps f32, f16 or bf16); int8 runs on device \"cpu\" or \"auto\"";
+
 }  // namespace
 
 std::shared_ptr<Model> load_model(std::shared_ptr<const TensorFile> file, const EngineOptions& options) {
@@ -42,6 +45,9 @@ std::shared_ptr<Model> load_model(std::shared_ptr<const TensorFile> file, const 
     return cpu::make_rwkv456_cpu_model(std::move(file), params, cpu);
   }
   Rwkv7Params params = rwkv7_params(*file);
+  // int8 matrices have CPU kernels only: refused on a named GPU before anything is asked of the driver, so
+  // the answer is the same with or without one; "auto" takes the CPU.
+  if (is_cuda_device(device) && options.weights == WeightType::I8) throw Error(code::kDevice, kCudaInt8Refusal);
   if (params.deep_embed_rank > 0) {
     // The CUDA backend has no DeepEmbed kernels; "auto" runs these models on the CPU.
     if (is_cuda_device(device)) {
@@ -54,7 +60,7 @@ std::shared_ptr<Model> load_model(std::shared_ptr<const TensorFile> file, const 
   }
 #ifdef RWKV_WITH_CUDA
   if (is_cuda_device(device)) return make_cuda_model(file, params, options);
-  if (device == "auto") {
+  if (device == "auto" && options.weights != WeightType::I8) {
     std::string why;
     if (cuda_device_count(&why) > 0) {
       try {

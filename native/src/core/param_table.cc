@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <set>
 
 #include "rwkv/error.h"
 
@@ -21,15 +22,25 @@ void shape_error(const std::string& name, const std::string& expected, const std
 }
 
 int count_block_layers(const std::map<std::string, TensorView>& tensors) {
-  long max_index = -1;
+  std::set<long> indices;
   for (const auto& [name, view] : tensors) {
     if (name.rfind("blocks.", 0) != 0) continue;
     size_t p = 7, q = p;
     while (q < name.size() && name[q] >= '0' && name[q] <= '9') q++;
     if (q == p || q >= name.size() || name[q] != '.' || q - p > 6) continue;
-    max_index = std::max(max_index, std::strtol(name.c_str() + p, nullptr, 10));
+    indices.insert(std::strtol(name.c_str() + p, nullptr, 10));
   }
-  return static_cast<int>(max_index + 1);
+  // The count sizes the per-layer tables before any layer is read, so every index up to the largest must have
+  // tensors: a file naming only blocks.999999.x is refused here instead of making a million empty layers.
+  long expected = 0;
+  for (long i : indices) {
+    if (i != expected) {
+      throw Error(code::kModelShape, "expected tensors for every block from 0 to " + std::to_string(*indices.rbegin()) +
+                                         ", found none for block " + std::to_string(expected));
+    }
+    expected++;
+  }
+  return static_cast<int>(indices.size());
 }
 
 const TensorView& ParamTable::get(const std::string& name) const {

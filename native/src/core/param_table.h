@@ -13,7 +13,8 @@ namespace rwkv {
 std::string shape_text(const std::vector<int64_t>& s);
 [[noreturn]] void shape_error(const std::string& name, const std::string& expected, const std::vector<int64_t>& found);
 
-// 1 + the largest i of the keys "blocks.<i>.*"; 0 when there are none.
+// 1 + the largest i of the keys "blocks.<i>.*"; 0 when there are none. Throws E_MODEL_SHAPE when an index
+// below the largest has no tensors.
 int count_block_layers(const std::map<std::string, TensorView>& tensors);
 
 class ParamTable {

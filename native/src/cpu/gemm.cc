@@ -63,7 +63,11 @@ void Gemm::run_task(const GemmJob& job, const Plan& plan, size_t local, int work
   const int tiles = (mlen + mr - 1) / mr;
   const int K = B.K;
   float* bwide = b_wide_[worker].as<float>();
-  const bool widen = B.type != BType::F32 && !kernels_.direct_narrow;
+  // Narrow panels are read by the tile itself when it can and one register tile sweeps them (decoding: the
+  // weights are streamed once, a widened copy would only add traffic); with many tiles per panel block a
+  // table that can widen does it once per block for all of them. Widening is exact, so the bits agree.
+  const bool widen =
+      B.type != BType::F32 && (!kernels_.direct_narrow || (tiles > 1 && kernels_.widen != nullptr));
 
   auto a_row = [&](int r) { return job.a_rows ? job.a_rows[r] : job.a + static_cast<size_t>(r) * job.lda; };
   auto c_row = [&](int r) { return job.c_rows ? job.c_rows[r] : job.c + static_cast<size_t>(r) * job.ldc; };
@@ -84,6 +88,7 @@ void Gemm::run_task(const GemmJob& job, const Plan& plan, size_t local, int work
     args.relu_square = job.relu_square && pc + kcl == K;
     args.b = B.panel(p, pc);
     args.btype = B.type;
+    args.scale = B.panel_scales(p);
     if (widen) {
       kernels_.widen(args.b, B.type, static_cast<size_t>(kcl) * kPanel, bwide);
       args.b = bwide;

@@ -10,10 +10,15 @@
 
 namespace rwkv::cpu {
 
-// Element type of a packed weight matrix.
-enum class BType : uint8_t { F32, BF16, F16 };
+// Element type of a packed weight matrix. I8: symmetric int8 with one fp32 scale per output column (a weight
+// is q * scale); the product is summed over the int8 values widened to fp32 and scaled when a tile is stored.
+enum class BType : uint8_t { F32, BF16, F16, I8 };
 
 inline constexpr int kPanel = 32;  // columns per packed weight panel (the micro-kernel's width)
+// How far ahead of its loads a one-row tile prefetches a panel streamed from memory (software prefetch keeps
+// more cache misses in flight than the hardware prefetchers, which stop at page boundaries); the bandwidth
+// probe reads with the same distance. Chosen with bench:engine among 1, 2, 4 and 8 KiB.
+inline constexpr int kPrefetchBytes = 4096;
 
 // One register tile of C (m rows x up to kPanel columns) += A (m x kc, packed) * B (kc x kPanel, one panel).
 struct TileArgs {
@@ -21,7 +26,8 @@ struct TileArgs {
   int kc = 0;                   // depth
   const float* a = nullptr;     // packed A: element (i, k) at a[k * m + i]
   const void* b = nullptr;      // panel rows [k0, k0+kc): element (k, j) at b[k * kPanel + j], of type btype
-  BType btype = BType::F32;
+  BType btype = BType::F32;     // I8 panels may also arrive widened to F32 (exact), still with `scale`
+  const float* scale = nullptr;  // kPanel column scales of an I8 panel (else null): C (+)= scale * (A*B)
   float* const* c = nullptr;    // m row pointers, each at the panel's first column
   int n = kPanel;               // valid columns, 1..kPanel
   bool accumulate = false;      // C += A*B instead of C = A*B
@@ -72,12 +78,16 @@ struct ShiftMixArgs {
 struct CpuKernels {
   Isa isa;
   int mr;                       // rows per GEMM register tile
-  bool direct_narrow;           // tile() reads BF16/F16 panels directly (else the caller converts them)
+  bool direct_narrow;           // tile() reads BF16/F16/I8 panels directly (else the caller converts them)
   void (*tile)(const TileArgs& t);
   // Packs rows[0..m) x depth [0, kc) of A for tile(): element (i, k) to dst[k * m + i].
   void (*pack_a)(const float* const* rows, int m, int kc, float* dst);
-  // Widens n elements of a packed panel to fp32 (for tile() without direct_narrow; null otherwise).
+  // Widens n elements of a packed panel to fp32, exactly (null when tile() always reads narrow panels). A
+  // table with both uses the direct reads for one register tile (decoding: one pass over the weights) and
+  // widens once per panel block when many tiles sweep it; both give the same bits.
   void (*widen)(const void* src, BType type, size_t n, float* dst);
+  // Sum of n floats read front to back with the widest loads: the bench's measure of read bandwidth.
+  float (*stream_sum)(const float* x, size_t n);
   void (*layer_norm)(const float* x, int n, const float* w, const float* b, float* out);
   void (*shift_mix)(const ShiftMixArgs& a);
   void (*tanh_inplace)(float* x, size_t n);

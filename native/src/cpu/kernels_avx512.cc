@@ -1,5 +1,5 @@
 // AVX-512 kernels: a 14 x 32 register tile for the GEMM (28 accumulators of 16 floats, B read once per depth
-// step as two vectors, A broadcast from memory), BF16/F16 panels widened in registers, plus the shared
+// step as two vectors, A broadcast from memory), BF16/F16/I8 panels widened in registers, plus the shared
 // element-wise source vectorized for 512-bit registers.
 // GCC 12's AVX-512 headers set off a false -Wmaybe-uninitialized in inlined intrinsics (GCC bug 105593).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -20,6 +20,10 @@ inline void load_b(const void* b, int k, __m512& b0, __m512& b1) {
     const float* p = static_cast<const float*>(b) + static_cast<size_t>(k) * kPanel;
     b0 = _mm512_loadu_ps(p);
     b1 = _mm512_loadu_ps(p + 16);
+  } else if constexpr (BT == BType::I8) {
+    const int8_t* p = static_cast<const int8_t*>(b) + static_cast<size_t>(k) * kPanel;
+    b0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+    b1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16))));
   } else {
     const uint16_t* p = static_cast<const uint16_t*>(b) + static_cast<size_t>(k) * kPanel;
     __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
@@ -43,8 +47,14 @@ void tile_m(const TileArgs& t) {
     c1[i] = _mm512_setzero_ps();
   }
   const float* a = t.a;
+  const char* bp = static_cast<const char*>(t.b);
+  constexpr int row_bytes = kPanel * (BT == BType::F32 ? 4 : BT == BType::I8 ? 1 : 2);
   for (int k = 0; k < t.kc; k++) {
     __m512 b0, b1;
+    if constexpr (M == 1) {  // decoding streams the panel from memory (kernels.h kPrefetchBytes)
+      _mm_prefetch(bp + static_cast<size_t>(k) * row_bytes + kPrefetchBytes, _MM_HINT_T0);
+      if constexpr (row_bytes > 64) _mm_prefetch(bp + static_cast<size_t>(k) * row_bytes + kPrefetchBytes + 64, _MM_HINT_T0);
+    }
     load_b<BT>(t.b, k, b0, b1);
 #pragma GCC unroll 16
     for (int i = 0; i < M; i++) {
@@ -63,6 +73,10 @@ void tile_m(const TileArgs& t) {
   for (int i = 0; i < M; i++) {
     float* cr = t.c[i];
     __m512 v0 = c0[i], v1 = c1[i];
+    if (t.scale) {
+      v0 = _mm512_mul_ps(v0, _mm512_loadu_ps(t.scale));
+      v1 = _mm512_mul_ps(v1, _mm512_loadu_ps(t.scale + 16));
+    }
     if (t.accumulate) {
       v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, cr));
       v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, cr + 16));
@@ -103,6 +117,7 @@ void tile(const TileArgs& t) {
     case BType::F32: return tile_bt<BType::F32>(t);
     case BType::BF16: return tile_bt<BType::BF16>(t);
     case BType::F16: return tile_bt<BType::F16>(t);
+    case BType::I8: return tile_bt<BType::I8>(t);
   }
 }
 
@@ -160,8 +175,8 @@ void pack_a(const float* const* rows, int m, int kc, float* dst) {
   pack_a_rows(rest, kMr, kc - k, dst + static_cast<size_t>(k) * kMr);
 }
 
-constexpr CpuKernels kTable = {Isa::Avx512, kMr, true, tile, pack_a, nullptr, layer_norm, shift_mix,
-                               tanh_inplace, sigmoid_inplace, wkv};
+constexpr CpuKernels kTable = {Isa::Avx512, kMr,        true,      tile,         pack_a,          nullptr,
+                               stream_sum,  layer_norm, shift_mix, tanh_inplace, sigmoid_inplace, wkv};
 
 }  // namespace
 }  // namespace rwkv::cpu::avx512

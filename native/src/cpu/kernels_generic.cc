@@ -31,6 +31,7 @@ void tile_m(const TileArgs& t) {
     float* cr = t.c[i];
     for (int j = 0; j < t.n; j++) {
       float v = c[i][j];
+      if (t.scale) v *= t.scale[j];
       if (t.accumulate) v += cr[j];
       if (t.relu_square) {
         v = fmax0(v);
@@ -56,14 +57,17 @@ void widen(const void* src, BType type, size_t n, float* dst) {
     for (size_t i = 0; i < n; i++) dst[i] = bf16_to_f32(s[i]);
   } else if (type == BType::F16) {
     for (size_t i = 0; i < n; i++) dst[i] = f16_to_f32(s[i]);
+  } else if (type == BType::I8) {
+    const int8_t* q = static_cast<const int8_t*>(src);
+    for (size_t i = 0; i < n; i++) dst[i] = static_cast<float>(q[i]);
   } else {
     const float* f = static_cast<const float*>(src);
     for (size_t i = 0; i < n; i++) dst[i] = f[i];
   }
 }
 
-constexpr CpuKernels kTable = {Isa::Generic, kMr, false, tile, pack_a_rows, widen, layer_norm, shift_mix,
-                               tanh_inplace, sigmoid_inplace, wkv};
+constexpr CpuKernels kTable = {Isa::Generic, kMr,        false,     tile,         pack_a_rows,     widen,
+                               stream_sum,   layer_norm, shift_mix, tanh_inplace, sigmoid_inplace, wkv};
 
 }  // namespace
 }  // namespace rwkv::cpu::generic

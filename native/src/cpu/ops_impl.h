@@ -54,6 +54,24 @@ static inline float sum(const float* x, int n) {
   return s;
 }
 
+// Four independent vectors of partial sums, so the adds keep up with the loads and the loop is bound by how
+// fast memory delivers x (the bench's read-bandwidth ceiling), prefetched as far ahead as the GEMM's
+// one-row tiles prefetch their panels, so the ceiling is no lower than what decoding can reach.
+static float stream_sum(const float* x, size_t n) {
+  float acc[4 * kLanes] = {};
+  size_t i = 0;
+  constexpr size_t kAhead = kPrefetchBytes / sizeof(float);
+  for (; i + 4 * kLanes <= n; i += 4 * kLanes) {
+    for (size_t b = 0; b < 4 * kLanes * sizeof(float); b += 64)
+      __builtin_prefetch(reinterpret_cast<const char*>(x + i + kAhead) + b, 0, 3);
+    for (int j = 0; j < 4 * kLanes; j++) acc[j] += x[i + j];
+  }
+  float s = 0.0f;
+  for (int j = 0; j < 4 * kLanes; j++) s += acc[j];
+  for (; i < n; i++) s += x[i];
+  return s;
+}
+
 static inline float sum_sq_dev(const float* x, int n, float mean) {
   float acc[kLanes] = {};
   int i = 0;

@@ -36,6 +36,7 @@ BType btype_of(WeightType w) {
     case WeightType::F32: return BType::F32;
     case WeightType::BF16: return BType::BF16;
     case WeightType::F16: return BType::F16;
+    case WeightType::I8: return BType::I8;
   }
   throw Error(code::kArgument, "unknown weight type");
 }

@@ -28,7 +28,12 @@ int parse_device(const std::string& dev) {
   throw Error(code::kArgument, "device \"" + dev + "\" is not cuda, cuda:N or auto");
 }
 
+// Every factory starts here. The GPU keeps matrices in f32, f16 or bf16; int8 has CPU kernels only.
 int usable_device(const EngineOptions& opts) {
+  if (opts.weights == WeightType::I8) {
+    throw Error(code::kDevice,
+                "the CUDA backend has no int8 weights (it keeps f32, f16 or bf16); int8 runs on device \"cpu\"");
+  }
   const int dev = parse_device(opts.device);
   std::string why;
   const int n = cuda_device_count(&why);

@@ -80,7 +80,7 @@ std::unique_ptr<LoadedTensorFile> read_ggml(std::shared_ptr<const MappedFile> fi
   }
   check_type(path, "the header", file_type);
 
-  auto out = std::make_unique<LoadedTensorFile>("ggml", path);
+  auto out = std::make_unique<LoadedTensorFile>("ggml", path, n);
   out->keep_alive(file);
   std::set<long> layers;
   bool v7 = false;
@@ -129,7 +129,7 @@ std::unique_ptr<LoadedTensorFile> read_ggml(std::shared_ptr<const MappedFile> fi
     long layer = 0;
     std::string rest;
     if (split_block(key, &layer, &rest)) {
-      layers.insert(layer);
+      if (layers.insert(layer).second) out->budget().charge(sizeof(long) + 4 * sizeof(void*) + 16, "the layer list");
       if (rest == "att.k_k") v7 = true;
       if (rest == "att.x_rwkvag") {
         // The six token-shift coefficients, concatenated (6, 1, C) in the order r, w, k, v, a, g.

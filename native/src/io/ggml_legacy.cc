@@ -34,6 +34,7 @@ std::vector<int64_t> drop_trailing_ones(std::vector<int64_t> s) {
 // An f32 copy of `v` with fn applied to every element, owned by `file`.
 template <class Fn>
 TensorView mapped_f32(LoadedTensorFile& file, const TensorView& v, std::vector<int64_t> shape, Fn fn) {
+  file.budget().charge(static_cast<uint64_t>(v.numel()) * sizeof(float), "a converted tensor");
   const std::vector<float> src = tensor_to_f32(v);
   TensorView out{DType::F32, std::move(shape), nullptr};
   uint8_t* data = file.allocate(src.size() * sizeof(float));

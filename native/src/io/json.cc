@@ -29,10 +29,16 @@ const char* kind_name(JsonValue::Kind k) {
 namespace {
 
 constexpr int kMaxDepth = 64;
+// Upper bounds: an element of a vector that doubles (while it grows, the old array and the new one exist
+// together: three times the contents); an object member (key and value, likewise) with its key's node in the
+// duplicate check.
+constexpr uint64_t kElementCost = 3 * sizeof(JsonValue);
+constexpr uint64_t kMemberCost = 3 * sizeof(std::pair<std::string, JsonValue>) + sizeof(std::string) + 48;
 
 class JsonParser {
  public:
-  JsonParser(std::string_view text, const std::string& where) : s_(text), where_(where) {}
+  JsonParser(std::string_view text, const std::string& where, ReadBudget& budget)
+      : s_(text), where_(where), budget_(budget) {}
 
   JsonValue document() {
     ws();
@@ -81,6 +87,7 @@ class JsonParser {
         ws();
         if (p_ >= s_.size() || s_[p_] != '"') bad("a string key", here());
         std::string key = string();
+        charge(kMemberCost + 2 * key.size());  // the member's key and the duplicate check's copy
         if (!seen.insert(key).second) bad("unique object keys", "the key " + quoted(key) + " twice");
         ws();
         if (!eat(':')) bad("':'", here());
@@ -98,6 +105,7 @@ class JsonParser {
       if (eat(']')) return v;
       while (true) {
         ws();
+        charge(kElementCost);
         v.array.push_back(value(depth + 1));
         ws();
         if (eat(']')) return v;
@@ -209,6 +217,7 @@ class JsonParser {
       auto c = static_cast<unsigned char>(s_[p_]);
       if (c == '"') {
         p_++;
+        charge(out.size());
         return out;
       }
       if (c < 0x20) bad("no raw control characters in a string", "byte " + std::to_string(c));
@@ -248,13 +257,24 @@ class JsonParser {
     }
   }
 
+  void charge(uint64_t bytes) { budget_.charge(bytes, "the JSON header"); }
+
   std::string_view s_;
   const std::string& where_;
+  ReadBudget& budget_;
   size_t p_ = 0;
 };
 
 }  // namespace
 
-JsonValue parse_json(std::string_view text, const std::string& where) { return JsonParser(text, where).document(); }
+JsonValue parse_json(std::string_view text, const std::string& where) {
+  ReadBudget budget(where, text.size());
+  return parse_json(text, where, budget);
+}
+
+JsonValue parse_json(std::string_view text, const std::string& where, ReadBudget& budget) {
+  budget.charge(sizeof(JsonValue), "the JSON header");
+  return JsonParser(text, where, budget).document();
+}
 
 }  // namespace rwkv::io

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "io/read_budget.h"
+
 namespace rwkv::io {
 
 struct JsonValue {
@@ -26,7 +28,11 @@ struct JsonValue {
 const char* kind_name(JsonValue::Kind k);
 
 // Parses a whole document (surrounding whitespace allowed). On error throws rwkv::Error(E_MODEL_FORMAT) with
-// `where` and the byte offset in the message.
+// `where` and the byte offset in the message. Every value, member and string is charged to `budget` as it is
+// made (E_MODEL_LIMIT): a value costs about a hundred bytes, so a header of small values costs tens of times
+// its length.
+JsonValue parse_json(std::string_view text, const std::string& where, ReadBudget& budget);
+// The same with a budget of its own, sized by the text (manifests and other small trusted documents).
 JsonValue parse_json(std::string_view text, const std::string& where);
 
 }  // namespace rwkv::io

@@ -18,6 +18,7 @@ void LoadedTensorFile::AlignedFree::operator()(uint8_t* p) const {
 }
 
 uint8_t* LoadedTensorFile::allocate(size_t bytes) {
+  budget_.charge(uint64_t{bytes} + kBufferAlign, "a copy of a tensor");
   auto* p = static_cast<uint8_t*>(::operator new(bytes ? bytes : 1, std::align_val_t(kBufferAlign)));
   std::memset(p, 0, bytes);
   buffers_.emplace_back(p);
@@ -28,6 +29,7 @@ void LoadedTensorFile::add(const std::string& name, TensorView view) {
   if (tensors_.count(name)) {
     fail(code::kModelFormat, path_, "tensor " + quoted(name) + " appears twice; expected unique names");
   }
+  budget_.charge(table_entry_cost(name, view.shape), "the tensor table");
   size_t align = dtype_size(view.dtype);
   if (view.data && reinterpret_cast<uintptr_t>(view.data) % align != 0) {
     size_t n = view.nbytes();
@@ -39,12 +41,22 @@ void LoadedTensorFile::add(const std::string& name, TensorView view) {
 }
 
 void LoadedTensorFile::absorb(LoadedTensorFile&& other) {
+  budget_.absorb(other.budget_);
   for (auto& f : other.files_) files_.push_back(std::move(f));
   for (auto& b : other.buffers_) buffers_.push_back(std::move(b));
   for (auto& [name, view] : other.tensors_) add(name, view);
   other.files_.clear();
   other.buffers_.clear();
   other.tensors_.clear();
+}
+
+uint64_t table_entry_cost(const std::string& name, const std::vector<int64_t>& shape) {
+  // A red-black tree node holds three pointers and a colour besides the pair; strings longer than the small
+  // buffer and every shape live on the heap, each with an allocator header. Counted twice: a table built one
+  // small entry at a time, among the reader's temporaries, was measured to grow the heap by 1.6 times what its
+  // entries hold, and the budget is meant to bound resident memory, not only what is in use.
+  constexpr uint64_t kNode = 4 * sizeof(void*) + sizeof(std::string) + sizeof(TensorView) + 16;
+  return 2 * (kNode + name.size() + 16 + shape.size() * sizeof(int64_t) + 16);
 }
 
 bool shape_bytes(const std::vector<int64_t>& shape, DType dtype, uint64_t* bytes) {

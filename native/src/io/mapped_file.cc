@@ -35,12 +35,13 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
       fail(code::kIo, path, std::string("cannot map ") + std::to_string(size_) + " bytes: " + std::strerror(e));
     }
     data_ = static_cast<const uint8_t*>(p);
+    mapped_ = true;
   }
   ::close(fd);  // the mapping keeps the file open
 }
 
 MappedFile::~MappedFile() {
-  if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (mapped_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
 }  // namespace rwkv::io

@@ -10,6 +10,9 @@ namespace rwkv::io {
 class MappedFile {
  public:
   explicit MappedFile(const std::string& path);  // throws E_IO
+  // A view of bytes the caller owns and keeps alive, read as if they were the file `label` (the fuzz targets
+  // run the readers on buffers without touching the disk).
+  MappedFile(std::string label, const uint8_t* data, size_t size) : path_(std::move(label)), data_(data), size_(size) {}
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
@@ -22,6 +25,7 @@ class MappedFile {
   std::string path_;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  bool mapped_ = false;
 };
 
 }  // namespace rwkv::io

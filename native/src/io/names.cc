@@ -54,6 +54,7 @@ class HfRenamer {
 
  private:
   void put(const std::string& from, const std::string& name, TensorView v) {
+    file_.budget().charge(table_entry_cost(name, v.shape), "the renamed tensor table");
     if (!out_.emplace(name, std::move(v)).second) {
       fail(code::kModelFormat, path_, "both " + quoted(from) + " and another tensor map to the official name " + quoted(name));
     }

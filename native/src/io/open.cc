@@ -31,8 +31,10 @@ bool is_json(const uint8_t* d, size_t n) {
 
 }  // namespace
 
-std::unique_ptr<TensorFile> TensorFile::open(const std::string& path) {
-  auto file = std::make_shared<const io::MappedFile>(path);
+namespace io {
+
+std::unique_ptr<LoadedTensorFile> read_any(std::shared_ptr<const MappedFile> file) {
+  const std::string& path = file->path();
   const uint8_t* d = file->data();
   const size_t n = file->size();
   if (n == 0) io::fail(code::kModelTruncated, path, "expected a model file, found an empty file");
@@ -68,6 +70,12 @@ std::unique_ptr<TensorFile> TensorFile::open(const std::string& path) {
   }
   io::normalize_names(*out);
   return out;
+}
+
+}  // namespace io
+
+std::unique_ptr<TensorFile> TensorFile::open(const std::string& path) {
+  return io::read_any(std::make_shared<const io::MappedFile>(path));
 }
 
 }  // namespace rwkv

@@ -31,10 +31,21 @@ const char* kind_name(PyValue::Kind k) {
 
 namespace {
 constexpr size_t kMaxLine = 512;
-}
+// Upper bounds of what growing containers cost: a pointer or a pair in a vector that doubles (while it grows,
+// the old array and the new one of twice the size exist together: three times the contents), a hash-map node
+// with its bucket, a value in the deque with its share of a chunk.
+constexpr uint64_t kSlotCost = 3 * sizeof(void*);
+constexpr uint64_t kPairCost = 6 * sizeof(void*);
+constexpr uint64_t kMemoCost = 64;
+constexpr uint64_t kValueCost = sizeof(PyValue) + 16;
+}  // namespace
 
-Unpickler::Unpickler(std::span<const uint8_t> data, std::string where, GlobalCheck check)
-    : data_(data), where_(std::move(where)), check_(std::move(check)) {}
+Unpickler::Unpickler(std::span<const uint8_t> data, std::string where, GlobalCheck check, ReadBudget& budget)
+    : data_(data), where_(std::move(where)), check_(std::move(check)), budget_(budget) {
+  true_.kind = false_.kind = PyValue::Kind::Bool;
+  true_.b = true;
+  empty_tuple_.kind = PyValue::Kind::Tuple;
+}
 
 void Unpickler::bad(const std::string& message) const {
   char op[48];
@@ -79,12 +90,16 @@ std::string Unpickler::take_line() {
 }
 
 PyValue* Unpickler::make(PyValue::Kind k) {
+  charge(kValueCost);
   arena_.emplace_back();
   arena_.back().kind = k;
   return &arena_.back();
 }
 
-void Unpickler::push(PyValue* v) { stack_.push_back(v); }
+void Unpickler::push(PyValue* v) {
+  charge(kSlotCost);
+  stack_.push_back(v);
+}
 
 PyValue* Unpickler::pop() {
   size_t floor = marks_.empty() ? 0 : marks_.back();
@@ -111,12 +126,17 @@ size_t Unpickler::pop_mark() {
 
 std::vector<PyValue*> Unpickler::pop_to_mark() {
   size_t m = pop_mark();
+  charge((stack_.size() - m) * sizeof(PyValue*));
   std::vector<PyValue*> items(stack_.begin() + static_cast<std::ptrdiff_t>(m), stack_.end());
   stack_.resize(m);
   return items;
 }
 
-void Unpickler::memo_put(uint64_t index) { memo_[index] = top(); }
+void Unpickler::memo_put(uint64_t index) {
+  PyValue* v = top();
+  if (!memo_.count(index)) charge(kMemoCost);
+  memo_[index] = v;
+}
 
 PyValue* Unpickler::memo_get(uint64_t index) {
   auto it = memo_.find(index);
@@ -126,6 +146,7 @@ PyValue* Unpickler::memo_get(uint64_t index) {
 
 PyValue* Unpickler::global(const std::string& module, const std::string& name) {
   check_(module, name);
+  charge(module.size() + name.size() + 1);
   PyValue* v = make(PyValue::Kind::Global);
   v->s = module + "." + name;
   return v;
@@ -134,6 +155,7 @@ PyValue* Unpickler::global(const std::string& module, const std::string& name) {
 void Unpickler::set_items(PyValue* dict, std::span<PyValue* const> kv) {
   if (dict->kind != PyValue::Kind::Dict) bad(std::string("expected a dict to set items on, found a ") + kind_name(dict->kind));
   if (kv.size() % 2) bad("expected key/value pairs, found an odd number of items");
+  charge(kv.size() / 2 * kPairCost);
   for (size_t i = 0; i < kv.size(); i += 2) dict->entries.emplace_back(kv[i], kv[i + 1]);
 }
 
@@ -159,7 +181,10 @@ PyValue* Unpickler::load() {
         PyValue* v = pop();
         return v;
       }
-      case '(': marks_.push_back(stack_.size()); break;
+      case '(':
+        charge(kSlotCost);
+        marks_.push_back(stack_.size());
+        break;
       case '0': pop(); break;
       case '1': pop_to_mark(); break;
       case '2': push(top()); break;
@@ -181,7 +206,7 @@ PyValue* Unpickler::load() {
       case 0x94: memo_put(memo_.size()); break;
       case 'h': push(memo_get(*take(1))); break;
       case 'j': push(memo_get(le32(take(4)))); break;
-      case ')': push(make(K::Tuple)); break;
+      case ')': push(&empty_tuple_); break;
       case 't': {
         PyValue* t = make(K::Tuple);
         t->items = pop_to_mark();
@@ -193,6 +218,7 @@ PyValue* Unpickler::load() {
       case 0x87: {  // TUPLE1..3
         size_t n = op_ - 0x84u;
         PyValue* t = make(K::Tuple);
+        charge(n * sizeof(PyValue*));
         t->items.resize(n);
         for (size_t k = n; k-- > 0;) t->items[k] = pop();
         push(t);
@@ -209,6 +235,7 @@ PyValue* Unpickler::load() {
         PyValue* v = pop();
         PyValue* l = top();
         if (l->kind != K::List) bad(std::string("expected a list to append to, found a ") + kind_name(l->kind));
+        charge(kSlotCost);
         l->items.push_back(v);
         break;
       }
@@ -216,6 +243,7 @@ PyValue* Unpickler::load() {
         auto items = pop_to_mark();
         PyValue* l = top();
         if (l->kind != K::List) bad(std::string("expected a list to append to, found a ") + kind_name(l->kind));
+        charge(items.size() * kSlotCost);
         l->items.insert(l->items.end(), items.begin(), items.end());
         break;
       }
@@ -244,6 +272,7 @@ PyValue* Unpickler::load() {
         auto items = pop_to_mark();
         PyValue* s = top();
         if (s->kind != K::Set) bad(std::string("expected a set to add to, found a ") + kind_name(s->kind));
+        charge(items.size() * kSlotCost);
         s->items.insert(s->items.end(), items.begin(), items.end());
         break;
       }
@@ -266,6 +295,7 @@ PyValue* Unpickler::load() {
         if (op_ == 'T' && (n & 0x80000000u)) bad("negative BINSTRING length");
         PyValue* v = make((op_ == 'B' || op_ == 'C' || op_ == 0x8e) ? K::Bytes : K::Str);
         const uint8_t* p = take(static_cast<size_t>(n));
+        charge(n);
         v->s.assign(reinterpret_cast<const char*>(p), static_cast<size_t>(n));
         push(v);
         break;
@@ -301,14 +331,9 @@ PyValue* Unpickler::load() {
         push(v);
         break;
       }
-      case 'N': push(make(K::None)); break;
-      case 0x88:
-      case 0x89: {
-        PyValue* v = make(K::Bool);
-        v->b = op_ == 0x88;
-        push(v);
-        break;
-      }
+      case 'N': push(&none_); break;
+      case 0x88: push(&true_); break;
+      case 0x89: push(&false_); break;
       case 'G': {  // BINFLOAT: big-endian double
         const uint8_t* p = take(8);
         uint64_t u = 0;
@@ -328,6 +353,7 @@ PyValue* Unpickler::load() {
           push(make(K::Dict));
         } else {
           PyValue* call = make(K::Call);
+          charge(2 * sizeof(PyValue*));
           call->items = {fn, args};
           push(call);
         }
@@ -345,6 +371,7 @@ PyValue* Unpickler::load() {
       case 'Q': {  // BINPERSID
         PyValue* pid = pop();
         PyValue* v = make(K::PersId);
+        charge(sizeof(PyValue*));
         v->items = {pid};
         push(v);
         break;

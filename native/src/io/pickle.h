@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "io/read_budget.h"
+
 namespace rwkv::io {
 
 struct PyValue {
@@ -32,8 +34,10 @@ class Unpickler {
   // Called for every GLOBAL / STACK_GLOBAL; throws to refuse the name.
   using GlobalCheck = std::function<void(const std::string& module, const std::string& name)>;
 
-  // `where` prefixes messages, e.g. "model.pth: data.pkl".
-  Unpickler(std::span<const uint8_t> data, std::string where, GlobalCheck check);
+  // `where` prefixes messages, e.g. "model.pth: data.pkl". Every value, stack slot, memo entry and string
+  // the pickle makes is charged to `budget` (E_MODEL_LIMIT), so memory follows the file's size, not what
+  // its opcodes ask for.
+  Unpickler(std::span<const uint8_t> data, std::string where, GlobalCheck check, ReadBudget& budget);
 
   // Runs to STOP and returns the result; the values live as long as this Unpickler.
   PyValue* load();
@@ -44,6 +48,7 @@ class Unpickler {
   uint64_t take_len(size_t width);
   std::string take_line();
   PyValue* make(PyValue::Kind k);
+  void charge(uint64_t bytes) { budget_.charge(bytes, "the pickle"); }
   PyValue* pop();
   PyValue* top();
   size_t pop_mark();
@@ -57,10 +62,14 @@ class Unpickler {
   std::span<const uint8_t> data_;
   std::string where_;
   GlobalCheck check_;
+  ReadBudget& budget_;
   size_t pos_ = 0;
   size_t op_pos_ = 0;
   uint8_t op_ = 0;
   std::deque<PyValue> arena_;  // stable addresses, freed together; memo cycles cannot leak
+  // Values nothing ever changes are shared: a run of one-byte None / True / False / () opcodes costs a stack
+  // slot each, not a value each.
+  PyValue none_, true_, false_, empty_tuple_;
   std::vector<PyValue*> stack_;
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, PyValue*> memo_;

@@ -64,8 +64,8 @@ struct Storage {
 class PthReader {
  public:
   PthReader(std::shared_ptr<const MappedFile> file)
-      : file_(std::move(file)), path_(file_->path()), zip_(*file_),
-        out_(std::make_unique<LoadedTensorFile>("pth", path_)) {}
+      : file_(std::move(file)), path_(file_->path()),
+        out_(std::make_unique<LoadedTensorFile>("pth", path_, file_->size())), zip_(*file_, out_->budget()) {}
 
   std::unique_ptr<LoadedTensorFile> read() {
     out_->keep_alive(file_);
@@ -84,7 +84,8 @@ class PthReader {
     read_byteorder();
 
     Unpickler unpickler(zip_.data(*pkl), path_ + ": " + pkl->name,
-                        [this](const std::string& m, const std::string& n) { check_global(path_, m, n); });
+                        [this](const std::string& m, const std::string& n) { check_global(path_, m, n); },
+                        out_->budget());
     PyValue* root = unpickler.load();
     if (root->kind != K::Dict) {
       fail(code::kModelFormat, path_,
@@ -178,6 +179,7 @@ class PthReader {
            "storage " + quoted(key) + ": expected " + std::to_string(numel) + " elements of " +
                dtype_name(type->dtype) + ", found an entry of " + std::to_string(bytes.size()) + " bytes");
     }
+    out_->budget().charge(sizeof(Storage) + sizeof(std::string) + key.size() + 64, "the storage table");
     return storages_.emplace(key, Storage{type->dtype, bytes.data(), static_cast<uint64_t>(numel)}).first->second;
   }
 
@@ -263,7 +265,8 @@ class PthReader {
     out_->add(name, std::move(view));
   }
 
-  // A row-major copy of a strided tensor, byte-swapped for big-endian files.
+  // A row-major copy of a strided tensor, byte-swapped for big-endian files. The copy is charged to the
+  // file's budget, so many entries gathering the same storage are refused once they pass it.
   const uint8_t* gather(const Storage& st, int64_t offset, const std::vector<int64_t>& shape,
                         const std::vector<int64_t>& stride, uint64_t numel) {
     size_t es = dtype_size(st.dtype);
@@ -290,8 +293,8 @@ class PthReader {
 
   std::shared_ptr<const MappedFile> file_;
   std::string path_;
+  std::unique_ptr<LoadedTensorFile> out_;  // before zip_: it holds the budget the zip directory is charged to
   ZipArchive zip_;
-  std::unique_ptr<LoadedTensorFile> out_;
   std::string prefix_;
   bool big_endian_ = false;
   std::unordered_map<std::string, Storage> storages_;

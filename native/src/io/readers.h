@@ -9,6 +9,10 @@
 
 namespace rwkv::io {
 
+// Any supported container, recognised by its first bytes, with its names normalized (what TensorFile::open
+// returns for a path).
+std::unique_ptr<LoadedTensorFile> read_any(std::shared_ptr<const MappedFile> file);
+
 std::unique_ptr<LoadedTensorFile> read_pth(std::shared_ptr<const MappedFile> file);
 std::unique_ptr<LoadedTensorFile> read_safetensors(std::shared_ptr<const MappedFile> file);
 // A sharded Hugging Face checkpoint: `index` is model.safetensors.index.json, naming the shard of every tensor.

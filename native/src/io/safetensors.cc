@@ -57,8 +57,10 @@ std::unique_ptr<LoadedTensorFile> read_safetensors(std::shared_ptr<const MappedF
          "expected a " + std::to_string(header_len) + "-byte safetensors header, found only " + std::to_string(n - 8) +
              " bytes after the length; the file is cut short");
   }
+  auto out = std::make_unique<LoadedTensorFile>("safetensors", path, n);
+  out->keep_alive(file);
   std::string_view text(reinterpret_cast<const char*>(d + 8), static_cast<size_t>(header_len));
-  JsonValue header = parse_json(text, path + ": safetensors header");
+  JsonValue header = parse_json(text, path + ": safetensors header", out->budget());
   if (header.kind != JK::Object) {
     fail(code::kModelFormat, path, std::string("expected the safetensors header to be a JSON object, found a ") +
                                        kind_name(header.kind));
@@ -66,9 +68,9 @@ std::unique_ptr<LoadedTensorFile> read_safetensors(std::shared_ptr<const MappedF
   const uint8_t* buffer = d + 8 + header_len;
   const uint64_t buffer_len = n - 8 - header_len;
 
-  auto out = std::make_unique<LoadedTensorFile>("safetensors", path);
-  out->keep_alive(file);
   std::vector<Span> spans;
+  out->budget().charge(header.object.size() * sizeof(Span), "the tensor table");
+  spans.reserve(header.object.size());
   for (const auto& [name, info] : header.object) {
     if (name == "__metadata__") {
       if (info.kind != JK::Object) {
@@ -149,7 +151,8 @@ std::unique_ptr<LoadedTensorFile> read_safetensors(std::shared_ptr<const MappedF
 std::unique_ptr<LoadedTensorFile> read_safetensors_index(std::shared_ptr<const MappedFile> index) {
   const std::string& path = index->path();
   std::string_view text(reinterpret_cast<const char*>(index->data()), index->size());
-  JsonValue doc = parse_json(text, path);
+  auto out = std::make_unique<LoadedTensorFile>("safetensors", path, index->size());
+  JsonValue doc = parse_json(text, path, out->budget());
   const JsonValue* map = doc.kind == JK::Object ? doc.get("weight_map") : nullptr;
   if (!map || map->kind != JK::Object) {
     fail(code::kModelFormat, path,
@@ -164,11 +167,10 @@ std::unique_ptr<LoadedTensorFile> read_safetensors_index(std::shared_ptr<const M
     if (shard.str.empty() || shard.str.find('/') != std::string::npos || shard.str == "." || shard.str == "..") {
       fail(code::kModelFormat, path, "weight_map " + quoted(name) + ": expected a plain file name, found " + quoted(shard.str));
     }
-    shards.insert(shard.str);
+    if (shards.insert(shard.str).second) out->budget().charge(shard.str.size() + 64, "the shard list");
   }
   std::string dir;
   if (auto slash = path.rfind('/'); slash != std::string::npos) dir = path.substr(0, slash + 1);
-  auto out = std::make_unique<LoadedTensorFile>("safetensors", path);
   for (const auto& shard : shards) {
     auto part = read_safetensors(std::make_shared<const MappedFile>(dir + shard));
     for (const auto& [name, shard_name] : map->object) {

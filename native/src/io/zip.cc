@@ -19,7 +19,7 @@ constexpr size_t kLocalSize = 30;
 constexpr uint32_t kMax32 = 0xffffffffu;
 }  // namespace
 
-ZipArchive::ZipArchive(const MappedFile& file) : file_(file) {
+ZipArchive::ZipArchive(const MappedFile& file, ReadBudget& budget) : file_(file), budget_(budget) {
   const uint8_t* d = file.data();
   const size_t n = file.size();
   const std::string& path = file.path();
@@ -55,10 +55,12 @@ ZipArchive::ZipArchive(const MappedFile& file) : file_(file) {
   if (end_pos >= kLocatorSize && le32(d + end_pos - kLocatorSize) == kEnd64LocatorSig) {
     const uint8_t* loc = d + end_pos - kLocatorSize;
     uint64_t rec = le64(loc + 8);
+    // `rec` comes from the file: every test below compares it with sizes instead of adding to it, since
+    // rec + 4 wraps around for values near 2^64 and would point before the mapping.
     if (rec > end_pos - kLocatorSize || end_pos - kLocatorSize - rec < kEnd64Size || le32(d + rec) != kEnd64Sig) {
       fail(code::kModelFormat, path,
            "expected a Zip64 end record at offset " + std::to_string(rec) + " (named by the Zip64 locator), found " +
-               (rec + 4 <= n ? "bytes " + hex_bytes(d + rec, 4) : std::string("an offset past the end")));
+               (rec < n && n - rec >= 4 ? "bytes " + hex_bytes(d + rec, 4) : std::string("an offset past the end")));
     }
     const uint8_t* z = d + rec;
     count = le64(z + 32);
@@ -86,6 +88,9 @@ void ZipArchive::read_central_directory(uint64_t offset, uint64_t size, uint64_t
   const uint8_t* d = file_.data() + offset;
   const std::string& path = file_.path();
   uint64_t pos = 0;
+  // Each entry costs its record, its name twice (the table and the index by name) and the index's node.
+  constexpr uint64_t kEntryCost = sizeof(ZipEntry) + sizeof(std::string) + 4 * sizeof(void*) + 32;
+  budget_.charge(count * sizeof(ZipEntry), "the zip directory");
   entries_.reserve(static_cast<size_t>(count));
   for (uint64_t i = 0; i < count; i++) {
     if (size - pos < kCentralSize || le32(d + pos) != kCentralSig) {
@@ -107,6 +112,7 @@ void ZipArchive::read_central_directory(uint64_t offset, uint64_t size, uint64_t
       fail(code::kModelFormat, path,
            "zip central directory entry " + std::to_string(i) + " runs past the end of the directory");
     }
+    budget_.charge(kEntryCost + 2 * name_len, "the zip directory");
     entry.name.assign(reinterpret_cast<const char*>(c + kCentralSize), name_len);
     // Zip64: each field that overflowed 32 bits is 0xffffffff here and its real value is in extra record 0x0001,
     // in the fixed order size, compressed size, local header offset.

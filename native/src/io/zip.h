@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "io/mapped_file.h"
+#include "io/read_budget.h"
 
 namespace rwkv::io {
 
@@ -23,7 +24,8 @@ struct ZipEntry {
 
 class ZipArchive {
  public:
-  explicit ZipArchive(const MappedFile& file);  // throws E_MODEL_FORMAT / E_MODEL_TRUNCATED
+  // The entry table is charged to `budget`. Throws E_MODEL_FORMAT / E_MODEL_TRUNCATED / E_MODEL_LIMIT.
+  ZipArchive(const MappedFile& file, ReadBudget& budget);
 
   const std::vector<ZipEntry>& entries() const { return entries_; }
   const ZipEntry* find(const std::string& name) const;
@@ -34,6 +36,7 @@ class ZipArchive {
   void read_central_directory(uint64_t offset, uint64_t size, uint64_t count);
 
   const MappedFile& file_;
+  ReadBudget& budget_;
   std::vector<ZipEntry> entries_;
   std::unordered_map<std::string, size_t> by_name_;
 };

@@ -1,10 +1,13 @@
 // `rwkvstream classify FILE|- --labels a,b,c`: the distribution of a document of any length over the labels,
-// read in this process, checkpointed after every chunk (an interrupted run resumes when run again).
+// read in this process, checkpointed after every chunk (an interrupted run resumes when run again);
+// --show-prompt prints what the model would read instead.
 import type { Command } from 'commander';
 
 import { runDocumentJob } from '../../embedded/index.ts';
+import { choosePromptFormat } from '../../models/index.ts';
 import { documentOutput } from '../deliver.ts';
-import { DOCUMENT_CONFIG_FLAGS, addEmbeddedFlags, runEmbedded, type EmbeddedFlags } from '../embedded-command.ts';
+import { addEmbeddedFlags, runEmbedded, type EmbeddedFlags } from '../embedded-command.ts';
+import { runShowPrompt } from '../show-prompt.ts';
 import { addClassifyFlags, addSectionFlags, classifyTask, type ClassifyFlags } from '../task-flags.ts';
 
 export function classifyCommand(program: Command): void {
@@ -12,9 +15,13 @@ export function classifyCommand(program: Command): void {
     .command('classify')
     .argument('<file>', 'the document ("-": standard input)')
     .description('classify a document of any length over the given labels in this process (resumable)');
-  addEmbeddedFlags(addSectionFlags(addClassifyFlags(cmd), 'classify'), DOCUMENT_CONFIG_FLAGS).action(async (file: string, flags: EmbeddedFlags & ClassifyFlags) => {
+  addEmbeddedFlags(addSectionFlags(addClassifyFlags(cmd), 'classify'), 'classify').action(async (file: string, flags: EmbeddedFlags & ClassifyFlags) => {
+    if (flags.showPrompt) {
+      await runShowPrompt(file, flags, (config, format) => classifyTask(flags, config.classify, format));
+      return;
+    }
     await runEmbedded('classify', file, flags, {
-      prepare: (config) => classifyTask(flags, config.classify),
+      prepare: async (config, loaded) => classifyTask(flags, config.classify, (await choosePromptFormat(config, loaded.origin)).format),
       run: ({ options, reporter }, task) => {
         const output = documentOutput(flags.json === true, reporter);
         return runDocumentJob({ ...options, task, onSection: output.section }, output.deliver);

@@ -15,7 +15,7 @@ import { describeIoError } from '../../embedded/errors.ts';
 import { defaultId } from '../../embedded/index.ts';
 import { runScanJob, type ScanSource } from '../../embedded/scan-job.ts';
 import { scanPrinter } from '../deliver.ts';
-import { SCAN_CONFIG_FLAGS, addEmbeddedFlags, resultId, runWithEngine, type EmbeddedFlags } from '../embedded-command.ts';
+import { addEmbeddedFlags, resultId, runWithEngine, type EmbeddedFlags } from '../embedded-command.ts';
 import { UsageError, numberFlag } from '../output.ts';
 
 /** The flag that sets each anomaly setting, for naming it in an error. */
@@ -81,7 +81,7 @@ export function scanCommand(program: Command): void {
     .option('--top-events <n>', 'most surprising lines listed in each window summary (default 5)')
     .option('--event-text <chars>', 'characters of each line\'s text in its score (default 256; 0: none)')
     .option('--alerts-only', 'print only the lines that raised an alert (with --json: only those events)');
-  addEmbeddedFlags(cmd, SCAN_CONFIG_FLAGS).action(async (file: string, flags: ScanFlags) => {
+  addEmbeddedFlags(cmd, 'scan').action(async (file: string, flags: ScanFlags) => {
     if (flags.follow && file === '-') throw new UsageError('--follow is for a file; standard input is read as it arrives anyway');
     await runWithEngine('scan', flags, {
       prepare: (config, loaded) => {

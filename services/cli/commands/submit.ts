@@ -1,5 +1,5 @@
-// `rwkvstream submit --task summarize|classify [--labels a,b] (--file F | --url U) [--id ID]`: publishes a
-// document to the documents topic and prints its id. The brokers and topics come from the configuration
+// `rwkvstream submit --task summarize|classify [--labels a,b] (--file F | --url U) [--id ID] [--prompt-format F]`:
+// publishes a document to the documents topic and prints its id. The brokers and topics come from the configuration
 // (--kafka, KAFKA_BROKERS, the config file); missing topics are created as a worker would create them.
 import { randomUUID } from 'node:crypto';
 
@@ -38,7 +38,7 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function taskFromFlags(flags: SubmitFlags): unknown {
+function taskFromFlags(flags: SubmitFlags): Record<string, unknown> {
   const sections = sectionsFromFlags(flags);
   const common = {
     kind: flags.task,
@@ -99,9 +99,12 @@ export function submitCommand(program: Command): void {
   addCommandSettings(cmd, 'submit').action(async (flags: SubmitFlags) => {
     if ((flags.file === undefined) === (flags.url === undefined)) throw new UsageError('give exactly one of --file and --url');
     const id = parseFlags(DocumentIdSchema, flags.id ?? randomUUID(), '--id');
-    const task = parseTaskFlags(DocumentTaskSchema, taskFromFlags(flags));
+    const fields = taskFromFlags(flags);
     const loaded = await loadConfig({ flags });
     const { config } = loaded;
+    // The workers' model is not known here: without --prompt-format (or its variable or config entry) the
+    // task is read as raw, the schema's default.
+    const task = parseTaskFlags(DocumentTaskSchema, config.promptFormat === undefined ? fields : { ...fields, promptFormat: config.promptFormat });
     const address = kafkaFrom(loaded);
     await requireKafka(address);
     const kafka = createKafka(address.value, 'rwkvstream-submit', silentLogger());

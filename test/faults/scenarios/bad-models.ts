@@ -1,17 +1,21 @@
 // Wrong model files, tokenizers and state blobs, through the engine API in a child process (a crash would be
 // seen as a crash) and through `rwkvstream inspect`: each refused with its code and a message saying what was
 // expected. The fixture model and a blob of its own open fine in the same process, so the refusals are not
-// an engine that refuses everything.
+// an engine that refuses everything. A second row opens files crafted to crash a reader or to make it
+// allocate gigabytes (written by the native test test_hostile_files), each in a fresh process, and reports
+// each one's peak memory against the readers' bound (4 × the file's size + 16 MiB, native/src/io/read_budget.h)
+// plus the file's mapped pages.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
 import { tinyModel } from '../../helpers/fixtures.ts';
-import { cliEntry, fixture, worldVocab } from '../../helpers/paths.ts';
+import { cliEntry, fixture, repoRoot, worldVocab } from '../../helpers/paths.ts';
 import { runProbes } from '../probe-runner.ts';
-import type { Scenario } from '../scenario.ts';
+import type { Row } from '../report.ts';
+import type { Scenario, SuiteContext } from '../scenario.ts';
 
 const exec = promisify(execFile);
 
@@ -70,6 +74,79 @@ async function cliRefusal(args: string[], cwd: string): Promise<{ code: string; 
     const match = /rwkvstream: (E_[A-Z_]+): (.*)/.exec(e.stderr ?? '');
     return match ? { code: match[1]!, message: match[2]! } : `exit ${e.code} without a coded error: ${(e.stderr ?? '').slice(0, 200)}`;
   }
+}
+
+interface HostileFile {
+  name: string;
+  file: string;
+  bytes: number;
+  code: string;
+}
+
+const MiB = 1024 * 1024;
+/**
+ * The readers' bound (read_budget.h: 4 × the file + 16 MiB), plus the file itself, whose mapped pages count as
+ * resident, plus 16 MiB for the probe process itself: a reader refuses a hostile file only when it has spent
+ * its budget, and the node process around it (the addon's worker thread has a malloc arena of its own) varies
+ * by several MiB from the baseline probe.
+ */
+const boundBytes = (bytes: number) => 5 * bytes + 32 * MiB;
+
+/** Hostile model files, each opened in a fresh probe process: refused with the expected code, no crash, and peak memory within the bound. */
+async function hostileFiles(ctx: SuiteContext): Promise<Row> {
+  const dir = path.join(ctx.tmp, 'hostile');
+  mkdirSync(dir, { recursive: true });
+  await exec(path.join(repoRoot, 'native', 'build', 'test_hostile_files'), ['--write', dir], { timeout: 120_000 });
+  const files = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as HostileFile[];
+  // A state blob whose header announces 2^62 floats, read by the fixture model's engine.
+  const own = readFileSync(path.join(ctx.tmp, 'own.state'));
+  const huge = Buffer.from(own);
+  huge.writeBigUInt64LE(1n << 62n, 80);
+  writeFileSync(path.join(dir, 'huge.state'), huge);
+  // The baseline: a probe that refuses a 4 KiB file of garbage costs node, the addon and the model-less open.
+  const garbage = path.join(dir, 'garbage.bin');
+  writeFileSync(garbage, randomBytes(4096));
+  const probes = [
+    { op: 'model', model: garbage },
+    ...files.map((f) => ({ op: 'model', model: path.join(dir, f.file) })),
+    { op: 'state', model: tinyModel, blob: path.join(dir, 'huge.state') },
+  ];
+  const expected = [...files, { name: 'state blob announcing 2^62 floats', file: 'huge.state', bytes: huge.length, code: 'E_STATE' }];
+  // One process per file: a probe's peak RSS is the high-water mark of its whole process.
+  const outcomes = [];
+  for (const probe of probes) outcomes.push((await runProbes([probe], { tmp: ctx.tmp, timeoutMs: 60_000 }))[0]!);
+  const baseline = outcomes[0]!;
+  const problems: string[] = [];
+  if (baseline.status !== 'refused') problems.push(`baseline probe: ${baseline.status} ${baseline.message ?? ''}`);
+  const baseKiB = baseline.maxRssKiB ?? 0;
+  let refused = 0;
+  let worst = '';
+  let worstRatio = -1;
+  const figures: string[] = [];
+  for (const [i, f] of expected.entries()) {
+    const o = outcomes[i + 1]!;
+    const grew = Math.max(0, (o.maxRssKiB ?? 0) - baseKiB) * 1024;
+    const ratio = grew / boundBytes(f.bytes);
+    figures.push(`${f.file} ${o.code ?? o.status} +${(grew / MiB).toFixed(0)} MiB`);
+    if (ratio > worstRatio) {
+      worstRatio = ratio;
+      worst = `${f.name}: +${(grew / MiB).toFixed(1)} MiB of ${(boundBytes(f.bytes) / MiB).toFixed(0)} MiB allowed`;
+    }
+    if (o.status !== 'refused' || o.code !== f.code) problems.push(`${f.name}: ${o.status} ${o.code ?? ''} ${(o.message ?? '').slice(0, 120)}, wanted ${f.code}`);
+    else if (grew > boundBytes(f.bytes)) problems.push(`${f.name}: peak memory grew by ${(grew / MiB).toFixed(0)} MiB, more than ${(boundBytes(f.bytes) / MiB).toFixed(0)} MiB`);
+    else refused++;
+  }
+  return {
+    category: 'bad input',
+    name: 'hostile model files (crash, memory blow-up) with peak RSS',
+    tries: expected.length,
+    identical: 0,
+    refused,
+    lost: expected.length - refused,
+    note: problems.length > 0
+      ? problems.slice(0, 3).join('; ')
+      : `probe baseline ${(baseKiB / 1024).toFixed(0)} MiB; worst ${worst}; ${figures.join(', ')}`,
+  };
 }
 
 export const badModels: Scenario = {
@@ -134,5 +211,6 @@ export const badModels: Scenario = {
         ? problems.slice(0, 3).join('; ')
         : `${[...codes].join(', ')}; e.g. ${example?.code}: '${(example?.message ?? '').slice(0, 100)}'; probe peak RSS ${Math.round(rss / 1024)} MiB`,
     });
+    report(await hostileFiles(ctx));
   },
 };

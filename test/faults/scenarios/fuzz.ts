@@ -3,9 +3,11 @@
 // parsed message, encoded again, parses to the same message) or refused with a code; nothing else may be thrown;
 // time per record and heap growth are measured. (b) The model-file reader through the addon: mutated copies of
 // the fixture models opened in child processes, each opened or refused with a coded error, with no crash, no
-// hang and bounded memory. Seeded, so a failure can be replayed.
+// hang and bounded memory. (c) When they are built (cmake -DRWKV_BUILD_FUZZ=ON -B native/build-fuzz, as .ci/run
+// does), the native fuzz targets: each reader (pickle, zip, safetensors, ggml, state blob) under AddressSanitizer
+// and UndefinedBehaviorSanitizer with structure-aware mutations. Seeded, so a failure can be replayed.
 import { execFile } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual, promisify } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
@@ -16,7 +18,7 @@ import type { RawRecord } from '../../../pipelines/ports.ts';
 import { DOCUMENT_SCHEMA_V1, DocumentMessageSchema } from '../../../schemas/documents.ts';
 import { EVENT_SCHEMA_V1, EventMessageSchema } from '../../../schemas/events.ts';
 import { tinyModel } from '../../helpers/fixtures.ts';
-import { cliEntry, fixture } from '../../helpers/paths.ts';
+import { cliEntry, fixture, repoRoot, sharedDir } from '../../helpers/paths.ts';
 import { memoryIngest } from '../../pipeline/memory-ports.ts';
 import type { FileEdits } from '../model-probe.ts';
 import { runProbes } from '../probe-runner.ts';
@@ -211,6 +213,52 @@ async function fuzzMessages(ctx: SuiteContext): Promise<Row> {
   };
 }
 
+/** (c): the sanitized native fuzz targets, each for a fixed time; none when they are not built. */
+async function fuzzNativeReaders(ctx: SuiteContext): Promise<Row | undefined> {
+  const dir = path.join(repoRoot, 'native', 'build-fuzz');
+  const targets = existsSync(dir) ? readdirSync(dir).filter((f) => /^fuzz_[a-z_]+$/.test(f)).sort() : [];
+  if (targets.length === 0) {
+    ctx.log('native fuzz targets not built (cmake -S native -B native/build-fuzz -DRWKV_BUILD_FUZZ=ON): skipped');
+    return undefined;
+  }
+  const seconds = ctx.quick ? 5 : 20;
+  let mutants = 0;
+  let accepted = 0;
+  const problems: string[] = [];
+  const figures: string[] = [];
+  for (const target of targets) {
+    try {
+      const { stdout } = await exec(path.join(dir, target), ['--seconds', String(seconds), '--seed', String(SEED)], {
+        timeout: (seconds + 120) * 1000,
+        cwd: ctx.tmp,
+        env: { ...process.env, RWKV_SHARED_DIR: sharedDir },
+      });
+      const m = /(\w+): seed \d+, .*?, (\d+) mutants in \d+ s, (\d+) accepted, .*peak RSS (\d+) MiB/.exec(stdout);
+      if (!m) {
+        problems.push(`${target}: no summary line in ${stdout.slice(-200)}`);
+        continue;
+      }
+      mutants += Number(m[2]);
+      accepted += Number(m[3]);
+      figures.push(`${m[1]} ${m[2]} (${m[4]} MiB)`);
+    } catch (err) {
+      const e = err as { stderr?: string; signal?: string; code?: number };
+      problems.push(`${target} failed (${e.signal ?? e.code}): ${(e.stderr ?? '').split('\n').filter((l) => /ERROR|SUMMARY|uncoded|runtime error/.test(l)).slice(0, 2).join(' | ').slice(0, 240)}`);
+    }
+  }
+  return {
+    category: 'fuzz',
+    name: 'native readers under ASan/UBSan, structure-aware mutations',
+    tries: problems.length > 0 ? Math.max(1, mutants) : mutants,
+    identical: problems.length === 0 ? accepted : 0,
+    refused: problems.length === 0 ? mutants - accepted : 0,
+    lost: problems.length > 0 ? Math.max(1, mutants) : 0,
+    note: problems.length > 0
+      ? problems.slice(0, 2).join('; ')
+      : `seed ${SEED}; ${seconds} s each; mutants (peak RSS with shadow memory): ${figures.join(', ')}; ${accepted} accepted, the rest refused with a code; no sanitizer report`,
+  };
+}
+
 /** Mutations of a model file: flips in its header and index, random bytes anywhere, zeroed and moved ranges, cuts. */
 function fileEdits(rand: Rand, size: number): FileEdits {
   // Containers keep their index at the start (safetensors, rwkv.cpp) or the end (zip-based .pth): aim there.
@@ -286,5 +334,7 @@ export const fuzz: Scenario = {
   async run(ctx, report) {
     report(await fuzzMessages(ctx));
     report(await fuzzModelFiles(ctx));
+    const native = await fuzzNativeReaders(ctx);
+    if (native) report(native);
   },
 };
