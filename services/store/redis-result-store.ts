@@ -2,7 +2,7 @@
 // "published" flag that makes a redone finish step publish the stored result instead of a new one. A failure
 // is kept in its own field: it is what `result` shows until a result exists, and never blocks one (a document
 // whose reference failed can be submitted again under its id).
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/access.ts';
 
 import type { ResultStore, StateKey, StoredResult } from '../../pipelines/ports.ts';
 import type { Keys } from './keys.ts';
@@ -13,7 +13,7 @@ const SECTION_READ = 256;
 
 export class RedisResultStore implements ResultStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     /** How long a document's result stays readable. */
     private readonly retentionSeconds: number,
