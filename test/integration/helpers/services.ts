@@ -104,9 +104,10 @@ export class TopicCollector {
   readonly records = new Map<string, Collected[]>();
   #consumer: Consumer | null = null;
 
-  async start(brokers: string[], topics: string[]): Promise<void> {
+  /** `client`: a client of a secured broker (default: a plain one of `brokers`). */
+  async start(brokers: string[], topics: string[], client: Kafka = kafkaClient(brokers)): Promise<void> {
     for (const t of topics) this.records.set(t, []);
-    const consumer = kafkaClient(brokers).consumer({ groupId: uniqueName('collector'), maxWaitTimeInMs: 200 });
+    const consumer = client.consumer({ groupId: uniqueName('collector'), maxWaitTimeInMs: 200 });
     this.#consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });
