@@ -6,7 +6,7 @@
 # broker's own traffic and the readiness check.
 #
 # stdout: the settings a worker needs, one VARIABLE=value a line (no secret: the password is in a file):
-#   KAFKA_BROKERS=127.0.0.1:39194
+#   KAFKA_BROKERS=127.0.0.1:39294
 #   KAFKA_TLS_CA_FILE=<dir>/ca.crt
 #   KAFKA_SASL_MECHANISM=scram-sha-512
 #   KAFKA_SASL_USERNAME=rwkvstream
@@ -15,15 +15,16 @@
 # Idempotent, like start.sh; --fresh wipes the broker's data (the certificates and password stay).
 #
 # Environment (all optional):
-#   KAFKA_SASL_SSL_PORT    the SASL_SSL listener, default 39194
-#   KAFKA_PORT             the broker's PLAINTEXT listener, default 39192 (controller: KAFKA_PORT + 1)
+#   KAFKA_SASL_SSL_PORT    the SASL_SSL listener, default 39294
+#   KAFKA_PORT             the broker's PLAINTEXT listener, default 39292 (controller: KAFKA_PORT + 1); the
+#                          defaults stay clear of the shared broker (39092) and the fault suite's (39192)
 #   KAFKA_DATA_DIR         default ${TMPDIR:-/tmp}/rwkvstream-kafka-secure-<KAFKA_PORT>
 #   KAFKA_SECRETS_DIR      CA, keystore and passwords, default <data dir>.secrets (mode 0700)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-export KAFKA_PORT="${KAFKA_PORT:-39192}"
-export KAFKA_SASL_SSL_PORT="${KAFKA_SASL_SSL_PORT:-39194}"
+export KAFKA_PORT="${KAFKA_PORT:-39292}"
+export KAFKA_SASL_SSL_PORT="${KAFKA_SASL_SSL_PORT:-39294}"
 export KAFKA_DATA_DIR="${KAFKA_DATA_DIR:-${TMPDIR:-/tmp}/rwkvstream-kafka-secure-${KAFKA_PORT}}"
 export KAFKA_SECRETS_DIR="${KAFKA_SECRETS_DIR:-${KAFKA_DATA_DIR}.secrets}"
 secrets="$KAFKA_SECRETS_DIR"

@@ -5,7 +5,7 @@
 # start.sh (same ownership rules, same persistence settings).
 #
 # stdout: the settings a worker needs, one VARIABLE=value a line (no secret: the password is in a file):
-#   REDIS_URL=rediss://127.0.0.1:6392
+#   REDIS_URL=rediss://127.0.0.1:6394
 #   REDIS_USERNAME=rwkvstream
 #   REDIS_PASSWORD_FILE=<dir>/password
 #   REDIS_TLS_CA_FILE=<dir>/ca.crt
@@ -14,13 +14,13 @@
 # Idempotent, like start.sh; --fresh wipes the data (the certificates and password stay).
 #
 # Environment (all optional):
-#   REDIS_PORT           TLS port, default 6392
+#   REDIS_PORT           TLS port, default 6394 (clear of start.sh's 6390 and the fault suite's 6391, 6392)
 #   REDIS_DATA_DIR       data directory, default ${TMPDIR:-/tmp}/rwkvstream-redis-secure-<port>
 #   REDIS_SECRETS_DIR    certificates, keys and password, default <data dir>.secrets (mode 0700)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-export REDIS_PORT="${REDIS_PORT:-6392}"
+export REDIS_PORT="${REDIS_PORT:-6394}"
 export REDIS_DATA_DIR="${REDIS_DATA_DIR:-${TMPDIR:-/tmp}/rwkvstream-redis-secure-${REDIS_PORT}}"
 secrets="${REDIS_SECRETS_DIR:-${REDIS_DATA_DIR}.secrets}"
 user=rwkvstream
