@@ -181,14 +181,14 @@ export class Cluster extends Deployment {
 
   /** Ids of the chunk jobs a worker is running now (BullMQ records who took each active job). */
   async activeChunkJobs(worker: StartingWorker): Promise<string[]> {
-    const ids = await this.redis.lrange(`${this.prefix}:chunks:active`, 0, -1);
-    const owners = await Promise.all(ids.map((id) => this.redis.hget(`${this.prefix}:chunks:${id}`, 'pb')));
+    const ids = await this.redis.lrange(`${this.keys.queuePrefix}:chunks:active`, 0, -1);
+    const owners = await Promise.all(ids.map((id) => this.redis.hget(`${this.keys.queuePrefix}:chunks:${id}`, 'pb')));
     return ids.filter((_, i) => owners[i] === worker.name);
   }
 
   /** Where a chunk job stands in the queue: its list or set, who took it last, how often it stalled or failed. */
   async chunkJobState(jobId: string): Promise<Record<string, unknown>> {
-    const base = `${this.prefix}:chunks`;
+    const base = `${this.keys.queuePrefix}:chunks`;
     const [fields, active, wait, stalled, failed, locked] = await Promise.all([
       this.redis.hmget(`${base}:${jobId}`, 'pb', 'stc', 'ats', 'atm', 'failedReason', 'finishedOn'),
       this.redis.lpos(`${base}:active`, jobId),

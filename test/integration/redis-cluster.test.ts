@@ -7,9 +7,9 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 
-import { Cluster } from 'ioredis';
+import type { Cluster } from 'ioredis';
 
 import { scoreEvents, summarize } from '../../pipelines/tasks/index.ts';
 import { EVENT_SCHEMA_V1 } from '../../schemas/events.ts';
@@ -23,31 +23,19 @@ import { useDeployment } from './helpers/deployment.ts';
 const exec = promisify(execFile);
 const PORT = Number(process.env.RWKVSTREAM_TEST_CLUSTER_PORT ?? 7391);
 const clusterUrl = `redis://127.0.0.1:${PORT}`;
-let cluster: Cluster;
+
+// The cluster is up before the deployment's own hook connects to it (hooks run in the order they are registered).
+before(async () => {
+  const { stdout } = await exec(path.join(repoRoot, 'infra', 'redis', 'start-cluster.sh'), [], { env: { ...process.env, REDIS_CLUSTER_PORT: String(PORT) }, timeout: 120_000 });
+  assert.equal(stdout.trim(), clusterUrl);
+}, { timeout: 150_000 });
 
 const deployment = useDeployment('cluster', {
-  redisUrl: clusterUrl,
+  // The deployment's own client is an ioredis Cluster, its workers get --redis-cluster, its tear-down clears every master.
+  redisAccess: { url: clusterUrl, origin: 'test', cluster: true },
   producer: true,
-  workerArgs: ['--redis-cluster', '--chunk-tokens', '256', '--batch-events', '4', '--batch-ms', '300'],
+  workerArgs: ['--chunk-tokens', '256', '--batch-events', '4', '--batch-ms', '300'],
   setUp: async (d) => {
-    const { stdout } = await exec(path.join(repoRoot, 'infra', 'redis', 'start-cluster.sh'), [], { env: { ...process.env, REDIS_CLUSTER_PORT: String(PORT) }, timeout: 120_000 });
-    assert.equal(stdout.trim(), clusterUrl);
-    cluster = new Cluster([{ host: '127.0.0.1', port: PORT }]);
-    // The deployment's own tear-down scans one server; a cluster's keys are spread over its masters.
-    d.onTeardown(async () => {
-      for (const node of cluster.nodes('master')) {
-        for (const pattern of [`${d.prefix}:*`, `{${d.prefix}}:*`]) {
-          let cursor = '0';
-          do {
-            const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-            cursor = next;
-            // One key at a time: a node's keys are in many slots.
-            for (const key of keys) await node.unlink(key);
-          } while (cursor !== '0');
-        }
-      }
-      cluster.disconnect();
-    });
     await d.spawn('cluster-worker');
   },
 });
@@ -86,10 +74,10 @@ test('a document in parts is read end to end on a three-master cluster; status a
   assert.equal(status.state, 'done');
 
   // The queues are under the hash tag of the prefix (one slot), the document's keys under its own.
-  const masters = cluster.nodes('master');
+  const masters = (deployment.redis as Cluster).nodes('master');
   const found = await Promise.all(masters.map((n) => n.keys(`{${prefix}}:chunks:*`)));
   assert.ok(found.flat().length > 0, 'BullMQ keys under {prefix}');
-  assert.equal(await cluster.exists(`${prefix}:{doc:cluster-doc}:record`), 1);
+  assert.equal(await deployment.redis.exists(`${prefix}:{doc:cluster-doc}:record`), 1);
   assert.equal(collector.records.get(topics.deadLetter)?.length ?? 0, 0, 'no dead letter');
 });
 
