@@ -7,7 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { DOCUMENT_SCHEMA_V1, DocumentMessageSchema } from '../../schemas/documents.ts';
 import type { DocumentTaskInput } from '../../schemas/tasks.ts';
+import type { RedisAccess } from '../../services/redis/access.ts';
 import { Deployment } from '../integration/helpers/deployment.ts';
+import type { KafkaSecurity } from '../integration/helpers/services.ts';
 import type { StartingWorker, WorkerProcess } from '../integration/helpers/worker-process.ts';
 import { onInterrupt } from './interrupt.ts';
 import { referenceResult } from './reference.ts';
@@ -30,6 +32,10 @@ export interface ClusterOptions {
   workerArgs?: string[];
   /** Extra environment of the worker processes. */
   env?: NodeJS.ProcessEnv;
+  /** A secured or clustered Redis (see DeploymentOptions). */
+  redisAccess?: RedisAccess;
+  /** TLS and SASL of a secured broker. */
+  kafkaSecurity?: KafkaSecurity;
 }
 
 export interface AuditEntry {
@@ -78,6 +84,8 @@ export class Cluster extends Deployment {
       producer: true,
       workerArgs: ['--chunk-tokens', String(options.chunkTokens), ...(options.workerArgs ?? [])],
       ...(options.env ? { env: options.env } : {}),
+      ...(options.redisAccess ? { redisAccess: options.redisAccess } : {}),
+      ...(options.kafkaSecurity ? { kafkaSecurity: options.kafkaSecurity } : {}),
     });
     this.#options = options;
   }

@@ -13,15 +13,14 @@ import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 
 import { DocumentResultSchema } from '../../schemas/results.ts';
-import { loadConfig } from '../../services/config/index.ts';
 import { createKafka } from '../../services/kafka/client.ts';
-import { kafkaAccessFrom } from '../../services/kafka/security.ts';
 import { ensureTopics } from '../../services/kafka/topics.ts';
 import { silentLogger } from '../../services/log.ts';
-import { redisAccessFrom, type RedisClient } from '../../services/redis/access.ts';
+import type { RedisClient } from '../../services/redis/access.ts';
 import { openRedis } from '../../services/redis/connection.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
-import { cliEntry, repoRoot } from '../helpers/paths.ts';
+import { cliEntry } from '../helpers/paths.ts';
+import { securedServices } from './helpers/secured.ts';
 import { TopicCollector, topicsFor, uniqueName } from './helpers/services.ts';
 
 const exec = promisify(execFile);
@@ -36,13 +35,6 @@ const outputs: string[] = [];
 let redis: RedisClient | null = null;
 const children = new Set<ReturnType<typeof spawn>>();
 let dir = '';
-
-function settingsOf(stdout: string): Record<string, string> {
-  return Object.fromEntries(stdout.trim().split('\n').map((line) => {
-    const at = line.indexOf('=');
-    return [line.slice(0, at), line.slice(at + 1)];
-  }));
-}
 
 async function cli(args: string[], extra: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -101,27 +93,18 @@ function startWorker(extra: Record<string, string>, args: string[] = []): Worker
 }
 
 before(async () => {
-  const kafkaOut = await exec(path.join(repoRoot, 'infra', 'kafka', 'start-secure.sh'), [], { timeout: 180_000 });
-  const redisOut = await exec(path.join(repoRoot, 'infra', 'redis', 'start-secure.sh'), [], { timeout: 60_000 });
-  const settings = { ...settingsOf(kafkaOut.stdout), ...settingsOf(redisOut.stdout) };
-  // Kafka's password from a variable, Redis's from a file: both ways in are used.
-  const kafkaPassword = readFileSync(settings.KAFKA_SASL_PASSWORD_FILE!, 'utf8').trim();
-  const redisPassword = readFileSync(settings.REDIS_PASSWORD_FILE!, 'utf8').trim();
-  secrets = [kafkaPassword, redisPassword];
-  const { KAFKA_SASL_PASSWORD_FILE: _unused, ...rest } = settings;
-  env = { ...rest, KAFKA_SASL_PASSWORD: kafkaPassword };
+  const services = await securedServices();
+  env = services.env;
+  secrets = [...services.secrets];
   // The URLs as start-secure.sh printed them carry no password; the settings must come through as given.
-  assert.ok(!env.REDIS_URL!.includes(redisPassword));
-
-  const loaded = await loadConfig({ env: { HOME: process.env.HOME ?? '/tmp', ...env } });
-  const kafkaAccess = await kafkaAccessFrom(loaded);
-  const kafka = createKafka(kafkaAccess, 'rwkvstream-test', silentLogger());
+  assert.ok(!env.REDIS_URL!.includes(secrets[1]!));
+  const kafka = createKafka(services.kafka, 'rwkvstream-test', silentLogger());
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, topics, 2);
   await admin.disconnect();
-  await collector.start(kafkaAccess.brokers, [topics.results, topics.deadLetter], kafka);
-  redis = await openRedis(await redisAccessFrom(loaded), 'rwkvstream-test');
+  await collector.start(services.kafka.brokers, [topics.results, topics.deadLetter], kafka);
+  redis = await openRedis(services.redis, 'rwkvstream-test');
   dir = path.join(process.env.TMPDIR ?? '/tmp', prefix);
   await exec('mkdir', ['-p', dir]);
 }, { timeout: 240_000 });
