@@ -204,8 +204,17 @@ function unknownKeyMessage(parentPath: string, key: string): string {
 
 /** The text of a value in a message: a secret never, a URL without its password. */
 function shown(dotted: string, value: unknown): unknown {
-  if (SECRET_PATHS.some((p) => dotted === p || dotted.startsWith(`${p}.`))) return '(secret, not shown)';
+  const hidden = '(secret, not shown)';
+  if (SECRET_PATHS.some((p) => dotted === p || dotted.startsWith(`${p}.`))) return hidden;
   if (dotted === 'redisUrl' && urlPassword(value) !== '') return redactUrl(value as string);
+  // An object holding a secret (kafka.sasl, redis) is quoted with the secret masked.
+  const inside = SECRET_PATHS.filter((p) => p.startsWith(`${dotted}.`) || dotted === '');
+  if (isTree(value) && inside.length > 0) {
+    const copy = structuredClone(value);
+    for (const p of inside) if (getPath(copy, dotted ? p.slice(dotted.length + 1) : p) !== undefined) setPath(copy, dotted ? p.slice(dotted.length + 1) : p, hidden);
+    if (dotted === '' && urlPassword(copy.redisUrl) !== '') copy.redisUrl = redactUrl(copy.redisUrl as string);
+    return copy;
+  }
   return value;
 }
 

@@ -94,6 +94,10 @@ test('Kafka TLS and SASL become kafkajs options; SASL without a password is refu
   assert.equal(kafkaConnection(await kafkaAccessFrom(await load({ env: { HOME: '/home/u', KAFKA_BROKERS: 'b:1' } }))).ssl, undefined);
   const noPassword = await refused(load({ env: { ...env, KAFKA_SASL_PASSWORD_FILE: '' } }).then(kafkaAccessFrom));
   assert.match(noPassword.message, /SASL is on but no password is set: set KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE/);
+  // A config file whose sasl object is wrong as a whole is quoted without the password from the environment.
+  const whole = await refused(load({ env: { ...env, KAFKA_SASL_PASSWORD_FILE: '', KAFKA_SASL_PASSWORD: 'env-sasl-secret' }, flags: { config: file('sasl.json', JSON.stringify({ kafka: { sasl: { mechanism: 'plain', username: 'u', extra: 1 } } })) } }));
+  assert.match(whole.message, /kafka\.sasl\.extra: unknown setting/);
+  assert.ok(!whole.message.includes('env-sasl-secret'));
   const mechanism = await refused(load({ env: { ...env, KAFKA_SASL_MECHANISM: 'gssapi' } }));
   assert.match(mechanism.message, /kafka\.sasl\.mechanism: expected plain, scram-sha-256 or scram-sha-512, got "gssapi"/);
 });
