@@ -49,6 +49,61 @@ export const WorkerSettingsSchema = z.strictObject({
   batch: BatchSettingsSchema.default(BatchSettingsSchema.parse({})),
 });
 
+const file = (what: string) => z.string().min(1, { error: `expected the path of ${what}` });
+/** host:port of a Redis Sentinel. */
+const HostPortSchema = z.string().regex(/^[A-Za-z0-9._-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$/, { error: 'expected host:port' });
+
+/**
+ * How a TLS connection is checked and which client certificate it shows. The CA, certificate and key are
+ * files (a key never passes through a flag's text or the environment).
+ */
+export const TlsSettingsSchema = z.strictObject({
+  /** PEM file of the CA(s) the server's certificate must chain to (unset: the system's CAs). */
+  ca: file('a PEM CA file').optional(),
+  /** PEM client certificate, for servers that ask for one; needs `key`. */
+  cert: file('a PEM certificate').optional(),
+  /** PEM private key of the client certificate. */
+  key: file('a PEM private key').optional(),
+  /** Name the server's certificate must carry, when it is not the host connected to. */
+  serverName: z.string().min(1).optional(),
+});
+
+/**
+ * Access to Redis beyond its URL. Secrets (password) come from the environment or a file (passwordFile),
+ * never from a flag.
+ */
+export const RedisAccessSettingsSchema = z.strictObject({
+  /** ACL user (unset: the URL's user, else "default"). */
+  username: z.string().min(1).optional(),
+  password: z.string().min(1).optional(),
+  passwordFile: file('a file holding the password').optional(),
+  /** TLS settings; a rediss:// URL turns TLS on, and so does any of these. */
+  tls: TlsSettingsSchema.optional(),
+  /** Sentinels to ask for the master named `sentinelName` (the URL's host is then not used). */
+  sentinels: z.array(HostPortSchema).min(1, { error: 'expected at least one sentinel' }).optional(),
+  sentinelName: z.string().min(1).optional(),
+  sentinelPassword: z.string().min(1).optional(),
+  sentinelPasswordFile: file('a file holding the sentinel password').optional(),
+  /** The URL is one node of a Redis Cluster. */
+  cluster: z.boolean({ error: 'expected true or false' }).default(false),
+});
+
+export const KafkaSaslMechanismSchema = z.enum(['plain', 'scram-sha-256', 'scram-sha-512'], {
+  error: 'expected plain, scram-sha-256 or scram-sha-512',
+});
+
+/** Access to Kafka beyond the broker list: TLS and SASL. The SASL password comes from the environment or a file. */
+export const KafkaAccessSettingsSchema = z.strictObject({
+  /** TLS to the brokers: `enabled`, or on by itself when a CA, certificate or server name is set. */
+  tls: TlsSettingsSchema.extend({ enabled: z.boolean({ error: 'expected true or false' }).default(false) }).optional(),
+  sasl: z.strictObject({
+    mechanism: KafkaSaslMechanismSchema,
+    username: z.string().min(1, { error: 'expected a SASL user name' }),
+    password: z.string().min(1).optional(),
+    passwordFile: file('a file holding the SASL password').optional(),
+  }).optional(),
+});
+
 export const LogLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
   error: 'expected fatal, error, warn, info, debug, trace or silent',
 });
@@ -80,6 +135,10 @@ export const AppConfigSchema = z.strictObject({
   /** Unset: no Redis configured (the distributed mode refuses to start; doctor skips the check). */
   redisUrl: RedisUrlSchema.optional(),
   kafkaBrokers: z.array(KafkaBrokerSchema).min(1, { error: 'expected at least one broker' }).optional(),
+  /** Credentials, TLS, Sentinel and Cluster of the Redis at redisUrl. */
+  redis: RedisAccessSettingsSchema.default(RedisAccessSettingsSchema.parse({})),
+  /** TLS and SASL of the Kafka brokers. */
+  kafka: KafkaAccessSettingsSchema.default(KafkaAccessSettingsSchema.parse({})),
   /** Namespace of the Redis keys and BullMQ queues of one deployment. */
   prefix: ServiceConfigSchema.shape.prefix,
   /** Topics named <topicPrefix>.documents and so on; a topic set under topics.* wins. Applied while loading. */
@@ -115,6 +174,9 @@ export const AppConfigSchema = z.strictObject({
 export type AppConfig = z.infer<typeof AppConfigSchema>;
 export type AppConfigInput = z.input<typeof AppConfigSchema>;
 export type WorkerSettings = z.infer<typeof WorkerSettingsSchema>;
+export type TlsSettings = z.infer<typeof TlsSettingsSchema>;
+export type RedisAccessSettings = z.infer<typeof RedisAccessSettingsSchema>;
+export type KafkaAccessSettings = z.infer<typeof KafkaAccessSettingsSchema>;
 export type LogLevel = z.infer<typeof LogLevelSchema>;
 export type LogFormat = z.infer<typeof LogFormatSchema>;
 export type SummaryDefaults = z.infer<typeof SummaryDefaultsSchema>;

@@ -7,19 +7,47 @@ export type ServiceName = 'redis' | 'kafka';
 /** Exit status of a command that gave up on an unreachable service (README, "Exit codes"). */
 export const EXIT_UNREACHABLE = 5;
 
-/** "no answer from Redis at redis://h:1 (environment REDIS_URL): connect ECONNREFUSED ..." (no password). */
+/**
+ * A service that answered but refused us: wrong or missing credentials (Redis NOAUTH/WRONGPASS, a Kafka SASL
+ * failure) or a TLS certificate that does not verify. Retrying the same settings does not help.
+ */
+const REFUSED = [
+  /WRONGPASS/, /NOAUTH/, /NOPERM/, /invalid username-password/i, /Authentication required/i,
+  /SASL .*authentication failed/i, /SaslAuthenticat/i, /Illegal SASL/i, /unsupported SASL mechanism/i,
+  /certificate/i, /self[- ]signed/i, /unable to verify/i, /unable to get (local )?issuer/i, /ERR_TLS_/, /altnames/i,
+  /wrong version number/i, /tlsv1 alert/i, /SSL routines/i,
+];
+
+export function isRefusal(cause: unknown): boolean {
+  const e = cause as { code?: unknown; message?: unknown; name?: unknown };
+  const text = `${String(e?.name ?? '')} ${String(e?.code ?? '')} ${String(e?.message ?? cause)}`;
+  return REFUSED.some((re) => re.test(text));
+}
+
+/** What to check when a service refuses the credentials or the TLS handshake. */
+const CREDENTIALS_FIX: Record<ServiceName, string> = {
+  redis: 'check REDIS_USERNAME / --redis-user, REDIS_PASSWORD or REDIS_PASSWORD_FILE, and the TLS CA (REDIS_TLS_CA_FILE) against the server\'s ACL and certificate',
+  kafka: 'check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE, and the TLS CA (KAFKA_TLS_CA_FILE) against the broker\'s listener',
+};
+
+/**
+ * "no answer from Redis at redis://h:1 (environment REDIS_URL): connect ECONNREFUSED ..." (no password), or
+ * "Redis at ... (environment REDIS_URL) refused the connection: WRONGPASS ..." for credentials and TLS.
+ */
 export function unreachable(service: ServiceName, address: string, origin: string, cause: unknown): string {
   const where = service === 'redis' ? `Redis at ${redactUrl(address)}` : `Kafka at ${address}`;
-  return `no answer from ${where} (${origin}): ${reason(cause)}`;
+  return isRefusal(cause) ? `${where} (${origin}) refused the connection: ${reason(cause)}` : `no answer from ${where} (${origin}): ${reason(cause)}`;
 }
 
 export class UnreachableError extends Error {
   readonly code: string;
 
   constructor(readonly service: ServiceName, address: string, origin: string, cause: unknown, extra = '') {
-    super(`${unreachable(service, address, origin, cause)}${extra}; ${service === 'redis' ? REDIS_FIX : KAFKA_FIX}`);
+    const refused = isRefusal(cause);
+    const fix = refused ? CREDENTIALS_FIX[service] : service === 'redis' ? REDIS_FIX : KAFKA_FIX;
+    super(`${unreachable(service, address, origin, cause)}${extra}; ${fix}`);
     this.name = 'UnreachableError';
-    this.code = service === 'redis' ? 'E_REDIS_UNREACHABLE' : 'E_KAFKA_UNREACHABLE';
+    this.code = `E_${service.toUpperCase()}_${refused ? 'REFUSED' : 'UNREACHABLE'}`;
   }
 }
 

@@ -22,6 +22,8 @@
 #   KAFKA_HEAP_OPTS        JVM heap flags, default "-Xms256m -Xmx512m"
 #   KAFKA_START_TIMEOUT    seconds to wait for readiness, default 60
 #   KAFKA_LIBS_ROOT        where jars are cached, default infra/kafka/.libs
+#   KAFKA_SASL_SSL_PORT    also listen with SASL_SSL (SCRAM-SHA-512) on this port (start-secure.sh sets it,
+#                          with KAFKA_SECRETS_DIR: broker.p12, keystore-password, scram-user, scram-password)
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -111,7 +113,7 @@ fi
 rm -f -- "$KAFKA_PID_FILE"
 
 # Fail fast with a clear message instead of letting the JVM die on "Address already in use".
-for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" ${KAFKA_SASL_SSL_PORT:+"$KAFKA_SASL_SSL_PORT"}; do
   if port_open "$p"; then
     holder="$(port_holder "$p")" || holder="a process this user cannot see"
     die "port ${p} on 127.0.0.1 is in use by ${holder}, not a broker started from ${KAFKA_DATA_DIR}; it is left alone. If it is a Kafka broker you may use it (KAFKA_BROKERS=127.0.0.1:${p}, and do not stop it); to run your own, set KAFKA_PORT (and KAFKA_CONTROLLER_PORT) to free ports"
@@ -146,10 +148,10 @@ node.id=1
 # Static quorum of one voter; storage is formatted without --standalone to match.
 controller.quorum.voters=1@${KAFKA_HOST}:${KAFKA_CONTROLLER_PORT}
 controller.listener.names=CONTROLLER
-listeners=PLAINTEXT://${KAFKA_HOST}:${KAFKA_PORT},CONTROLLER://${KAFKA_HOST}:${KAFKA_CONTROLLER_PORT}
-advertised.listeners=PLAINTEXT://${KAFKA_HOST}:${KAFKA_PORT}
+listeners=PLAINTEXT://${KAFKA_HOST}:${KAFKA_PORT},CONTROLLER://${KAFKA_HOST}:${KAFKA_CONTROLLER_PORT}${KAFKA_SASL_SSL_PORT:+,SASL_SSL://${KAFKA_HOST}:${KAFKA_SASL_SSL_PORT}}
+advertised.listeners=PLAINTEXT://${KAFKA_HOST}:${KAFKA_PORT}${KAFKA_SASL_SSL_PORT:+,SASL_SSL://${KAFKA_HOST}:${KAFKA_SASL_SSL_PORT}}
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${KAFKA_SASL_SSL_PORT:+,SASL_SSL:SASL_SSL}
 log.dirs=${KAFKA_LOG_DIRS}
 
 # Internal topics default to replication factor 3, which one broker can never satisfy: consumer
@@ -179,6 +181,21 @@ replica.fetch.max.bytes=2097152
 # a quarter of this broker's heap; 32 MiB is plenty here.
 log.cleaner.dedupe.buffer.size=33554432
 EOF
+if [[ -n "${KAFKA_SASL_SSL_PORT:-}" ]]; then
+  validate_port KAFKA_SASL_SSL_PORT "$KAFKA_SASL_SSL_PORT"
+  [[ -f "${KAFKA_SECRETS_DIR:-}/broker.p12" ]] || die "KAFKA_SASL_SSL_PORT needs KAFKA_SECRETS_DIR with broker.p12 (infra/kafka/start-secure.sh makes it)"
+  cat >>"$props_tmp" <<EOF
+
+# Clients log in with SCRAM-SHA-512 over TLS on the SASL_SSL listener; the broker's own traffic (and the
+# readiness check) stays on the loopback PLAINTEXT listener.
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PKCS12
+ssl.keystore.location=${KAFKA_SECRETS_DIR}/broker.p12
+ssl.keystore.password=$(<"${KAFKA_SECRETS_DIR}/keystore-password")
+ssl.client.auth=none
+EOF
+fi
 if [[ "$(kafka_major)" -ge 4 ]]; then
   cat >>"$props_tmp" <<'EOF'
 
@@ -187,7 +204,8 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 EOF
 fi
-chmod 644 -- "$props_tmp" # mktemp creates 0600; keep it readable like the other files here
+# mktemp creates 0600; keep it readable like the other files here, unless it holds the keystore's password.
+[[ -n "${KAFKA_SASL_SSL_PORT:-}" ]] || chmod 644 -- "$props_tmp"
 mv -- "$props_tmp" "$KAFKA_PROPS_FILE"
 
 # Logging: the broker logs to stdout, which goes to $KAFKA_LOG_FILE; the storage tool logs only
@@ -249,8 +267,21 @@ if [[ ! -f "${KAFKA_LOG_DIRS}/meta.properties" ]]; then
   cluster_id="$(storage_tool random-uuid | tail -n 1)"
   [[ "$cluster_id" =~ ^[A-Za-z0-9_-]{22}$ ]] || die "StorageTool random-uuid returned '$cluster_id'"
   log "formatting ${KAFKA_LOG_DIRS} (cluster id ${cluster_id})"
-  storage_tool format -t "$cluster_id" -c "$KAFKA_PROPS_FILE" --ignore-formatted >&2 ||
-    die "formatting the storage directory failed"
+  if [[ -n "${KAFKA_SASL_SSL_PORT:-}" ]]; then
+    # The SCRAM user is created with the storage (KRaft). Its password reaches the tool through a java
+    # @argfile (main class and arguments: the launcher expands @files only before the main class), so it
+    # never appears on a command line.
+    args_file="${KAFKA_SECRETS_DIR}/format.args"
+    (umask 077 && printf -- 'kafka.tools.StorageTool\nformat\n-t\n%s\n-c\n%s\n--ignore-formatted\n--add-scram\nSCRAM-SHA-512=[name=%s,password=%s]\n' \
+      "$cluster_id" "$KAFKA_PROPS_FILE" "$(<"${KAFKA_SECRETS_DIR}/scram-user")" "$(<"${KAFKA_SECRETS_DIR}/scram-password")" >"$args_file")
+    status=0
+    "$KAFKA_JAVA" -Xmx256m -XX:TieredStopAtLevel=1 "${TOOLS_LOG_OPTS[@]}" -cp "${LIBS_DIR}/*" "@${args_file}" >&2 || status=$?
+    rm -f -- "$args_file"
+    ((status == 0)) || die "formatting the storage directory with the SCRAM user failed"
+  else
+    storage_tool format -t "$cluster_id" -c "$KAFKA_PROPS_FILE" --ignore-formatted >&2 ||
+      die "formatting the storage directory failed"
+  fi
 fi
 printf '%s\n' "$KAFKA_VERSION" >"$KAFKA_VERSION_FILE"
 

@@ -9,7 +9,15 @@ if ! [[ "$REDIS_PORT" =~ ^[0-9]{1,5}$ ]] || ((10#$REDIS_PORT < 1 || 10#$REDIS_PO
   printf '[redis] error: REDIS_PORT must be a TCP port, got %s\n' "'$REDIS_PORT'" >&2
   exit 1
 fi
-REDIS_URL="redis://127.0.0.1:${REDIS_PORT}"
+# TLS only (start-secure.sh sets these): the port is the TLS port, and the directory holds ca.crt,
+# server.crt and server.key. With an ACL file the default user is off and clients must log in.
+REDIS_TLS_DIR="${REDIS_TLS_DIR:-}"
+REDIS_ACL_FILE="${REDIS_ACL_FILE:-}"
+if [[ -n "$REDIS_TLS_DIR" ]]; then
+  REDIS_URL="rediss://127.0.0.1:${REDIS_PORT}"
+else
+  REDIS_URL="redis://127.0.0.1:${REDIS_PORT}"
+fi
 REDIS_DATA_DIR="${REDIS_DATA_DIR:-${TMPDIR:-/tmp}/rwkvstream-redis-${REDIS_PORT}}"
 # Absolute and without a trailing slash, so "<dir>.lock" sits beside the directory.
 [[ "$REDIS_DATA_DIR" == /* ]] || REDIS_DATA_DIR="${PWD}/${REDIS_DATA_DIR}"
@@ -43,14 +51,21 @@ port_open() {
   timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null
 }
 
-# PING over a raw socket, so redis-cli is not required.
+# PING over a raw socket, so redis-cli is not required (over TLS it is). A server that asks for a login
+# (NOAUTH) is up: the credentials are the client's business.
 ping_ok() {
+  if [[ -n "$REDIS_TLS_DIR" ]]; then
+    local reply
+    reply="$(timeout 2 redis-cli --tls --cacert "${REDIS_TLS_DIR}/ca.crt" -h 127.0.0.1 -p "$REDIS_PORT" PING 2>&1)" || return 1
+    [[ "$reply" == PONG* || "$reply" == *NOAUTH* ]]
+    return
+  fi
   # shellcheck disable=SC2016 # $1 is expanded by the inner bash, not here
   timeout 2 bash -c '
     exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
     printf "PING\r\n" >&3
     IFS= read -r -t 2 reply <&3 || exit 1
-    [[ "$reply" == "+PONG"* ]]
+    [[ "$reply" == "+PONG"* || "$reply" == "-NOAUTH"* ]]
   ' _ "$REDIS_PORT" 2>/dev/null
 }
 

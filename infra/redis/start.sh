@@ -14,6 +14,8 @@
 #   REDIS_MAXMEMORY      memory limit, e.g. 2gb (default: unlimited); writes fail beyond it
 #   REDIS_CONF           config file, default infra/redis/redis.conf
 #   REDIS_START_TIMEOUT  seconds to wait for PING, default 60 (loading a large AOF takes a while)
+#   REDIS_TLS_DIR        TLS only on REDIS_PORT with ca.crt, server.crt, server.key from here (start-secure.sh)
+#   REDIS_ACL_FILE       ACL file of the server's users (start-secure.sh)
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -83,6 +85,15 @@ mkdir -p -- "$REDIS_DATA_DIR"
 touch -- "$REDIS_MARKER_FILE"
 
 overrides=(--port "$REDIS_PORT" --dir "$REDIS_DATA_DIR" --daemonize no --logfile "")
+if [[ -n "$REDIS_TLS_DIR" ]]; then
+  # TLS only: no plaintext port at all. Client certificates are accepted, not required.
+  overrides=(--port 0 --tls-port "$REDIS_PORT" --dir "$REDIS_DATA_DIR" --daemonize no --logfile ""
+    --tls-cert-file "${REDIS_TLS_DIR}/server.crt" --tls-key-file "${REDIS_TLS_DIR}/server.key"
+    --tls-ca-cert-file "${REDIS_TLS_DIR}/ca.crt" --tls-auth-clients optional)
+fi
+if [[ -n "$REDIS_ACL_FILE" ]]; then
+  overrides+=(--aclfile "$REDIS_ACL_FILE")
+fi
 if [[ -n "${REDIS_MAXMEMORY:-}" ]]; then
   overrides+=(--maxmemory "$REDIS_MAXMEMORY")
 fi

@@ -27,6 +27,11 @@ export interface Setting {
   default: string;
   /** Commands that offer the flag (and read the setting). */
   commands: readonly CommandName[];
+  /**
+   * A secret (a password): read from the environment only, never a flag (flags show in `ps`) nor a config
+   * file's text (a config file names a file holding it), and never shown in messages.
+   */
+  secret?: boolean;
 }
 
 export interface Binding {
@@ -73,6 +78,27 @@ export const SETTINGS: readonly Setting[] = [
   // The services of the distributed mode.
   { path: 'redisUrl', kind: 'string', flag: '--redis <url>', env: 'REDIS_URL', description: 'Redis URL (redis://host:port, rediss:// for TLS)', default: 'none: required by worker, result and status', commands: REDIS_COMMANDS },
   { path: 'kafkaBrokers', kind: 'list', flag: '--kafka <brokers>', env: 'KAFKA_BROKERS', description: 'Kafka bootstrap brokers, comma-separated host:port', default: 'none: required by worker, submit and send-events', commands: KAFKA_COMMANDS },
+  { path: 'redis.username', kind: 'string', flag: '--redis-user <name>', env: 'REDIS_USERNAME', description: 'Redis ACL user', default: 'the URL\'s user, else default', commands: REDIS_COMMANDS },
+  { path: 'redis.password', kind: 'string', env: 'REDIS_PASSWORD', secret: true, description: 'Redis password (environment only; a URL\'s password is taken from REDIS_URL, never from --redis)', default: 'the URL\'s password, else none', commands: REDIS_COMMANDS },
+  { path: 'redis.passwordFile', kind: 'string', flag: '--redis-password-file <file>', env: 'REDIS_PASSWORD_FILE', description: 'file holding the Redis password', default: 'none', commands: REDIS_COMMANDS },
+  { path: 'redis.tls.ca', kind: 'string', flag: '--redis-tls-ca <file>', env: 'REDIS_TLS_CA_FILE', description: 'PEM CA file Redis\'s certificate must chain to (TLS on)', default: 'the system\'s CAs when TLS is on (rediss://)', commands: REDIS_COMMANDS },
+  { path: 'redis.tls.cert', kind: 'string', flag: '--redis-tls-cert <file>', env: 'REDIS_TLS_CERT_FILE', description: 'PEM client certificate for Redis (TLS on)', default: 'none', commands: REDIS_COMMANDS },
+  { path: 'redis.tls.key', kind: 'string', flag: '--redis-tls-key <file>', env: 'REDIS_TLS_KEY_FILE', description: 'PEM private key of the Redis client certificate', default: 'none', commands: REDIS_COMMANDS },
+  { path: 'redis.tls.serverName', kind: 'string', flag: '--redis-tls-server-name <name>', env: 'REDIS_TLS_SERVER_NAME', description: 'name Redis\'s certificate must carry (TLS on)', default: 'the URL\'s host', commands: REDIS_COMMANDS },
+  { path: 'redis.sentinels', kind: 'list', flag: '--redis-sentinels <hosts>', env: 'REDIS_SENTINELS', description: 'Redis Sentinels, comma-separated host:port (the URL then gives only user, password, database and TLS)', default: 'none', commands: REDIS_COMMANDS },
+  { path: 'redis.sentinelName', kind: 'string', flag: '--redis-sentinel-name <name>', env: 'REDIS_SENTINEL_NAME', description: 'master name the Sentinels know', default: 'none: required with sentinels', commands: REDIS_COMMANDS },
+  { path: 'redis.sentinelPassword', kind: 'string', env: 'REDIS_SENTINEL_PASSWORD', secret: true, description: 'password of the Sentinels (environment only)', default: 'none', commands: REDIS_COMMANDS },
+  { path: 'redis.sentinelPasswordFile', kind: 'string', flag: '--redis-sentinel-password-file <file>', env: 'REDIS_SENTINEL_PASSWORD_FILE', description: 'file holding the Sentinels\' password', default: 'none', commands: REDIS_COMMANDS },
+  { path: 'redis.cluster', kind: 'boolean', flag: '--redis-cluster', env: 'REDIS_CLUSTER', description: 'the URL is a node of a Redis Cluster (queues go under the hash tag {<prefix>})', default: 'false', commands: REDIS_COMMANDS },
+  { path: 'kafka.tls.enabled', kind: 'boolean', flag: '--kafka-tls', env: 'KAFKA_TLS', description: 'TLS to the brokers (on by itself with a CA, certificate or server name)', default: 'false', commands: KAFKA_COMMANDS },
+  { path: 'kafka.tls.ca', kind: 'string', flag: '--kafka-tls-ca <file>', env: 'KAFKA_TLS_CA_FILE', description: 'PEM CA file the brokers\' certificates must chain to', default: 'the system\'s CAs when TLS is on', commands: KAFKA_COMMANDS },
+  { path: 'kafka.tls.cert', kind: 'string', flag: '--kafka-tls-cert <file>', env: 'KAFKA_TLS_CERT_FILE', description: 'PEM client certificate for the brokers', default: 'none', commands: KAFKA_COMMANDS },
+  { path: 'kafka.tls.key', kind: 'string', flag: '--kafka-tls-key <file>', env: 'KAFKA_TLS_KEY_FILE', description: 'PEM private key of the Kafka client certificate', default: 'none', commands: KAFKA_COMMANDS },
+  { path: 'kafka.tls.serverName', kind: 'string', flag: '--kafka-tls-server-name <name>', env: 'KAFKA_TLS_SERVER_NAME', description: 'name the brokers\' certificates must carry', default: 'each broker\'s host', commands: KAFKA_COMMANDS },
+  { path: 'kafka.sasl.mechanism', kind: 'string', flag: '--kafka-sasl-mechanism <name>', env: 'KAFKA_SASL_MECHANISM', description: 'plain, scram-sha-256 or scram-sha-512', default: 'none: no SASL', commands: KAFKA_COMMANDS },
+  { path: 'kafka.sasl.username', kind: 'string', flag: '--kafka-sasl-user <name>', env: 'KAFKA_SASL_USERNAME', description: 'SASL user name', default: 'none: required with a mechanism', commands: KAFKA_COMMANDS },
+  { path: 'kafka.sasl.password', kind: 'string', env: 'KAFKA_SASL_PASSWORD', secret: true, description: 'SASL password (environment only)', default: 'none', commands: KAFKA_COMMANDS },
+  { path: 'kafka.sasl.passwordFile', kind: 'string', flag: '--kafka-sasl-password-file <file>', env: 'KAFKA_SASL_PASSWORD_FILE', description: 'file holding the SASL password', default: 'none', commands: KAFKA_COMMANDS },
   { path: 'prefix', kind: 'string', flag: '--prefix <name>', env: 'RWKVSTREAM_PREFIX', description: 'namespace of the Redis keys and queues', default: 'rwkvstream', commands: ['worker', 'result', 'status'] },
   { path: 'topicPrefix', kind: 'string', flag: '--topic-prefix <name>', env: 'RWKVSTREAM_TOPIC_PREFIX', description: 'topics are <prefix>.documents, .events, .results, .dead-letter', default: 'rwkvstream', commands: ['worker', 'submit', 'send-events'] },
   { path: 'topics.documents', kind: 'string', flag: '--topic-documents <topic>', env: 'RWKVSTREAM_TOPIC_DOCUMENTS', description: 'documents topic (overrides the topic prefix)', default: '<topic prefix>.documents', commands: ['worker', 'submit'] },
@@ -135,6 +161,9 @@ export function flagProperty(flag: string): string {
   return flagName(flag).replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
+/** The dotted paths of the secret settings. */
+export const SECRET_PATHS: readonly string[] = SETTINGS.filter((s) => s.secret).map((s) => s.path);
+
 export const ENV_BINDINGS: Readonly<Record<string, Binding>> = Object.fromEntries(
   SETTINGS.filter((s) => s.env !== undefined).map((s) => [s.env!, { path: s.path, kind: s.kind }]),
 );
@@ -191,7 +220,7 @@ export function settingsTable(): string {
     '| setting (config key) | flag | environment | default | commands |',
     '| --- | --- | --- | --- | --- |',
     '| (config file) | `--config <file>` | `RWKVSTREAM_CONFIG` | none | all of these |',
-    ...SETTINGS.map((s) => `| ${code(s.path)} | ${code(s.flag)} | ${code(s.env)} | ${cell(s.default)} | ${s.commands.join(', ')} |`),
+    ...SETTINGS.map((s) => `| ${code(s.path)} | ${s.secret ? 'none (a secret)' : code(s.flag)} | ${code(s.env)} | ${cell(s.default)} | ${s.commands.join(', ')} |`),
   ];
   return rows.join('\n');
 }

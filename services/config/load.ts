@@ -7,8 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { AppConfigSchema, type AppConfig } from '../../schemas/app-config.ts';
+import { redactUrl } from '../redact.ts';
 import { DEFAULT_VOCAB_URL, isVocabName } from '../models/catalog.ts';
-import { ENV_BINDINGS, FLAG_BINDINGS, convert, flagName, type ConfigFlagName } from './bindings.ts';
+import { ENV_BINDINGS, FLAG_BINDINGS, SECRET_PATHS, SETTINGS, convert, flagName, type ConfigFlagName } from './bindings.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 
 type Tree = Record<string, unknown>;
@@ -127,6 +128,15 @@ function resolveFilePaths(values: Tree, dir: string): void {
   rebase('vocab', (v) => v === 'bytes' || isVocabName(v));
   rebase('home', () => false);
   rebase('checkpointDir', () => false);
+  // Files of credentials and certificates.
+  for (const [group, keys] of [['redis', ['passwordFile', 'sentinelPasswordFile']], ['redis.tls', ['ca', 'cert', 'key']], ['kafka.tls', ['ca', 'cert', 'key']], ['kafka.sasl', ['passwordFile']]] as const) {
+    const node = getPath(values, group);
+    if (!isTree(node)) continue;
+    for (const key of keys) {
+      const v = node[key];
+      if (typeof v === 'string' && v.length > 0 && !path.isAbsolute(v)) node[key] = path.resolve(dir, v);
+    }
+  }
   const worker = values.worker;
   if (isTree(worker) && Array.isArray(worker.fileRoots)) {
     worker.fileRoots = worker.fileRoots.map((r: unknown) => (typeof r === 'string' && r.length > 0 && !path.isAbsolute(r) ? path.resolve(dir, r) : r));
@@ -192,6 +202,59 @@ function unknownKeyMessage(parentPath: string, key: string): string {
     : `unknown setting; known here: ${keys.join(', ')}`;
 }
 
+/** The text of a value in a message: a secret never, a URL without its password. */
+function shown(dotted: string, value: unknown): unknown {
+  const hidden = '(secret, not shown)';
+  if (SECRET_PATHS.some((p) => dotted === p || dotted.startsWith(`${p}.`))) return hidden;
+  if (dotted === 'redisUrl' && urlPassword(value) !== '') return redactUrl(value as string);
+  // An object holding a secret (kafka.sasl, redis) is quoted with the secret masked.
+  const inside = SECRET_PATHS.filter((p) => p.startsWith(`${dotted}.`) || dotted === '');
+  if (isTree(value) && inside.length > 0) {
+    const copy = structuredClone(value);
+    for (const p of inside) if (getPath(copy, dotted ? p.slice(dotted.length + 1) : p) !== undefined) setPath(copy, dotted ? p.slice(dotted.length + 1) : p, hidden);
+    if (dotted === '' && urlPassword(copy.redisUrl) !== '') copy.redisUrl = redactUrl(copy.redisUrl as string);
+    return copy;
+  }
+  return value;
+}
+
+/** A URL's password, if it has one. */
+function urlPassword(url: unknown): string {
+  if (typeof url !== 'string') return '';
+  try {
+    return new URL(url).password;
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Secrets where they could leak: a password on the command line (every user of the machine reads it in `ps`)
+ * or written into a config file (files are copied, shared and committed; a file naming a file keeps the secret
+ * in one place with its own permissions).
+ */
+function secretIssues(merged: Tree, origin: (dotted: string) => string): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (urlPassword(merged.redisUrl) !== '' && origin('redisUrl').startsWith('flag')) {
+    issues.push({
+      source: origin('redisUrl'),
+      path: 'redisUrl',
+      message: 'a password on the command line is visible to every user of the machine (ps); give the URL without it and set REDIS_PASSWORD or REDIS_PASSWORD_FILE (or put the whole URL in REDIS_URL)',
+    });
+  }
+  for (const setting of SETTINGS.filter((s) => s.secret)) {
+    if (getPath(merged, setting.path) === undefined) continue;
+    const from = origin(setting.path);
+    if (!from.startsWith('config file')) continue;
+    issues.push({
+      source: from,
+      path: setting.path,
+      message: `a password is not written into a config file; put it in a file of its own and name that file with ${setting.path}File, or set ${setting.env}`,
+    });
+  }
+  return issues;
+}
+
 /** Topics not named one by one follow the topic prefix (a bad prefix is left for validation to report). */
 function applyTopicPrefix(merged: Tree): void {
   const prefix = merged.topicPrefix;
@@ -229,6 +292,9 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     return parent ? origin(parent) : 'default';
   };
 
+  const refused = secretIssues(merged, origin);
+  if (refused.length > 0) throw new ConfigError(refused);
+
   const parsed = AppConfigSchema.safeParse(merged);
   if (!parsed.success) {
     const issues: ConfigIssue[] = [];
@@ -242,7 +308,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
         continue;
       }
       const value = getPath(merged, at);
-      const got = value === undefined ? 'nothing' : JSON.stringify(value);
+      const got = value === undefined ? 'nothing' : JSON.stringify(shown(at, value));
       issues.push({ source: origin(at), path: at, message: `${issue.message}, got ${got}` });
     }
     throw new ConfigError(issues);

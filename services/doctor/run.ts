@@ -3,9 +3,24 @@
 import { DoctorReportSchema, type CheckResult, type DoctorReport } from '../../schemas/doctor.ts';
 import { ConfigError, loadConfig, type LoadConfigOptions } from '../config/index.ts';
 import { checkAddon, checkCanary, checkModel, checkTokenizer } from './engine-checks.ts';
+import { kafkaAccessFrom } from '../kafka/security.ts';
+import { redisAccessFrom } from '../redis/access.ts';
 import { checkKafka, checkRedis } from './services-checks.ts';
 
 const skip = (name: string, message: string): CheckResult => ({ name, status: 'skip', message });
+
+/** A service whose credentials or TLS files cannot be read. */
+const configFailure = (name: string, err: ConfigError): CheckResult => ({ name, status: 'fail', message: err.message, fix: 'correct the setting named above where it comes from' });
+
+/** The value, or the ConfigError it was refused with. */
+async function settled<T>(promise: Promise<T>): Promise<T | ConfigError> {
+  try {
+    return await promise;
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+}
 
 function report(checks: CheckResult[]): DoctorReport {
   return DoctorReportSchema.parse({ ok: checks.every((c) => c.status !== 'fail'), checks });
@@ -49,10 +64,18 @@ export async function runDoctor(options: LoadConfigOptions = {}): Promise<Doctor
     }
   }
 
-  if (config.redisUrl !== undefined) checks.push(...(await checkRedis(config.redisUrl)));
-  else checks.push(skip('redis', 'not configured (--redis or REDIS_URL)'));
-  if (config.kafkaBrokers !== undefined) checks.push(await checkKafka(config.kafkaBrokers));
-  else checks.push(skip('kafka', 'not configured (--kafka or KAFKA_BROKERS)'));
+  if (config.redisUrl !== undefined) {
+    const access = await settled(redisAccessFrom(loaded));
+    checks.push(...(access instanceof ConfigError ? [configFailure('redis', access)] : await checkRedis(access)));
+  } else {
+    checks.push(skip('redis', 'not configured (--redis or REDIS_URL)'));
+  }
+  if (config.kafkaBrokers !== undefined) {
+    const access = await settled(kafkaAccessFrom(loaded));
+    checks.push(access instanceof ConfigError ? configFailure('kafka', access) : await checkKafka(access));
+  } else {
+    checks.push(skip('kafka', 'not configured (--kafka or KAFKA_BROKERS)'));
+  }
   return report(checks);
 }
 

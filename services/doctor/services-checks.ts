@@ -1,24 +1,17 @@
 // Checks of the services the distributed mode runs on: Redis (reachable, and configured so that queued
 // chunks and checkpoints are never evicted and survive a restart) and Kafka (a broker answers). Short
 // timeouts and no retries: doctor reports, it does not wait for a service to come up.
-import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 
 import type { CheckResult } from '../../schemas/doctor.ts';
+import { kafkaConnection, type KafkaAccess } from '../kafka/security.ts';
+import { createRedis, describeRedis, type RedisAccess, type RedisClient } from '../redis/access.ts';
+import { isRefusal } from '../service-errors.ts';
 
 const CONNECT_TIMEOUT_MS = 2000;
 const KAFKA_DEADLINE_MS = 6000;
 
-/** The URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
-}
+export { redactUrl } from '../redact.ts';
 
 /** What to do when Redis does not answer (doctor's fix, and the next step of every command's connection error). */
 export const REDIS_FIX = 'start Redis (infra/redis/start.sh), or point --redis / REDIS_URL at a running server';
@@ -31,14 +24,14 @@ export const reason = (err: unknown): string => {
   return e?.code && !String(e.message).includes(e.code) ? `${e.message} (${e.code})` : String(e?.message ?? err);
 };
 
-async function configValue(redis: Redis, key: string): Promise<string | undefined> {
+async function configValue(redis: RedisClient, key: string): Promise<string | undefined> {
   const reply = (await redis.config('GET', key)) as string[];
   return reply[1];
 }
 
-export async function checkRedis(url: string): Promise<CheckResult[]> {
-  const where = redactUrl(url);
-  const redis = new Redis(url, {
+export async function checkRedis(access: RedisAccess): Promise<CheckResult[]> {
+  const where = describeRedis(access);
+  const redis = createRedis(access, {
     lazyConnect: true,
     connectTimeout: CONNECT_TIMEOUT_MS,
     maxRetriesPerRequest: 0,
@@ -60,8 +53,8 @@ export async function checkRedis(url: string): Promise<CheckResult[]> {
       return [{
         name: 'redis',
         status: 'fail',
-        message: `no answer from ${where}: ${reason(cause ?? err)}`,
-        fix: REDIS_FIX,
+        message: isRefusal(cause ?? err) ? `${where} refused the connection: ${reason(cause ?? err)}` : `no answer from ${where}: ${reason(cause ?? err)}`,
+        fix: isRefusal(cause ?? err) ? 'check the Redis user, password (REDIS_PASSWORD or REDIS_PASSWORD_FILE) and TLS CA against the server' : REDIS_FIX,
       }];
     }
     const info = await redis.info('server').catch(() => '');
@@ -111,10 +104,11 @@ function deadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> 
   return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
-export async function checkKafka(brokers: string[]): Promise<CheckResult> {
+export async function checkKafka(access: KafkaAccess): Promise<CheckResult> {
+  const brokers = access.brokers;
   const kafka = new Kafka({
     clientId: 'rwkvstream-doctor',
-    brokers,
+    ...kafkaConnection(access),
     connectionTimeout: CONNECT_TIMEOUT_MS,
     requestTimeout: 3000,
     retry: { retries: 0 },
@@ -134,8 +128,8 @@ export async function checkKafka(brokers: string[]): Promise<CheckResult> {
     return {
       name: 'kafka',
       status: 'fail',
-      message: `no answer from ${brokers.join(',')}: ${reason(err)}`,
-      fix: KAFKA_FIX,
+      message: isRefusal(err) ? `${brokers.join(',')} refused the connection: ${reason(err)}` : `no answer from ${brokers.join(',')}: ${reason(err)}`,
+      fix: isRefusal(err) ? 'check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, the SASL password and the TLS CA against the broker\'s listener' : KAFKA_FIX,
     };
   } finally {
     await admin.disconnect().catch(() => {});

@@ -6,8 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs, { type Kafka as KafkaClient, type LogEntry, type Producer } from 'kafkajs';
 
 import type { Log } from '../../pipelines/ports.ts';
-import type { ServiceAddress } from '../config/index.ts';
 import { UnreachableError, backoffMs, unreachable } from '../service-errors.ts';
+import { kafkaConnection, type KafkaAccess } from './security.ts';
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
 
@@ -48,8 +48,8 @@ export function logCreator(log: Log) {
   };
 }
 
-export function createKafka(brokers: string[], clientId: string, log: Log): KafkaClient {
-  return new Kafka({ clientId, brokers, logLevel: logLevel.WARN, logCreator: logCreator(log.child({ component: 'kafka' })) });
+export function createKafka(access: KafkaAccess, clientId: string, log: Log): KafkaClient {
+  return new Kafka({ clientId, ...kafkaConnection(access), logLevel: logLevel.WARN, logCreator: logCreator(log.child({ component: 'kafka' })) });
 }
 
 /** An idempotent producer: retries after a lost acknowledgement do not duplicate records. */
@@ -58,10 +58,10 @@ export function createProducer(kafka: KafkaClient): Producer {
 }
 
 /** One look for a broker: connect and fetch the cluster's metadata, quickly and without kafkajs's retries. */
-async function probe(brokers: string[]): Promise<void> {
+async function probe(access: KafkaAccess): Promise<void> {
   const admin = new Kafka({
     clientId: 'rwkvstream-probe',
-    brokers,
+    ...kafkaConnection(access),
     connectionTimeout: 3000,
     requestTimeout: 5000,
     retry: { retries: 0 },
@@ -76,20 +76,21 @@ async function probe(brokers: string[]): Promise<void> {
 }
 
 /** A command's check that a broker answers: one try, then an UnreachableError naming the brokers and their setting. */
-export async function requireKafka(address: ServiceAddress<string[]>): Promise<void> {
+export async function requireKafka(access: KafkaAccess): Promise<void> {
   try {
-    await probe(address.value);
+    await probe(access);
   } catch (err) {
-    throw new UnreachableError('kafka', address.value.join(','), address.origin, err);
+    throw new UnreachableError('kafka', access.brokers.join(','), access.origin, err);
   }
 }
 
 /** A worker's start: up to `attempts` tries with a growing wait, one log line per failed attempt. */
-export async function waitForKafka(address: ServiceAddress<string[]>, attempts: number, log: Log): Promise<void> {
-  const brokers = address.value.join(',');
+export async function waitForKafka(access: KafkaAccess, attempts: number, log: Log): Promise<void> {
+  const brokers = access.brokers.join(',');
+  const address = access;
   for (let attempt = 1; ; attempt++) {
     try {
-      await probe(address.value);
+      await probe(access);
       return;
     } catch (err) {
       if (attempt >= attempts) throw new UnreachableError('kafka', brokers, address.origin, err, ` (${attempts} attempts)`);

@@ -2,7 +2,7 @@
 // (planning of documents read by reference, which wait on other servers) and "chunks" (model work: chunks,
 // finish steps, stream drains) — so each gets its own workers.
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/access.ts';
 
 import { jobId, jobLane } from '../../pipelines/job-ids.ts';
 import type { ChunkQueue } from '../../pipelines/ports.ts';
@@ -21,7 +21,7 @@ const KEEP_COMPLETED = { age: 3600 };
 /** Failed document jobs are kept a week for inspection (the document is marked failed and dead-lettered). */
 const KEEP_FAILED = { age: 7 * 24 * 3600 };
 
-export function openQueues(connection: Redis, prefix: string): Record<Lane, Queue> {
+export function openQueues(connection: RedisClient, prefix: string): Record<Lane, Queue> {
   return {
     ingest: new Queue('ingest', { connection, prefix }),
     fetch: new Queue('fetch', { connection, prefix }),

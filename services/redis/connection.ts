@@ -4,16 +4,14 @@
 // reach ioredis's own "Unhandled error event" printing.
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { Redis } from 'ioredis';
-
 import type { Log } from '../../pipelines/ports.ts';
-import type { ServiceAddress } from '../config/index.ts';
 import { UnreachableError, backoffMs, unreachable } from '../service-errors.ts';
+import { createRedis, describeRedis, type RedisAccess, type RedisClient } from './access.ts';
 
 const CONNECT_TIMEOUT_MS = 3000;
 
-export function connectRedis(url: string, name: string, log?: Log): Redis {
-  const redis = new Redis(url, { maxRetriesPerRequest: null, connectionName: name, lazyConnect: false });
+export function connectRedis(access: RedisAccess, name: string, log?: Log): RedisClient {
+  const redis = createRedis(access, { maxRetriesPerRequest: null, connectionName: name, lazyConnect: false });
   let down = false;
   redis.on('error', (err: Error) => {
     if (down) return;
@@ -29,8 +27,8 @@ export function connectRedis(url: string, name: string, log?: Log): Redis {
 }
 
 /** One connection attempt with a short timeout; resolves with the connected client or rejects with the cause. */
-async function connectOnce(url: string, name: string): Promise<Redis> {
-  const redis = new Redis(url, {
+async function connectOnce(access: RedisAccess, name: string): Promise<RedisClient> {
+  const redis = createRedis(access, {
     lazyConnect: true,
     connectTimeout: CONNECT_TIMEOUT_MS,
     maxRetriesPerRequest: 1,
@@ -57,11 +55,11 @@ async function connectOnce(url: string, name: string): Promise<Redis> {
 }
 
 /** A command's connection: one try, and an UnreachableError naming the address and its setting when it fails. */
-export async function openRedis(address: ServiceAddress<string>, name: string): Promise<Redis> {
+export async function openRedis(access: RedisAccess, name: string): Promise<RedisClient> {
   try {
-    return await connectOnce(address.value, name);
+    return await connectOnce(access, name);
   } catch (err) {
-    throw new UnreachableError('redis', address.value, address.origin, err);
+    throw new UnreachableError('redis', describeRedis(access), access.origin, err);
   }
 }
 
@@ -69,23 +67,24 @@ export async function openRedis(address: ServiceAddress<string>, name: string): 
  * A worker's start: tries up to `attempts` times with a growing wait, one log line per failed attempt, and
  * gives up with an UnreachableError.
  */
-export async function waitForRedis(address: ServiceAddress<string>, attempts: number, log: Log): Promise<void> {
+export async function waitForRedis(access: RedisAccess, attempts: number, log: Log): Promise<void> {
+  const where = describeRedis(access);
   for (let attempt = 1; ; attempt++) {
     try {
-      const redis = await connectOnce(address.value, 'rwkvstream-probe');
+      const redis = await connectOnce(access, 'rwkvstream-probe');
       redis.disconnect();
       return;
     } catch (err) {
-      if (attempt >= attempts) throw new UnreachableError('redis', address.value, address.origin, err, ` (${attempts} attempts)`);
+      if (attempt >= attempts) throw new UnreachableError('redis', where, access.origin, err, ` (${attempts} attempts)`);
       const wait = backoffMs(attempt);
-      log.warn({ attempt, of: attempts }, `${unreachable('redis', address.value, address.origin, err)}; retrying in ${wait / 1000} s`);
+      log.warn({ attempt, of: attempts }, `${unreachable('redis', where, access.origin, err)}; retrying in ${wait / 1000} s`);
       await sleep(wait);
     }
   }
 }
 
 /** Checks that Redis is configured as the pipeline needs; returns the problems found. */
-export async function checkRedis(redis: Redis): Promise<string[]> {
+export async function checkRedis(redis: RedisClient): Promise<string[]> {
   let policy: string | undefined;
   try {
     policy = ((await redis.config('GET', 'maxmemory-policy')) as string[])[1];

@@ -14,10 +14,19 @@
 //   <p>:{stream:<id>}:events           stream of waiting events (entry id = sequence number)
 //   <p>:{stream:<id>}:offsets          hash: "<topic>/<partition>" -> last offset taken in, "#seq" -> last sequence
 //   <p>:{stream:<id>}:ids              sorted set: the last event ids taken in, scored by sequence number
+//   <p>:<queue>:...  or, on a Cluster, {<p>}:<queue>:...   BullMQ's keys of the ingest and chunks queues
 import type { StateKey } from '../../pipelines/ports.ts';
 
 export class Keys {
-  constructor(readonly prefix: string) {}
+  /**
+   * Prefix of the BullMQ queues. On a Redis Cluster it is the hash tag {<prefix>}: BullMQ's scripts touch
+   * several keys of a queue at once, so all of a queue's keys must share one slot.
+   */
+  readonly queuePrefix: string;
+
+  constructor(readonly prefix: string, options: { cluster?: boolean } = {}) {
+    this.queuePrefix = options.cluster ? `{${prefix}}` : prefix;
+  }
 
   #tag(kind: StateKey['kind'], id: string): string {
     return `${this.prefix}:{${kind === 'document' ? 'doc' : 'stream'}:${id}}`;

@@ -3,7 +3,7 @@
 // hashes (the previous blob) carry the same tag.
 import { createHash } from 'node:crypto';
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/access.ts';
 
 export class LuaScript {
   readonly #sha: string;
@@ -13,7 +13,7 @@ export class LuaScript {
   }
 
   /** EVALSHA, loading the script on first use (or after a Redis restart forgot it). */
-  async run(redis: Redis, keys: string[], args: (string | number | Buffer)[]): Promise<unknown> {
+  async run(redis: RedisClient, keys: string[], args: (string | number | Buffer)[]): Promise<unknown> {
     try {
       return await redis.evalsha(this.#sha, keys.length, ...keys, ...args);
     } catch (err) {

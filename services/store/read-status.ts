@@ -1,7 +1,7 @@
 // Where a document or stream stands, read from what the pipeline already keeps in Redis: the result hash
 // (result or failure record), the document's record, its parts, the checkpoint and its audit trail, and the
 // BullMQ job running its next step (BullMQ records the worker that took a job under "pb").
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/access.ts';
 
 import type { Lane } from '../queue/bull-queue.ts';
 
@@ -23,14 +23,14 @@ interface Commit {
 }
 
 /** The worker running one of this subject's jobs in a lane, if any (the active list is as long as the jobs running). */
-async function holder(redis: Redis, prefix: string, lane: Lane, jobPrefixes: string[]): Promise<string | null> {
+async function holder(redis: RedisClient, prefix: string, lane: Lane, jobPrefixes: string[]): Promise<string | null> {
   const active = await redis.lrange(`${prefix}:${lane}:active`, 0, -1);
   const mine = active.find((jobId) => jobPrefixes.some((p) => jobId.startsWith(p)));
   if (mine === undefined) return null;
   return (await redis.hget(`${prefix}:${lane}:${mine}`, 'pb')) ?? null;
 }
 
-async function recentCommits(redis: Redis, key: string): Promise<Commit[]> {
+async function recentCommits(redis: RedisClient, key: string): Promise<Commit[]> {
   const entries = await redis.lrange(key, -RATE_COMMITS, -1);
   return entries.flatMap((e) => {
     try {
@@ -51,7 +51,7 @@ function rateOf(commits: Commit[]): number | null {
   return seconds > 0 && last.tokens > first.tokens ? (last.tokens - first.tokens) / seconds : null;
 }
 
-export async function readDocumentStatus(redis: Redis, keys: Keys, id: string): Promise<DocumentStatusReport> {
+export async function readDocumentStatus(redis: RedisClient, keys: Keys, id: string): Promise<DocumentStatusReport> {
   const doc = { id, kind: 'document' as const };
   const [[json, failure], [recordJson, status], [received, final]] = await Promise.all([
     redis.hmget(keys.result('document', id), 'json', 'failure'),
@@ -73,7 +73,7 @@ export async function readDocumentStatus(redis: Redis, keys: Keys, id: string): 
     const last = commits.at(-1);
     const tokens = last?.tokens ?? 0;
     const rate = rateOf(commits);
-    const worker = await holder(redis, keys.prefix, 'chunks', [`chunk~${id}~`, `finish~${id}`]);
+    const worker = await holder(redis, keys.queuePrefix, 'chunks', [`chunk~${id}~`, `finish~${id}`]);
     return {
       ...doc,
       state: 'running',
@@ -89,7 +89,7 @@ export async function readDocumentStatus(redis: Redis, keys: Keys, id: string): 
   }
   // A document by reference is planned in the fetch lane, any other in the ingest lane.
   const planJobs = [`plan~${id}~`, `plan~${id}`];
-  const planner = (await holder(redis, keys.prefix, 'ingest', planJobs)) ?? (await holder(redis, keys.prefix, 'fetch', planJobs));
+  const planner = (await holder(redis, keys.queuePrefix, 'ingest', planJobs)) ?? (await holder(redis, keys.queuePrefix, 'fetch', planJobs));
   if (planner !== null || received !== null) {
     const parts = final ? Number(final) : null;
     const step = planner !== null ? 'planning' : parts !== null && Number(received) >= parts ? 'waiting' : 'receiving';
@@ -98,7 +98,7 @@ export async function readDocumentStatus(redis: Redis, keys: Keys, id: string): 
   return { ...doc, state: 'unknown' };
 }
 
-export async function readStreamStatus(redis: Redis, keys: Keys, id: string): Promise<StreamStatusReport> {
+export async function readStreamStatus(redis: RedisClient, keys: Keys, id: string): Promise<StreamStatusReport> {
   const key = { kind: 'stream' as const, id };
   const [[batch, tokens], waiting, seq, result] = await Promise.all([
     redis.hmget(keys.checkpoint(key), 'chunk', 'tokens'),
@@ -107,7 +107,7 @@ export async function readStreamStatus(redis: Redis, keys: Keys, id: string): Pr
     redis.hexists(keys.result('stream', id), 'json'),
   ]);
   if (batch === null && waiting === 0 && seq === null && result === 0) return { id, kind: 'stream', state: 'unknown' };
-  const worker = await holder(redis, keys.prefix, 'chunks', [`drain~${id}~`]);
+  const worker = await holder(redis, keys.queuePrefix, 'chunks', [`drain~${id}~`]);
   return {
     id,
     kind: 'stream',
@@ -121,7 +121,7 @@ export async function readStreamStatus(redis: Redis, keys: Keys, id: string): Pr
   };
 }
 
-export async function readStatus(redis: Redis, keys: Keys, kind: 'document' | 'stream', id: string): Promise<StatusReport> {
+export async function readStatus(redis: RedisClient, keys: Keys, kind: 'document' | 'stream', id: string): Promise<StatusReport> {
   const report = kind === 'document' ? await readDocumentStatus(redis, keys, id) : await readStreamStatus(redis, keys, id);
   return StatusReportSchema.parse(report);
 }

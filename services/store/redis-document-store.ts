@@ -3,7 +3,7 @@
 // whatever the document's length).
 import os from 'node:os';
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/access.ts';
 
 import { segmentSlices, tokenNonce } from '../../pipelines/chunking.ts';
 import { permanent } from '../../pipelines/errors.ts';
@@ -41,7 +41,7 @@ export interface DocumentStoreOptions {
 
 export class RedisDocumentStore implements DocumentStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly options: DocumentStoreOptions,
   ) {}

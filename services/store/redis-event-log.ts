@@ -1,7 +1,7 @@
 // EventLog on Redis: a Redis stream per event stream, entry ids being the events' sequence numbers, so a
 // drain reads "after the checkpoint's cursor" exactly, and trimming is idempotent. Redelivered records are
 // recognised by their (topic, partition, offset), events written twice by their id (the last ids per stream).
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/access.ts';
 
 import { EVENT_ID_HORIZON, type AppendOutcome, type Backlog, type EventLog } from '../../pipelines/ports.ts';
 import { StoredEventSchema, type StoredEvent } from '../../schemas/events.ts';
@@ -12,7 +12,7 @@ type StreamEntry = [id: string, fields: string[]];
 
 export class RedisEventLog implements EventLog {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 

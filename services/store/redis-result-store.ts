@@ -4,7 +4,7 @@
 // again after a crash is the same JSON, so it is kept once. A failure
 // is kept in its own field: it is what `result` shows until a result exists, and never blocks one (a document
 // whose reference failed can be submitted again under its id).
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/access.ts';
 
 import type { ResultStore, StateKey, StoredResult } from '../../pipelines/ports.ts';
 import type { Keys } from './keys.ts';
@@ -17,7 +17,7 @@ export const DEFAULT_HISTORY_BATCHES = 1000;
 
 export class RedisResultStore implements ResultStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     /** How long a document's result (and a stream's history after its last batch) stays readable. */
     private readonly retentionSeconds: number,

@@ -3,7 +3,7 @@
 // is stale — a duplicate run, or a worker that lost its job lock — changes nothing, and its blob is removed.
 import { randomBytes } from 'node:crypto';
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/access.ts';
 
 import { transient } from '../../pipelines/errors.ts';
 import type { CheckpointHead, CheckpointWrite, CommitOutcome, StateKey, StateStore } from '../../pipelines/ports.ts';
@@ -21,7 +21,7 @@ function int(value: string | undefined): number {
 
 export class RedisStateStore implements StateStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     /** How long the audit trail of a dropped state is kept. */
     private readonly auditRetentionSeconds = 7 * 24 * 3600,

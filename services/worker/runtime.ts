@@ -11,10 +11,10 @@ import { ForwardBatcher } from '../../pipelines/forward-batcher.ts';
 import { ingestDocumentRecord, ingestEventRecord } from '../../pipelines/ingest.ts';
 import type { PipelineSettings, ServiceConfig } from '../../schemas/config.ts';
 import type { EngineOptions } from '../../schemas/engine.ts';
-import { redactUrl } from '../doctor/services-checks.ts';
 import { Engine } from '../engine/index.ts';
 import { UrlBodyReader } from '../ingest/body-reader.ts';
 import { createKafka, createProducer, waitForKafka } from '../kafka/client.ts';
+import { plainKafka, type KafkaAccess } from '../kafka/security.ts';
 import { consumerLag } from '../kafka/lag.ts';
 import { kafkaSinks } from '../kafka/sinks.ts';
 import { KafkaSource } from '../kafka/source.ts';
@@ -24,6 +24,7 @@ import { PipelineMetrics } from '../metrics/metrics.ts';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.ts';
 import { BullChunkQueue, LANES, openQueues, type Lane } from '../queue/bull-queue.ts';
 import { pipelineProcessor, reportStalledFailure } from '../queue/processor.ts';
+import { describeRedis, plainRedis, type RedisAccess } from '../redis/access.ts';
 import { checkRedis, connectRedis, waitForRedis } from '../redis/connection.ts';
 import { Keys } from '../store/keys.ts';
 import { readStatus } from '../store/read-status.ts';
@@ -40,6 +41,10 @@ export interface WorkerOptions {
   log: Logger;
   /** The settings that chose Redis and the brokers, for messages (default "worker settings"). */
   origins?: { redis: string; kafka: string };
+  /** How to reach Redis (credentials, TLS, Sentinel, Cluster); default: service.redisUrl as it is. */
+  redis?: RedisAccess;
+  /** How to reach Kafka (TLS, SASL); default: service.kafkaBrokers as they are. */
+  kafka?: KafkaAccess;
   /** Tries to reach Redis and Kafka before giving up (default 6). */
   connectAttempts?: number;
   /** When the metrics port is busy: use the next free one (the port is the default) or stop (it was asked for). */
@@ -71,19 +76,21 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   try {
     // The services first: a wrong address is reported in seconds, not after the model has loaded.
     const attempts = options.connectAttempts ?? 6;
-    await waitForRedis({ value: service.redisUrl, origin: options.origins?.redis ?? 'worker settings' }, attempts, log);
-    await waitForKafka({ value: service.kafkaBrokers, origin: options.origins?.kafka ?? 'worker settings' }, attempts, log);
+    const redisAccess = options.redis ?? plainRedis(service.redisUrl, options.origins?.redis);
+    const kafkaAccess = options.kafka ?? plainKafka(service.kafkaBrokers, options.origins?.kafka);
+    await waitForRedis(redisAccess, attempts, log);
+    await waitForKafka(kafkaAccess, attempts, log);
 
     const engine = await Engine.load(options.engine);
     cleanup.push(async () => engine.dispose());
 
-    const redis = connectRedis(service.redisUrl, `${name}/store`, log);
+    const redis = connectRedis(redisAccess, `${name}/store`, log);
     cleanup.push(() => redis.quit());
-    for (const problem of await checkRedis(redis)) log.warn({ redis: redactUrl(service.redisUrl) }, problem);
-    const queueConnection = connectRedis(service.redisUrl, `${name}/queue`, log);
+    for (const problem of await checkRedis(redis)) log.warn({ redis: describeRedis(redisAccess) }, problem);
+    const queueConnection = connectRedis(redisAccess, `${name}/queue`, log);
     cleanup.push(() => queueConnection.quit());
 
-    const kafka = createKafka(service.kafkaBrokers, service.clientId, log);
+    const kafka = createKafka(kafkaAccess, service.clientId, log);
     const admin = kafka.admin();
     await admin.connect();
     cleanup.push(() => admin.disconnect());
@@ -93,8 +100,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     await producer.connect();
     cleanup.push(() => producer.disconnect());
 
-    const keys = new Keys(service.prefix);
-    const queues = openQueues(queueConnection, service.prefix);
+    const keys = new Keys(service.prefix, { cluster: redisAccess.cluster });
+    const queues = openQueues(queueConnection, keys.queuePrefix);
     const queue = new BullChunkQueue(queues, { attempts: service.attempts, backoffMs: service.backoffMs });
     cleanup.push(() => queue.close());
     const metrics = new PipelineMetrics();
@@ -134,7 +141,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const workers = lanes.map((lane) => {
       const worker = new Worker(lane, processor, {
         connection: queueConnection,
-        prefix: service.prefix,
+        prefix: keys.queuePrefix,
         name,
         // Model work is bounded by the engine (its calls on one model are serialized); planning is I/O and tokenizing.
         // A batching worker keeps enough jobs in flight to fill a batch.

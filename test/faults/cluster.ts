@@ -7,7 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { DOCUMENT_SCHEMA_V1, DocumentMessageSchema } from '../../schemas/documents.ts';
 import type { DocumentTaskInput } from '../../schemas/tasks.ts';
+import type { RedisAccess } from '../../services/redis/access.ts';
 import { Deployment } from '../integration/helpers/deployment.ts';
+import type { KafkaSecurity } from '../integration/helpers/services.ts';
 import type { StartingWorker, WorkerProcess } from '../integration/helpers/worker-process.ts';
 import { onInterrupt } from './interrupt.ts';
 import { referenceResult } from './reference.ts';
@@ -30,6 +32,10 @@ export interface ClusterOptions {
   workerArgs?: string[];
   /** Extra environment of the worker processes. */
   env?: NodeJS.ProcessEnv;
+  /** A secured or clustered Redis (see DeploymentOptions). */
+  redisAccess?: RedisAccess;
+  /** TLS and SASL of a secured broker. */
+  kafkaSecurity?: KafkaSecurity;
 }
 
 export interface AuditEntry {
@@ -78,6 +84,8 @@ export class Cluster extends Deployment {
       producer: true,
       workerArgs: ['--chunk-tokens', String(options.chunkTokens), ...(options.workerArgs ?? [])],
       ...(options.env ? { env: options.env } : {}),
+      ...(options.redisAccess ? { redisAccess: options.redisAccess } : {}),
+      ...(options.kafkaSecurity ? { kafkaSecurity: options.kafkaSecurity } : {}),
     });
     this.#options = options;
   }
@@ -181,14 +189,14 @@ export class Cluster extends Deployment {
 
   /** Ids of the chunk jobs a worker is running now (BullMQ records who took each active job). */
   async activeChunkJobs(worker: StartingWorker): Promise<string[]> {
-    const ids = await this.redis.lrange(`${this.prefix}:chunks:active`, 0, -1);
-    const owners = await Promise.all(ids.map((id) => this.redis.hget(`${this.prefix}:chunks:${id}`, 'pb')));
+    const ids = await this.redis.lrange(`${this.keys.queuePrefix}:chunks:active`, 0, -1);
+    const owners = await Promise.all(ids.map((id) => this.redis.hget(`${this.keys.queuePrefix}:chunks:${id}`, 'pb')));
     return ids.filter((_, i) => owners[i] === worker.name);
   }
 
   /** Where a chunk job stands in the queue: its list or set, who took it last, how often it stalled or failed. */
   async chunkJobState(jobId: string): Promise<Record<string, unknown>> {
-    const base = `${this.prefix}:chunks`;
+    const base = `${this.keys.queuePrefix}:chunks`;
     const [fields, active, wait, stalled, failed, locked] = await Promise.all([
       this.redis.hmget(`${base}:${jobId}`, 'pb', 'stc', 'ats', 'atm', 'failedReason', 'finishedOn'),
       this.redis.lpos(`${base}:active`, jobId),

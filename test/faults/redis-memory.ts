@@ -1,6 +1,6 @@
 // Redis memory while a scenario runs: the server's used_memory (INFO; shared with whatever else uses that Redis)
 // and the bytes held by the scenario's own prefix (MEMORY USAGE over its keys), sampled until stopped.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../services/redis/access.ts';
 
 export interface MemorySample {
   usedBytes: number;
@@ -8,7 +8,7 @@ export interface MemorySample {
   prefixKeys: number;
 }
 
-export async function sampleMemory(redis: Redis, prefix: string): Promise<MemorySample> {
+export async function sampleMemory(redis: RedisClient, prefix: string): Promise<MemorySample> {
   const info = await redis.info('memory');
   const usedBytes = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN);
   let prefixBytes = 0;
@@ -32,7 +32,7 @@ export async function sampleMemory(redis: Redis, prefix: string): Promise<Memory
 }
 
 /** Samples every `intervalMs` until `stop`; keeps the first sample and the peaks. */
-export function watchMemory(redis: Redis, prefix: string, intervalMs = 1000): { stop(): Promise<{ first: MemorySample; peak: MemorySample }> } {
+export function watchMemory(redis: RedisClient, prefix: string, intervalMs = 1000): { stop(): Promise<{ first: MemorySample; peak: MemorySample }> } {
   let first: MemorySample | null = null;
   const peak: MemorySample = { usedBytes: 0, prefixBytes: 0, prefixKeys: 0 };
   let running = true;

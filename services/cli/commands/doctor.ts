@@ -2,17 +2,17 @@
 // Exit status 1 when a check failed (warnings alone exit 0), so scripts and CI can gate on it.
 import type { Command } from 'commander';
 
-import { addConfigFlags, type ConfigFlags } from '../../config/index.ts';
+import { addCommandSettings, type ConfigFlags } from '../../config/index.ts';
 import { formatReport, runDoctor } from '../../doctor/run.ts';
 import { printJson } from '../output.ts';
 
 export function doctorCommand(program: Command): void {
-  addConfigFlags(
+  addCommandSettings(
     program
       .command('doctor')
       .description('check the native engine, the model and its tokenizer, Redis and Kafka, with a fix for each problem')
       .option('--json', 'print the report as JSON'),
-    ['model', 'vocab', 'weights', 'threads', 'device', 'redis', 'kafka', 'offline'],
+    'doctor',
   ).action(async (flags: ConfigFlags & { json?: boolean }) => {
     const report = await runDoctor({ flags });
     if (flags.json) printJson(report);

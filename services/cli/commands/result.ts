@@ -8,11 +8,11 @@ import type { Command } from 'commander';
 
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../redis/access.ts';
 
 import { AnomalyResultSchema, FailureRecordSchema, SectionResultSchema } from '../../../schemas/results.ts';
-import { addCommandSettings, loadConfig, redisFrom, type ConfigFlags } from '../../config/index.ts';
-import { redactUrl } from '../../doctor/services-checks.ts';
+import { addCommandSettings, loadConfig, type ConfigFlags } from '../../config/index.ts';
+import { describeRedis, redisAccessFrom } from '../../redis/access.ts';
 import { openRedis } from '../../redis/connection.ts';
 import { Keys } from '../../store/keys.ts';
 import { readResult } from '../../store/read-result.ts';
@@ -42,7 +42,7 @@ const STREAM_READ = 256;
  * is aborted. A following reader that fell behind by more than the kept history misses the batches no longer
  * kept (said on stderr). Returns how many batches it printed.
  */
-async function printStream(redis: Redis, keys: Keys, id: string, count: number, follow: boolean, stop: AbortSignal): Promise<number> {
+async function printStream(redis: RedisClient, keys: Keys, id: string, count: number, follow: boolean, stop: AbortSignal): Promise<number> {
   const store = new RedisResultStore(redis, keys, 0);
   let printed = 0;
   let last = -1;
@@ -70,7 +70,7 @@ async function printStream(redis: Redis, keys: Keys, id: string, count: number, 
  * are stored until the document has its result (or failed) or the wait is over. Says how many it printed, and
  * the failure record of a document that failed.
  */
-async function printSections(redis: Redis, keys: Keys, id: string, waitMs: number, json: boolean): Promise<{ printed: number; failure: string | null }> {
+async function printSections(redis: RedisClient, keys: Keys, id: string, waitMs: number, json: boolean): Promise<{ printed: number; failure: string | null }> {
   // Only read here: the retention applies to what a store writes.
   const store = new RedisResultStore(redis, keys, 0);
   const deadline = Date.now() + waitMs;
@@ -115,9 +115,9 @@ export function resultCommand(program: Command): void {
     const last = numberFlag('last', flags.last)!;
     if (!Number.isInteger(last) || last < 0) throw new UsageError('--last must be a whole number, 0 or more');
     const loaded = await loadConfig({ flags });
-    const keys = new Keys(loaded.config.prefix);
-    const address = redisFrom(loaded);
-    const redis = await openRedis(address, 'rwkvstream-result');
+    const keys = new Keys(loaded.config.prefix, { cluster: loaded.config.redis.cluster });
+    const access = await redisAccessFrom(loaded);
+    const redis = await openRedis(access, 'rwkvstream-result');
     try {
       if (flags.stream) {
         const stop = new AbortController();
@@ -154,7 +154,7 @@ export function resultCommand(program: Command): void {
       const json = await readResult(redis, keys, 'document', id, wait * 1000);
       if (json === null) {
         // Why there is none: an id nobody submitted (or another deployment's) reads differently from a running one.
-        const lookedIn = { prefix: keys.prefix, redis: redactUrl(address.value) };
+        const lookedIn = { prefix: keys.prefix, redis: describeRedis(access) };
         const where = `: ${statusLine(await readDocumentStatus(redis, keys, id), lookedIn)}`;
         process.stderr.write(`rwkvstream: no result for ${id}${wait > 0 ? ` after ${wait} s` : ''}${where}\n`);
         process.exitCode = EXIT.noResult;

@@ -10,8 +10,9 @@ import type { Command } from 'commander';
 import { StreamIdSchema } from '../../../schemas/ids.ts';
 import { fileLines } from '../../embedded/follow.ts';
 import { streamLines, untilStopped } from '../../embedded/lines.ts';
-import { addCommandSettings, kafkaFrom, loadConfig, type ConfigFlags } from '../../config/index.ts';
+import { addCommandSettings, loadConfig, type ConfigFlags } from '../../config/index.ts';
 import { createKafka, createProducer, requireKafka } from '../../kafka/client.ts';
+import { kafkaAccessFrom } from '../../kafka/security.ts';
 import { sendEvents, type SendLine } from '../../kafka/send-events.ts';
 import { silentLogger } from '../../log.ts';
 import { UsageError, parseFlags } from '../output.ts';
@@ -41,8 +42,8 @@ export function sendEventsCommand(program: Command): void {
     const { config } = loaded;
     // Longer lines are skipped with a message: the workers would refuse them.
     const maxEventBytes = config.worker.maxEventBytes;
-    const address = kafkaFrom(loaded);
-    await requireKafka(address);
+    const access = await kafkaAccessFrom(loaded);
+    await requireKafka(access);
 
     const stop = new AbortController();
     const onSignal = () => {
@@ -54,7 +55,7 @@ export function sendEventsCommand(program: Command): void {
     const lines: AsyncIterable<SendLine> = file === '-'
       ? streamLines(process.stdin, maxEventBytes, stop.signal)
       : fileLines(path.resolve(file), null, { maxLineBytes: maxEventBytes, follow: flags.follow === true, signal: stop.signal });
-    const kafka = createKafka(address.value, 'rwkvstream-send-events', silentLogger());
+    const kafka = createKafka(access, 'rwkvstream-send-events', silentLogger());
     const producer = createProducer(kafka);
     await producer.connect();
     try {

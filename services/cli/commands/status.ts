@@ -6,8 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 
 import type { StatusReport } from '../../../schemas/status.ts';
-import { addCommandSettings, loadConfig, redisFrom, type ConfigFlags } from '../../config/index.ts';
-import { redactUrl } from '../../doctor/services-checks.ts';
+import { addCommandSettings, loadConfig, type ConfigFlags } from '../../config/index.ts';
+import { describeRedis, redisAccessFrom } from '../../redis/access.ts';
 import { openRedis } from '../../redis/connection.ts';
 import { Keys } from '../../store/keys.ts';
 import { readStatus } from '../../store/read-status.ts';
@@ -41,10 +41,10 @@ export function statusCommand(program: Command): void {
     const every = flags.watch === undefined || flags.watch === false ? null : flags.watch === true ? 2 : numberFlag('watch', flags.watch)!;
     if (every !== null && !(every > 0)) throw new UsageError('--watch needs a positive number of seconds');
     const loaded = await loadConfig({ flags });
-    const address = redisFrom(loaded);
-    const keys = new Keys(loaded.config.prefix);
-    const redis = await openRedis(address, 'rwkvstream-status');
-    const lookedIn = { prefix: loaded.config.prefix, redis: redactUrl(address.value) };
+    const access = await redisAccessFrom(loaded);
+    const keys = new Keys(loaded.config.prefix, { cluster: access.cluster });
+    const redis = await openRedis(access, 'rwkvstream-status');
+    const lookedIn = { prefix: loaded.config.prefix, redis: describeRedis(access) };
     const show = (report: StatusReport) => (flags.json ? printJson(report) : process.stdout.write(`${id}: ${statusLine(report, lookedIn)}\n`));
     try {
       let report = await readStatus(redis, keys, flags.stream ? 'stream' : 'document', id);

@@ -7,8 +7,9 @@ import type { Command } from 'commander';
 
 import { DocumentIdSchema } from '../../../schemas/ids.ts';
 import { DocumentTaskSchema } from '../../../schemas/tasks.ts';
-import { addCommandSettings, kafkaFrom, loadConfig, type ConfigFlags } from '../../config/index.ts';
+import { addCommandSettings, loadConfig, type ConfigFlags } from '../../config/index.ts';
 import { createKafka, createProducer, requireKafka } from '../../kafka/client.ts';
+import { kafkaAccessFrom } from '../../kafka/security.ts';
 import { submitFile, submitReference } from '../../kafka/submit.ts';
 import { ensureDocumentTopics } from '../../kafka/topics.ts';
 import { silentLogger } from '../../log.ts';
@@ -105,9 +106,9 @@ export function submitCommand(program: Command): void {
     // The workers' model is not known here: without --prompt-format (or its variable or config entry) the
     // task is read as raw, the schema's default.
     const task = parseTaskFlags(DocumentTaskSchema, config.promptFormat === undefined ? fields : { ...fields, promptFormat: config.promptFormat });
-    const address = kafkaFrom(loaded);
-    await requireKafka(address);
-    const kafka = createKafka(address.value, 'rwkvstream-submit', silentLogger());
+    const access = await kafkaAccessFrom(loaded);
+    await requireKafka(access);
+    const kafka = createKafka(access, 'rwkvstream-submit', silentLogger());
     await ensureDocumentTopics(kafka, config.topics, config.partitions);
     const options = { topic: config.topics.documents, id, task, partBytes: config.partBytes, maxMessageBytes: config.maxMessageBytes };
     const producer = createProducer(kafka);

@@ -4,7 +4,9 @@
 import type { Command } from 'commander';
 
 import { addCommandSettings, loadConfig, pipelineSettings, serviceConfig, type ConfigFlags } from '../../config/index.ts';
+import { kafkaAccessFrom } from '../../kafka/security.ts';
 import { createLogger } from '../../log.ts';
+import { redisAccessFrom } from '../../redis/access.ts';
 import { startWorker } from '../../worker/runtime.ts';
 import { resolveEngine } from '../load-engine.ts';
 
@@ -25,6 +27,8 @@ export function workerCommand(program: Command): void {
       engine: resolved.options,
       log,
       origins: { redis: origin('redisUrl'), kafka: origin('kafkaBrokers') },
+      redis: await redisAccessFrom(loaded),
+      kafka: await kafkaAccessFrom(loaded),
       connectAttempts: config.worker.connectAttempts,
       metricsPortFallback: origin('metricsPort') === 'default',
     });

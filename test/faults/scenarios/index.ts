@@ -14,6 +14,8 @@ import { workerKill } from './worker-kill.ts';
 import { zombie } from './zombie.ts';
 import { redisRestart } from './redis-restart.ts';
 import { redisOutage } from './redis-outage.ts';
+import { redisCluster } from './redis-cluster.ts';
+import { securedServicesScenario } from './secured-services.ts';
 
 export const scenarios: Scenario[] = [
   // Faults: each compares every final result with an undisturbed run.
@@ -25,6 +27,9 @@ export const scenarios: Scenario[] = [
   rebalance,
   duplicates,
   diskFull,
+  redisCluster,
+  // Secured services end to end, and wrong credentials beside good work.
+  securedServicesScenario,
   // Bad input beside good work, then fuzzing, then load.
   badMessages,
   badDocuments,

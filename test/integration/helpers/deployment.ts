@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before } from 'node:test';
 
-import { Redis } from 'ioredis';
 import type { Producer } from 'kafkajs';
 
 import type { Topics } from '../../../schemas/config.ts';
+import { createRedis, plainRedis, type RedisAccess, type RedisClient } from '../../../services/redis/access.ts';
 import { Keys } from '../../../services/store/keys.ts';
-import { clearPrefix, createTopics, deleteTopics, kafkaBrokers, kafkaClient, redisUrl, TopicCollector, topicsFor, uniqueName } from './services.ts';
+import { clearPrefix, createTopics, deleteTopics, kafkaBrokers, kafkaClient, redisUrl, TopicCollector, topicsFor, uniqueName, type KafkaSecurity } from './services.ts';
 import { spawnWorker, type StartingWorker, type WorkerProcess } from './worker-process.ts';
 
 export interface DeploymentOptions {
@@ -26,8 +26,15 @@ export interface DeploymentOptions {
   producer?: boolean;
   /** `rwkvstream worker` flags of every worker, before the ones given to `spawn`. */
   workerArgs?: string[];
-  /** Extra environment of the worker processes. */
+  /** Extra environment of the worker processes (the secured services' settings and secrets). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * How the deployment's own clients reach a secured or clustered Redis (its URL wins over redisUrl); a
+   * cluster's workers get --redis-cluster. Credentials reach the workers through `env` only.
+   */
+  redisAccess?: RedisAccess;
+  /** TLS and SASL of the deployment's own Kafka clients. */
+  kafkaSecurity?: KafkaSecurity;
 }
 
 type TeardownStep = () => unknown;
@@ -39,7 +46,7 @@ export class Deployment {
   readonly keys: Keys;
   readonly collector = new TopicCollector();
   /** Commands wait out a Redis restart instead of failing; usable as a BullMQ queue connection too. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** Every worker process started, ready or not, in order (killed ones stay: their logs remain readable). */
   readonly processes: StartingWorker[] = [];
   /** The workers `spawn` returned, in the order they became ready. */
@@ -57,14 +64,18 @@ export class Deployment {
     this.prefix = uniqueName(name);
     this.groupId = this.prefix;
     this.topics = topicsFor(this.prefix);
-    this.keys = new Keys(this.prefix);
-    this.redis = new Redis(this.#redisUrl, { maxRetriesPerRequest: null });
+    this.keys = new Keys(this.prefix, { cluster: options.redisAccess?.cluster === true });
+    this.redis = createRedis(this.#redisAccess, { maxRetriesPerRequest: null });
     // Connection errors are expected while a Redis restarts; commands wait for the reconnect.
     this.redis.on('error', () => {});
   }
 
   get #redisUrl(): string {
-    return this.#options.redisUrl ?? redisUrl;
+    return this.#options.redisAccess?.url ?? this.#options.redisUrl ?? redisUrl;
+  }
+
+  get #redisAccess(): RedisAccess {
+    return this.#options.redisAccess ?? plainRedis(this.#redisUrl);
   }
 
   get brokers(): string[] {
@@ -80,11 +91,12 @@ export class Deployment {
   /** Topics, the collector on results and dead letters, and the producer when asked for; no worker yet. */
   async start(): Promise<void> {
     this.#brokers = this.#options.brokers ?? (await kafkaBrokers());
-    await createTopics(this.#brokers, this.topics, this.#options.partitions);
+    const security = this.#options.kafkaSecurity ?? {};
+    await createTopics(this.#brokers, this.topics, this.#options.partitions, security);
     this.#topicsCreated = true;
-    await this.collector.start(this.#brokers, [this.topics.results, this.topics.deadLetter]);
+    await this.collector.start(this.#brokers, [this.topics.results, this.topics.deadLetter], kafkaClient(this.#brokers, security));
     if (this.#options.producer) {
-      const producer = kafkaClient(this.#brokers).producer();
+      const producer = kafkaClient(this.#brokers, security).producer();
       await producer.connect();
       this.#producer = producer;
     }
@@ -100,7 +112,7 @@ export class Deployment {
       groupId: this.groupId,
       redis: this.#redisUrl,
       ...(this.#options.env ? { env: this.#options.env } : {}),
-      args: [...(this.#options.workerArgs ?? []), ...args],
+      args: [...(this.#options.redisAccess?.cluster ? ['--redis-cluster'] : []), ...(this.#options.workerArgs ?? []), ...args],
       onSpawn: (starting) => void this.processes.push(starting),
     });
     this.workers.push(worker);
@@ -134,8 +146,8 @@ export class Deployment {
     await attempt(() => this.#producer?.disconnect());
     await attempt(() => this.collector.stop());
     // Best effort: a broker under load may time out deleting, and the names are never used again.
-    if (this.#topicsCreated) await deleteTopics(this.brokers, this.topics).catch(() => {});
-    await attempt(() => clearPrefix(this.prefix, this.#redisUrl));
+    if (this.#topicsCreated) await deleteTopics(this.brokers, this.topics, this.#options.kafkaSecurity).catch(() => {});
+    await attempt(() => clearPrefix(this.prefix, this.#redisAccess));
     this.redis.disconnect();
     if (failures.length > 0) throw failures[0];
   }

@@ -6,11 +6,12 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import { Redis } from 'ioredis';
 import kafkajs, { type Consumer, type Kafka } from 'kafkajs';
 
 import { TopicsSchema, type Topics } from '../../../schemas/config.ts';
+import type { KafkaAccess } from '../../../services/kafka/security.ts';
 import { ensureTopics } from '../../../services/kafka/topics.ts';
+import { createRedis, plainRedis, type RedisAccess } from '../../../services/redis/access.ts';
 import { repoRoot } from '../../helpers/paths.ts';
 
 const run = promisify(execFile);
@@ -33,8 +34,11 @@ export function uniqueName(what: string): string {
   return `t-${what}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
-export function kafkaClient(brokers: string[]): Kafka {
-  return new kafkajs.Kafka({ clientId: 'rwkvstream-test', brokers, logLevel: kafkajs.logLevel.NOTHING });
+/** TLS and SASL of a secured broker (none: plaintext). */
+export type KafkaSecurity = Pick<KafkaAccess, 'ssl' | 'sasl'>;
+
+export function kafkaClient(brokers: string[], security: KafkaSecurity = {}): Kafka {
+  return new kafkajs.Kafka({ clientId: 'rwkvstream-test', brokers, ...security, logLevel: kafkajs.logLevel.NOTHING });
 }
 
 export function topicsFor(prefix: string): Topics {
@@ -46,8 +50,8 @@ export function topicsFor(prefix: string): Topics {
   });
 }
 
-export async function createTopics(brokers: string[], topics: Topics, partitions = 2): Promise<void> {
-  const admin = kafkaClient(brokers).admin();
+export async function createTopics(brokers: string[], topics: Topics, partitions = 2, security: KafkaSecurity = {}): Promise<void> {
+  const admin = kafkaClient(brokers, security).admin();
   await admin.connect();
   try {
     await ensureTopics(admin, topics, partitions);
@@ -56,8 +60,8 @@ export async function createTopics(brokers: string[], topics: Topics, partitions
   }
 }
 
-export async function deleteTopics(brokers: string[], topics: Topics): Promise<void> {
-  const admin = kafkaClient(brokers).admin();
+export async function deleteTopics(brokers: string[], topics: Topics, security: KafkaSecurity = {}): Promise<void> {
+  const admin = kafkaClient(brokers, security).admin();
   await admin.connect();
   try {
     await admin.deleteTopics({ topics: Object.values(topics), timeout: 30_000 });
@@ -70,20 +74,30 @@ export async function deleteTopics(brokers: string[], topics: Topics): Promise<v
  * Removes every Redis key of a test prefix (store keys and BullMQ queues alike); gives up after 10 s, so a
  * tear-down does not hang on a Redis that is down (its keys then die with its data directory).
  */
-export async function clearPrefix(prefix: string, url = redisUrl): Promise<void> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 5000, retryStrategy: (n) => (n > 3 ? null : 500) });
+export async function clearPrefix(prefix: string, where: string | RedisAccess = redisUrl): Promise<void> {
+  const access = typeof where === 'string' ? plainRedis(where) : where;
+  const redis = createRedis(access, { maxRetriesPerRequest: 1, connectTimeout: 5000, retryStrategy: (n) => (n > 3 ? null : 500) });
   redis.on('error', () => {});
+  // A cluster's keys are spread over its masters (and its queues are under {prefix}); a node's keys are in
+  // many slots, so they go one at a time there.
+  const nodes = 'nodes' in redis ? (await redis.ping(), redis.nodes('master')) : [redis];
+  const patterns = access.cluster ? [`${prefix}:*`, `{${prefix}}:*`] : [`${prefix}:*`];
   const scan = async () => {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    for (const node of nodes) {
+      for (const pattern of patterns) {
+        let cursor = '0';
+        do {
+          const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+          cursor = next;
+          if (keys.length > 0 && access.cluster) for (const key of keys) await node.unlink(key);
+          else if (keys.length > 0) await node.unlink(...keys);
+        } while (cursor !== '0');
+      }
+    }
   };
   let timer: NodeJS.Timeout | undefined;
   const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`could not clear ${prefix}:* on ${url} in 10 s`)), 10_000);
+    timer = setTimeout(() => reject(new Error(`could not clear ${prefix}:* on ${access.url} in 10 s`)), 10_000);
   });
   try {
     await Promise.race([scan(), limit]);
@@ -104,9 +118,10 @@ export class TopicCollector {
   readonly records = new Map<string, Collected[]>();
   #consumer: Consumer | null = null;
 
-  async start(brokers: string[], topics: string[]): Promise<void> {
+  /** `client`: a client of a secured broker (default: a plain one of `brokers`). */
+  async start(brokers: string[], topics: string[], client: Kafka = kafkaClient(brokers)): Promise<void> {
     for (const t of topics) this.records.set(t, []);
-    const consumer = kafkaClient(brokers).consumer({ groupId: uniqueName('collector'), maxWaitTimeInMs: 200 });
+    const consumer = client.consumer({ groupId: uniqueName('collector'), maxWaitTimeInMs: 200 });
     this.#consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });

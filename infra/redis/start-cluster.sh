@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Starts a Redis Cluster of three masters on loopback (no replicas): three redis-servers with
+# infra/redis/redis.conf plus cluster mode, each started by start.sh (same ownership and persistence), then
+# `redis-cli --cluster create` assigns the 16384 slots once. A cluster already formed is reused.
+#
+# stdout: only the URL of the first node (e.g. redis://127.0.0.1:7391); use it with REDIS_CLUSTER=true.
+# --fresh wipes the nodes' data (and their cluster configuration) first. stop-cluster.sh stops them.
+#
+# Environment (all optional):
+#   REDIS_CLUSTER_PORT   port of the first node, default 7391; the others take the next two (each node
+#                        also listens on its port + 10000 for the cluster bus)
+#   REDIS_CLUSTER_DIR    directory of the nodes' data directories, default ${TMPDIR:-/tmp}/rwkvstream-redis-cluster-<port>
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+base="${REDIS_CLUSTER_PORT:-7391}"
+[[ "$base" =~ ^[0-9]{1,5}$ ]] && ((base >= 1 && base <= 65533)) || { printf '[redis] error: REDIS_CLUSTER_PORT must be a TCP port\n' >&2; exit 1; }
+dir="${REDIS_CLUSTER_DIR:-${TMPDIR:-/tmp}/rwkvstream-redis-cluster-${base}}"
+ports=("$base" "$((base + 1))" "$((base + 2))")
+
+log() { printf '[redis] %s\n' "$*" >&2; }
+die() { printf '[redis] error: %s\n' "$*" >&2; exit 1; }
+command -v redis-cli >/dev/null || die "redis-cli not found (apt-get install -y redis-tools)"
+
+fresh=()
+for arg in "$@"; do
+  case "$arg" in
+    --fresh) fresh=(--fresh) ;;
+    -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2; exit 0 ;;
+    *) die "unknown argument '$arg' (expected --fresh)" ;;
+  esac
+done
+
+mkdir -p -- "$dir"
+# The nodes' configuration: the project's settings plus cluster mode. nodes.conf (the node's view of the
+# cluster) lives in each node's data directory, so a wiped node forgets its cluster.
+conf="${dir}/cluster.conf"
+cat >"$conf" <<CONF
+include ${here}/redis.conf
+cluster-enabled yes
+cluster-config-file nodes.conf
+cluster-node-timeout 5000
+# A node that lost a master's slots keeps serving the other slots' keys.
+cluster-require-full-coverage no
+CONF
+
+for port in "${ports[@]}"; do
+  REDIS_PORT="$port" REDIS_DATA_DIR="${dir}/node-${port}" REDIS_CONF="$conf" "${here}/start.sh" "${fresh[@]}" >/dev/null
+done
+
+state() { redis-cli -h 127.0.0.1 -p "$base" cluster info 2>/dev/null | tr -d '\r' | sed -n 's/^cluster_state://p'; }
+slots() { redis-cli -h 127.0.0.1 -p "$base" cluster info 2>/dev/null | tr -d '\r' | sed -n 's/^cluster_slots_assigned://p'; }
+if [[ "$(slots)" != 16384 ]]; then
+  log "forming the cluster of 127.0.0.1:${ports[0]}, :${ports[1]}, :${ports[2]}"
+  redis-cli --cluster create "${ports[@]/#/127.0.0.1:}" --cluster-replicas 0 --cluster-yes >&2 ||
+    die "redis-cli --cluster create failed (a node may belong to another cluster: use --fresh)"
+fi
+for _ in $(seq 1 100); do
+  [[ "$(state)" == ok ]] && { printf 'redis://127.0.0.1:%s\n' "$base"; exit 0; }
+  sleep 0.1
+done
+die "the cluster on 127.0.0.1:${base} did not reach cluster_state:ok in 10 s"
