@@ -12,6 +12,7 @@ import { DocumentIdSchema } from '../../schemas/ids.ts';
 import { addConfigFlags, loadConfig, type ConfigFlagName, type ConfigFlags } from '../config/index.ts';
 import { defaultId, prepareInput, spoolPath, sweepStaleSpools, unusableDir, type JobEnd, type JobObserver, type JobOptions } from '../embedded/index.ts';
 import { createLogger } from '../log.ts';
+import type { ShippedModel } from '../models/index.ts';
 import { loadEngine } from './load-engine.ts';
 import { UsageError } from './output.ts';
 import { Progress, formatAmount } from './progress.ts';
@@ -186,6 +187,8 @@ export interface EmbeddedSteps<T> {
   prepare(config: AppConfig): T;
   /** The job. */
   run(ctx: EmbeddedContext, prepared: T): Promise<JobEnd>;
+  /** The command's model when none is configured (else the cached or downloaded default). */
+  shippedDefault?: ShippedModel;
 }
 
 /**
@@ -200,7 +203,11 @@ export async function runEmbedded<T>(label: string, file: string, flags: Embedde
     const loaded = await loadConfig({ flags });
     const { config } = loaded;
     const prepared = steps.prepare(config);
-    const { engine } = await loadEngine(loaded, { quiet, signal: signals.signal });
+    const { engine } = await loadEngine(loaded, {
+      quiet,
+      signal: signals.signal,
+      ...(steps.shippedDefault ? { shippedDefault: steps.shippedDefault } : {}),
+    });
     try {
       try {
         await mkdir(config.checkpointDir, { recursive: true });

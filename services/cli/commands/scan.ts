@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 
 import { AnomalySettingsSchema } from '../../../schemas/tasks.ts';
 import { runScanJob } from '../../embedded/index.ts';
+import { LOG_MODEL } from '../../models/index.ts';
 import { deliverScan } from '../deliver.ts';
 import { SCAN_CONFIG_FLAGS, addEmbeddedFlags, runEmbedded, type EmbeddedFlags } from '../embedded-command.ts';
 import { UsageError } from '../output.ts';
@@ -38,6 +39,8 @@ export function scanCommand(program: Command): void {
     .option('--alerts-only', 'text output: print only the lines that raised an alert');
   addEmbeddedFlags(cmd, SCAN_CONFIG_FLAGS).action(async (file: string, flags: ScanFlags) => {
     await runEmbedded('scan', file, flags, {
+      // No model configured: the byte-level log model shipped in models/log/ (no download, works offline).
+      shippedDefault: LOG_MODEL,
       prepare: (config) => {
         const given = {
           ...config.anomaly,
