@@ -1,8 +1,8 @@
 // Which model and vocabulary a command runs with. The model: the one configured (--model, RWKVSTREAM_MODEL,
 // the config file — a file, or the name of a shipped, catalog or cached model), else the command's shipped
 // default (scan: the log model), else the cached default model, else any cached model, else a download of the
-// default. The vocabulary: the one configured, else the byte
-// tokenizer for 256-id models, else the cached World vocabulary, else a download of it.
+// default. The vocabulary: the one configured, else the byte tokenizer for 256-id models, else the cached World
+// vocabulary, else a download of it.
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 
