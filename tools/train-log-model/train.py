@@ -5,9 +5,9 @@
 Recipe (everything follows from --seed):
   * text: log "files" of one format each, from generate_logs.py (seeded), plus the real service logs captured
     by capture_logs.py into samples/train/ (the held-out part, samples/heldout/, is never read here);
-  * BATCH parallel streams each read whole log files in consecutive windows of WINDOW bytes, the state carried
-    from one window to the next (gradients stop at window edges), as scan reads a log: a separator "\\n"
-    before every line, one state for the whole file;
+  * BATCH parallel streams each read stretches of 4 to 32 consecutive windows of WINDOW bytes from a random
+    line of a random log file, the state carried from one window to the next (gradients stop at window edges),
+    as scan reads a log: a separator "\\n" before every line, one state for the stream;
   * 3 layers x 128 channels, 2 heads of 64, FFN 512: about 0.78M parameters, 1.6 MB in fp16;
   * AdamW, warm-up then cosine decay; the decay follows whichever is further along, the step count or the
     wall-clock budget, so a slower machine still ends at the low learning rate.
@@ -49,35 +49,45 @@ def build_corpus(seed, n_files, real_repeat):
 
 
 class Streams:
-    """`size` parallel streams, each reading one document from its start in consecutive windows; a stream that
-    reaches its document's end starts another (its state is then reset). So the model learns to read long logs
-    from a state that has seen everything before, as scan does, not only short windows from a zero state."""
+    """`size` parallel streams. Each visit reads one document from a random line start, in consecutive windows
+    with the state carried (reset at the visit's start), for a random 4 to 32 windows or until the document
+    ends. So the model learns to read long logs from a state that has seen what came before, as scan does,
+    while the visits spread over many documents and formats."""
 
-    def __init__(self, docs, size, window, seed):
+    def __init__(self, docs, size, window, seed, whole_files=False):
+        self.whole_files = whole_files
         self.docs = [torch.frombuffer(bytearray(b'\n' + d), dtype=torch.uint8) for d in docs]
+        self.starts = [torch.nonzero(d == 10).squeeze(1) for d in self.docs]
         self.weights = torch.tensor([float(len(d)) for d in self.docs])
         self.window = window
         self.gen = torch.Generator().manual_seed(seed)
-        self.doc = [self._pick() for _ in range(size)]
-        self.pos = [0] * size
+        self.doc, self.pos, self.left = [0] * size, [0] * size, [0] * size
 
-    def _pick(self):
-        return int(torch.multinomial(self.weights, 1, generator=self.gen))
+    def _visit(self, i):
+        d = int(torch.multinomial(self.weights, 1, generator=self.gen))
+        starts = self.starts[d]
+        self.doc[i] = d
+        if self.whole_files:   # the first stage: read the file from its start to its end
+            self.pos[i], self.left[i] = 0, len(self.docs[d])
+            return
+        self.pos[i] = int(starts[torch.randint(len(starts), (1,), generator=self.gen)])
+        self.left[i] = int(torch.randint(4, 33, (1,), generator=self.gen))
 
     def batch(self):
-        """(x, y, reset): reset[i] is True where row i began a new document (its state must start from zero)."""
+        """(x, y, reset): reset[i] is True where row i began a new visit (its state must start from zero)."""
         rows, reset = [], []
         for i in range(len(self.doc)):
+            fresh = self.left[i] == 0 or self.pos[i] + self.window + 1 > len(self.docs[self.doc[i]])
+            if fresh:
+                self._visit(i)
+            reset.append(fresh)
             doc = self.docs[self.doc[i]]
-            if self.pos[i] + self.window + 1 > len(doc):
-                self.doc[i], self.pos[i] = self._pick(), 0
-                doc = self.docs[self.doc[i]]
-            reset.append(self.pos[i] == 0)
             row = doc[self.pos[i]:self.pos[i] + self.window + 1].long()
-            if len(row) < self.window + 1:   # a document shorter than a window: pad with blank lines
+            if len(row) < self.window + 1:   # near a document's end: pad with blank lines
                 row = torch.cat([row, torch.full((self.window + 1 - len(row),), 10, dtype=torch.long)])
             rows.append(row)
             self.pos[i] += self.window
+            self.left[i] -= 1
         x = torch.stack(rows)
         return x[:, :-1], x[:, 1:], torch.tensor(reset)
 
@@ -102,6 +112,8 @@ def main():
     parser.add_argument('--files', type=int, default=300, help='generated log files')
     parser.add_argument('--real-repeat', type=int, default=15, help='weight of the real service logs')
     parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument('--init', help='start from this .pth (official layout) instead of random weights')
+    parser.add_argument('--whole-files', action='store_true', help='each visit reads a whole file from its start')
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -109,8 +121,11 @@ def main():
     docs, real = build_corpus(args.seed, args.files, args.real_repeat)
     total = sum(len(d) for d in docs)
     print(f'corpus: {len(docs)} files, {total / 1e6:.1f} MB ({real / 1e6:.2f} MB real logs, repeated x{args.real_repeat})', flush=True)
-    streams = Streams(docs, args.batch, args.window, args.seed)
+    streams = Streams(docs, args.batch, args.window, args.seed, args.whole_files)
     model = RWKV7(vocab=256, n_layer=args.layers, c=args.dim)
+    if args.init:
+        model.load_state_dict({k: v.float() for k, v in torch.load(args.init, map_location='cpu').items()})
+        print(f'initialized from {args.init}', flush=True)
     params = sum(p.numel() for p in model.parameters())
     print(f'model: L{args.layers} C{args.dim}, {params / 1e6:.2f}M parameters', flush=True)
     decay, no_decay = [], []
