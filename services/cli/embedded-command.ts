@@ -12,6 +12,7 @@ import { DocumentIdSchema } from '../../schemas/ids.ts';
 import { addCommandSettings, loadConfig, type ConfigFlags, type LoadedConfig } from '../config/index.ts';
 import { defaultId, makePrivateDir, prepareInput, spoolPath, sweepStaleSpools, unusableDir, type JobEnd, type JobObserver, type JobOptions } from '../embedded/index.ts';
 import { createLogger } from '../log.ts';
+import type { ShippedModel } from '../models/index.ts';
 import { loadEngine } from './load-engine.ts';
 import { UsageError } from './output.ts';
 import { Progress, formatAmount } from './progress.ts';
@@ -194,6 +195,8 @@ export interface EmbeddedSteps<T> {
   prepare(config: AppConfig, loaded: LoadedConfig): T | Promise<T>;
   /** The job. */
   run(ctx: EmbeddedContext, prepared: T): Promise<JobEnd>;
+  /** The command's model when none is configured (else the cached or downloaded default). */
+  shippedDefault?: ShippedModel;
 }
 
 /** What a job runs with, before its input is known: the options of every embedded job but the input. */
@@ -206,6 +209,8 @@ export interface EngineContext {
 export interface EngineSteps<T> {
   prepare(config: AppConfig, loaded: LoadedConfig): T | Promise<T>;
   run(ctx: EngineContext, prepared: T, signals: JobSignals): Promise<JobEnd>;
+  /** The command's model when none is configured (else the cached or downloaded default). */
+  shippedDefault?: ShippedModel;
 }
 
 /**
@@ -220,7 +225,11 @@ export async function runWithEngine<T>(label: string, flags: EmbeddedFlags, step
     const loaded = await loadConfig({ flags });
     const { config } = loaded;
     const prepared = await steps.prepare(config, loaded);
-    const { engine } = await loadEngine(loaded, { quiet, signal: signals.signal });
+    const { engine } = await loadEngine(loaded, {
+      quiet,
+      signal: signals.signal,
+      ...(steps.shippedDefault ? { shippedDefault: steps.shippedDefault } : {}),
+    });
     try {
       try {
         await makePrivateDir(config.checkpointDir);
@@ -259,6 +268,7 @@ export async function runWithEngine<T>(label: string, flags: EmbeddedFlags, step
 export async function runEmbedded<T>(label: string, file: string, flags: EmbeddedFlags, steps: EmbeddedSteps<T>): Promise<void> {
   await runWithEngine(label, flags, {
     prepare: steps.prepare,
+    ...(steps.shippedDefault ? { shippedDefault: steps.shippedDefault } : {}),
     run: async ({ config, options, reporter }, prepared, signals) => {
       await sweepStaleSpools(config.checkpointDir);
       signals.scratch = spoolPath(config.checkpointDir);

@@ -3,12 +3,14 @@
 // error says how to give one), downloads shown as progress, then loaded.
 import type { LoadedConfig } from '../config/index.ts';
 import { Engine, Model } from '../engine/index.ts';
-import { resolveEngineOptions, resolveModel, type ResolvedEngine } from '../models/index.ts';
+import { resolveEngineOptions, resolveModel, type ResolvedEngine, type ShippedModel } from '../models/index.ts';
 import { downloadProgress } from './progress.ts';
 
 export interface LoadEngineOptions {
   quiet: boolean;
   signal?: AbortSignal;
+  /** The command's model when none is configured (scan: the shipped log model). */
+  shippedDefault?: ShippedModel;
 }
 
 export async function loadEngine(loaded: LoadedConfig, options: LoadEngineOptions): Promise<{ engine: Engine; resolved: ResolvedEngine }> {
@@ -20,11 +22,16 @@ export async function loadEngine(loaded: LoadedConfig, options: LoadEngineOption
 export async function resolveEngine(loaded: LoadedConfig, options: LoadEngineOptions): Promise<ResolvedEngine> {
   const { config, origin } = loaded;
   const progress = downloadProgress({ quiet: options.quiet });
-  const resolveOptions = { origin, onProgress: progress.onProgress, ...(options.signal ? { signal: options.signal } : {}) };
+  const resolveOptions = {
+    origin,
+    onProgress: progress.onProgress,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.shippedDefault ? { shippedDefault: options.shippedDefault } : {}),
+  };
   let resolved: ResolvedEngine;
   try {
     const model = await resolveModel(config, resolveOptions);
-    let modelVocabSize = model.catalog?.vocabSize;
+    let modelVocabSize = model.catalog?.vocabSize ?? model.vocabSize;
     if (config.vocab === undefined && modelVocabSize === undefined) {
       // A model file outside the catalog: only the file says whether it is byte-level (256 ids) or needs the
       // World vocabulary, and the vocabulary must be settled before the engine loads.

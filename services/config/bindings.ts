@@ -57,7 +57,7 @@ const LOG_COMMANDS = ['worker'] as const;
 
 export const SETTINGS: readonly Setting[] = [
   // The model and the engine.
-  { path: 'model', kind: 'string', flag: '--model <file|name>', env: 'RWKVSTREAM_MODEL', description: 'model file, or a catalog/cached model name (g1-0.1b)', default: 'the cached default model, else a download of g1-0.1b', commands: MODEL_COMMANDS },
+  { path: 'model', kind: 'string', flag: '--model <file|name>', env: 'RWKVSTREAM_MODEL', description: 'model file, or a shipped/catalog/cached model name (log, g1-0.1b)', default: 'scan: the shipped log model; else the cached default model, else a download of g1-0.1b', commands: MODEL_COMMANDS },
   { path: 'vocab', kind: 'string', flag: '--vocab <file>', env: 'RWKVSTREAM_VOCAB', description: 'World vocabulary file, "bytes", "20b" or a tokenizers .json', default: 'bytes for 256-id models, 20b for 50277-id models, else the cached World vocabulary', commands: MODEL_COMMANDS },
   { path: 'weights', kind: 'string', flag: '--weights <type>', env: 'RWKVSTREAM_WEIGHTS', description: 'weights in memory: f32, bf16, f16 or int8 (one scale per output row)', default: 'f32', commands: MODEL_COMMANDS },
   { path: 'promptFormat', kind: 'string', flag: '--prompt-format <name>', env: 'RWKVSTREAM_PROMPT_FORMAT', description: 'how a document is written for the model: raw, world, rwkv7-g or raven', default: 'the model\'s own format (catalog or official file name), else raw', commands: ['summarize', 'classify', 'submit'] },

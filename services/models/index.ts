@@ -20,3 +20,4 @@ export {
   type ResolveOptions,
   type ResolveVocabOptions,
 } from './resolve.ts';
+export { LOG_MODEL, SHIPPED_MODELS, findShippedModel, type ShippedModel } from './shipped.ts';

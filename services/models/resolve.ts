@@ -1,7 +1,8 @@
 // Which model and vocabulary a command runs with. The model: the one configured (--model, RWKVSTREAM_MODEL,
-// the config file — a file, or the name of a catalog or cached model), else the cached default model, else
-// any cached model, else a download of the default. The vocabulary: the one configured, else the byte
-// tokenizer for 256-id models, else the cached World vocabulary, else a download of it.
+// the config file — a file, or the name of a shipped, catalog or cached model), else the command's shipped
+// default (scan: the log model), else the cached default model, else any cached model, else a download of the
+// default. The vocabulary: the one configured, else the byte tokenizer for 256-id models, else the cached World
+// vocabulary, else a download of it.
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 
@@ -14,8 +15,9 @@ import { ModelsError } from './errors.ts';
 import { formatBytes } from './format.ts';
 import { describeError } from './hf.ts';
 import { pullModel, pullVocab, type PullOptions, type PullProgress } from './pull.ts';
+import { findShippedModel, type ShippedModel } from './shipped.ts';
 
-export type ResolvedFrom = 'configured' | 'cache' | 'download';
+export type ResolvedFrom = 'configured' | 'shipped' | 'cache' | 'download';
 
 export interface ResolvedModel {
   path: string;
@@ -24,6 +26,8 @@ export interface ResolvedModel {
   name?: string;
   /** The catalog entry, when the model is a catalog model (its vocabulary size is then known without loading it). */
   catalog?: CatalogModel;
+  /** The vocabulary size, when known without loading the model (catalog and shipped models). */
+  vocabSize?: number;
 }
 
 export interface ResolvedVocab {
@@ -40,6 +44,8 @@ export interface ResolveOptions {
   onProgress?: (progress: PullProgress) => void;
   signal?: AbortSignal;
   catalog?: ModelCatalog;
+  /** The model of this command when none is configured, before the cache (scan: the shipped log model). */
+  shippedDefault?: ShippedModel;
 }
 
 type ResolveConfig = Pick<AppConfig, 'model' | 'vocab' | 'home' | 'hfEndpoint' | 'vocabUrl' | 'offline'>;
@@ -91,6 +97,8 @@ function whyNoDownload(config: ResolveConfig, opts: ResolveOptions): string {
 async function modelByName(name: string, config: ResolveConfig, opts: ResolveOptions, origin: string): Promise<ResolvedModel | undefined> {
   // Names are directory names in the cache: anything else (a path that does not exist) is no name.
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) return undefined;
+  const shipped = findShippedModel(name);
+  if (shipped) return fromShipped(shipped);
   const catalog = opts.catalog ?? MODEL_CATALOG;
   const entry = findCatalogModel(name, catalog);
   const cached = await readCached(config.home, 'model', entry?.name ?? name);
@@ -117,6 +125,9 @@ export async function resolveModel(config: ResolveConfig, opts: ResolveOptions =
         `(catalog: ${catalog.map((m) => m.name).join(', ')})`);
   }
 
+  const shipped = opts.shippedDefault;
+  if (shipped && isFile(shipped.path)) return fromShipped(shipped);
+
   const preferred = await readCached(config.home, 'model', DEFAULT_MODEL_NAME);
   const any = preferred ?? (await listCached(config.home, 'model'))[0];
   if (any) {
@@ -138,6 +149,10 @@ export async function resolveModel(config: ResolveConfig, opts: ResolveOptions =
         howToGiveModel(config.home, catalog),
       { cause: err });
   }
+}
+
+function fromShipped(model: ShippedModel): ResolvedModel {
+  return { path: model.path, from: 'shipped', name: model.name, vocabSize: model.vocabSize };
 }
 
 function withCatalog(name: string, catalog: ModelCatalog): { catalog?: CatalogModel } {
@@ -200,7 +215,7 @@ export async function resolveEngineOptions(
   opts: ResolveVocabOptions = {},
 ): Promise<ResolvedEngine> {
   const model = await resolveModel(config, opts);
-  const modelVocabSize = opts.modelVocabSize ?? model.catalog?.vocabSize;
+  const modelVocabSize = opts.modelVocabSize ?? model.catalog?.vocabSize ?? model.vocabSize;
   const vocab = await resolveVocab(config, { ...opts, ...(modelVocabSize !== undefined ? { modelVocabSize } : {}) });
   return {
     options: { model: model.path, vocab: vocab.vocab, weights: config.weights, threads: config.threads, device: config.device },

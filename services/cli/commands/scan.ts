@@ -14,6 +14,7 @@ import { AnomalySettingsSchema } from '../../../schemas/tasks.ts';
 import { describeIoError } from '../../embedded/errors.ts';
 import { defaultId } from '../../embedded/index.ts';
 import { runScanJob, type ScanSource } from '../../embedded/scan-job.ts';
+import { LOG_MODEL } from '../../models/index.ts';
 import { scanPrinter } from '../deliver.ts';
 import { addEmbeddedFlags, resultId, runWithEngine, type EmbeddedFlags } from '../embedded-command.ts';
 import { UsageError, numberFlag } from '../output.ts';
@@ -84,6 +85,8 @@ export function scanCommand(program: Command): void {
   addEmbeddedFlags(cmd, 'scan').action(async (file: string, flags: ScanFlags) => {
     if (flags.follow && file === '-') throw new UsageError('--follow is for a file; standard input is read as it arrives anyway');
     await runWithEngine('scan', flags, {
+      // No model configured: the byte-level log model shipped in models/log/ (no download, works offline).
+      shippedDefault: LOG_MODEL,
       prepare: (config, loaded) => {
         const given = {
           ...config.anomaly,
