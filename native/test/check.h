@@ -22,6 +22,8 @@ inline std::string shared_path(const std::string& rel) {
   const char* env = std::getenv("RWKV_SHARED_DIR");
   return std::string(env ? env : RWKV_SHARED_DIR) + "/" + rel;
 }
+// The test data kept in the repository (native/test/fixtures).
+inline std::string fixture_path(const std::string& rel) { return std::string(RWKV_TEST_FIXTURES) + "/" + rel; }
 inline std::vector<char> read_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) { std::fprintf(stderr, "cannot open %s\n", path.c_str()); std::exit(2); }

@@ -401,7 +401,7 @@ TEST(refuses_wrong_shapes_and_variants) {
                  auto e = t.at("blocks.0.att.x_r");
                  t["blocks.0.ffn.s_emb.weight"] = e;
                }),
-               rwkv::code::kModelVersion, "x070-7a");
+               rwkv::code::kModelShape, "blocks.0.ffn.s1");  // a DeepEmbed (x070-7a) layer missing its other tensors
   expect_error(edited_tiny([](Table& t) {
                  auto e = t.at("blocks.0.att.x_r");
                  t["blocks.2.qkv.k1"] = e;

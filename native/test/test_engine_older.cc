@@ -1,5 +1,6 @@
 // The CPU engine on RWKV-4, RWKV-5 and RWKV-6 models (shared/fixtures/older, see its README): the random
-// models' official logits and final states in sequence mode, one-token mode, cut into chunks and batched;
+// models' official logits and final states in sequence mode, one-token mode, cut into chunks and batched
+// (the bf16 files with the official package's bf16 LayerNorm of ln0(emb), an fp32 copy of them with exact math);
 // rwkv.cpp's tiny models (FP32 and FP16 .bin files) against their official expected logits; the official
 // initial state of each version; and the refusals (device, state size).
 #include <algorithm>
@@ -31,14 +32,27 @@ struct Expected {
   std::vector<float> state;
 };
 
-Expected load_expected(const std::string& stem) {
-  std::vector<char> text = check::read_file(check::shared_path(kDir + stem + ".expected.json"));
+// `kind` is "expected" (the official outputs) or "expected-exact-ln0" (the same package with ln0 in fp32).
+Expected load_expected(const std::string& stem, const std::string& kind = "expected") {
+  std::vector<char> text = check::read_file(check::shared_path(kDir + stem + "." + kind + ".json"));
   rwkv::io::JsonValue doc = rwkv::io::parse_json(std::string_view(text.data(), text.size()), stem);
   Expected e;
   for (const auto& t : doc.get("tokens")->array) e.tokens.push_back(static_cast<int32_t>(t.u));
   for (const auto& x : doc.get("logits")->array) e.logits.push_back(static_cast<float>(x.num));
-  e.state = read_f32(kDir + stem + ".expected.state.f32");
+  e.state = read_f32(kDir + stem + "." + kind + ".state.f32");
   return e;
+}
+
+// The file's tensors widened to fp32 (exactly: every bf16 value is an fp32 value): the same weights in an
+// fp32 file, where the official package computes ln0(emb) in fp32.
+std::shared_ptr<rwkv::InMemoryTensorFile> as_f32_file(const std::string& rel) {
+  auto file = rwkv::TensorFile::open(check::shared_path(rel));
+  auto out = std::make_shared<rwkv::InMemoryTensorFile>();
+  for (const auto& [name, view] : file->tensors()) {
+    const std::vector<float> v = rwkv::tensor_to_f32(view);
+    out->add(name, rwkv::DType::F32, view.shape, v.data());
+  }
+  return out;
 }
 
 double max_diff(const float* a, const float* b, size_t n) {
@@ -82,41 +96,54 @@ const RandomCase kRandom[] = {
 
 }  // namespace
 
-// The expected outputs were computed by the official package from weights that were rounded to bf16 only
-// when the .pth was written, so no engine reading the file can land within 1e-4 of them: layer 0's att
-// x_prev, which depends on nothing but the last token's embedding row and two layer norms, already differs
-// by 4e-3, and perturbing every weight by bf16-sized noise (relative 2^-8) moves the logits by 0.06. A
-// float64 evaluation of the official formulas on the file's weights lands where this engine does (v6: 0.026
-// from the official logits). So these fixtures are held to a bound that bf16 rounding explains; the formulas
-// themselves are pinned to 1e-5 by rwkv.cpp's tiny models below (v4, x050, x052), and every mode must agree
-// with the sequence mode to float rounding.
-constexpr double kFixtureLogitTol = 0.04;
-constexpr double kFixtureStateTol = 0.08;
+// The official outputs of these bf16 files include the official package's bf16 LayerNorm of ln0(emb) (see
+// Rwkv456CpuWeights::official_bf16_ln0); the exact-ln0 outputs are those of the same weights with ln0 in
+// fp32, i.e. of an fp32 file. Both at 1e-4, the tolerance of fp32 compute.
+constexpr double kFixtureTol = 1e-4;
+
+// Every mode (sequence, one token at a time, uneven chunks) against `e`, and against the sequence mode.
+void check_every_mode(rwkv::Model& m, const Expected& e, const std::string& label) {
+  CHECK(e.state.size() == m.state_floats());
+  std::vector<float> seq_state;
+  const std::vector<float> seq_logits = run_chunks(m, e.tokens, {e.tokens.size()}, &seq_state);
+  const std::vector<std::pair<const char*, std::vector<size_t>>> modes = {
+      {"sequence", {e.tokens.size()}}, {"one-token", {1}}, {"chunks 5,17,1,64", {5, 17, 1, 64}}, {"chunks 31", {31}}};
+  for (const auto& [mode, sizes] : modes) {
+    std::vector<float> state;
+    std::vector<float> logits = run_chunks(m, e.tokens, sizes, &state);
+    const double dl = max_diff(logits.data(), e.logits.data(), e.logits.size());
+    const double ds = max_diff(state.data(), e.state.data(), e.state.size());
+    const double self_l = max_diff(logits.data(), seq_logits.data(), logits.size());
+    const double self_s = max_diff(state.data(), seq_state.data(), state.size());
+    std::printf("  %s %-17s max|dlogit| %.3g max|dstate| %.3g; vs sequence mode: %.3g %.3g\n", label.c_str(), mode, dl,
+                ds, self_l, self_s);
+    CHECK_MSG(dl <= kFixtureTol, "%s %s: logits differ by %g", label.c_str(), mode, dl);
+    CHECK_MSG(ds <= kFixtureTol, "%s %s: state differs by %g", label.c_str(), mode, ds);
+    CHECK_MSG(self_l <= 1e-5 && self_s <= 1e-5, "%s %s: differs from the sequence mode by %g / %g", label.c_str(), mode,
+              self_l, self_s);
+  }
+}
 
 TEST(random_models_match_official_logits_and_state_in_every_mode) {
   for (const RandomCase& rc : kRandom) {
-    const Expected e = load_expected(rc.stem);
     auto m = load(kDir + rc.stem + ".pth");
     CHECK_MSG(m->config().version == rc.version, "%s: version %s", rc.stem, m->config().version.c_str());
+    CHECK_MSG(m->config().file_dtype == "bf16", "%s: file dtype %s", rc.stem, m->config().file_dtype.c_str());
     CHECK_MSG(m->state_floats() == rc.state_floats, "%s: %zu state floats", rc.stem, m->state_floats());
-    CHECK(e.state.size() == m->state_floats());
-    std::vector<float> seq_state;
-    const std::vector<float> seq_logits = run_chunks(*m, e.tokens, {e.tokens.size()}, &seq_state);
-    const std::vector<std::pair<const char*, std::vector<size_t>>> modes = {
-        {"sequence", {e.tokens.size()}}, {"one-token", {1}}, {"chunks 5,17,1,64", {5, 17, 1, 64}}, {"chunks 31", {31}}};
-    for (const auto& [mode, sizes] : modes) {
-      std::vector<float> state;
-      std::vector<float> logits = run_chunks(*m, e.tokens, sizes, &state);
-      const double dl = max_diff(logits.data(), e.logits.data(), e.logits.size());
-      const double ds = max_diff(state.data(), e.state.data(), e.state.size());
-      const double self_l = max_diff(logits.data(), seq_logits.data(), logits.size());
-      const double self_s = max_diff(state.data(), seq_state.data(), state.size());
-      std::printf("  %s %-17s vs official: max|dlogit| %.3g max|dstate| %.3g; vs sequence mode: %.3g %.3g\n", rc.stem,
-                  mode, dl, ds, self_l, self_s);
-      CHECK_MSG(dl <= kFixtureLogitTol, "%s %s: logits differ by %g", rc.stem, mode, dl);
-      CHECK_MSG(ds <= kFixtureStateTol, "%s %s: state differs by %g", rc.stem, mode, ds);
-      CHECK_MSG(self_l <= 1e-5 && self_s <= 1e-5, "%s %s: differs from the sequence mode by %g / %g", rc.stem, mode, self_l, self_s);
-    }
+    check_every_mode(*m, load_expected(rc.stem), std::string(rc.stem) + " bf16 vs official");
+  }
+}
+
+TEST(fp32_copies_match_the_exact_ln0_outputs_in_every_mode) {
+  for (const RandomCase& rc : kRandom) {
+    auto m = rwkv::load_model(as_f32_file(kDir + rc.stem + ".pth"), rwkv::EngineOptions{});
+    CHECK(m->config().file_dtype == "f32");
+    const Expected exact = load_expected(rc.stem, "expected-exact-ln0");
+    check_every_mode(*m, exact, std::string(rc.stem) + " fp32 vs exact-ln0");
+    // The two fixtures differ by far more than the tolerance, so each test tells the two ln0s apart.
+    const Expected official = load_expected(rc.stem);
+    const double gap = max_diff(official.logits.data(), exact.logits.data(), exact.logits.size());
+    CHECK_MSG(gap > 100 * kFixtureTol, "%s: the official and exact-ln0 logits differ by only %g", rc.stem, gap);
   }
 }
 
@@ -146,7 +173,7 @@ TEST(all_position_logits_and_batches_agree_with_single_streams) {
     CHECK_MSG(max_diff(second.data(), ref.data(), V) <= 1e-5, "%s: batched second half", rc.stem);
     CHECK_MSG(max_diff(s_all.data(), ref_state.data(), ref_state.size()) <= 1e-5, "%s: batched state", rc.stem);
     CHECK_MSG(max_diff(s_second.data(), ref_state.data(), ref_state.size()) <= 1e-5, "%s: continued state", rc.stem);
-    CHECK_MSG(max_diff(ref.data(), e.logits.data(), V) <= kFixtureLogitTol, "%s: official logits", rc.stem);
+    CHECK_MSG(max_diff(ref.data(), e.logits.data(), V) <= kFixtureTol, "%s: official logits", rc.stem);
   }
 }
 

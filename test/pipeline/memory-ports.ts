@@ -1,15 +1,13 @@
 // In-memory implementations of the pipeline ports, with the same contracts as the Redis/BullMQ/Kafka adapters
-// (fenced commits, create-once documents, id-deduplicated jobs), so the pipelines are tested on their own.
+// (fenced commits, create-once documents, id-deduplicated jobs; test/ports holds them to it), so the pipelines
+// are tested on their own. The event log is the embedded mode's in-memory one.
 import { Checkpointer } from '../../pipelines/checkpoints.ts';
 import { segmentSlices, tokenNonce } from '../../pipelines/chunking.ts';
 import type { IngestDeps, PipelineDeps } from '../../pipelines/context.ts';
 import { permanent } from '../../pipelines/errors.ts';
 import { jobId } from '../../pipelines/job-ids.ts';
 import { runJob } from '../../pipelines/run-job.ts';
-import { EVENT_ID_HORIZON } from '../../pipelines/ports.ts';
 import type {
-  AppendOutcome,
-  Backlog,
   BodyReader,
   CheckpointHead,
   CheckpointWrite,
@@ -17,7 +15,6 @@ import type {
   CommitOutcome,
   DeadLetterSink,
   DocumentStore,
-  EventLog,
   JobContext,
   Log,
   PartOutcome,
@@ -32,10 +29,10 @@ import type {
 } from '../../pipelines/ports.ts';
 import { PipelineSettingsSchema, type PipelineSettingsInput } from '../../schemas/config.ts';
 import type { DeadLetter } from '../../schemas/dead-letter.ts';
-import type { StoredEvent } from '../../schemas/events.ts';
 import type { PipelineJob } from '../../schemas/jobs.ts';
 import type { DocumentRecord, DocumentStatus } from '../../schemas/records.ts';
 import type { DocumentTask } from '../../schemas/tasks.ts';
+import { MemoryEventLog } from '../../services/embedded/event-log.ts';
 import type { Engine } from '../../services/engine/index.ts';
 
 const name = (key: StateKey) => `${key.kind}/${key.id}`;
@@ -44,6 +41,8 @@ export class MemoryStateStore implements StateStore {
   readonly heads = new Map<string, CheckpointHead>();
   readonly blobs = new Map<string, Buffer>();
   readonly commits: { key: string; chunk: number; version: number; writer: string }[] = [];
+  /** The last version of each dropped state (Redis keeps it in the state's audit trail). */
+  readonly #dropped = new Map<string, number>();
   #serial = 0;
 
   async head(key: StateKey): Promise<CheckpointHead | null> {
@@ -58,6 +57,9 @@ export class MemoryStateStore implements StateStore {
   async commit(key: StateKey, expectedVersion: number, write: CheckpointWrite): Promise<CommitOutcome> {
     const current = this.heads.get(name(key));
     if ((current?.version ?? 0) !== expectedVersion) return { ok: false, current: current?.version ?? 0 };
+    // A dropped state does not come back through a writer that started before the drop.
+    const dropped = this.#dropped.get(name(key));
+    if (!current && dropped !== undefined) return { ok: false, current: dropped };
     const ref = `${name(key)}#${++this.#serial}`;
     this.blobs.set(ref, Buffer.from(write.blob));
     if (current) this.blobs.delete(current.ref);
@@ -83,7 +85,10 @@ export class MemoryStateStore implements StateStore {
 
   async drop(key: StateKey): Promise<void> {
     const h = this.heads.get(name(key));
-    if (h) this.blobs.delete(h.ref);
+    if (h) {
+      this.blobs.delete(h.ref);
+      this.#dropped.set(name(key), h.version);
+    }
     this.heads.delete(name(key));
   }
 }
@@ -92,6 +97,11 @@ export class MemoryDocumentStore implements DocumentStore {
   readonly parts = new Map<string, { data: Map<number, Buffer>; final: number | null; task: DocumentTask | null }>();
   readonly docs = new Map<string, PlannedDocument>();
   readonly tokens = new Map<string, Int32Array[]>();
+  readonly #maxDocumentBytes: number;
+
+  constructor(options: { maxDocumentBytes: number }) {
+    this.#maxDocumentBytes = options.maxDocumentBytes;
+  }
 
   async putPart(id: string, index: number, final: boolean, data: Buffer, task: DocumentTask | null): Promise<PartOutcome> {
     const entry = this.parts.get(id) ?? { data: new Map(), final: null, task: null };
@@ -102,6 +112,10 @@ export class MemoryDocumentStore implements DocumentStore {
     }
     if (!final && entry.final !== null && index >= entry.final) {
       return { status: 'rejected', code: 'E_PART_CONFLICT', reason: 'part beyond the final part' };
+    }
+    const bytes = [...entry.data].reduce((sum, [i, part]) => sum + (i === index ? 0 : part.length), data.length);
+    if (bytes > this.#maxDocumentBytes) {
+      return { status: 'rejected', code: 'E_TOO_LARGE', reason: `the parts add up to more than ${this.#maxDocumentBytes} bytes` };
     }
     entry.data.set(index, data);
     if (final) {
@@ -174,54 +188,6 @@ export class MemoryDocumentStore implements DocumentStore {
     const doc = this.docs.get(record.id);
     if (doc) doc.status = status;
     this.tokens.delete(`${record.id}/${record.layout.nonce}`);
-  }
-}
-
-export class MemoryEventLog implements EventLog {
-  readonly logs = new Map<string, StoredEvent[]>();
-  readonly seen = new Map<string, Map<string, bigint>>();
-  readonly seq = new Map<string, number>();
-  /** The last event ids taken in per stream, oldest first. */
-  readonly ids = new Map<string, Set<string>>();
-
-  constructor(private readonly states: MemoryStateStore) {}
-
-  async append(stream: string, event: Omit<StoredEvent, 'seq'>): Promise<AppendOutcome> {
-    const head = this.states.heads.get(`stream/${stream}`);
-    const cursor = head?.cursor ?? 0;
-    const batch = head?.chunk ?? 0;
-    const offsets = this.seen.get(stream) ?? new Map<string, bigint>();
-    this.seen.set(stream, offsets);
-    const source = `${event.topic}/${event.partition}`;
-    const last = offsets.get(source);
-    const seq = this.seq.get(stream) ?? 0;
-    if (last !== undefined && last >= BigInt(event.offset)) return { appended: false, pending: seq - cursor, batch };
-    offsets.set(source, BigInt(event.offset));
-    if (event.id !== undefined) {
-      const ids = this.ids.get(stream) ?? new Set<string>();
-      this.ids.set(stream, ids);
-      if (ids.has(event.id)) return { appended: false, pending: seq - cursor, batch };
-      ids.add(event.id);
-      if (ids.size > EVENT_ID_HORIZON) ids.delete(ids.values().next().value!);
-    }
-    this.seq.set(stream, seq + 1);
-    const log = this.logs.get(stream) ?? [];
-    log.push({ ...event, seq: seq + 1 });
-    this.logs.set(stream, log);
-    return { appended: true, pending: seq + 1 - cursor, batch };
-  }
-
-  async read(stream: string, afterSeq: number, max: number): Promise<StoredEvent[]> {
-    return (this.logs.get(stream) ?? []).filter((e) => e.seq > afterSeq).slice(0, max);
-  }
-
-  async backlog(stream: string, afterSeq: number): Promise<Backlog> {
-    const waiting = (this.logs.get(stream) ?? []).filter((e) => e.seq > afterSeq);
-    return { count: waiting.length, oldestAt: waiting[0]?.receivedAt ?? null };
-  }
-
-  async trim(stream: string, throughSeq: number): Promise<void> {
-    this.logs.set(stream, (this.logs.get(stream) ?? []).filter((e) => e.seq > throughSeq));
   }
 }
 
@@ -376,7 +342,7 @@ export function memoryPipeline(
   writer = 'worker-a',
 ): MemoryPipeline {
   const states = shared?.states ?? new MemoryStateStore();
-  const documents = shared?.documents ?? new MemoryDocumentStore();
+  const documents = shared?.documents ?? new MemoryDocumentStore(PipelineSettingsSchema.parse(settings));
   const events = shared?.events ?? new MemoryEventLog(states);
   const results = shared?.results ?? new MemoryResultStore();
   const queue = shared?.queue ?? new MemoryQueue();
@@ -408,7 +374,7 @@ export function memoryPipeline(
 /** The ingest side alone (no engine): validation, part assembly, event log and scheduling. */
 export function memoryIngest(settings: PipelineSettingsInput = {}): Omit<MemoryPipeline, 'deps'> & { deps: IngestDeps } {
   const states = new MemoryStateStore();
-  const documents = new MemoryDocumentStore();
+  const documents = new MemoryDocumentStore(PipelineSettingsSchema.parse(settings));
   const events = new MemoryEventLog(states);
   const results = new MemoryResultStore();
   const queue = new MemoryQueue();

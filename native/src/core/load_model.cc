@@ -42,6 +42,16 @@ std::shared_ptr<Model> load_model(std::shared_ptr<const TensorFile> file, const 
     return cpu::make_rwkv456_cpu_model(std::move(file), params, cpu);
   }
   Rwkv7Params params = rwkv7_params(*file);
+  if (params.deep_embed_rank > 0) {
+    // The CUDA backend has no DeepEmbed kernels; "auto" runs these models on the CPU.
+    if (is_cuda_device(device)) {
+      throw Error(code::kDevice, "the CUDA backend does not run RWKV-7a DeepEmbed (x070-7a) models; this model runs "
+                                 "on device \"cpu\" (or \"auto\")");
+    }
+    EngineOptions cpu = options;
+    cpu.device = "cpu";
+    return cpu::make_cpu_model(std::move(file), params, cpu);
+  }
 #ifdef RWKV_WITH_CUDA
   if (is_cuda_device(device)) return make_cuda_model(file, params, options);
   if (device == "auto") {

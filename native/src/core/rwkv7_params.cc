@@ -9,9 +9,14 @@ Rwkv7Params rwkv7_params(const TensorFile& file) {
   refuse_preconverted(tensors);
   std::string version = detect_version(tensors);
   if (version.empty()) throw Error(code::kModelVersion, "no RWKV block tensors (blocks.N.*) found: not an RWKV model");
-  if (version != "x070") {
+  if (version == "x070-7b") {
+    throw Error(code::kModelVersion, "model version x070-7b (RWKV-7b: DeepEmbed with attention, blocks.N.qkv.*) is not "
+                                     "supported; this engine runs RWKV-7 (x070) and RWKV-7a DeepEmbed (x070-7a) models");
+  }
+  if (version != "x070" && version != "x070-7a") {
     throw Error(code::kModelVersion, "model version " + version + " is not supported; this engine runs RWKV-7 (x070) models");
   }
+  const bool deep_embed = version == "x070-7a";
 
   const ParamTable t(tensors);
   Rwkv7Params p;
@@ -79,6 +84,24 @@ Rwkv7Params rwkv7_params(const TensorFile& file) {
     l.ffn_x_k = t.vec(b + "ffn.x_k", C);
     l.ffn_key = t.mat(b + "ffn.key.weight", F, C);
     l.ffn_value = t.mat(b + "ffn.value.weight", C, F);
+    if (deep_embed) {
+      const int D = t.rank_of(b + "ffn.s1", C);
+      // Released models use D = 32; the bound keeps the per-token D x D scratch small whatever a file says.
+      constexpr int kMaxDeepEmbedRank = 256;
+      if (D > kMaxDeepEmbedRank) {
+        std::string expected = "(";
+        expected += std::to_string(C);
+        expected += ", D) with D <= " + std::to_string(kMaxDeepEmbedRank);
+        shape_error(b + "ffn.s1", expected, t.get(b + "ffn.s1").shape);
+      }
+      if (i > 0 && D != p.deep_embed_rank) shape_error(b + "ffn.s1", shape_text({C, p.deep_embed_rank}), t.get(b + "ffn.s1").shape);
+      p.deep_embed_rank = D;
+      l.s1 = t.mat(b + "ffn.s1", C, D);
+      l.s_emb = t.mat(b + "ffn.s_emb.weight", shared.V, int64_t{D} * D);
+      if (t.has(b + "ffn.s_emb_x.weight")) l.s_emb_x = t.mat(b + "ffn.s_emb_x.weight", int64_t{D} * D, C);
+      l.s2 = t.mat(b + "ffn.s2", D, F);
+      l.s0 = t.vec(b + "ffn.s0", F);
+    }
   }
   c.file_dtype = dtype_label(p.layers.empty() ? p.emb.dtype : p.layers[0].receptance.dtype);
   return p;

@@ -24,15 +24,25 @@ struct Rwkv7LayerParams {
   TensorView ffn_x_k;       // (C)
   TensorView ffn_key;       // (F, C)
   TensorView ffn_value;     // (C, F)
+  // RWKV-7a DeepEmbed (x070-7a) only, empty otherwise: the FFN's hidden units are scaled per token by
+  // (ln2(x) s1) M s2 + s0, where M (D x D) is the token's s_emb row plus s_emb_x applied to its normed
+  // embedding (the official loader folds s_emb_x into s_emb; s_emb_x is optional).
+  TensorView s_emb;         // (V, D*D)
+  TensorView s_emb_x;       // (D*D, C), (out, in); may be empty
+  TensorView s1;            // (C, D)
+  TensorView s2;            // (D, F)
+  TensorView s0;            // (F)
 };
 
 struct Rwkv7Params : SharedTensors {
   ModelConfig config;
   std::vector<Rwkv7LayerParams> layers;
+  int deep_embed_rank = 0;  // D of x070-7a's D x D per-token matrices; 0 for plain x070
 };
 
-// Builds the table from a file's tensors. Throws E_MODEL_VERSION naming the version for non-x070 models and
-// E_MODEL_SHAPE naming the tensor for anything missing or inconsistent.
+// Builds the table from a file's tensors. Throws E_MODEL_VERSION naming the version for models other than
+// x070 and x070-7a (RWKV-7b, DeepEmbed with attention, included) and E_MODEL_SHAPE naming the tensor for
+// anything missing or inconsistent.
 Rwkv7Params rwkv7_params(const TensorFile& file);
 
 // 16-hex-digit identity of a tensor set (names, dtypes, shapes and data), used in state blobs.

@@ -88,8 +88,16 @@ CpuWeights build_cpu_weights(const Rwkv7Params& p, BType type, ThreadPool& pool)
     if (i > 0) items.push_back({&l.v2, &s.v2, false});
     items.push_back({&l.output, &s.output, true});
     items.push_back({&l.ffn_key, &s.ffn_key, true});
+    if (p.deep_embed_rank > 0) {
+      l.s_emb = s.s_emb;
+      l.s0 = to_f32(s.s0);
+      items.push_back({&l.s1, &s.s1, false});
+      if (s.s_emb_x.data) items.push_back({&l.s_emb_x, &s.s_emb_x, true});
+      items.push_back({&l.s2, &s.s2, false});
+    }
     items.push_back({&l.ffn_value, &s.ffn_value, true});
   }
+  w.deep_embed_rank = p.deep_embed_rank;
   // Head last in memory: it is read last.
   std::rotate(items.begin(), items.begin() + 1, items.end());
 

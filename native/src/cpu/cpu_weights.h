@@ -23,6 +23,12 @@ struct CpuLayer {
   PackedMatrix w2, a2, g2, v2;                  // rank -> C
   PackedMatrix ffn_key;                         // C -> F
   PackedMatrix ffn_value;                       // F -> C
+  // x070-7a DeepEmbed (empty otherwise): s_emb rows are read from the file per token, like the embedding.
+  TensorView s_emb;               // (V, D*D) in the file's dtype
+  PackedMatrix s_emb_x;           // C -> D*D (empty when the file has none)
+  PackedMatrix s1;                // C -> D
+  PackedMatrix s2;                // D -> F
+  std::vector<float> s0;          // (F)
 };
 
 struct CpuWeights {
@@ -31,6 +37,7 @@ struct CpuWeights {
   std::vector<float> ln0_w, ln0_b, ln_out_w, ln_out_b;
   PackedMatrix head;  // C -> V
   std::vector<CpuLayer> layers;
+  int deep_embed_rank = 0;  // D; 0 for plain x070
 };
 
 CpuWeights build_cpu_weights(const Rwkv7Params& p, BType type, ThreadPool& pool);

@@ -14,6 +14,7 @@
 #include "cpu/aligned_buffer.h"
 #include "cpu/batch_plan.h"
 #include "cpu/float16.h"
+#include "cpu/official_ln0.h"
 #include "cpu/gemm.h"
 #include "cpu/kernels.h"
 #include "cpu/rwkv456_weights.h"
@@ -339,7 +340,10 @@ class Rwkv456CpuModel final : public Model {
       for (int j = 0; j < run.len; j++) {
         float* xr = row(x_, run.row + j);
         embed_row(tokens[j], xr);
-        kern_.layer_norm(xr, C_, w_.ln0_w.data(), w_.ln0_b.data(), xr);
+        if (w_.official_bf16_ln0)
+          official_bf16_ln0(xr, C_, w_.ln0_w.data(), w_.ln0_b.data(), xr);
+        else
+          kern_.layer_norm(xr, C_, w_.ln0_w.data(), w_.ln0_b.data(), xr);
       }
     });
     for (int l = 0; l < L_; l++) {

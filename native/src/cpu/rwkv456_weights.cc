@@ -33,6 +33,7 @@ Rwkv456CpuWeights build_rwkv456_weights(const Rwkv456Params& p, BType type, Thre
   w.emb = p.emb;
   w.ln0_w = to_f32(p.ln0_w);
   w.ln0_b = to_f32(p.ln0_b);
+  w.official_bf16_ln0 = p.emb.dtype == DType::BF16;
   w.ln_out_w = to_f32(p.ln_out_w);
   w.ln_out_b = to_f32(p.ln_out_b);
   w.head = pack_out_in(p.head, type, pool);

@@ -32,6 +32,14 @@ struct Rwkv456CpuLayer {
 struct Rwkv456CpuWeights {
   TensorView emb;  // (V, C) in the file's dtype, rows read per token
   std::vector<float> ln0_w, ln0_b, ln_out_w, ln_out_b;
+  // The official package folds ln0 into the embedding while loading, with F.layer_norm on the tensor as
+  // stored: for a bf16 embedding that LayerNorm runs in bf16 (official_ln0.h) and its bf16 result is what
+  // the model reads. Published RWKV-4/5/6 checkpoints are mostly bf16, so the engine does the same to give
+  // their official outputs (the logits move by up to ~0.03 otherwise). Not for f16 or fp32 embeddings:
+  // fp32 is exact, and for f16 the official result depends on the torch version (torch 1.13 refuses a CPU
+  // f16 LayerNorm and the package falls back to fp32; later versions compute it in f16), so the exact fp32
+  // LayerNorm is kept. RWKV-7's loader converts to fp32 first, so it is exact for every dtype.
+  bool official_bf16_ln0 = false;
   PackedMatrix head;  // C -> V
   std::vector<Rwkv456CpuLayer> layers;
 };

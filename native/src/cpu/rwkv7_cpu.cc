@@ -1,6 +1,7 @@
 // The CPU forward pass (docs/rwkv7-spec.md section 3). Per round (batch_plan.h) the tokens of every sequence
 // are rows of one activation matrix; per-token work (norms, token shift) runs in parallel over runs of rows,
 // the projections are GEMMs over all rows, and the WKV recurrence runs per (sequence segment, head).
+// RWKV-7a DeepEmbed (x070-7a) models add a per-token scale of the FFN's hidden units (deep_embed_scale).
 #include "cpu/rwkv7_cpu.h"
 
 #include <algorithm>
@@ -54,7 +55,9 @@ class CpuModel final : public Model {
       rank_v_ = std::max(rank_v_, r.v);
       rank_g_ = std::max(rank_g_, r.g);
     }
-    const size_t per_row = 4 * (12 * static_cast<size_t>(C_) + rank_w_ + rank_a_ + rank_v_ + rank_g_ + F_);
+    D_ = p.deep_embed_rank;
+    const size_t per_row =
+        4 * (12 * static_cast<size_t>(C_) + rank_w_ + rank_a_ + rank_v_ + rank_g_ + F_ + deep_embed_floats(1));
     max_rows_ = static_cast<int>(std::clamp<size_t>(kScratchBudget / per_row, 16, kMaxRoundRows));
     fingerprint_ = fingerprint_tensors(file_->tensors());
     w_ = build_cpu_weights(p, btype_of(opts.weights), pool_);
@@ -76,13 +79,22 @@ class CpuModel final : public Model {
   }
 
  private:
+  static size_t round_up(size_t n) { return (n + 15) / 16 * 16; }  // keeps every buffer 64-byte aligned
+
+  // DeepEmbed scratch for `rows` rows (0 for plain x070): the ln0-normed embeddings, the D x D matrices, the
+  // two D-vectors and the F scales.
+  size_t deep_embed_floats(size_t rows) const {
+    if (D_ == 0) return 0;
+    const size_t D = static_cast<size_t>(D_);
+    return round_up(rows * C_) + round_up(rows * D * D) + 2 * round_up(rows * D) + round_up(rows * F_);
+  }
+
   void ensure_scratch(int rows) {
     if (rows <= act_rows_) return;
     const size_t R = static_cast<size_t>(rows);
-    auto round_up = [](size_t n) { return (n + 15) / 16 * 16; };  // keep every buffer 64-byte aligned
     const size_t rc = round_up(R * C_);
     const size_t total = 12 * rc + round_up(R * rank_w_) + round_up(R * rank_a_) + round_up(R * rank_v_) +
-                         round_up(R * rank_g_) + round_up(R * F_);
+                         round_up(R * rank_g_) + round_up(R * F_) + deep_embed_floats(R);
     act_.reset(total * sizeof(float));
     float* p = act_.as<float>();
     auto take = [&](size_t n) {
@@ -96,25 +108,41 @@ class CpuModel final : public Model {
     hv_ = take(R * rank_v_);
     hg_ = take(R * rank_g_);
     ffn_ = take(R * F_);
+    if (D_ > 0) {
+      const size_t D = static_cast<size_t>(D_);
+      e0_ = take(R * C_);
+      de_m_ = take(R * D * D);
+      de_h_ = take(R * D);
+      de_s_ = take(R * D);
+      de_scale_ = take(R * F_);
+    }
+    row_tokens_.resize(R);
     act_rows_ = rows;
   }
 
   float* row(float* base, int r) const { return base + static_cast<size_t>(r) * C_; }
   float* layer_state(const Sequence& s, int l) const { return s.state + static_cast<size_t>(l) * layer_state_; }
 
-  void embed_row(int32_t token, float* out) const {
-    const TensorView& e = w_.emb;
-    const size_t off = static_cast<size_t>(token) * C_;
-    if (e.dtype == DType::F32) {
-      std::memcpy(out, e.data + 4 * off, 4 * static_cast<size_t>(C_));
-    } else {
-      const uint16_t* h = reinterpret_cast<const uint16_t*>(e.data) + off;
-      if (e.dtype == DType::BF16)
-        for (int c = 0; c < C_; c++) out[c] = bf16_to_f32(h[c]);
+  // Row `r` (n values) of a file tensor in fp32: into `out`, or added to it.
+  static void read_row(const TensorView& t, int32_t r, size_t n, float* out, bool add) {
+    const size_t off = static_cast<size_t>(r) * n;
+    if (t.dtype == DType::F32) {
+      const float* f = reinterpret_cast<const float*>(t.data) + off;
+      if (add)
+        for (size_t c = 0; c < n; c++) out[c] += f[c];
       else
-        for (int c = 0; c < C_; c++) out[c] = f16_to_f32(h[c]);
+        std::memcpy(out, f, 4 * n);
+      return;
+    }
+    const uint16_t* h = reinterpret_cast<const uint16_t*>(t.data) + off;
+    const bool bf = t.dtype == DType::BF16;
+    for (size_t c = 0; c < n; c++) {
+      const float v = bf ? bf16_to_f32(h[c]) : f16_to_f32(h[c]);
+      out[c] = add ? out[c] + v : v;
     }
   }
+
+  void embed_row(int32_t token, float* out) const { read_row(w_.emb, token, static_cast<size_t>(C_), out, false); }
 
   // Layer norm + token shift + interpolations over every run; then each segment's last normed row becomes
   // the state's x_prev. `prev_at` gives a segment's state vector for the token before its first.
@@ -243,7 +271,46 @@ class CpuModel final : public Model {
                 [&](const Segment& s) { return layer_state(seqs[s.seq], l) + ffn_prev; });
     }
     gemm_.run(pool_, job(T, xk_, C, w.ffn_key, ffn_, static_cast<size_t>(F_), false, true));
+    if (D_ > 0) deep_embed_scale(runs, w, T);
     gemm_.run(pool_, job(T, ffn_, static_cast<size_t>(F_), w.ffn_value, x_, C, true));
+  }
+
+  // x070-7a: each row's FFN hidden units (ffn_) times (u s1) M s2 + s0, where u is the row's ln2 output
+  // (still in u_), and M, viewed as D x D row-major, is its token's s_emb row plus s_emb_x applied to the
+  // token's ln0-normed embedding (e0_): the official loader folds that product into s_emb for every
+  // vocabulary entry; here it is computed for the round's tokens only.
+  void deep_embed_scale(const std::vector<Run>& runs, const CpuLayer& w, int T) {
+    const size_t C = static_cast<size_t>(C_), D = static_cast<size_t>(D_), DD = D * D, F = static_cast<size_t>(F_);
+    const bool has_x = w.s_emb_x.data != nullptr;
+    {
+      GemmJob jobs[2] = {job(T, u_, C, w.s1, de_h_, D), job(T, e0_, C, w.s_emb_x, de_m_, DD)};
+      gemm_.run(pool_, jobs, has_x ? 2 : 1);
+    }
+    pool_.parallel_for(runs.size(), [&](size_t i, int) {
+      const Run& run = runs[i];
+      for (int r = run.row; r < run.row + run.len; r++) {
+        const size_t ri = static_cast<size_t>(r);
+        float* m = de_m_ + ri * DD;
+        read_row(w.s_emb, row_tokens_[ri], DD, m, has_x);
+        const float* h = de_h_ + ri * D;
+        float* __restrict s = de_s_ + ri * D;
+        std::fill(s, s + D, 0.0f);
+        for (size_t a = 0; a < D; a++) {
+          const float ha = h[a];
+          const float* __restrict mr = m + a * D;
+          for (size_t b = 0; b < D; b++) s[b] += ha * mr[b];
+        }
+        std::memcpy(de_scale_ + ri * F, w.s0.data(), F * sizeof(float));
+      }
+    });
+    gemm_.run(pool_, job(T, de_s_, D, w.s2, de_scale_, F, true));
+    pool_.parallel_for(runs.size(), [&](size_t i, int) {
+      const Run& run = runs[i];
+      const size_t off = static_cast<size_t>(run.row) * F, len = static_cast<size_t>(run.len) * F;
+      float* __restrict k = ffn_ + off;
+      const float* __restrict g = de_scale_ + off;
+      for (size_t j = 0; j < len; j++) k[j] *= g[j];
+    });
   }
 
   void run_head(const std::vector<Sequence>& seqs, const Round& round) {
@@ -270,6 +337,8 @@ class CpuModel final : public Model {
         float* xr = row(x_, run.row + j);
         embed_row(tokens[j], xr);
         kern_.layer_norm(xr, C_, w_.ln0_w.data(), w_.ln0_b.data(), xr);
+        row_tokens_[static_cast<size_t>(run.row + j)] = tokens[j];
+        if (D_ > 0) std::memcpy(row(e0_, run.row + j), xr, sizeof(float) * C_);
       }
     });
     for (int l = 0; l < L_; l++) run_layer(seqs, round, runs, l);
@@ -285,6 +354,7 @@ class CpuModel final : public Model {
   CpuWeights w_;
   int C_ = 0, H_ = 0, N_ = 0, V_ = 0, F_ = 0, L_ = 0;
   int rank_w_ = 0, rank_a_ = 0, rank_v_ = 0, rank_g_ = 0;
+  int D_ = 0;  // DeepEmbed rank; 0 for plain x070
   size_t layer_state_ = 0;
   int max_rows_ = 0;
 
@@ -294,6 +364,8 @@ class CpuModel final : public Model {
   float *x_ = nullptr, *u_ = nullptr, *xr_ = nullptr, *xw_ = nullptr, *xk_ = nullptr, *xv_ = nullptr, *xa_ = nullptr,
         *xg_ = nullptr, *r_ = nullptr, *k_ = nullptr, *v_ = nullptr, *vfirst_ = nullptr;
   float *hw_ = nullptr, *ha_ = nullptr, *hv_ = nullptr, *hg_ = nullptr, *ffn_ = nullptr;
+  float *e0_ = nullptr, *de_m_ = nullptr, *de_h_ = nullptr, *de_s_ = nullptr, *de_scale_ = nullptr;  // DeepEmbed
+  std::vector<int32_t> row_tokens_;  // the token of each row of the round
   std::vector<AlignedBuffer> worker_;  // per thread: WKV scratch, then one row
   std::vector<int> head_rows_;
   std::vector<float*> head_dst_;

@@ -81,6 +81,9 @@ int cuda_device_count(std::string* error) {
 
 std::shared_ptr<CudaModel> make_cuda_model_typed(std::shared_ptr<const TensorFile> file, const Rwkv7Params& params,
                                                  const EngineOptions& opts) {
+  if (params.deep_embed_rank > 0) {
+    throw Error(code::kDevice, "the CUDA backend does not run RWKV-7a DeepEmbed (x070-7a) models; run it on the CPU");
+  }
   const int dev = usable_device(opts);
   return std::make_shared<cuda::CudaModelImpl>(dev, params.config, fingerprint_tensors(file->tensors()),
                                                opts.weights, &params, 0);

@@ -21,7 +21,7 @@ function rank(info: ModelInfo, key: RankKey): number | number[] {
 export function describeModel(info: ModelInfo): Record<string, unknown> {
   const heads = info.version === 'v4' ? {} : { n_head: info.nHead, head_size: info.headSize };
   const ranks =
-    info.version === 'x070'
+    info.version === 'x070' || info.version === 'x070-7a'
       ? { ranks: { w: rank(info, 'w'), a: rank(info, 'a'), v: rank(info, 'v'), g: rank(info, 'g') } }
       : info.version === 'x060'
         ? { ranks: { decay: rank(info, 'w'), mix: rank(info, 'mix') } }
