@@ -37,6 +37,7 @@ export const WorkerSettingsSchema = z.strictObject({
   attempts: ServiceConfigSchema.shape.attempts,
   backoffMs: ServiceConfigSchema.shape.backoffMs,
   resultTtlSeconds: ServiceConfigSchema.shape.resultTtlSeconds,
+  streamMaxLength: ServiceConfigSchema.shape.streamMaxLength,
   /** Tries to reach Redis and Kafka when the worker starts, before it gives up. */
   connectAttempts: z.number().int().min(1).max(100).default(6),
   segmentTokens: PipelineSettingsSchema.shape.segmentTokens,

@@ -1,6 +1,7 @@
 // A worker process, wired: the engine, the Redis stores, BullMQ workers for the ingest (planning) and chunks
 // (model) queues, the Kafka consumer that feeds them and the producer results leave by, and the metrics
-// endpoint. `roles` picks what runs here; by default everything does.
+// endpoint. `roles` picks what runs here; by default everything does. Without Kafka brokers the ingest role
+// reads the Redis inbox queue instead, and results and dead letters go to Redis streams.
 import os from 'node:os';
 
 import { Worker } from 'bullmq';
@@ -17,7 +18,9 @@ import { UrlBodyReader } from '../ingest/body-reader.ts';
 import { createKafka, createProducer, waitForKafka } from '../kafka/client.ts';
 import { consumerLag } from '../kafka/lag.ts';
 import { kafkaSinks } from '../kafka/sinks.ts';
+import type { KafkaClient } from '../kafka/client.ts';
 import { KafkaSource } from '../kafka/source.ts';
+import { InboxSource } from '../queue/inbox.ts';
 import { ensureTopics } from '../kafka/topics.ts';
 import type { Logger } from '../log.ts';
 import { PipelineMetrics } from '../metrics/metrics.ts';
@@ -30,6 +33,7 @@ import { readStatus } from '../store/read-status.ts';
 import { RedisDocumentStore } from '../store/redis-document-store.ts';
 import { RedisEventLog } from '../store/redis-event-log.ts';
 import { RedisResultStore } from '../store/redis-result-store.ts';
+import { redisSinks } from '../store/redis-sinks.ts';
 import { RedisStateStore } from '../store/redis-state-store.ts';
 import { Throttle } from './throttle.ts';
 
@@ -40,7 +44,7 @@ export interface WorkerOptions {
   log: Logger;
   /** The settings that chose Redis and the brokers, for messages (default "worker settings"). */
   origins?: { redis: string; kafka: string };
-  /** Tries to reach Redis and Kafka before giving up (default 6). */
+  /** Tries to reach Redis (and Kafka, when configured) before giving up (default 6). */
   connectAttempts?: number;
   /** When the metrics port is busy: use the next free one (the port is the default) or stop (it was asked for). */
   metricsPortFallback?: boolean;
@@ -72,7 +76,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     // The services first: a wrong address is reported in seconds, not after the model has loaded.
     const attempts = options.connectAttempts ?? 6;
     await waitForRedis({ value: service.redisUrl, origin: options.origins?.redis ?? 'worker settings' }, attempts, log);
-    await waitForKafka({ value: service.kafkaBrokers, origin: options.origins?.kafka ?? 'worker settings' }, attempts, log);
+    const brokers = service.kafkaBrokers;
+    if (brokers) await waitForKafka({ value: brokers, origin: options.origins?.kafka ?? 'worker settings' }, attempts, log);
 
     const engine = await Engine.load(options.engine);
     cleanup.push(async () => engine.dispose());
@@ -83,23 +88,28 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const queueConnection = connectRedis(service.redisUrl, `${name}/queue`, log);
     cleanup.push(() => queueConnection.quit());
 
-    const kafka = createKafka(service.kafkaBrokers, service.clientId, log);
-    const admin = kafka.admin();
-    await admin.connect();
-    cleanup.push(() => admin.disconnect());
-    const created = await ensureTopics(admin, service.topics, service.partitions);
-    if (created.length > 0) log.info({ topics: created }, 'created topics');
-    const producer = createProducer(kafka);
-    await producer.connect();
-    cleanup.push(() => producer.disconnect());
-
     const keys = new Keys(service.prefix);
+    let kafka: { client: KafkaClient; admin: ReturnType<KafkaClient['admin']> } | null = null;
+    let sinks = redisSinks(redis, keys, service.streamMaxLength);
+    if (brokers) {
+      const client = createKafka(brokers, service.clientId, log);
+      const admin = client.admin();
+      await admin.connect();
+      cleanup.push(() => admin.disconnect());
+      const created = await ensureTopics(admin, service.topics, service.partitions);
+      if (created.length > 0) log.info({ topics: created }, 'created topics');
+      const producer = createProducer(client);
+      await producer.connect();
+      cleanup.push(() => producer.disconnect());
+      kafka = { client, admin };
+      sinks = kafkaSinks(producer, service.topics);
+    }
+
     const queues = openQueues(queueConnection, service.prefix);
     const queue = new BullChunkQueue(queues, { attempts: service.attempts, backoffMs: service.backoffMs });
     cleanup.push(() => queue.close());
     const metrics = new PipelineMetrics();
     const states = new RedisStateStore(redis, keys, service.resultTtlSeconds);
-    const sinks = kafkaSinks(producer, service.topics);
     const deps: PipelineDeps = {
       engine,
       settings,
@@ -153,18 +163,19 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     cleanup.push(() => Promise.all(workers.map((w) => w.close())));
 
     if (service.roles.includes('ingest')) {
-      const source = new KafkaSource(kafka, {
-        groupId: service.groupId,
-        documentsTopic: service.topics.documents,
-        eventsTopic: service.topics.events,
-      }, log);
+      const source = kafka
+        ? new KafkaSource(kafka.client, { groupId: service.groupId, documentsTopic: service.topics.documents, eventsTopic: service.topics.events }, log)
+        : new InboxSource(queueConnection, { prefix: service.prefix, name, lockMs: service.lockMs }, log);
       // Stopped first on shutdown (cleanup runs in reverse), so no record is taken in while workers close.
       cleanup.push(() => source.stop());
       await source.start({
         documents: (record) => ingestDocumentRecord(record, deps),
         events: (record) => ingestEventRecord(record, deps),
       });
-      metrics.watchLag(() => consumerLag(admin, service.groupId, [service.topics.documents, service.topics.events]));
+      if (kafka) {
+        const admin = kafka.admin;
+        metrics.watchLag(() => consumerLag(admin, service.groupId, [service.topics.documents, service.topics.events]));
+      }
     }
     metrics.watchQueues(() =>
       Promise.all(LANES.map(async (lane) => ({ queue: lane, counts: await queues[lane].getJobCounts(...COUNTED_STATES) }))),
@@ -191,7 +202,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       roles: service.roles,
       batch: service.batch.streams > 1 ? service.batch : null,
       prefix: service.prefix,
-      topics: service.topics,
+      input: kafka ? { kafka: service.topics } : { redis: 'inbox queue' },
       model: engine.model.info.fingerprint,
       tokenizer: engine.tokenizer.info.fingerprint,
       metricsPort: server?.port ?? null,
