@@ -13,7 +13,10 @@
 //     --worker-tokens N      tokens per worker document (default 65536)
 //     --gen-shape S          the generation step's model (default 7.2b)
 //     --gen-tokens N         tokens to generate (default 256)
-//     --budget-s N           seconds per step (default 150)
+//     --budget-s N           seconds per step at most (default 150)
+//     --total-s N            seconds for all steps together (default 450); a step gets what is left, up to
+//                            its own budget, and the steps run most telling first (the first shape's
+//                            summarize and worker, generation, then the other shapes)
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -54,6 +57,7 @@ const { values: opts } = parseArgs({
     'gen-shape': { type: 'string', default: '7.2b' },
     'gen-tokens': { type: 'string', default: '256' },
     'budget-s': { type: 'string', default: '150' },
+    'total-s': { type: 'string', default: '450' },
   },
 });
 
@@ -72,6 +76,7 @@ const device = opts.device!;
 const small = opts.small!;
 const steps = new Set(opts.steps!.split(','));
 const budgetMs = Number(opts['budget-s']) * 1000;
+const endOfRun = Date.now() + Number(opts['total-s']) * 1000;
 const int = (name: keyof typeof opts) => {
   const n = Number(opts[name]);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer`);
@@ -97,7 +102,7 @@ async function step(name: string, shape: string | undefined, body: (deadline: nu
   const started = Date.now();
   log(`${name}${shape ? ` ${shape}` : ''}: start`);
   try {
-    const figures = await body(started + budgetMs);
+    const figures = await body(Math.min(started + budgetMs, endOfRun));
     records.push({ step: name, ...(shape ? { shape } : {}), ok: true, seconds: (Date.now() - started) / 1000, figures });
   } catch (err) {
     const message = (err as Error).message.split('\n').slice(0, 6).join(' | ');
@@ -131,9 +136,9 @@ async function bench(args: string[], deadline: number): Promise<Record<string, u
 }
 
 /** The engine alone on the shape: long-stream prefill, 64-stream prefill and batch-1 decode, in tokens/s. */
-async function engineAlone(shape: string, deadline: number): Promise<{ prefill: number | null; prefill64: number | null; decode1: number | null; device: string }> {
+async function engineAlone(shape: string, deadline: number, only: 'prefill' | 'decode1'): Promise<{ prefill: number | null; prefill64: number | null; decode1: number | null; device: string }> {
   if (device === 'cuda') {
-    const json = await bench(['cuda', '--sizes', shape, '--weights', weights, '--only', 'all', ...(small ? ['--quick'] : [])], deadline);
+    const json = await bench(['cuda', '--sizes', shape, '--weights', weights, '--only', only, ...(small ? ['--quick'] : [])], deadline);
     if (json.skipped) throw new Error(`rwkv_bench cuda skipped: ${String(json.skipped)}`);
     const rows = json.results as { what: string; tokens_per_s: number }[];
     const find = (re: RegExp) => rows.find((r) => re.test(r.what))?.tokens_per_s ?? null;
@@ -161,7 +166,7 @@ async function documentOf(tokens: number, name: string, seed: number): Promise<{
 async function embeddedSummarize(shape: string, deadline: number) {
   const modelFile = await model(shape, deadline);
   const doc = await documentOf(small ? 2048 : int('doc-tokens'), `summarize-${shape}`, 7);
-  const alone = await engineAlone(shape, deadline);
+  const alone = await engineAlone(shape, deadline, 'prefill');
   const genTokens = small ? 4 : 64;
   const run = async (file: string) => {
     const dir = path.join(work, 'ckpt', `${shape}-${Date.now()}`);
@@ -198,7 +203,7 @@ async function workerRun(shape: string, deadline: number) {
   const modelFile = await model(shape, deadline);
   const docs = small ? 4 : int('worker-docs');
   const docTokens = small ? 1024 : int('worker-tokens');
-  const alone = await engineAlone(shape, deadline);
+  const alone = await engineAlone(shape, deadline, 'prefill');
   const prefix = `gpu-bench-${shape.replace('.', '')}-${Date.now().toString(36)}`;
   const streams = Math.min(64, docs);
   const worker = await startWorker(cli, [
@@ -259,7 +264,7 @@ async function workerRun(shape: string, deadline: number) {
 /** 3. Summary generation through the addon (the product's generation loop) vs the engine's batch-1 decode. */
 async function generation(shape: string, deadline: number) {
   const modelFile = await model(shape, deadline);
-  const alone = await engineAlone(shape, deadline);
+  const alone = await engineAlone(shape, deadline, 'decode1');
   const engine = await Engine.load({ model: modelFile, vocab, device: device as 'cuda' | 'cpu', weights, threads: 0 });
   try {
     const want = small ? 8 : int('gen-tokens');
@@ -313,11 +318,13 @@ function markdown(): string {
 mkdirSync(out, { recursive: true });
 mkdirSync(work, { recursive: true });
 const shapes = small ? ['0.1b'] : opts.shapes!.split(',');
-if (steps.has('summarize')) for (const shape of shapes) await step('summarize', shape, (d) => embeddedSummarize(shape, d));
-if (steps.has('worker')) for (const shape of shapes) await step('worker', shape, (d) => workerRun(shape, d));
-if (steps.has('generate')) {
-  const shape = small ? '0.1b' : opts['gen-shape']!;
-  await step('generate', shape, (d) => generation(shape, d));
+for (const [i, shape] of shapes.entries()) {
+  if (steps.has('summarize')) await step('summarize', shape, (d) => embeddedSummarize(shape, d));
+  if (steps.has('worker')) await step('worker', shape, (d) => workerRun(shape, d));
+  if (i === 0 && steps.has('generate')) {
+    const genShape = small ? '0.1b' : opts['gen-shape']!;
+    await step('generate', genShape, (d) => generation(genShape, d));
+  }
 }
 const report = { device, small, weights, node: process.execPath, date: new Date().toISOString(), steps: records };
 writeFileSync(path.join(out, 'gpu-results.json'), `${JSON.stringify(report, null, 2)}\n`);

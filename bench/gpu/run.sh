@@ -9,7 +9,8 @@
 #   KIT_DIR      the kit (default <repo>/.gpu-kit)
 #   WORK_DIR     where it is unpacked, models and documents written (default /tmp/rwkvstream-gpu)
 #   OUT          where the results go (default $WORK_DIR/out)
-#   BUDGET_S     seconds per measurement step (default 150; the whole run is meant to fit in ~8 minutes)
+#   BUDGET_S     seconds per measurement step at most (default 150)
+#   TOTAL_S      seconds for all the measurement steps (default 420, so unpacking and all fit in ~8 minutes)
 #   REDIS_PORT   port of the Redis started here (default 6391)
 set -euo pipefail
 
@@ -76,7 +77,7 @@ vocab="$work/data/rwkv_vocab_v20230424.txt"
 [ "$small" = 1 ] && vocab=bytes
 status=0
 (cd "$app" && node --import tsx bench/gpu/measure.ts --out "$out" --work "$work" --bench "$work/bin/rwkv_bench" \
-  --redis "redis://127.0.0.1:$port" --vocab "$vocab" --device "$device" --budget-s "${BUDGET_S:-150}" \
+  --redis "redis://127.0.0.1:$port" --vocab "$vocab" --device "$device" --budget-s "${BUDGET_S:-150}" --total-s "${TOTAL_S:-420}" \
   $([ "$small" = 1 ] && echo --small) ${args[@]+"${args[@]}"}) || status=$?
 say "done in $(( $(date +%s) - t0 )) s (status $status); results in $out"
 exit "$status"
