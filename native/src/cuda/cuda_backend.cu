@@ -37,10 +37,12 @@ int usable_device(const EngineOptions& opts) {
     int count = 0;
     const cudaError_t e = cudaGetDeviceCount(&count);
     cudaGetLastError();
-    if (e == cudaErrorInsufficientDriver) {
-      int driver = 0, runtime = 0;
-      cudaDriverGetVersion(&driver);
-      cudaRuntimeGetVersion(&runtime);
+    int driver = 0, runtime = 0;
+    cudaDriverGetVersion(&driver);
+    cudaRuntimeGetVersion(&runtime);
+    cudaGetLastError();
+    // The runtime says "insufficient driver" also when there is no driver at all (driver version 0).
+    if (e == cudaErrorInsufficientDriver && driver > 0) {
       throw Error(code::kDriver, "the NVIDIA driver supports CUDA " + cuda::cuda_version_text(driver) +
                                      " but this build needs CUDA " + cuda::cuda_version_text(runtime) +
                                      ": update the driver, or use device \"cpu\"");
@@ -62,7 +64,12 @@ int cuda_device_count(std::string* error) {
   };
   int n = 0;
   cudaError_t e = cudaGetDeviceCount(&n);
-  if (e != cudaSuccess) return fail("CUDA unavailable (" + cuda::cuda_error_text(e) + ")");
+  if (e != cudaSuccess) {
+    int driver = 0;
+    cudaDriverGetVersion(&driver);
+    if (driver == 0) return fail("no NVIDIA driver found (" + cuda::cuda_error_text(e) + ")");
+    return fail("CUDA unavailable (" + cuda::cuda_error_text(e) + ")");
+  }
   if (n == 0) return fail("no CUDA device");
   int prev = 0;
   cudaGetDevice(&prev);
