@@ -44,5 +44,9 @@ const configureArgs = [
   `-DNODE_ADDON_API_DIR=${path.resolve(here, '..', addonApiDir)}`,
 ];
 configureArgs.push(`-DRWKV_ENABLE_CUDA=${process.env.RWKVSTREAM_CUDA === '0' ? 'OFF' : 'ON'}`);
+// RWKVSTREAM_CUDA_ARCHITECTURES narrows the GPU code (e.g. "90-real" for H100/H200 only);
+// RWKVSTREAM_NATIVE_TARGETS builds only some targets (e.g. "rwkv_addon rwkv_bench", without the C++ tests).
+if (process.env.RWKVSTREAM_CUDA_ARCHITECTURES) configureArgs.push(`-DRWKV_CUDA_ARCHITECTURES=${process.env.RWKVSTREAM_CUDA_ARCHITECTURES}`);
+const targets = (process.env.RWKVSTREAM_NATIVE_TARGETS ?? '').split(/\s+/).filter(Boolean).flatMap((t) => ['--target', t]);
 run('cmake', configureArgs);
-run('cmake', ['--build', buildDir, '--parallel', String(Math.max(1, os.availableParallelism()))]);
+run('cmake', ['--build', buildDir, ...targets, '--parallel', String(Math.max(1, os.availableParallelism()))]);

@@ -60,7 +60,8 @@ export const BatchSettingsSchema = z.strictObject({
 
 export const ServiceConfigSchema = z.strictObject({
   redisUrl: z.string().min(1).default('redis://127.0.0.1:6379'),
-  kafkaBrokers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:39092']),
+  /** Absent: no Kafka; documents arrive on the Redis inbox queue and results and dead letters go to Redis streams. */
+  kafkaBrokers: z.array(z.string().min(1)).min(1).optional(),
   /** Namespace of every Redis key and BullMQ queue of this deployment. */
   prefix: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).default('rwkvstream'),
   topics: TopicsSchema.default(TopicsSchema.parse({})),
@@ -88,6 +89,8 @@ export const ServiceConfigSchema = z.strictObject({
   /** Name of this worker in logs, audit trails and BullMQ (default: host:pid). */
   workerName: z.string().min(1).optional(),
   batch: BatchSettingsSchema.default(BatchSettingsSchema.parse({})),
+  /** Without Kafka: entries kept in each of the Redis results and dead-letter streams (older ones are trimmed). */
+  streamMaxLength: z.number().int().min(1).max(100_000_000).default(100_000),
 });
 
 export type PipelineSettings = z.infer<typeof PipelineSettingsSchema>;

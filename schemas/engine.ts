@@ -73,6 +73,15 @@ export const CapabilitiesSchema = z.object({
   cudaCompiled: z.boolean(),
   cudaDevices: z.number().int(),
   cudaError: z.string(),
+  /** CUDA versions as the runtime reports them (12080 = 12.8); 0 unknown. */
+  cudaDriverVersion: z.number().int().default(0),
+  cudaRuntimeVersion: z.number().int().default(0),
+  cudaDeviceInfo: z.array(z.object({
+    name: z.string(),
+    computeCapability: z.string(),
+    totalBytes: z.number().nonnegative(),
+    freeBytes: z.number().nonnegative(),
+  })).default([]),
 });
 
 export type WeightType = z.infer<typeof WeightTypeSchema>;

@@ -74,6 +74,19 @@ Napi::Value Capabilities(const Napi::CallbackInfo& info) {
   o.Set("cudaCompiled", c.cuda_compiled);
   o.Set("cudaDevices", c.cuda_devices);
   o.Set("cudaError", c.cuda_error);
+  o.Set("cudaDriverVersion", c.cuda_driver_version);
+  o.Set("cudaRuntimeVersion", c.cuda_runtime_version);
+  Napi::Array devices = Napi::Array::New(env, c.cuda_device_info.size());
+  for (size_t i = 0; i < c.cuda_device_info.size(); i++) {
+    const rwkv::CudaDeviceInfo& d = c.cuda_device_info[i];
+    Napi::Object x = Napi::Object::New(env);
+    x.Set("name", d.name);
+    x.Set("computeCapability", std::to_string(d.sm_major) + "." + std::to_string(d.sm_minor));
+    x.Set("totalBytes", static_cast<double>(d.total_bytes));
+    x.Set("freeBytes", static_cast<double>(d.free_bytes));
+    devices.Set(static_cast<uint32_t>(i), x);
+  }
+  o.Set("cudaDeviceInfo", devices);
   return o;
 }
 

@@ -41,6 +41,12 @@ Napi::Function ModelWrap::Init(Napi::Env env) {
       InstanceMethod<&ModelWrap::InitialState>("initialState"),
       InstanceMethod<&ModelWrap::ReadStateTuning>("readStateTuning"),
       InstanceMethod<&ModelWrap::Dispose>("dispose"),
+      InstanceMethod<&ModelWrap::AcquireSlot>("acquireSlot"),
+      InstanceMethod<&ModelWrap::WriteSlot>("writeSlot"),
+      InstanceMethod<&ModelWrap::ReadSlot>("readSlot"),
+      InstanceMethod<&ModelWrap::ReleaseSlot>("releaseSlot"),
+      InstanceMethod<&ModelWrap::ForwardSlots>("forwardSlots"),
+      InstanceMethod<&ModelWrap::SlotsOnDevice>("slotsOnDevice"),
   });
   addon_data(env).model_ctor = Napi::Persistent(fn);
   return fn;
@@ -203,6 +209,7 @@ Napi::Value ModelWrap::ReadStateTuning(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ModelWrap::Dispose(const Napi::CallbackInfo& info) {
+  slots_.reset();
   model_.reset();
   return info.Env().Undefined();
 }

@@ -5,7 +5,7 @@
 // is not part of the answer, and stop sequences are looked for only once the answer has begun.
 import type { SummarizeTask } from '../../schemas/tasks.ts';
 import type { SummaryOutput } from '../../schemas/results.ts';
-import type { Engine, RnnState } from '../../services/engine/index.ts';
+import type { Engine, ResidentState, RnnState } from '../../services/engine/index.ts';
 import { Sampler } from '../sampling.ts';
 
 /** Token 0 ends a text in RWKV vocabularies (World: <|endoftext|>; byte-level models: NUL). */
@@ -54,16 +54,34 @@ class LiveText {
   }
 }
 
-/** Generates from `state` (advanced in place: pass a clone to keep the original). */
+/**
+ * Generates from `state` (advanced in place: pass a clone to keep the original). The state stays resident
+ * where the model computes (in GPU memory under CUDA) for the whole generation, so each step moves one token
+ * in and the logits out, and it is copied back once at the end; on the CPU the result is bit-identical to
+ * running the steps on the host state.
+ */
 export async function summarize(engine: Engine, state: RnnState, task: SummarizeTask, onText?: TextListener): Promise<SummaryOutput> {
+  const { model } = engine;
+  const resident = model.resident(state);
+  try {
+    const output = await generate(engine, resident, task, onText);
+    resident.copyTo(state);
+    return output;
+  } finally {
+    resident.release();
+  }
+}
+
+async function generate(engine: Engine, state: ResidentState, task: SummarizeTask, onText?: TextListener): Promise<SummaryOutput> {
   const { model, tokenizer } = engine;
+  const step = async (tokens: ArrayLike<number>) => (await model.forwardResident([{ tokens, state, logits: 'last' }]))[0] ?? null;
   const sampler = new Sampler(task, (token) => tokenizer.decode([token]));
   const stops = task.stop.map((s) => Buffer.from(s, 'utf8'));
   const longestStop = Math.max(0, ...stops.map((s) => s.length));
   const skipLeading = task.promptFormat !== 'raw';
   const live = onText ? new LiveText(onText, longestStop) : null;
 
-  let logits = await model.forward(tokenizer.encodeSync(task.template), state, 'last');
+  let logits = await step(tokenizer.encodeSync(task.template));
   let text = Buffer.alloc(0);
   let generatedTokens = 0;
   let stopReason: SummaryOutput['stopReason'] = 'max_tokens';
@@ -86,7 +104,7 @@ export async function summarize(engine: Engine, state: RnnState, task: Summarize
     }
     live?.update(text);
     sampler.accept(token);
-    if (generatedTokens < task.maxTokens) logits = await model.forward([token], state, 'last');
+    if (generatedTokens < task.maxTokens) logits = await step([token]);
   }
   live?.end(text);
   return { text: text.toString('utf8'), generatedTokens, stopReason };

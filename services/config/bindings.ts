@@ -50,7 +50,7 @@ export interface FlagBinding extends Binding {
 const MODEL_COMMANDS = ['summarize', 'classify', 'scan', 'doctor', 'worker'] as const;
 const CACHE_COMMANDS = [...MODEL_COMMANDS, 'models'] as const;
 const DOCUMENT_COMMANDS = ['summarize', 'classify', 'worker'] as const;
-const REDIS_COMMANDS = ['doctor', 'worker', 'result', 'status'] as const;
+const REDIS_COMMANDS = ['doctor', 'worker', 'submit', 'result', 'status'] as const;
 const KAFKA_COMMANDS = ['doctor', 'worker', 'submit', 'send-events'] as const;
 // The embedded commands read the log variables too (their default level is warn); only a worker has the flags.
 const LOG_COMMANDS = ['worker'] as const;
@@ -76,8 +76,8 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'summary.temperature', kind: 'number', env: 'RWKVSTREAM_TEMPERATURE', description: 'summary sampling temperature (0: greedy)', default: '0', commands: ['summarize'] },
 
   // The services of the distributed mode.
-  { path: 'redisUrl', kind: 'string', flag: '--redis <url>', env: 'REDIS_URL', description: 'Redis URL (redis://host:port, rediss:// for TLS)', default: 'none: required by worker, result and status', commands: REDIS_COMMANDS },
-  { path: 'kafkaBrokers', kind: 'list', flag: '--kafka <brokers>', env: 'KAFKA_BROKERS', description: 'Kafka bootstrap brokers, comma-separated host:port', default: 'none: required by worker, submit and send-events', commands: KAFKA_COMMANDS },
+  { path: 'redisUrl', kind: 'string', flag: '--redis <url>', env: 'REDIS_URL', description: 'Redis URL (redis://host:port, rediss:// for TLS)', default: 'none: required by worker, result and status (and submit without Kafka)', commands: REDIS_COMMANDS },
+  { path: 'kafkaBrokers', kind: 'list', flag: '--kafka <brokers>', env: 'KAFKA_BROKERS', description: 'Kafka bootstrap brokers, comma-separated host:port', default: 'none: required by send-events; without it documents go through the Redis inbox queue', commands: KAFKA_COMMANDS },
   { path: 'redis.username', kind: 'string', flag: '--redis-user <name>', env: 'REDIS_USERNAME', description: 'Redis ACL user', default: 'the URL\'s user, else default', commands: REDIS_COMMANDS },
   { path: 'redis.password', kind: 'string', env: 'REDIS_PASSWORD', secret: true, description: 'Redis password (environment only; a URL\'s password is taken from REDIS_URL, never from --redis)', default: 'the URL\'s password, else none', commands: REDIS_COMMANDS },
   { path: 'redis.passwordFile', kind: 'string', flag: '--redis-password-file <file>', env: 'REDIS_PASSWORD_FILE', description: 'file holding the Redis password', default: 'none', commands: REDIS_COMMANDS },
@@ -99,7 +99,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'kafka.sasl.username', kind: 'string', flag: '--kafka-sasl-user <name>', env: 'KAFKA_SASL_USERNAME', description: 'SASL user name', default: 'none: required with a mechanism', commands: KAFKA_COMMANDS },
   { path: 'kafka.sasl.password', kind: 'string', env: 'KAFKA_SASL_PASSWORD', secret: true, description: 'SASL password (environment only)', default: 'none', commands: KAFKA_COMMANDS },
   { path: 'kafka.sasl.passwordFile', kind: 'string', flag: '--kafka-sasl-password-file <file>', env: 'KAFKA_SASL_PASSWORD_FILE', description: 'file holding the SASL password', default: 'none', commands: KAFKA_COMMANDS },
-  { path: 'prefix', kind: 'string', flag: '--prefix <name>', env: 'RWKVSTREAM_PREFIX', description: 'namespace of the Redis keys and queues', default: 'rwkvstream', commands: ['worker', 'result', 'status'] },
+  { path: 'prefix', kind: 'string', flag: '--prefix <name>', env: 'RWKVSTREAM_PREFIX', description: 'namespace of the Redis keys and queues', default: 'rwkvstream', commands: ['worker', 'submit', 'result', 'status'] },
   { path: 'topicPrefix', kind: 'string', flag: '--topic-prefix <name>', env: 'RWKVSTREAM_TOPIC_PREFIX', description: 'topics are <prefix>.documents, .events, .results, .dead-letter', default: 'rwkvstream', commands: ['worker', 'submit', 'send-events'] },
   { path: 'topics.documents', kind: 'string', flag: '--topic-documents <topic>', env: 'RWKVSTREAM_TOPIC_DOCUMENTS', description: 'documents topic (overrides the topic prefix)', default: '<topic prefix>.documents', commands: ['worker', 'submit'] },
   { path: 'topics.events', kind: 'string', flag: '--topic-events <topic>', env: 'RWKVSTREAM_TOPIC_EVENTS', description: 'events topic', default: '<topic prefix>.events', commands: ['worker', 'submit', 'send-events'] },
@@ -111,7 +111,7 @@ export const SETTINGS: readonly Setting[] = [
 
   // A worker.
   { path: 'worker.name', kind: 'string', flag: '--name <name>', env: 'RWKVSTREAM_WORKER_NAME', description: 'worker name in logs, audit trails and status', default: 'host:pid', commands: ['worker'] },
-  { path: 'worker.roles', kind: 'list', flag: '--roles <list>', env: 'RWKVSTREAM_ROLES', description: 'what runs here: ingest (Kafka consumer, planning), chunks (model work)', default: 'ingest,chunks', commands: ['worker'] },
+  { path: 'worker.roles', kind: 'list', flag: '--roles <list>', env: 'RWKVSTREAM_ROLES', description: 'what runs here: ingest (Kafka consumer or Redis inbox, planning), chunks (model work)', default: 'ingest,chunks', commands: ['worker'] },
   { path: 'worker.concurrency', kind: 'int', flag: '--concurrency <n>', env: 'RWKVSTREAM_CONCURRENCY', description: 'chunk jobs at once in this process', default: '1', commands: ['worker'] },
   { path: 'worker.groupId', kind: 'string', flag: '--group-id <id>', env: 'RWKVSTREAM_GROUP_ID', description: 'Kafka consumer group', default: 'rwkvstream-ingest', commands: ['worker'] },
   { path: 'worker.lockMs', kind: 'int', flag: '--lock-ms <ms>', env: 'RWKVSTREAM_LOCK_MS', description: 'job lock: a job whose worker stops renewing it is taken over after this long', default: '60000', commands: ['worker'] },
@@ -120,6 +120,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'worker.backoffMs', kind: 'int', flag: '--backoff-ms <ms>', env: 'RWKVSTREAM_BACKOFF_MS', description: 'first retry delay (doubling)', default: '1000', commands: ['worker'] },
   { path: 'worker.streamHistoryBatches', kind: 'int', flag: '--stream-history <batches>', env: 'RWKVSTREAM_STREAM_HISTORY', description: 'batch results kept per event stream for result --stream (its recent history and --follow)', default: '1000', commands: ['worker'] },
   { path: 'worker.resultTtlSeconds', kind: 'int', flag: '--result-ttl <seconds>', env: 'RWKVSTREAM_RESULT_TTL', description: 'how long results and failure records stay readable by id', default: '604800 (7 days)', commands: ['worker'] },
+  { path: 'worker.streamMaxLength', kind: 'int', flag: '--stream-max-length <n>', env: 'RWKVSTREAM_STREAM_MAX_LENGTH', description: 'without Kafka: entries kept in the Redis results and dead-letter streams', default: '100000', commands: ['worker'] },
   { path: 'worker.connectAttempts', kind: 'int', flag: '--connect-attempts <n>', env: 'RWKVSTREAM_CONNECT_ATTEMPTS', description: 'tries to reach Redis and Kafka at start-up (waits 1, 2, 4 ... 15 s between), then exit 5', default: '6', commands: ['worker'] },
   { path: 'worker.segmentTokens', kind: 'int', flag: '--segment-tokens <n>', env: 'RWKVSTREAM_SEGMENT_TOKENS', description: 'token ids per stored Redis string of a planned document', default: '16777216', commands: ['worker'] },
   { path: 'worker.maxDocumentBytes', kind: 'int', flag: '--max-document-bytes <n>', env: 'RWKVSTREAM_MAX_DOCUMENT_BYTES', description: 'largest document accepted (parts or reference)', default: '4294967296', commands: ['worker'] },

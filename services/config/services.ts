@@ -43,7 +43,8 @@ export function serviceConfig(loaded: LoadedConfig): ServiceConfig {
   const w = config.worker;
   return ServiceConfigSchema.parse({
     redisUrl: redisFrom(loaded).value,
-    kafkaBrokers: kafkaFrom(loaded).value,
+    // No brokers: the worker takes documents from the Redis inbox queue that `submit` fills without Kafka.
+    ...(config.kafkaBrokers === undefined ? {} : { kafkaBrokers: config.kafkaBrokers }),
     prefix: config.prefix,
     topics: config.topics,
     partitions: config.partitions,
@@ -58,6 +59,7 @@ export function serviceConfig(loaded: LoadedConfig): ServiceConfig {
     metricsHost: config.metricsHost,
     resultTtlSeconds: w.resultTtlSeconds,
     streamHistoryBatches: w.streamHistoryBatches,
+    streamMaxLength: w.streamMaxLength,
     ...(w.name === undefined ? {} : { workerName: w.name }),
     batch: w.batch,
   });

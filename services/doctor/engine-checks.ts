@@ -3,6 +3,7 @@
 // finite logits. Each failure carries the fix a user would try first.
 import type { AppConfig } from '../../schemas/app-config.ts';
 import type { CheckResult } from '../../schemas/doctor.ts';
+import type { Capabilities } from '../../schemas/engine.ts';
 import { capabilities, EngineError, Model, Tokenizer } from '../engine/index.ts';
 import { DEFAULT_MODEL_NAME, WORLD_VOCAB } from '../models/catalog.ts';
 import { resolveModel, resolveVocab } from '../models/resolve.ts';
@@ -18,6 +19,22 @@ const messageOf = (err: unknown): string => {
   return code ? `${code}: ${text}` : text;
 };
 
+const gib = (bytes: number): string => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+const cudaVersion = (v: number): string => `${Math.floor(v / 1000)}.${Math.floor((v % 1000) / 10)}`;
+
+/**
+ * The GPU side in one line: each usable device with its memory and the driver, or "CUDA unavailable" and why
+ * (a build without CUDA, no driver, no device, a driver too old for the build).
+ */
+export function describeCuda(caps: Capabilities): string {
+  if (!caps.cudaCompiled) return `CUDA unavailable: ${caps.cudaError || 'built without CUDA'}`;
+  // The engine's own reason may already begin "CUDA unavailable (...)": keep only what is in the brackets.
+  if (caps.cudaDevices === 0) return `CUDA unavailable: ${caps.cudaError.replace(/^CUDA unavailable \((.*)\)$/, '$1') || 'no device found'}`;
+  const devices = caps.cudaDeviceInfo.map((d, i) => `cuda:${i} ${d.name} (sm_${d.computeCapability.replace('.', '')}, ${gib(d.freeBytes)} free of ${gib(d.totalBytes)})`);
+  const versions = caps.cudaDriverVersion > 0 ? `; driver CUDA ${cudaVersion(caps.cudaDriverVersion)}, build CUDA ${cudaVersion(caps.cudaRuntimeVersion)}` : '';
+  return `CUDA backend loads: ${devices.length > 0 ? devices.join(', ') : `${caps.cudaDevices} device(s)`}${versions}`;
+}
+
 export function checkAddon(config: Pick<AppConfig, 'device'>): CheckResult {
   let caps;
   try {
@@ -31,12 +48,7 @@ export function checkAddon(config: Pick<AppConfig, 'device'>): CheckResult {
     };
   }
   const cpu = `AVX2 ${yesNo(caps.avx2)}, AVX-512 ${yesNo(caps.avx512f)}, AVX-512 bf16 ${yesNo(caps.avx512bf16)}`;
-  const cuda = !caps.cudaCompiled
-    ? `not compiled (${caps.cudaError || 'built without CUDA'})`
-    : caps.cudaDevices > 0
-      ? `${caps.cudaDevices} device${caps.cudaDevices === 1 ? '' : 's'}`
-      : `compiled, no device (${caps.cudaError || 'none found'})`;
-  const message = `loads; CPU ${cpu}; CUDA ${cuda}`;
+  const message = `loads; CPU ${cpu}; ${describeCuda(caps)}`;
   const details = { ...caps };
   if (config.device === 'cuda' && caps.cudaDevices === 0) {
     return {

@@ -9,8 +9,9 @@ import {
   type ModelInfo,
   type StateInfo,
 } from '../../schemas/engine.ts';
-import { EngineError, engineCall } from './errors.ts';
+import { EngineError, engineCall, engineCallSync } from './errors.ts';
 import { native, type NativeModel } from './native.ts';
+import { ResidentState } from './resident-state.ts';
 import { RnnState } from './state.ts';
 
 export interface StreamInput {
@@ -85,6 +86,42 @@ export class Model {
       s.state.tokens += calls[i]!.tokens.length;
     });
     return out;
+  }
+
+  /** Whether resident states live in device memory (CUDA) rather than host memory. */
+  get residentOnDevice(): boolean {
+    const model = this.#live();
+    return engineCallSync(() => model.slotsOnDevice());
+  }
+
+  /** `state` copied into a resident slot of this model; release() it (or `using`) when done. */
+  resident(state: RnnState): ResidentState {
+    const model = this.#live();
+    const slot = engineCallSync(() => model.acquireSlot(state.data));
+    return new ResidentState(this, model, slot, state.tokens);
+  }
+
+  /** forward() on resident states: the states advance where they live; only tokens and logits cross. */
+  async forwardResident(streams: { tokens: ArrayLike<number>; state: ResidentState; logits?: LogitsMode }[]): Promise<(Float32Array | null)[]> {
+    const model = this.#live();
+    for (const s of streams) {
+      if (s.state.owner !== this) throw new EngineError('E_SLOT', 'the resident state belongs to another model');
+    }
+    const taken: ResidentState[] = [];
+    try {
+      const calls = streams.map((s) => {
+        const slot = s.state.take();
+        taken.push(s.state);
+        return { tokens: s.tokens instanceof Int32Array ? s.tokens : Int32Array.from(s.tokens), slot, logits: s.logits ?? 'last' };
+      });
+      const out = await engineCall(() => model.forwardSlots(calls));
+      streams.forEach((s, i) => {
+        s.state.tokens += calls[i]!.tokens.length;
+      });
+      return out;
+    } finally {
+      for (const s of taken) s.give();
+    }
   }
 
   /** The identity a state blob must carry to be accepted (tokenizer fingerprint empty: not checked). */

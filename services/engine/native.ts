@@ -14,6 +14,14 @@ export interface NativeModel {
   initialState(): Float32Array;
   /** A state-tuning file (blocks.{i}.att.time_state) as a state of this model. */
   readStateTuning(path: string): Promise<Float32Array>;
+  /** Resident state slots (native/include/rwkv/state_slots.h): a free slot holding `state` (else the initial state). */
+  acquireSlot(state?: Float32Array): number;
+  writeSlot(slot: number, state: Float32Array): void;
+  readSlot(slot: number): Float32Array;
+  releaseSlot(slot: number): void;
+  forwardSlots(streams: { tokens: Int32Array; slot: number; logits: string }[]): Promise<(Float32Array | null)[]>;
+  /** Whether slots live in device memory (CUDA) rather than host memory. */
+  slotsOnDevice(): boolean;
   dispose(): void;
 }
 

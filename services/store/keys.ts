@@ -15,6 +15,8 @@
 //   <p>:{stream:<id>}:offsets          hash: "<topic>/<partition>" -> last offset taken in, "#seq" -> last sequence
 //   <p>:{stream:<id>}:ids              sorted set: the last event ids taken in, scored by sequence number
 //   <p>:<queue>:...  or, on a Cluster, {<p>}:<queue>:...   BullMQ's keys of the ingest and chunks queues
+//   <p>:results                        stream of published results (no Kafka): key, json (trimmed to a length)
+//   <p>:dead-letter                    stream of dead letters (no Kafka): key, code, stage, json (trimmed)
 import type { StateKey } from '../../pipelines/ports.ts';
 
 export class Keys {
@@ -82,6 +84,16 @@ export class Keys {
 
   eventIds(stream: string): string {
     return `${this.#tag('stream', stream)}:ids`;
+  }
+
+  /** Where results are published when the deployment has no Kafka. */
+  resultStream(): string {
+    return `${this.prefix}:results`;
+  }
+
+  /** Where dead letters are published when the deployment has no Kafka. */
+  deadLetterStream(): string {
+    return `${this.prefix}:dead-letter`;
   }
 
   /** Every key of this deployment (for tests and tooling that clear a namespace). */

@@ -4,6 +4,7 @@
 import type { RedisClient } from '../redis/access.ts';
 
 import type { Lane } from '../queue/bull-queue.ts';
+import { INBOX_QUEUE } from '../queue/inbox.ts';
 
 import { FailureRecordSchema } from '../../schemas/results.ts';
 import { DocumentRecordSchema } from '../../schemas/records.ts';
@@ -23,7 +24,7 @@ interface Commit {
 }
 
 /** The worker running one of this subject's jobs in a lane, if any (the active list is as long as the jobs running). */
-async function holder(redis: RedisClient, prefix: string, lane: Lane, jobPrefixes: string[]): Promise<string | null> {
+async function holder(redis: RedisClient, prefix: string, lane: Lane | typeof INBOX_QUEUE, jobPrefixes: string[]): Promise<string | null> {
   const active = await redis.lrange(`${prefix}:${lane}:active`, 0, -1);
   const mine = active.find((jobId) => jobPrefixes.some((p) => jobId.startsWith(p)));
   if (mine === undefined) return null;
@@ -90,10 +91,12 @@ export async function readDocumentStatus(redis: RedisClient, keys: Keys, id: str
   // A document by reference is planned in the fetch lane, any other in the ingest lane.
   const planJobs = [`plan~${id}~`, `plan~${id}`];
   const planner = (await holder(redis, keys.queuePrefix, 'ingest', planJobs)) ?? (await holder(redis, keys.queuePrefix, 'fetch', planJobs));
-  if (planner !== null || received !== null) {
+  // Without Kafka a part is taken in from the inbox queue: the worker doing it is receiving the document.
+  const receiver = planner === null ? await holder(redis, keys.queuePrefix, INBOX_QUEUE, [`documents~${id}~`]) : null;
+  if (planner !== null || receiver !== null || received !== null) {
     const parts = final ? Number(final) : null;
-    const step = planner !== null ? 'planning' : parts !== null && Number(received) >= parts ? 'waiting' : 'receiving';
-    return { ...doc, state: 'queued', step, partsReceived: Number(received ?? 0), parts, worker: planner };
+    const step = planner !== null ? 'planning' : receiver === null && parts !== null && Number(received) >= parts ? 'waiting' : 'receiving';
+    return { ...doc, state: 'queued', step, partsReceived: Number(received ?? 0), parts, worker: planner ?? receiver };
   }
   return { ...doc, state: 'unknown' };
 }

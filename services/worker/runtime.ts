@@ -1,6 +1,7 @@
 // A worker process, wired: the engine, the Redis stores, BullMQ workers for the ingest (planning) and chunks
 // (model) queues, the Kafka consumer that feeds them and the producer results leave by, and the metrics
-// endpoint. `roles` picks what runs here; by default everything does.
+// endpoint. `roles` picks what runs here; by default everything does. Without Kafka brokers the ingest role
+// reads the Redis inbox queue instead, and results and dead letters go to Redis streams.
 import os from 'node:os';
 
 import { Worker } from 'bullmq';
@@ -13,9 +14,9 @@ import type { PipelineSettings, ServiceConfig } from '../../schemas/config.ts';
 import type { EngineOptions } from '../../schemas/engine.ts';
 import { Engine } from '../engine/index.ts';
 import { UrlBodyReader } from '../ingest/body-reader.ts';
-import { createKafka, createProducer, waitForKafka } from '../kafka/client.ts';
-import { plainKafka, type KafkaAccess } from '../kafka/security.ts';
+import { createKafka, createProducer, waitForKafka, type KafkaClient } from '../kafka/client.ts';
 import { consumerLag } from '../kafka/lag.ts';
+import { plainKafka, type KafkaAccess } from '../kafka/security.ts';
 import { kafkaSinks } from '../kafka/sinks.ts';
 import { KafkaSource } from '../kafka/source.ts';
 import { ensureTopics } from '../kafka/topics.ts';
@@ -23,6 +24,7 @@ import type { Logger } from '../log.ts';
 import { PipelineMetrics } from '../metrics/metrics.ts';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.ts';
 import { BullChunkQueue, LANES, openQueues, type Lane } from '../queue/bull-queue.ts';
+import { InboxSource } from '../queue/inbox.ts';
 import { pipelineProcessor, reportStalledFailure } from '../queue/processor.ts';
 import { describeRedis, plainRedis, type RedisAccess } from '../redis/access.ts';
 import { checkRedis, connectRedis, waitForRedis } from '../redis/connection.ts';
@@ -31,6 +33,7 @@ import { readStatus } from '../store/read-status.ts';
 import { RedisDocumentStore } from '../store/redis-document-store.ts';
 import { RedisEventLog } from '../store/redis-event-log.ts';
 import { RedisResultStore } from '../store/redis-result-store.ts';
+import { redisSinks } from '../store/redis-sinks.ts';
 import { RedisStateStore } from '../store/redis-state-store.ts';
 import { Throttle } from './throttle.ts';
 
@@ -43,9 +46,9 @@ export interface WorkerOptions {
   origins?: { redis: string; kafka: string };
   /** How to reach Redis (credentials, TLS, Sentinel, Cluster); default: service.redisUrl as it is. */
   redis?: RedisAccess;
-  /** How to reach Kafka (TLS, SASL); default: service.kafkaBrokers as they are. */
+  /** How to reach Kafka (TLS, SASL); default: service.kafkaBrokers as they are; neither: no Kafka. */
   kafka?: KafkaAccess;
-  /** Tries to reach Redis and Kafka before giving up (default 6). */
+  /** Tries to reach Redis (and Kafka, when configured) before giving up (default 6). */
   connectAttempts?: number;
   /** When the metrics port is busy: use the next free one (the port is the default) or stop (it was asked for). */
   metricsPortFallback?: boolean;
@@ -77,9 +80,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     // The services first: a wrong address is reported in seconds, not after the model has loaded.
     const attempts = options.connectAttempts ?? 6;
     const redisAccess = options.redis ?? plainRedis(service.redisUrl, options.origins?.redis);
-    const kafkaAccess = options.kafka ?? plainKafka(service.kafkaBrokers, options.origins?.kafka);
+    // No brokers: documents come in through the Redis inbox queue; results and dead letters go to Redis streams.
+    const kafkaAccess = options.kafka ?? (service.kafkaBrokers ? plainKafka(service.kafkaBrokers, options.origins?.kafka) : undefined);
     await waitForRedis(redisAccess, attempts, log);
-    await waitForKafka(kafkaAccess, attempts, log);
+    if (kafkaAccess) await waitForKafka(kafkaAccess, attempts, log);
 
     const engine = await Engine.load(options.engine);
     cleanup.push(async () => engine.dispose());
@@ -90,23 +94,28 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const queueConnection = connectRedis(redisAccess, `${name}/queue`, log);
     cleanup.push(() => queueConnection.quit());
 
-    const kafka = createKafka(kafkaAccess, service.clientId, log);
-    const admin = kafka.admin();
-    await admin.connect();
-    cleanup.push(() => admin.disconnect());
-    const created = await ensureTopics(admin, service.topics, service.partitions);
-    if (created.length > 0) log.info({ topics: created }, 'created topics');
-    const producer = createProducer(kafka);
-    await producer.connect();
-    cleanup.push(() => producer.disconnect());
-
     const keys = new Keys(service.prefix, { cluster: redisAccess.cluster });
+    let kafka: { client: KafkaClient; admin: ReturnType<KafkaClient['admin']> } | null = null;
+    let sinks = redisSinks(redis, keys, service.streamMaxLength);
+    if (kafkaAccess) {
+      const client = createKafka(kafkaAccess, service.clientId, log);
+      const admin = client.admin();
+      await admin.connect();
+      cleanup.push(() => admin.disconnect());
+      const created = await ensureTopics(admin, service.topics, service.partitions);
+      if (created.length > 0) log.info({ topics: created }, 'created topics');
+      const producer = createProducer(client);
+      await producer.connect();
+      cleanup.push(() => producer.disconnect());
+      kafka = { client, admin };
+      sinks = kafkaSinks(producer, service.topics);
+    }
+
     const queues = openQueues(queueConnection, keys.queuePrefix);
     const queue = new BullChunkQueue(queues, { attempts: service.attempts, backoffMs: service.backoffMs });
     cleanup.push(() => queue.close());
     const metrics = new PipelineMetrics();
     const states = new RedisStateStore(redis, keys, service.resultTtlSeconds);
-    const sinks = kafkaSinks(producer, service.topics);
     const deps: PipelineDeps = {
       engine,
       settings,
@@ -161,18 +170,19 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     cleanup.push(() => Promise.all(workers.map((w) => w.close())));
 
     if (service.roles.includes('ingest')) {
-      const source = new KafkaSource(kafka, {
-        groupId: service.groupId,
-        documentsTopic: service.topics.documents,
-        eventsTopic: service.topics.events,
-      }, log);
+      const source = kafka
+        ? new KafkaSource(kafka.client, { groupId: service.groupId, documentsTopic: service.topics.documents, eventsTopic: service.topics.events }, log)
+        : new InboxSource(queueConnection, { prefix: keys.queuePrefix, name, lockMs: service.lockMs }, log);
       // Stopped first on shutdown (cleanup runs in reverse), so no record is taken in while workers close.
       cleanup.push(() => source.stop());
       await source.start({
         documents: (record) => ingestDocumentRecord(record, deps),
         events: (record) => ingestEventRecord(record, deps),
       });
-      metrics.watchLag(() => consumerLag(admin, service.groupId, [service.topics.documents, service.topics.events]));
+      if (kafka) {
+        const admin = kafka.admin;
+        metrics.watchLag(() => consumerLag(admin, service.groupId, [service.topics.documents, service.topics.events]));
+      }
     }
     metrics.watchQueues(() =>
       Promise.all(LANES.map(async (lane) => ({ queue: lane, counts: await queues[lane].getJobCounts(...COUNTED_STATES) }))),
@@ -199,7 +209,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       roles: service.roles,
       batch: service.batch.streams > 1 ? service.batch : null,
       prefix: service.prefix,
-      topics: service.topics,
+      input: kafka ? { kafka: service.topics } : { redis: 'inbox queue' },
       model: engine.model.info.fingerprint,
       tokenizer: engine.tokenizer.info.fingerprint,
       metricsPort: server?.port ?? null,

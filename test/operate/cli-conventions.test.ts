@@ -126,7 +126,7 @@ test('a distributed command without Redis or Kafka configured says which setting
   assert.match(status.stderr, /no Redis configured: give --redis URL or set REDIS_URL/);
   const submit = await cli(['submit', '--task', 'summarize', '--file', path.join(repoRoot, 'README.md')]);
   assert.equal(submit.code, 2);
-  assert.match(submit.stderr, /no Kafka brokers configured: give --kafka HOST:PORT or set KAFKA_BROKERS/);
+  assert.match(submit.stderr, /no Kafka brokers or Redis configured: give --kafka HOST:PORT \(KAFKA_BROKERS\) for the documents topic, or --redis URL \(REDIS_URL\) for the Redis inbox queue/);
 });
 
 test('REDIS_URL, --redis and the config file reach result and status; a dead Redis is one line naming the setting (exit 5)', async () => {

@@ -52,9 +52,12 @@ test('a bad worker setting names where it came from', async () => {
   assert.match(port.message, /flag --metrics-port: metricsPort: expected a port number/);
 });
 
-test('the distributed commands need Redis and Kafka configured, and say how', async () => {
+test('a worker needs Redis configured and says how; without Kafka brokers it runs on Redis alone', async () => {
   const loaded = await load({});
   assert.throws(() => serviceConfig(loaded), /no Redis configured: give --redis URL or set REDIS_URL/);
-  const redisOnly = await load({ env: { HOME: '/home/u', REDIS_URL: 'redis://h:1' } });
-  assert.throws(() => serviceConfig(redisOnly), /no Kafka brokers configured: give --kafka HOST:PORT or set KAFKA_BROKERS/);
+  const redisOnly = await load({ env: { HOME: '/home/u', REDIS_URL: 'redis://h:1', RWKVSTREAM_STREAM_MAX_LENGTH: '500' } });
+  const service = serviceConfig(redisOnly);
+  assert.equal(service.kafkaBrokers, undefined);
+  assert.equal(service.streamMaxLength, 500);
+  assert.deepEqual(serviceConfig(await load({ env: { HOME: '/home/u', REDIS_URL: 'redis://h:1', KAFKA_BROKERS: 'k:9092' } })).kafkaBrokers, ['k:9092']);
 });

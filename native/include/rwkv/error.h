@@ -23,6 +23,10 @@ inline constexpr const char* kState = "E_STATE";                       // corrup
 inline constexpr const char* kStateMismatch = "E_STATE_MISMATCH";      // state from another model/tokenizer
 inline constexpr const char* kArgument = "E_ARGUMENT";                 // bad argument to an API call
 inline constexpr const char* kDevice = "E_DEVICE";                     // device unavailable (e.g. no CUDA)
+inline constexpr const char* kNoDevice = "E_NO_DEVICE";                // no usable CUDA device (none, or no driver)
+inline constexpr const char* kDriver = "E_CUDA_DRIVER";                // the NVIDIA driver is older than the build needs
+inline constexpr const char* kSlot = "E_SLOT";                         // a state slot not held, or used twice in a call
+inline constexpr const char* kDeviceMemory = "E_DEVICE_MEMORY";        // device memory exhausted (sizes in the message)
 inline constexpr const char* kInternal = "E_INTERNAL";
 }  // namespace code
 

@@ -99,11 +99,20 @@ struct RandomModelShape {
 std::shared_ptr<const TensorFile> random_rwkv7_tensors(const RandomModelShape& shape, uint64_t seed);
 
 // What this build and machine can do, for `capabilities()` / doctor.
+struct CudaDeviceInfo {
+  std::string name;              // "NVIDIA H100 80GB HBM3"
+  int sm_major = 0, sm_minor = 0;
+  size_t total_bytes = 0, free_bytes = 0;
+};
+
 struct Capabilities {
   bool avx2 = false, avx512f = false, avx512bf16 = false;
   bool cuda_compiled = false;
   int cuda_devices = 0;  // 0 when no driver/device is usable
   std::string cuda_error;
+  // Versions as the CUDA runtime reports them (12080 = 12.8); 0 when unknown (no driver, or no CUDA build).
+  int cuda_driver_version = 0, cuda_runtime_version = 0;
+  std::vector<CudaDeviceInfo> cuda_device_info;  // one per usable device
 };
 Capabilities capabilities();
 

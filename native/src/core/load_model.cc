@@ -67,7 +67,10 @@ std::shared_ptr<Model> load_model(std::shared_ptr<const TensorFile> file, const 
         return make_cuda_model(file, params, options);
       } catch (const Error& e) {
         // "auto" means the best device that works: a GPU that cannot take the model falls back to the CPU.
-        if (e.code() != code::kDevice) throw;
+        if (e.code() != code::kDevice && e.code() != code::kDeviceMemory && e.code() != code::kNoDevice &&
+            e.code() != code::kDriver) {
+          throw;
+        }
       }
     }
   }
@@ -93,7 +96,7 @@ Capabilities capabilities() {
   c.avx512bf16 = __builtin_cpu_supports("avx512bf16");
 #ifdef RWKV_WITH_CUDA
   c.cuda_compiled = true;
-  c.cuda_devices = cuda_device_count(&c.cuda_error);
+  cuda_capabilities(&c);
 #else
   c.cuda_compiled = false;
   c.cuda_devices = 0;

@@ -37,7 +37,23 @@ int usable_device(const EngineOptions& opts) {
   const int dev = parse_device(opts.device);
   std::string why;
   const int n = cuda_device_count(&why);
-  if (n == 0) throw Error(code::kDevice, "no usable CUDA device: " + why);
+  if (n == 0) {
+    // A driver older than the runtime this build links is its own failure: the fix is a driver update.
+    int count = 0;
+    const cudaError_t e = cudaGetDeviceCount(&count);
+    cudaGetLastError();
+    int driver = 0, runtime = 0;
+    cudaDriverGetVersion(&driver);
+    cudaRuntimeGetVersion(&runtime);
+    cudaGetLastError();
+    // The runtime says "insufficient driver" also when there is no driver at all (driver version 0).
+    if (e == cudaErrorInsufficientDriver && driver > 0) {
+      throw Error(code::kDriver, "the NVIDIA driver supports CUDA " + cuda::cuda_version_text(driver) +
+                                     " but this build needs CUDA " + cuda::cuda_version_text(runtime) +
+                                     ": update the driver, or use device \"cpu\"");
+    }
+    throw Error(code::kNoDevice, "no usable CUDA device: " + why);
+  }
   if (dev >= n) throw Error(code::kDevice, "CUDA device " + std::to_string(dev) + " does not exist (" +
                                                std::to_string(n) + " usable)");
   return dev;
@@ -53,7 +69,12 @@ int cuda_device_count(std::string* error) {
   };
   int n = 0;
   cudaError_t e = cudaGetDeviceCount(&n);
-  if (e != cudaSuccess) return fail("CUDA unavailable (" + cuda::cuda_error_text(e) + ")");
+  if (e != cudaSuccess) {
+    int driver = 0;
+    cudaDriverGetVersion(&driver);
+    if (driver == 0) return fail("no NVIDIA driver found (" + cuda::cuda_error_text(e) + ")");
+    return fail("CUDA unavailable (" + cuda::cuda_error_text(e) + ")");
+  }
   if (n == 0) return fail("no CUDA device");
   int prev = 0;
   cudaGetDevice(&prev);
@@ -82,6 +103,34 @@ int cuda_device_count(std::string* error) {
   std::string blas_why;
   if (!cuda::cublas_api(&blas_why)) return fail(blas_why);
   return usable;
+}
+
+void cuda_capabilities(Capabilities* caps) {
+  caps->cuda_devices = cuda_device_count(&caps->cuda_error);
+  cudaDriverGetVersion(&caps->cuda_driver_version);
+  cudaRuntimeGetVersion(&caps->cuda_runtime_version);
+  cudaGetLastError();
+  int prev = 0;
+  cudaGetDevice(&prev);
+  for (int d = 0; d < caps->cuda_devices; d++) {
+    CudaDeviceInfo info;
+    cudaDeviceProp p{};
+    if (cudaGetDeviceProperties(&p, d) == cudaSuccess) {
+      info.name = p.name;
+      info.sm_major = p.major;
+      info.sm_minor = p.minor;
+      info.total_bytes = p.totalGlobalMem;
+    }
+    size_t free_bytes = 0, total_bytes = 0;
+    // Free memory needs the device's context; doctor asks once, so the start-up cost is acceptable.
+    if (cudaSetDevice(d) == cudaSuccess && cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess) {
+      info.free_bytes = free_bytes;
+      info.total_bytes = total_bytes;
+    }
+    cudaGetLastError();
+    caps->cuda_device_info.push_back(info);
+  }
+  if (caps->cuda_devices > 0) cudaSetDevice(prev);
 }
 
 std::shared_ptr<CudaModel> make_cuda_model_typed(std::shared_ptr<const TensorFile> file, const Rwkv7Params& params,

@@ -17,6 +17,7 @@ class DeviceBuffer {
   DeviceBuffer(size_t bytes, const char* what) : bytes_(bytes) {
     if (bytes == 0) return;
     cudaError_t e = cudaMalloc(&p_, bytes);
+    if (e == cudaErrorMemoryAllocation) throw_out_of_memory(bytes, what, e);
     if (e != cudaSuccess) {
       cudaGetLastError();  // clear the non-sticky allocation error
       throw Error(code::kDevice, std::string("cudaMalloc of ") + std::to_string(bytes) + " bytes for " + what +

@@ -1,18 +1,23 @@
 // `rwkvstream submit --task summarize|classify [--labels a,b] (--file F | --url U) [--id ID] [--prompt-format F]`:
-// publishes a document to the documents topic and prints its id. The brokers and topics come from the configuration
-// (--kafka, KAFKA_BROKERS, the config file); missing topics are created as a worker would create them.
+// publishes a document and prints its id. With Kafka brokers configured (--kafka, KAFKA_BROKERS, the config file)
+// it goes to the documents topic (missing topics are created as a worker would create them); without them, to the
+// Redis inbox queue of the deployment's prefix (--redis, REDIS_URL), which a worker without Kafka reads.
 import { randomUUID } from 'node:crypto';
 
 import type { Command } from 'commander';
 
 import { DocumentIdSchema } from '../../../schemas/ids.ts';
 import { DocumentTaskSchema } from '../../../schemas/tasks.ts';
-import { addCommandSettings, loadConfig, type ConfigFlags } from '../../config/index.ts';
+import { addCommandSettings, ConfigError, loadConfig, type ConfigFlags, type LoadedConfig } from '../../config/index.ts';
+import { submitFile, submitReference, type RecordPublisher, type SubmitOptions } from '../../ingest/submit-document.ts';
 import { createKafka, createProducer, requireKafka } from '../../kafka/client.ts';
 import { kafkaAccessFrom } from '../../kafka/security.ts';
-import { submitFile, submitReference } from '../../kafka/submit.ts';
 import { ensureDocumentTopics } from '../../kafka/topics.ts';
 import { silentLogger } from '../../log.ts';
+import { InboxPublisher } from '../../queue/inbox.ts';
+import { redisAccessFrom } from '../../redis/access.ts';
+import { openRedis } from '../../redis/connection.ts';
+import { Keys } from '../../store/keys.ts';
 import { UsageError, numberFlag, parseFlags } from '../output.ts';
 import { addSectionFlags, parseTaskFlags, sectionsFromFlags, type SectionFlags } from '../task-flags.ts';
 
@@ -79,7 +84,7 @@ function taskFromFlags(flags: SubmitFlags): Record<string, unknown> {
 export function submitCommand(program: Command): void {
   const cmd = program
     .command('submit')
-    .description('publish a document (a file, or a file:// or http(s):// reference) and print its id')
+    .description('publish a document (a file, or a file:// or http(s):// reference) to Kafka, or to the Redis inbox queue without Kafka, and print its id')
     .requiredOption('--task <task>', 'summarize or classify')
     .option('--labels <list>', 'classify: comma-separated labels')
     .option('--file <file>', 'send this file\'s content (in parts when it is large)')
@@ -106,19 +111,47 @@ export function submitCommand(program: Command): void {
     // The workers' model is not known here: without --prompt-format (or its variable or config entry) the
     // task is read as raw, the schema's default.
     const task = parseTaskFlags(DocumentTaskSchema, config.promptFormat === undefined ? fields : { ...fields, promptFormat: config.promptFormat });
-    const access = await kafkaAccessFrom(loaded);
-    await requireKafka(access);
-    const kafka = createKafka(access, 'rwkvstream-submit', silentLogger());
-    await ensureDocumentTopics(kafka, config.topics, config.partitions);
-    const options = { topic: config.topics.documents, id, task, partBytes: config.partBytes, maxMessageBytes: config.maxMessageBytes };
-    const producer = createProducer(kafka);
-    await producer.connect();
-    try {
-      if (flags.url !== undefined) await submitReference(producer, options, flags.url);
-      else await submitFile(producer, options, flags.file!);
-    } finally {
-      await producer.disconnect();
-    }
+    const options: SubmitOptions = { id, task, partBytes: config.partBytes, maxMessageBytes: config.maxMessageBytes };
+    const send = (publisher: RecordPublisher) => (flags.url !== undefined ? submitReference(publisher, options, flags.url) : submitFile(publisher, options, flags.file!));
+    if (config.kafkaBrokers !== undefined) await submitToKafka(loaded, send);
+    else await submitToInbox(loaded, send);
     process.stdout.write(`${id}\n`);
   });
+}
+
+async function submitToKafka(loaded: LoadedConfig, send: (publisher: RecordPublisher) => Promise<unknown>): Promise<void> {
+  const { config } = loaded;
+  const access = await kafkaAccessFrom(loaded);
+  await requireKafka(access);
+  const kafka = createKafka(access, 'rwkvstream-submit', silentLogger());
+  await ensureDocumentTopics(kafka, config.topics, config.partitions);
+  const producer = createProducer(kafka);
+  await producer.connect();
+  try {
+    await send({ publish: async (key, value) => void (await producer.send({ topic: config.topics.documents, acks: -1, messages: [{ key, value }] })) });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** Without Kafka: the Redis inbox queue; with neither configured, one message naming both settings. */
+async function submitToInbox(loaded: LoadedConfig, send: (publisher: RecordPublisher) => Promise<unknown>): Promise<void> {
+  if (loaded.config.redisUrl === undefined) {
+    throw new ConfigError([{
+      source: 'not set',
+      path: 'kafkaBrokers',
+      message: 'no Kafka brokers or Redis configured: give --kafka HOST:PORT (KAFKA_BROKERS) for the documents topic, ' +
+        'or --redis URL (REDIS_URL) for the Redis inbox queue of a worker without Kafka',
+    }]);
+  }
+  const access = await redisAccessFrom(loaded);
+  const redis = await openRedis(access, 'rwkvstream-submit');
+  // The queue prefix, as a worker's: the hash tag {<prefix>} on a Redis Cluster.
+  const inbox = new InboxPublisher(redis, new Keys(loaded.config.prefix, { cluster: access.cluster }).queuePrefix);
+  try {
+    await send(inbox);
+  } finally {
+    await inbox.close();
+    await redis.quit();
+  }
 }

@@ -1,4 +1,4 @@
-// `rwkvstream worker`: runs the ingest role (Kafka consumer and planning) and the chunk role (model work)
+// `rwkvstream worker`: runs the ingest role (Kafka consumer, or the Redis inbox queue without Kafka, and planning) and the chunk role (model work)
 // until SIGTERM or SIGINT; `--roles` splits them. Every setting comes from the one configuration (flags,
 // environment, config file, defaults): the model as summarize finds it, Redis and Kafka as doctor checks them.
 import type { Command } from 'commander';
@@ -28,7 +28,8 @@ export function workerCommand(program: Command): void {
       log,
       origins: { redis: origin('redisUrl'), kafka: origin('kafkaBrokers') },
       redis: await redisAccessFrom(loaded),
-      kafka: await kafkaAccessFrom(loaded),
+      // No brokers configured: the worker reads the Redis inbox queue and publishes to Redis streams.
+      ...(config.kafkaBrokers !== undefined ? { kafka: await kafkaAccessFrom(loaded) } : {}),
       connectAttempts: config.worker.connectAttempts,
       metricsPortFallback: origin('metricsPort') === 'default',
     });

@@ -43,7 +43,8 @@ export async function spawnWorker(options: WorkerProcessOptions): Promise<Worker
     cliEntry, 'worker',
     '--model', tinyModel,
     '--redis', options.redis ?? redisUrl,
-    '--kafka', options.brokers.join(','),
+    // No brokers: a worker without Kafka, reading the Redis inbox queue.
+    ...(options.brokers.length > 0 ? ['--kafka', options.brokers.join(',')] : []),
     '--prefix', options.prefix,
     '--topic-prefix', options.topicPrefix,
     '--group-id', options.groupId,
