@@ -24,7 +24,7 @@ import type { Logger } from '../log.ts';
 import { PipelineMetrics } from '../metrics/metrics.ts';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.ts';
 import { BullChunkQueue, LANES, openQueues, type Lane } from '../queue/bull-queue.ts';
-import { InboxSource } from '../queue/inbox.ts';
+import { INBOX_QUEUE, InboxSource } from '../queue/inbox.ts';
 import { pipelineProcessor, reportStalledFailure } from '../queue/processor.ts';
 import { describeRedis, plainRedis, type RedisAccess } from '../redis/access.ts';
 import { checkRedis, connectRedis, waitForRedis } from '../redis/connection.ts';
@@ -209,7 +209,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       roles: service.roles,
       batch: service.batch.streams > 1 ? service.batch : null,
       prefix: service.prefix,
-      input: kafka ? { kafka: service.topics } : { redis: 'inbox queue' },
+      // Where documents come from: the Kafka topics, or without Kafka the Redis inbox queue.
+      ...(kafka ? { topics: service.topics } : { inbox: `${keys.queuePrefix}:${INBOX_QUEUE}` }),
       model: engine.model.info.fingerprint,
       tokenizer: engine.tokenizer.info.fingerprint,
       metricsPort: server?.port ?? null,
