@@ -1,7 +1,8 @@
 // The pipeline on a real Redis Cluster of three masters (infra/redis/start-cluster.sh): a `rwkvstream worker`
 // process with --redis-cluster takes a document sent in parts and two event streams end to end. Every
 // script and multi-key command must stay within one slot (a cross-slot one fails with CROSSSLOT), the BullMQ
-// queues live under the hash tag {<prefix>}, and `status` and `result` read the cluster too.
+// queues live under the hash tag {<prefix>}, and `status` and `result` read the cluster too. Without Kafka,
+// `submit --redis-cluster` and a worker without brokers meet on the inbox queue under the same hash tag.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -17,8 +18,11 @@ import { AnomalyResultSchema, DocumentResultSchema } from '../../schemas/results
 import { SummarizeTaskSchema } from '../../schemas/tasks.ts';
 import { Engine } from '../../services/engine/index.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
+import { Keys } from '../../services/store/keys.ts';
 import { cliEntry, repoRoot } from '../helpers/paths.ts';
 import { useDeployment } from './helpers/deployment.ts';
+import { clearPrefix, uniqueName } from './helpers/services.ts';
+import { spawnWorker } from './helpers/worker-process.ts';
 
 const exec = promisify(execFile);
 const PORT = Number(process.env.RWKVSTREAM_TEST_CLUSTER_PORT ?? 7391);
@@ -116,4 +120,42 @@ test('event streams are scored on the cluster with their state carried across ba
   assert.deepEqual(recent, published);
   const latest = JSON.parse(await cli('result', 'jobs/cron', '--stream', '--last', '1', ...clusterArgs()));
   assert.deepEqual(latest, published.at(-1));
+});
+
+test('without Kafka: submit puts a document on the inbox under {prefix} and a worker without brokers reads it on the cluster', { timeout: 180_000 }, async () => {
+  const inboxPrefix = uniqueName('cluster-inbox');
+  const access = { url: clusterUrl, origin: 'test', cluster: true };
+  // Neither process may find brokers in the environment of the shell running the tests.
+  const { KAFKA_BROKERS: _brokers, ...noKafka } = process.env;
+  const worker = await spawnWorker({
+    name: `${inboxPrefix}-w`, brokers: [], prefix: inboxPrefix, topicPrefix: inboxPrefix, groupId: inboxPrefix,
+    redis: clusterUrl, args: ['--redis-cluster', '--chunk-tokens', '256'], env: { KAFKA_BROKERS: undefined },
+  });
+  try {
+    const text = Array.from({ length: 40 }, (_, i) => `${i}. The lock keeper opens the upper gate at dawn (${(i * 7) % 31}).\n`).join('');
+    const file = path.join(dir, 'inbox-doc.txt');
+    writeFileSync(file, text);
+    const args = ['--redis', clusterUrl, '--redis-cluster', '--prefix', inboxPrefix];
+    const submitted = await exec(process.execPath, [cliEntry, 'submit', ...args, '--task', 'summarize', '--file', file, '--id', 'cluster-inbox-doc', '--max-tokens', '8', '--part-bytes', '1024'], { env: noKafka });
+    assert.equal(submitted.stdout.trim(), 'cluster-inbox-doc');
+
+    const out = await exec(process.execPath, [cliEntry, 'result', 'cluster-inbox-doc', ...args, '--wait', '120'], { env: noKafka });
+    const result = DocumentResultSchema.parse(JSON.parse(out.stdout));
+    assert.equal(result.tokens, Buffer.byteLength(text), 'every part was taken in from the inbox');
+    const status = JSON.parse((await exec(process.execPath, [cliEntry, 'status', 'cluster-inbox-doc', ...args, '--json'], { env: noKafka })).stdout);
+    assert.equal(status.state, 'done');
+
+    // The inbox is under the hash tag of the prefix, like the other queues; nothing of it outside the tag.
+    const masters = (deployment.redis as Cluster).nodes('master');
+    const tagged = await Promise.all(masters.map((n) => n.keys(`{${inboxPrefix}}:inbox:*`)));
+    assert.ok(tagged.flat().length > 0, 'inbox keys under {prefix}');
+    const untagged = await Promise.all(masters.map((n) => n.keys(`${inboxPrefix}:inbox:*`)));
+    assert.deepEqual(untagged.flat(), []);
+    // Without Kafka the result is also published on the Redis results stream.
+    const published = await deployment.redis.xrange(new Keys(inboxPrefix, { cluster: true }).resultStream(), '-', '+');
+    assert.ok(published.some(([, fields]) => fields[1] === 'cluster-inbox-doc'), 'published on the results stream');
+  } finally {
+    await worker.stop();
+    await clearPrefix(inboxPrefix, access);
+  }
 });
