@@ -32,7 +32,13 @@ export async function reportFailure(job: PipelineJob, err: unknown, attempts: nu
     if (!planned) await deps.results.saveFailure(job.doc, JSON.stringify(failure));
     return;
   }
-  if (!planned || planned.status !== 'running') return;
+  if (!planned) {
+    // A store that lost commits may have lost the document's record with them: the failure record is all that
+    // tells a waiting client what happened.
+    if (code === 'E_CHECKPOINT_REGRESSED') await deps.results.saveFailure(job.doc, JSON.stringify(failure));
+    return;
+  }
+  if (planned.status !== 'running') return;
   await deps.results.saveFailure(job.doc, JSON.stringify(failure));
   await deps.documents.complete(planned.record, 'failed');
   await deps.states.drop(documentKey(job.doc));

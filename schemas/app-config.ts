@@ -40,6 +40,8 @@ export const WorkerSettingsSchema = z.strictObject({
   resultTtlSeconds: ServiceConfigSchema.shape.resultTtlSeconds,
   /** Batch results kept per event stream for `result --stream` (its recent history and --follow). */
   streamHistoryBatches: ServiceConfigSchema.shape.streamHistoryBatches,
+  /** Start against a Redis that keeps nothing across a restart (neither AOF nor RDB). */
+  allowVolatileRedis: ServiceConfigSchema.shape.allowVolatileRedis,
   /** Tries to reach Redis and Kafka when the worker starts, before it gives up. */
   connectAttempts: z.number().int().min(1).max(100).default(6),
   segmentTokens: PipelineSettingsSchema.shape.segmentTokens,

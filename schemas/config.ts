@@ -85,6 +85,8 @@ export const ServiceConfigSchema = z.strictObject({
   streamHistoryBatches: z.number().int().min(1).max(100_000).default(1000),
   /** Parts of a document that never completes are dropped after this long without a new part. */
   partTtlSeconds: z.number().int().min(1).default(24 * 3600),
+  /** Start against a Redis with neither AOF nor RDB (a restart loses queued work and checkpoints). */
+  allowVolatileRedis: z.boolean().default(false),
   /** Name of this worker in logs, audit trails and BullMQ (default: host:pid). */
   workerName: z.string().min(1).optional(),
   batch: BatchSettingsSchema.default(BatchSettingsSchema.parse({})),

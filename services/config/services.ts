@@ -58,6 +58,7 @@ export function serviceConfig(loaded: LoadedConfig): ServiceConfig {
     metricsHost: config.metricsHost,
     resultTtlSeconds: w.resultTtlSeconds,
     streamHistoryBatches: w.streamHistoryBatches,
+    allowVolatileRedis: w.allowVolatileRedis,
     ...(w.name === undefined ? {} : { workerName: w.name }),
     batch: w.batch,
   });

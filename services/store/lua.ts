@@ -29,7 +29,8 @@ export class LuaScript {
  * still the one the writer started from; the old blob is unlinked, the new one made permanent.
  * KEYS: checkpoint hash, new blob, audit list.
  * ARGV: expected version, chunk, tokens, cursor, bytes, result ('' for none), writer, time (ms), audit cap.
- * Returns {1, new version} | {0, current version} (stale) | {-1, current version} (the blob expired first).
+ * Returns {1, new version} | {0, current version} (stale; below the expected one when the store lost commits)
+ * | {-1, current version} (the blob expired first).
  */
 export const COMMIT = new LuaScript(`
 local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
@@ -39,13 +40,15 @@ local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
 if redis.call('HGET', KEYS[1], 'blob') == KEYS[2] then
   return {1, current}
 end
+-- A document's state is dropped when it finishes (or fails), and only its audit trail stays: every writer is
+-- fenced then, and told the dropped state's last version. Without this, a writer of the first chunk that was
+-- paused past its lock (version 0 expected, no hash found) would bring the state back, and a late writer of a
+-- later chunk would see version 0 and take the store for one that lost its data.
+if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('LLEN', KEYS[3]) > 0 then
+  return {0, cjson.decode(redis.call('LINDEX', KEYS[3], -1)).version}
+end
 if current ~= tonumber(ARGV[1]) then
   return {0, current}
-end
--- A document's state is dropped when it finishes, and only its audit trail stays: without this, a writer of the
--- first chunk that was paused past its lock (version 0 expected, no hash found) would bring the state back.
-if current == 0 and redis.call('EXISTS', KEYS[1]) == 0 and redis.call('LLEN', KEYS[3]) > 0 then
-  return {0, cjson.decode(redis.call('LINDEX', KEYS[3], -1)).version}
 end
 if redis.call('EXISTS', KEYS[2]) == 0 then
   return {-1, current}

@@ -26,6 +26,7 @@ import { BullChunkQueue, LANES, openQueues, type Lane } from '../queue/bull-queu
 import { pipelineProcessor, reportStalledFailure } from '../queue/processor.ts';
 import { checkRedis, connectRedis, waitForRedis } from '../redis/connection.ts';
 import { Keys } from '../store/keys.ts';
+import { requireDurableRedis } from '../store/persistence.ts';
 import { readStatus } from '../store/read-status.ts';
 import { RedisDocumentStore } from '../store/redis-document-store.ts';
 import { RedisEventLog } from '../store/redis-event-log.ts';
@@ -74,12 +75,15 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     await waitForRedis({ value: service.redisUrl, origin: options.origins?.redis ?? 'worker settings' }, attempts, log);
     await waitForKafka({ value: service.kafkaBrokers, origin: options.origins?.kafka ?? 'worker settings' }, attempts, log);
 
-    const engine = await Engine.load(options.engine);
-    cleanup.push(async () => engine.dispose());
-
     const redis = connectRedis(service.redisUrl, `${name}/store`, log);
     cleanup.push(() => redis.quit());
     for (const problem of await checkRedis(redis)) log.warn({ redis: redactUrl(service.redisUrl) }, problem);
+    // Before the model loads, like the connection checks: a Redis that forgets everything on restart loses work silently.
+    const persistence = await requireDurableRedis(redis, service.allowVolatileRedis);
+    if (!persistence.durable) log.warn({ redis: redactUrl(service.redisUrl), persistence: persistence.detail }, 'Redis keeps nothing across a restart (allowed by --allow-volatile-redis)');
+
+    const engine = await Engine.load(options.engine);
+    cleanup.push(async () => engine.dispose());
     const queueConnection = connectRedis(service.redisUrl, `${name}/queue`, log);
     cleanup.push(() => queueConnection.quit());
 

@@ -56,10 +56,10 @@ export class MemoryStateStore implements StateStore {
 
   async commit(key: StateKey, expectedVersion: number, write: CheckpointWrite): Promise<CommitOutcome> {
     const current = this.heads.get(name(key));
-    if ((current?.version ?? 0) !== expectedVersion) return { ok: false, current: current?.version ?? 0 };
-    // A dropped state does not come back through a writer that started before the drop.
+    // A dropped state does not come back through a writer that started before the drop (as the Redis store).
     const dropped = this.#dropped.get(name(key));
     if (!current && dropped !== undefined) return { ok: false, current: dropped };
+    if ((current?.version ?? 0) !== expectedVersion) return { ok: false, current: current?.version ?? 0 };
     const ref = `${name(key)}#${++this.#serial}`;
     this.blobs.set(ref, Buffer.from(write.blob));
     if (current) this.blobs.delete(current.ref);
