@@ -14,6 +14,7 @@ import { workerKill } from './worker-kill.ts';
 import { zombie } from './zombie.ts';
 import { redisRestart } from './redis-restart.ts';
 import { redisOutage } from './redis-outage.ts';
+import { volatileRedis } from './volatile-redis.ts';
 
 export const scenarios: Scenario[] = [
   // Faults: each compares every final result with an undisturbed run.
@@ -21,6 +22,7 @@ export const scenarios: Scenario[] = [
   zombie,
   redisRestart,
   redisOutage,
+  volatileRedis,
   kafkaRestart,
   rebalance,
   duplicates,
