@@ -40,6 +40,9 @@ export const WorkerSettingsSchema = z.strictObject({
   resultTtlSeconds: ServiceConfigSchema.shape.resultTtlSeconds,
   /** Batch results kept per event stream for `result --stream` (its recent history and --follow). */
   streamHistoryBatches: ServiceConfigSchema.shape.streamHistoryBatches,
+  streamIdleTtlSeconds: ServiceConfigSchema.shape.streamIdleTtlSeconds,
+  maxStreams: ServiceConfigSchema.shape.maxStreams,
+  maxStreamEvents: ServiceConfigSchema.shape.maxStreamEvents,
   /** Start against a Redis that keeps nothing across a restart (neither AOF nor RDB). */
   allowVolatileRedis: ServiceConfigSchema.shape.allowVolatileRedis,
   /** Tries to reach Redis and Kafka when the worker starts, before it gives up. */

@@ -85,6 +85,12 @@ export const ServiceConfigSchema = z.strictObject({
   streamHistoryBatches: z.number().int().min(1).max(100_000).default(1000),
   /** Parts of a document that never completes are dropped after this long without a new part. */
   partTtlSeconds: z.number().int().min(1).default(24 * 3600),
+  /** An event stream's keys expire after this long without an event or a commit. */
+  streamIdleTtlSeconds: z.number().int().min(60).default(7 * 24 * 3600),
+  /** Live event streams at most; events of a new stream beyond it are dead-lettered (E_STREAM_LIMIT). */
+  maxStreams: z.number().int().min(1).default(100_000),
+  /** Events waiting to be scored per stream at most; more are dead-lettered (E_STREAM_BACKLOG). */
+  maxStreamEvents: z.number().int().min(1).default(100_000),
   /** Start against a Redis with neither AOF nor RDB (a restart loses queued work and checkpoints). */
   allowVolatileRedis: z.boolean().default(false),
   /** Name of this worker in logs, audit trails and BullMQ (default: host:pid). */

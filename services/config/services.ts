@@ -59,6 +59,9 @@ export function serviceConfig(loaded: LoadedConfig): ServiceConfig {
     resultTtlSeconds: w.resultTtlSeconds,
     streamHistoryBatches: w.streamHistoryBatches,
     allowVolatileRedis: w.allowVolatileRedis,
+    streamIdleTtlSeconds: w.streamIdleTtlSeconds,
+    maxStreams: w.maxStreams,
+    maxStreamEvents: w.maxStreamEvents,
     ...(w.name === undefined ? {} : { workerName: w.name }),
     batch: w.batch,
   });

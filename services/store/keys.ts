@@ -14,6 +14,9 @@
 //   <p>:{stream:<id>}:events           stream of waiting events (entry id = sequence number)
 //   <p>:{stream:<id>}:offsets          hash: "<topic>/<partition>" -> last offset taken in, "#seq" -> last sequence
 //   <p>:{stream:<id>}:ids              sorted set: the last event ids taken in, scored by sequence number
+//   <p>:streams                        sorted set: live stream ids, scored by when each last took an event in
+//
+// A stream's keys expire after the stream's idle time (refreshed by every event and every commit).
 import type { StateKey } from '../../pipelines/ports.ts';
 
 export class Keys {
@@ -73,6 +76,11 @@ export class Keys {
 
   eventIds(stream: string): string {
     return `${this.#tag('stream', stream)}:ids`;
+  }
+
+  /** The registry of live streams (its own key: no Lua script touches it together with a stream's keys). */
+  streams(): string {
+    return `${this.prefix}:streams`;
   }
 
   /** Every key of this deployment (for tests and tooling that clear a namespace). */

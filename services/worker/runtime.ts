@@ -102,7 +102,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const queue = new BullChunkQueue(queues, { attempts: service.attempts, backoffMs: service.backoffMs });
     cleanup.push(() => queue.close());
     const metrics = new PipelineMetrics();
-    const states = new RedisStateStore(redis, keys, service.resultTtlSeconds);
+    const states = new RedisStateStore(redis, keys, service.resultTtlSeconds, service.streamIdleTtlSeconds);
     const sinks = kafkaSinks(producer, service.topics);
     const deps: PipelineDeps = {
       engine,
@@ -114,8 +114,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         partTtlSeconds: service.partTtlSeconds,
         maxDocumentBytes: settings.maxDocumentBytes,
       }),
-      events: new RedisEventLog(redis, keys),
-      results: new RedisResultStore(redis, keys, service.resultTtlSeconds, service.streamHistoryBatches),
+      events: new RedisEventLog(redis, keys, {
+        idleTtlSeconds: service.streamIdleTtlSeconds,
+        maxStreams: service.maxStreams,
+        maxWaitingEvents: service.maxStreamEvents,
+      }),
+      results: new RedisResultStore(redis, keys, service.resultTtlSeconds, service.streamHistoryBatches, service.streamIdleTtlSeconds),
       queue,
       resultSink: sinks.results,
       deadLetters: sinks.deadLetters,
