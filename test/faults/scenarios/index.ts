@@ -14,6 +14,7 @@ import { workerKill } from './worker-kill.ts';
 import { zombie } from './zombie.ts';
 import { redisRestart } from './redis-restart.ts';
 import { redisOutage } from './redis-outage.ts';
+import { streamFlood } from './stream-flood.ts';
 import { volatileRedis } from './volatile-redis.ts';
 
 export const scenarios: Scenario[] = [
@@ -31,6 +32,7 @@ export const scenarios: Scenario[] = [
   badMessages,
   badDocuments,
   fetchRefusals,
+  streamFlood,
   badModels,
   fuzz,
   load,
