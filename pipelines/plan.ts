@@ -9,6 +9,7 @@ import { chunkCount } from './chunking.ts';
 import type { PipelineDeps } from './context.ts';
 import { DocumentTextCheck } from './document-text.ts';
 import { PipelineError, permanent } from './errors.ts';
+import { checkPlannedLimits } from './limits.ts';
 import type { JobContext, PlannedDocument } from './ports.ts';
 import { StreamTokenizer } from './tokenize-stream.ts';
 
@@ -84,6 +85,7 @@ export async function planDocument(job: PlanJob, deps: PipelineDeps, ctx: JobCon
       const ids = await tokenizer.push(piece);
       tokens += ids.length;
       checkTokenLimit(job.doc, tokens, settings.maxDocumentTokens);
+      checkPlannedLimits(job.doc, job.task, tokens, settings.limits);
       if (ids.length > 0) await writer.append(ids);
     }
     text.end();
@@ -92,6 +94,7 @@ export async function planDocument(job: PlanJob, deps: PipelineDeps, ctx: JobCon
     const rest = await tokenizer.end();
     tokens += rest.length;
     checkTokenLimit(job.doc, tokens, settings.maxDocumentTokens);
+    checkPlannedLimits(job.doc, job.task, tokens, settings.limits);
     if (rest.length > 0) await writer.append(rest);
     if (tokens === 0) throw permanent('E_EMPTY_DOCUMENT', `document ${job.doc} is empty`);
 

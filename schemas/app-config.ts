@@ -3,7 +3,7 @@
 // here is the same default a submitted document gets.
 import { z } from 'zod';
 
-import { BatchSettingsSchema, PipelineSettingsSchema, RoleSchema, ServiceConfigSchema, TopicsSchema } from './config.ts';
+import { BatchSettingsSchema, DocumentLimitsSchema, PipelineSettingsSchema, RoleSchema, ServiceConfigSchema, TopicsSchema } from './config.ts';
 import { DeviceSchema, WeightTypeSchema } from './engine.ts';
 import { FetchSettingsSchema } from './fetch.ts';
 import { AnomalySettingsSchema, ClassifyTaskFieldsSchema, SummarizeTaskFieldsSchema } from './tasks.ts';
@@ -109,6 +109,8 @@ export const AppConfigSchema = z.strictObject({
   anomaly: AnomalySettingsSchema.default(AnomalySettingsSchema.parse({})),
   /** Servers a worker may read http(s) references from (none by default), and the limits of one fetch. */
   fetch: FetchSettingsSchema.default(FetchSettingsSchema.parse({})),
+  /** Caps on the sections and generated tokens one document may ask for (a worker refuses more). */
+  limits: DocumentLimitsSchema.default(DocumentLimitsSchema.parse({})),
 });
 
 export type AppConfig = z.infer<typeof AppConfigSchema>;

@@ -7,6 +7,14 @@ import { AnomalySettingsSchema } from './tasks.ts';
 
 const MiB = 1024 * 1024;
 
+/** Caps on the work one document may ask for (checked at ingest and while it is tokenized). */
+export const DocumentLimitsSchema = z.strictObject({
+  /** Sections one document may be cut into. */
+  maxSections: z.number().int().min(1).default(100_000),
+  /** Tokens one document's answers may generate in all (summary, section summaries, reduce steps). */
+  maxGeneratedTokens: z.number().int().min(1).default(1_000_000),
+});
+
 export const PipelineSettingsSchema = z.strictObject({
   /** Tokens per chunk job: the checkpoint interval. */
   chunkTokens: z.number().int().min(1).max(1 << 20).default(4096),
@@ -27,6 +35,7 @@ export const PipelineSettingsSchema = z.strictObject({
   /** Which servers http(s) references may be read from, and the limits of one fetch. */
   fetch: FetchSettingsSchema.default(FetchSettingsSchema.parse({})),
   anomaly: AnomalySettingsSchema.default(AnomalySettingsSchema.parse({})),
+  limits: DocumentLimitsSchema.default(DocumentLimitsSchema.parse({})),
 });
 
 export const TopicsSchema = z.strictObject({
@@ -99,6 +108,7 @@ export const ServiceConfigSchema = z.strictObject({
 });
 
 export type PipelineSettings = z.infer<typeof PipelineSettingsSchema>;
+export type DocumentLimits = z.infer<typeof DocumentLimitsSchema>;
 export type PipelineSettingsInput = z.input<typeof PipelineSettingsSchema>;
 export type Topics = z.infer<typeof TopicsSchema>;
 export type Role = z.infer<typeof RoleSchema>;

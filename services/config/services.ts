@@ -79,5 +79,6 @@ export function pipelineSettings(config: AppConfig): PipelineSettings {
     fileRoots: config.worker.fileRoots,
     fetch: config.fetch,
     anomaly: config.anomaly,
+    limits: config.limits,
   });
 }
