@@ -40,6 +40,8 @@ export const WorkerSettingsSchema = z.strictObject({
   resultTtlSeconds: ServiceConfigSchema.shape.resultTtlSeconds,
   /** Batch results kept per event stream for `result --stream` (its recent history and --follow). */
   streamHistoryBatches: ServiceConfigSchema.shape.streamHistoryBatches,
+  /** Parts of a document that never completes expire this long after the last one (with a failure record). */
+  partTtlSeconds: ServiceConfigSchema.shape.partTtlSeconds,
   streamIdleTtlSeconds: ServiceConfigSchema.shape.streamIdleTtlSeconds,
   maxStreams: ServiceConfigSchema.shape.maxStreams,
   maxStreamEvents: ServiceConfigSchema.shape.maxStreamEvents,

@@ -59,6 +59,7 @@ export function serviceConfig(loaded: LoadedConfig): ServiceConfig {
     resultTtlSeconds: w.resultTtlSeconds,
     streamHistoryBatches: w.streamHistoryBatches,
     allowVolatileRedis: w.allowVolatileRedis,
+    partTtlSeconds: w.partTtlSeconds,
     streamIdleTtlSeconds: w.streamIdleTtlSeconds,
     maxStreams: w.maxStreams,
     maxStreamEvents: w.maxStreamEvents,

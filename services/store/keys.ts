@@ -15,6 +15,8 @@
 //   <p>:{stream:<id>}:offsets          hash: "<topic>/<partition>" -> last offset taken in, "#seq" -> last sequence
 //   <p>:{stream:<id>}:ids              sorted set: the last event ids taken in, scored by sequence number
 //   <p>:streams                        sorted set: live stream ids, scored by when each last took an event in
+//   <p>:parts-pending                  sorted set: documents with parts but no complete set yet, scored by when
+//                                      their parts expire
 //
 // A stream's keys expire after the stream's idle time (refreshed by every event and every commit).
 import type { StateKey } from '../../pipelines/ports.ts';
@@ -81,6 +83,11 @@ export class Keys {
   /** The registry of live streams (its own key: no Lua script touches it together with a stream's keys). */
   streams(): string {
     return `${this.prefix}:streams`;
+  }
+
+  /** Documents whose parts are waiting for the rest (its own key, like the stream registry). */
+  partsPending(): string {
+    return `${this.prefix}:parts-pending`;
   }
 
   /** Every key of this deployment (for tests and tooling that clear a namespace). */

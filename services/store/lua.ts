@@ -233,3 +233,15 @@ end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 return 1
 `);
+
+/**
+ * Claims the documents whose parts were due to expire by now (one worker gets each: the claim removes it).
+ * KEYS: the pending-parts registry. ARGV: now (ms), most to claim. Returns the claimed document ids.
+ */
+export const CLAIM_DUE_PARTS = new LuaScript(`
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+if #due > 0 then
+  redis.call('ZREM', KEYS[1], unpack(due))
+end
+return due
+`);

@@ -5,6 +5,7 @@ import os from 'node:os';
 
 import { Worker } from 'bullmq';
 
+import { reportAbandonedParts } from '../../pipelines/abandoned-parts.ts';
 import { Checkpointer } from '../../pipelines/checkpoints.ts';
 import type { PipelineDeps } from '../../pipelines/context.ts';
 import { ForwardBatcher } from '../../pipelines/forward-batcher.ts';
@@ -56,6 +57,9 @@ export interface RunningWorker {
 /** How many ports after a busy default metrics port a worker tries (workers side by side on one machine). */
 const METRICS_FALLBACK_PORTS = 32;
 
+/** Documents with expired parts reported per sweep (the rest wait for the next). */
+const ABANDONED_PER_SWEEP = 100;
+
 /** Plenty of BullMQ job states exist; these are the ones worth a gauge. */
 const COUNTED_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
 
@@ -104,16 +108,17 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const metrics = new PipelineMetrics();
     const states = new RedisStateStore(redis, keys, service.resultTtlSeconds, service.streamIdleTtlSeconds);
     const sinks = kafkaSinks(producer, service.topics);
+    const documents = new RedisDocumentStore(redis, keys, {
+      retentionSeconds: service.resultTtlSeconds,
+      partTtlSeconds: service.partTtlSeconds,
+      maxDocumentBytes: settings.maxDocumentBytes,
+    });
     const deps: PipelineDeps = {
       engine,
       settings,
       states,
       checkpoints: new Checkpointer(engine, states, metrics, name),
-      documents: new RedisDocumentStore(redis, keys, {
-        retentionSeconds: service.resultTtlSeconds,
-        partTtlSeconds: service.partTtlSeconds,
-        maxDocumentBytes: settings.maxDocumentBytes,
-      }),
+      documents,
       events: new RedisEventLog(redis, keys, {
         idleTtlSeconds: service.streamIdleTtlSeconds,
         maxStreams: service.maxStreams,
@@ -174,6 +179,15 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         events: (record) => ingestEventRecord(record, deps),
       });
       metrics.watchLag(() => consumerLag(admin, service.groupId, [service.topics.documents, service.topics.events]));
+      // Parts whose document never completed expire; each gets a failure record and a dead letter.
+      const sweep = async () => {
+        for (const id of await documents.takeAbandonedParts(ABANDONED_PER_SWEEP)) await reportAbandonedParts(id, service.partTtlSeconds, deps);
+      };
+      const sweeper = setInterval(() => {
+        sweep().catch((err: Error) => queueErrors.report(err.message, () => log.warn({ err: err.message }, 'could not look for expired parts')));
+      }, Math.min(60_000, Math.max(500, service.partTtlSeconds * 250)));
+      sweeper.unref();
+      cleanup.push(async () => clearInterval(sweeper));
     }
     metrics.watchQueues(() =>
       Promise.all(LANES.map(async (lane) => ({ queue: lane, counts: await queues[lane].getJobCounts(...COUNTED_STATES) }))),
