@@ -39,8 +39,10 @@ export async function reportFailure(job: PipelineJob, err: unknown, attempts: nu
     return;
   }
   if (planned.status !== 'running') return;
-  await deps.results.saveFailure(job.doc, JSON.stringify(failure));
-  await deps.documents.complete(planned.record, 'failed');
+  // The state and the token segments go first: a Redis at maxmemory refuses the failure record until memory is
+  // freed (deletes are allowed), and the document's state is its biggest part.
   await deps.states.drop(documentKey(job.doc));
   deps.checkpoints.forget(documentKey(job.doc));
+  await deps.documents.complete(planned.record, 'failed');
+  await deps.results.saveFailure(job.doc, JSON.stringify(failure));
 }

@@ -235,6 +235,24 @@ return 1
 `);
 
 /**
+ * Clears what a failed (or never planned) document left under its id, atomically with the check that no
+ * document under it is running or done. KEYS: record, result, sections, audit trail, checkpoint.
+ * Returns 1 (cleared) or 0 (a live or finished document: untouched).
+ */
+export const REOPEN_FAILED = new LuaScript(`
+local status = redis.call('HGET', KEYS[1], 'status')
+if status and status ~= 'failed' then
+  return 0
+end
+local blob = redis.call('HGET', KEYS[5], 'blob')
+if blob then
+  redis.call('UNLINK', blob)
+end
+redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+return 1
+`);
+
+/**
  * Claims the documents whose parts were due to expire by now (one worker gets each: the claim removes it).
  * KEYS: the pending-parts registry. ARGV: now (ms), most to claim. Returns the claimed document ids.
  */

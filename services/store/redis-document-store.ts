@@ -11,7 +11,7 @@ import type { DocumentStore, PartOutcome, PlannedDocument, TokenWriter } from '.
 import { DocumentRecordSchema, DocumentStatusSchema, type DocumentRecord, type DocumentStatus, type TokenLayout } from '../../schemas/records.ts';
 import { DocumentTaskSchema, type DocumentTask } from '../../schemas/tasks.ts';
 import type { Keys } from './keys.ts';
-import { CLAIM_DUE_PARTS, CREATE_DOCUMENT, PUT_PART } from './lua.ts';
+import { CLAIM_DUE_PARTS, CREATE_DOCUMENT, PUT_PART, REOPEN_FAILED } from './lua.ts';
 
 /** Token keys of an attempt that has not created its document yet expire, so a crashed attempt cleans up. */
 const PENDING_TOKENS_S = 3600;
@@ -163,11 +163,19 @@ export class RedisDocumentStore implements DocumentStore {
   }
 
   async complete(record: DocumentRecord, status: Exclude<DocumentStatus, 'running'>): Promise<void> {
+    // The token segments first, on their own: a Redis at maxmemory refuses the status write (and a transaction
+    // holding it) until something is freed, and these are the document's bulk.
+    const segments = this.#segmentKeys(record);
+    if (segments.length > 0) await this.redis.unlink(...segments);
     const tx = this.redis.multi();
     tx.hset(this.keys.record(record.id), 'status', status);
     tx.expire(this.keys.record(record.id), this.options.retentionSeconds);
-    const segments = this.#segmentKeys(record);
-    if (segments.length > 0) tx.unlink(...segments);
     await tx.exec();
+  }
+
+  async reopenFailed(id: string): Promise<boolean> {
+    const key = { kind: 'document', id } as const;
+    const keys = [this.keys.record(id), this.keys.result('document', id), this.keys.sections(id), this.keys.audit(key), this.keys.checkpoint(key)];
+    return (await REOPEN_FAILED.run(this.redis, keys, [])) === 1;
   }
 }
