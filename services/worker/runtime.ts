@@ -57,6 +57,9 @@ export interface RunningWorker {
 /** How many ports after a busy default metrics port a worker tries (workers side by side on one machine). */
 const METRICS_FALLBACK_PORTS = 32;
 
+/** How long a stop may take before the worker gives up on the services it is closing (SIGTERM exits within 10 s). */
+const SHUTDOWN_DEADLINE_MS = 8000;
+
 /** Documents with expired parts reported per sweep (the rest wait for the next). */
 const ABANDONED_PER_SWEEP = 100;
 
@@ -69,7 +72,22 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const log = options.log.child({ worker: name });
   const cleanup: (() => Promise<unknown>)[] = [];
   const stop = async () => {
-    for (const step of cleanup.reverse()) await step().catch((err: Error) => log.warn({ err: err.message }, 'shutdown step failed'));
+    const steps = cleanup.reverse();
+    const run = (async () => {
+      for (const step of steps) await step().catch((err: Error) => log.warn({ err: err.message }, 'shutdown step failed'));
+    })();
+    // With Redis or Kafka gone, closing the queue workers and the consumer waits on them forever: a stop has a
+    // deadline, and says why it gave up (what was left is recovered as after a crash: locks expire, jobs rerun).
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), SHUTDOWN_DEADLINE_MS);
+      timer.unref();
+    });
+    if ((await Promise.race([run, late])) === 'late') {
+      log.error({ deadlineMs: SHUTDOWN_DEADLINE_MS }, 'shutdown did not finish in time (Redis or Kafka not answering); ' +
+        'stopping anyway: running jobs are taken over after their locks expire');
+    }
+    clearTimeout(timer);
     cleanup.length = 0;
   };
 
