@@ -90,6 +90,11 @@ export class Keys {
     return `${this.prefix}:parts-pending`;
   }
 
+  /** A dead letter too large for its topic, kept here (its reference went to the topic). */
+  deadLetter(id: string): string {
+    return `${this.prefix}:dead-letter:${id}`;
+  }
+
   /** Every key of this deployment (for tests and tooling that clear a namespace). */
   pattern(): string {
     return `${this.prefix}:*`;

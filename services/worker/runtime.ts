@@ -1,6 +1,7 @@
 // A worker process, wired: the engine, the Redis stores, BullMQ workers for the ingest (planning) and chunks
 // (model) queues, the Kafka consumer that feeds them and the producer results leave by, and the metrics
 // endpoint. `roles` picks what runs here; by default everything does.
+import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 
 import { Worker } from 'bullmq';
@@ -125,7 +126,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     cleanup.push(() => queue.close());
     const metrics = new PipelineMetrics();
     const states = new RedisStateStore(redis, keys, service.resultTtlSeconds, service.streamIdleTtlSeconds);
-    const sinks = kafkaSinks(producer, service.topics);
+    const sinks = kafkaSinks(producer, service.topics, async (json, reason) => {
+      const key = keys.deadLetter(randomUUID());
+      await redis.multi().hset(key, 'letter', json, 'reason', reason).expire(key, service.resultTtlSeconds).exec();
+      return key;
+    });
     const documents = new RedisDocumentStore(redis, keys, {
       retentionSeconds: service.resultTtlSeconds,
       partTtlSeconds: service.partTtlSeconds,
