@@ -189,14 +189,15 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     });
     cleanup.push(() => Promise.all(workers.map((w) => w.close())));
 
+    let source: KafkaSource | null = null;
     if (service.roles.includes('ingest')) {
-      const source = new KafkaSource(kafka, {
+      source = new KafkaSource(kafka, {
         groupId: service.groupId,
         documentsTopic: service.topics.documents,
         eventsTopic: service.topics.events,
       }, log);
       // Stopped first on shutdown (cleanup runs in reverse), so no record is taken in while workers close.
-      cleanup.push(() => source.stop());
+      cleanup.push(() => source!.stop());
       await source.start({
         documents: (record) => ingestDocumentRecord(record, deps),
         events: (record) => ingestEventRecord(record, deps),
@@ -227,7 +228,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         status: (kind, id) => readStatus(redis, keys, kind, id),
         health: async () => {
           const pong = await redis.ping();
-          return { ok: pong === 'PONG' && workers.every((w) => w.isRunning()), worker: name, roles: service.roles };
+          // A crashed consumer takes nothing in (it is being started again): not healthy until it runs.
+          const consumer = source ? { state: source.state, restarts: source.restarts } : null;
+          const consuming = !source || source.state === 'running';
+          return { ok: pong === 'PONG' && workers.every((w) => w.isRunning()) && consuming, worker: name, roles: service.roles, consumer };
         },
       });
       cleanup.push(() => server!.close());
