@@ -151,6 +151,8 @@ async function run(workload: Workload, mode: Mode, brokers: string, settings: Pi
         groupId: prefix,
         partitions: 1,
         metricsPort: null,
+        // A benchmark's Redis is throw-away; it may run without persistence.
+        allowVolatileRedis: true,
         batch: {
           streams: batchStreams,
           waitMs: Number(opts['batch-wait-ms']),

@@ -98,6 +98,8 @@ async function main(): Promise<void> {
     '--model', model, ...engineArgs, '--redis', opts.redis!, '--kafka', brokers, '--prefix', prefix, '--topic-prefix', prefix,
     '--group-id', prefix, '--partitions', '1', '--metrics-port', '0', '--chunk-tokens', String(chunkTokens), '--log-level', 'debug',
     '--name', 'bench-worker',
+    // A benchmark's Redis is throw-away; it may run without persistence.
+    '--allow-volatile-redis',
   ]);
   const samples: { at: number; tokens: number; rss: number }[] = [];
   const sampler = setInterval(() => {

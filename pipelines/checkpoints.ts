@@ -3,7 +3,7 @@
 // refused on load. The state this worker committed last is kept in memory: when the next chunk of the same
 // document comes to this worker and the store still holds exactly that version, the blob is not read back.
 import type { Engine, RnnState } from '../services/engine/index.ts';
-import { transient } from './errors.ts';
+import { permanent, transient } from './errors.ts';
 import type { CheckpointHead, CommitOutcome, StateKey, StateStore, Telemetry } from './ports.ts';
 
 export interface LoadedState {
@@ -55,7 +55,8 @@ export class Checkpointer {
 
   /**
    * Commits `state` as the successor of `from` (fenced on its version). On success the state stays cached for
-   * this worker's next load; on rejection nothing changed in the store.
+   * this worker's next load; on rejection nothing changed in the store. Throws E_CHECKPOINT_REGRESSED when
+   * the store's version is below `from`'s.
    */
   async commit(
     key: StateKey,
@@ -65,7 +66,8 @@ export class Checkpointer {
   ): Promise<TimedCommit> {
     const started = performance.now();
     const blob = this.#engine.stateToBuffer(state);
-    const outcome = await this.#store.commit(key, from?.version ?? 0, {
+    const expected = from?.version ?? 0;
+    const outcome = await this.#store.commit(key, expected, {
       blob,
       chunk: next.chunk,
       tokens: state.tokens,
@@ -74,6 +76,15 @@ export class Checkpointer {
       writer: this.#writer,
     });
     const ms = performance.now() - started;
+    if (!outcome.ok && outcome.current < expected) {
+      // Versions only grow, and a dropped state reports its last one: a lower version means the store lost
+      // commits (a Redis restarted without persistence, a failover to a lagging replica). Going on from there
+      // would silently drop or repeat work, so the document or stream fails loudly instead.
+      this.#telemetry.commitRejected(key.kind);
+      this.forget(key);
+      throw permanent('E_CHECKPOINT_REGRESSED', `the checkpoint of ${cacheKey(key)} went back from version ${expected} ` +
+        `to ${outcome.current}: the store lost commits (restarted without persistence, or failed over to a lagging replica)`);
+    }
     if (outcome.ok) {
       this.#telemetry.checkpoint('commit', blob.length, ms / 1000);
       this.#cached = { key: cacheKey(key), version: outcome.version, state };

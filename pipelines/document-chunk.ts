@@ -36,9 +36,15 @@ export function checkTokenizer(record: DocumentRecord, deps: PipelineDeps): void
   }
 }
 
+/** Whether a chunk or finish job belongs to the document's current chain (an id read again after a failure has a new one). */
+export function sameChain(job: { chain?: string | undefined }, record: DocumentRecord): boolean {
+  return (job.chain ?? null) === (record.chain ?? null);
+}
+
 export async function enqueueSuccessor(record: DocumentRecord, chunk: number, deps: PipelineDeps): Promise<void> {
   const next = chunk + 1;
-  await deps.queue.enqueue(next < record.chunks ? { kind: 'chunk', doc: record.id, chunk: next } : { kind: 'finish', doc: record.id });
+  const chain = record.chain === undefined ? {} : { chain: record.chain };
+  await deps.queue.enqueue(next < record.chunks ? { kind: 'chunk', doc: record.id, chunk: next, ...chain } : { kind: 'finish', doc: record.id, ...chain });
 }
 
 export async function runChunk(job: ChunkJob, deps: PipelineDeps, ctx: JobContext): Promise<ChunkOutcome> {
@@ -49,6 +55,10 @@ export async function runChunk(job: ChunkJob, deps: PipelineDeps, ctx: JobContex
     return 'skipped';
   }
   const record = planned.record;
+  if (!sameChain(job, record)) {
+    ctx.log.info({ chain: job.chain ?? null, current: record.chain ?? null }, 'job of an earlier reading of this id; nothing to do');
+    return 'skipped';
+  }
   checkTokenizer(record, deps);
   const key = documentKey(record.id);
   const loadStarted = performance.now();

@@ -24,14 +24,25 @@ export function transient(code: string, message: string, cause?: unknown): Pipel
   return new PipelineError(code, message, { retriable: true, cause });
 }
 
+/**
+ * Redis at its maxmemory (with noeviction) refuses writes with an "OOM" reply. Retrying only adds writes to a
+ * full Redis (and BullMQ's own retry bookkeeping is refused too), so the document fails with this code.
+ */
+export const REDIS_OOM = 'E_REDIS_OOM';
+
+function isRedisOom(err: unknown): boolean {
+  return /^OOM command not allowed/.test(String((err as { message?: unknown })?.message ?? ''));
+}
+
 /** Unknown errors (Redis or network failures) are retriable: they are the passing kind far more often. */
 export function isRetriable(err: unknown): boolean {
   if (err instanceof PipelineError || err instanceof EngineError) return err.retriable;
-  return true;
+  return !isRedisOom(err);
 }
 
 export function errorCode(err: unknown): string {
   if (err instanceof PipelineError || err instanceof EngineError) return err.code;
+  if (isRedisOom(err)) return REDIS_OOM;
   const code = (err as { code?: unknown })?.code;
   return typeof code === 'string' ? code : 'E_INTERNAL';
 }

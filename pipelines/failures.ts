@@ -32,9 +32,17 @@ export async function reportFailure(job: PipelineJob, err: unknown, attempts: nu
     if (!planned) await deps.results.saveFailure(job.doc, JSON.stringify(failure));
     return;
   }
-  if (!planned || planned.status !== 'running') return;
-  await deps.results.saveFailure(job.doc, JSON.stringify(failure));
-  await deps.documents.complete(planned.record, 'failed');
+  if (!planned) {
+    // A store that lost commits may have lost the document's record with them: the failure record is all that
+    // tells a waiting client what happened.
+    if (code === 'E_CHECKPOINT_REGRESSED') await deps.results.saveFailure(job.doc, JSON.stringify(failure));
+    return;
+  }
+  if (planned.status !== 'running') return;
+  // The state and the token segments go first: a Redis at maxmemory refuses the failure record until memory is
+  // freed (deletes are allowed), and the document's state is its biggest part.
   await deps.states.drop(documentKey(job.doc));
   deps.checkpoints.forget(documentKey(job.doc));
+  await deps.documents.complete(planned.record, 'failed');
+  await deps.results.saveFailure(job.doc, JSON.stringify(failure));
 }

@@ -10,7 +10,7 @@ import type { DocumentRecord } from '../schemas/records.ts';
 import { SectionResultSchema, type SectionResult } from '../schemas/results.ts';
 import type { RnnState } from '../services/engine/index.ts';
 import type { PipelineDeps } from './context.ts';
-import { checkTokenizer, documentKey } from './document-chunk.ts';
+import { checkTokenizer, documentKey, sameChain } from './document-chunk.ts';
 import { permanent } from './errors.ts';
 import type { JobContext } from './ports.ts';
 import { aggregateClassifications, reduceSummaries } from './reduce.ts';
@@ -22,7 +22,8 @@ export type FinishOutcome = 'finished' | 'republished' | 'skipped';
 
 export async function finishDocument(job: FinishJob, deps: PipelineDeps, ctx: JobContext): Promise<FinishOutcome> {
   const planned = await deps.documents.get(job.doc);
-  if (!planned) return 'skipped';
+  // A finish of an earlier reading of this id (read again after a failure) has nothing to do with this one.
+  if (!planned || !sameChain(job, planned.record)) return 'skipped';
   const key = documentKey(job.doc);
   if (planned.status !== 'running') {
     // A redone finish after the status was set: make sure the result went out and the state is gone.

@@ -13,6 +13,7 @@ import { deadLetter, sourceOf } from './dead-letters.ts';
 import { DocumentTextCheck, utf8Problem } from './document-text.ts';
 import { scheduleDrain } from './drain.ts';
 import { PipelineError, permanent } from './errors.ts';
+import { checkTaskLimits } from './limits.ts';
 import type { RawRecord } from './ports.ts';
 
 /** Size, encoding, JSON and schema checks, each with its own code. */
@@ -62,6 +63,7 @@ export async function ingestDocumentRecord(record: RawRecord, deps: IngestDeps):
     const msg = decodeRecord(record, DocumentMessageSchema, deps.settings.maxMessageBytes);
     checkKey(record, msg.id, 'document');
     id = msg.id;
+    if (msg.task) checkTaskLimits(msg.task, deps.settings.limits);
     const plan = await acceptDocument(record, msg, deps);
     if (plan) {
       await deps.queue.enqueue(plan);

@@ -3,12 +3,13 @@
 // Memory stays flat in the document's length: bytes stream through the tokenizer into the token store.
 import { createHash } from 'node:crypto';
 
-import type { PlanJob } from '../schemas/jobs.ts';
+import type { ChunkJob, PlanJob } from '../schemas/jobs.ts';
 import type { DocumentRecord } from '../schemas/records.ts';
-import { chunkCount } from './chunking.ts';
+import { chunkCount, tokenNonce } from './chunking.ts';
 import type { PipelineDeps } from './context.ts';
 import { DocumentTextCheck } from './document-text.ts';
 import { PipelineError, permanent } from './errors.ts';
+import { checkPlannedLimits } from './limits.ts';
 import type { JobContext, PlannedDocument } from './ports.ts';
 import { DocumentTokenizer } from './prompts/document-tokens.ts';
 
@@ -45,7 +46,11 @@ async function resumeExisting(job: PlanJob, existing: PlannedDocument, deps: Pip
     throw permanent('E_DUPLICATE_ID', `document id ${job.doc} is already taken by another document (other content or task); submit under a new id`);
   }
   ctx.log.info({ status: existing.status }, 'document delivered again; continuing the existing one');
-  if (existing.status === 'running') await deps.queue.enqueue({ kind: 'chunk', doc: job.doc, chunk: 0 });
+  if (existing.status === 'running') await deps.queue.enqueue(firstChunk(existing.record));
+}
+
+function firstChunk(record: DocumentRecord): ChunkJob {
+  return { kind: 'chunk', doc: record.id, chunk: 0, ...(record.chain === undefined ? {} : { chain: record.chain }) };
 }
 
 /** Refused as soon as the count passes the limit, before more ids are stored (the caller discards those written). */
@@ -57,7 +62,17 @@ function checkTokenLimit(doc: string, tokens: number, limit: number): void {
 
 export async function planDocument(job: PlanJob, deps: PipelineDeps, ctx: JobContext): Promise<PlanOutcome> {
   const { settings, engine } = deps;
-  const existing = await deps.documents.get(job.doc);
+  let existing = await deps.documents.get(job.doc);
+  // A failed document submitted again is read again from the start, as a new chain (what the failure left,
+  // its commit history included, is cleared); likewise what a refused plan left under the id.
+  let chain: string | undefined;
+  if ((!existing || existing.status === 'failed') && (await deps.documents.reopenFailed?.(job.doc))) {
+    if (existing) {
+      ctx.log.info({ doc: job.doc }, 'failed document submitted again; reading it anew');
+      chain = tokenNonce();
+    }
+    existing = null;
+  }
   if (existing) {
     await resumeExisting(job, existing, deps, ctx);
     if (job.source.kind === 'parts') await deps.documents.dropParts(job.doc, job.source.count);
@@ -84,6 +99,7 @@ export async function planDocument(job: PlanJob, deps: PipelineDeps, ctx: JobCon
       const ids = await tokenizer.push(piece);
       tokens += ids.length;
       checkTokenLimit(job.doc, tokens, settings.maxDocumentTokens);
+      checkPlannedLimits(job.doc, job.task, tokens, settings.limits);
       if (ids.length > 0) await writer.append(ids);
     }
     text.end();
@@ -92,6 +108,7 @@ export async function planDocument(job: PlanJob, deps: PipelineDeps, ctx: JobCon
     const rest = await tokenizer.end();
     tokens += rest.length;
     checkTokenLimit(job.doc, tokens, settings.maxDocumentTokens);
+    checkPlannedLimits(job.doc, job.task, tokens, settings.limits);
     if (rest.length > 0) await writer.append(rest);
     if (tokens === 0) throw permanent('E_EMPTY_DOCUMENT', `document ${job.doc} is empty`);
 
@@ -107,6 +124,7 @@ export async function planDocument(job: PlanJob, deps: PipelineDeps, ctx: JobCon
       tokenizer: { kind: engine.tokenizer.info.kind, fingerprint: engine.tokenizer.info.fingerprint },
       ...(job.source.kind === 'ref' ? { url: job.source.url } : {}),
       ...(job.origin ? { origin: job.origin } : {}),
+      ...(chain === undefined ? {} : { chain }),
     };
     created = await deps.documents.create(record);
     ctx.log.info({ bytes, tokens, chunks: record.chunks, ms: Math.round(performance.now() - started) }, 'document tokenized');
@@ -119,7 +137,7 @@ export async function planDocument(job: PlanJob, deps: PipelineDeps, ctx: JobCon
     await writer.discard();
     await resumeExisting(job, created.existing, deps, ctx);
   } else {
-    await deps.queue.enqueue({ kind: 'chunk', doc: job.doc, chunk: 0 });
+    await deps.queue.enqueue(firstChunk(record!));
   }
   if (job.source.kind === 'parts') await deps.documents.dropParts(job.doc, job.source.count);
   return created.created ? 'planned' : 'duplicate';

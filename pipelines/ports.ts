@@ -85,6 +85,13 @@ export interface DocumentStore {
   /** The parts in order; throws E_PART_MISSING when one has expired. */
   readParts(id: string, count: number): AsyncIterable<Buffer>;
   dropParts(id: string, count: number): Promise<void>;
+  /**
+   * Lets a failed document's id be planned again: its record, failure record, sections and commit history go
+   * (that history would fence the new chain's first commit as a late writer of the old one). False, with
+   * nothing changed, when a document under the id is running or done. (The embedded mode's store has no
+   * such ids: its documents resume from their checkpoints.)
+   */
+  reopenFailed?(id: string): Promise<boolean>;
   /** Token ids are written under a fresh nonce, so a crashed or concurrent attempt never mixes with this one. */
   openTokenWriter(id: string, segmentTokens: number): TokenWriter;
   /** Creates the document once; a second create returns the existing one and changes nothing. */

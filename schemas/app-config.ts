@@ -3,7 +3,7 @@
 // here is the same default a submitted document gets.
 import { z } from 'zod';
 
-import { BatchSettingsSchema, PipelineSettingsSchema, RoleSchema, ServiceConfigSchema, TopicsSchema } from './config.ts';
+import { BatchSettingsSchema, DocumentLimitsSchema, PipelineSettingsSchema, RoleSchema, ServiceConfigSchema, TopicsSchema } from './config.ts';
 import { DeviceSchema, WeightTypeSchema } from './engine.ts';
 import { FetchSettingsSchema } from './fetch.ts';
 import { AnomalySettingsSchema, ClassifyTaskFieldsSchema, PromptFormatSchema, SummarizeTaskFieldsSchema } from './tasks.ts';
@@ -41,6 +41,13 @@ export const WorkerSettingsSchema = z.strictObject({
   /** Batch results kept per event stream for `result --stream` (its recent history and --follow). */
   streamHistoryBatches: ServiceConfigSchema.shape.streamHistoryBatches,
   streamMaxLength: ServiceConfigSchema.shape.streamMaxLength,
+  /** Parts of a document that never completes expire this long after the last one (with a failure record). */
+  partTtlSeconds: ServiceConfigSchema.shape.partTtlSeconds,
+  streamIdleTtlSeconds: ServiceConfigSchema.shape.streamIdleTtlSeconds,
+  maxStreams: ServiceConfigSchema.shape.maxStreams,
+  maxStreamEvents: ServiceConfigSchema.shape.maxStreamEvents,
+  /** Start against a Redis that keeps nothing across a restart (neither AOF nor RDB). */
+  allowVolatileRedis: ServiceConfigSchema.shape.allowVolatileRedis,
   /** Tries to reach Redis and Kafka when the worker starts, before it gives up. */
   connectAttempts: z.number().int().min(1).max(100).default(6),
   segmentTokens: PipelineSettingsSchema.shape.segmentTokens,
@@ -170,6 +177,8 @@ export const AppConfigSchema = z.strictObject({
   anomaly: AnomalySettingsSchema.default(AnomalySettingsSchema.parse({})),
   /** Servers a worker may read http(s) references from (none by default), and the limits of one fetch. */
   fetch: FetchSettingsSchema.default(FetchSettingsSchema.parse({})),
+  /** Caps on the sections and generated tokens one document may ask for (a worker refuses more). */
+  limits: DocumentLimitsSchema.default(DocumentLimitsSchema.parse({})),
 });
 
 export type AppConfig = z.infer<typeof AppConfigSchema>;

@@ -7,6 +7,14 @@ import { AnomalySettingsSchema } from './tasks.ts';
 
 const MiB = 1024 * 1024;
 
+/** Caps on the work one document may ask for (checked at ingest and while it is tokenized). */
+export const DocumentLimitsSchema = z.strictObject({
+  /** Sections one document may be cut into. */
+  maxSections: z.number().int().min(1).default(100_000),
+  /** Tokens one document's answers may generate in all (summary, section summaries, reduce steps). */
+  maxGeneratedTokens: z.number().int().min(1).default(1_000_000),
+});
+
 export const PipelineSettingsSchema = z.strictObject({
   /** Tokens per chunk job: the checkpoint interval. */
   chunkTokens: z.number().int().min(1).max(1 << 20).default(4096),
@@ -27,6 +35,7 @@ export const PipelineSettingsSchema = z.strictObject({
   /** Which servers http(s) references may be read from, and the limits of one fetch. */
   fetch: FetchSettingsSchema.default(FetchSettingsSchema.parse({})),
   anomaly: AnomalySettingsSchema.default(AnomalySettingsSchema.parse({})),
+  limits: DocumentLimitsSchema.default(DocumentLimitsSchema.parse({})),
 });
 
 export const TopicsSchema = z.strictObject({
@@ -86,6 +95,14 @@ export const ServiceConfigSchema = z.strictObject({
   streamHistoryBatches: z.number().int().min(1).max(100_000).default(1000),
   /** Parts of a document that never completes are dropped after this long without a new part. */
   partTtlSeconds: z.number().int().min(1).default(24 * 3600),
+  /** An event stream's keys expire after this long without an event or a commit. */
+  streamIdleTtlSeconds: z.number().int().min(60).default(7 * 24 * 3600),
+  /** Live event streams at most; events of a new stream beyond it are dead-lettered (E_STREAM_LIMIT). */
+  maxStreams: z.number().int().min(1).default(100_000),
+  /** Events waiting to be scored per stream at most; more are dead-lettered (E_STREAM_BACKLOG). */
+  maxStreamEvents: z.number().int().min(1).default(100_000),
+  /** Start against a Redis with neither AOF nor RDB (a restart loses queued work and checkpoints). */
+  allowVolatileRedis: z.boolean().default(false),
   /** Name of this worker in logs, audit trails and BullMQ (default: host:pid). */
   workerName: z.string().min(1).optional(),
   batch: BatchSettingsSchema.default(BatchSettingsSchema.parse({})),
@@ -94,6 +111,7 @@ export const ServiceConfigSchema = z.strictObject({
 });
 
 export type PipelineSettings = z.infer<typeof PipelineSettingsSchema>;
+export type DocumentLimits = z.infer<typeof DocumentLimitsSchema>;
 export type PipelineSettingsInput = z.input<typeof PipelineSettingsSchema>;
 export type Topics = z.infer<typeof TopicsSchema>;
 export type Role = z.infer<typeof RoleSchema>;

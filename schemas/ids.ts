@@ -11,3 +11,6 @@ export const StreamIdSchema = z.string().regex(ID_PATTERN, `a stream id has ${ID
 
 export type DocumentId = z.infer<typeof DocumentIdSchema>;
 export type StreamId = z.infer<typeof StreamIdSchema>;
+
+/** Which reading of a document id a job belongs to, once the id was read again after a failure (hex). */
+export const ChainSchema = z.string().regex(/^[0-9a-f]{1,32}$/, { error: 'expected a hex chain id' });

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 
 import { SourceRecordSchema } from './dead-letter.ts';
-import { DocumentIdSchema, StreamIdSchema } from './ids.ts';
+import { ChainSchema, DocumentIdSchema, StreamIdSchema } from './ids.ts';
 import { DocumentTaskSchema } from './tasks.ts';
 
 export const PlanSourceSchema = z.discriminatedUnion('kind', [
@@ -27,11 +27,14 @@ export const ChunkJobSchema = z.strictObject({
   kind: z.literal('chunk'),
   doc: DocumentIdSchema,
   chunk: z.number().int().nonnegative(),
+  /** The document record's chain (see DocumentRecordSchema). */
+  chain: ChainSchema.optional(),
 });
 
 export const FinishJobSchema = z.strictObject({
   kind: z.literal('finish'),
   doc: DocumentIdSchema,
+  chain: ChainSchema.optional(),
 });
 
 export const DrainJobSchema = z.strictObject({

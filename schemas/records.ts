@@ -3,7 +3,7 @@
 import { z } from 'zod';
 
 import { SourceRecordSchema } from './dead-letter.ts';
-import { DocumentIdSchema } from './ids.ts';
+import { ChainSchema, DocumentIdSchema } from './ids.ts';
 import { DocumentTaskSchema } from './tasks.ts';
 
 export const TokenLayoutSchema = z.strictObject({
@@ -28,6 +28,11 @@ export const DocumentRecordSchema = z.strictObject({
   /** The reference it was read from (a redelivered reference is recognised by it). */
   url: z.string().optional(),
   origin: SourceRecordSchema.optional(),
+  /**
+   * Set when the id is read again after a failure: the new chain's job ids carry it, so the old chain's jobs
+   * (kept in the queue a while after they ended) cannot stand in for the new one's.
+   */
+  chain: ChainSchema.optional(),
 });
 
 export const DocumentStatusSchema = z.enum(['running', 'done', 'failed']);

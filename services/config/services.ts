@@ -60,6 +60,11 @@ export function serviceConfig(loaded: LoadedConfig): ServiceConfig {
     resultTtlSeconds: w.resultTtlSeconds,
     streamHistoryBatches: w.streamHistoryBatches,
     streamMaxLength: w.streamMaxLength,
+    allowVolatileRedis: w.allowVolatileRedis,
+    partTtlSeconds: w.partTtlSeconds,
+    streamIdleTtlSeconds: w.streamIdleTtlSeconds,
+    maxStreams: w.maxStreams,
+    maxStreamEvents: w.maxStreamEvents,
     ...(w.name === undefined ? {} : { workerName: w.name }),
     batch: w.batch,
   });
@@ -77,5 +82,6 @@ export function pipelineSettings(config: AppConfig): PipelineSettings {
     fileRoots: config.worker.fileRoots,
     fetch: config.fetch,
     anomaly: config.anomaly,
+    limits: config.limits,
   });
 }

@@ -14,8 +14,26 @@ export interface KafkaSourceOptions {
   concurrency?: number;
 }
 
+/** Where the consumer stands, for /healthz: a crashed consumer takes nothing in until it is restarted. */
+export type ConsumerState = 'starting' | 'running' | 'crashed' | 'stopped';
+
+/** Wait before a consumer that crashed for good (kafkajs does not restart it) is started again. */
+const RESTART_DELAY_MS = 2000;
+
 export class KafkaSource implements DocumentSource {
   #consumer: Consumer | null = null;
+  #state: ConsumerState = 'starting';
+  #restarts = 0;
+  #restartTimer: NodeJS.Timeout | null = null;
+
+  get state(): ConsumerState {
+    return this.#state;
+  }
+
+  /** Times the consumer was started again after a crash. */
+  get restarts(): number {
+    return this.#restarts;
+  }
 
   constructor(
     private readonly kafka: KafkaClient,
@@ -27,6 +45,21 @@ export class KafkaSource implements DocumentSource {
     const { groupId, documentsTopic, eventsTopic } = this.options;
     const consumer = this.kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3000 });
     this.#consumer = consumer;
+    // kafkajs restarts a consumer after a retriable crash by itself; after any other it stays down, and
+    // nothing would be taken in again: this one is started again (its offsets were committed as it went).
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart || this.#consumer !== consumer) return;
+      this.#state = 'crashed';
+      this.log.error({ err: payload.error?.message }, `the Kafka consumer crashed; starting it again in ${RESTART_DELAY_MS / 1000} s`);
+      this.#restartTimer = setTimeout(() => {
+        this.#restartTimer = null;
+        if (this.#consumer !== consumer) return;
+        this.#restarts++;
+        consumer.disconnect().catch(() => {})
+          .then(() => this.start(handlers))
+          .catch((err: Error) => this.log.error({ err: err.message }, 'the Kafka consumer could not be started again'));
+      }, RESTART_DELAY_MS);
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: [documentsTopic, eventsTopic], fromBeginning: true });
     await consumer.run({
@@ -49,10 +82,14 @@ export class KafkaSource implements DocumentSource {
         }
       },
     });
+    if (this.#consumer === consumer) this.#state = 'running';
   }
 
   async stop(): Promise<void> {
-    await this.#consumer?.disconnect();
+    if (this.#restartTimer) clearTimeout(this.#restartTimer);
+    const consumer = this.#consumer;
     this.#consumer = null;
+    this.#state = 'stopped';
+    await consumer?.disconnect();
   }
 }

@@ -17,6 +17,11 @@
 //   <p>:<queue>:...  or, on a Cluster, {<p>}:<queue>:...   BullMQ's keys of the ingest and chunks queues
 //   <p>:results                        stream of published results (no Kafka): key, json (trimmed to a length)
 //   <p>:dead-letter                    stream of dead letters (no Kafka): key, code, stage, json (trimmed)
+//   <p>:streams                        sorted set: live stream ids, scored by when each last took an event in
+//   <p>:parts-pending                  sorted set: documents with parts but no complete set yet, scored by when
+//                                      their parts expire
+//
+// A stream's keys expire after the stream's idle time (refreshed by every event and every commit).
 import type { StateKey } from '../../pipelines/ports.ts';
 
 export class Keys {
@@ -94,6 +99,21 @@ export class Keys {
   /** Where dead letters are published when the deployment has no Kafka. */
   deadLetterStream(): string {
     return `${this.prefix}:dead-letter`;
+  }
+
+  /** The registry of live streams (its own key: no Lua script touches it together with a stream's keys). */
+  streams(): string {
+    return `${this.prefix}:streams`;
+  }
+
+  /** Documents whose parts are waiting for the rest (its own key, like the stream registry). */
+  partsPending(): string {
+    return `${this.prefix}:parts-pending`;
+  }
+
+  /** A dead letter too large for its topic, kept here (its reference went to the topic). */
+  deadLetter(id: string): string {
+    return `${this.prefix}:dead-letter:${id}`;
   }
 
   /** Every key of this deployment (for tests and tooling that clear a namespace). */

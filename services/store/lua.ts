@@ -28,8 +28,10 @@ export class LuaScript {
  * writer that dies before committing cleans itself up). This flips the pointer to it only if the version is
  * still the one the writer started from; the old blob is unlinked, the new one made permanent.
  * KEYS: checkpoint hash, new blob, audit list.
- * ARGV: expected version, chunk, tokens, cursor, bytes, result ('' for none), writer, time (ms), audit cap.
- * Returns {1, new version} | {0, current version} (stale) | {-1, current version} (the blob expired first).
+ * ARGV: expected version, chunk, tokens, cursor, bytes, result ('' for none), writer, time (ms), audit cap,
+ * idle expiry in seconds (0: none; an event stream's state expires when the stream falls silent).
+ * Returns {1, new version} | {0, current version} (stale; below the expected one when the store lost commits)
+ * | {-1, current version} (the blob expired first).
  */
 export const COMMIT = new LuaScript(`
 local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
@@ -39,13 +41,15 @@ local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
 if redis.call('HGET', KEYS[1], 'blob') == KEYS[2] then
   return {1, current}
 end
+-- A document's state is dropped when it finishes (or fails), and only its audit trail stays: every writer is
+-- fenced then, and told the dropped state's last version. Without this, a writer of the first chunk that was
+-- paused past its lock (version 0 expected, no hash found) would bring the state back, and a late writer of a
+-- later chunk would see version 0 and take the store for one that lost its data.
+if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('LLEN', KEYS[3]) > 0 then
+  return {0, cjson.decode(redis.call('LINDEX', KEYS[3], -1)).version}
+end
 if current ~= tonumber(ARGV[1]) then
   return {0, current}
-end
--- A document's state is dropped when it finishes, and only its audit trail stays: without this, a writer of the
--- first chunk that was paused past its lock (version 0 expected, no hash found) would bring the state back.
-if current == 0 and redis.call('EXISTS', KEYS[1]) == 0 and redis.call('LLEN', KEYS[3]) > 0 then
-  return {0, cjson.decode(redis.call('LINDEX', KEYS[3], -1)).version}
 end
 if redis.call('EXISTS', KEYS[2]) == 0 then
   return {-1, current}
@@ -63,6 +67,11 @@ end
 redis.call('RPUSH', KEYS[3], cjson.encode({chunk = tonumber(ARGV[2]), version = version, tokens = tonumber(ARGV[3]),
   writer = ARGV[7], at = tonumber(ARGV[8])}))
 redis.call('LTRIM', KEYS[3], -tonumber(ARGV[9]), -1)
+if tonumber(ARGV[10] or '0') > 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[10])
+  redis.call('EXPIRE', KEYS[2], ARGV[10])
+  redis.call('EXPIRE', KEYS[3], ARGV[10])
+end
 return {1, version}
 `);
 
@@ -167,9 +176,15 @@ return redis.call('HMGET', KEYS[1], 'json', 'published')
  * Takes in one event unless its record was taken in before (offsets only grow within a partition) or its id is
  * among the stream's last remembered ids (a producer wrote it twice). A duplicate by id still advances the
  * record's offset, so its own redelivery is recognised by offset even after the id left the horizon.
+ * Every key of the stream (and its checkpoint's blob) then expires after the idle time: a stream that falls
+ * silent leaves nothing behind. A stream whose waiting events reached the cap takes no more (refused before
+ * the offset is recorded, so the record's redelivery is refused again rather than taken for a duplicate); the
+ * log is also trimmed to about that length as it is appended to.
  * KEYS: offsets hash, events stream, checkpoint hash, ids sorted set.
- * ARGV: "<topic>/<partition>", offset, event JSON, event id ('' for none), how many ids to remember.
- * Returns {appended (0/1), events waiting after the checkpoint's cursor, the checkpoint's next batch}.
+ * ARGV: "<topic>/<partition>", offset, event JSON, event id ('' for none), how many ids to remember,
+ * idle expiry (s), most waiting events.
+ * Returns {appended (1, 0: a duplicate, -1: refused, the backlog is full), events waiting after the checkpoint's
+ * cursor, the checkpoint's next batch}.
  */
 export const APPEND_EVENT = new LuaScript(`
 local cursor = tonumber(redis.call('HGET', KEYS[3], 'cursor') or '0')
@@ -179,16 +194,72 @@ if last and tonumber(last) >= tonumber(ARGV[2]) then
   local seq = tonumber(redis.call('HGET', KEYS[1], '#seq') or '0')
   return {0, seq - cursor, batch}
 end
+local waiting = tonumber(redis.call('HGET', KEYS[1], '#seq') or '0') - cursor
+if waiting >= tonumber(ARGV[7]) then
+  return {-1, waiting, batch}
+end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if ARGV[4] ~= '' and redis.call('ZSCORE', KEYS[4], ARGV[4]) then
   local seq = tonumber(redis.call('HGET', KEYS[1], '#seq') or '0')
   return {0, seq - cursor, batch}
 end
 local seq = redis.call('HINCRBY', KEYS[1], '#seq', 1)
-redis.call('XADD', KEYS[2], seq .. '-0', 'e', ARGV[3])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], seq .. '-0', 'e', ARGV[3])
 if ARGV[4] ~= '' then
   redis.call('ZADD', KEYS[4], seq, ARGV[4])
   redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -(tonumber(ARGV[5]) + 1))
 end
+for i = 1, 4 do
+  redis.call('EXPIRE', KEYS[i], ARGV[6])
+end
+local blob = redis.call('HGET', KEYS[3], 'blob')
+if blob then
+  redis.call('EXPIRE', blob, ARGV[6])
+end
 return {1, seq - cursor, batch}
+`);
+
+/**
+ * The registry of live event streams (one sorted set, scored by the last time each took an event in), which
+ * holds their number under a cap. Streams silent for longer than the idle time have expired and leave it.
+ * KEYS: registry. ARGV: stream id, now (ms), idle time (ms), most live streams.
+ * Returns 1 (a live stream, its time refreshed) or 0 (a new stream, refused: the cap is reached).
+ */
+export const REGISTER_STREAM = new LuaScript(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[2]) - tonumber(ARGV[3]))
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+return 1
+`);
+
+/**
+ * Clears what a failed (or never planned) document left under its id, atomically with the check that no
+ * document under it is running or done. KEYS: record, result, sections, audit trail, checkpoint.
+ * Returns 1 (cleared) or 0 (a live or finished document: untouched).
+ */
+export const REOPEN_FAILED = new LuaScript(`
+local status = redis.call('HGET', KEYS[1], 'status')
+if status and status ~= 'failed' then
+  return 0
+end
+local blob = redis.call('HGET', KEYS[5], 'blob')
+if blob then
+  redis.call('UNLINK', blob)
+end
+redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+return 1
+`);
+
+/**
+ * Claims the documents whose parts were due to expire by now (one worker gets each: the claim removes it).
+ * KEYS: the pending-parts registry. ARGV: now (ms), most to claim. Returns the claimed document ids.
+ */
+export const CLAIM_DUE_PARTS = new LuaScript(`
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+if #due > 0 then
+  redis.call('ZREM', KEYS[1], unpack(due))
+end
+return due
 `);

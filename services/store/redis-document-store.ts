@@ -11,7 +11,7 @@ import type { DocumentStore, PartOutcome, PlannedDocument, TokenWriter } from '.
 import { DocumentRecordSchema, DocumentStatusSchema, type DocumentRecord, type DocumentStatus, type TokenLayout } from '../../schemas/records.ts';
 import { DocumentTaskSchema, type DocumentTask } from '../../schemas/tasks.ts';
 import type { Keys } from './keys.ts';
-import { CREATE_DOCUMENT, PUT_PART } from './lua.ts';
+import { CLAIM_DUE_PARTS, CREATE_DOCUMENT, PUT_PART, REOPEN_FAILED } from './lua.ts';
 
 /** Token keys of an attempt that has not created its document yet expire, so a crashed attempt cleans up. */
 const PENDING_TOKENS_S = 3600;
@@ -55,9 +55,30 @@ export class RedisDocumentStore implements DocumentStore {
       this.options.partTtlSeconds,
       this.options.maxDocumentBytes,
     ])) as [string, ...(string | number)[]];
-    if (reply[0] === 'pending') return { status: 'pending' };
+    if (reply[0] === 'pending') {
+      // Watched until the rest arrives: parts that expire unfinished get a failure record (takeAbandonedParts).
+      await this.redis.zadd(this.keys.partsPending(), Date.now() + this.options.partTtlSeconds * 1000, id);
+      return { status: 'pending' };
+    }
     if (reply[0] === 'rejected') return { status: 'rejected', code: String(reply[1]), reason: String(reply[2]) };
+    await this.redis.zrem(this.keys.partsPending(), id);
     return { status: 'complete', count: Number(reply[1]), task: DocumentTaskSchema.parse(JSON.parse(String(reply[2]))) };
+  }
+
+  /**
+   * Documents whose parts expired before the set was complete (at most `max`, each handed to one caller).
+   * One whose parts are still there (a part arrived since it was due) is watched again until they expire.
+   */
+  async takeAbandonedParts(max: number): Promise<string[]> {
+    const due = (await CLAIM_DUE_PARTS.run(this.redis, [this.keys.partsPending()], [Date.now(), max])) as string[];
+    const abandoned: string[] = [];
+    for (const id of due) {
+      const ttlMs = await this.redis.pttl(this.keys.parts(id));
+      // -2: the parts are gone; -1 cannot happen (they are always stored with an expiry) but is watched again.
+      if (ttlMs !== -2) await this.redis.zadd(this.keys.partsPending(), Date.now() + (ttlMs > 0 ? ttlMs : this.options.partTtlSeconds * 1000), id);
+      else abandoned.push(id);
+    }
+    return abandoned;
   }
 
   async *readParts(id: string, count: number): AsyncIterable<Buffer> {
@@ -142,11 +163,19 @@ export class RedisDocumentStore implements DocumentStore {
   }
 
   async complete(record: DocumentRecord, status: Exclude<DocumentStatus, 'running'>): Promise<void> {
+    // The token segments first, on their own: a Redis at maxmemory refuses the status write (and a transaction
+    // holding it) until something is freed, and these are the document's bulk.
+    const segments = this.#segmentKeys(record);
+    if (segments.length > 0) await this.redis.unlink(...segments);
     const tx = this.redis.multi();
     tx.hset(this.keys.record(record.id), 'status', status);
     tx.expire(this.keys.record(record.id), this.options.retentionSeconds);
-    const segments = this.#segmentKeys(record);
-    if (segments.length > 0) tx.unlink(...segments);
     await tx.exec();
+  }
+
+  async reopenFailed(id: string): Promise<boolean> {
+    const key = { kind: 'document', id } as const;
+    const keys = [this.keys.record(id), this.keys.result('document', id), this.keys.sections(id), this.keys.audit(key), this.keys.checkpoint(key)];
+    return (await REOPEN_FAILED.run(this.redis, keys, [])) === 1;
   }
 }

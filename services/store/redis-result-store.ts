@@ -23,6 +23,8 @@ export class RedisResultStore implements ResultStore {
     private readonly retentionSeconds: number,
     /** Batch results kept per stream. */
     private readonly historyBatches = DEFAULT_HISTORY_BATCHES,
+    /** A stream's last result expires this long after its last batch (0: never). */
+    private readonly streamIdleTtlSeconds = 0,
   ) {}
 
   async saveDocument(id: string, json: string): Promise<StoredResult> {
@@ -81,6 +83,8 @@ export class RedisResultStore implements ResultStore {
       .zadd(history, batch, json)
       .zremrangebyrank(history, 0, -(this.historyBatches + 1));
     if (this.retentionSeconds > 0) tx.expire(history, this.retentionSeconds);
+    // The stream's last result goes with its state when the stream falls silent.
+    if (this.streamIdleTtlSeconds > 0) tx.expire(this.keys.result('stream', id), this.streamIdleTtlSeconds);
     const replies = await tx.exec();
     const failed = replies?.find(([err]) => err);
     if (!replies || failed) throw failed?.[0] ?? new Error(`storing batch ${batch} of stream ${id} was aborted`);

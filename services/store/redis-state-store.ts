@@ -25,6 +25,8 @@ export class RedisStateStore implements StateStore {
     private readonly keys: Keys,
     /** How long the audit trail of a dropped state is kept. */
     private readonly auditRetentionSeconds = 7 * 24 * 3600,
+    /** An event stream's state expires this long after its last commit or event (0: never). */
+    private readonly streamIdleTtlSeconds = 0,
   ) {}
 
   async head(key: StateKey): Promise<CheckpointHead | null> {
@@ -60,6 +62,7 @@ export class RedisStateStore implements StateStore {
       write.writer,
       Date.now(),
       AUDIT_ENTRIES,
+      key.kind === 'stream' ? this.streamIdleTtlSeconds : 0,
     ])) as [number, number];
     if (status === 1) return { ok: true, version };
     await this.redis.unlink(blobKey);

@@ -2,10 +2,12 @@
 // (model) queues, the Kafka consumer that feeds them and the producer results leave by, and the metrics
 // endpoint. `roles` picks what runs here; by default everything does. Without Kafka brokers the ingest role
 // reads the Redis inbox queue instead, and results and dead letters go to Redis streams.
+import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 
 import { Worker } from 'bullmq';
 
+import { reportAbandonedParts } from '../../pipelines/abandoned-parts.ts';
 import { Checkpointer } from '../../pipelines/checkpoints.ts';
 import type { PipelineDeps } from '../../pipelines/context.ts';
 import { ForwardBatcher } from '../../pipelines/forward-batcher.ts';
@@ -29,6 +31,7 @@ import { pipelineProcessor, reportStalledFailure } from '../queue/processor.ts';
 import { describeRedis, plainRedis, type RedisAccess } from '../redis/access.ts';
 import { checkRedis, connectRedis, waitForRedis } from '../redis/connection.ts';
 import { Keys } from '../store/keys.ts';
+import { requireDurableRedis } from '../store/persistence.ts';
 import { readStatus } from '../store/read-status.ts';
 import { RedisDocumentStore } from '../store/redis-document-store.ts';
 import { RedisEventLog } from '../store/redis-event-log.ts';
@@ -63,6 +66,12 @@ export interface RunningWorker {
 /** How many ports after a busy default metrics port a worker tries (workers side by side on one machine). */
 const METRICS_FALLBACK_PORTS = 32;
 
+/** How long a stop may take before the worker gives up on the services it is closing (SIGTERM exits within 10 s). */
+const SHUTDOWN_DEADLINE_MS = 8000;
+
+/** Documents with expired parts reported per sweep (the rest wait for the next). */
+const ABANDONED_PER_SWEEP = 100;
+
 /** Plenty of BullMQ job states exist; these are the ones worth a gauge. */
 const COUNTED_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
 
@@ -72,7 +81,22 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const log = options.log.child({ worker: name });
   const cleanup: (() => Promise<unknown>)[] = [];
   const stop = async () => {
-    for (const step of cleanup.reverse()) await step().catch((err: Error) => log.warn({ err: err.message }, 'shutdown step failed'));
+    const steps = cleanup.reverse();
+    const run = (async () => {
+      for (const step of steps) await step().catch((err: Error) => log.warn({ err: err.message }, 'shutdown step failed'));
+    })();
+    // With Redis or Kafka gone, closing the queue workers and the consumer waits on them forever: a stop has a
+    // deadline, and says why it gave up (what was left is recovered as after a crash: locks expire, jobs rerun).
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), SHUTDOWN_DEADLINE_MS);
+      timer.unref();
+    });
+    if ((await Promise.race([run, late])) === 'late') {
+      log.error({ deadlineMs: SHUTDOWN_DEADLINE_MS }, 'shutdown did not finish in time (Redis or Kafka not answering); ' +
+        'stopping anyway: running jobs are taken over after their locks expire');
+    }
+    clearTimeout(timer);
     cleanup.length = 0;
   };
 
@@ -85,12 +109,15 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     await waitForRedis(redisAccess, attempts, log);
     if (kafkaAccess) await waitForKafka(kafkaAccess, attempts, log);
 
-    const engine = await Engine.load(options.engine);
-    cleanup.push(async () => engine.dispose());
-
     const redis = connectRedis(redisAccess, `${name}/store`, log);
     cleanup.push(() => redis.quit());
     for (const problem of await checkRedis(redis)) log.warn({ redis: describeRedis(redisAccess) }, problem);
+    // Before the model loads, like the connection checks: a Redis that forgets everything on restart loses work silently.
+    const persistence = await requireDurableRedis(redis, service.allowVolatileRedis);
+    if (!persistence.durable) log.warn({ redis: describeRedis(redisAccess), persistence: persistence.detail }, 'Redis keeps nothing across a restart (allowed by --allow-volatile-redis)');
+
+    const engine = await Engine.load(options.engine);
+    cleanup.push(async () => engine.dispose());
     const queueConnection = connectRedis(redisAccess, `${name}/queue`, log);
     cleanup.push(() => queueConnection.quit());
 
@@ -108,26 +135,36 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       await producer.connect();
       cleanup.push(() => producer.disconnect());
       kafka = { client, admin };
-      sinks = kafkaSinks(producer, service.topics);
+      // A dead letter too large for its topic is kept in Redis and published by reference.
+      sinks = kafkaSinks(producer, service.topics, async (json, reason) => {
+        const key = keys.deadLetter(randomUUID());
+        await redis.multi().hset(key, 'letter', json, 'reason', reason).expire(key, service.resultTtlSeconds).exec();
+        return key;
+      });
     }
 
     const queues = openQueues(queueConnection, keys.queuePrefix);
     const queue = new BullChunkQueue(queues, { attempts: service.attempts, backoffMs: service.backoffMs });
     cleanup.push(() => queue.close());
     const metrics = new PipelineMetrics();
-    const states = new RedisStateStore(redis, keys, service.resultTtlSeconds);
+    const states = new RedisStateStore(redis, keys, service.resultTtlSeconds, service.streamIdleTtlSeconds);
+    const documents = new RedisDocumentStore(redis, keys, {
+      retentionSeconds: service.resultTtlSeconds,
+      partTtlSeconds: service.partTtlSeconds,
+      maxDocumentBytes: settings.maxDocumentBytes,
+    });
     const deps: PipelineDeps = {
       engine,
       settings,
       states,
       checkpoints: new Checkpointer(engine, states, metrics, name),
-      documents: new RedisDocumentStore(redis, keys, {
-        retentionSeconds: service.resultTtlSeconds,
-        partTtlSeconds: service.partTtlSeconds,
-        maxDocumentBytes: settings.maxDocumentBytes,
+      documents,
+      events: new RedisEventLog(redis, keys, {
+        idleTtlSeconds: service.streamIdleTtlSeconds,
+        maxStreams: service.maxStreams,
+        maxWaitingEvents: service.maxStreamEvents,
       }),
-      events: new RedisEventLog(redis, keys),
-      results: new RedisResultStore(redis, keys, service.resultTtlSeconds, service.streamHistoryBatches),
+      results: new RedisResultStore(redis, keys, service.resultTtlSeconds, service.streamHistoryBatches, service.streamIdleTtlSeconds),
       queue,
       resultSink: sinks.results,
       deadLetters: sinks.deadLetters,
@@ -169,12 +206,13 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     });
     cleanup.push(() => Promise.all(workers.map((w) => w.close())));
 
+    let source: KafkaSource | InboxSource | null = null;
     if (service.roles.includes('ingest')) {
-      const source = kafka
+      source = kafka
         ? new KafkaSource(kafka.client, { groupId: service.groupId, documentsTopic: service.topics.documents, eventsTopic: service.topics.events }, log)
         : new InboxSource(queueConnection, { prefix: keys.queuePrefix, name, lockMs: service.lockMs }, log);
       // Stopped first on shutdown (cleanup runs in reverse), so no record is taken in while workers close.
-      cleanup.push(() => source.stop());
+      cleanup.push(() => source!.stop());
       await source.start({
         documents: (record) => ingestDocumentRecord(record, deps),
         events: (record) => ingestEventRecord(record, deps),
@@ -183,6 +221,15 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         const admin = kafka.admin;
         metrics.watchLag(() => consumerLag(admin, service.groupId, [service.topics.documents, service.topics.events]));
       }
+      // Parts whose document never completed expire; each gets a failure record and a dead letter.
+      const sweep = async () => {
+        for (const id of await documents.takeAbandonedParts(ABANDONED_PER_SWEEP)) await reportAbandonedParts(id, service.partTtlSeconds, deps);
+      };
+      const sweeper = setInterval(() => {
+        sweep().catch((err: Error) => queueErrors.report(err.message, () => log.warn({ err: err.message }, 'could not look for expired parts')));
+      }, Math.min(60_000, Math.max(500, service.partTtlSeconds * 250)));
+      sweeper.unref();
+      cleanup.push(async () => clearInterval(sweeper));
     }
     metrics.watchQueues(() =>
       Promise.all(LANES.map(async (lane) => ({ queue: lane, counts: await queues[lane].getJobCounts(...COUNTED_STATES) }))),
@@ -199,7 +246,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         status: (kind, id) => readStatus(redis, keys, kind, id),
         health: async () => {
           const pong = await redis.ping();
-          return { ok: pong === 'PONG' && workers.every((w) => w.isRunning()), worker: name, roles: service.roles };
+          // A crashed consumer takes nothing in (it is being started again): not healthy until it runs.
+          // (The Kafka consumer; the inbox is read by a BullMQ worker, which restarts itself.)
+          const consumer = source instanceof KafkaSource ? { state: source.state, restarts: source.restarts } : null;
+          const consuming = !(source instanceof KafkaSource) || source.state === 'running';
+          return { ok: pong === 'PONG' && workers.every((w) => w.isRunning()) && consuming, worker: name, roles: service.roles, consumer };
         },
       });
       cleanup.push(() => server!.close());

@@ -45,6 +45,8 @@ const deployment = useDeployment('operate', {
       RWKVSTREAM_PREFIX: d.prefix,
       RWKVSTREAM_THREADS: '1',
       RWKVSTREAM_CONFIG: configFile,
+      // The shared test Redis runs without persistence.
+      RWKVSTREAM_ALLOW_VOLATILE_REDIS: 'true',
     };
     d.onTeardown(() => Promise.all(workers.map(stop)));
   },

@@ -56,10 +56,10 @@ export class MemoryStateStore implements StateStore {
 
   async commit(key: StateKey, expectedVersion: number, write: CheckpointWrite): Promise<CommitOutcome> {
     const current = this.heads.get(name(key));
-    if ((current?.version ?? 0) !== expectedVersion) return { ok: false, current: current?.version ?? 0 };
-    // A dropped state does not come back through a writer that started before the drop.
+    // A dropped state does not come back through a writer that started before the drop (as the Redis store).
     const dropped = this.#dropped.get(name(key));
     if (!current && dropped !== undefined) return { ok: false, current: dropped };
+    if ((current?.version ?? 0) !== expectedVersion) return { ok: false, current: current?.version ?? 0 };
     const ref = `${name(key)}#${++this.#serial}`;
     this.blobs.set(ref, Buffer.from(write.blob));
     if (current) this.blobs.delete(current.ref);
@@ -90,6 +90,14 @@ export class MemoryStateStore implements StateStore {
       this.#dropped.set(name(key), h.version);
     }
     this.heads.delete(name(key));
+  }
+
+  /** Forgets a state and its history (a reopened failed document starts a new chain). */
+  forget(key: StateKey): void {
+    const h = this.heads.get(name(key));
+    if (h) this.blobs.delete(h.ref);
+    this.heads.delete(name(key));
+    this.#dropped.delete(name(key));
   }
 }
 
@@ -137,6 +145,17 @@ export class MemoryDocumentStore implements DocumentStore {
 
   async dropParts(id: string): Promise<void> {
     this.parts.delete(id);
+  }
+
+  /** What a reopened id clears beside the record (the Redis store's keys share the document's hash tag). */
+  reopenHooks: ((id: string) => void)[] = [];
+
+  async reopenFailed(id: string): Promise<boolean> {
+    const doc = this.docs.get(id);
+    if (doc && doc.status !== 'failed') return false;
+    this.docs.delete(id);
+    for (const hook of this.reopenHooks) hook(id);
+    return true;
   }
 
   openTokenWriter(id: string, segmentTokens: number): TokenWriter {
@@ -345,6 +364,14 @@ export function memoryPipeline(
   const documents = shared?.documents ?? new MemoryDocumentStore(PipelineSettingsSchema.parse(settings));
   const events = shared?.events ?? new MemoryEventLog(states);
   const results = shared?.results ?? new MemoryResultStore();
+  if (!shared) {
+    documents.reopenHooks.push((id) => {
+      states.forget({ kind: 'document', id });
+      results.failures.delete(id);
+      results.documents.delete(id);
+      results.sections.delete(id);
+    });
+  }
   const queue = shared?.queue ?? new MemoryQueue();
   const sinks = shared?.sinks ?? new CollectingSinks();
   const telemetry = new CountingTelemetry();

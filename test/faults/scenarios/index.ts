@@ -16,6 +16,8 @@ import { redisRestart } from './redis-restart.ts';
 import { redisOutage } from './redis-outage.ts';
 import { redisCluster } from './redis-cluster.ts';
 import { securedServicesScenario } from './secured-services.ts';
+import { streamFlood } from './stream-flood.ts';
+import { volatileRedis } from './volatile-redis.ts';
 
 export const scenarios: Scenario[] = [
   // Faults: each compares every final result with an undisturbed run.
@@ -23,6 +25,7 @@ export const scenarios: Scenario[] = [
   zombie,
   redisRestart,
   redisOutage,
+  volatileRedis,
   kafkaRestart,
   rebalance,
   duplicates,
@@ -34,6 +37,7 @@ export const scenarios: Scenario[] = [
   badMessages,
   badDocuments,
   fetchRefusals,
+  streamFlood,
   badModels,
   fuzz,
   load,

@@ -52,6 +52,8 @@ export async function spawnWorker(options: WorkerProcessOptions): Promise<Worker
     '--metrics-port', '0',
     '--threads', '1',
     '--log-level', 'info',
+    // The shared test Redis runs without persistence (README, "Reliability").
+    '--allow-volatile-redis',
     ...(options.args ?? []),
   ], { stdio: ['ignore', 'ignore', 'pipe'], ...(options.env ? { env: { ...process.env, ...options.env } } : {}) });
   const logs: Record<string, unknown>[] = [];

@@ -30,6 +30,8 @@ export function startTestWorker(
       lockMs: 5000,
       stalledIntervalMs: 2000,
       backoffMs: 200,
+      // The shared test Redis runs without persistence (README, "Reliability").
+      allowVolatileRedis: true,
       ...service,
     }),
     settings: PipelineSettingsSchema.parse(settings),
