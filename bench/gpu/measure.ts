@@ -206,7 +206,9 @@ async function workerRun(shape: string, deadline: number) {
   const alone = await engineAlone(shape, deadline, 'prefill');
   const prefix = `gpu-bench-${shape.replace('.', '')}-${Date.now().toString(36)}`;
   const streams = Math.min(64, docs);
+  // run.sh's Redis lives for this measurement only (no AOF, no snapshots): nothing in it outlives the run.
   const worker = await startWorker(cli, [
+    '--allow-volatile-redis',
     ...engineFlags(modelFile), '--redis', redisUrl, '--prefix', prefix, '--metrics-port', 'off', '--log-level', 'info',
     '--batch-streams', String(streams), '--chunk-tokens', small ? '256' : '4096', '--attempts', '1',
   ]);
