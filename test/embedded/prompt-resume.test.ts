@@ -35,6 +35,12 @@ before(async () => {
     reads.push({ tokens: Array.from(tokens), logits });
     return forward(tokens, state, logits);
   };
+  // Answers are generated on a resident state (summarize keeps it in the engine between tokens).
+  const forwardResident = engine.model.forwardResident.bind(engine.model);
+  engine.model.forwardResident = (streams) => {
+    for (const s of streams) reads.push({ tokens: Array.from(s.tokens), logits: s.logits ?? 'last' });
+    return forwardResident(streams);
+  };
 });
 after(() => engine.dispose());
 
