@@ -32,7 +32,7 @@ let redis: Redis;
 
 before(async () => {
   redis = new Redis(redisUrl);
-  worker = await spawnWorker({ name: `${prefix}-w`, brokers: [], prefix, topicPrefix: prefix, groupId: prefix, args: ['--chunk-tokens', '64'], env });
+  worker = await spawnWorker({ name: `${prefix}-w`, brokers: [], prefix, topicPrefix: prefix, groupId: prefix, args: ['--chunk-tokens', '64'], env: { ...env, KAFKA_BROKERS: undefined } });
 });
 
 after(async () => {
