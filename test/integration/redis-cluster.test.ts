@@ -25,7 +25,7 @@ import { clearPrefix, uniqueName } from './helpers/services.ts';
 import { spawnWorker } from './helpers/worker-process.ts';
 
 const exec = promisify(execFile);
-const PORT = Number(process.env.RWKVSTREAM_TEST_CLUSTER_PORT ?? 7391);
+const PORT = Number(process.env.RWKVSTREAM_TEST_CLUSTER_PORT ?? 7491);
 const clusterUrl = `redis://127.0.0.1:${PORT}`;
 
 // The cluster is up before the deployment's own hook connects to it (hooks run in the order they are registered).
