@@ -220,13 +220,17 @@ test('official release file names choose their family\'s format; other names cho
 /** A model that writes `script` (greedy: each call's logits put the next scripted token first). */
 function scriptedEngine(tokenizer: Tokenizer, script: number[]): Engine {
   let at = 0;
+  const next = () => {
+    const logits = new Float32Array(65536);
+    logits[script[at++] ?? 0] = 10;
+    return logits;
+  };
+  // Answers are generated on a resident state: the scripted model keeps none, so its slot is a no-op.
   const model = {
     info: { vocabSize: 65536 },
-    forward: async () => {
-      const logits = new Float32Array(65536);
-      logits[script[at++] ?? 0] = 10;
-      return logits;
-    },
+    forward: async () => next(),
+    resident: () => ({ copyTo() {}, release() {} }),
+    forwardResident: async (streams: unknown[]) => streams.map(() => next()),
   };
   return { model, tokenizer } as unknown as Engine;
 }
