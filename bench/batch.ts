@@ -23,11 +23,11 @@ import { DOCUMENT_SCHEMA_V1 } from '../schemas/documents.ts';
 import { EVENT_SCHEMA_V1 } from '../schemas/events.ts';
 import { silentLogger } from '../services/log.ts';
 import { PipelineMetrics } from '../services/metrics/metrics.ts';
-import { BullChunkQueue, openQueues } from '../services/queue/bull-queue.ts';
-import { Keys } from '../services/store/keys.ts';
-import { RedisDocumentStore } from '../services/store/redis-document-store.ts';
-import { RedisEventLog } from '../services/store/redis-event-log.ts';
-import { RedisResultStore } from '../services/store/redis-result-store.ts';
+import { BullJobQueue, openQueues } from '../services/adapters/bullmq/job-queue.ts';
+import { Keys } from '../services/adapters/redis/keys.ts';
+import { RedisDocumentStore } from '../services/adapters/redis/document-store.ts';
+import { RedisEventLog } from '../services/adapters/redis/event-log.ts';
+import { RedisResultStore } from '../services/adapters/redis/result-store.ts';
 import { startWorker } from '../services/worker/runtime.ts';
 import { quantile } from './pipeline/stats.ts';
 
@@ -133,7 +133,7 @@ async function run(workload: Workload, mode: Mode, brokers: string, settings: Pi
     settings,
     documents: new RedisDocumentStore(redis, keys, { retentionSeconds: 3600, partTtlSeconds: 3600, maxDocumentBytes: settings.maxDocumentBytes }),
     events: new RedisEventLog(redis, keys),
-    queue: new BullChunkQueue(queues, { attempts: 3, backoffMs: 200 }),
+    queue: new BullJobQueue(queues, { attempts: 3, backoffMs: 200 }),
     deadLetters: { publish: async (letter) => { throw new Error(`bench input was refused: ${letter.code} ${letter.reason}`); } },
     results: new RedisResultStore(redis, keys, 3600),
     telemetry: new PipelineMetrics(),

@@ -16,8 +16,8 @@ import { parseArgs, promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import kafkajs from 'kafkajs';
 
-import { Tokenizer } from '../services/engine/index.ts';
-import { Keys } from '../services/store/keys.ts';
+import { Tokenizer } from '../engine/index.ts';
+import { Keys } from '../services/adapters/redis/keys.ts';
 import { writeDocument } from './pipeline/document.ts';
 import { memoryOf, runSampled, startWorker } from './pipeline/processes.ts';
 import { mean, mib, ms, quantile } from './pipeline/stats.ts';

@@ -22,7 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 
-import { Engine } from '../services/engine/index.ts';
+import { Engine } from '../engine/index.ts';
 import { LOG_MODEL } from '../services/models/index.ts';
 import { ANOMALY_KINDS, auroc, injectAnomalies, precisionAtRate, readHeldOutLogs, scoredItems, seededRandom, type ScoredItem } from './scan/anomalies.ts';
 import { quantile } from './pipeline/stats.ts';

@@ -2,7 +2,7 @@
 // (fingerprints, dimensions, token count, checksum), so a state from another model or a corrupted blob is
 // refused on load. The state this worker committed last is kept in memory: when the next chunk of the same
 // document comes to this worker and the store still holds exactly that version, the blob is not read back.
-import type { Engine, RnnState } from '../services/engine/index.ts';
+import type { Engine, RnnState } from '../engine/index.ts';
 import { permanent, transient } from './errors.ts';
 import type { CheckpointHead, CommitOutcome, StateKey, StateStore, Telemetry } from './ports.ts';
 

@@ -1,13 +1,13 @@
 // Everything a pipeline step needs, bundled once per process by whoever wires the ports (the distributed
 // worker, an embedded runner, or a test).
 import type { PipelineSettings } from '../schemas/config.ts';
-import type { Engine } from '../services/engine/index.ts';
+import type { Engine } from '../engine/index.ts';
 import type { Checkpointer } from './checkpoints.ts';
 import type { Forward } from './forward-batcher.ts';
 import type { TextListener } from './tasks/summarize.ts';
 import type {
   BodyReader,
-  ChunkQueue,
+  JobQueue,
   DeadLetterSink,
   DocumentStore,
   EventLog,
@@ -26,7 +26,7 @@ export interface PipelineDeps {
   documents: DocumentStore;
   events: EventLog;
   results: ResultStore;
-  queue: ChunkQueue;
+  queue: JobQueue;
   resultSink: ResultSink;
   deadLetters: DeadLetterSink;
   bodies: BodyReader;

@@ -1,6 +1,6 @@
 // Pipeline errors carry a stable code and say whether trying again can help. Queue adapters turn the
 // non-retriable ones into failures that are never retried (and dead-lettered); everything else is retried.
-import { EngineError } from '../services/engine/errors.ts';
+import { EngineError } from '../engine/errors.ts';
 
 export class PipelineError extends Error {
   readonly code: string;

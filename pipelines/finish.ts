@@ -8,7 +8,7 @@
 import type { FinishJob } from '../schemas/jobs.ts';
 import type { DocumentRecord } from '../schemas/records.ts';
 import { SectionResultSchema, type SectionResult } from '../schemas/results.ts';
-import type { RnnState } from '../services/engine/index.ts';
+import type { RnnState } from '../engine/index.ts';
 import type { PipelineDeps } from './context.ts';
 import { checkTokenizer, documentKey, sameChain } from './document-chunk.ts';
 import { permanent } from './errors.ts';

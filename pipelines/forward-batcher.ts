@@ -10,7 +10,7 @@
 // thousand short event chunks take turns slice by slice rather than one waiting for the other.
 import type { BatchSettings } from '../schemas/config.ts';
 import type { LogitsMode } from '../schemas/engine.ts';
-import { EngineError, type Model, type RnnState } from '../services/engine/index.ts';
+import { EngineError, type Model, type RnnState } from '../engine/index.ts';
 
 /** A model call as the chunk and drain jobs make it: `state` is updated in place, the logits asked for come back. */
 export type Forward = (tokens: Int32Array, state: RnnState, logits: LogitsMode) => Promise<Float32Array | null>;

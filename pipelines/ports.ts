@@ -167,7 +167,7 @@ export interface EventLog {
   trim(stream: string, throughSeq: number): Promise<void>;
 }
 
-export interface ChunkQueue {
+export interface JobQueue {
   /**
    * Adds the job under its deterministic id (see job-ids.ts). A job with that id that still exists is left
    * as it is, so a retried step can never fork a document's chain.
@@ -199,7 +199,7 @@ export interface RawRecord {
 export type RecordHandler = (record: RawRecord) => Promise<void>;
 
 /** Where submissions come from (Kafka topics; files or stdin when embedded). */
-export interface DocumentSource {
+export interface RecordSource {
   /** Delivers records until stopped; a handler that throws gets the record again (at least once). */
   start(handlers: { documents: RecordHandler; events: RecordHandler }): Promise<void>;
   stop(): Promise<void>;

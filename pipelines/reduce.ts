@@ -10,7 +10,7 @@
 // Classifications: the token-weighted mean of the sections' label probabilities (see aggregateClassifications).
 import type { ClassificationOutput, SummaryOutput } from '../schemas/results.ts';
 import type { ClassifyTask, ReduceSettings, SummarizeTask } from '../schemas/tasks.ts';
-import type { Engine } from '../services/engine/index.ts';
+import type { Engine } from '../engine/index.ts';
 import { permanent } from './errors.ts';
 import { foldTurnText } from './prompts/formats.ts';
 import { summarize, type TextListener } from './tasks/index.ts';

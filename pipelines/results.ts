@@ -16,7 +16,7 @@ import {
 import type { DocumentRecord } from '../schemas/records.ts';
 import type { SectionSettings, SummarizeSections } from '../schemas/tasks.ts';
 import type { Section } from './sections.ts';
-import type { Engine } from '../services/engine/index.ts';
+import type { Engine } from '../engine/index.ts';
 import type { WindowsOutput } from './windows.ts';
 
 export function provenance(engine: Engine): Provenance {

@@ -9,7 +9,7 @@ import { z } from 'zod';
 
 import type { DocumentRecord } from '../schemas/records.ts';
 import { SectionResultSchema } from '../schemas/results.ts';
-import type { RnnState } from '../services/engine/index.ts';
+import type { RnnState } from '../engine/index.ts';
 import type { PipelineDeps } from './context.ts';
 import { permanent } from './errors.ts';
 import { provenance, sectionResult } from './results.ts';

@@ -7,7 +7,7 @@
 // starts at a token boundary of the whole-text tokenization. Other tokenizers (BPE, as in the 20B tokenizer of
 // RWKV-4 Pile models) merge across whole pre-tokenized words, so no such bound exists: their documents are
 // gathered and encoded once at the end (exact, but memory grows with the document).
-import type { Tokenizer } from '../services/engine/index.ts';
+import type { Tokenizer } from '../engine/index.ts';
 
 interface LengthTable {
   lengths: Uint16Array;

@@ -27,11 +27,11 @@ import { Redis } from 'ioredis';
 
 import { summarize } from '../../pipelines/tasks/summarize.ts';
 import { SummarizeTaskSchema } from '../../schemas/tasks.ts';
-import { Engine, Tokenizer } from '../../services/engine/index.ts';
-import { submitFile } from '../../services/ingest/submit-document.ts';
-import { InboxPublisher } from '../../services/queue/inbox.ts';
-import { Keys } from '../../services/store/keys.ts';
-import { RedisStateStore } from '../../services/store/redis-state-store.ts';
+import { Engine, Tokenizer } from '../../engine/index.ts';
+import { submitFile } from '../../services/submit/submit-document.ts';
+import { InboxPublisher } from '../../services/adapters/bullmq/inbox.ts';
+import { Keys } from '../../services/adapters/redis/keys.ts';
+import { RedisStateStore } from '../../services/adapters/redis/state-store.ts';
 import { writeDocument } from '../pipeline/document.ts';
 import { startWorker } from '../pipeline/processes.ts';
 import { quantile } from '../pipeline/stats.ts';

@@ -4,7 +4,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 
 import { XorShift32 } from '../../pipelines/sampling.ts';
-import type { Tokenizer } from '../../services/engine/index.ts';
+import type { Tokenizer } from '../../engine/index.ts';
 
 const WORDS = (
   'the of and to in is was for on that with as by at from it be this an which or are were has have had not but ' +

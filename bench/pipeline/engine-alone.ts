@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 
-import { Engine } from '../../services/engine/index.ts';
+import { Engine } from '../../engine/index.ts';
 
 const { values } = parseArgs({
   options: {

@@ -3,7 +3,7 @@
 // before it (pipelines/tasks/anomaly.ts, the drain step's scoring).
 import { scoreEvents } from '../../pipelines/tasks/anomaly.ts';
 import { AnomalySettingsSchema } from '../../schemas/tasks.ts';
-import type { Engine } from '../../services/engine/index.ts';
+import type { Engine } from '../../engine/index.ts';
 
 const DEFAULTS = AnomalySettingsSchema.parse({});
 

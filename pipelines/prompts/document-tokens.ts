@@ -4,7 +4,7 @@
 // the prefix is part of the stored ids, chunking and resuming need nothing else (it is read exactly once, at
 // the start of chunk 0).
 import type { DocumentTask } from '../../schemas/tasks.ts';
-import type { Tokenizer } from '../../services/engine/index.ts';
+import type { Tokenizer } from '../../engine/index.ts';
 import { StreamTokenizer } from '../tokenize-stream.ts';
 import { TurnFolder, documentPrefix } from './formats.ts';
 

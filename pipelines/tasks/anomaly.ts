@@ -8,7 +8,7 @@
 // predict the event's first token. The model so reads the stream like a log file, one event per line; the
 // separator's own token is read but not scored. The state alone is then the whole checkpoint, and a fresh
 // stream and a resumed one are treated the same way.
-import type { Engine, RnnState } from '../../services/engine/index.ts';
+import type { Engine, RnnState } from '../../engine/index.ts';
 import type { Forward } from '../forward-batcher.ts';
 import { tokenLogProb } from '../logprob.ts';
 

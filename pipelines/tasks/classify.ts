@@ -2,7 +2,7 @@
 // final state, turned into a distribution over the labels.
 import type { ClassificationOutput } from '../../schemas/results.ts';
 import type { ClassifyTask } from '../../schemas/tasks.ts';
-import type { Engine, RnnState, StreamInput } from '../../services/engine/index.ts';
+import type { Engine, RnnState, StreamInput } from '../../engine/index.ts';
 import { logSumExp, softmax, tokenLogProb } from '../logprob.ts';
 
 /** Scores every label; `state` is not changed. */

@@ -1,7 +1,7 @@
 // The task heads: what runs on a document's final state.
 import type { ClassificationOutput, SummaryOutput } from '../../schemas/results.ts';
 import type { DocumentTask } from '../../schemas/tasks.ts';
-import type { Engine, RnnState } from '../../services/engine/index.ts';
+import type { Engine, RnnState } from '../../engine/index.ts';
 import { classify } from './classify.ts';
 import { summarize, type TextListener } from './summarize.ts';
 

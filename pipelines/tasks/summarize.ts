@@ -5,7 +5,7 @@
 // is not part of the answer, and stop sequences are looked for only once the answer has begun.
 import type { SummarizeTask } from '../../schemas/tasks.ts';
 import type { SummaryOutput } from '../../schemas/results.ts';
-import type { Engine, ResidentState, RnnState } from '../../services/engine/index.ts';
+import type { Engine, ResidentState, RnnState } from '../../engine/index.ts';
 import { Sampler } from '../sampling.ts';
 
 /** Token 0 ends a text in RWKV vocabularies (World: <|endoftext|>; byte-level models: NUL). */

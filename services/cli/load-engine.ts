@@ -2,7 +2,7 @@
 // (--model, RWKVSTREAM_MODEL, the config file, the cache, else a download of the default — offline, the
 // error says how to give one), downloads shown as progress, then loaded.
 import type { LoadedConfig } from '../config/index.ts';
-import { Engine, Model } from '../engine/index.ts';
+import { Engine, Model } from '../../engine/index.ts';
 import { resolveEngineOptions, resolveModel, type ResolvedEngine, type ShippedModel } from '../models/index.ts';
 import { downloadProgress } from './progress.ts';
 

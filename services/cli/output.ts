@@ -3,7 +3,7 @@
 import type { z } from 'zod';
 
 import { ConfigError } from '../config/index.ts';
-import { EngineError } from '../engine/errors.ts';
+import { EngineError } from '../../engine/errors.ts';
 import { EXIT_UNREACHABLE, UnreachableError } from '../service-errors.ts';
 
 export const EXIT = {

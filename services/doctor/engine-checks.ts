@@ -4,7 +4,7 @@
 import type { AppConfig } from '../../schemas/app-config.ts';
 import type { CheckResult } from '../../schemas/doctor.ts';
 import type { Capabilities } from '../../schemas/engine.ts';
-import { capabilities, EngineError, Model, Tokenizer } from '../engine/index.ts';
+import { capabilities, EngineError, Model, Tokenizer } from '../../engine/index.ts';
 import { DEFAULT_MODEL_NAME, WORLD_VOCAB } from '../models/catalog.ts';
 import { resolveModel, resolveVocab } from '../models/resolve.ts';
 

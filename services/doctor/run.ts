@@ -3,8 +3,8 @@
 import { DoctorReportSchema, type CheckResult, type DoctorReport } from '../../schemas/doctor.ts';
 import { ConfigError, loadConfig, type LoadConfigOptions } from '../config/index.ts';
 import { checkAddon, checkCanary, checkModel, checkTokenizer } from './engine-checks.ts';
-import { kafkaAccessFrom } from '../kafka/security.ts';
-import { redisAccessFrom } from '../redis/access.ts';
+import { kafkaAccessFrom } from '../adapters/kafka/security.ts';
+import { redisAccessFrom } from '../adapters/redis/access.ts';
 import { checkKafka, checkRedis } from './services-checks.ts';
 
 const skip = (name: string, message: string): CheckResult => ({ name, status: 'skip', message });

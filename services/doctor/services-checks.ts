@@ -4,8 +4,8 @@
 import { Kafka, logLevel } from 'kafkajs';
 
 import type { CheckResult } from '../../schemas/doctor.ts';
-import { kafkaConnection, type KafkaAccess } from '../kafka/security.ts';
-import { createRedis, describeRedis, type RedisAccess, type RedisClient } from '../redis/access.ts';
+import { kafkaConnection, type KafkaAccess } from '../adapters/kafka/security.ts';
+import { createRedis, describeRedis, type RedisAccess, type RedisClient } from '../adapters/redis/access.ts';
 import { isRefusal } from '../service-errors.ts';
 
 const CONNECT_TIMEOUT_MS = 2000;

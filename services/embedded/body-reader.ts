@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 
 import { permanent, transient } from '../../pipelines/errors.ts';
 import type { BodyReader } from '../../pipelines/ports.ts';
-import { describeIoError } from './errors.ts';
+import { describeIoError } from '../adapters/files/errors.ts';
 
 export class InputBodyReader implements BodyReader {
   readonly url: string;

@@ -10,7 +10,7 @@ import { EMBEDDED_FORMAT, type DocumentJob } from '../../schemas/embedded.ts';
 import type { DocumentTask } from '../../schemas/tasks.ts';
 import { adoptSpool } from './input.ts';
 import type { Deliver, JobEnd, JobOptions } from './job.ts';
-import { JobDir } from './job-dir.ts';
+import { JobDir } from '../adapters/files/job-dir.ts';
 import { openPipeline, type EmbeddedPipeline } from './pipeline.ts';
 import { JobRunner } from './runner.ts';
 import { SectionFeed, type SectionOutput } from './section-feed.ts';

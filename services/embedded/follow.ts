@@ -7,7 +7,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { permanent } from '../../pipelines/errors.ts';
-import { describeIoError } from './errors.ts';
+import { describeIoError } from '../adapters/files/errors.ts';
 import { LineSplitter, type PositionedLine } from './lines.ts';
 
 /** Where a reader of a file is: after line `line` of generation `generation`, at byte `byte` of file `ino`. */

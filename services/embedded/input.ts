@@ -10,9 +10,9 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 import { permanent } from '../../pipelines/errors.ts';
-import { nodeFileOps, removeFile, syncFile } from './atomic-file.ts';
-import { describeIoError, writeFailed } from './errors.ts';
-import { isAlive } from './job-dir.ts';
+import { nodeFileOps, removeFile, syncFile } from '../adapters/files/atomic-file.ts';
+import { describeIoError, writeFailed } from '../adapters/files/errors.ts';
+import { isAlive } from '../adapters/files/job-dir.ts';
 
 export interface PreparedInput {
   /** Where the bytes are read from during the job. */

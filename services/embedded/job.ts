@@ -2,8 +2,8 @@
 import type { Log } from '../../pipelines/ports.ts';
 import type { PipelineSettings } from '../../schemas/config.ts';
 import type { DeadLetter } from '../../schemas/dead-letter.ts';
-import type { Engine } from '../engine/index.ts';
-import type { FileOps } from './atomic-file.ts';
+import type { Engine } from '../../engine/index.ts';
+import type { FileOps } from '../adapters/files/atomic-file.ts';
 import type { PreparedInput } from './input.ts';
 
 export interface JobObserver {

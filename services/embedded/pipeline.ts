@@ -6,17 +6,17 @@ import type { Log, ResultSink } from '../../pipelines/ports.ts';
 import type { TextListener } from '../../pipelines/tasks/index.ts';
 import type { PipelineSettings } from '../../schemas/config.ts';
 import type { DeadLetter } from '../../schemas/dead-letter.ts';
-import type { Engine } from '../engine/index.ts';
-import { nodeFileOps, sweepTemporaryFiles, type FileOps } from './atomic-file.ts';
+import type { Engine } from '../../engine/index.ts';
+import { nodeFileOps, sweepTemporaryFiles, type FileOps } from '../adapters/files/atomic-file.ts';
 import { InputBodyReader } from './body-reader.ts';
-import { CollectingDeadLetters } from './dead-letters.ts';
-import { FileDocumentStore } from './document-store.ts';
-import { MemoryEventLog } from './event-log.ts';
-import { InProcessQueue } from './queue.ts';
-import { FileResultSink } from './result-sink.ts';
-import { FileResultStore } from './result-store.ts';
-import { FileStateStore } from './state-store.ts';
-import { NoTelemetry } from './telemetry.ts';
+import { CollectingDeadLetters } from '../adapters/files/dead-letters.ts';
+import { FileDocumentStore } from '../adapters/files/document-store.ts';
+import { MemoryEventLog } from '../adapters/memory/event-log.ts';
+import { InProcessQueue } from '../adapters/memory/queue.ts';
+import { FileResultSink } from '../adapters/files/result-sink.ts';
+import { FileResultStore } from '../adapters/files/result-store.ts';
+import { FileStateStore } from '../adapters/files/state-store.ts';
+import { NoTelemetry } from '../adapters/memory/telemetry.ts';
 
 export interface EmbeddedPipelineOptions {
   engine: Engine;

@@ -1,7 +1,7 @@
 // The records the distributed mode takes from Kafka, made from an embedded job's input, so the same ingest
 // handlers validate and store them. A document is one record that refers to the file (FileSource); a log line
 // is one event record (eventRecord), its offset being the line number, so a score can be traced to its line.
-import type { DocumentSource, RawRecord, RecordHandler } from '../../pipelines/ports.ts';
+import type { RecordSource, RawRecord, RecordHandler } from '../../pipelines/ports.ts';
 import { DOCUMENT_SCHEMA_V1 } from '../../schemas/documents.ts';
 import { EVENT_SCHEMA_V1 } from '../../schemas/events.ts';
 import type { DocumentTask } from '../../schemas/tasks.ts';
@@ -27,7 +27,7 @@ export function eventRecord(topic: string, generation: number, line: number, str
   return record(topic, generation, line, stream, { schema: EVENT_SCHEMA_V1, stream, text });
 }
 
-export class FileSource implements DocumentSource {
+export class FileSource implements RecordSource {
   readonly #input: SourceInput;
   /** The records' topic: the input's name. */
   readonly #topic: string;

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import type { DoctorReport } from '../../schemas/doctor.ts';
 import { CapabilitiesSchema } from '../../schemas/engine.ts';
 import { checkAddon, describeCuda } from '../../services/doctor/engine-checks.ts';
-import { capabilities } from '../../services/engine/index.ts';
+import { capabilities } from '../../engine/index.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
 import { cliEntry, repoRoot } from '../helpers/paths.ts';
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 
-import { Model } from '../../services/engine/index.ts';
+import { Model } from '../../engine/index.ts';
 import { cliEntry } from '../helpers/paths.ts';
 
 const run = promisify(execFile);

@@ -10,9 +10,9 @@ import { test } from 'node:test';
 import { Cluster } from 'ioredis';
 
 import { ConfigError, FLAG_BINDINGS, SETTINGS, loadConfig, type LoadConfigOptions } from '../../services/config/index.ts';
-import { kafkaAccessFrom, kafkaConnection } from '../../services/kafka/security.ts';
-import { createRedis, describeRedis, redisAccessFrom } from '../../services/redis/access.ts';
-import { Keys } from '../../services/store/keys.ts';
+import { kafkaAccessFrom, kafkaConnection } from '../../services/adapters/kafka/security.ts';
+import { createRedis, describeRedis, redisAccessFrom } from '../../services/adapters/redis/access.ts';
+import { Keys } from '../../services/adapters/redis/keys.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'rwkvstream-secrets-'));
 const file = (name: string, content: string) => {

@@ -11,11 +11,11 @@ import { fileURLToPath } from 'node:url';
 
 import { EMBEDDED_FORMAT, type DocumentJob } from '../../schemas/embedded.ts';
 import { SummarizeTaskSchema } from '../../schemas/tasks.ts';
-import { nodeFileOps } from '../../services/embedded/atomic-file.ts';
-import { JobDir, jobKey } from '../../services/embedded/job-dir.ts';
-import { processStart } from '../../services/embedded/job-lock.ts';
-import { makePrivateDir } from '../../services/embedded/private-dir.ts';
-import { FileStateStore } from '../../services/embedded/state-store.ts';
+import { nodeFileOps } from '../../services/adapters/files/atomic-file.ts';
+import { JobDir, jobKey } from '../../services/adapters/files/job-dir.ts';
+import { processStart } from '../../services/adapters/files/job-lock.ts';
+import { makePrivateDir } from '../../services/adapters/files/private-dir.ts';
+import { FileStateStore } from '../../services/adapters/files/state-store.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
 import { cli, isolatedEnv, tempDir } from './helpers.ts';
 

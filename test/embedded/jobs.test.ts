@@ -11,7 +11,7 @@ import { PipelineSettingsSchema, type PipelineSettingsInput } from '../../schema
 import { DOCUMENT_SCHEMA_V1 } from '../../schemas/documents.ts';
 import { AnomalyResultSchema, DocumentResultSchema } from '../../schemas/results.ts';
 import { SummarizeTaskSchema, type DocumentTask } from '../../schemas/tasks.ts';
-import { Engine } from '../../services/engine/index.ts';
+import { Engine } from '../../engine/index.ts';
 import {
   prepareInput,
   runDocumentJob,

@@ -14,7 +14,7 @@ import { DOCUMENT_SCHEMA_V1 } from '../../schemas/documents.ts';
 import { DocumentResultSchema } from '../../schemas/results.ts';
 import { SummarizeTaskSchema } from '../../schemas/tasks.ts';
 import type { LogitsMode } from '../../schemas/engine.ts';
-import { Engine, type RnnState } from '../../services/engine/index.ts';
+import { Engine, type RnnState } from '../../engine/index.ts';
 import { prepareInput, runDocumentJob, spoolPath, type JobObserver } from '../../services/embedded/index.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
 import { jobContext, memoryPipeline, quietLog, runQueued } from '../pipeline/memory-ports.ts';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { FileResultStore } from '../../services/embedded/result-store.ts';
+import { FileResultStore } from '../../services/adapters/files/result-store.ts';
 
 test('file result store: sections are kept once each and read in order up to the first missing one', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'rwkvstream-sections-'));

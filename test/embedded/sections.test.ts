@@ -12,10 +12,10 @@ import { Redis } from 'ioredis';
 
 import { ClassifyResultSchema, DocumentResultSchema, SectionResultSchema, SummarizeResultSchema, type SectionResult } from '../../schemas/results.ts';
 import { ClassifyTaskSchema } from '../../schemas/tasks.ts';
-import { Engine } from '../../services/engine/index.ts';
+import { Engine } from '../../engine/index.ts';
 import { prepareInput, runDocumentJob, spoolPath, type JobObserver } from '../../services/embedded/index.ts';
 import { PipelineSettingsSchema } from '../../schemas/config.ts';
-import { Keys } from '../../services/store/keys.ts';
+import { Keys } from '../../services/adapters/redis/keys.ts';
 import type { RunningWorker } from '../../services/worker/runtime.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
 import { cliEntry } from '../helpers/paths.ts';

@@ -12,12 +12,12 @@ import type { CheckpointWrite, StateKey } from '../../pipelines/ports.ts';
 import { EMBEDDED_FORMAT, type DocumentJob } from '../../schemas/embedded.ts';
 import type { DocumentRecord } from '../../schemas/records.ts';
 import { SummarizeTaskSchema } from '../../schemas/tasks.ts';
-import { FileDocumentStore } from '../../services/embedded/document-store.ts';
-import { MemoryEventLog } from '../../services/embedded/event-log.ts';
-import { JobDir, jobKey } from '../../services/embedded/job-dir.ts';
-import { InProcessQueue } from '../../services/embedded/queue.ts';
-import { FileResultSink } from '../../services/embedded/result-sink.ts';
-import { FileStateStore } from '../../services/embedded/state-store.ts';
+import { FileDocumentStore } from '../../services/adapters/files/document-store.ts';
+import { MemoryEventLog } from '../../services/adapters/memory/event-log.ts';
+import { JobDir, jobKey } from '../../services/adapters/files/job-dir.ts';
+import { InProcessQueue } from '../../services/adapters/memory/queue.ts';
+import { FileResultSink } from '../../services/adapters/files/result-sink.ts';
+import { FileStateStore } from '../../services/adapters/files/state-store.ts';
 import { failingOps, tempDir } from './helpers.ts';
 
 const KEY: StateKey = { kind: 'document', id: 'doc/1' };

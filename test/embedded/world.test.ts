@@ -10,7 +10,7 @@ import { PipelineSettingsSchema } from '../../schemas/config.ts';
 import { AnomalyResultSchema, ClassifyResultSchema, SummarizeResultSchema } from '../../schemas/results.ts';
 import { SummarizeTaskSchema } from '../../schemas/tasks.ts';
 import { prepareInput, runDocumentJob, spoolPath, type JobObserver } from '../../services/embedded/index.ts';
-import { Engine, Tokenizer } from '../../services/engine/index.ts';
+import { Engine, Tokenizer } from '../../engine/index.ts';
 import { worldVocab } from '../helpers/paths.ts';
 import { quietLog } from '../pipeline/memory-ports.ts';
 import { cli, tempDir } from './helpers.ts';

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { Model, Tokenizer } from '../../services/engine/index.ts';
+import { Model, Tokenizer } from '../../engine/index.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
 import { worldVocab } from '../helpers/paths.ts';
 

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 
-import { EngineError, Model, readStateInfo } from '../../services/engine/index.ts';
-import { native } from '../../services/engine/native.ts';
+import { EngineError, Model, readStateInfo } from '../../engine/index.ts';
+import { native } from '../../engine/native.ts';
 import { maxAbsDiff } from '../helpers/fixtures.ts';
 import { cliEntry, repoRoot } from '../helpers/paths.ts';
 

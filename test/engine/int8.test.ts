@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 
-import { EngineError, Model } from '../../services/engine/index.ts';
+import { EngineError, Model } from '../../engine/index.ts';
 import { cli, isolatedEnv, tempDir } from '../embedded/helpers.ts';
 import { referenceCases, tinyModel } from '../helpers/fixtures.ts';
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 
-import { Engine, EngineError, Model, RnnState } from '../../services/engine/index.ts';
+import { Engine, EngineError, Model, RnnState } from '../../engine/index.ts';
 import { maxAbsDiff } from '../helpers/fixtures.ts';
 import { fixture } from '../helpers/paths.ts';
 

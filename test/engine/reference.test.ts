@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 
-import { Model, RnnState } from '../../services/engine/index.ts';
+import { Model, RnnState } from '../../engine/index.ts';
 import { maxAbsDiff, referenceCases } from '../helpers/fixtures.ts';
 
 const TOL = 1e-4;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { Engine, EngineError, Model } from '../../services/engine/index.ts';
+import { Engine, EngineError, Model } from '../../engine/index.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
 import { fixture, worldVocab } from '../helpers/paths.ts';
 

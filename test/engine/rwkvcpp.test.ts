@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
-import { Model } from '../../services/engine/index.ts';
+import { Model } from '../../engine/index.ts';
 import { maxAbsDiff } from '../helpers/fixtures.ts';
 import { fixture } from '../helpers/paths.ts';
 

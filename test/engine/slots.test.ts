@@ -10,8 +10,8 @@ import { after, before, test } from 'node:test';
 import { Sampler } from '../../pipelines/sampling.ts';
 import { END_OF_TEXT, summarize } from '../../pipelines/tasks/summarize.ts';
 import { SummarizeTaskSchema } from '../../schemas/tasks.ts';
-import { Engine, EngineError, Model, RnnState } from '../../services/engine/index.ts';
-import { native, type NativeModel } from '../../services/engine/native.ts';
+import { Engine, EngineError, Model, RnnState } from '../../engine/index.ts';
+import { native, type NativeModel } from '../../engine/native.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
 
 let model: Model;

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 
-import { Engine, EngineError, Model, readStateInfo } from '../../services/engine/index.ts';
+import { Engine, EngineError, Model, readStateInfo } from '../../engine/index.ts';
 import { synthModel, tinyModel } from '../helpers/fixtures.ts';
 
 const engine = await Engine.load({ model: tinyModel });

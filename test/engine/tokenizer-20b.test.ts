@@ -8,8 +8,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { writeCached } from '../../services/models/cache.ts';
-import { Engine, EngineError, Tokenizer } from '../../services/engine/index.ts';
-import { NEOX_20B } from '../../services/engine/neox-20b.ts';
+import { Engine, EngineError, Tokenizer } from '../../engine/index.ts';
+import { NEOX_20B } from '../../engine/neox-20b.ts';
 import { dataFile, fixture } from '../helpers/paths.ts';
 import { writeRandomOlderModel } from '../helpers/random-older.ts';
 

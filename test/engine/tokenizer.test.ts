@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
-import { EngineError, Tokenizer } from '../../services/engine/index.ts';
+import { EngineError, Tokenizer } from '../../engine/index.ts';
 import { fixture, worldVocab } from '../helpers/paths.ts';
 
 const { cases } = JSON.parse(readFileSync(fixture('tokenizer', 'tokenizer_cases.json'), 'utf8')) as {

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { DOCUMENT_SCHEMA_V1, DocumentMessageSchema } from '../../schemas/documents.ts';
 import type { DocumentTaskInput } from '../../schemas/tasks.ts';
-import type { RedisAccess } from '../../services/redis/access.ts';
+import type { RedisAccess } from '../../services/adapters/redis/access.ts';
 import { Deployment } from '../integration/helpers/deployment.ts';
 import type { KafkaSecurity } from '../integration/helpers/services.ts';
 import type { StartingWorker, WorkerProcess } from '../integration/helpers/worker-process.ts';

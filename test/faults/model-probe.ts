@@ -11,7 +11,7 @@
 // Each case prints {"case":i,"start":true} before it runs, then {"case":i,"ok":bool,"code"?,"message"?,"ms","maxRssKiB"}.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 
-import { Engine, EngineError, Model } from '../../services/engine/index.ts';
+import { Engine, EngineError, Model } from '../../engine/index.ts';
 
 type ProbeCase =
   | { op: 'load'; model: string; vocab?: string; initialState?: string }

@@ -1,6 +1,6 @@
 // Redis memory while a scenario runs: the server's used_memory (INFO; shared with whatever else uses that Redis)
 // and the bytes held by the scenario's own prefix (MEMORY USAGE over its keys), sampled until stopped.
-import type { RedisClient } from '../../services/redis/access.ts';
+import type { RedisClient } from '../../services/adapters/redis/access.ts';
 
 export interface MemorySample {
   usedBytes: number;

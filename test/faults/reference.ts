@@ -13,7 +13,7 @@ import { PipelineSettingsSchema } from '../../schemas/config.ts';
 import { EngineOptionsSchema } from '../../schemas/engine.ts';
 import { DocumentTaskSchema, type DocumentTaskInput } from '../../schemas/tasks.ts';
 import { prepareInput, runDocumentJob, spoolPath, type JobObserver } from '../../services/embedded/index.ts';
-import { Engine } from '../../services/engine/index.ts';
+import { Engine } from '../../engine/index.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
 
 export interface ReferenceDocument {

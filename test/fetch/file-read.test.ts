@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 
 import { PipelineError } from '../../pipelines/errors.ts';
 import { FetchSettingsSchema } from '../../schemas/fetch.ts';
-import { UrlBodyReader } from '../../services/ingest/body-reader.ts';
+import { UrlBodyReader } from '../../services/adapters/fetch/body-reader.ts';
 
 const base = mkdtempSync(path.join(os.tmpdir(), 'rwkvstream-file-ref-'));
 const root = path.join(base, 'root');

@@ -9,8 +9,8 @@ import zlib from 'node:zlib';
 
 import { PipelineError } from '../../pipelines/errors.ts';
 import { FetchSettingsSchema, type FetchSettingsInput } from '../../schemas/fetch.ts';
-import type { Lookup } from '../../services/fetch/http-fetch.ts';
-import { UrlBodyReader } from '../../services/ingest/body-reader.ts';
+import type { Lookup } from '../../services/adapters/fetch/http-fetch.ts';
+import { UrlBodyReader } from '../../services/adapters/fetch/body-reader.ts';
 
 interface TestServer {
   port: number;

@@ -11,8 +11,8 @@ import { after, before, test } from 'node:test';
 
 import { PipelineError } from '../../pipelines/errors.ts';
 import { FetchSettingsSchema } from '../../schemas/fetch.ts';
-import type { Lookup } from '../../services/fetch/http-fetch.ts';
-import { UrlBodyReader } from '../../services/ingest/body-reader.ts';
+import type { Lookup } from '../../services/adapters/fetch/http-fetch.ts';
+import { UrlBodyReader } from '../../services/adapters/fetch/body-reader.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'rwkvstream-https-'));
 let server: https.Server;

@@ -10,7 +10,7 @@ import { Queue } from 'bullmq';
 
 import { scoreEvents } from '../../pipelines/tasks/index.ts';
 import { DOCUMENT_SCHEMA_V1 } from '../../schemas/documents.ts';
-import { Engine } from '../../services/engine/index.ts';
+import { Engine } from '../../engine/index.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
 import { useDeployment } from './helpers/deployment.ts';
 import { documentResults, scoredEvents, sendMix, workload } from './helpers/mix.ts';

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
 
 import type { RawRecord } from '../../pipelines/ports.ts';
-import { KafkaSource, type ConsumerState } from '../../services/kafka/source.ts';
+import { KafkaSource, type ConsumerState } from '../../services/adapters/kafka/record-source.ts';
 import { silentLogger } from '../../services/log.ts';
 import { useDeployment } from './helpers/deployment.ts';
 import { kafkaClient } from './helpers/services.ts';

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 
 import { deadLetter } from '../../pipelines/dead-letters.ts';
 import { DeadLetterSchema } from '../../schemas/dead-letter.ts';
-import { KafkaDeadLetterSink } from '../../services/kafka/sinks.ts';
+import { KafkaDeadLetterSink } from '../../services/adapters/kafka/sinks.ts';
 import { useDeployment } from './helpers/deployment.ts';
 
 const deployment = useDeployment('dl-overflow', { producer: true });

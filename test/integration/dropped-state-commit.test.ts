@@ -6,8 +6,8 @@ import { after, test } from 'node:test';
 
 import { Redis } from 'ioredis';
 
-import { Keys } from '../../services/store/keys.ts';
-import { RedisStateStore } from '../../services/store/redis-state-store.ts';
+import { Keys } from '../../services/adapters/redis/keys.ts';
+import { RedisStateStore } from '../../services/adapters/redis/state-store.ts';
 import { clearPrefix, redisUrl, uniqueName } from './helpers/services.ts';
 
 const prefix = uniqueName('dropped');

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { scoreEvents } from '../../pipelines/tasks/index.ts';
 import { EVENT_SCHEMA_V1 } from '../../schemas/events.ts';
 import { AnomalyResultSchema, type AnomalyResult } from '../../schemas/results.ts';
-import { Engine } from '../../services/engine/index.ts';
+import { Engine } from '../../engine/index.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
 import { cliEntry } from '../helpers/paths.ts';
 import { useDeployment } from './helpers/deployment.ts';

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { test } from 'node:test';
 
 import { DocumentStatusReportSchema, type DocumentStatusReport } from '../../schemas/status.ts';
-import { RedisResultStore } from '../../services/store/redis-result-store.ts';
+import { RedisResultStore } from '../../services/adapters/redis/result-store.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
 import { cliEntry } from '../helpers/paths.ts';
 import { useDeployment } from './helpers/deployment.ts';

@@ -15,8 +15,8 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 
 import { DeadLetterSchema } from '../../schemas/dead-letter.ts';
-import { INBOX_QUEUE } from '../../services/queue/inbox.ts';
-import { Keys } from '../../services/store/keys.ts';
+import { INBOX_QUEUE } from '../../services/adapters/bullmq/inbox.ts';
+import { Keys } from '../../services/adapters/redis/keys.ts';
 import { cliEntry } from '../helpers/paths.ts';
 import { clearPrefix, redisUrl, uniqueName } from './helpers/services.ts';
 import { spawnWorker, type WorkerProcess } from './helpers/worker-process.ts';

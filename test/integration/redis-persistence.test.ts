@@ -9,9 +9,9 @@ import { promisify } from 'node:util';
 
 import { Redis } from 'ioredis';
 
-import { Keys } from '../../services/store/keys.ts';
-import { redisPersistence } from '../../services/store/persistence.ts';
-import { RedisStateStore } from '../../services/store/redis-state-store.ts';
+import { Keys } from '../../services/adapters/redis/keys.ts';
+import { redisPersistence } from '../../services/adapters/redis/persistence.ts';
+import { RedisStateStore } from '../../services/adapters/redis/state-store.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
 import { cliEntry } from '../helpers/paths.ts';
 import { OwnRedis } from './helpers/own-redis.ts';

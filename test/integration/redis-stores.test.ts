@@ -7,11 +7,11 @@ import { Redis } from 'ioredis';
 
 import { DocumentRecordSchema } from '../../schemas/records.ts';
 import { SummarizeTaskSchema } from '../../schemas/tasks.ts';
-import { Keys } from '../../services/store/keys.ts';
-import { RedisDocumentStore } from '../../services/store/redis-document-store.ts';
-import { RedisEventLog } from '../../services/store/redis-event-log.ts';
-import { RedisResultStore } from '../../services/store/redis-result-store.ts';
-import { RedisStateStore } from '../../services/store/redis-state-store.ts';
+import { Keys } from '../../services/adapters/redis/keys.ts';
+import { RedisDocumentStore } from '../../services/adapters/redis/document-store.ts';
+import { RedisEventLog } from '../../services/adapters/redis/event-log.ts';
+import { RedisResultStore } from '../../services/adapters/redis/result-store.ts';
+import { RedisStateStore } from '../../services/adapters/redis/state-store.ts';
 import { clearPrefix, redisUrl, uniqueName } from './helpers/services.ts';
 
 const prefix = uniqueName('stores');

@@ -7,9 +7,9 @@ import { after, test } from 'node:test';
 
 import { Redis } from 'ioredis';
 
-import { Keys } from '../../services/store/keys.ts';
-import { COMMIT } from '../../services/store/lua.ts';
-import { RedisStateStore } from '../../services/store/redis-state-store.ts';
+import { Keys } from '../../services/adapters/redis/keys.ts';
+import { COMMIT } from '../../services/adapters/redis/lua.ts';
+import { RedisStateStore } from '../../services/adapters/redis/state-store.ts';
 import { clearPrefix, redisUrl, uniqueName } from './helpers/services.ts';
 
 const prefix = uniqueName('resent');

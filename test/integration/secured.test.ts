@@ -13,11 +13,11 @@ import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 
 import { DocumentResultSchema } from '../../schemas/results.ts';
-import { createKafka } from '../../services/kafka/client.ts';
-import { ensureTopics } from '../../services/kafka/topics.ts';
+import { createKafka } from '../../services/adapters/kafka/client.ts';
+import { ensureTopics } from '../../services/adapters/kafka/topics.ts';
 import { silentLogger } from '../../services/log.ts';
-import type { RedisClient } from '../../services/redis/access.ts';
-import { openRedis } from '../../services/redis/connection.ts';
+import type { RedisClient } from '../../services/adapters/redis/access.ts';
+import { openRedis } from '../../services/adapters/redis/connection.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
 import { cliEntry } from '../helpers/paths.ts';
 import { securedServices } from './helpers/secured.ts';

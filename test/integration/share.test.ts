@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { summarize } from '../../pipelines/tasks/index.ts';
 import { DocumentResultSchema } from '../../schemas/results.ts';
 import { SummarizeTaskSchema } from '../../schemas/tasks.ts';
-import { Engine } from '../../services/engine/index.ts';
+import { Engine } from '../../engine/index.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
 import { cliEntry } from '../helpers/paths.ts';
 import { useDeployment } from './helpers/deployment.ts';

@@ -6,9 +6,9 @@ import { after, test } from 'node:test';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 
-import { Keys } from '../../services/store/keys.ts';
-import { readDocumentStatus } from '../../services/store/read-status.ts';
-import type { Lane } from '../../services/queue/bull-queue.ts';
+import { Keys } from '../../services/adapters/redis/keys.ts';
+import { readDocumentStatus } from '../../services/adapters/redis/read-status.ts';
+import type { Lane } from '../../services/adapters/bullmq/job-queue.ts';
 import { clearPrefix, redisUrl, uniqueName } from './helpers/services.ts';
 
 const prefix = uniqueName('status-lanes');

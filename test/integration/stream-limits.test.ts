@@ -8,10 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Redis } from 'ioredis';
 
-import { Keys } from '../../services/store/keys.ts';
-import { RedisEventLog } from '../../services/store/redis-event-log.ts';
-import { RedisResultStore } from '../../services/store/redis-result-store.ts';
-import { RedisStateStore } from '../../services/store/redis-state-store.ts';
+import { Keys } from '../../services/adapters/redis/keys.ts';
+import { RedisEventLog } from '../../services/adapters/redis/event-log.ts';
+import { RedisResultStore } from '../../services/adapters/redis/result-store.ts';
+import { RedisStateStore } from '../../services/adapters/redis/state-store.ts';
 import { clearPrefix, redisUrl, uniqueName } from './helpers/services.ts';
 
 const prefix = uniqueName('stream-limits');

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 
 import { auroc, injectAnomalies, readHeldOutLogs, scoredItems } from '../../bench/scan/anomalies.ts';
 import { scoreLines } from '../../bench/scan/score.ts';
-import { Engine } from '../../services/engine/index.ts';
+import { Engine } from '../../engine/index.ts';
 import { LOG_MODEL, resolveEngineOptions, resolveModel } from '../../services/models/index.ts';
 import { cli, isolatedEnv, tempDir } from '../embedded/helpers.ts';
 import { tinyModel } from '../helpers/fixtures.ts';

@@ -11,7 +11,7 @@ import kafkajs from 'kafkajs';
 import { Registry } from 'prom-client';
 
 import type { Log } from '../../pipelines/ports.ts';
-import { isTransient, logCreator } from '../../services/kafka/client.ts';
+import { isTransient, logCreator } from '../../services/adapters/kafka/client.ts';
 import { createLogger, prettyLine } from '../../services/log.ts';
 import { MetricsPortError, startMetricsServer } from '../../services/metrics/server.ts';
 

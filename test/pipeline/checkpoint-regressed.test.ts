@@ -11,7 +11,7 @@ import { ingestDocumentRecord, ingestEventRecord } from '../../pipelines/ingest.
 import type { RawRecord, StateStore } from '../../pipelines/ports.ts';
 import { DOCUMENT_SCHEMA_V1 } from '../../schemas/documents.ts';
 import { FailureRecordSchema } from '../../schemas/results.ts';
-import { Engine } from '../../services/engine/index.ts';
+import { Engine } from '../../engine/index.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
 import { jobContext, memoryPipeline, runQueued, type MemoryPipeline } from './memory-ports.ts';
 

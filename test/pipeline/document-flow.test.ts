@@ -11,7 +11,7 @@ import type { RawRecord } from '../../pipelines/ports.ts';
 import { DOCUMENT_SCHEMA_V1 } from '../../schemas/documents.ts';
 import { DocumentResultSchema, FailureRecordSchema } from '../../schemas/results.ts';
 import type { DocumentTaskInput } from '../../schemas/tasks.ts';
-import { Engine } from '../../services/engine/index.ts';
+import { Engine } from '../../engine/index.ts';
 import { maxAbsDiff, tinyModel } from '../helpers/fixtures.ts';
 import { jobContext, memoryPipeline, runQueued, type MemoryPipeline } from './memory-ports.ts';
 

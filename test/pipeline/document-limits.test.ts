@@ -12,7 +12,7 @@ import type { PlanJob } from '../../schemas/jobs.ts';
 import { DOCUMENT_SCHEMA_V1 } from '../../schemas/documents.ts';
 import { FailureRecordSchema } from '../../schemas/results.ts';
 import { SummarizeTaskSchema, type DocumentTaskInput } from '../../schemas/tasks.ts';
-import { Engine } from '../../services/engine/index.ts';
+import { Engine } from '../../engine/index.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
 import { jobContext, memoryPipeline, runQueued, type MemoryPipeline } from './memory-ports.ts';
 

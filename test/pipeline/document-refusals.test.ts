@@ -10,7 +10,7 @@ import { ingestDocumentRecord } from '../../pipelines/ingest.ts';
 import type { RawRecord } from '../../pipelines/ports.ts';
 import { runJob } from '../../pipelines/run-job.ts';
 import { DOCUMENT_SCHEMA_V1 } from '../../schemas/documents.ts';
-import { Engine } from '../../services/engine/index.ts';
+import { Engine } from '../../engine/index.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
 import { jobContext, memoryPipeline, type MemoryPipeline } from './memory-ports.ts';
 

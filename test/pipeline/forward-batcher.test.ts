@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { ForwardBatcher, type BatchModel } from '../../pipelines/forward-batcher.ts';
 import { BatchSettingsSchema, type BatchSettings } from '../../schemas/config.ts';
 import type { LogitsMode } from '../../schemas/engine.ts';
-import { Engine, EngineError, RnnState, type StreamInput } from '../../services/engine/index.ts';
+import { Engine, EngineError, RnnState, type StreamInput } from '../../engine/index.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
 
 let engine: Engine;

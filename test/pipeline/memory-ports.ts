@@ -11,7 +11,7 @@ import type {
   BodyReader,
   CheckpointHead,
   CheckpointWrite,
-  ChunkQueue,
+  JobQueue,
   CommitOutcome,
   DeadLetterSink,
   DocumentStore,
@@ -32,8 +32,8 @@ import type { DeadLetter } from '../../schemas/dead-letter.ts';
 import type { PipelineJob } from '../../schemas/jobs.ts';
 import type { DocumentRecord, DocumentStatus } from '../../schemas/records.ts';
 import type { DocumentTask } from '../../schemas/tasks.ts';
-import { MemoryEventLog } from '../../services/embedded/event-log.ts';
-import type { Engine } from '../../services/engine/index.ts';
+import { MemoryEventLog } from '../../services/adapters/memory/event-log.ts';
+import type { Engine } from '../../engine/index.ts';
 
 const name = (key: StateKey) => `${key.kind}/${key.id}`;
 
@@ -267,7 +267,7 @@ export class MemoryResultStore implements ResultStore {
 }
 
 /** Jobs by id, like BullMQ with custom ids: adding an id that exists changes nothing. */
-export class MemoryQueue implements ChunkQueue {
+export class MemoryQueue implements JobQueue {
   readonly jobs = new Map<string, { job: PipelineJob; delayMs: number; done: boolean }>();
   readonly order: string[] = [];
 

@@ -12,7 +12,7 @@ import { ingestDocumentRecord } from '../../pipelines/ingest.ts';
 import type { RawRecord } from '../../pipelines/ports.ts';
 import { DOCUMENT_SCHEMA_V1 } from '../../schemas/documents.ts';
 import { DocumentResultSchema } from '../../schemas/results.ts';
-import { Engine } from '../../services/engine/index.ts';
+import { Engine } from '../../engine/index.ts';
 import { maxAbsDiff } from '../helpers/fixtures.ts';
 import { fixture } from '../helpers/paths.ts';
 import { writeRandomOlderModel } from '../helpers/random-older.ts';

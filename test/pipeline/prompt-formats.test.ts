@@ -11,7 +11,7 @@ import { MAX_HELD_WHITESPACE, TurnFolder, documentPrefix, foldTurnText, formatFr
 import { groupPrompt } from '../../pipelines/reduce.ts';
 import { summarize } from '../../pipelines/tasks/index.ts';
 import { ClassifyTaskSchema, SummarizeTaskSchema, type DocumentTaskInput, type SummarizeTask } from '../../schemas/tasks.ts';
-import { Tokenizer, type Engine } from '../../services/engine/index.ts';
+import { Tokenizer, type Engine } from '../../engine/index.ts';
 import { worldVocab } from '../helpers/paths.ts';
 
 let world: Tokenizer;

@@ -14,7 +14,7 @@ import { summarize } from '../../pipelines/tasks/index.ts';
 import { DOCUMENT_SCHEMA_V1 } from '../../schemas/documents.ts';
 import { DocumentResultSchema, SectionResultSchema, type DocumentResult, type SectionResult } from '../../schemas/results.ts';
 import { DocumentTaskSchema, type DocumentTaskInput, type SummarizeTask } from '../../schemas/tasks.ts';
-import { Engine } from '../../services/engine/index.ts';
+import { Engine } from '../../engine/index.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
 import { jobContext, memoryPipeline, runQueued, type MemoryPipeline } from './memory-ports.ts';
 

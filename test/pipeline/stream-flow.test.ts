@@ -9,7 +9,7 @@ import type { RawRecord } from '../../pipelines/ports.ts';
 import { scoreEvents } from '../../pipelines/tasks/index.ts';
 import { EVENT_SCHEMA_V1 } from '../../schemas/events.ts';
 import { AnomalyResultSchema, type AnomalyResult } from '../../schemas/results.ts';
-import { Engine } from '../../services/engine/index.ts';
+import { Engine } from '../../engine/index.ts';
 import { maxAbsDiff, tinyModel } from '../helpers/fixtures.ts';
 import { jobContext, memoryPipeline, runQueued, type MemoryPipeline } from './memory-ports.ts';
 

@@ -6,7 +6,7 @@ import { logSumExp } from '../../pipelines/logprob.ts';
 import { argmax } from '../../pipelines/sampling.ts';
 import { classify, scoreEvents, summarize } from '../../pipelines/tasks/index.ts';
 import { ClassifyTaskSchema, SummarizeTaskSchema } from '../../schemas/tasks.ts';
-import { Engine, type RnnState } from '../../services/engine/index.ts';
+import { Engine, type RnnState } from '../../engine/index.ts';
 import { maxAbsDiff, tinyModel } from '../helpers/fixtures.ts';
 
 let engine: Engine;

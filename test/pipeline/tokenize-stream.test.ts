@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
 import { StreamTokenizer } from '../../pipelines/tokenize-stream.ts';
-import { Tokenizer } from '../../services/engine/index.ts';
+import { Tokenizer } from '../../engine/index.ts';
 import { dataFile, sharedDir, worldVocab } from '../helpers/paths.ts';
 
 async function streamed(tokenizer: Tokenizer, bytes: Buffer, window: number, piece: number): Promise<number[]> {

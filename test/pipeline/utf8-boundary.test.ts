@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { isUtf8 } from 'node:buffer';
 import { test } from 'node:test';
 
-import { utf8Boundary } from '../../services/ingest/submit-document.ts';
+import { utf8Boundary } from '../../services/submit/submit-document.ts';
 
 test('utf8Boundary never cuts inside a character, and keeps complete ones', () => {
   const text = Buffer.from('aé€😀b'); // 1 + 2 + 3 + 4 + 1 bytes

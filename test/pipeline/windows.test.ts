@@ -12,7 +12,7 @@ import { EVENT_SCHEMA_V1 } from '../../schemas/events.ts';
 import { AnomalyResultSchema, type AnomalyResult, type EventScore, type WindowSummary } from '../../schemas/results.ts';
 import { AnomalySettingsSchema } from '../../schemas/tasks.ts';
 import { WindowLines } from '../../services/cli/window-text.ts';
-import { Engine } from '../../services/engine/index.ts';
+import { Engine } from '../../engine/index.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
 import { jobContext, memoryPipeline, runQueued, type MemoryPipeline } from './memory-ports.ts';
 

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 
 import type { ModelInfo } from '../../../schemas/engine.ts';
-import { Model } from '../../engine/index.ts';
+import { Model } from '../../../engine/index.ts';
 import { addEngineFlags, engineOptions, type EngineFlags } from '../engine-options.ts';
 import { printJson } from '../output.ts';
 

@@ -5,7 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 
 import type { Command } from 'commander';
 
-import { Engine, Model, RnnState } from '../../engine/index.ts';
+import { Engine, Model, RnnState } from '../../../engine/index.ts';
 import { addEngineFlags, engineOptions, type EngineFlags } from '../engine-options.ts';
 import { parseIdList, printJson, UsageError } from '../output.ts';
 

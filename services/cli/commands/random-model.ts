@@ -2,8 +2,8 @@
 // shape) as safetensors, for benchmarks and load tests at real sizes without downloading weights.
 import type { Command } from 'commander';
 
-import { engineCall } from '../../engine/errors.ts';
-import { native } from '../../engine/native.ts';
+import { engineCall } from '../../../engine/errors.ts';
+import { native } from '../../../engine/native.ts';
 import { UsageError } from '../output.ts';
 
 const SHAPES = {

@@ -8,16 +8,16 @@ import type { Command } from 'commander';
 
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import type { RedisClient } from '../../redis/access.ts';
+import type { RedisClient } from '../../adapters/redis/access.ts';
 
 import { AnomalyResultSchema, FailureRecordSchema, SectionResultSchema } from '../../../schemas/results.ts';
 import { addCommandSettings, loadConfig, type ConfigFlags } from '../../config/index.ts';
-import { describeRedis, redisAccessFrom } from '../../redis/access.ts';
-import { openRedis } from '../../redis/connection.ts';
-import { Keys } from '../../store/keys.ts';
-import { readResult } from '../../store/read-result.ts';
-import { readDocumentStatus } from '../../store/read-status.ts';
-import { RedisResultStore } from '../../store/redis-result-store.ts';
+import { describeRedis, redisAccessFrom } from '../../adapters/redis/access.ts';
+import { openRedis } from '../../adapters/redis/connection.ts';
+import { Keys } from '../../adapters/redis/keys.ts';
+import { readResult } from '../../adapters/redis/read-result.ts';
+import { readDocumentStatus } from '../../adapters/redis/read-status.ts';
+import { RedisResultStore } from '../../adapters/redis/result-store.ts';
 import { EXIT, UsageError, numberFlag } from '../output.ts';
 import { sectionText } from '../result-text.ts';
 import { statusLine } from '../status-text.ts';

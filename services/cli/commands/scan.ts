@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 
 import { permanent } from '../../../pipelines/errors.ts';
 import { AnomalySettingsSchema } from '../../../schemas/tasks.ts';
-import { describeIoError } from '../../embedded/errors.ts';
+import { describeIoError } from '../../adapters/files/errors.ts';
 import { defaultId } from '../../embedded/index.ts';
 import { runScanJob, type ScanSource } from '../../embedded/scan-job.ts';
 import { LOG_MODEL } from '../../models/index.ts';

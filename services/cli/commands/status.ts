@@ -7,10 +7,10 @@ import type { Command } from 'commander';
 
 import type { StatusReport } from '../../../schemas/status.ts';
 import { addCommandSettings, loadConfig, type ConfigFlags } from '../../config/index.ts';
-import { describeRedis, redisAccessFrom } from '../../redis/access.ts';
-import { openRedis } from '../../redis/connection.ts';
-import { Keys } from '../../store/keys.ts';
-import { readStatus } from '../../store/read-status.ts';
+import { describeRedis, redisAccessFrom } from '../../adapters/redis/access.ts';
+import { openRedis } from '../../adapters/redis/connection.ts';
+import { Keys } from '../../adapters/redis/keys.ts';
+import { readStatus } from '../../adapters/redis/read-status.ts';
 import { EXIT, UsageError, numberFlag, printJson } from '../output.ts';
 import { statusLine } from '../status-text.ts';
 

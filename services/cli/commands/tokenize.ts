@@ -2,7 +2,7 @@
 // `rwkvstream detokenize --vocab FILE --ids 1,2,3 [--hex]` -> the text (or its bytes in hex).
 import type { Command } from 'commander';
 
-import { Tokenizer } from '../../engine/index.ts';
+import { Tokenizer } from '../../../engine/index.ts';
 import { parseIdList, printJson, readStdin, UsageError } from '../output.ts';
 
 function parseHex(hex: string): Buffer {

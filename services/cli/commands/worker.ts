@@ -4,9 +4,9 @@
 import type { Command } from 'commander';
 
 import { addCommandSettings, loadConfig, pipelineSettings, serviceConfig, type ConfigFlags } from '../../config/index.ts';
-import { kafkaAccessFrom } from '../../kafka/security.ts';
+import { kafkaAccessFrom } from '../../adapters/kafka/security.ts';
 import { createLogger } from '../../log.ts';
-import { redisAccessFrom } from '../../redis/access.ts';
+import { redisAccessFrom } from '../../adapters/redis/access.ts';
 import { startWorker } from '../../worker/runtime.ts';
 import { resolveEngine } from '../load-engine.ts';
 

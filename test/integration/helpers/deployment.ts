@@ -10,8 +10,8 @@ import { after, before } from 'node:test';
 import type { Producer } from 'kafkajs';
 
 import type { Topics } from '../../../schemas/config.ts';
-import { createRedis, plainRedis, type RedisAccess, type RedisClient } from '../../../services/redis/access.ts';
-import { Keys } from '../../../services/store/keys.ts';
+import { createRedis, plainRedis, type RedisAccess, type RedisClient } from '../../../services/adapters/redis/access.ts';
+import { Keys } from '../../../services/adapters/redis/keys.ts';
 import { clearPrefix, createTopics, deleteTopics, kafkaBrokers, kafkaClient, redisUrl, TopicCollector, topicsFor, uniqueName, type KafkaSecurity } from './services.ts';
 import { spawnWorker, type StartingWorker, type WorkerProcess } from './worker-process.ts';
 

@@ -9,8 +9,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 
 import { loadConfig } from '../../../services/config/index.ts';
-import { kafkaAccessFrom, type KafkaAccess } from '../../../services/kafka/security.ts';
-import { redisAccessFrom, type RedisAccess } from '../../../services/redis/access.ts';
+import { kafkaAccessFrom, type KafkaAccess } from '../../../services/adapters/kafka/security.ts';
+import { redisAccessFrom, type RedisAccess } from '../../../services/adapters/redis/access.ts';
 import { repoRoot } from '../../helpers/paths.ts';
 
 const run = promisify(execFile);

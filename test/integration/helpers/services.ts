@@ -9,9 +9,9 @@ import { promisify } from 'node:util';
 import kafkajs, { type Consumer, type Kafka } from 'kafkajs';
 
 import { TopicsSchema, type Topics } from '../../../schemas/config.ts';
-import type { KafkaAccess } from '../../../services/kafka/security.ts';
-import { ensureTopics } from '../../../services/kafka/topics.ts';
-import { createRedis, plainRedis, type RedisAccess } from '../../../services/redis/access.ts';
+import type { KafkaAccess } from '../../../services/adapters/kafka/security.ts';
+import { ensureTopics } from '../../../services/adapters/kafka/topics.ts';
+import { createRedis, plainRedis, type RedisAccess } from '../../../services/adapters/redis/access.ts';
 import { repoRoot } from '../../helpers/paths.ts';
 
 const run = promisify(execFile);
