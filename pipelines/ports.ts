@@ -1,4 +1,4 @@
-// The ports the pipelines run over. The distributed adapters (Redis, BullMQ, Kafka) live in services/; an
+// The ports the pipelines run over. The distributed adapters (Redis, BullMQ, Kafka) are the services layer's; an
 // embedded mode supplies in-process ones. Nothing in pipelines/ imports a broker, queue or database client.
 import type { DeadLetter } from '../schemas/dead-letter.ts';
 import type { StoredEvent } from '../schemas/events.ts';

@@ -17,7 +17,7 @@
 //     --total-s N            seconds for all steps together (default 450); a step gets what is left, up to
 //                            its own budget, and the steps run most telling first (the first shape's
 //                            summarize and worker, generation, then the other shapes)
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
