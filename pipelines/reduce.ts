@@ -12,7 +12,7 @@ import type { ClassificationOutput, SummaryOutput } from '../schemas/results.ts'
 import type { ClassifyTask, ReduceSettings, SummarizeTask } from '../schemas/tasks.ts';
 import type { Engine } from '../engine/index.ts';
 import { permanent } from './errors.ts';
-import { foldTurnText } from './prompts/formats.ts';
+import { foldTurnText } from '../schemas/prompt-formats.ts';
 import { summarize, type TextListener } from './tasks/index.ts';
 
 export interface ReducedSummary {

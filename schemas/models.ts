@@ -3,7 +3,7 @@
 // pattern and a size, not a file name; the exact file is picked from the repository listing at download time.
 import { z } from 'zod';
 
-import { PROMPT_FORMATS } from '../pipelines/prompts/formats.ts';
+import { PROMPT_FORMATS } from './prompt-formats.ts';
 
 export const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 as 64 lowercase hex digits');
 
@@ -30,7 +30,7 @@ export const CatalogModelSchema = z.strictObject({
   file: z.string().min(1),
   /** Of `file`, where BlinkDL publishes one beside it; a download is always checked against the listing's LFS sha256. */
   sha256: Sha256Schema.optional(),
-  /** How documents are written for it (pipelines/prompts/formats.ts). */
+  /** How documents are written for it (schemas/prompt-formats.ts). */
   promptFormat: z.enum(PROMPT_FORMATS),
   tokenizer: CatalogTokenizerSchema,
   params: z.number().int().positive(),

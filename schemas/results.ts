@@ -3,7 +3,7 @@
 // interrupted and resumed run emits exactly the bytes an uninterrupted one does (the Kafka record has its time).
 import { z } from 'zod';
 
-import { PROMPT_FORMATS } from '../pipelines/prompts/formats.ts';
+import { PROMPT_FORMATS } from './prompt-formats.ts';
 import { DocumentIdSchema, StreamIdSchema } from './ids.ts';
 
 export const RESULT_SCHEMA_V1 = 'rwkvstream.result.v1';
@@ -44,7 +44,7 @@ const DocumentResultBase = {
   tokens: z.number().int().nonnegative(),
   chunks: z.number().int().nonnegative(),
   chunkTokens: z.number().int().positive(),
-  /** How the request was written for the model (pipelines/prompts/formats.ts); absent: raw, plain completion. */
+  /** How the request was written for the model (schemas/prompt-formats.ts); absent: raw, plain completion. */
   promptFormat: z.enum(PROMPT_FORMATS).optional(),
 };
 

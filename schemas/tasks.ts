@@ -12,7 +12,7 @@ import {
   foldTurnText,
   promptProfile,
   type PromptFormat,
-} from '../pipelines/prompts/formats.ts';
+} from './prompt-formats.ts';
 
 /**
  * Text appended after the document. The document itself is already in the state, so there is no {document}.
@@ -21,7 +21,7 @@ import {
  */
 const TemplateSchema = z.string().min(1, 'a template is not empty').max(4096, 'a template has at most 4096 characters');
 
-/** How the request is written for the model's family (pipelines/prompts/formats.ts); raw: plain completion. */
+/** How the request is written for the model's family (schemas/prompt-formats.ts); raw: plain completion. */
 export const PromptFormatSchema = z.enum(PROMPT_FORMATS);
 
 /** What the model is asked to do, in a chat format's user turn (after the document). */

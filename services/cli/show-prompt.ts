@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 
-import { TurnFolder, documentPrefix, type PromptFormat } from '../../pipelines/prompts/formats.ts';
+import { TurnFolder, documentPrefix, type PromptFormat } from '../../schemas/prompt-formats.ts';
 import type { AppConfig } from '../../schemas/app-config.ts';
 import type { DocumentTask } from '../../schemas/tasks.ts';
 import { loadConfig, type ConfigFlags } from '../config/index.ts';

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import type { z } from 'zod';
 
-import type { PromptFormat } from '../../pipelines/prompts/formats.ts';
+import type { PromptFormat } from '../../schemas/prompt-formats.ts';
 import type { ClassifyDefaults, SummaryDefaults } from '../../schemas/app-config.ts';
 import { ClassifyTaskSchema, SummarizeTaskSchema, type ClassifyTask, type SummarizeTask } from '../../schemas/tasks.ts';
 import { UsageError, numberFlag } from './output.ts';

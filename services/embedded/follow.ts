@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { permanent } from '../../pipelines/errors.ts';
 import { describeIoError } from '../adapters/files/errors.ts';
-import { LineSplitter, type PositionedLine } from './lines.ts';
+import { LineSplitter, type PositionedLine } from '../adapters/files/lines.ts';
 
 /** Where a reader of a file is: after line `line` of generation `generation`, at byte `byte` of file `ino`. */
 export interface FilePosition {

@@ -6,6 +6,6 @@ export { unusableDir } from '../adapters/files/errors.ts';
 export { defaultId, prepareInput, spoolPath, sweepStaleSpools, type PreparedInput } from './input.ts';
 export type { Deliver, JobEnd, JobObserver, JobOptions } from './job.ts';
 export { JobDir, jobKey } from '../adapters/files/job-dir.ts';
-export { readLines, type Line } from './lines.ts';
+export { readLines, type Line } from '../adapters/files/lines.ts';
 export { makePrivateDir } from '../adapters/files/private-dir.ts';
 export { runScanJob } from './scan-job.ts';

@@ -18,7 +18,7 @@ import { readJsonFile, writeAtomic, nodeFileOps } from '../adapters/files/atomic
 import { fileLines, type FilePosition } from './follow.ts';
 import type { JobEnd, JobOptions } from './job.ts';
 import { JobDir } from '../adapters/files/job-dir.ts';
-import { streamLines, type PositionedLine } from './lines.ts';
+import { streamLines, type PositionedLine } from '../adapters/files/lines.ts';
 import { openPipeline } from './pipeline.ts';
 import { JobRunner } from './runner.ts';
 import { eventRecord } from './source.ts';

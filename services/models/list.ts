@@ -3,7 +3,7 @@
 // cached models pulled by file name, and the vocabulary. Also the catalog as a Markdown table (README).
 import os from 'node:os';
 
-import { formatFromFileName } from '../../pipelines/prompts/formats.ts';
+import { formatFromFileName } from '../../schemas/prompt-formats.ts';
 import { ModelListingSchema, type CachedSummary, type ModelCatalog, type ModelListing } from '../../schemas/models.ts';
 import { listCached, readCached, type CachedFile } from './cache.ts';
 import { DEFAULT_MODEL_NAME, MODEL_CATALOG, WORLD_VOCAB } from './catalog.ts';

@@ -4,7 +4,7 @@
 // resolve it (without downloading); one that would be downloaded is the configured catalog model or the default.
 import path from 'node:path';
 
-import { formatFromFileName, type PromptFormat } from '../../pipelines/prompts/formats.ts';
+import { formatFromFileName, type PromptFormat } from '../../schemas/prompt-formats.ts';
 import type { AppConfig } from '../../schemas/app-config.ts';
 import { DEFAULT_MODEL_NAME, findCatalogModel } from './catalog.ts';
 import { resolveModel, type ResolvedModel } from './resolve.ts';

@@ -32,7 +32,7 @@ import { describeRedis, plainRedis, type RedisAccess } from '../adapters/redis/a
 import { checkRedis, connectRedis, waitForRedis } from '../adapters/redis/connection.ts';
 import { Keys } from '../adapters/redis/keys.ts';
 import { requireDurableRedis } from '../adapters/redis/persistence.ts';
-import { readStatus } from '../adapters/redis/read-status.ts';
+import { readStatus } from '../status/read-status.ts';
 import { RedisDocumentStore } from '../adapters/redis/document-store.ts';
 import { RedisEventLog } from '../adapters/redis/event-log.ts';
 import { RedisResultStore } from '../adapters/redis/result-store.ts';

@@ -90,12 +90,13 @@ test('a source the scanner cannot follow is refused, not half read', () => {
   assert.throws(() => scanImports('const t = `${a'), ImportScanError);
 });
 
-test('folders: two levels under services/, one elsewhere', () => {
+test('folders: one per adapter, per service role, per pipelines subfolder, else the top-level directory', () => {
   assert.equal(folderOf('services/adapters/redis/keys.ts'), 'services/adapters/redis');
-  assert.equal(folderOf('services/cli/commands/scan.ts'), 'services/cli/commands');
+  assert.equal(folderOf('services/cli/commands/scan.ts'), 'services/cli');
   assert.equal(folderOf('services/cli/main.ts'), 'services/cli');
   assert.equal(folderOf('services/log.ts'), 'services');
-  assert.equal(folderOf('pipelines/tasks/summarize.ts'), 'pipelines');
+  assert.equal(folderOf('pipelines/tasks/summarize.ts'), 'pipelines/tasks');
+  assert.equal(folderOf('pipelines/plan.ts'), 'pipelines');
   assert.equal(folderOf('test/ports/ports.test.ts'), 'test');
 });
 

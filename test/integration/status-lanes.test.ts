@@ -7,7 +7,7 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 
 import { Keys } from '../../services/adapters/redis/keys.ts';
-import { readDocumentStatus } from '../../services/adapters/redis/read-status.ts';
+import { readDocumentStatus } from '../../services/status/read-status.ts';
 import type { Lane } from '../../services/adapters/bullmq/job-queue.ts';
 import { clearPrefix, redisUrl, uniqueName } from './helpers/services.ts';
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { formatFromFileName } from '../../pipelines/prompts/formats.ts';
+import { formatFromFileName } from '../../schemas/prompt-formats.ts';
 import type { HfTreeEntry } from '../../schemas/models.ts';
 import {
   DEFAULT_MODEL_NAME,

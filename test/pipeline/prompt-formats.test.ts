@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 
-import { DocumentTokenizer } from '../../pipelines/prompts/document-tokens.ts';
-import { MAX_HELD_WHITESPACE, TurnFolder, documentPrefix, foldTurnText, formatFromFileName } from '../../pipelines/prompts/formats.ts';
+import { DocumentTokenizer } from '../../pipelines/document-tokens.ts';
+import { MAX_HELD_WHITESPACE, TurnFolder, documentPrefix, foldTurnText, formatFromFileName } from '../../schemas/prompt-formats.ts';
 import { groupPrompt } from '../../pipelines/reduce.ts';
 import { summarize } from '../../pipelines/tasks/index.ts';
 import { ClassifyTaskSchema, SummarizeTaskSchema, type DocumentTaskInput, type SummarizeTask } from '../../schemas/tasks.ts';

@@ -8,7 +8,7 @@ import { HISTORY, carriedThreshold, judgeBatch, publishedResult } from '../../pi
 import { eventText } from '../../pipelines/tasks/anomaly.ts';
 import { AnomalySettingsSchema } from '../../schemas/tasks.ts';
 import { printable } from '../../services/cli/result-text.ts';
-import { LineSplitter } from '../../services/embedded/lines.ts';
+import { LineSplitter } from '../../services/adapters/files/lines.ts';
 
 /** A deterministic stream of surprises: mostly around 4.6 nats, now and then a spike. */
 function surprises(n: number, seed = 7): number[] {

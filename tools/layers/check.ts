@@ -69,14 +69,18 @@ function isSource(file: string): boolean {
 }
 
 /**
- * The folder a file belongs to for the cycle check: the directory two levels below services/
- * (services/adapters/redis, services/cli/commands), one level elsewhere (pipelines, test). A file directly in
- * services/ or in services/cli/ belongs to that directory.
+ * The folder a file belongs to for the cycle check: services/adapters/<port technology>, services/<role>,
+ * pipelines/<subfolder>, else the top-level directory (engine, schemas, test). A file directly in services/ or
+ * pipelines/ belongs to that directory.
  */
 export function folderOf(file: string): string {
   const parts = file.split('/');
   const dirs = parts.slice(0, -1);
-  if (dirs[0] === 'services') return dirs.slice(0, 3).join('/');
+  // Each adapter is a folder of its own; elsewhere in services/ a subfolder belongs to its parent (the commands
+  // of services/cli are the CLI). The task heads in pipelines/tasks are a folder of their own, so the pipelines
+  // cannot lean on them and be leaned on back.
+  if (dirs[0] === 'services') return dirs.slice(0, dirs[1] === 'adapters' ? 3 : 2).join('/');
+  if (dirs[0] === 'pipelines') return dirs.slice(0, 2).join('/');
   return dirs.length === 0 ? '.' : (dirs[0] as string);
 }
 

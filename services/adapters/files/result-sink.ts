@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { ResultSink } from '../../../pipelines/ports.ts';
 import { appendDurably, nodeFileOps, readOptional, type FileOps } from './atomic-file.ts';
 import { damagedFile, writeFailed } from './errors.ts';
-import { readLines } from '../../embedded/lines.ts';
+import { readLines } from './lines.ts';
 
 const IdentitySchema = z.object({ kind: z.string(), id: z.string(), batch: z.number().optional(), section: z.number().optional() });
 

@@ -16,7 +16,7 @@ import { describeRedis, redisAccessFrom } from '../../adapters/redis/access.ts';
 import { openRedis } from '../../adapters/redis/connection.ts';
 import { Keys } from '../../adapters/redis/keys.ts';
 import { readResult } from '../../adapters/redis/read-result.ts';
-import { readDocumentStatus } from '../../adapters/redis/read-status.ts';
+import { readDocumentStatus } from '../../status/read-status.ts';
 import { RedisResultStore } from '../../adapters/redis/result-store.ts';
 import { EXIT, UsageError, numberFlag } from '../output.ts';
 import { sectionText } from '../result-text.ts';

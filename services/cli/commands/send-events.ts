@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 
 import { StreamIdSchema } from '../../../schemas/ids.ts';
 import { fileLines } from '../../embedded/follow.ts';
-import { streamLines, untilStopped } from '../../embedded/lines.ts';
+import { streamLines, untilStopped } from '../../adapters/files/lines.ts';
 import { addCommandSettings, loadConfig, type ConfigFlags } from '../../config/index.ts';
 import { createKafka, createProducer, requireKafka } from '../../adapters/kafka/client.ts';
 import { kafkaAccessFrom } from '../../adapters/kafka/security.ts';

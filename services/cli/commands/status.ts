@@ -10,7 +10,7 @@ import { addCommandSettings, loadConfig, type ConfigFlags } from '../../config/i
 import { describeRedis, redisAccessFrom } from '../../adapters/redis/access.ts';
 import { openRedis } from '../../adapters/redis/connection.ts';
 import { Keys } from '../../adapters/redis/keys.ts';
-import { readStatus } from '../../adapters/redis/read-status.ts';
+import { readStatus } from '../../status/read-status.ts';
 import { EXIT, UsageError, numberFlag, printJson } from '../output.ts';
 import { statusLine } from '../status-text.ts';
 

@@ -1,5 +1,6 @@
 // Prompt formats: how each family of official RWKV models expects a request to be written, so that a document
-// is read inside the user's turn and the answer is generated as the assistant's.
+// is read inside the user's turn and the answer is generated as the assistant's. Part of what a task is: a
+// parsed task's defaults (templates, stops, label prefix) are rendered from its format (schemas/tasks.ts).
 //
 // Sources (read for the formats; nothing is copied from them):
 //   rwkv7-g  the model card of https://huggingface.co/BlinkDL/rwkv7-g1 (README.md, "Prompt Format"):

@@ -1,15 +1,15 @@
 // Where a document or stream stands, read from what the pipeline already keeps in Redis: the result hash
 // (result or failure record), the document's record, its parts, the checkpoint and its audit trail, and the
 // BullMQ job running its next step (BullMQ records the worker that took a job under "pb").
-import type { RedisClient } from './access.ts';
+import type { RedisClient } from '../adapters/redis/access.ts';
 
-import type { Lane } from '../bullmq/job-queue.ts';
-import { INBOX_QUEUE } from '../bullmq/inbox.ts';
+import type { Lane } from '../adapters/bullmq/job-queue.ts';
+import { INBOX_QUEUE } from '../adapters/bullmq/inbox.ts';
 
-import { FailureRecordSchema } from '../../../schemas/results.ts';
-import { DocumentRecordSchema } from '../../../schemas/records.ts';
-import { StatusReportSchema, type DocumentStatusReport, type StatusReport, type StreamStatusReport } from '../../../schemas/status.ts';
-import type { Keys } from './keys.ts';
+import { FailureRecordSchema } from '../../schemas/results.ts';
+import { DocumentRecordSchema } from '../../schemas/records.ts';
+import { StatusReportSchema, type DocumentStatusReport, type StatusReport, type StreamStatusReport } from '../../schemas/status.ts';
+import type { Keys } from '../adapters/redis/keys.ts';
 
 /** Stages at which a document is refused as input rather than failed as work. */
 const REFUSING_STAGES = new Set(['ingest', 'plan']);
