@@ -4,12 +4,33 @@ import { CommanderError } from 'commander';
 import { quietOnClosedStdout, reportError } from './output.ts';
 import { buildProgram, commanderExit } from './program.ts';
 
+/** A command whose work was still pending when the process had nothing left to wait on. */
+class StalledError extends Error {
+  readonly code = 'E_STALLED';
+}
+
 quietOnClosedStdout();
+
+// Node exits with status 0 once its event loop is empty, even while a promise is pending: a client that
+// drops its sockets without settling its connect() would end the command silently, as if it had succeeded.
+// The loop emptying before the command finished is a failure, said as one.
+let finished = false;
+process.once('beforeExit', () => {
+  if (!finished) {
+    reportError(new StalledError('the command stopped before it finished: a pending connection or request neither answered nor failed, and nothing was left to wait for'));
+  }
+});
 
 buildProgram()
   .parseAsync(process.argv)
-  .catch((err: unknown) => {
-    // commander has already printed its message (and the pointer to --help).
-    if (err instanceof CommanderError) process.exit(commanderExit(err));
-    reportError(err);
-  });
+  .then(
+    () => {
+      finished = true;
+    },
+    (err: unknown) => {
+      finished = true;
+      // commander has already printed its message (and the pointer to --help).
+      if (err instanceof CommanderError) process.exit(commanderExit(err));
+      reportError(err);
+    },
+  );

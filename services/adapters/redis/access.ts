@@ -94,8 +94,38 @@ export function redisSecrets(access: RedisAccess): string[] {
 }
 
 /**
+ * A Cluster whose connect() always settles. ioredis drops its "close" listener once the slots are loaded, so a
+ * ready check that then fails (CLUSTER INFO on some node says cluster_state:fail, as in the seconds after a
+ * cluster forms or its nodes restart) closes the attempt without ever rejecting connect(); with no retry left
+ * the client ends holding no socket or timer, and a process awaiting it simply exits with status 0. A "close"
+ * while connecting always ends that attempt (a retry is a new connect()), so it rejects this one.
+ */
+function settlingCluster(cluster: Cluster): Cluster {
+  const connect = cluster.connect.bind(cluster);
+  cluster.connect = () =>
+    new Promise<void>((resolve, reject) => {
+      // Before the slots are loaded ioredis rejects a close itself, with its own reason.
+      let loaded = false;
+      const refreshed = () => {
+        loaded = true;
+      };
+      const closed = () => {
+        if (loaded) reject(new Error('the cluster is not ready: CLUSTER INFO failed or reported cluster_state:fail'));
+      };
+      cluster.once('refresh', refreshed);
+      cluster.once('close', closed);
+      connect().then(resolve, reject).finally(() => {
+        cluster.off('refresh', refreshed);
+        cluster.off('close', closed);
+      });
+    });
+  return cluster;
+}
+
+/**
  * A client of this Redis with the given connection behaviour. For a Cluster, `options` apply to each node's
- * connection, and `retryStrategy` becomes the cluster's own.
+ * connection, except `retryStrategy` (the cluster's own), and `lazyConnect`, `enableOfflineQueue` and
+ * `enableReadyCheck` (the cluster's CLUSTER INFO check; each node still waits out its own loading).
  */
 export function createRedis(access: RedisAccess, options: RedisOptions): RedisClient {
   const url = new URL(access.url);
@@ -109,13 +139,14 @@ export function createRedis(access: RedisAccess, options: RedisOptions): RedisCl
     ...(tlsOn ? { tls: { ...access.tls } } : {}),
   };
   if (access.cluster) {
-    const { retryStrategy, lazyConnect, enableOfflineQueue, ...perNode } = options;
-    return new Cluster([{ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 6379) }], {
+    const { retryStrategy, lazyConnect, enableOfflineQueue, enableReadyCheck, ...perNode } = options;
+    return settlingCluster(new Cluster([{ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 6379) }], {
       redisOptions: { ...perNode, ...auth },
       ...(lazyConnect !== undefined ? { lazyConnect } : {}),
       ...(enableOfflineQueue !== undefined ? { enableOfflineQueue } : {}),
+      ...(enableReadyCheck !== undefined ? { enableReadyCheck } : {}),
       ...(retryStrategy ? { clusterRetryStrategy: (times: number) => retryStrategy(times) ?? null } : {}),
-    });
+    }));
   }
   if (access.sentinels) {
     return new Redis({
