@@ -1,21 +1,23 @@
 // Engine errors keep the native code (E_MODEL_VERSION, E_STATE_MISMATCH, ...) so callers can branch on it and
-// queue workers can tell bad input (never retried) from passing trouble.
-const NON_RETRIABLE = new Set([
-  'E_MODEL_FORMAT', 'E_MODEL_TRUNCATED', 'E_MODEL_LEGACY_PICKLE', 'E_MODEL_DTYPE', 'E_MODEL_VERSION', 'E_MODEL_SHAPE', 'E_MODEL_LIMIT',
-  'E_TOKENIZER', 'E_TOKENIZER_MISMATCH', 'E_TOKEN', 'E_STATE', 'E_STATE_MISMATCH', 'E_ARGUMENT', 'E_ADDON_MISSING',
-  // A slot misused is a bug, and no GPU or a driver too old does not heal by retrying.
-  'E_SLOT', 'E_NO_DEVICE', 'E_CUDA_DRIVER',
-]);
+// queue workers can tell bad input (never retried) from passing trouble: the catalogue (schemas/error-codes.ts)
+// says which codes are which. A slot misused is a bug, and no GPU or a driver too old does not heal by retrying.
+import { errorCodeInfo, isErrorCode, type ErrorCode } from '../schemas/error-codes.ts';
+
+/** Retried unless the catalogue says the code never is; a code from outside it (a Node error) is retried. */
+function retriableCode(code: string): boolean {
+  return !isErrorCode(code) || errorCodeInfo(code).retriable !== false;
+}
 
 export class EngineError extends Error {
-  readonly code: string;
+  /** A catalogue code; only from() keeps another one, of a foreign error it wraps. */
+  readonly code: ErrorCode | (string & {});
   readonly retriable: boolean;
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'EngineError';
     this.code = code;
-    this.retriable = !NON_RETRIABLE.has(code);
+    this.retriable = retriableCode(code);
   }
 
   /** Wraps an error thrown by the addon (which carries `.code`) without losing the message. */
@@ -23,7 +25,9 @@ export class EngineError extends Error {
     if (err instanceof EngineError) return err;
     const e = err as { code?: unknown; message?: unknown };
     const code = typeof e?.code === 'string' ? e.code : 'E_INTERNAL';
-    return new EngineError(code, typeof e?.message === 'string' ? e.message : String(err), { cause: err });
+    const wrapped = new EngineError('E_INTERNAL', typeof e?.message === 'string' ? e.message : String(err), { cause: err });
+    // The addon's codes are the catalogue's; a Node error (say, while loading the addon) keeps its own.
+    return code === 'E_INTERNAL' ? wrapped : Object.assign(wrapped, { code, retriable: retriableCode(code) });
   }
 }
 

@@ -1,11 +1,12 @@
 // Parts of a document whose final part (or some earlier one) never came: their keys expire after the part
 // TTL, and without this nothing would say so. Each such document gets a failure record under its id (so
 // `status` and a waiting `result` learn why) and a dead letter, unless it was planned or refused after all.
+import type { ErrorCode } from '../schemas/error-codes.ts';
 import type { FailureRecord } from '../schemas/results.ts';
 import type { IngestDeps } from './context.ts';
 import { deadLetter } from './dead-letters.ts';
 
-export const PARTS_EXPIRED = 'E_PARTS_EXPIRED';
+export const PARTS_EXPIRED = 'E_PARTS_EXPIRED' satisfies ErrorCode;
 
 /** Reports one abandoned document; false when it needs no report (planned, or already has a record). */
 export async function reportAbandonedParts(id: string, partTtlSeconds: number, deps: IngestDeps): Promise<boolean> {

@@ -10,6 +10,7 @@
 // thousand short event chunks take turns slice by slice rather than one waiting for the other.
 import type { BatchSettings } from '../schemas/config.ts';
 import type { LogitsMode } from '../schemas/engine.ts';
+import type { ErrorCode } from '../schemas/error-codes.ts';
 import { EngineError, type Model, type RnnState } from '../engine/index.ts';
 
 /** A model call as the chunk and drain jobs make it: `state` is updated in place, the logits asked for come back. */
@@ -50,7 +51,7 @@ interface Slice {
  * Errors the engine raises while checking its arguments, before any state is touched: after one of them the
  * batch's states are as they were, so each request can be run again alone to find the one at fault.
  */
-const CHECKED_BEFORE_COMPUTE = new Set(['E_TOKEN', 'E_ARGUMENT']);
+const CHECKED_BEFORE_COMPUTE = new Set<string>(['E_TOKEN', 'E_ARGUMENT'] satisfies ErrorCode[]);
 
 export class ForwardBatcher {
   readonly #model: BatchModel;

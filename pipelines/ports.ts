@@ -1,6 +1,7 @@
 // The ports the pipelines run over. The distributed adapters (Redis, BullMQ, Kafka) are the services layer's; an
 // embedded mode supplies in-process ones. Nothing in pipelines/ imports a broker, queue or database client.
 import type { DeadLetter } from '../schemas/dead-letter.ts';
+import type { PermanentCode } from '../schemas/error-codes.ts';
 import type { StoredEvent } from '../schemas/events.ts';
 import type { PipelineJob } from '../schemas/jobs.ts';
 import type { DocumentRecord, DocumentStatus, TokenLayout } from '../schemas/records.ts';
@@ -64,7 +65,7 @@ export interface StateStore {
 export type PartOutcome =
   | { status: 'pending' }
   | { status: 'complete'; count: number; task: DocumentTask }
-  | { status: 'rejected'; code: string; reason: string };
+  | { status: 'rejected'; code: PermanentCode; reason: string };
 
 export interface TokenWriter {
   append(ids: Int32Array): Promise<void>;

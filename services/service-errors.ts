@@ -1,5 +1,6 @@
 // A service that does not answer, said in one line a person can act on: which service, at which address,
 // which setting chose that address, what went wrong, and the next step (doctor's fix for the same problem).
+import type { ErrorCode } from '../schemas/error-codes.ts';
 import { redactUrl } from './redact.ts';
 
 export type ServiceName = 'redis' | 'kafka';
@@ -50,15 +51,20 @@ export function unreachable(service: ServiceName, address: string, origin: strin
   return isRefusal(cause) ? `${where} (${origin}) refused the connection: ${reason(cause)}` : `no answer from ${where} (${origin}): ${reason(cause)}`;
 }
 
+const CODES: Record<ServiceName, { refused: ErrorCode; unreachable: ErrorCode }> = {
+  redis: { refused: 'E_REDIS_REFUSED', unreachable: 'E_REDIS_UNREACHABLE' },
+  kafka: { refused: 'E_KAFKA_REFUSED', unreachable: 'E_KAFKA_UNREACHABLE' },
+};
+
 export class UnreachableError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
 
   constructor(readonly service: ServiceName, address: string, origin: string, cause: unknown, extra = '') {
     const refused = isRefusal(cause);
     const fix = refused ? CREDENTIALS_FIX[service] : service === 'redis' ? REDIS_FIX : KAFKA_FIX;
     super(`${unreachable(service, address, origin, cause)}${extra}; ${fix}`);
     this.name = 'UnreachableError';
-    this.code = `E_${service.toUpperCase()}_${refused ? 'REFUSED' : 'UNREACHABLE'}`;
+    this.code = CODES[service][refused ? 'refused' : 'unreachable'];
   }
 }
 

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import type { AppConfig } from '../../schemas/app-config.ts';
 import { PipelineSettingsSchema } from '../../schemas/config.ts';
 import type { DeadLetter } from '../../schemas/dead-letter.ts';
+import { errorCodeInfo, isErrorCode, type ErrorCode } from '../../schemas/error-codes.ts';
 import { DocumentIdSchema } from '../../schemas/ids.ts';
 import { addCommandSettings, loadConfig, type ConfigFlags, type LoadedConfig } from '../config/index.ts';
 import { defaultId, makePrivateDir, prepareInput, spoolPath, sweepStaleSpools, unusableDir, type JobEnd, type JobObserver, type JobOptions } from '../embedded/index.ts';
@@ -171,16 +172,12 @@ export function resultId(given: string | undefined, source: string): string {
   return parsed.data;
 }
 
-const HINTS: Readonly<Record<string, string>> = {
-  E_CHECKPOINT_CORRUPT: 'run the same command with --restart to discard this job\'s checkpoints and start over',
-  E_CHECKPOINT_WRITE: 'the last good checkpoint is kept: fix this and run the same command again to resume',
-  E_CHECKPOINT_READ: 'the checkpoint is kept: fix this and run the same command again to resume',
-  E_CHECKPOINT_DIR: 'give a writable directory with --checkpoint-dir (or RWKVSTREAM_CHECKPOINT_DIR)',
-};
+/** The checkpoint directory's errors say what to do next (the catalogue's hint): the user is at the command. */
+const HINTED: ReadonlySet<string> = new Set(['E_CHECKPOINT_CORRUPT', 'E_CHECKPOINT_WRITE', 'E_CHECKPOINT_READ', 'E_CHECKPOINT_DIR'] satisfies ErrorCode[]);
 
 function withHint(err: unknown): unknown {
   const code = (err as { code?: unknown })?.code;
-  if (err instanceof Error && typeof code === 'string' && HINTS[code]) err.message = `${err.message}; ${HINTS[code]}`;
+  if (err instanceof Error && typeof code === 'string' && HINTED.has(code) && isErrorCode(code)) err.message = `${err.message}; ${errorCodeInfo(code).hint}`;
   return err;
 }
 

@@ -1,12 +1,14 @@
 // The `rwkvstream` entry point: runs the command line; errors become one line on stderr and an exit status.
 import { CommanderError } from 'commander';
 
+import type { ErrorCode } from '../../schemas/error-codes.ts';
+
 import { quietOnClosedStdout, reportError } from './output.ts';
 import { buildProgram, commanderExit } from './program.ts';
 
 /** A command whose work was still pending when the process had nothing left to wait on. */
 class StalledError extends Error {
-  readonly code = 'E_STALLED';
+  readonly code = 'E_UNSETTLED' satisfies ErrorCode;
 }
 
 quietOnClosedStdout();

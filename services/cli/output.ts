@@ -2,9 +2,9 @@
 // the error's code for anything that failed. The exit statuses are listed in the README ("Exit codes").
 import type { z } from 'zod';
 
-import { ConfigError } from '../config/index.ts';
 import { EngineError } from '../../engine/errors.ts';
-import { EXIT_UNREACHABLE, UnreachableError } from '../service-errors.ts';
+import { errorCodeInfo, isErrorCode, type ErrorCode } from '../../schemas/error-codes.ts';
+import { EXIT_UNREACHABLE } from '../service-errors.ts';
 
 export const EXIT = {
   ok: 0,
@@ -25,13 +25,14 @@ export function printJson(value: unknown): void {
 }
 
 export class UsageError extends Error {
-  readonly code = 'E_USAGE';
+  readonly code = 'E_USAGE' satisfies ErrorCode;
 }
 
+/** The exit status the catalogue gives the error's code (a usage error 2, an unreachable service 5), else 1. */
 export function exitCodeOf(err: unknown): number {
-  if (err instanceof UsageError || err instanceof ConfigError) return EXIT.usage;
-  if (err instanceof UnreachableError) return EXIT.unreachable;
-  return EXIT.error;
+  const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
+  const exit = typeof code === 'string' && isErrorCode(code) ? errorCodeInfo(code).exit : undefined;
+  return exit === undefined ? EXIT.error : EXIT[exit];
 }
 
 export function reportError(err: unknown): never {

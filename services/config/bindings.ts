@@ -5,6 +5,7 @@
 //
 // Flags and environment variables arrive as strings; they are converted only when the text is a clean number
 // or boolean, so anything else reaches validation as written and the error can quote it.
+import { cell, codeCell, markdownTable } from '../readme-table.ts';
 
 /** How the text of a flag or variable becomes a value. */
 export type ValueKind = 'string' | 'int' | 'number' | 'boolean' | 'list' | 'port';
@@ -221,14 +222,8 @@ export function convert(raw: string | boolean | string[], kind: ValueKind): unkn
 
 /** The README's table of settings (kept in the README; a test checks it matches). */
 export function settingsTable(): string {
-  // A pipe inside a cell, even in code, ends the cell unless escaped.
-  const cell = (s: string) => s.replaceAll('|', '\\|');
-  const code = (s: string | undefined) => (s === undefined ? '' : `\`${cell(s)}\``);
-  const rows = [
-    '| setting (config key) | flag | environment | default | commands |',
-    '| --- | --- | --- | --- | --- |',
-    '| (config file) | `--config <file>` | `RWKVSTREAM_CONFIG` | none | all of these |',
-    ...SETTINGS.map((s) => `| ${code(s.path)} | ${s.secret ? 'none (a secret)' : code(s.flag)} | ${code(s.env)} | ${cell(s.default)} | ${s.commands.join(', ')} |`),
-  ];
-  return rows.join('\n');
+  return markdownTable(['setting (config key)', 'flag', 'environment', 'default', 'commands'], [
+    ['(config file)', '`--config <file>`', '`RWKVSTREAM_CONFIG`', 'none', 'all of these'],
+    ...SETTINGS.map((s) => [codeCell(s.path), s.secret ? 'none (a secret)' : codeCell(s.flag), codeCell(s.env), cell(s.default), s.commands.join(', ')]),
+  ]);
 }

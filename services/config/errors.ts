@@ -1,5 +1,7 @@
 // A configuration error names the setting, where its value came from and what was wrong with it, so the
 // user knows which of the flag, the variable or the file to fix.
+import type { ErrorCode } from '../../schemas/error-codes.ts';
+
 export interface ConfigIssue {
   /** "flag --chunk-tokens", "environment RWKVSTREAM_CHUNK_TOKENS", "config file ./rw.json", "default". */
   source: string;
@@ -13,7 +15,7 @@ export function formatIssue(issue: ConfigIssue): string {
 }
 
 export class ConfigError extends Error {
-  readonly code = 'E_CONFIG';
+  readonly code = 'E_CONFIG' satisfies ErrorCode;
   readonly issues: ConfigIssue[];
 
   constructor(issues: ConfigIssue[]) {

@@ -4,6 +4,7 @@
 import type { AppConfig } from '../../schemas/app-config.ts';
 import type { CheckResult } from '../../schemas/doctor.ts';
 import type { Capabilities } from '../../schemas/engine.ts';
+import type { ErrorCode } from '../../schemas/error-codes.ts';
 import { capabilities, EngineError, Model, Tokenizer } from '../../engine/index.ts';
 import { DEFAULT_MODEL_NAME, WORLD_VOCAB } from '../models/catalog.ts';
 import { resolveModel, resolveVocab } from '../models/resolve.ts';
@@ -67,7 +68,7 @@ export function checkAddon(config: Pick<AppConfig, 'device'>): CheckResult {
   return { name: 'native engine', status: 'ok', message, details };
 }
 
-const MODEL_FIXES: Record<string, string> = {
+const MODEL_FIXES: Readonly<Record<string, string>> = {
   E_IO: 'check the path and the file permissions',
   E_MODEL_VERSION: `rwkvstream runs RWKV-7 (x070) models: rwkvstream models pull ${DEFAULT_MODEL_NAME}`,
   E_MODEL_TRUNCATED: 'the file is incomplete: download it again',
@@ -76,7 +77,7 @@ const MODEL_FIXES: Record<string, string> = {
   E_MODEL_DTYPE: 'use an fp32, fp16 or bf16 checkpoint',
   E_MODEL_SHAPE: 'the checkpoint is damaged or not a standard RWKV-7 model: download it again',
   E_MODEL_LIMIT: 'the file asks for far more memory than its size justifies (damaged or crafted): use an official checkpoint',
-};
+} satisfies Partial<Record<ErrorCode, string>>;
 
 export interface ModelCheck {
   result: CheckResult;

@@ -7,6 +7,7 @@ import { permanent } from '../../pipelines/errors.ts';
 import { ingestDocumentRecord } from '../../pipelines/ingest.ts';
 import type { TextListener } from '../../pipelines/tasks/index.ts';
 import { EMBEDDED_FORMAT, type DocumentJob } from '../../schemas/embedded.ts';
+import { PermanentCodeSchema } from '../../schemas/error-codes.ts';
 import type { DocumentTask } from '../../schemas/tasks.ts';
 import { adoptSpool } from './input.ts';
 import type { Deliver, JobEnd, JobOptions } from './job.ts';
@@ -60,7 +61,7 @@ async function queueWork(o: DocumentJobOptions, p: EmbeddedPipeline): Promise<{ 
       },
     });
     const refused = p.deadLetters.letters[0];
-    if (refused) throw permanent(refused.code, refused.reason);
+    if (refused) throw permanent(PermanentCodeSchema.parse(refused.code), refused.reason);
     return { resumed: false, done: 0, total: undefined };
   }
   const { record } = planned;

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
 import type { Log } from '../../pipelines/ports.ts';
+import type { ErrorCode } from '../../schemas/error-codes.ts';
 import type { StatusReport } from '../../schemas/status.ts';
 
 export interface Health {
@@ -31,7 +32,7 @@ export interface MetricsServerOptions {
 }
 
 export class MetricsPortError extends Error {
-  readonly code = 'E_METRICS_PORT';
+  readonly code = 'E_METRICS_PORT' satisfies ErrorCode;
 }
 
 function listen(server: http.Server, port: number, host: string): Promise<void> {

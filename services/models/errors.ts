@@ -1,14 +1,9 @@
 // Errors of model resolution and downloads. `code` is what the CLI prints and scripts branch on; `retriable`
 // tells the downloader whether trying again (resuming) can help.
-export type ModelsErrorCode =
-  | 'E_MODEL_UNKNOWN'
-  | 'E_MODEL_NOT_FOUND'
-  | 'E_VOCAB_NOT_FOUND'
-  | 'E_HF_API'
-  | 'E_DOWNLOAD'
-  | 'E_DOWNLOAD_NOT_FOUND'
-  | 'E_DOWNLOAD_BUSY'
-  | 'E_CHECKSUM';
+import type { ErrorCode } from '../../schemas/error-codes.ts';
+
+/** The codes of models errors are the catalogue's (schemas/error-codes.ts). */
+export type ModelsErrorCode = ErrorCode;
 
 export class ModelsError extends Error {
   readonly code: ModelsErrorCode;

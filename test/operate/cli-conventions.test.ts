@@ -16,6 +16,7 @@ import { COMMANDS, SETTINGS, settingsTable } from '../../services/config/index.t
 import { buildProgram, VERSION } from '../../services/cli/program.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
 import { cliEntry, repoRoot } from '../helpers/paths.ts';
+import { assertReadmeHasTable, readme } from '../helpers/readme.ts';
 
 const exec = promisify(execFile);
 const dir = mkdtempSync(path.join(tmpdir(), 'rwkvstream-cli-conventions-'));
@@ -66,9 +67,9 @@ test('each command offers exactly the configuration flags the settings table giv
 });
 
 test('the README lists every setting: the table is the one the settings registry makes', () => {
-  const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
-  assert.ok(readme.includes(settingsTable()), 'README.md has the table of services/config/bindings.ts (print it with: npx tsx -e "import(\'./services/config/index.ts\').then((c) => console.log(c.settingsTable()))")');
-  for (const s of SETTINGS) if (s.env) assert.ok(readme.includes(`\`${s.env}\``), `${s.env} in the README`);
+  assertReadmeHasTable(settingsTable(), 'services/config/index.ts', 'settingsTable');
+  const text = readme();
+  for (const s of SETTINGS) if (s.env) assert.ok(text.includes(`\`${s.env}\``), `${s.env} in the README`);
 });
 
 test('usage errors exit 2 with a short message and a pointer to the command\'s --help', async () => {

@@ -170,10 +170,10 @@ test('a batched call the engine refuses is retried request by request, so only t
 });
 
 test('a batched call that fails while computing fails each of its requests (each retries from its checkpoint)', async () => {
-  const { model } = watched(() => new EngineError('E_CUDA', 'device fault'));
+  const { model } = watched(() => new EngineError('E_DEVICE', 'device fault'));
   const batcher = new ForwardBatcher(model, settings({ streams: 2, waitMs: 1000 }));
   const results = await Promise.allSettled([1, 2].map((s) => batcher.forward(tokens(10, s), engine.model.newState(), 'none')));
-  assert.deepEqual(results.map((r) => r.status === 'rejected' && (r.reason as EngineError).code), ['E_CUDA', 'E_CUDA']);
+  assert.deepEqual(results.map((r) => r.status === 'rejected' && (r.reason as EngineError).code), ['E_DEVICE', 'E_DEVICE']);
   assert.equal(batcher.waiting, 0);
 });
 

@@ -8,6 +8,7 @@ import { errorCode, errorMessage, isRetriable } from '../../../pipelines/errors.
 import { reportFailure } from '../../../pipelines/failures.ts';
 import type { JobContext } from '../../../pipelines/ports.ts';
 import { runJob } from '../../../pipelines/run-job.ts';
+import type { ErrorCode } from '../../../schemas/error-codes.ts';
 import { PipelineJobSchema, type PipelineJob } from '../../../schemas/jobs.ts';
 
 function subject(job: PipelineJob): Record<string, unknown> {
@@ -51,6 +52,6 @@ export async function reportStalledFailure(job: Job | undefined, err: Error, dep
   if (!job || !err.message.includes('stalled more than allowable limit')) return;
   const parsed = PipelineJobSchema.safeParse(job.data);
   if (!parsed.success) return;
-  const failure = Object.assign(new Error(err.message), { code: 'E_STALLED' });
+  const failure = Object.assign(new Error(err.message), { code: 'E_STALLED' satisfies ErrorCode });
   await reportFailure(parsed.data, failure, job.attemptsStarted, deps);
 }

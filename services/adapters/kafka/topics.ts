@@ -4,6 +4,7 @@
 import type { Admin } from 'kafkajs';
 
 import type { Topics } from '../../../schemas/config.ts';
+import type { ErrorCode } from '../../../schemas/error-codes.ts';
 import type { KafkaClient } from './client.ts';
 
 export const DEAD_LETTER_MAX_BYTES = 8 * 1024 * 1024;
@@ -24,7 +25,7 @@ export async function ensureTopics(admin: Admin, topics: Topics, partitions: num
 }
 
 export class TopicError extends Error {
-  readonly code = 'E_TOPIC';
+  readonly code = 'E_TOPIC' satisfies ErrorCode;
 }
 
 /**

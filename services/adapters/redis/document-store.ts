@@ -8,6 +8,7 @@ import type { RedisClient } from './access.ts';
 import { segmentSlices, tokenNonce } from '../../../pipelines/chunking.ts';
 import { permanent } from '../../../pipelines/errors.ts';
 import type { DocumentStore, PartOutcome, PlannedDocument, TokenWriter } from '../../../pipelines/ports.ts';
+import { PermanentCodeSchema } from '../../../schemas/error-codes.ts';
 import { DocumentRecordSchema, DocumentStatusSchema, type DocumentRecord, type DocumentStatus, type TokenLayout } from '../../../schemas/records.ts';
 import { DocumentTaskSchema, type DocumentTask } from '../../../schemas/tasks.ts';
 import type { Keys } from './keys.ts';
@@ -60,7 +61,7 @@ export class RedisDocumentStore implements DocumentStore {
       await this.redis.zadd(this.keys.partsPending(), Date.now() + this.options.partTtlSeconds * 1000, id);
       return { status: 'pending' };
     }
-    if (reply[0] === 'rejected') return { status: 'rejected', code: String(reply[1]), reason: String(reply[2]) };
+    if (reply[0] === 'rejected') return { status: 'rejected', code: PermanentCodeSchema.parse(String(reply[1])), reason: String(reply[2]) };
     await this.redis.zrem(this.keys.partsPending(), id);
     return { status: 'complete', count: Number(reply[1]), task: DocumentTaskSchema.parse(JSON.parse(String(reply[2]))) };
   }

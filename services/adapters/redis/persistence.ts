@@ -3,6 +3,7 @@
 // stood for vanishes with no failure anywhere. A worker refuses such a Redis unless it is told the loss is
 // acceptable (tests, throw-away deployments).
 import type { RedisClient } from './access.ts';
+import type { ErrorCode } from '../../../schemas/error-codes.ts';
 
 export interface Persistence {
   /** AOF is on, or RDB snapshots are configured (or, where CONFIG is refused, have been taken). */
@@ -12,7 +13,7 @@ export interface Persistence {
 }
 
 export class VolatileRedisError extends Error {
-  readonly code = 'E_REDIS_VOLATILE';
+  readonly code = 'E_REDIS_VOLATILE' satisfies ErrorCode;
 
   constructor(detail: string) {
     super(`Redis keeps nothing across a restart (${detail}): a restart would silently lose queued work and checkpoints; ` +
