@@ -22,7 +22,7 @@ export class Engine {
    * Loads a model and its tokenizer: the one given by `vocab` (a World vocabulary file, "bytes" or a
    * tokenizers .json such as the 20B tokenizer's file), else bytes for a 256-id model. A tokenizer that does
    * not fit the model's vocabulary is refused. Finding a tokenizer file (the models cache, downloads) is the
-   * caller's: services/models resolves the vocabulary from the model's size (inspectModel) before this.
+   * caller's: the models cache resolves the vocabulary from the model's size (inspectModel) before this.
    * With `initialState` (a state-tuning file) every new state starts from the state it holds.
    */
   static async load(options: EngineOptions): Promise<Engine> {

@@ -1,6 +1,6 @@
 // The GPT-NeoX 20B tokenizer of the RWKV-4 "Pile" models (vocabulary 50277): the file BlinkDL ships with
 // ChatRWKV and RWKV-LM (and rwkv.cpp copies), pinned by size and sha256. Finding or downloading the file is
-// the models cache's work (services/models); the engine is handed its path.
+// the work of the models cache above the engine, which hands it the path.
 import { z } from 'zod';
 
 export const NamedTokenizerSchema = z.strictObject({

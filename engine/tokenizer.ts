@@ -75,7 +75,7 @@ export class Tokenizer {
 
   /**
    * "bytes", a tokenizers .json file, or a World vocab file. The name "20b" is not a file: the models cache
-   * (services/models) turns it into the path of the 20B tokenizer first.
+   * of the caller turns it into the path of the 20B tokenizer first.
    */
   static async load(spec: string): Promise<Tokenizer> {
     if (spec === 'bytes') return Tokenizer.bytes();
