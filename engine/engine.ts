@@ -19,9 +19,10 @@ export class Engine {
   ) {}
 
   /**
-   * Loads a model and its tokenizer: the one named by `vocab` (a World vocabulary file, "bytes", "20b" or a
-   * tokenizers .json), else the one its vocabulary size implies (256 ids: bytes; 50277 ids: the 20B
-   * tokenizer of the RWKV-4 Pile models). A tokenizer that does not fit the model's vocabulary is refused.
+   * Loads a model and its tokenizer: the one given by `vocab` (a World vocabulary file, "bytes" or a
+   * tokenizers .json such as the 20B tokenizer's file), else bytes for a 256-id model. A tokenizer that does
+   * not fit the model's vocabulary is refused. Finding a tokenizer file (the models cache, downloads) is the
+   * caller's: the models cache resolves the vocabulary from the model's size (inspectModel) before this.
    * With `initialState` (a state-tuning file) every new state starts from the state it holds.
    */
   static async load(options: EngineOptions): Promise<Engine> {
@@ -29,11 +30,13 @@ export class Engine {
     const model = await Model.load(opts);
     try {
       const vocab = model.info.vocabSize;
-      const implied = vocab === 256 ? 'bytes' : vocab === NEOX_20B.vocabSize ? NEOX_20B.name : undefined;
+      const implied = vocab === 256 ? 'bytes' : undefined;
       if (opts.vocab === undefined && implied === undefined) {
+        const which = vocab === NEOX_20B.vocabSize
+          ? `the GPT-NeoX 20B tokenizer ${NEOX_20B.file} (--vocab 20b) for RWKV-4 Pile models`
+          : 'the RWKV World vocabulary rwkv_vocab_v20230424.txt for World/G1 models';
         throw new EngineError('E_TOKENIZER_MISMATCH',
-          `the model has a vocabulary of ${vocab} ids; give its tokenizer with --vocab (the RWKV World vocabulary ` +
-            'rwkv_vocab_v20230424.txt for World/G1 models)');
+          `the model has a vocabulary of ${vocab} ids; give its tokenizer with --vocab (${which})`);
       }
       const tokenizer = await Tokenizer.load(opts.vocab ?? implied!);
       if (!tokenizer.fits(vocab)) {

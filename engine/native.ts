@@ -33,6 +33,7 @@ export interface NativeTokenizer {
 }
 
 export interface NativeAddon {
+  inspectModel(path: string, options: { fingerprint: boolean }): Promise<unknown>;
   loadModel(path: string, options: { weights: string; threads: number; device: string }): Promise<NativeModel>;
   loadWorldTokenizer(path: string): Promise<NativeTokenizer>;
   byteTokenizer(): NativeTokenizer;
@@ -56,9 +57,31 @@ export interface RandomModelShape {
 }
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const addonPath = process.env.RWKVSTREAM_ADDON ?? path.join(repoRoot, 'native', 'build', 'rwkv.node');
 
+/** Where `npm install` builds the addon. */
+export const DEFAULT_ADDON_PATH = path.join(repoRoot, 'native', 'build', 'rwkv.node');
+
+// The file is chosen by whoever starts the process (the services layer's settings), before the first engine
+// call; the engine itself reads no environment.
+let addonPath = DEFAULT_ADDON_PATH;
 let addon: NativeAddon | undefined;
+
+/**
+ * Makes the engine load its addon from `file` (a build elsewhere, e.g. one with CUDA). A process holds one
+ * addon: naming another file after the first engine call is refused.
+ */
+export function useAddon(file: string): void {
+  const wanted = path.resolve(file);
+  if (addon && wanted !== addonPath) {
+    throw new EngineError('E_ARGUMENT', `the native engine is already loaded from ${addonPath}; it cannot be switched to ${wanted}`);
+  }
+  addonPath = wanted;
+}
+
+/** The file the addon is (or will be) loaded from. */
+export function addonFile(): string {
+  return addonPath;
+}
 
 export function native(): NativeAddon {
   if (addon) return addon;

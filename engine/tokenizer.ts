@@ -4,7 +4,7 @@ import { TokenizerInfoSchema, type TokenizerInfo } from '../schemas/engine.ts';
 import { EngineError, engineCall } from './errors.ts';
 import { loadHfTokenizer, type HfTokenizerData } from './hf-tokenizer.ts';
 import { native, type NativeTokenizer } from './native.ts';
-import { isNamedTokenizer, neox20bFile, type NamedTokenizerOptions } from './neox-20b.ts';
+import { isNamedTokenizer, NEOX_20B } from './neox-20b.ts';
 
 /** Text goes in as UTF-8; raw bytes (any, including invalid UTF-8) pass through unchanged. */
 function toBytes(input: string | Uint8Array): Uint8Array {
@@ -63,15 +63,26 @@ export class Tokenizer {
     return new Tokenizer(hfBackend(await loadHfTokenizer(file)));
   }
 
-  /** The GPT-NeoX 20B tokenizer of the RWKV-4 Pile models, from the models cache (downloaded on first use). */
-  static async neox20b(opts: NamedTokenizerOptions = {}): Promise<Tokenizer> {
-    return Tokenizer.huggingFace(await neox20bFile(opts));
+  /** The GPT-NeoX 20B tokenizer of the RWKV-4 Pile models, from its file (20B_tokenizer.json). */
+  static async neox20b(file: string): Promise<Tokenizer> {
+    const tokenizer = await Tokenizer.huggingFace(file);
+    if (tokenizer.info.vocabSize !== NEOX_20B.vocabSize) {
+      throw new EngineError('E_TOKENIZER',
+        `${file} has ${tokenizer.info.vocabSize} ids, not the ${NEOX_20B.vocabSize} of the 20B tokenizer (${NEOX_20B.file})`);
+    }
+    return tokenizer;
   }
 
-  /** "bytes", "20b", a tokenizers .json file, or a World vocab file. */
-  static async load(spec: string, opts: NamedTokenizerOptions = {}): Promise<Tokenizer> {
+  /**
+   * "bytes", a tokenizers .json file, or a World vocab file. The name "20b" is not a file: the models cache
+   * of the caller turns it into the path of the 20B tokenizer first.
+   */
+  static async load(spec: string): Promise<Tokenizer> {
     if (spec === 'bytes') return Tokenizer.bytes();
-    if (isNamedTokenizer(spec)) return Tokenizer.neox20b(opts);
+    if (isNamedTokenizer(spec)) {
+      throw new EngineError('E_TOKENIZER',
+        `"${spec}" names the 20B tokenizer; give its file (${NEOX_20B.file}), which the models cache resolves the name to`);
+    }
     if (spec.toLowerCase().endsWith('.json')) return Tokenizer.huggingFace(spec);
     return Tokenizer.world(spec);
   }

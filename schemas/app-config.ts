@@ -134,6 +134,8 @@ export const AppConfigSchema = z.strictObject({
   promptFormat: PromptFormatSchema.optional(),
   threads: z.number({ error: 'expected a number of threads (0: all)' }).int().min(0).max(1024).default(0),
   device: DeviceSchema.default('cpu'),
+  /** The native engine's compiled addon (rwkv.node). Unset: the one `npm install` builds. */
+  addon: z.string().min(1, { error: 'expected the path of rwkv.node' }).optional(),
   /** Cache of downloaded models and the vocabulary. */
   home: z.string().min(1),
   hfEndpoint: httpUrl.default('https://huggingface.co'),

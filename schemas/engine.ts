@@ -9,8 +9,9 @@ export const LogitsModeSchema = z.enum(['none', 'last', 'all']);
 export const EngineOptionsSchema = z.object({
   model: z.string().min(1, 'model path is required'),
   /**
-   * The tokenizer: a World vocabulary file, "bytes", "20b" (the GPT-NeoX tokenizer of RWKV-4 Pile models) or
-   * a Hugging Face tokenizers .json file; omitted: bytes for 256-id models, 20b for 50277-id models.
+   * The tokenizer: a World vocabulary file, "bytes" or a Hugging Face tokenizers .json file (the GPT-NeoX 20B
+   * tokenizer of RWKV-4 Pile models is one: the models cache resolves the name "20b" to its file); omitted:
+   * bytes for 256-id models (any other model needs its tokenizer given).
    */
   vocab: z.string().min(1).optional(),
   /** A state-tuning file (blocks.{i}.att.time_state): every document starts from the state it holds. */
@@ -45,6 +46,34 @@ export const ModelInfoSchema = z.object({
   fingerprint: z.string().regex(/^[0-9a-f]{16}$/),
   device: z.string(),
   stateFloats: z.number().int().positive(),
+});
+
+/**
+ * What a model file says about itself without being loaded (inspectModel): the dimensions a load would report,
+ * with the container's dtypes and sizes. No weights are read, so there is no device, no weight type and, unless
+ * asked for, no fingerprint (it hashes every byte).
+ */
+export const ModelFileInfoSchema = ModelInfoSchema.pick({
+  version: true,
+  format: true,
+  fileDtype: true,
+  nLayer: true,
+  nEmbd: true,
+  nHead: true,
+  headSize: true,
+  vocabSize: true,
+  ffn: true,
+  ranks: true,
+  stateFloats: true,
+}).extend({
+  /** Every dtype the file's tensors use (f32, f16, bf16, ...). */
+  dtypes: z.array(z.string()).min(1),
+  /** Elements of all the file's tensors. */
+  parameters: z.number().int().nonnegative(),
+  tensors: z.number().int().nonnegative(),
+  /** x070-7a's per-token D x D DeepEmbed width; 0 otherwise. */
+  deepEmbedRank: z.number().int().nonnegative(),
+  fingerprint: z.string().regex(/^[0-9a-f]{16}$/).optional(),
 });
 
 export const TokenizerInfoSchema = z.object({
@@ -89,6 +118,7 @@ export type Device = z.infer<typeof DeviceSchema>;
 export type LogitsMode = z.infer<typeof LogitsModeSchema>;
 export type EngineOptions = z.input<typeof EngineOptionsSchema>;
 export type ModelInfo = z.infer<typeof ModelInfoSchema>;
+export type ModelFileInfo = z.infer<typeof ModelFileInfoSchema>;
 export type TokenizerInfo = z.infer<typeof TokenizerInfoSchema>;
 export type StateInfo = z.infer<typeof StateInfoSchema>;
 export type Capabilities = z.infer<typeof CapabilitiesSchema>;

@@ -48,6 +48,46 @@ Napi::Value LoadModel(const Napi::CallbackInfo& info) {
   return worker->Promise();
 }
 
+// inspectModel(path, { fingerprint?: boolean }) -> Promise<{ version, format, fileDtype, dtypes, nLayer, ... }>
+// Off the event loop: the header of a multi-gigabyte .pth is read through its zip directory and pickle, and a
+// fingerprint reads every byte.
+Napi::Value InspectModel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw_coded(env, rwkv::code::kArgument, "inspectModel expects a model path");
+  std::string path = info[0].ToString();
+  const bool with_fingerprint = info[1].IsObject() && info[1].As<Napi::Object>().Get("fingerprint").ToBoolean().Value();
+  auto result = std::make_shared<rwkv::ModelFileInfo>();
+  auto* worker = new PromiseWorker(
+      env, [path, with_fingerprint, result] { *result = rwkv::inspect_model(path, with_fingerprint); },
+      [result](Napi::Env env) -> Napi::Value {
+        const rwkv::ModelFileInfo& m = *result;
+        const rwkv::ModelConfig& c = m.config;
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("version", c.version);
+        o.Set("format", c.format);
+        o.Set("fileDtype", c.file_dtype);
+        Napi::Array dtypes = Napi::Array::New(env, m.dtypes.size());
+        for (size_t i = 0; i < m.dtypes.size(); i++) dtypes.Set(static_cast<uint32_t>(i), m.dtypes[i]);
+        o.Set("dtypes", dtypes);
+        o.Set("nLayer", c.n_layer);
+        o.Set("nEmbd", c.n_embd);
+        o.Set("nHead", c.n_head);
+        o.Set("headSize", c.head_size);
+        o.Set("vocabSize", c.vocab_size);
+        o.Set("ffn", c.ffn);
+        o.Set("ranks", ranks_array(env, c));
+        o.Set("deepEmbedRank", m.deep_embed_rank);
+        // Doubles hold integers exactly up to 2^53: far beyond any parameter count.
+        o.Set("parameters", static_cast<double>(m.parameters));
+        o.Set("tensors", static_cast<double>(m.tensors));
+        o.Set("stateFloats", static_cast<double>(rwkv::state_floats(c)));
+        if (!m.fingerprint.empty()) o.Set("fingerprint", m.fingerprint);
+        return o;
+      });
+  worker->Queue();
+  return worker->Promise();
+}
+
 Napi::Value LoadWorldTokenizer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsString()) throw_coded(env, rwkv::code::kArgument, "loadWorldTokenizer expects a vocab path");
@@ -198,6 +238,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Model", ModelWrap::Init(env));
   exports.Set("Tokenizer", TokenizerWrap::Init(env));
   exports.Set("loadModel", Napi::Function::New<LoadModel>(env, "loadModel"));
+  exports.Set("inspectModel", Napi::Function::New<InspectModel>(env, "inspectModel"));
   exports.Set("loadWorldTokenizer", Napi::Function::New<LoadWorldTokenizer>(env, "loadWorldTokenizer"));
   exports.Set("byteTokenizer", Napi::Function::New<ByteTokenizer>(env, "byteTokenizer"));
   exports.Set("capabilities", Napi::Function::New<Capabilities>(env, "capabilities"));

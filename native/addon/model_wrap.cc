@@ -34,6 +34,20 @@ const char* weight_name(rwkv::WeightType w) {
 
 }  // namespace
 
+Napi::Array ranks_array(Napi::Env env, const rwkv::ModelConfig& c) {
+  Napi::Array ranks = Napi::Array::New(env, c.ranks.size());
+  for (size_t i = 0; i < c.ranks.size(); i++) {
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("w", c.ranks[i].w);
+    r.Set("a", c.ranks[i].a);
+    r.Set("v", c.ranks[i].v);
+    r.Set("g", c.ranks[i].g);
+    if (c.version == "x060") r.Set("mix", c.ranks[i].mix);  // x060's token-shift LoRA width
+    ranks.Set(i, r);
+  }
+  return ranks;
+}
+
 Napi::Function ModelWrap::Init(Napi::Env env) {
   Napi::Function fn = DefineClass(env, "Model", {
       InstanceMethod<&ModelWrap::Info>("info"),
@@ -82,17 +96,7 @@ Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {
   o.Set("headSize", c.head_size);
   o.Set("vocabSize", c.vocab_size);
   o.Set("ffn", c.ffn);
-  Napi::Array ranks = Napi::Array::New(env, c.ranks.size());
-  for (size_t i = 0; i < c.ranks.size(); i++) {
-    Napi::Object r = Napi::Object::New(env);
-    r.Set("w", c.ranks[i].w);
-    r.Set("a", c.ranks[i].a);
-    r.Set("v", c.ranks[i].v);
-    r.Set("g", c.ranks[i].g);
-    if (c.version == "x060") r.Set("mix", c.ranks[i].mix);  // x060's token-shift LoRA width
-    ranks.Set(i, r);
-  }
-  o.Set("ranks", ranks);
+  o.Set("ranks", ranks_array(env, c));
   o.Set("fingerprint", model->fingerprint());
   o.Set("device", model->device());
   o.Set("stateFloats", static_cast<double>(model->state_floats()));

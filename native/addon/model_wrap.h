@@ -8,6 +8,9 @@
 
 namespace rwkv_addon {
 
+// A config's per-layer LoRA widths as JS objects ({ w, a, v, g }, x060 with mix), for info() and inspectModel().
+Napi::Array ranks_array(Napi::Env env, const rwkv::ModelConfig& c);
+
 class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
  public:
   static Napi::Function Init(Napi::Env env);

@@ -89,6 +89,13 @@ void expect_refused_within_bound(const char* what, const std::string& path, uint
             static_cast<unsigned long long>(grew), static_cast<unsigned long long>(bound));
   CHECK_MSG(o.message.find(path) != std::string::npos || path.empty(), "%s: the message does not name the file: %s", what,
             o.message.c_str());
+  if (open) return;
+  // inspect_model reads the same header through the same readers: the same refusal, within the same bound.
+  Outcome i = in_child([&] { rwkv::inspect_model(path); });
+  uint64_t inspect_grew = i.peak_kib > idle ? (i.peak_kib - idle) * 1024 : 0;
+  CHECK_MSG(i.code == want_code, "%s: inspect_model got %s (%s), wanted %s", what, i.code.c_str(), i.message.c_str(), want_code);
+  CHECK_MSG(inspect_grew <= bound, "%s: inspect_model's peak memory grew by %llu bytes, more than %llu", what,
+            static_cast<unsigned long long>(inspect_grew), static_cast<unsigned long long>(bound));
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 // (--model, RWKVSTREAM_MODEL, the config file, the cache, else a download of the default — offline, the
 // error says how to give one), downloads shown as progress, then loaded.
 import type { LoadedConfig } from '../config/index.ts';
-import { Engine, Model } from '../../engine/index.ts';
+import { Engine, inspectModel, useAddon } from '../../engine/index.ts';
 import { resolveEngineOptions, resolveModel, type ResolvedEngine, type ShippedModel } from '../models/index.ts';
 import { downloadProgress } from './progress.ts';
 
@@ -21,6 +21,7 @@ export async function loadEngine(loaded: LoadedConfig, options: LoadEngineOption
 /** The model and vocabulary files the configuration names (downloaded when needed), not loaded yet. */
 export async function resolveEngine(loaded: LoadedConfig, options: LoadEngineOptions): Promise<ResolvedEngine> {
   const { config, origin } = loaded;
+  if (config.addon !== undefined) useAddon(config.addon);
   const progress = downloadProgress({ quiet: options.quiet });
   const resolveOptions = {
     origin,
@@ -33,11 +34,10 @@ export async function resolveEngine(loaded: LoadedConfig, options: LoadEngineOpt
     const model = await resolveModel(config, resolveOptions);
     let modelVocabSize = model.catalog?.vocabSize ?? model.vocabSize;
     if (config.vocab === undefined && modelVocabSize === undefined) {
-      // A model file outside the catalog: only the file says whether it is byte-level (256 ids) or needs the
-      // World vocabulary, and the vocabulary must be settled before the engine loads.
-      const peek = await Model.load({ model: model.path, weights: config.weights, threads: config.threads, device: 'cpu' });
-      modelVocabSize = peek.info.vocabSize;
-      peek.dispose();
+      // A model file outside the catalog: only the file says whether it is byte-level (256 ids), an RWKV-4
+      // Pile model (the 20B tokenizer) or a World model, and the vocabulary must be settled before the engine
+      // loads. Its header says so: no weights are read.
+      modelVocabSize = (await inspectModel(model.path)).vocabSize;
     }
     resolved = await resolveEngineOptions(config, { ...resolveOptions, ...(modelVocabSize !== undefined ? { modelVocabSize } : {}) });
   } finally {

@@ -2,7 +2,8 @@
 import { CommanderError } from 'commander';
 
 import type { ErrorCode } from '../../schemas/error-codes.ts';
-
+import { useAddon } from '../../engine/native.ts';
+import { addonFromEnvironment } from '../config/addon.ts';
 import { quietOnClosedStdout, reportError } from './output.ts';
 import { buildProgram, commanderExit } from './program.ts';
 
@@ -12,6 +13,9 @@ class StalledError extends Error {
 }
 
 quietOnClosedStdout();
+// Only records the file: the addon itself is loaded by the first command that needs the engine.
+const addon = addonFromEnvironment();
+if (addon !== undefined) useAddon(addon);
 
 // Node exits with status 0 once its event loop is empty, even while a promise is pending: a client that
 // drops its sockets without settling its connect() would end the command silently, as if it had succeeded.

@@ -65,6 +65,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'threads', kind: 'int', flag: '--threads <n>', env: 'RWKVSTREAM_THREADS', description: 'CPU threads (0: all)', default: '0', commands: MODEL_COMMANDS },
   { path: 'device', kind: 'string', flag: '--device <name>', env: 'RWKVSTREAM_DEVICE', description: 'cpu, cuda or auto', default: 'cpu', commands: MODEL_COMMANDS },
   { path: 'offline', kind: 'boolean', flag: '--offline', env: 'RWKVSTREAM_OFFLINE', description: 'never download; use only given or cached files', default: 'false', commands: MODEL_COMMANDS },
+  { path: 'addon', kind: 'string', env: 'RWKVSTREAM_ADDON', description: 'the compiled native engine to load (rwkv.node; e.g. a CUDA build kept elsewhere)', default: 'native/build/rwkv.node of the package', commands: MODEL_COMMANDS },
   { path: 'home', kind: 'string', env: 'RWKVSTREAM_HOME', description: 'cache of downloaded models and vocabularies', default: '$XDG_CACHE_HOME/rwkvstream, else ~/.cache/rwkvstream', commands: CACHE_COMMANDS },
   { path: 'hfEndpoint', kind: 'string', env: 'RWKVSTREAM_HF_ENDPOINT', description: 'Hugging Face endpoint or mirror models are downloaded from', default: 'https://huggingface.co', commands: CACHE_COMMANDS },
   { path: 'vocabUrl', kind: 'string', env: 'RWKVSTREAM_VOCAB_URL', description: 'where the World vocabulary is downloaded from', default: 'the RWKV-LM repository on GitHub', commands: CACHE_COMMANDS },

@@ -1,11 +1,12 @@
-// Checks of the engine side: the addon loads (and what the machine offers it), the model file loads, the
-// tokenizer belongs to the model, and a multilingual canary survives encode/decode byte for byte and gives
-// finite logits. Each failure carries the fix a user would try first.
+// Checks of the engine side: the addon loads (and what the machine offers it), the model file is a model (its
+// header and parameter table, read without loading it), the tokenizer belongs to the model, and — only then is
+// the model loaded — a multilingual canary survives encode/decode byte for byte and gives finite logits. Each
+// failure carries the fix a user would try first.
 import type { AppConfig } from '../../schemas/app-config.ts';
 import type { CheckResult } from '../../schemas/doctor.ts';
-import type { Capabilities } from '../../schemas/engine.ts';
+import type { Capabilities, ModelFileInfo } from '../../schemas/engine.ts';
 import type { ErrorCode } from '../../schemas/error-codes.ts';
-import { capabilities, EngineError, Model, Tokenizer } from '../../engine/index.ts';
+import { capabilities, EngineError, inspectModel, Model, Tokenizer } from '../../engine/index.ts';
 import { DEFAULT_MODEL_NAME, WORLD_VOCAB } from '../models/catalog.ts';
 import { resolveModel, resolveVocab } from '../models/resolve.ts';
 
@@ -81,8 +82,17 @@ const MODEL_FIXES: Readonly<Record<string, string>> = {
 
 export interface ModelCheck {
   result: CheckResult;
-  model?: Model;
+  /** The model file and what its header says, when it is a model. */
+  file?: string;
+  info?: ModelFileInfo;
 }
+
+const modelFailure = (file: string, err: unknown, name = 'model'): CheckResult => ({
+  name,
+  status: 'fail',
+  message: `${file}: ${messageOf(err)}`,
+  fix: MODEL_FIXES[codeOf(err) ?? ''] ?? `run rwkvstream inspect ${file} for details`,
+});
 
 export async function checkModel(config: AppConfig, origin: (path: string) => string): Promise<ModelCheck> {
   let file: string;
@@ -99,28 +109,35 @@ export async function checkModel(config: AppConfig, origin: (path: string) => st
     };
   }
   try {
-    const model = await Model.load({ model: file, weights: config.weights, threads: config.threads, device: config.device });
-    const i = model.info;
+    const i = await inspectModel(file);
     return {
-      model,
+      file,
+      info: i,
       result: {
         name: 'model',
         status: 'ok',
         message: `${file}: ${i.version}, ${i.nLayer} layers x ${i.nEmbd}, ${i.nHead} head${i.nHead === 1 ? '' : 's'}, vocabulary ${i.vocabSize}, ` +
-          `${i.fileDtype} file, ${i.weights} weights on ${i.device}`,
-        details: { path: file, version: i.version, nLayer: i.nLayer, nEmbd: i.nEmbd, nHead: i.nHead, vocabSize: i.vocabSize },
+          `${i.fileDtype} ${i.format} file, ${i.parameters} parameters`,
+        details: { path: file, version: i.version, nLayer: i.nLayer, nEmbd: i.nEmbd, nHead: i.nHead, vocabSize: i.vocabSize, parameters: i.parameters },
       },
     };
   } catch (err) {
-    const code = codeOf(err) ?? '';
-    return {
-      result: {
-        name: 'model',
-        status: 'fail',
-        message: `${file}: ${messageOf(err)}`,
-        fix: MODEL_FIXES[code] ?? `run rwkvstream inspect ${file} for details`,
-      },
-    };
+    return { result: modelFailure(file, err) };
+  }
+}
+
+export interface LoadCheck {
+  model?: Model;
+  /** Why the model did not load (reported as the round trip's failure). */
+  result?: CheckResult;
+}
+
+/** Loads the model for the round trip, with the configured weights and device. */
+export async function loadForCanary(config: AppConfig, file: string): Promise<LoadCheck> {
+  try {
+    return { model: await Model.load({ model: file, weights: config.weights, threads: config.threads, device: config.device }) };
+  } catch (err) {
+    return { result: modelFailure(file, err, 'round trip') };
   }
 }
 
@@ -137,8 +154,7 @@ export interface TokenizerCheck {
   tokenizer?: Tokenizer;
 }
 
-export async function checkTokenizer(config: AppConfig, origin: (path: string) => string, model: Model): Promise<TokenizerCheck> {
-  const modelVocab = model.info.vocabSize;
+export async function checkTokenizer(config: AppConfig, origin: (path: string) => string, modelVocab: number): Promise<TokenizerCheck> {
   let spec: string;
   try {
     spec = (await resolveVocab(config, { origin, download: false, modelVocabSize: modelVocab })).vocab;
@@ -218,5 +234,6 @@ export async function checkCanary(model: Model, tokenizer: Tokenizer): Promise<C
     name,
     status: 'ok',
     message: `${bytes.length} bytes of multilingual text -> ${ids.length} tokens -> the same bytes; ${values.length} finite logits`,
+    details: { weights: model.info.weights, device: model.info.device },
   };
 }

@@ -2,7 +2,8 @@
 // problem. Checks that need something that failed are listed as skipped with the reason.
 import { DoctorReportSchema, type CheckResult, type DoctorReport } from '../../schemas/doctor.ts';
 import { ConfigError, loadConfig, type LoadConfigOptions } from '../config/index.ts';
-import { checkAddon, checkCanary, checkModel, checkTokenizer } from './engine-checks.ts';
+import { useAddon } from '../../engine/index.ts';
+import { checkAddon, checkCanary, checkModel, checkTokenizer, loadForCanary } from './engine-checks.ts';
 import { kafkaAccessFrom } from '../adapters/kafka/security.ts';
 import { redisAccessFrom } from '../adapters/redis/access.ts';
 import { checkKafka, checkRedis } from './services-checks.ts';
@@ -44,22 +45,33 @@ export async function runDoctor(options: LoadConfigOptions = {}): Promise<Doctor
     message: `valid${loaded.file !== undefined ? ` (config file ${loaded.file})` : ''}; model cache ${config.home}`,
   }];
 
+  if (config.addon !== undefined) useAddon(config.addon);
   const addon = checkAddon(config);
   checks.push(addon);
   if (addon.status === 'fail' && addon.details === undefined) {
     checks.push(skip('model', 'needs the native engine'), skip('tokenizer', 'needs the native engine'), skip('round trip', 'needs the native engine'));
   } else {
-    const { result, model } = await checkModel(config, origin);
+    const { result, file, info } = await checkModel(config, origin);
     checks.push(result);
-    if (!model) {
-      checks.push(skip('tokenizer', 'needs a model that loads'), skip('round trip', 'needs a model that loads'));
+    if (file === undefined || info === undefined) {
+      checks.push(skip('tokenizer', 'needs a model file'), skip('round trip', 'needs a model file'));
     } else {
-      try {
-        const tok = await checkTokenizer(config, origin, model);
-        checks.push(tok.result);
-        checks.push(tok.tokenizer ? await checkCanary(model, tok.tokenizer) : skip('round trip', 'needs a tokenizer that fits the model'));
-      } finally {
-        model.dispose();
+      // The tokenizer is checked against the file's header; the model is loaded only for the round trip.
+      const tok = await checkTokenizer(config, origin, info.vocabSize);
+      checks.push(tok.result);
+      if (!tok.tokenizer) {
+        checks.push(skip('round trip', 'needs a tokenizer that fits the model'));
+      } else {
+        const loaded = await loadForCanary(config, file);
+        if (!loaded.model) {
+          checks.push(loaded.result!);
+        } else {
+          try {
+            checks.push(await checkCanary(loaded.model, tok.tokenizer));
+          } finally {
+            loaded.model.dispose();
+          }
+        }
       }
     }
   }

@@ -7,6 +7,7 @@ export { formatBytes } from './format.ts';
 export { fileUrl, listRepoFiles, pickModelFile } from './hf.ts';
 export { LISTING_HEADER, catalogMarkdown, formatTable, listModels, listingRows } from './list.ts';
 export { choosePromptFormat, formatOfModel, type FormatChoice } from './prompt-format.ts';
+export { NEOX_20B_URL, neox20bFile, type Neox20bFile, type Neox20bOptions } from './neox-20b.ts';
 export { parsePullSpec, pullModel, pullVocab, type ModelPull, type PullOptions, type PullProgress, type PullResult } from './pull.ts';
 export {
   howToGiveModel,

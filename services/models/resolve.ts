@@ -1,8 +1,9 @@
 // Which model and vocabulary a command runs with. The model: the one configured (--model, RWKVSTREAM_MODEL,
 // the config file — a file, or the name of a shipped, catalog or cached model), else the command's shipped
 // default (scan: the log model), else the cached default model, else any cached model, else a download of the
-// default. The vocabulary: the one configured, else the byte tokenizer for 256-id models, else the cached World
-// vocabulary, else a download of it.
+// default. The vocabulary: the one configured ("20b" resolved to the 20B tokenizer's file), else the byte
+// tokenizer for 256-id models, the 20B tokenizer (cached, else downloaded) for 50277-id models, else the cached
+// World vocabulary, else a download of it. Only files reach the engine.
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 
@@ -10,10 +11,12 @@ import type { AppConfig } from '../../schemas/app-config.ts';
 import type { EngineOptions } from '../../schemas/engine.ts';
 import type { CatalogModel, ModelCatalog } from '../../schemas/models.ts';
 import { listCached, readCached } from './cache.ts';
+import { isNamedTokenizer } from '../../engine/neox-20b.ts';
 import { DEFAULT_MODEL_NAME, MODEL_CATALOG, NEOX_20B_VOCAB_SIZE, WORLD_VOCAB, findCatalogModel, isVocabName } from './catalog.ts';
 import { ModelsError } from './errors.ts';
 import { formatBytes } from './format.ts';
 import { describeError } from './hf.ts';
+import { neox20bFile } from './neox-20b.ts';
 import { pullModel, pullVocab, type PullOptions, type PullProgress } from './pull.ts';
 import { findShippedModel, type ShippedModel } from './shipped.ts';
 
@@ -31,7 +34,7 @@ export interface ResolvedModel {
 }
 
 export interface ResolvedVocab {
-  /** A vocabulary file, or "bytes". */
+  /** A vocabulary file (the 20B tokenizer's too: the name "20b" resolves to its file), or "bytes". */
   vocab: string;
   from: ResolvedFrom | 'model';
 }
@@ -174,14 +177,15 @@ export async function resolveVocab(config: ResolveConfig, opts: ResolveVocabOpti
       return { vocab: config.vocab === 'bytes' ? 'bytes' : path.resolve(config.vocab), from: 'configured' };
     }
     const origin = opts.origin?.('vocab') ?? 'the vocab setting';
+    if (isNamedTokenizer(config.vocab)) return neox20b(config, opts);
     if (!isVocabName(config.vocab)) {
       throw new ModelsError('E_VOCAB_NOT_FOUND',
         `${origin}: ${config.vocab} is not a file (give the World vocabulary file, "bytes", or "vocab" for the cached one)`);
     }
   }
   if (config.vocab === undefined && opts.modelVocabSize === 256) return { vocab: 'bytes', from: 'model' };
-  // RWKV-4 Pile and Raven models: the GPT-NeoX 20B tokenizer, by name (the engine fetches and checks it).
-  if (config.vocab === undefined && opts.modelVocabSize === NEOX_20B_VOCAB_SIZE) return { vocab: '20b', from: 'model' };
+  // RWKV-4 Pile and Raven models: the GPT-NeoX 20B tokenizer, from the cache or downloaded.
+  if (config.vocab === undefined && opts.modelVocabSize === NEOX_20B_VOCAB_SIZE) return neox20b(config, opts);
 
   const cached = await readCached(config.home, 'vocab', WORLD_VOCAB.name);
   if (cached) return { vocab: cached.path, from: 'cache' };
@@ -197,6 +201,15 @@ export async function resolveVocab(config: ResolveConfig, opts: ResolveVocabOpti
       `the World vocabulary is not configured or cached, and downloading it failed: ${describeError(err)}; ${howToGiveVocab(config.home)}`,
       { cause: err });
   }
+}
+
+async function neox20b(config: ResolveConfig, opts: ResolveOptions): Promise<ResolvedVocab> {
+  const file = await neox20bFile(config, {
+    ...(opts.download !== undefined ? { download: opts.download } : {}),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  return { vocab: file.path, from: file.from };
 }
 
 export interface ResolvedEngine {

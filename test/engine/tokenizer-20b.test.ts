@@ -1,14 +1,17 @@
 // The GPT-NeoX 20B tokenizer of the RWKV-4 Pile models (../shared/data/20B_tokenizer.json): known ids, round
-// trips, its fingerprint, the name "20b" resolved from the models cache, the automatic choice for 50277-id
-// models, and the refusal of a tokenizer that does not fit the model.
+// trips, its fingerprint, the name "20b" resolved by the models cache (services/models) to the file the engine
+// takes, the automatic choice for 50277-id models, and the refusal of a tokenizer that does not fit the model.
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 
 import { writeCached } from '../../services/models/cache.ts';
-import { Engine, EngineError, Tokenizer } from '../../engine/index.ts';
+import { ModelsError } from '../../services/models/errors.ts';
+import { NEOX_20B_URL } from '../../services/models/neox-20b.ts';
+import { resolveEngineOptions, resolveVocab } from '../../services/models/resolve.ts';
+import { Engine, EngineError, inspectModel, Tokenizer } from '../../engine/index.ts';
 import { NEOX_20B } from '../../engine/neox-20b.ts';
 import { dataFile, fixture } from '../helpers/paths.ts';
 import { writeRandomOlderModel } from '../helpers/random-older.ts';
@@ -77,33 +80,35 @@ test('text round-trips, and every token decodes to its exact bytes', () => {
 });
 
 test('"20b" names the tokenizer in the models cache; offline without it, the error says how to give it', async () => {
-  const saved = { home: process.env.RWKVSTREAM_HOME, offline: process.env.RWKVSTREAM_OFFLINE };
-  after(() => {
-    for (const [k, v] of [['RWKVSTREAM_HOME', saved.home], ['RWKVSTREAM_OFFLINE', saved.offline]] as const) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  });
-  process.env.RWKVSTREAM_OFFLINE = '1';
+  // The engine takes files only: the name is the models cache's to resolve.
+  await assert.rejects(Tokenizer.load('20b'), (e: unknown) => e instanceof EngineError && e.code === 'E_TOKENIZER' && /20B_tokenizer\.json/.test(e.message));
+
   const empty = path.join(dir, 'empty-home');
-  await assert.rejects(Tokenizer.load('20b', { home: empty }), (e: unknown) => e instanceof EngineError && e.code === 'E_TOKENIZER' && /--vocab/.test(e.message));
+  await assert.rejects(resolveVocab({ vocab: '20b', home: empty, offline: true, hfEndpoint: 'https://huggingface.co', vocabUrl: 'https://example.invalid/v' }),
+    (e: unknown) => e instanceof ModelsError && e.code === 'E_VOCAB_NOT_FOUND' && /--vocab/.test(e.message) && /offline/.test(e.message));
 
   const home = path.join(dir, 'home');
   const vocabDir = path.join(home, 'vocab', NEOX_20B.name);
   mkdirSync(vocabDir, { recursive: true });
   copyFileSync(file, path.join(vocabDir, NEOX_20B.file));
   await writeCached(home, {
-    kind: 'vocab', name: NEOX_20B.name, file: NEOX_20B.file, url: NEOX_20B.url, sha256: NEOX_20B.sha256, size: NEOX_20B.size,
+    kind: 'vocab', name: NEOX_20B.name, file: NEOX_20B.file, url: NEOX_20B_URL, sha256: NEOX_20B.sha256, size: NEOX_20B.size,
     pulledAt: new Date().toISOString(),
   });
-  process.env.RWKVSTREAM_HOME = home;
-  const named = await Tokenizer.load('20b');
+  const config = { home, offline: true, hfEndpoint: 'https://huggingface.co', vocabUrl: 'https://example.invalid/v' };
+  const resolved = await resolveVocab({ ...config, vocab: '20b' });
+  assert.equal(resolved.from, 'cache');
+  const named = await Tokenizer.neox20b(resolved.vocab);
   assert.equal(named.info.fingerprint, tokenizer.info.fingerprint);
 
-  // A 50277-id model gets the 20B tokenizer without being told, and runs a text.
+  // A 50277-id model gets the 20B tokenizer without being told (its header says how many ids), and runs a text.
   const model = path.join(dir, 'v4-50277.safetensors');
   writeRandomOlderModel(model, { version: 'v4', vocab: 50277, embd: 32, layers: 1 });
-  const engine = await Engine.load({ model, threads: 1 });
+  assert.equal((await inspectModel(model)).vocabSize, 50277);
+  const options = await resolveEngineOptions({ ...config, model, weights: 'f32', threads: 1, device: 'cpu' },
+    { modelVocabSize: (await inspectModel(model)).vocabSize });
+  assert.equal(options.vocab.vocab, resolved.vocab);
+  const engine = await Engine.load(options.options);
   try {
     assert.equal(engine.model.info.version, 'v4');
     assert.equal(engine.tokenizer.info.fingerprint, tokenizer.info.fingerprint);
@@ -113,6 +118,9 @@ test('"20b" names the tokenizer in the models cache; offline without it, the err
   } finally {
     engine.dispose();
   }
+  // The engine alone does not look for it: it says which tokenizer to give.
+  await assert.rejects(Engine.load({ model, threads: 1 }),
+    (e: unknown) => e instanceof EngineError && e.code === 'E_TOKENIZER_MISMATCH' && /20B_tokenizer\.json/.test(e.message));
 });
 
 test('a model whose vocabulary does not fit the 20B tokenizer is refused', async () => {

@@ -90,6 +90,23 @@ std::shared_ptr<Model> load_model(const std::string& path, const EngineOptions& 
 // Builds a model from tensors already in memory (takes ownership: the CPU backend may keep views into them).
 std::shared_ptr<Model> load_model(std::shared_ptr<const TensorFile> file, const EngineOptions& options);
 
+// What a model file says about itself, read from its container header and validated as its version's
+// parameter table without building any backend: no weights are converted, packed or copied to a device, so it
+// costs about as much as the file's header (plus, when asked, one read of every byte for the fingerprint).
+struct ModelFileInfo {
+  ModelConfig config;
+  std::vector<std::string> dtypes;  // every dtype the file's tensors use, in dtype_name spelling, sorted
+  uint64_t parameters = 0;          // elements of all the file's tensors
+  uint64_t tensors = 0;             // how many tensors the file holds
+  int deep_embed_rank = 0;          // D of x070-7a's per-token D x D matrices; 0 otherwise
+  std::string fingerprint;          // the loaded model's fingerprint(); empty unless asked for
+};
+
+// The file's configuration, refusing a file with the same codes as load_model (E_IO, E_MODEL_FORMAT,
+// E_MODEL_TRUNCATED, E_MODEL_LIMIT, E_MODEL_VERSION, E_MODEL_SHAPE, E_MODEL_DTYPE, ...) and within the same
+// read budget. `with_fingerprint` hashes every weight byte (seconds for a multi-gigabyte file).
+ModelFileInfo inspect_model(const std::string& path, bool with_fingerprint = false);
+
 // A random x070 model with the official tensor names and shapes (weights drawn like the training init, so
 // activations stay in a realistic range), for benchmarks and backend parity tests.
 struct RandomModelShape {

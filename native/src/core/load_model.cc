@@ -1,6 +1,7 @@
-// load_model and capabilities: open a model file, validate it for its version (detected from the keys) and
-// hand it to a backend.
+// load_model, inspect_model and capabilities: open a model file, validate it for its version (detected from
+// the keys) and hand it to a backend, or only describe it.
 #include <memory>
+#include <set>
 #include <string>
 
 #include "core/rwkv456_params.h"
@@ -87,6 +88,29 @@ std::shared_ptr<Model> load_model(std::shared_ptr<const TensorFile> file, const 
 std::shared_ptr<Model> load_model(const std::string& path, const EngineOptions& options) {
   std::shared_ptr<const TensorFile> file = TensorFile::open(path);
   return load_model(std::move(file), options);
+}
+
+ModelFileInfo inspect_model(const std::string& path, bool with_fingerprint) {
+  // The same reader and parameter tables as load_model, so a file is refused here exactly as a load would
+  // refuse it; the tables hold views into the memory map, so nothing here reads the weights themselves.
+  std::shared_ptr<const TensorFile> file = TensorFile::open(path);
+  ModelFileInfo info;
+  if (is_rwkv456_version(detect_version(file->tensors()))) {
+    info.config = rwkv456_params(*file).config;
+  } else {
+    Rwkv7Params params = rwkv7_params(*file);
+    info.config = std::move(params.config);
+    info.deep_embed_rank = params.deep_embed_rank;
+  }
+  std::set<std::string> dtypes;
+  for (const auto& [name, view] : file->tensors()) {
+    dtypes.insert(dtype_name(view.dtype));
+    info.parameters += static_cast<uint64_t>(view.numel());
+  }
+  info.tensors = file->tensors().size();
+  info.dtypes.assign(dtypes.begin(), dtypes.end());
+  if (with_fingerprint) info.fingerprint = fingerprint_tensors(file->tensors());
+  return info;
 }
 
 Capabilities capabilities() {

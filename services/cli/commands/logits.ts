@@ -6,7 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 
 import { Engine, Model, RnnState } from '../../../engine/index.ts';
-import { addEngineFlags, engineOptions, type EngineFlags } from '../engine-options.ts';
+import { addEngineFlags, commandVocab, engineOptions, type EngineFlags } from '../engine-options.ts';
 import { parseIdList, printJson, UsageError } from '../output.ts';
 
 interface LogitsFlags extends EngineFlags {
@@ -29,7 +29,9 @@ export function logitsCommand(program: Command): void {
     .option('--state-out <file>', 'write the final raw float32 state (the version\'s official layout) to this file')
     .action(async (model: string, flags: LogitsFlags) => {
       // Token ids need no tokenizer; --text loads the one that belongs to the model.
-      const engine = flags.text !== undefined ? await Engine.load(engineOptions(model, flags)) : undefined;
+      const engine = flags.text !== undefined
+        ? await Engine.load(engineOptions(model, { ...flags, vocab: await commandVocab(flags.vocab, model) }))
+        : undefined;
       const loaded = engine?.model ?? (await Model.load(engineOptions(model, flags)));
       try {
         let tokens: number[];

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 
 import { Tokenizer } from '../../../engine/index.ts';
+import { commandVocab } from '../engine-options.ts';
 import { parseIdList, printJson, readStdin, UsageError } from '../output.ts';
 
 function parseHex(hex: string): Buffer {
@@ -19,7 +20,7 @@ export function tokenizeCommands(program: Command): void {
     .requiredOption('--vocab <file>', 'World vocabulary file, "bytes", "20b" or a tokenizers .json')
     .option('--hex <hex>', 'tokenize these raw bytes (any bytes, including invalid UTF-8)')
     .action(async (text: string | undefined, flags: { vocab: string; hex?: string }) => {
-      const tokenizer = await Tokenizer.load(flags.vocab);
+      const tokenizer = await Tokenizer.load((await commandVocab(flags.vocab))!);
       const input = flags.hex !== undefined ? parseHex(flags.hex) : text !== undefined ? Buffer.from(text, 'utf8') : await readStdin();
       printJson(Array.from(await tokenizer.encode(input)));
     });
@@ -31,7 +32,7 @@ export function tokenizeCommands(program: Command): void {
     .requiredOption('--ids <ids>', 'comma-separated token ids')
     .option('--hex', 'print the bytes as hex instead of text')
     .action(async (flags: { vocab: string; ids: string; hex?: boolean }) => {
-      const tokenizer = await Tokenizer.load(flags.vocab);
+      const tokenizer = await Tokenizer.load((await commandVocab(flags.vocab))!);
       const bytes = tokenizer.decodeBytes(parseIdList(flags.ids, '--ids'));
       process.stdout.write(flags.hex ? `${bytes.toString('hex')}\n` : bytes);
     });
