@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 
-import { Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 
 import { reportAbandonedParts } from '../../pipelines/abandoned-parts.ts';
 import { Checkpointer } from '../../pipelines/checkpoints.ts';
@@ -231,8 +231,16 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       sweeper.unref();
       cleanup.push(async () => clearInterval(sweeper));
     }
+    // Without Kafka the inbox is where submissions wait before ingest: its depth is the backlog an operator
+    // watches, as consumer lag is with Kafka.
+    const counted: { name: string; queue: Queue }[] = LANES.map((lane) => ({ name: lane, queue: queues[lane] }));
+    if (!kafka && service.roles.includes('ingest')) {
+      const inbox = new Queue(INBOX_QUEUE, { connection: queueConnection, prefix: keys.queuePrefix });
+      counted.push({ name: INBOX_QUEUE, queue: inbox });
+      cleanup.push(() => inbox.close());
+    }
     metrics.watchQueues(() =>
-      Promise.all(LANES.map(async (lane) => ({ queue: lane, counts: await queues[lane].getJobCounts(...COUNTED_STATES) }))),
+      Promise.all(counted.map(async ({ name, queue }) => ({ queue: name, counts: await queue.getJobCounts(...COUNTED_STATES) }))),
     );
 
     let server: MetricsServer | null = null;

@@ -86,6 +86,13 @@ test('submit --redis: a small document, a large one in parts and a resubmission 
   assert.ok(smallOnes.length >= 1, 'the result was published on the Redis results stream');
   assert.deepEqual(new Set(smallOnes.map((e) => (JSON.parse(e.json!) as { summary: { text: string } }).summary.text)).size, 1, 'one summary for a document sent twice');
   assert.ok(published.some((e) => e.key === 'doc-large'));
+
+  // The inbox's backlog is a metric, as consumer lag is with Kafka: every submission was taken in (a taken-in
+  // record's job is removed, so nothing waits and nothing failed).
+  const metrics = await (await fetch(`http://127.0.0.1:${worker.metricsPort}/metrics`)).text();
+  for (const state of ['waiting', 'active', 'failed']) {
+    assert.match(metrics, new RegExp(`^rwkvstream_queue_jobs\\{queue="inbox",state="${state}"\\} 0$`, 'm'));
+  }
 });
 
 test('refused records go to the Redis dead-letter stream with their bytes; an empty document also gets a failure record', async () => {
