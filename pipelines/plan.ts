@@ -11,7 +11,7 @@ import { DocumentTextCheck } from './document-text.ts';
 import { PipelineError, permanent } from './errors.ts';
 import { checkPlannedLimits } from './limits.ts';
 import type { JobContext, PlannedDocument } from './ports.ts';
-import { DocumentTokenizer } from './prompts/document-tokens.ts';
+import { DocumentTokenizer } from './document-tokens.ts';
 
 export type PlanOutcome = 'planned' | 'duplicate';
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 
-import { DocumentTokenizer } from '../../pipelines/prompts/document-tokens.ts';
+import { DocumentTokenizer } from '../../pipelines/document-tokens.ts';
 import { MAX_HELD_WHITESPACE, TurnFolder, documentPrefix, foldTurnText, formatFromFileName } from '../../pipelines/prompts/formats.ts';
 import { groupPrompt } from '../../pipelines/reduce.ts';
 import { summarize } from '../../pipelines/tasks/index.ts';

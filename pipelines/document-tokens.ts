@@ -3,10 +3,10 @@
 // so the ids are those of tokenizing prefix + folded document whole, as the official demos do; and because
 // the prefix is part of the stored ids, chunking and resuming need nothing else (it is read exactly once, at
 // the start of chunk 0).
-import type { DocumentTask } from '../../schemas/tasks.ts';
-import type { Tokenizer } from '../../engine/index.ts';
-import { StreamTokenizer } from '../tokenize-stream.ts';
-import { TurnFolder, documentPrefix } from './formats.ts';
+import type { DocumentTask } from '../schemas/tasks.ts';
+import type { Tokenizer } from '../engine/index.ts';
+import { StreamTokenizer } from './tokenize-stream.ts';
+import { TurnFolder, documentPrefix } from './prompts/formats.ts';
 
 export class DocumentTokenizer {
   readonly #tokens: StreamTokenizer;
