@@ -3,7 +3,7 @@
 import type { PipelineSettings } from '../schemas/config.ts';
 import type { Engine } from '../engine/index.ts';
 import type { Checkpointer } from './checkpoints.ts';
-import type { Forward } from './forward-batcher.ts';
+import type { Forward } from './tasks/forward.ts';
 import type { TextListener } from './tasks/summarize.ts';
 import type {
   BodyReader,

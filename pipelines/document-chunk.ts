@@ -2,7 +2,7 @@
 // state fenced on the version it started from, then enqueue the successor under its deterministic id.
 //
 // A chunk job can run more than once (a retry after a crash, a lock that expired while the model ran, a
-// duplicate add). The checkpoint decides what is left to do:
+// duplicate add). The checkpoint decides what is left to do (resume.ts: chunkJobAction):
 //   next chunk > k + 1  the successor has committed too: nothing to do;
 //   next chunk = k + 1  this chunk is applied, its successor may not be enqueued yet: enqueue it (no-op if it is);
 //   next chunk = k      run it; if another run commits first, this commit is rejected and changes nothing;
@@ -18,7 +18,8 @@ import { chunkRange } from './chunking.ts';
 import type { PipelineDeps } from './context.ts';
 import { permanent } from './errors.ts';
 import { forwardOf } from './forward-batcher.ts';
-import type { CheckpointHead, JobContext, StateKey } from './ports.ts';
+import type { JobContext, StateKey } from './ports.ts';
+import { chunkJobAction, runningStep } from './resume.ts';
 import { publishSectionOutbox, readChunkWithSections, runSectionHeads } from './section-outbox.ts';
 
 export type ChunkOutcome = 'applied' | 'already-applied' | 'superseded' | 'skipped';
@@ -64,16 +65,22 @@ export async function runChunk(job: ChunkJob, deps: PipelineDeps, ctx: JobContex
   const loadStarted = performance.now();
   const { head, state, cached } = await deps.checkpoints.load(key);
   const loadMs = performance.now() - loadStarted;
-  const next = head?.chunk ?? 0;
-  if (next > job.chunk + 1) return 'skipped';
-  if (next === job.chunk + 1) {
-    // The crash may have come between the commit and the publishing of its sections.
-    if (head) await publishPending(record, head, deps, ctx);
-    await enqueueSuccessor(record, job.chunk, deps);
-    return 'already-applied';
-  }
-  if (next < job.chunk) {
-    throw permanent('E_CHECKPOINT_GAP', `chunk ${job.chunk} of ${record.id} was queued but the checkpoint is at chunk ${next}`);
+  const step = runningStep(planned, head);
+  switch (chunkJobAction(job.chunk, step)) {
+    case 'skip':
+      return 'skipped';
+    case 'applied':
+      // The crash may have come between the commit and the publishing of its sections.
+      if (step.step === 'deliver') {
+        ctx.log.info({ version: step.version }, 'publishing the sections a previous run committed');
+        await publishSectionOutbox(record, step.version, step.outbox, deps);
+      }
+      await enqueueSuccessor(record, job.chunk, deps);
+      return 'already-applied';
+    case 'gap':
+      throw permanent('E_CHECKPOINT_GAP', `chunk ${job.chunk} of ${record.id} was queued but the checkpoint is at chunk ${step.committed}`);
+    case 'run':
+      break;
   }
 
   const { start, end } = chunkRange(job.chunk, record.tokens, record.chunkTokens);
@@ -119,12 +126,6 @@ export async function runChunk(job: ChunkJob, deps: PipelineDeps, ctx: JobContex
     bytes: outcome.bytes,
   }, 'chunk committed');
   return 'applied';
-}
-
-async function publishPending(record: DocumentRecord, head: CheckpointHead, deps: PipelineDeps, ctx: JobContext): Promise<void> {
-  if (head.result === null || head.published) return;
-  ctx.log.info({ version: head.version }, 'publishing the sections a previous run committed');
-  await publishSectionOutbox(record, head.version, head.result, deps);
 }
 
 const round = (ms: number) => Math.round(ms * 100) / 100;

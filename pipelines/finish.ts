@@ -14,6 +14,7 @@ import { checkTokenizer, documentKey, sameChain } from './document-chunk.ts';
 import { permanent } from './errors.ts';
 import type { JobContext } from './ports.ts';
 import { aggregateClassifications, reduceSummaries } from './reduce.ts';
+import { finishJobReady, resumeDocument, runningStep } from './resume.ts';
 import { documentResult, provenance, sectionCoverage, type SectionsOutput } from './results.ts';
 import { sectionCount } from './sections.ts';
 import { classify, runTask, summarize } from './tasks/index.ts';
@@ -30,7 +31,7 @@ export async function finishDocument(job: FinishJob, deps: PipelineDeps, ctx: Jo
     await deps.states.drop(key);
     deps.checkpoints.forget(key);
     const stored = planned.status === 'done' ? await deps.results.getDocument(job.doc) : null;
-    if (!stored || stored.published) return 'skipped';
+    if (!stored || resumeDocument({ planned, head: null, stored }).step !== 'publish') return 'skipped';
     await deps.resultSink.publish(job.doc, stored.json);
     await deps.results.markDocumentPublished(job.doc);
     return 'republished';
@@ -38,7 +39,7 @@ export async function finishDocument(job: FinishJob, deps: PipelineDeps, ctx: Jo
   const record = planned.record;
   checkTokenizer(record, deps);
   const { head, state } = await deps.checkpoints.load(key);
-  if (!head || head.chunk !== record.chunks) {
+  if (!finishJobReady(runningStep(planned, head), record.chunks)) {
     throw permanent('E_CHECKPOINT_GAP', `finishing ${record.id} needs all ${record.chunks} chunks; the checkpoint has ${head?.chunk ?? 0}`);
   }
   const started = performance.now();

@@ -12,9 +12,7 @@ import type { BatchSettings } from '../schemas/config.ts';
 import type { LogitsMode } from '../schemas/engine.ts';
 import type { ErrorCode } from '../schemas/error-codes.ts';
 import { EngineError, type Model, type RnnState } from '../engine/index.ts';
-
-/** A model call as the chunk and drain jobs make it: `state` is updated in place, the logits asked for come back. */
-export type Forward = (tokens: Int32Array, state: RnnState, logits: LogitsMode) => Promise<Float32Array | null>;
+import type { Forward } from './tasks/forward.ts';
 
 /** The part of a model the batcher uses (a test can wrap a real model to watch or break its calls). */
 export type BatchModel = Pick<Model, 'forwardBatch'> & { info: Pick<Model['info'], 'vocabSize' | 'stateFloats'> };

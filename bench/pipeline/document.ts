@@ -3,7 +3,7 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 
-import { XorShift32 } from '../../pipelines/sampling.ts';
+import { XorShift32 } from '../../pipelines/tasks/sampling.ts';
 import type { Tokenizer } from '../../engine/index.ts';
 
 const WORDS = (

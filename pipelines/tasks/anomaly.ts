@@ -9,8 +9,8 @@
 // separator's own token is read but not scored. The state alone is then the whole checkpoint, and a fresh
 // stream and a resumed one are treated the same way.
 import type { Engine, RnnState } from '../../engine/index.ts';
-import type { Forward } from '../forward-batcher.ts';
-import { tokenLogProb } from '../logprob.ts';
+import type { Forward } from './forward.ts';
+import { tokenLogProb } from './logprob.ts';
 
 export interface EventSurprise {
   tokens: number;

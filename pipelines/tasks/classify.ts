@@ -3,7 +3,7 @@
 import type { ClassificationOutput } from '../../schemas/results.ts';
 import type { ClassifyTask } from '../../schemas/tasks.ts';
 import type { Engine, RnnState, StreamInput } from '../../engine/index.ts';
-import { logSumExp, softmax, tokenLogProb } from '../logprob.ts';
+import { logSumExp, softmax, tokenLogProb } from './logprob.ts';
 
 /** Scores every label; `state` is not changed. */
 export async function classify(engine: Engine, state: RnnState, task: ClassifyTask): Promise<ClassificationOutput> {

@@ -6,7 +6,7 @@
 import type { SummarizeTask } from '../../schemas/tasks.ts';
 import type { SummaryOutput } from '../../schemas/results.ts';
 import type { Engine, ResidentState, RnnState } from '../../engine/index.ts';
-import { Sampler } from '../sampling.ts';
+import { Sampler } from './sampling.ts';
 
 /** Token 0 ends a text in RWKV vocabularies (World: <|endoftext|>; byte-level models: NUL). */
 export const END_OF_TEXT = 0;

@@ -5,6 +5,7 @@
 import { documentKey } from '../../pipelines/document-chunk.ts';
 import { permanent } from '../../pipelines/errors.ts';
 import { ingestDocumentRecord } from '../../pipelines/ingest.ts';
+import { resumeDocument, stepJob } from '../../pipelines/resume.ts';
 import type { TextListener } from '../../pipelines/tasks/index.ts';
 import { EMBEDDED_FORMAT, type DocumentJob } from '../../schemas/embedded.ts';
 import { PermanentCodeSchema } from '../../schemas/error-codes.ts';
@@ -49,36 +50,34 @@ export function describeDocumentJob(o: DocumentJobOptions): DocumentJob {
   };
 }
 
-/** Hands the document to the ingest handler as the distributed mode's consumer would, or queues what is left. */
+/** Hands the document to the ingest handler as the distributed mode's consumer would. */
+async function planFromInput(o: DocumentJobOptions, p: EmbeddedPipeline): Promise<void> {
+  const source = new FileSource({ kind: 'document', id: o.id, task: o.task, url: p.bodies.url }, o.input.source);
+  await source.start({
+    documents: (record) => ingestDocumentRecord(record, p.deps),
+    events: async () => {
+      throw new Error('a document job has no events');
+    },
+  });
+  const refused = p.deadLetters.letters[0];
+  if (refused) throw permanent(PermanentCodeSchema.parse(refused.code), refused.reason);
+}
+
+/** Queues the document's next step, read from the job directory by the pipelines' resume rule. */
 async function queueWork(o: DocumentJobOptions, p: EmbeddedPipeline): Promise<{ resumed: boolean; done: number; total: number | undefined }> {
   const planned = await p.documents.get(o.id);
-  if (!planned) {
-    const source = new FileSource({ kind: 'document', id: o.id, task: o.task, url: p.bodies.url }, o.input.source);
-    await source.start({
-      documents: (record) => ingestDocumentRecord(record, p.deps),
-      events: async () => {
-        throw new Error('a document job has no events');
-      },
-    });
-    const refused = p.deadLetters.letters[0];
-    if (refused) throw permanent(PermanentCodeSchema.parse(refused.code), refused.reason);
+  const head = planned?.status === 'running' ? await p.states.head(documentKey(o.id)) : null;
+  const step = resumeDocument({ planned, head });
+  if (step.step === 'plan' || !planned) {
+    await planFromInput(o, p);
     return { resumed: false, done: 0, total: undefined };
   }
   const { record } = planned;
-  if (planned.status === 'failed') {
+  if (step.step === 'failed') {
     throw permanent('E_JOB_FAILED', `${o.id} failed in an earlier run: ${(await p.results.get('document', o.id)) ?? 'no reason was recorded'}`);
   }
-  const head = await p.states.head(documentKey(o.id));
-  if (planned.status === 'running') {
-    const next = head?.chunk ?? 0;
-    if (head && head.result !== null && !head.published) {
-      // Killed after a commit, before its sections were stored: the chunk run again finds itself applied,
-      // delivers them from the checkpoint's outbox, and queues what follows (a later commit would replace them).
-      await p.queue.enqueue({ kind: 'chunk', doc: record.id, chunk: next - 1 });
-    } else {
-      await p.queue.enqueue(next < record.chunks ? { kind: 'chunk', doc: record.id, chunk: next } : { kind: 'finish', doc: record.id });
-    }
-  }
+  // Done: the stored result is published once the queue is empty, whether or not it went out before.
+  if ('committed' in step) await p.queue.enqueue(stepJob(step, record));
   return { resumed: true, done: planned.status === 'running' ? (head?.tokens ?? 0) : record.tokens, total: record.tokens };
 }
 

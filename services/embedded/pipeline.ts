@@ -9,10 +9,10 @@ import type { DeadLetter } from '../../schemas/dead-letter.ts';
 import type { Engine } from '../../engine/index.ts';
 import { nodeFileOps, sweepTemporaryFiles, type FileOps } from '../adapters/files/atomic-file.ts';
 import { InputBodyReader } from './body-reader.ts';
-import { CollectingDeadLetters } from '../adapters/files/dead-letters.ts';
+import { MemoryDeadLetterSink } from '../adapters/memory/dead-letters.ts';
 import { FileDocumentStore } from '../adapters/files/document-store.ts';
 import { MemoryEventLog } from '../adapters/memory/event-log.ts';
-import { InProcessQueue } from '../adapters/memory/queue.ts';
+import { MemoryJobQueue } from '../adapters/memory/queue.ts';
 import { FileResultSink } from '../adapters/files/result-sink.ts';
 import { FileResultStore } from '../adapters/files/result-store.ts';
 import { FileStateStore } from '../adapters/files/state-store.ts';
@@ -38,13 +38,13 @@ export interface EmbeddedPipelineOptions {
 
 export interface EmbeddedPipeline {
   deps: PipelineDeps;
-  queue: InProcessQueue;
+  queue: MemoryJobQueue;
   events: MemoryEventLog;
   states: FileStateStore;
   documents: FileDocumentStore;
   results: FileResultStore;
   sink: FileResultSink;
-  deadLetters: CollectingDeadLetters;
+  deadLetters: MemoryDeadLetterSink;
   bodies: InputBodyReader;
   telemetry: NoTelemetry;
 }
@@ -56,8 +56,8 @@ export async function openPipeline(options: EmbeddedPipelineOptions): Promise<Em
   const documents = await FileDocumentStore.open(options.dir, { maxDocumentBytes: options.settings.maxDocumentBytes, ops });
   const results = new FileResultStore(options.dir, ops);
   const sink = await FileResultSink.open(options.dir, ops);
-  const queue = new InProcessQueue();
-  const deadLetters = new CollectingDeadLetters(options.onDeadLetter);
+  const queue = new MemoryJobQueue();
+  const deadLetters = new MemoryDeadLetterSink(options.onDeadLetter);
   const bodies = new InputBodyReader(options.input);
   const telemetry = new NoTelemetry();
   const events = new MemoryEventLog(states);

@@ -15,7 +15,7 @@ import { SummarizeTaskSchema } from '../../schemas/tasks.ts';
 import { FileDocumentStore } from '../../services/adapters/files/document-store.ts';
 import { MemoryEventLog } from '../../services/adapters/memory/event-log.ts';
 import { JobDir, jobKey } from '../../services/adapters/files/job-dir.ts';
-import { InProcessQueue } from '../../services/adapters/memory/queue.ts';
+import { MemoryJobQueue } from '../../services/adapters/memory/queue.ts';
 import { FileResultSink } from '../../services/adapters/files/result-sink.ts';
 import { FileStateStore } from '../../services/adapters/files/state-store.ts';
 import { failingOps, tempDir } from './helpers.ts';
@@ -204,7 +204,7 @@ test('the event log numbers events in delivery order and counts those before the
 });
 
 test('the queue runs jobs in order, ignores an id it holds or just ran, and holds delayed jobs until released', async () => {
-  const queue = new InProcessQueue();
+  const queue = new MemoryJobQueue();
   await queue.enqueue({ kind: 'chunk', doc: 'a', chunk: 0 });
   await queue.enqueue({ kind: 'drain', stream: 's', batch: 0 }, { delayMs: 1000 });
   await queue.enqueue({ kind: 'chunk', doc: 'a', chunk: 0 });

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { Sampler } from '../../pipelines/sampling.ts';
+import { Sampler } from '../../pipelines/tasks/sampling.ts';
 import { END_OF_TEXT, summarize } from '../../pipelines/tasks/summarize.ts';
 import { SummarizeTaskSchema } from '../../schemas/tasks.ts';
 import { Engine, EngineError, Model, RnnState } from '../../engine/index.ts';

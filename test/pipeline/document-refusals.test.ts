@@ -43,7 +43,7 @@ test('a text body of only whitespace is refused at ingest as empty', async () =>
   assert.equal(p.sinks.deadLetters.length, 1);
   assert.equal(p.sinks.deadLetters[0]!.code, 'E_EMPTY_DOCUMENT');
   assert.match(p.sinks.deadLetters[0]!.reason, /only whitespace/);
-  assert.equal(p.queue.order.length, 0, 'nothing is planned');
+  assert.equal(p.queue.ids().length, 0, 'nothing is planned');
 });
 
 test('parts of only whitespace are refused at planning, with nothing left stored', async () => {

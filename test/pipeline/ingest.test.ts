@@ -50,19 +50,19 @@ test('rejected document records land in the dead letters with reason, source and
     assert.deepEqual(Buffer.from(letter.original!.base64, 'base64'), bad[i]!.value);
   });
   assert.match(p.sinks.deadLetters[1]!.reason, /task\.labels/);
-  assert.equal(p.queue.order.length, 0, 'nothing was enqueued');
+  assert.equal(p.queue.ids().length, 0, 'nothing was enqueued');
 });
 
 test('a whole document and a referenced one each become one plan job', async () => {
   const p = memoryIngest();
   await ingestDocumentRecord(record({ schema: DOCUMENT_SCHEMA_V1, id: 'whole', task: summarize, body: { kind: 'text', text: 'hello' } }, 'whole'), p.deps);
   await ingestDocumentRecord(record({ schema: DOCUMENT_SCHEMA_V1, id: 'ref', task: summarize, body: { kind: 'ref', url: 'https://example.org/x.txt' } }), p.deps);
-  assert.equal(p.queue.order.length, 2);
-  assert.match(p.queue.order[0]!, /^plan~whole~docs~0~\d+$/, 'a plan job per submission (record)');
-  const plan = p.queue.jobs.get(p.queue.order[0]!)!.job;
+  assert.equal(p.queue.ids().length, 2);
+  assert.match(p.queue.ids()[0]!, /^plan~whole~docs~0~\d+$/, 'a plan job per submission (record)');
+  const plan = p.queue.get(p.queue.ids()[0]!)!.job;
   assert.equal(plan.kind, 'plan');
   assert.deepEqual(plan.kind === 'plan' && plan.source, { kind: 'parts', count: 1 });
-  const ref = p.queue.jobs.get(p.queue.order[1]!)!.job;
+  const ref = p.queue.get(p.queue.ids()[1]!)!.job;
   assert.ok(ref.kind === 'plan' && ref.originalBase64, 'a reference keeps its record bytes for a later dead letter');
   assert.equal(p.sinks.deadLetters.length, 0);
 });
@@ -73,10 +73,10 @@ test('parts complete when the final part and every earlier part have arrived, in
     record({ schema: DOCUMENT_SCHEMA_V1, id: 'parted', ...(final ? { task: summarize } : {}), body: { kind: 'part', index, final, encoding, data } }, 'parted');
   await ingestDocumentRecord(part(0, false, 'first '), p.deps);
   await ingestDocumentRecord(part(2, true, Buffer.from('third').toString('base64'), 'base64'), p.deps);
-  assert.equal(p.queue.order.length, 0, 'part 1 is missing');
+  assert.equal(p.queue.ids().length, 0, 'part 1 is missing');
   await ingestDocumentRecord(part(1, false, 'second '), p.deps);
-  assert.equal(p.queue.order.length, 1);
-  assert.ok(p.queue.order[0]!.startsWith('plan~parted~'));
+  assert.equal(p.queue.ids().length, 1);
+  assert.ok(p.queue.ids()[0]!.startsWith('plan~parted~'));
   const chunks: Buffer[] = [];
   for await (const b of p.documents.readParts('parted', 3)) chunks.push(b);
   assert.equal(Buffer.concat(chunks).toString(), 'first second third');
@@ -93,13 +93,13 @@ test('events: redeliveries are ignored, a full batch is expedited, oversized eve
   const event = (text: string, key = 's1') => record({ schema: EVENT_SCHEMA_V1, stream: 's1', text }, key, 'events');
   const first = event('GET /index.html 200');
   await ingestEventRecord(first, p.deps);
-  const delay = p.queue.jobs.get('drain~s1~0')?.delayMs ?? -1;
+  const delay = p.queue.get('drain~s1~0')?.delayMs ?? -1;
   assert.ok(delay > 4500 && delay <= 5000, `a lone event waits up to batchMs (delay ${delay})`);
   await ingestEventRecord(first, p.deps); // the same record again
   assert.equal((await p.events.read('s1', 0, 10)).length, 1);
   await ingestEventRecord(event('GET /a 200'), p.deps);
   await ingestEventRecord(event('GET /b 500'), p.deps);
-  assert.equal(p.queue.jobs.get('drain~s1~0')?.delayMs, 0, 'a full batch runs now');
+  assert.equal(p.queue.get('drain~s1~0')?.delayMs, 0, 'a full batch runs now');
   await ingestEventRecord(event('x'.repeat(65)), p.deps);
   await ingestEventRecord(event('ok', 's2'), p.deps);
   assert.deepEqual(p.sinks.deadLetters.map((d) => d.code), ['E_OVERSIZED', 'E_KEY_MISMATCH']);

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 
-import { logSumExp } from '../../pipelines/logprob.ts';
-import { argmax } from '../../pipelines/sampling.ts';
+import { logSumExp } from '../../pipelines/tasks/logprob.ts';
+import { argmax } from '../../pipelines/tasks/sampling.ts';
 import { classify, scoreEvents, summarize } from '../../pipelines/tasks/index.ts';
 import { ClassifyTaskSchema, SummarizeTaskSchema } from '../../schemas/tasks.ts';
 import { Engine, type RnnState } from '../../engine/index.ts';

@@ -16,14 +16,23 @@ const IdentitySchema = z.object({ kind: z.string(), id: z.string(), batch: z.num
 
 /** "kind/id/batch" (a stream's batch, a document's section) of a result, or null for text that is not one. */
 function identity(json: string): string | null {
-  let data: unknown;
+  return parse(json)?.identity ?? null;
+}
+
+function parse(json: string): { identity: string; value: unknown } | null {
+  let value: unknown;
   try {
-    data = JSON.parse(json);
+    value = JSON.parse(json);
   } catch {
     return null;
   }
-  const parsed = IdentitySchema.safeParse(data);
-  return parsed.success ? `${parsed.data.kind}/${parsed.data.id}/${parsed.data.batch ?? parsed.data.section ?? ''}` : null;
+  const parsed = IdentitySchema.safeParse(value);
+  return parsed.success ? { identity: `${parsed.data.kind}/${parsed.data.id}/${parsed.data.batch ?? parsed.data.section ?? ''}`, value } : null;
+}
+
+/** One line of the file: a result written over several lines (JSON allows it) is written compact instead. */
+function oneLine(json: string, value: unknown): string {
+  return /[\r\n]/.test(json) ? JSON.stringify(value) : json;
 }
 
 export class FileResultSink implements ResultSink {
@@ -60,11 +69,11 @@ export class FileResultSink implements ResultSink {
   }
 
   async publish(_key: string, json: string): Promise<void> {
-    const id = identity(json);
-    if (id === null) throw new TypeError(`a result to publish is not a result: ${json.slice(0, 80)}`);
-    if (this.#seen.has(id)) return;
-    await appendDurably(this.#ops, this.file, `${json}\n`);
-    this.#seen.add(id);
+    const parsed = parse(json);
+    if (parsed === null) throw new TypeError(`a result to publish is not a result: ${json.slice(0, 80)}`);
+    if (this.#seen.has(parsed.identity)) return;
+    await appendDurably(this.#ops, this.file, `${oneLine(json, parsed.value)}\n`);
+    this.#seen.add(parsed.identity);
   }
 
   /** The results delivered, in order. */
