@@ -3,9 +3,9 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { EngineError } from './errors.ts';
+import { packageRoot } from './package-root.ts';
 
 export interface NativeModel {
   info(): unknown;
@@ -55,8 +55,7 @@ export interface RandomModelShape {
   rankG?: number;
 }
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const addonPath = process.env.RWKVSTREAM_ADDON ?? path.join(repoRoot, 'native', 'build', 'rwkv.node');
+const addonPath = process.env.RWKVSTREAM_ADDON ?? path.join(packageRoot, 'native', 'build', 'rwkv.node');
 
 let addon: NativeAddon | undefined;
 

@@ -1,8 +1,21 @@
 // A service that does not answer, said in one line a person can act on: which service, at which address,
 // which setting chose that address, what went wrong, and the next step (doctor's fix for the same problem).
-import { KAFKA_FIX, REDIS_FIX, reason, redactUrl } from './doctor/services-checks.ts';
+// The fixes and reasons are defined here, not in doctor/services-checks.ts (which uses them too), so that reporting
+// an error loads no Kafka or Redis client.
+import { redactUrl } from './redact.ts';
 
 export type ServiceName = 'redis' | 'kafka';
+
+/** What to do when Redis does not answer (doctor's fix, and the next step of every command's connection error). */
+export const REDIS_FIX = 'start Redis (infra/redis/start.sh), or point --redis / REDIS_URL at a running server';
+/** What to do when no Kafka broker answers. */
+export const KAFKA_FIX = 'start Kafka (infra/kafka/start.sh prints the brokers), or point --kafka / KAFKA_BROKERS at a running broker';
+
+/** An error's message with its code, once. */
+export const reason = (err: unknown): string => {
+  const e = err as { code?: string; message?: string };
+  return e?.code && !String(e.message).includes(e.code) ? `${e.message} (${e.code})` : String(e?.message ?? err);
+};
 
 /** Exit status of a command that gave up on an unreachable service (README, "Exit codes"). */
 export const EXIT_UNREACHABLE = 5;

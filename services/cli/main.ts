@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // The `rwkvstream` entry point: runs the command line; errors become one line on stderr and an exit status.
 import { CommanderError } from 'commander';
 

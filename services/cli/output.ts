@@ -2,7 +2,7 @@
 // the error's code for anything that failed. The exit statuses are listed in the README ("Exit codes").
 import type { z } from 'zod';
 
-import { ConfigError } from '../config/index.ts';
+import { ConfigError } from '../config/errors.ts';
 import { EngineError } from '../../engine/errors.ts';
 import { EXIT_UNREACHABLE, UnreachableError } from '../service-errors.ts';
 

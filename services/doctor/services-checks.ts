@@ -6,23 +6,10 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { CheckResult } from '../../schemas/doctor.ts';
 import { kafkaConnection, type KafkaAccess } from '../adapters/kafka/security.ts';
 import { createRedis, describeRedis, type RedisAccess, type RedisClient } from '../adapters/redis/access.ts';
-import { isRefusal } from '../service-errors.ts';
+import { KAFKA_FIX, REDIS_FIX, isRefusal, reason } from '../service-errors.ts';
 
 const CONNECT_TIMEOUT_MS = 2000;
 const KAFKA_DEADLINE_MS = 6000;
-
-export { redactUrl } from '../redact.ts';
-
-/** What to do when Redis does not answer (doctor's fix, and the next step of every command's connection error). */
-export const REDIS_FIX = 'start Redis (infra/redis/start.sh), or point --redis / REDIS_URL at a running server';
-/** What to do when no Kafka broker answers. */
-export const KAFKA_FIX = 'start Kafka (infra/kafka/start.sh prints the brokers), or point --kafka / KAFKA_BROKERS at a running broker';
-
-/** An error's message with its code, once. */
-export const reason = (err: unknown): string => {
-  const e = err as { code?: string; message?: string };
-  return e?.code && !String(e.message).includes(e.code) ? `${e.message} (${e.code})` : String(e?.message ?? err);
-};
 
 async function configValue(redis: RedisClient, key: string): Promise<string | undefined> {
   const reply = (await redis.config('GET', key)) as string[];

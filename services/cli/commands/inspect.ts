@@ -5,8 +5,8 @@
 import type { Command } from 'commander';
 
 import type { ModelInfo } from '../../../schemas/engine.ts';
-import { Model } from '../../../engine/index.ts';
-import { addEngineFlags, engineOptions, type EngineFlags } from '../engine-options.ts';
+import { addEngineFlags } from '../command-flags.ts';
+import type { EngineFlags } from '../engine-options.ts';
 import { printJson } from '../output.ts';
 
 type RankKey = 'w' | 'a' | 'v' | 'g' | 'mix';
@@ -42,6 +42,8 @@ export function inspectCommand(program: Command): void {
   addEngineFlags(program.command('inspect').argument('<model>', 'model file (.pth, .safetensors, rwkv.cpp .bin)'))
     .description('print the model version and dimensions as JSON')
     .action(async (model: string, flags: EngineFlags) => {
+      const { Model } = await import('../../../engine/index.ts');
+      const { engineOptions } = await import('../engine-options.ts');
       const loaded = await Model.load(engineOptions(model, flags));
       const info = loaded.info;
       loaded.dispose();
