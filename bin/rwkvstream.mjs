@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI directly (tsx compiles on load), so there is no build step between editing and running.
+// Runs the CLI from the TypeScript sources through tsx (a development dependency), so there is no build step
+// between editing and running. The installed `rwkvstream` command is the compiled dist/services/cli/main.js
+// (package.json `bin`); bench/gpu runs the sources through this file.
 import { register } from 'tsx/esm/api';
 
 register();

@@ -3,9 +3,9 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { EngineError } from './errors.ts';
+import { packageRoot } from './package-root.ts';
 
 export interface NativeModel {
   info(): unknown;
@@ -56,10 +56,9 @@ export interface RandomModelShape {
   rankG?: number;
 }
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Where `npm install` builds the addon. */
-export const DEFAULT_ADDON_PATH = path.join(repoRoot, 'native', 'build', 'rwkv.node');
+export const DEFAULT_ADDON_PATH = path.join(packageRoot, 'native', 'build', 'rwkv.node');
 
 // The file is chosen by whoever starts the process (the services layer's settings), before the first engine
 // call; the engine itself reads no environment.

@@ -2,26 +2,25 @@
 // classes take an ErrorCode, so a misspelt code does not compile; test/operate/error-codes.test.ts checks that
 // the sources raise no code missing here, that no code here is unused, that the native engine's codes
 // (native/include/rwkv/error.h) are exactly the ones marked `native`, and that the README lists them all.
-import { z } from 'zod';
+// Loaded by every command at start (error reporting reads it), so it imports nothing: the zod schemas of these
+// entries and codes are in error-code-schemas.ts, which checks that its schema and this type agree.
 
-export const ErrorCodeInfoSchema = z.strictObject({
+export interface ErrorCodeInfo {
   /** What went wrong, in one sentence. */
-  meaning: z.string().min(1),
+  readonly meaning: string;
   /** What the user does next. */
-  hint: z.string().min(1),
+  readonly hint: string;
   /**
    * Whether trying the same work again can help, where the error carrying the code says so (a worker retries
    * such failures, the downloader resumes): `by cause` when it depends on the cause (an HTTP status, a network
    * error). Absent for codes whose errors carry no such notion (a command's usage, a service at start).
    */
-  retriable: z.union([z.boolean(), z.literal('by cause')]).optional(),
+  readonly retriable?: boolean | 'by cause';
   /** Raised by the native engine: the code is one of native/include/rwkv/error.h. */
-  native: z.literal(true).optional(),
+  readonly native?: true;
   /** The exit status of a command that stops on it, where it is not the general failure (README, "Exit codes"). */
-  exit: z.enum(['usage', 'unreachable']).optional(),
-});
-
-export type ErrorCodeInfo = z.infer<typeof ErrorCodeInfoSchema>;
+  readonly exit?: 'usage' | 'unreachable';
+}
 
 const RESUBMIT = 'submit the document again; if it happens again, report it with the worker\'s log';
 
@@ -138,8 +137,6 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 
 export const ERROR_CODE_NAMES = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];
 
-export const ErrorCodeSchema = z.enum(ERROR_CODE_NAMES);
-
 export function isErrorCode(code: string): code is ErrorCode {
   return Object.hasOwn(ERROR_CODES, code);
 }
@@ -157,10 +154,8 @@ export function errorCodeInfo(code: ErrorCode): ErrorCodeInfo {
   return ERROR_CODES[code];
 }
 
-const PERMANENT_CODES = ERROR_CODE_NAMES.filter((c) => {
+export const PERMANENT_CODES = ERROR_CODE_NAMES.filter((c) => {
   const retriable = errorCodeInfo(c).retriable;
   return retriable === false || retriable === 'by cause';
 }) as [PermanentCode, ...PermanentCode[]];
 
-/** A permanent code read back from a store or a record (a part's refusal, a dead letter of ingest). */
-export const PermanentCodeSchema = z.enum(PERMANENT_CODES);

@@ -1,5 +1,7 @@
 // A service that does not answer, said in one line a person can act on: which service, at which address,
 // which setting chose that address, what went wrong, and the next step (doctor's fix for the same problem).
+// The fixes and reasons are defined here, not in doctor/services-checks.ts (which uses them too), so that reporting
+// an error loads no Kafka or Redis client.
 import type { ErrorCode } from '../schemas/error-codes.ts';
 import { redactUrl } from './redact.ts';
 

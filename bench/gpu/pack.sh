@@ -70,8 +70,13 @@ glibcxx=$(objdump -T "$node_bin" | grep -o 'GLIBCXX_[0-9.]*' | sort -uV | tail -
 say "node $(node --version) (needs $glibc, $glibcxx)"
 xzf "$node_bin" "$kit/node.xz"
 
-# The production dependencies only (no TypeScript compiler, no type declarations); tsx runs the sources.
-( cd "$repo" && npm ls --omit=dev --all --parseable 2>/dev/null | sed "s#^$repo/##" | grep '^node_modules/' | sort -u ) > "$kit/packages.txt"
+# The production dependencies and tsx (a development dependency) with its own, which runs the sources; no
+# TypeScript compiler, no type declarations.
+( cd "$repo" && {
+    npm ls --omit=dev --all --parseable 2>/dev/null | sed "s#^$repo/##"
+    npm query '#tsx, #tsx *' | node -e 'for (const p of JSON.parse(require("fs").readFileSync(0, "utf8"))) console.log(p.location)'
+  } | grep '^node_modules/' | sort -u ) > "$kit/packages.txt"
+grep -qx 'node_modules/tsx' "$kit/packages.txt" || fail "tsx is not installed (npm ci installs it)"
 [ -s "$kit/packages.txt" ] || fail "npm ls listed no production packages"
 tar -C "$repo" -cf - --exclude='*.d.ts' --exclude='*.d.mts' --exclude='*.d.cts' --exclude='*.map' --exclude='*.md' \
   -T "$kit/packages.txt" | xz -T0 -6 > "$kit/node_modules.tar.xz"

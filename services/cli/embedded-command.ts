@@ -1,16 +1,16 @@
-// What summarize, classify and scan share: their flags, the configuration and the model, the checkpoint
-// directory and the input, progress on stderr, Ctrl-C, and the hints added to the errors a user can act on.
+// What summarize, classify and scan share (their flags are defined in command-flags.ts): the configuration and
+// the model, the checkpoint directory and the input, progress on stderr, Ctrl-C, and the hints added to the
+// errors a user can act on.
 import { rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 
-import type { Command } from 'commander';
 
 import type { AppConfig } from '../../schemas/app-config.ts';
 import { PipelineSettingsSchema } from '../../schemas/config.ts';
 import type { DeadLetter } from '../../schemas/dead-letter.ts';
 import { errorCodeInfo, isErrorCode, type ErrorCode } from '../../schemas/error-codes.ts';
 import { DocumentIdSchema } from '../../schemas/ids.ts';
-import { addCommandSettings, loadConfig, type ConfigFlags, type LoadedConfig } from '../config/index.ts';
+import { loadConfig, type ConfigFlags, type LoadedConfig } from '../config/index.ts';
 import { defaultId, makePrivateDir, prepareInput, spoolPath, sweepStaleSpools, unusableDir, type JobEnd, type JobObserver, type JobOptions } from '../embedded/index.ts';
 import { createLogger } from '../log.ts';
 import type { ShippedModel } from '../models/index.ts';
@@ -24,15 +24,6 @@ export interface EmbeddedFlags extends ConfigFlags {
   json?: boolean;
   quiet?: boolean;
   restart?: boolean;
-}
-
-/** The settings table's flags of `command`, and the options every embedded command has. */
-export function addEmbeddedFlags(cmd: Command, command: 'summarize' | 'classify' | 'scan'): Command {
-  return addCommandSettings(cmd, command)
-    .option('--id <id>', 'the id the result carries (default: the file name, or "stdin")')
-    .option('--json', 'print the result as JSON, in the schema of the distributed results')
-    .option('--quiet', 'no progress on stderr')
-    .option('--restart', 'discard this job\'s checkpoint and start over');
 }
 
 let stdoutClosed = false;

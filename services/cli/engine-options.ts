@@ -1,6 +1,4 @@
-// The engine flags shared by every command that loads a model.
-import type { Command } from 'commander';
-
+// Reading the engine flags (services/cli/command-flags.ts) shared by every command that loads a model.
 import { EngineOptionsSchema, type EngineOptions } from '../../schemas/engine.ts';
 import { inspectModel, isNamedTokenizer, NEOX_20B } from '../../engine/index.ts';
 import { loadConfig } from '../config/index.ts';
@@ -12,14 +10,6 @@ export interface EngineFlags {
   weights?: string;
   threads?: string;
   device?: string;
-}
-
-export function addEngineFlags(cmd: Command): Command {
-  return cmd
-    .option('--vocab <file>', 'World vocabulary file, "bytes", "20b" or a tokenizers .json (default: bytes for 256-id models, 20b for 50277-id models)')
-    .option('--weights <type>', 'weights in memory: f32, bf16, f16 or int8', 'f32')
-    .option('--threads <n>', 'CPU threads (0: all)', '0')
-    .option('--device <name>', 'cpu, cuda or auto', 'cpu');
 }
 
 export function engineOptions(model: string, flags: EngineFlags): EngineOptions {

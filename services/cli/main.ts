@@ -1,8 +1,8 @@
+#!/usr/bin/env node
 // The `rwkvstream` entry point: runs the command line; errors become one line on stderr and an exit status.
 import { CommanderError } from 'commander';
 
 import type { ErrorCode } from '../../schemas/error-codes.ts';
-import { useAddon } from '../../engine/native.ts';
 import { addonFromEnvironment } from '../config/addon.ts';
 import { quietOnClosedStdout, reportError } from './output.ts';
 import { buildProgram, commanderExit } from './program.ts';
@@ -13,9 +13,10 @@ class StalledError extends Error {
 }
 
 quietOnClosedStdout();
-// Only records the file: the addon itself is loaded by the first command that needs the engine.
+// Only records the file: the addon itself is loaded by the first command that needs the engine. The engine's
+// module is imported only then, so that --version and --help stay small.
 const addon = addonFromEnvironment();
-if (addon !== undefined) useAddon(addon);
+if (addon !== undefined) (await import('../../engine/native.ts')).useAddon(addon);
 
 // Node exits with status 0 once its event loop is empty, even while a promise is pending: a client that
 // drops its sockets without settling its connect() would end the command silently, as if it had succeeded.

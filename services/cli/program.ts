@@ -1,10 +1,13 @@
 // The `rwkvstream` command tree: this file only wires commands (each lives in commands/) and the conventions
 // they share — usage errors exit 2 with a short message and a pointer to --help, --version prints the
-// package version.
+// package version. A command module defines its flags and help only; its action imports what it runs when it
+// runs, so building the tree (all that --help and --version need) loads no engine, schema or service client.
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 
 import { Command, CommanderError } from 'commander';
 
+import { packageRoot } from '../../engine/package-root.ts';
 import { classifyCommand } from './commands/classify.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { inspectCommand } from './commands/inspect.ts';
@@ -21,7 +24,7 @@ import { tokenizeCommands } from './commands/tokenize.ts';
 import { workerCommand } from './commands/worker.ts';
 import { EXIT } from './output.ts';
 
-export const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const VERSION = (JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** The command a usage error is about, for its "see ... --help" pointer. */
 function commandPath(cmd: Command): string {

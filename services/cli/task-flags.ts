@@ -1,8 +1,8 @@
 // Task options as flags, over the configured defaults (config file, environment): what a flag leaves unset
 // comes from `summary` / `classify` of the configuration, and the task schemas judge the result. A bad value
 // is reported with the flag's name. Sections (`--sections K` and the flags that tune them) are one nested
-// task field; they start from the configured `sections` of the task, if any.
-import type { Command } from 'commander';
+// task field; they start from the configured `sections` of the task, if any. The flags themselves are
+// defined in command-flags.ts.
 import type { z } from 'zod';
 
 import type { PromptFormat } from '../../schemas/prompt-formats.ts';
@@ -90,10 +90,6 @@ function flagOf(path: readonly PropertyKey[]): string {
   return path.length > 0 ? path.map(String).join('.') : 'task';
 }
 
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
-
 function defined(obj: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined));
 }
@@ -113,22 +109,6 @@ function integerFlag(name: string, value: string | undefined): number | undefine
   const n = numberFlag(name, value);
   if (n !== undefined && !Number.isInteger(n)) throw new UsageError(`--${name} must be a whole number, got "${value}"`);
   return n;
-}
-
-export function addSectionFlags(cmd: Command, kind: 'summarize' | 'classify'): Command {
-  cmd
-    .option('--sections <k>', 'also answer for each section of about K tokens, printed as it is made')
-    .option('--section-slack <n>', 'a section may end up to N tokens before or after K to end at a natural boundary (default K/8, at most 4096)')
-    .option('--section-boundaries <how>', 'natural: end sections at headings, blank lines, lines or sentences (default); exact: every K tokens')
-    .option('--final <from>', 'the document\'s answer: sections (reduced from the sections), state (the final state), or both')
-    .option('--section-template <text>', 'text after each section, before its answer (default: the task\'s template, or the section instruction in a chat format)')
-    .option('--section-instruction <text>', 'chat formats: what each section is asked (default: summarize or classify its last part)');
-  if (kind === 'summarize') {
-    cmd
-      .option('--section-max-tokens <n>', 'most tokens to generate per section (default: --max-tokens)')
-      .option('--reduce-fan-in <n>', 'section summaries combined per reduce step');
-  }
-  return cmd;
 }
 
 const SECTION_TUNING_FLAGS: ReadonlyArray<[keyof SectionFlags, string]> = [
@@ -167,33 +147,11 @@ export function sectionsFromFlags(flags: SectionFlags, configured?: unknown): Re
   return { ...base, ...given };
 }
 
-/** Flags of the prompt: what the model is asked, and printing the prompt instead of running it. */
-function addPromptFlags(cmd: Command): Command {
-  return cmd
-    .option('--instruction <text>', 'chat formats: what the model is asked after the document (default: the task\'s)')
-    .option('--system <text>', 'rwkv7-g: a system turn before the user\'s')
-    .option('--show-prompt', 'print exactly the text the model will read (and the section and reduce prompts) and exit');
-}
-
 /** A chat format's template is rendered from the instruction: giving both is a contradiction. */
 function checkTemplate(flags: { template?: string; instruction?: string }): void {
   if (flags.template !== undefined && flags.instruction !== undefined) {
     throw new UsageError('--template and --instruction both say what follows the document; give one (--template: raw, --instruction: chat formats)');
   }
-}
-
-export function addSummarizeFlags(cmd: Command): Command {
-  return addPromptFlags(cmd)
-    .option('--think', 'rwkv7-g: let the model think before it answers (default: it answers at once)')
-    .option('--template <text>', 'the exact text after the document, before the summary (default: "\\n\\nSummary:" in the raw format, else the instruction and the assistant\'s turn)')
-    .option('--max-tokens <n>', 'most tokens to generate (default 200)')
-    .option('--stop <text>', 'stop sequence (repeatable; default "\\n\\n")', collect)
-    .option('--temperature <t>', '0 is greedy and reproducible (default); above 0 samples')
-    .option('--top-p <p>', 'nucleus sampling: keep the likeliest tokens up to this probability')
-    .option('--top-k <k>', 'keep the k likeliest tokens (0: all)')
-    .option('--presence-penalty <x>', 'penalty per token already generated')
-    .option('--frequency-penalty <x>', 'penalty per occurrence of a generated token')
-    .option('--seed <n>', 'sampler seed (temperature above 0)');
 }
 
 export function summarizeTask(flags: SummarizeFlags, defaults: SummaryDefaults, promptFormat: PromptFormat): SummarizeTask {
@@ -214,14 +172,6 @@ export function summarizeTask(flags: SummarizeFlags, defaults: SummaryDefaults, 
     sections: sectionsFromFlags(flags, (defaults as { sections?: unknown }).sections),
   });
   return parseTaskFlags(SummarizeTaskSchema, { ...defaults, ...given, promptFormat, kind: 'summarize' });
-}
-
-export function addClassifyFlags(cmd: Command): Command {
-  return addPromptFlags(cmd)
-    .requiredOption('--labels <list>', 'the labels, comma-separated (at least two)')
-    .option('--template <text>', 'the exact text after the document, before a label (default: "\\n\\nCategory:" in the raw format, else "Answer with one of: …" and the assistant\'s turn)')
-    .option('--label-prefix <text>', 'put before each label (default: the format\'s, " " or a line break)')
-    .option('--score <how>', 'sum: a label\'s log-probability (default); mean: per token');
 }
 
 export function classifyTask(flags: ClassifyFlags, defaults: ClassifyDefaults, promptFormat: PromptFormat): ClassifyTask {

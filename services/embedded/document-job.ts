@@ -8,7 +8,7 @@ import { ingestDocumentRecord } from '../../pipelines/ingest.ts';
 import { resumeDocument, stepJob } from '../../pipelines/resume.ts';
 import type { TextListener } from '../../pipelines/tasks/index.ts';
 import { EMBEDDED_FORMAT, type DocumentJob } from '../../schemas/embedded.ts';
-import { PermanentCodeSchema } from '../../schemas/error-codes.ts';
+import { PermanentCodeSchema } from '../../schemas/error-code-schemas.ts';
 import type { DocumentTask } from '../../schemas/tasks.ts';
 import { adoptSpool } from './input.ts';
 import type { Deliver, JobEnd, JobOptions } from './job.ts';

@@ -1,7 +1,9 @@
 // Models that ship inside the package, so a command works on a fresh machine with no download. The log model
 // (models/log/, made by tools/train-log-model/) is `scan`'s default when no model is configured.
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+import { packageRoot } from '../../engine/package-root.ts';
 
 export interface ShippedModel {
   /** The name that selects it (`--model log`). */
@@ -14,7 +16,7 @@ export interface ShippedModel {
 
 export const LOG_MODEL: ShippedModel = {
   name: 'log',
-  path: fileURLToPath(new URL('../../models/log/rwkv7-log.pth', import.meta.url)),
+  path: path.join(packageRoot, 'models', 'log', 'rwkv7-log.pth'),
   vocabSize: 256,
   description: 'byte-level RWKV-7 (L3, C128, 0.8M parameters) trained on service and application logs',
 };

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import { PipelineError } from '../../pipelines/errors.ts';
-import { ERROR_CODE_NAMES, ERROR_CODES, ErrorCodeInfoSchema, isErrorCode, type ErrorCode } from '../../schemas/error-codes.ts';
+import { ErrorCodeInfoSchema } from '../../schemas/error-code-schemas.ts';
+import { ERROR_CODE_NAMES, ERROR_CODES, isErrorCode, type ErrorCode } from '../../schemas/error-codes.ts';
 import { errorCodesTable } from '../../services/cli/error-codes-table.ts';
 import { EXIT, UsageError, exitCodeOf } from '../../services/cli/output.ts';
 import { ConfigError } from '../../services/config/index.ts';

@@ -8,7 +8,7 @@ import type { RedisClient } from './access.ts';
 import { segmentSlices, tokenNonce } from '../../../pipelines/chunking.ts';
 import { permanent } from '../../../pipelines/errors.ts';
 import type { DocumentStore, PartOutcome, PlannedDocument, TokenWriter } from '../../../pipelines/ports.ts';
-import { PermanentCodeSchema } from '../../../schemas/error-codes.ts';
+import { PermanentCodeSchema } from '../../../schemas/error-code-schemas.ts';
 import { DocumentRecordSchema, DocumentStatusSchema, type DocumentRecord, type DocumentStatus, type TokenLayout } from '../../../schemas/records.ts';
 import { DocumentTaskSchema, type DocumentTask } from '../../../schemas/tasks.ts';
 import type { Keys } from './keys.ts';

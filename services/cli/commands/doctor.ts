@@ -2,8 +2,8 @@
 // Exit status 1 when a check failed (warnings alone exit 0), so scripts and CI can gate on it.
 import type { Command } from 'commander';
 
-import { addCommandSettings, type ConfigFlags } from '../../config/index.ts';
-import { formatReport, runDoctor } from '../../doctor/run.ts';
+import { addCommandSettings } from '../../config/flags.ts';
+import type { ConfigFlags } from '../../config/index.ts';
 import { printJson } from '../output.ts';
 
 export function doctorCommand(program: Command): void {
@@ -14,6 +14,7 @@ export function doctorCommand(program: Command): void {
       .option('--json', 'print the report as JSON'),
     'doctor',
   ).action(async (flags: ConfigFlags & { json?: boolean }) => {
+    const { formatReport, runDoctor } = await import('../../doctor/run.ts');
     const report = await runDoctor({ flags });
     if (flags.json) printJson(report);
     else process.stdout.write(formatReport(report));

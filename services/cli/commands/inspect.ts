@@ -6,8 +6,8 @@
 import type { Command } from 'commander';
 
 import type { ModelInfo } from '../../../schemas/engine.ts';
-import { inspectModel } from '../../../engine/index.ts';
-import { addEngineFlags, type EngineFlags } from '../engine-options.ts';
+import { addEngineFlags } from '../command-flags.ts';
+import type { EngineFlags } from '../engine-options.ts';
 import { printJson } from '../output.ts';
 
 type RankKey = 'w' | 'a' | 'v' | 'g' | 'mix';
@@ -47,6 +47,7 @@ export function inspectCommand(program: Command): void {
     .description('print the model version and dimensions as JSON')
     // The engine flags are accepted as every model command takes them; a file's description does not depend on them.
     .action(async (model: string, _flags: EngineFlags) => {
+      const { inspectModel } = await import('../../../engine/index.ts');
       printJson(describeModel(await inspectModel(model)));
     });
 }

@@ -5,8 +5,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 
 import type { Command } from 'commander';
 
-import { Engine, Model, RnnState } from '../../../engine/index.ts';
-import { addEngineFlags, commandVocab, engineOptions, type EngineFlags } from '../engine-options.ts';
+import type { RnnState } from '../../../engine/index.ts';
+import { addEngineFlags } from '../command-flags.ts';
+import type { EngineFlags } from '../engine-options.ts';
 import { parseIdList, printJson, UsageError } from '../output.ts';
 
 interface LogitsFlags extends EngineFlags {
@@ -28,6 +29,8 @@ export function logitsCommand(program: Command): void {
     .option('--tuned-state <file>', 'start from a state-tuning file (.pth or .safetensors with blocks.N.att.time_state)')
     .option('--state-out <file>', 'write the final raw float32 state (the version\'s official layout) to this file')
     .action(async (model: string, flags: LogitsFlags) => {
+      const { Engine, Model } = await import('../../../engine/index.ts');
+      const { commandVocab, engineOptions } = await import('../engine-options.ts');
       // Token ids need no tokenizer; --text loads the one that belongs to the model.
       const engine = flags.text !== undefined
         ? await Engine.load(engineOptions(model, { ...flags, vocab: await commandVocab(flags.vocab, model) }))
@@ -63,6 +66,7 @@ async function readRawState(file: string, floats: number): Promise<RnnState> {
   if (bytes.length !== floats * 4) {
     throw new UsageError(`${file} has ${bytes.length} bytes; this model's raw state is ${floats} float32 values (${floats * 4} bytes)`);
   }
+  const { RnnState } = await import('../../../engine/index.ts');
   const data = new Float32Array(floats);
   Buffer.from(data.buffer).set(bytes);
   return new RnnState(data);

@@ -1,24 +1,12 @@
 // `rwkvstream models pull NAME` downloads an official RWKV-7 model (and the World vocabulary) into the cache;
 // `rwkvstream models list` shows the catalog and what is cached.
-import type { Command } from 'commander';
+import { Argument, type Command } from 'commander';
 
-import { addConfigFlags, loadConfig, type ConfigFlags } from '../../config/index.ts';
-import {
-  LISTING_HEADER,
-  catalogMarkdown,
-  catalogNames,
-  formatBytes,
-  formatTable,
-  listModels,
-  listingRows,
-  parsePullSpec,
-  pullModel,
-  pullVocab,
-  type PullOptions,
-  type PullResult,
-} from '../../models/index.ts';
+import { addConfigFlags } from '../../config/flags.ts';
+import type { ConfigFlags } from '../../config/index.ts';
+import { formatBytes } from '../../models/format.ts';
+import type { PullOptions, PullResult } from '../../models/index.ts';
 import { printJson, UsageError } from '../output.ts';
-import { downloadProgress } from '../progress.ts';
 
 interface PullFlags extends ConfigFlags {
   json?: boolean;
@@ -46,16 +34,27 @@ const resultJson = (r: PullResult) => ({
 
 export function modelsCommands(program: Command): void {
   const models = program.command('models').description('download official RWKV-7 models and list the cache');
+  const pullName = new Argument('<name>', 'a model of the catalog (rwkvstream models list), "vocab", or OWNER/REPO:FILE');
+  // The catalog's names are read only when `models pull` is reached (its help, its errors, its run): loading the
+  // catalog at every start would load its schemas.
+  models.hook('preSubcommand', async (_models, sub) => {
+    if (sub.name() !== 'pull') return;
+    const { catalogNames } = await import('../../models/catalog.ts');
+    pullName.description = `${catalogNames().join(', ')}, "vocab", or OWNER/REPO:FILE`;
+  });
 
   addConfigFlags(
     models
       .command('pull')
-      .argument('<name>', `${catalogNames().join(', ')}, "vocab", or OWNER/REPO:FILE`)
+      .addArgument(pullName)
       .description('download a model and the World vocabulary from Hugging Face into the cache (resumable, verified)')
       .option('--json', 'print the result as JSON')
       .option('--quiet', 'no progress output'),
     [],
   ).action(async (name: string, flags: PullFlags) => {
+    const { loadConfig } = await import('../../config/index.ts');
+    const { parsePullSpec, pullModel, pullVocab } = await import('../../models/index.ts');
+    const { downloadProgress } = await import('../progress.ts');
     const { config } = await loadConfig({ flags });
     if (config.offline) throw new UsageError('models pull downloads, but offline is set (RWKVSTREAM_OFFLINE or the config file)');
     const spec = parsePullSpec(name);
@@ -87,10 +86,12 @@ export function modelsCommands(program: Command): void {
       .option('--markdown', 'print the catalog as a Markdown table'),
     [],
   ).action(async (flags: ListFlags) => {
+    const { LISTING_HEADER, catalogMarkdown, formatTable, listModels, listingRows } = await import('../../models/index.ts');
     if (flags.markdown) {
       process.stdout.write(`${catalogMarkdown()}\n`);
       return;
     }
+    const { loadConfig } = await import('../../config/index.ts');
     const { config } = await loadConfig({ flags });
     const listing = await listModels(config.home);
     if (flags.json) {

@@ -2,8 +2,6 @@
 // shape) as safetensors, for benchmarks and load tests at real sizes without downloading weights.
 import type { Command } from 'commander';
 
-import { engineCall } from '../../../engine/errors.ts';
-import { native } from '../../../engine/native.ts';
 import { UsageError } from '../output.ts';
 
 const SHAPES = {
@@ -31,6 +29,8 @@ export function randomModelCommand(program: Command): void {
     .action(async (flags: { out: string; shape: string; layers?: string; vocab: string; seed: string }) => {
       const shape = SHAPES[flags.shape as keyof typeof SHAPES];
       if (!shape) throw new UsageError(`--shape must be one of ${Object.keys(SHAPES).join(', ')}, got "${flags.shape}"`);
+      const { engineCall } = await import('../../../engine/errors.ts');
+      const { native } = await import('../../../engine/native.ts');
       await engineCall(() =>
         native().writeRandomModel(flags.out, {
           ...shape,

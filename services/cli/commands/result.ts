@@ -9,18 +9,11 @@ import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { RedisClient } from '../../adapters/redis/access.ts';
+import type { Keys } from '../../adapters/redis/keys.ts';
 
-import { AnomalyResultSchema, FailureRecordSchema, SectionResultSchema } from '../../../schemas/results.ts';
-import { addCommandSettings, loadConfig, type ConfigFlags } from '../../config/index.ts';
-import { describeRedis, redisAccessFrom } from '../../adapters/redis/access.ts';
-import { openRedis } from '../../adapters/redis/connection.ts';
-import { Keys } from '../../adapters/redis/keys.ts';
-import { readResult } from '../../adapters/redis/read-result.ts';
-import { readDocumentStatus } from '../../status/read-status.ts';
-import { RedisResultStore } from '../../adapters/redis/result-store.ts';
+import { addCommandSettings } from '../../config/flags.ts';
+import type { ConfigFlags } from '../../config/index.ts';
 import { EXIT, UsageError, numberFlag } from '../output.ts';
-import { sectionText } from '../result-text.ts';
-import { statusLine } from '../status-text.ts';
 
 interface ResultFlags extends ConfigFlags {
   wait: string;
@@ -43,6 +36,8 @@ const STREAM_READ = 256;
  * kept (said on stderr). Returns how many batches it printed.
  */
 async function printStream(redis: RedisClient, keys: Keys, id: string, count: number, follow: boolean, stop: AbortSignal): Promise<number> {
+  const { AnomalyResultSchema } = await import('../../../schemas/results.ts');
+  const { RedisResultStore } = await import('../../adapters/redis/result-store.ts');
   const store = new RedisResultStore(redis, keys, 0);
   let printed = 0;
   let last = -1;
@@ -71,6 +66,10 @@ async function printStream(redis: RedisClient, keys: Keys, id: string, count: nu
  * the failure record of a document that failed.
  */
 async function printSections(redis: RedisClient, keys: Keys, id: string, waitMs: number, json: boolean): Promise<{ printed: number; failure: string | null }> {
+  const { FailureRecordSchema, SectionResultSchema } = await import('../../../schemas/results.ts');
+  const { readResult } = await import('../../adapters/redis/read-result.ts');
+  const { RedisResultStore } = await import('../../adapters/redis/result-store.ts');
+  const { sectionText } = await import('../result-text.ts');
   // Only read here: the retention applies to what a store writes.
   const store = new RedisResultStore(redis, keys, 0);
   const deadline = Date.now() + waitMs;
@@ -89,7 +88,8 @@ async function printSections(redis: RedisClient, keys: Keys, id: string, waitMs:
 }
 
 /** The reason of a failed or refused document on stderr, and its exit status. */
-function reportFailure(id: string, json: string): void {
+async function reportFailure(id: string, json: string): Promise<void> {
+  const { FailureRecordSchema } = await import('../../../schemas/results.ts');
   const record = FailureRecordSchema.parse(JSON.parse(json));
   const what = record.stage === 'ingest' || record.stage === 'plan' ? 'was refused' : 'failed';
   process.stderr.write(`rwkvstream: ${record.code}: document ${id} ${what} at ${record.stage}: ${record.message}\n`);
@@ -114,6 +114,14 @@ export function resultCommand(program: Command): void {
     if (flags.follow && !flags.stream) throw new UsageError('--follow is for a stream (--stream); a document\'s sections are followed with --sections --wait');
     const last = numberFlag('last', flags.last)!;
     if (!Number.isInteger(last) || last < 0) throw new UsageError('--last must be a whole number, 0 or more');
+    const { FailureRecordSchema } = await import('../../../schemas/results.ts');
+    const { loadConfig } = await import('../../config/index.ts');
+    const { describeRedis, redisAccessFrom } = await import('../../adapters/redis/access.ts');
+    const { openRedis } = await import('../../adapters/redis/connection.ts');
+    const { Keys } = await import('../../adapters/redis/keys.ts');
+    const { readResult } = await import('../../adapters/redis/read-result.ts');
+    const { readDocumentStatus } = await import('../../status/read-status.ts');
+    const { statusLine } = await import('../status-text.ts');
     const loaded = await loadConfig({ flags });
     const keys = new Keys(loaded.config.prefix, { cluster: loaded.config.redis.cluster });
     const access = await redisAccessFrom(loaded);
@@ -144,7 +152,7 @@ export function resultCommand(program: Command): void {
       if (flags.sections) {
         const { printed, failure } = await printSections(redis, keys, id, wait * 1000, flags.json === true);
         if (failure !== null) {
-          reportFailure(id, failure);
+          await reportFailure(id, failure);
         } else if (printed === 0) {
           process.stderr.write(`rwkvstream: no sections for ${id}${wait > 0 ? ` after ${wait} s` : ''}\n`);
           process.exitCode = EXIT.noResult;
@@ -161,7 +169,7 @@ export function resultCommand(program: Command): void {
         return;
       }
       process.stdout.write(`${json}\n`);
-      if (FailureRecordSchema.safeParse(JSON.parse(json)).success) reportFailure(id, json);
+      if (FailureRecordSchema.safeParse(JSON.parse(json)).success) await reportFailure(id, json);
     } finally {
       redis.disconnect();
     }

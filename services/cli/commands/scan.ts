@@ -9,14 +9,9 @@ import type { Readable } from 'node:stream';
 
 import type { Command } from 'commander';
 
-import { permanent } from '../../../pipelines/errors.ts';
-import { AnomalySettingsSchema } from '../../../schemas/tasks.ts';
-import { describeIoError } from '../../adapters/files/errors.ts';
-import { defaultId } from '../../embedded/index.ts';
-import { runScanJob, type ScanSource } from '../../embedded/scan-job.ts';
-import { LOG_MODEL } from '../../models/index.ts';
-import { scanPrinter } from '../deliver.ts';
-import { addEmbeddedFlags, resultId, runWithEngine, type EmbeddedFlags } from '../embedded-command.ts';
+import type { ScanSource } from '../../embedded/scan-job.ts';
+import { addEmbeddedFlags } from '../command-flags.ts';
+import type { EmbeddedFlags } from '../embedded-command.ts';
 import { UsageError, numberFlag } from '../output.ts';
 
 /** The flag that sets each anomaly setting, for naming it in an error. */
@@ -50,6 +45,8 @@ interface ScanFlags extends EmbeddedFlags {
 /** Standard input and pipes are read as streams; a regular file by position (and followed, with --follow). */
 async function scanSource(full: string | null, follow: boolean): Promise<ScanSource> {
   if (full === null) return { kind: 'stream', name: 'stdin', stream: process.stdin };
+  const { permanent } = await import('../../../pipelines/errors.ts');
+  const { describeIoError } = await import('../../adapters/files/errors.ts');
   let info;
   try {
     info = await stat(full);
@@ -84,6 +81,12 @@ export function scanCommand(program: Command): void {
     .option('--alerts-only', 'print only the lines that raised an alert (with --json: only those events)');
   addEmbeddedFlags(cmd, 'scan').action(async (file: string, flags: ScanFlags) => {
     if (flags.follow && file === '-') throw new UsageError('--follow is for a file; standard input is read as it arrives anyway');
+    const { AnomalySettingsSchema } = await import('../../../schemas/tasks.ts');
+    const { defaultId } = await import('../../embedded/index.ts');
+    const { runScanJob } = await import('../../embedded/scan-job.ts');
+    const { LOG_MODEL } = await import('../../models/index.ts');
+    const { scanPrinter } = await import('../deliver.ts');
+    const { resultId, runWithEngine } = await import('../embedded-command.ts');
     await runWithEngine('scan', flags, {
       // No model configured: the byte-level log model shipped in models/log/ (no download, works offline).
       shippedDefault: LOG_MODEL,

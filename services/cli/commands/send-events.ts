@@ -7,16 +7,10 @@ import path from 'node:path';
 
 import type { Command } from 'commander';
 
-import { StreamIdSchema } from '../../../schemas/ids.ts';
-import { fileLines } from '../../embedded/follow.ts';
-import { streamLines, untilStopped } from '../../adapters/files/lines.ts';
-import { addCommandSettings, loadConfig, type ConfigFlags } from '../../config/index.ts';
-import { createKafka, createProducer, requireKafka } from '../../adapters/kafka/client.ts';
-import { kafkaAccessFrom } from '../../adapters/kafka/security.ts';
-import { sendEvents, type SendLine } from '../../adapters/kafka/send-events.ts';
-import { silentLogger } from '../../log.ts';
+import { addCommandSettings } from '../../config/flags.ts';
+import type { ConfigFlags } from '../../config/index.ts';
+import type { SendLine } from '../../adapters/kafka/send-events.ts';
 import { UsageError, parseFlags } from '../output.ts';
-import { printable } from '../result-text.ts';
 
 interface SendEventsFlags extends ConfigFlags {
   stream?: string;
@@ -36,6 +30,15 @@ export function sendEventsCommand(program: Command): void {
     .option('--quiet', 'no messages about skipped lines, nor the closing count');
   addCommandSettings(cmd, 'send-events').action(async (file: string, flags: SendEventsFlags) => {
     if (flags.stream === undefined && flags.keyField === undefined) throw new UsageError('give --stream KEY, or --key-field F for JSON lines');
+    const { StreamIdSchema } = await import('../../../schemas/ids.ts');
+    const { fileLines } = await import('../../embedded/follow.ts');
+    const { streamLines, untilStopped } = await import('../../adapters/files/lines.ts');
+    const { loadConfig } = await import('../../config/index.ts');
+    const { createKafka, createProducer, requireKafka } = await import('../../adapters/kafka/client.ts');
+    const { kafkaAccessFrom } = await import('../../adapters/kafka/security.ts');
+    const { sendEvents } = await import('../../adapters/kafka/send-events.ts');
+    const { silentLogger } = await import('../../log.ts');
+    const { printable } = await import('../result-text.ts');
     const stream = flags.stream === undefined ? undefined : parseFlags(StreamIdSchema, flags.stream, '--stream');
     if (flags.follow && file === '-') throw new UsageError('--follow is for a file; standard input is read as it arrives anyway');
     const loaded = await loadConfig({ flags });

@@ -6,13 +6,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 
 import type { StatusReport } from '../../../schemas/status.ts';
-import { addCommandSettings, loadConfig, type ConfigFlags } from '../../config/index.ts';
-import { describeRedis, redisAccessFrom } from '../../adapters/redis/access.ts';
-import { openRedis } from '../../adapters/redis/connection.ts';
-import { Keys } from '../../adapters/redis/keys.ts';
-import { readStatus } from '../../status/read-status.ts';
+import { addCommandSettings } from '../../config/flags.ts';
+import type { ConfigFlags } from '../../config/index.ts';
 import { EXIT, UsageError, numberFlag, printJson } from '../output.ts';
-import { statusLine } from '../status-text.ts';
 
 interface StatusFlags extends ConfigFlags {
   stream?: boolean;
@@ -40,6 +36,12 @@ export function statusCommand(program: Command): void {
   addCommandSettings(cmd, 'status').action(async (id: string, flags: StatusFlags) => {
     const every = flags.watch === undefined || flags.watch === false ? null : flags.watch === true ? 2 : numberFlag('watch', flags.watch)!;
     if (every !== null && !(every > 0)) throw new UsageError('--watch needs a positive number of seconds');
+    const { loadConfig } = await import('../../config/index.ts');
+    const { describeRedis, redisAccessFrom } = await import('../../adapters/redis/access.ts');
+    const { openRedis } = await import('../../adapters/redis/connection.ts');
+    const { Keys } = await import('../../adapters/redis/keys.ts');
+    const { readStatus } = await import('../../status/read-status.ts');
+    const { statusLine } = await import('../status-text.ts');
     const loaded = await loadConfig({ flags });
     const access = await redisAccessFrom(loaded);
     const keys = new Keys(loaded.config.prefix, { cluster: access.cluster });

@@ -6,20 +6,13 @@ import { randomUUID } from 'node:crypto';
 
 import type { Command } from 'commander';
 
-import { DocumentIdSchema } from '../../../schemas/ids.ts';
-import { DocumentTaskSchema } from '../../../schemas/tasks.ts';
-import { addCommandSettings, ConfigError, loadConfig, type ConfigFlags, type LoadedConfig } from '../../config/index.ts';
-import { submitFile, submitReference, type RecordPublisher, type SubmitOptions } from '../../submit/submit-document.ts';
-import { createKafka, createProducer, requireKafka } from '../../adapters/kafka/client.ts';
-import { kafkaAccessFrom } from '../../adapters/kafka/security.ts';
-import { ensureDocumentTopics } from '../../adapters/kafka/topics.ts';
-import { silentLogger } from '../../log.ts';
-import { InboxPublisher } from '../../adapters/bullmq/inbox.ts';
-import { redisAccessFrom } from '../../adapters/redis/access.ts';
-import { openRedis } from '../../adapters/redis/connection.ts';
-import { Keys } from '../../adapters/redis/keys.ts';
+import { ConfigError } from '../../config/errors.ts';
+import { addCommandSettings } from '../../config/flags.ts';
+import type { ConfigFlags, LoadedConfig } from '../../config/index.ts';
+import type { RecordPublisher, SubmitOptions } from '../../submit/submit-document.ts';
+import { addSectionFlags } from '../command-flags.ts';
 import { UsageError, numberFlag, parseFlags } from '../output.ts';
-import { addSectionFlags, parseTaskFlags, sectionsFromFlags, type SectionFlags } from '../task-flags.ts';
+import type { SectionFlags } from '../task-flags.ts';
 
 interface SubmitFlags extends ConfigFlags, SectionFlags {
   task: string;
@@ -44,7 +37,8 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function taskFromFlags(flags: SubmitFlags): Record<string, unknown> {
+async function taskFromFlags(flags: SubmitFlags): Promise<Record<string, unknown>> {
+  const { sectionsFromFlags } = await import('../task-flags.ts');
   const sections = sectionsFromFlags(flags);
   const common = {
     kind: flags.task,
@@ -104,8 +98,13 @@ export function submitCommand(program: Command): void {
   addSectionFlags(cmd, 'summarize');
   addCommandSettings(cmd, 'submit').action(async (flags: SubmitFlags) => {
     if ((flags.file === undefined) === (flags.url === undefined)) throw new UsageError('give exactly one of --file and --url');
+    const { DocumentIdSchema } = await import('../../../schemas/ids.ts');
+    const { DocumentTaskSchema } = await import('../../../schemas/tasks.ts');
+    const { loadConfig } = await import('../../config/index.ts');
+    const { submitFile, submitReference } = await import('../../submit/submit-document.ts');
+    const { parseTaskFlags } = await import('../task-flags.ts');
     const id = parseFlags(DocumentIdSchema, flags.id ?? randomUUID(), '--id');
-    const fields = taskFromFlags(flags);
+    const fields = await taskFromFlags(flags);
     const loaded = await loadConfig({ flags });
     const { config } = loaded;
     // The workers' model is not known here: without --prompt-format (or its variable or config entry) the
@@ -120,6 +119,10 @@ export function submitCommand(program: Command): void {
 }
 
 async function submitToKafka(loaded: LoadedConfig, send: (publisher: RecordPublisher) => Promise<unknown>): Promise<void> {
+  const { createKafka, createProducer, requireKafka } = await import('../../adapters/kafka/client.ts');
+  const { kafkaAccessFrom } = await import('../../adapters/kafka/security.ts');
+  const { ensureDocumentTopics } = await import('../../adapters/kafka/topics.ts');
+  const { silentLogger } = await import('../../log.ts');
   const { config } = loaded;
   const access = await kafkaAccessFrom(loaded);
   await requireKafka(access);
@@ -144,6 +147,10 @@ async function submitToInbox(loaded: LoadedConfig, send: (publisher: RecordPubli
         'or --redis URL (REDIS_URL) for the Redis inbox queue of a worker without Kafka',
     }]);
   }
+  const { InboxPublisher } = await import('../../adapters/bullmq/inbox.ts');
+  const { redisAccessFrom } = await import('../../adapters/redis/access.ts');
+  const { openRedis } = await import('../../adapters/redis/connection.ts');
+  const { Keys } = await import('../../adapters/redis/keys.ts');
   const access = await redisAccessFrom(loaded);
   const redis = await openRedis(access, 'rwkvstream-submit');
   // The queue prefix, as a worker's: the hash tag {<prefix>} on a Redis Cluster.

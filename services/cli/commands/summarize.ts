@@ -5,12 +5,9 @@
 // would read instead of running it.
 import type { Command } from 'commander';
 
-import { runDocumentJob } from '../../embedded/index.ts';
-import { choosePromptFormat } from '../../models/index.ts';
-import { documentOutput } from '../deliver.ts';
-import { addEmbeddedFlags, runEmbedded, type EmbeddedFlags } from '../embedded-command.ts';
-import { runShowPrompt } from '../show-prompt.ts';
-import { addSectionFlags, addSummarizeFlags, summarizeTask, type SummarizeFlags } from '../task-flags.ts';
+import { addEmbeddedFlags, addSectionFlags, addSummarizeFlags } from '../command-flags.ts';
+import type { EmbeddedFlags } from '../embedded-command.ts';
+import type { SummarizeFlags } from '../task-flags.ts';
 
 interface Flags extends EmbeddedFlags, SummarizeFlags {
   stream?: boolean;
@@ -24,10 +21,16 @@ export function summarizeCommand(program: Command): void {
   addEmbeddedFlags(addSectionFlags(addSummarizeFlags(cmd), 'summarize'), 'summarize')
     .option('--stream', 'print the summary as it is generated even when the output is not a terminal')
     .action(async (file: string, flags: Flags) => {
+      const { summarizeTask } = await import('../task-flags.ts');
       if (flags.showPrompt) {
+        const { runShowPrompt } = await import('../show-prompt.ts');
         await runShowPrompt(file, flags, (config, format) => summarizeTask(flags, config.summary, format));
         return;
       }
+      const { runDocumentJob } = await import('../../embedded/index.ts');
+      const { choosePromptFormat } = await import('../../models/index.ts');
+      const { documentOutput } = await import('../deliver.ts');
+      const { runEmbedded } = await import('../embedded-command.ts');
       await runEmbedded('summarize', file, flags, {
         prepare: async (config, loaded) => summarizeTask(flags, config.summary, (await choosePromptFormat(config, loaded.origin)).format),
         run: ({ options, reporter }, task) => {

@@ -2,8 +2,6 @@
 // `rwkvstream detokenize --vocab FILE --ids 1,2,3 [--hex]` -> the text (or its bytes in hex).
 import type { Command } from 'commander';
 
-import { Tokenizer } from '../../../engine/index.ts';
-import { commandVocab } from '../engine-options.ts';
 import { parseIdList, printJson, readStdin, UsageError } from '../output.ts';
 
 function parseHex(hex: string): Buffer {
@@ -20,6 +18,8 @@ export function tokenizeCommands(program: Command): void {
     .requiredOption('--vocab <file>', 'World vocabulary file, "bytes", "20b" or a tokenizers .json')
     .option('--hex <hex>', 'tokenize these raw bytes (any bytes, including invalid UTF-8)')
     .action(async (text: string | undefined, flags: { vocab: string; hex?: string }) => {
+      const { Tokenizer } = await import('../../../engine/index.ts');
+      const { commandVocab } = await import('../engine-options.ts');
       const tokenizer = await Tokenizer.load((await commandVocab(flags.vocab))!);
       const input = flags.hex !== undefined ? parseHex(flags.hex) : text !== undefined ? Buffer.from(text, 'utf8') : await readStdin();
       printJson(Array.from(await tokenizer.encode(input)));
@@ -32,6 +32,8 @@ export function tokenizeCommands(program: Command): void {
     .requiredOption('--ids <ids>', 'comma-separated token ids')
     .option('--hex', 'print the bytes as hex instead of text')
     .action(async (flags: { vocab: string; ids: string; hex?: boolean }) => {
+      const { Tokenizer } = await import('../../../engine/index.ts');
+      const { commandVocab } = await import('../engine-options.ts');
       const tokenizer = await Tokenizer.load((await commandVocab(flags.vocab))!);
       const bytes = tokenizer.decodeBytes(parseIdList(flags.ids, '--ids'));
       process.stdout.write(flags.hex ? `${bytes.toString('hex')}\n` : bytes);

@@ -3,18 +3,20 @@
 // environment, config file, defaults): the model as summarize finds it, Redis and Kafka as doctor checks them.
 import type { Command } from 'commander';
 
-import { addCommandSettings, loadConfig, pipelineSettings, serviceConfig, type ConfigFlags } from '../../config/index.ts';
-import { kafkaAccessFrom } from '../../adapters/kafka/security.ts';
-import { createLogger } from '../../log.ts';
-import { redisAccessFrom } from '../../adapters/redis/access.ts';
-import { startWorker } from '../../worker/runtime.ts';
-import { resolveEngine } from '../load-engine.ts';
+import { addCommandSettings } from '../../config/flags.ts';
+import type { ConfigFlags } from '../../config/index.ts';
 
 export function workerCommand(program: Command): void {
   const cmd = program
     .command('worker')
     .description('run the pipeline: consume documents and events from Kafka, run chunk jobs, publish results');
   addCommandSettings(cmd, 'worker').action(async (flags: ConfigFlags) => {
+    const { loadConfig, pipelineSettings, serviceConfig } = await import('../../config/index.ts');
+    const { kafkaAccessFrom } = await import('../../adapters/kafka/security.ts');
+    const { createLogger } = await import('../../log.ts');
+    const { redisAccessFrom } = await import('../../adapters/redis/access.ts');
+    const { startWorker } = await import('../../worker/runtime.ts');
+    const { resolveEngine } = await import('../load-engine.ts');
     const loaded = await loadConfig({ flags });
     const { config, origin } = loaded;
     const service = serviceConfig(loaded);
