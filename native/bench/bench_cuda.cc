@@ -19,7 +19,6 @@
 #include "rwkv/error.h"
 #include "rwkv/model.h"
 
-#ifdef RWKV_WITH_CUDA
 #include "cuda/cuda_backend.h"
 
 namespace {
@@ -270,18 +269,3 @@ int run_cuda(const Args& args) {
 }
 
 }  // namespace rwkv_bench
-
-#else
-
-namespace rwkv_bench {
-
-int run_cuda(const Args& args) {
-  (void)args;
-  std::printf("cuda bench skipped: this build has no CUDA backend\n");
-  std::printf("{\"bench\":\"cuda\",\"skipped\":\"this build has no CUDA backend\"}\n");
-  return 0;
-}
-
-}  // namespace rwkv_bench
-
-#endif

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "check.h"
-#include "core/rwkv7_params.h"
+#include "model/rwkv7_params.h"
 #include "cpu/float16.h"
 #include "cpu/gemm.h"
 #include "cpu/isa.h"

@@ -6,7 +6,7 @@
 #pragma once
 #include <vector>
 
-#include "core/rwkv7_params.h"
+#include "model/rwkv7_params.h"
 #include "cpu/packed_matrix.h"
 #include "cpu/threadpool.h"
 

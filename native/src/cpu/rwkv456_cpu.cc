@@ -9,8 +9,8 @@
 #include <cstring>
 #include <mutex>
 
-#include "core/rwkv7_params.h"
-#include "core/state_layout.h"
+#include "model/rwkv7_params.h"
+#include "model/state_layout.h"
 #include "cpu/aligned_buffer.h"
 #include "cpu/batch_plan.h"
 #include "cpu/float16.h"

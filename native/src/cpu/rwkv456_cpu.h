@@ -2,7 +2,7 @@
 #pragma once
 #include <memory>
 
-#include "core/rwkv456_params.h"
+#include "model/rwkv456_params.h"
 #include "cpu/isa.h"
 #include "rwkv/model.h"
 

@@ -9,7 +9,7 @@
 #pragma once
 #include <vector>
 
-#include "core/rwkv456_params.h"
+#include "model/rwkv456_params.h"
 #include "cpu/packed_matrix.h"
 #include "cpu/threadpool.h"
 

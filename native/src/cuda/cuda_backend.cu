@@ -5,7 +5,7 @@
 
 #include <chrono>
 
-#include "core/hash.h"
+#include "util/hash.h"
 #include "cuda/cublas_shim.h"
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_model.h"

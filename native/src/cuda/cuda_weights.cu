@@ -5,7 +5,7 @@
 #include <cmath>
 #include <string>
 
-#include "core/hash.h"
+#include "util/hash.h"
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_weights.h"
 #include "cuda/kernels.h"

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/rwkv7_params.h"
+#include "model/rwkv7_params.h"
 #include "cuda/device_memory.h"
 #include "rwkv/model.h"
 

@@ -1,7 +1,7 @@
 // State blobs (checkpoints, states moved between workers): the 128-byte header and the payload. Mutations set
 // header fields to edge values, change the payload's length, and usually recompute the checksum so that the
 // checks behind it (sizes, then the model match) are reached.
-#include "core/hash.h"
+#include "util/hash.h"
 #include "fuzz_driver.h"
 #include "rwkv/state_blob.h"
 

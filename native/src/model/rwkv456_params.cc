@@ -1,4 +1,4 @@
-#include "core/rwkv456_params.h"
+#include "model/rwkv456_params.h"
 
 #include "rwkv/error.h"
 

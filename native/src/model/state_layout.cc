@@ -1,4 +1,4 @@
-#include "core/state_layout.h"
+#include "model/state_layout.h"
 
 #include <algorithm>
 #include <cstring>

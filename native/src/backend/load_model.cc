@@ -3,16 +3,16 @@
 #include <memory>
 #include <string>
 
-#include "core/rwkv456_params.h"
-#include "core/rwkv7_params.h"
 #include "cpu/rwkv456_cpu.h"
 #include "cpu/rwkv7_cpu.h"
+#include "model/rwkv456_params.h"
+#include "model/rwkv7_params.h"
 #include "rwkv/error.h"
 #include "rwkv/model.h"
 #include "rwkv/tensor_file.h"
 
 #ifdef RWKV_WITH_CUDA
-#include "core/backends.h"
+#include "cuda/cuda_backend.h"
 #endif
 
 namespace rwkv {

@@ -6,8 +6,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/hash.h"
-#include "core/rwkv7_params.h"
+#include "util/hash.h"
+#include "model/rwkv7_params.h"
 
 namespace rwkv {
 

@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/hash.h"
+#include "util/hash.h"
 #include "rwkv/error.h"
 #include "rwkv/model.h"
 #include "rwkv/tensor_file.h"

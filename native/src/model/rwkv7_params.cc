@@ -1,4 +1,4 @@
-#include "core/rwkv7_params.h"
+#include "model/rwkv7_params.h"
 
 #include "rwkv/error.h"
 

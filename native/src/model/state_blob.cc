@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "core/hash.h"
+#include "util/hash.h"
 #include "rwkv/error.h"
 
 namespace rwkv {

@@ -1,4 +1,4 @@
-#include "core/param_table.h"
+#include "model/param_table.h"
 
 #include <algorithm>
 #include <cstdlib>
