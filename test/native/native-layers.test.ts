@@ -35,10 +35,11 @@ test('every folder under native/src is a known library', () => {
 test('native sources include only their own library, the libraries it links, and the public API', () => {
   const wrong: string[] = [];
   for (const file of sources(srcDir)) {
-    const lib = path.relative(srcDir, file).split(path.sep)[0];
+    const lib = path.relative(srcDir, file).split(path.sep)[0] ?? '';
     const ok = new Set([lib, 'rwkv', ...(allowed[lib] ?? [])]);
     for (const m of readFileSync(file, 'utf8').matchAll(/^\s*#\s*include\s+"([^"/]+)\/[^"]+"/gm)) {
-      if (!ok.has(m[1])) wrong.push(`${path.relative(repoRoot, file)} includes ${m[1]}/`);
+      const folder = m[1] ?? '';
+      if (!ok.has(folder)) wrong.push(`${path.relative(repoRoot, file)} includes ${folder}/`);
     }
   }
   assert.deepEqual(wrong, []);
