@@ -16,7 +16,8 @@ namespace {
 int slot_arg(Napi::Env env, const Napi::Value& v) {
   if (!v.IsNumber()) throw_coded(env, rwkv::code::kSlot, "a state slot id must be a number");
   const double d = v.As<Napi::Number>().DoubleValue();
-  if (d < 0 || d > 1e9 || d != static_cast<int>(d)) throw_coded(env, rwkv::code::kSlot, "bad state slot id " + std::to_string(d));
+  if (d < 0 || d > 1e9 || d != static_cast<int>(d))
+    throw_coded(env, rwkv::code::kSlot, "bad state slot id " + std::to_string(d));
   return static_cast<int>(d);
 }
 

@@ -27,19 +27,20 @@ const char* weight_name(rwkv::WeightType w) {
 }  // namespace
 
 Napi::Function ModelWrap::Init(Napi::Env env) {
-  Napi::Function fn = DefineClass(env, "Model", {
-      InstanceMethod<&ModelWrap::Info>("info"),
-      InstanceMethod<&ModelWrap::Forward>("forward"),
-      InstanceMethod<&ModelWrap::InitialState>("initialState"),
-      InstanceMethod<&ModelWrap::ReadStateTuning>("readStateTuning"),
-      InstanceMethod<&ModelWrap::Dispose>("dispose"),
-      InstanceMethod<&ModelWrap::AcquireSlot>("acquireSlot"),
-      InstanceMethod<&ModelWrap::WriteSlot>("writeSlot"),
-      InstanceMethod<&ModelWrap::ReadSlot>("readSlot"),
-      InstanceMethod<&ModelWrap::ReleaseSlot>("releaseSlot"),
-      InstanceMethod<&ModelWrap::ForwardSlots>("forwardSlots"),
-      InstanceMethod<&ModelWrap::SlotsOnDevice>("slotsOnDevice"),
-  });
+  Napi::Function fn = DefineClass(env, "Model",
+                                  {
+                                      InstanceMethod<&ModelWrap::Info>("info"),
+                                      InstanceMethod<&ModelWrap::Forward>("forward"),
+                                      InstanceMethod<&ModelWrap::InitialState>("initialState"),
+                                      InstanceMethod<&ModelWrap::ReadStateTuning>("readStateTuning"),
+                                      InstanceMethod<&ModelWrap::Dispose>("dispose"),
+                                      InstanceMethod<&ModelWrap::AcquireSlot>("acquireSlot"),
+                                      InstanceMethod<&ModelWrap::WriteSlot>("writeSlot"),
+                                      InstanceMethod<&ModelWrap::ReadSlot>("readSlot"),
+                                      InstanceMethod<&ModelWrap::ReleaseSlot>("releaseSlot"),
+                                      InstanceMethod<&ModelWrap::ForwardSlots>("forwardSlots"),
+                                      InstanceMethod<&ModelWrap::SlotsOnDevice>("slotsOnDevice"),
+                                  });
   addon_data(env).model_ctor = Napi::Persistent(fn);
   return fn;
 }

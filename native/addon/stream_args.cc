@@ -28,7 +28,8 @@ rwkv::LogitsMode logits_field(Napi::Env env, size_t i, const Napi::Object& strea
                               std::vector<float>& buffer, float** out) {
   const rwkv::LogitsMode mode = logits_arg(env, stream.Get("logits"));
   if (mode == rwkv::LogitsMode::Last && n_tokens == 0) {
-    throw_coded(env, rwkv::code::kArgument, "stream " + std::to_string(i) + ": logits of the last position need at least one token");
+    throw_coded(env, rwkv::code::kArgument,
+                "stream " + std::to_string(i) + ": logits of the last position need at least one token");
   }
   const size_t want = mode == rwkv::LogitsMode::All ? n_tokens * vocab : mode == rwkv::LogitsMode::Last ? vocab : 0;
   buffer.resize(want);
@@ -42,24 +43,28 @@ float* state_arg(Napi::Env env, const Napi::Value& v, size_t floats, const std::
   }
   auto st = v.As<Napi::Float32Array>();
   if (st.ElementLength() != floats) {
-    throw_coded(env, rwkv::code::kArgument, label + " has " + std::to_string(st.ElementLength()) +
-                                                " floats; this model's state has " + std::to_string(floats));
+    throw_coded(env, rwkv::code::kArgument,
+                label + " has " + std::to_string(st.ElementLength()) + " floats; this model's state has " +
+                    std::to_string(floats));
   }
   return st.Data();
 }
 
 Napi::Float32Array owned_floats(Napi::Env env, std::vector<float>&& data) {
   auto* owned = new std::vector<float>(std::move(data));
-  auto ab = Napi::ArrayBuffer::New(env, owned->data(), owned->size() * sizeof(float),
-                                   [](Napi::Env, void*, std::vector<float>* v) { delete v; }, owned);
+  auto ab = Napi::ArrayBuffer::New(
+      env, owned->data(), owned->size() * sizeof(float), [](Napi::Env, void*, std::vector<float>* v) { delete v; },
+      owned);
   return Napi::Float32Array::New(env, owned->size(), ab, 0);
 }
 
 Napi::Array logits_result(Napi::Env env, std::vector<std::vector<float>>& logits) {
   Napi::Array out = Napi::Array::New(env, logits.size());
   for (size_t i = 0; i < logits.size(); i++) {
-    if (logits[i].empty()) out.Set(i, env.Null());
-    else out.Set(i, owned_floats(env, std::move(logits[i])));
+    if (logits[i].empty())
+      out.Set(i, env.Null());
+    else
+      out.Set(i, owned_floats(env, std::move(logits[i])));
   }
   return out;
 }

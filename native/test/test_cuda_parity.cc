@@ -434,10 +434,13 @@ TEST(errors) {
   auto m = gpu_model(fx().file, WeightType::BF16);
   std::vector<float> st(m->state_floats(), 0.f), lg(fx().V);
   const int32_t bad = static_cast<int32_t>(fx().V);
-  CHECK_THROWS_CODE((m->forward({rwkv::Sequence{&bad, 1, st.data(), LogitsMode::Last, lg.data()}})), rwkv::code::kToken);
+  CHECK_THROWS_CODE((m->forward({rwkv::Sequence{&bad, 1, st.data(), LogitsMode::Last, lg.data()}})),
+                    rwkv::code::kToken);
   const int32_t ok = 1;
-  CHECK_THROWS_CODE((m->forward({rwkv::Sequence{&ok, 1, nullptr, LogitsMode::Last, lg.data()}})), rwkv::code::kArgument);
-  CHECK_THROWS_CODE((m->forward({rwkv::Sequence{&ok, 1, st.data(), LogitsMode::Last, nullptr}})), rwkv::code::kArgument);
+  CHECK_THROWS_CODE((m->forward({rwkv::Sequence{&ok, 1, nullptr, LogitsMode::Last, lg.data()}})),
+                    rwkv::code::kArgument);
+  CHECK_THROWS_CODE((m->forward({rwkv::Sequence{&ok, 1, st.data(), LogitsMode::Last, nullptr}})),
+                    rwkv::code::kArgument);
   rwkv::EngineOptions o;
   o.device = "cuda:99";
   o.weights = WeightType::BF16;

@@ -51,8 +51,9 @@ std::shared_ptr<Model> load_model(std::shared_ptr<const TensorFile> file, const 
   if (params.deep_embed_rank > 0) {
     // The CUDA backend has no DeepEmbed kernels; "auto" runs these models on the CPU.
     if (is_cuda_device(device)) {
-      throw Error(code::kDevice, "the CUDA backend does not run RWKV-7a DeepEmbed (x070-7a) models; this model runs "
-                                 "on device \"cpu\" (or \"auto\")");
+      throw Error(code::kDevice,
+                  "the CUDA backend does not run RWKV-7a DeepEmbed (x070-7a) models; this model runs "
+                  "on device \"cpu\" (or \"auto\")");
     }
     EngineOptions cpu = options;
     cpu.device = "cpu";

@@ -78,7 +78,7 @@ std::shared_ptr<CudaModel> make_cuda_random_model(const RandomModelShape& shape,
 
 // Device ceilings measured in the same process as a benchmark, for rooflines.
 struct CudaDeviceRates {
-  std::string name;            // e.g. "NVIDIA H100 80GB HBM3"
+  std::string name;  // e.g. "NVIDIA H100 80GB HBM3"
   int sm_count = 0;
   double bf16_gemm_tflops = 0;  // cuBLAS bf16 GEMM (fp32 accumulate), 8192^3, random data
   double copy_gbps = 0;         // device-to-device copy, bytes read + bytes written per second / 1e9

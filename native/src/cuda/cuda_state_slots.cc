@@ -61,7 +61,8 @@ class CudaStateSlots final : public StateSlots {
       std::lock_guard<std::mutex> lock(mu_);
       ledger_.check_call(seqs);
       for (size_t i = 0; i < seqs.size(); i++) {
-        calls[i] = CudaModel::SlotSequence{seqs[i].tokens, seqs[i].n_tokens, seqs[i].slot, seqs[i].logits, seqs[i].logits_out};
+        calls[i] =
+            CudaModel::SlotSequence{seqs[i].tokens, seqs[i].n_tokens, seqs[i].slot, seqs[i].logits, seqs[i].logits_out};
       }
     }
     cuda_->forward_slots(calls);

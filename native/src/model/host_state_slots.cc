@@ -1,6 +1,7 @@
 // Host-resident state slots (the slot contract in rwkv/state_slots.h for a model whose backend keeps its
-// states in host memory, the CPU's): each slot is a host array, and forward() hands those arrays to Model::forward as the sequences' states, so the
-// results are Model::forward's by construction. Freed slots keep their memory for the next acquire().
+// states in host memory, the CPU's): each slot is a host array, and forward() hands those arrays to Model::forward as
+// the sequences' states, so the results are Model::forward's by construction. Freed slots keep their memory for the
+// next acquire().
 #include "model/host_state_slots.h"
 
 #include <algorithm>
@@ -36,8 +37,10 @@ class HostStateSlots final : public StateSlots {
   void write(int slot, const float* state) override {
     std::lock_guard<std::mutex> lock(mu_);
     ledger_.check(slot);
-    if (state) std::copy(state, state + floats_, states_[slot].begin());
-    else model_->initial_state(states_[slot].data());
+    if (state)
+      std::copy(state, state + floats_, states_[slot].begin());
+    else
+      model_->initial_state(states_[slot].data());
   }
 
   void read(int slot, float* state) override {
@@ -53,7 +56,8 @@ class HostStateSlots final : public StateSlots {
       std::lock_guard<std::mutex> lock(mu_);
       ledger_.check_call(seqs);
       for (size_t i = 0; i < seqs.size(); i++) {
-        plain[i] = Sequence{seqs[i].tokens, seqs[i].n_tokens, states_[seqs[i].slot].data(), seqs[i].logits, seqs[i].logits_out};
+        plain[i] = Sequence{seqs[i].tokens, seqs[i].n_tokens, states_[seqs[i].slot].data(), seqs[i].logits,
+                            seqs[i].logits_out};
       }
     }
     // The slot arrays never move (a deque of vectors) and a held slot is not released by its owner during
