@@ -1,6 +1,8 @@
 // Builds the native engine and the Node addon with CMake (run by `npm install` / `npm ci`).
 // Node's headers are taken from the running Node installation and node-addon-api from node_modules, so the
 // build never downloads anything. CUDA is compiled in when nvcc is found.
+// By default only the addon (rwkv.node) is built: what a user needs. `--tests` (or RWKVSTREAM_NATIVE_TESTS=1)
+// adds the C++ tests that CTest runs, `--bench` (or RWKVSTREAM_NATIVE_BENCH=1) adds rwkv_bench.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -45,8 +47,14 @@ const configureArgs = [
 ];
 configureArgs.push(`-DRWKV_ENABLE_CUDA=${process.env.RWKVSTREAM_CUDA === '0' ? 'OFF' : 'ON'}`);
 // RWKVSTREAM_CUDA_ARCHITECTURES narrows the GPU code (e.g. "90-real" for H100/H200 only);
-// RWKVSTREAM_NATIVE_TARGETS builds only some targets (e.g. "rwkv_addon rwkv_bench", without the C++ tests).
+// RWKVSTREAM_NATIVE_TARGETS names the targets exactly (e.g. "rwkv_addon rwkv_bench"), overriding the flags.
 if (process.env.RWKVSTREAM_CUDA_ARCHITECTURES) configureArgs.push(`-DRWKV_CUDA_ARCHITECTURES=${process.env.RWKVSTREAM_CUDA_ARCHITECTURES}`);
-const targets = (process.env.RWKVSTREAM_NATIVE_TARGETS ?? '').split(/\s+/).filter(Boolean).flatMap((t) => ['--target', t]);
+const wanted = (flag, env) => process.argv.includes(flag) || process.env[env] === '1';
+const named = (process.env.RWKVSTREAM_NATIVE_TARGETS ?? '').split(/\s+/).filter(Boolean);
+const targets = named.length > 0 ? named : [
+  'rwkv_addon',
+  ...(wanted('--tests', 'RWKVSTREAM_NATIVE_TESTS') ? ['native_tests'] : []),
+  ...(wanted('--bench', 'RWKVSTREAM_NATIVE_BENCH') ? ['rwkv_bench'] : []),
+];
 run('cmake', configureArgs);
-run('cmake', ['--build', buildDir, ...targets, '--parallel', String(Math.max(1, os.availableParallelism()))]);
+run('cmake', ['--build', buildDir, ...targets.flatMap((t) => ['--target', t]), '--parallel', String(Math.max(1, os.availableParallelism()))]);

@@ -23,7 +23,8 @@ std::string string_option(const Napi::Object& o, const char* key, const std::str
   return v.IsUndefined() ? fallback : v.ToString().Utf8Value();
 }
 
-// loadModel(path, { weights: 'f32'|'bf16'|'f16'|'int8', threads: number, device: 'cpu'|'cuda'|'auto' }) -> Promise<Model>
+// loadModel(path, { weights: 'f32'|'bf16'|'f16'|'int8', threads: number, device: 'cpu'|'cuda'|'auto' }) ->
+// Promise<Model>
 Napi::Value LoadModel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsString()) throw_coded(env, rwkv::code::kArgument, "loadModel expects a model path");
@@ -31,11 +32,16 @@ Napi::Value LoadModel(const Napi::CallbackInfo& info) {
   Napi::Object o = info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
   rwkv::EngineOptions opts;
   std::string weights = string_option(o, "weights", "f32");
-  if (weights == "f32") opts.weights = rwkv::WeightType::F32;
-  else if (weights == "bf16") opts.weights = rwkv::WeightType::BF16;
-  else if (weights == "f16") opts.weights = rwkv::WeightType::F16;
-  else if (weights == "int8") opts.weights = rwkv::WeightType::I8;
-  else throw_coded(env, rwkv::code::kArgument, "weights must be f32, bf16, f16 or int8, got " + weights);
+  if (weights == "f32")
+    opts.weights = rwkv::WeightType::F32;
+  else if (weights == "bf16")
+    opts.weights = rwkv::WeightType::BF16;
+  else if (weights == "f16")
+    opts.weights = rwkv::WeightType::F16;
+  else if (weights == "int8")
+    opts.weights = rwkv::WeightType::I8;
+  else
+    throw_coded(env, rwkv::code::kArgument, "weights must be f32, bf16, f16 or int8, got " + weights);
   opts.device = string_option(o, "device", "cpu");
   Napi::Value threads = o.Get("threads");
   opts.threads = threads.IsNumber() ? threads.As<Napi::Number>().Int32Value() : 0;
@@ -203,7 +209,8 @@ Napi::Value DecodeStateBlob(const Napi::CallbackInfo& info) {
 // A random x070 model of any official shape as safetensors, for benchmarks at real sizes.
 Napi::Value WriteRandomModel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsString() || !info[1].IsObject()) throw_coded(env, rwkv::code::kArgument, "writeRandomModel expects (path, shape, seed)");
+  if (!info[0].IsString() || !info[1].IsObject())
+    throw_coded(env, rwkv::code::kArgument, "writeRandomModel expects (path, shape, seed)");
   std::string path = info[0].ToString();
   Napi::Object o = info[1].As<Napi::Object>();
   rwkv::RandomModelShape shape;
@@ -222,7 +229,8 @@ Napi::Value WriteRandomModel(const Napi::CallbackInfo& info) {
   dim("rankG", shape.rank_g);
   uint64_t seed = info[2].IsNumber() ? static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value()) : 1;
   auto* worker = new PromiseWorker(
-      env, [path, shape, seed] {
+      env,
+      [path, shape, seed] {
         auto tensors = rwkv::random_rwkv7_tensors(shape, seed);
         rwkv::write_safetensors(path, tensors->tensors(), {{"format", "pt"}, {"generator", "rwkvstream random-model"}});
       },

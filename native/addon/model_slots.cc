@@ -7,6 +7,7 @@
 
 #include "model_wrap.h"
 #include "promise_worker.h"
+#include "stream_args.h"
 
 namespace rwkv_addon {
 
@@ -15,29 +16,9 @@ namespace {
 int slot_arg(Napi::Env env, const Napi::Value& v) {
   if (!v.IsNumber()) throw_coded(env, rwkv::code::kSlot, "a state slot id must be a number");
   const double d = v.As<Napi::Number>().DoubleValue();
-  if (d < 0 || d > 1e9 || d != static_cast<int>(d)) throw_coded(env, rwkv::code::kSlot, "bad state slot id " + std::to_string(d));
+  if (d < 0 || d > 1e9 || d != static_cast<int>(d))
+    throw_coded(env, rwkv::code::kSlot, "bad state slot id " + std::to_string(d));
   return static_cast<int>(d);
-}
-
-const float* state_arg(Napi::Env env, const Napi::Value& v, size_t floats) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    throw_coded(env, rwkv::code::kArgument, "a state must be a Float32Array");
-  }
-  auto st = v.As<Napi::Float32Array>();
-  if (st.ElementLength() != floats) {
-    throw_coded(env, rwkv::code::kArgument, "the state has " + std::to_string(st.ElementLength()) +
-                                                " floats; this model's state has " + std::to_string(floats));
-  }
-  return st.Data();
-}
-
-rwkv::LogitsMode logits_arg(Napi::Env env, const Napi::Value& v) {
-  if (v.IsUndefined()) return rwkv::LogitsMode::Last;
-  const std::string s = v.ToString();
-  if (s == "none") return rwkv::LogitsMode::None;
-  if (s == "last") return rwkv::LogitsMode::Last;
-  if (s == "all") return rwkv::LogitsMode::All;
-  throw_coded(env, rwkv::code::kArgument, "logits must be \"none\", \"last\" or \"all\", got \"" + s + "\"");
 }
 
 }  // namespace
@@ -52,7 +33,7 @@ rwkv::StateSlots& ModelWrap::slots(Napi::Env env) {
 Napi::Value ModelWrap::AcquireSlot(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   rwkv::StateSlots& s = slots(env);
-  const float* state = info[0].IsUndefined() ? nullptr : state_arg(env, info[0], model_->state_floats());
+  const float* state = info[0].IsUndefined() ? nullptr : state_arg(env, info[0], model_->state_floats(), "the state");
   const int slot = guarded(env, [&] { return s.acquire(); });
   if (state) {
     guarded(env, [&] {
@@ -73,7 +54,7 @@ Napi::Value ModelWrap::WriteSlot(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   rwkv::StateSlots& s = slots(env);
   const int slot = slot_arg(env, info[0]);
-  const float* state = state_arg(env, info[1], model_->state_floats());
+  const float* state = state_arg(env, info[1], model_->state_floats(), "the state");
   guarded(env, [&] {
     s.write(slot, state);
     return 0;
@@ -130,44 +111,17 @@ Napi::Value ModelWrap::ForwardSlots(const Napi::CallbackInfo& info) {
   job->logits.resize(n);
   std::vector<Napi::Value> hold;
   for (size_t i = 0; i < n; i++) {
-    Napi::Value item = streams.Get(i);
-    if (!item.IsObject()) throw_coded(env, rwkv::code::kArgument, "stream " + std::to_string(i) + " is not an object");
-    Napi::Object s = item.As<Napi::Object>();
-    Napi::Value tokens = s.Get("tokens");
-    if (!tokens.IsTypedArray() || tokens.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-      throw_coded(env, rwkv::code::kArgument, "stream " + std::to_string(i) + ": tokens must be an Int32Array");
-    }
-    auto t = tokens.As<Napi::Int32Array>();
+    const StreamArg s = stream_arg(env, streams, i);
     rwkv::SlotSequence& seq = job->seqs[i];
-    seq.tokens = t.Data();
-    seq.n_tokens = t.ElementLength();
-    seq.slot = slot_arg(env, s.Get("slot"));
-    seq.logits = logits_arg(env, s.Get("logits"));
-    if (seq.logits == rwkv::LogitsMode::Last && seq.n_tokens == 0) {
-      throw_coded(env, rwkv::code::kArgument, "stream " + std::to_string(i) + ": logits of the last position need at least one token");
-    }
-    const size_t want = seq.logits == rwkv::LogitsMode::All ? seq.n_tokens * vocab : seq.logits == rwkv::LogitsMode::Last ? vocab : 0;
-    job->logits[i].resize(want);
-    seq.logits_out = want ? job->logits[i].data() : nullptr;
-    hold.push_back(tokens);
+    seq.tokens = s.tokens.Data();
+    seq.n_tokens = s.tokens.ElementLength();
+    seq.slot = slot_arg(env, s.object.Get("slot"));
+    seq.logits = logits_field(env, i, s.object, seq.n_tokens, vocab, job->logits[i], &seq.logits_out);
+    hold.push_back(s.tokens);
   }
   auto* worker = new PromiseWorker(
       env, [held, job] { held->forward(job->seqs); },
-      [job](Napi::Env env) -> Napi::Value {
-        Napi::Array out = Napi::Array::New(env, job->logits.size());
-        for (size_t i = 0; i < job->logits.size(); i++) {
-          auto& l = job->logits[i];
-          if (l.empty()) {
-            out.Set(i, env.Null());
-            continue;
-          }
-          auto* owned = new std::vector<float>(std::move(l));
-          auto ab = Napi::ArrayBuffer::New(env, owned->data(), owned->size() * sizeof(float),
-                                           [](Napi::Env, void*, std::vector<float>* v) { delete v; }, owned);
-          out.Set(i, Napi::Float32Array::New(env, owned->size(), ab, 0));
-        }
-        return out;
-      });
+      [job](Napi::Env env) -> Napi::Value { return logits_result(env, job->logits); });
   for (auto& v : hold) worker->Hold(v);
   worker->Queue();
   return worker->Promise();

@@ -8,19 +8,11 @@
 #include "addon_data.h"
 #include "promise_worker.h"
 #include "rwkv/model.h"
+#include "stream_args.h"
 
 namespace rwkv_addon {
 
 namespace {
-
-rwkv::LogitsMode parse_logits(Napi::Env env, const Napi::Value& v) {
-  if (v.IsUndefined()) return rwkv::LogitsMode::Last;
-  std::string s = v.ToString();
-  if (s == "none") return rwkv::LogitsMode::None;
-  if (s == "last") return rwkv::LogitsMode::Last;
-  if (s == "all") return rwkv::LogitsMode::All;
-  throw_coded(env, rwkv::code::kArgument, "logits must be \"none\", \"last\" or \"all\", got \"" + s + "\"");
-}
 
 const char* weight_name(rwkv::WeightType w) {
   switch (w) {
@@ -49,19 +41,20 @@ Napi::Array ranks_array(Napi::Env env, const rwkv::ModelConfig& c) {
 }
 
 Napi::Function ModelWrap::Init(Napi::Env env) {
-  Napi::Function fn = DefineClass(env, "Model", {
-      InstanceMethod<&ModelWrap::Info>("info"),
-      InstanceMethod<&ModelWrap::Forward>("forward"),
-      InstanceMethod<&ModelWrap::InitialState>("initialState"),
-      InstanceMethod<&ModelWrap::ReadStateTuning>("readStateTuning"),
-      InstanceMethod<&ModelWrap::Dispose>("dispose"),
-      InstanceMethod<&ModelWrap::AcquireSlot>("acquireSlot"),
-      InstanceMethod<&ModelWrap::WriteSlot>("writeSlot"),
-      InstanceMethod<&ModelWrap::ReadSlot>("readSlot"),
-      InstanceMethod<&ModelWrap::ReleaseSlot>("releaseSlot"),
-      InstanceMethod<&ModelWrap::ForwardSlots>("forwardSlots"),
-      InstanceMethod<&ModelWrap::SlotsOnDevice>("slotsOnDevice"),
-  });
+  Napi::Function fn = DefineClass(env, "Model",
+                                  {
+                                      InstanceMethod<&ModelWrap::Info>("info"),
+                                      InstanceMethod<&ModelWrap::Forward>("forward"),
+                                      InstanceMethod<&ModelWrap::InitialState>("initialState"),
+                                      InstanceMethod<&ModelWrap::ReadStateTuning>("readStateTuning"),
+                                      InstanceMethod<&ModelWrap::Dispose>("dispose"),
+                                      InstanceMethod<&ModelWrap::AcquireSlot>("acquireSlot"),
+                                      InstanceMethod<&ModelWrap::WriteSlot>("writeSlot"),
+                                      InstanceMethod<&ModelWrap::ReadSlot>("readSlot"),
+                                      InstanceMethod<&ModelWrap::ReleaseSlot>("releaseSlot"),
+                                      InstanceMethod<&ModelWrap::ForwardSlots>("forwardSlots"),
+                                      InstanceMethod<&ModelWrap::SlotsOnDevice>("slotsOnDevice"),
+                                  });
   addon_data(env).model_ctor = Napi::Persistent(fn);
   return fn;
 }
@@ -123,69 +116,24 @@ Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
   job->logits.resize(n);
   std::vector<Napi::Value> hold;
   for (size_t i = 0; i < n; i++) {
-    Napi::Value item = streams.Get(i);
-    if (!item.IsObject()) throw_coded(env, rwkv::code::kArgument, "stream " + std::to_string(i) + " is not an object");
-    Napi::Object s = item.As<Napi::Object>();
-    Napi::Value tokens = s.Get("tokens"), state = s.Get("state");
-    if (!tokens.IsTypedArray() || tokens.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-      throw_coded(env, rwkv::code::kArgument, "stream " + std::to_string(i) + ": tokens must be an Int32Array");
-    }
-    if (!state.IsTypedArray() || state.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-      throw_coded(env, rwkv::code::kArgument, "stream " + std::to_string(i) + ": state must be a Float32Array");
-    }
-    auto t = tokens.As<Napi::Int32Array>();
-    auto st = state.As<Napi::Float32Array>();
-    if (st.ElementLength() != state_floats) {
-      throw_coded(env, rwkv::code::kArgument, "stream " + std::to_string(i) + ": state has " + std::to_string(st.ElementLength()) +
-                                                  " floats; this model's state has " + std::to_string(state_floats));
-    }
+    const StreamArg s = stream_arg(env, streams, i);
+    Napi::Value state = s.object.Get("state");
     rwkv::Sequence& seq = job->seqs[i];
-    seq.tokens = t.Data();
-    seq.n_tokens = t.ElementLength();
-    seq.state = st.Data();
-    seq.logits = parse_logits(env, s.Get("logits"));
-    size_t want = seq.logits == rwkv::LogitsMode::All ? seq.n_tokens * vocab : seq.logits == rwkv::LogitsMode::Last ? vocab : 0;
-    if (seq.logits == rwkv::LogitsMode::Last && seq.n_tokens == 0) {
-      throw_coded(env, rwkv::code::kArgument, "stream " + std::to_string(i) + ": logits of the last position need at least one token");
-    }
-    job->logits[i].resize(want);
-    seq.logits_out = want ? job->logits[i].data() : nullptr;
-    hold.push_back(tokens);
+    seq.tokens = s.tokens.Data();
+    seq.n_tokens = s.tokens.ElementLength();
+    seq.state = state_arg(env, state, state_floats, "stream " + std::to_string(i) + ": state");
+    seq.logits = logits_field(env, i, s.object, seq.n_tokens, vocab, job->logits[i], &seq.logits_out);
+    hold.push_back(s.tokens);
     hold.push_back(state);
   }
 
   auto* worker = new PromiseWorker(
       env, [model, job] { model->forward(job->seqs); },
-      [job](Napi::Env env) -> Napi::Value {
-        Napi::Array out = Napi::Array::New(env, job->logits.size());
-        for (size_t i = 0; i < job->logits.size(); i++) {
-          auto& l = job->logits[i];
-          if (l.empty()) {
-            out.Set(i, env.Null());
-            continue;
-          }
-          auto* owned = new std::vector<float>(std::move(l));
-          auto ab = Napi::ArrayBuffer::New(env, owned->data(), owned->size() * sizeof(float),
-                                           [](Napi::Env, void*, std::vector<float>* v) { delete v; }, owned);
-          out.Set(i, Napi::Float32Array::New(env, owned->size(), ab, 0));
-        }
-        return out;
-      });
+      [job](Napi::Env env) -> Napi::Value { return logits_result(env, job->logits); });
   for (auto& v : hold) worker->Hold(v);
   worker->Queue();
   return worker->Promise();
 }
-
-namespace {
-
-Napi::Float32Array owned_floats(Napi::Env env, std::vector<float>&& data) {
-  auto* owned = new std::vector<float>(std::move(data));
-  auto ab = Napi::ArrayBuffer::New(env, owned->data(), owned->size() * sizeof(float),
-                                   [](Napi::Env, void*, std::vector<float>* v) { delete v; }, owned);
-  return Napi::Float32Array::New(env, owned->size(), ab, 0);
-}
-
-}  // namespace
 
 // initialState() -> Float32Array: the state a document starts from (the version's official zero state, or
 // the tuned state a state-tuned model file carries).

@@ -37,8 +37,10 @@ class PromiseWorker : public Napi::AsyncWorker {
   // `work` runs off the event loop and must not touch JS values; `settle` runs on the JS thread afterwards
   // and builds the resolved value.
   PromiseWorker(Napi::Env env, std::function<void()> work, std::function<Napi::Value(Napi::Env)> settle)
-      : Napi::AsyncWorker(env, "rwkvstream"), deferred_(Napi::Promise::Deferred::New(env)),
-        work_(std::move(work)), settle_(std::move(settle)) {}
+      : Napi::AsyncWorker(env, "rwkvstream"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        work_(std::move(work)),
+        settle_(std::move(settle)) {}
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
 

@@ -23,20 +23,22 @@ Napi::Int32Array to_int32_array(Napi::Env env, std::vector<int32_t>&& ids) {
     delete owned;
     return Napi::Int32Array::New(env, 0);
   }
-  auto ab = Napi::ArrayBuffer::New(env, owned->data(), owned->size() * sizeof(int32_t),
-                                   [](Napi::Env, void*, std::vector<int32_t>* v) { delete v; }, owned);
+  auto ab = Napi::ArrayBuffer::New(
+      env, owned->data(), owned->size() * sizeof(int32_t), [](Napi::Env, void*, std::vector<int32_t>* v) { delete v; },
+      owned);
   return Napi::Int32Array::New(env, owned->size(), ab, 0);
 }
 
 }  // namespace
 
 Napi::Function TokenizerWrap::Init(Napi::Env env) {
-  Napi::Function fn = DefineClass(env, "Tokenizer", {
-      InstanceMethod<&TokenizerWrap::Info>("info"),
-      InstanceMethod<&TokenizerWrap::Encode>("encode"),
-      InstanceMethod<&TokenizerWrap::EncodeSync>("encodeSync"),
-      InstanceMethod<&TokenizerWrap::Decode>("decode"),
-  });
+  Napi::Function fn = DefineClass(env, "Tokenizer",
+                                  {
+                                      InstanceMethod<&TokenizerWrap::Info>("info"),
+                                      InstanceMethod<&TokenizerWrap::Encode>("encode"),
+                                      InstanceMethod<&TokenizerWrap::EncodeSync>("encodeSync"),
+                                      InstanceMethod<&TokenizerWrap::Decode>("decode"),
+                                  });
   addon_data(env).tokenizer_ctor = Napi::Persistent(fn);
   return fn;
 }

@@ -18,7 +18,7 @@ int run_engine(const Args& args);
 int run_gemm(const Args& args);
 
 // rwkv_bench cuda: the CUDA backend on models of the released shapes (bench_cuda.cc); in a build without
-// CUDA it prints that it was skipped.
+// CUDA it prints that it was skipped (bench_no_cuda.cc).
 int run_cuda(const Args& args);
 
 // GFLOP/s of C[M,N] = A[M,K] * B[K,N] through the engine's CPU GEMM (fp32 activations, packed weights of

@@ -19,7 +19,6 @@
 #include "rwkv/error.h"
 #include "rwkv/model.h"
 
-#ifdef RWKV_WITH_CUDA
 #include "cuda/cuda_backend.h"
 
 namespace {
@@ -100,11 +99,12 @@ void bench_size(const Size& sz, const rwkv::CudaDeviceRates& rates, rwkv::Weight
   const double es = wt == rwkv::WeightType::F32 ? 4 : 2;
   const double matrix_bytes = (P + static_cast<double>(V) * sz.shape.n_embd) * es;  // layers + head
   const double state_bytes = static_cast<double>(m->state_floats()) * 4;
-  std::printf("\n%s: L%d C%d F%d V%d ranks w%d a%d v%d g%d; %.2fB layer params, %.2f GB matrices, state %.1f MB, "
-              "built in %.1f s, %d rows per round\n",
-              sz.name.c_str(), sz.shape.n_layer, sz.shape.n_embd, sz.shape.ffn, V, sz.shape.rank_w, sz.shape.rank_a,
-              sz.shape.rank_v, sz.shape.rank_g, P / 1e9, matrix_bytes / 1e9, state_bytes / 1e6, seconds_since(t0),
-              m->max_rows());
+  std::printf(
+      "\n%s: L%d C%d F%d V%d ranks w%d a%d v%d g%d; %.2fB layer params, %.2f GB matrices, state %.1f MB, "
+      "built in %.1f s, %d rows per round\n",
+      sz.name.c_str(), sz.shape.n_layer, sz.shape.n_embd, sz.shape.ffn, V, sz.shape.rank_w, sz.shape.rank_a,
+      sz.shape.rank_v, sz.shape.rank_g, P / 1e9, matrix_bytes / 1e9, state_bytes / 1e6, seconds_since(t0),
+      m->max_rows());
   const double prefill_roof = rates.bf16_gemm_tflops * 1e12 / (2 * P);
   auto add = [&](const std::string& what, double tps, double roof) {
     table.push_back({sz.name + " " + what, tps, roof});
@@ -144,7 +144,8 @@ void bench_size(const Size& sz, const rwkv::CudaDeviceRates& rates, rwkv::Weight
     std::vector<std::vector<float>> logits(B, std::vector<float>(V));
     auto call = [&](size_t len) {
       std::vector<rwkv::CudaModel::SlotSequence> seqs;
-      for (int b = 0; b < B; b++) seqs.push_back({toks[b].data(), len, first + b, rwkv::LogitsMode::Last, logits[b].data()});
+      for (int b = 0; b < B; b++)
+        seqs.push_back({toks[b].data(), len, first + b, rwkv::LogitsMode::Last, logits[b].data()});
       m->forward_slots(seqs);
     };
     call(16);
@@ -219,11 +220,14 @@ int run_cuda(const Args& args) {
     p = q + 1;
   }
   const std::string w = args.str("weights", "bf16");
-  const rwkv::WeightType wt = w == "f16" ? rwkv::WeightType::F16 : w == "f32" ? rwkv::WeightType::F32 : rwkv::WeightType::BF16;
+  const rwkv::WeightType wt = w == "f16"   ? rwkv::WeightType::F16
+                              : w == "f32" ? rwkv::WeightType::F32
+                                           : rwkv::WeightType::BF16;
   const bool quick = args.flag("quick");
   const std::string only = args.str("only", "all");
   args.reject_unused();
-  if (w != "bf16" && w != "f16" && w != "f32") throw rwkv::Error(rwkv::code::kArgument, "--weights takes bf16, f16 or f32");
+  if (w != "bf16" && w != "f16" && w != "f32")
+    throw rwkv::Error(rwkv::code::kArgument, "--weights takes bf16, f16 or f32");
   if (only != "all" && only != "prefill" && only != "decode" && only != "decode1")
     throw rwkv::Error(rwkv::code::kArgument, "--only takes all, prefill, decode or decode1");
 
@@ -242,10 +246,14 @@ int run_cuda(const Args& args) {
   std::vector<Row> table;
   for (const std::string& s : sizes) {
     Size sz;
-    if (s == "0.1b") sz = make_size("0.1B", 12, 768, 1000000, 16384, 1024);
-    else if (s == "1.5b") sz = make_size("1.5B", 24, 2048, 131072, 16384, 512);
-    else if (s == "7.2b") sz = make_size("7.2B", 32, 4096, 65536, 16384, 512);
-    else throw rwkv::Error(rwkv::code::kArgument, "unknown size " + s + " (0.1b, 1.5b, 7.2b)");
+    if (s == "0.1b")
+      sz = make_size("0.1B", 12, 768, 1000000, 16384, 1024);
+    else if (s == "1.5b")
+      sz = make_size("1.5B", 24, 2048, 131072, 16384, 512);
+    else if (s == "7.2b")
+      sz = make_size("7.2B", 32, 4096, 65536, 16384, 512);
+    else
+      throw rwkv::Error(rwkv::code::kArgument, "unknown size " + s + " (0.1b, 1.5b, 7.2b)");
     try {
       bench_size(sz, rates, wt, quick, only, table);
     } catch (const rwkv::Error& e) {
@@ -270,18 +278,3 @@ int run_cuda(const Args& args) {
 }
 
 }  // namespace rwkv_bench
-
-#else
-
-namespace rwkv_bench {
-
-int run_cuda(const Args& args) {
-  (void)args;
-  std::printf("cuda bench skipped: this build has no CUDA backend\n");
-  std::printf("{\"bench\":\"cuda\",\"skipped\":\"this build has no CUDA backend\"}\n");
-  return 0;
-}
-
-}  // namespace rwkv_bench
-
-#endif

@@ -1,7 +1,7 @@
 #include <algorithm>
 #include <cmath>
-#include <memory>
 #include <cstdio>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
@@ -25,8 +25,8 @@ struct Result {
   double prefill_tok_s = 0;
   double bytes_per_step = 0;
   std::vector<double> round_tok_s, round_fraction;  // per decode round
-  std::vector<double> round_fraction_cpu;            // the same ratio in CPU seconds (bench_commands.h)
-  std::vector<double> steps;                          // every decode step's seconds
+  std::vector<double> round_fraction_cpu;           // the same ratio in CPU seconds (bench_commands.h)
+  std::vector<double> steps;                        // every decode step's seconds
   double decode_tok_s = 0, decode_ms = 0, roofline_fraction = 0, roofline_fraction_cpu = 0;
 };
 
@@ -214,9 +214,10 @@ int run_engine(const Args& args) {
 
   const double flops = layer_flops_per_token(config) + 2.0 * config.vocab_size * config.n_embd / chunk;
   if (cpu) {
-    std::printf("read bandwidth, %d threads, %ld MiB: %.1f GB/s, %.1f GB per CPU second x %d threads (medians of %d "
-                "rounds, one before each decode round)\n",
-                used_threads, bw_mib, bw_gbs, median(bw_cpu_rounds), bandwidth->threads(), rounds);
+    std::printf(
+        "read bandwidth, %d threads, %ld MiB: %.1f GB/s, %.1f GB per CPU second x %d threads (medians of %d "
+        "rounds, one before each decode round)\n",
+        used_threads, bw_mib, bw_gbs, median(bw_cpu_rounds), bandwidth->threads(), rounds);
   }
   std::printf("\n%-8s %8s %14s %10s %10s %14s %12s %12s %13s %10s %12s\n", "weights", "load s", "prefill tok/s",
               "GFLOP/s", "of GEMM", "decode tok/s", "ms/step", "MB/step", "roofline tok/s", "of roof", "of roof cpu");
@@ -227,11 +228,12 @@ int run_engine(const Args& args) {
                 r.load_s, r.prefill_tok_s, gf, cpu ? 100.0 * gf / gemm_gflops : 0.0, r.decode_tok_s, r.decode_ms,
                 r.bytes_per_step / 1e6, roof, 100.0 * r.roofline_fraction, 100.0 * r.roofline_fraction_cpu);
   }
-  std::printf("prefill: %d-token chunks, logits of the last token; FLOPs/token %.1fM (layers + head once per chunk); "
-              "decode: %d rounds x %d steps x %d stream(s), medians of the rounds; roofline: read bandwidth / "
-              "bytes a step reads (\"of roof\" is the median of each round's ratio; \"of roof cpu\" the same in CPU "
-              "seconds, which leaves out the time other processes took on a shared machine)\n",
-              chunk, flops / 1e6, rounds, decode, batch);
+  std::printf(
+      "prefill: %d-token chunks, logits of the last token; FLOPs/token %.1fM (layers + head once per chunk); "
+      "decode: %d rounds x %d steps x %d stream(s), medians of the rounds; roofline: read bandwidth / "
+      "bytes a step reads (\"of roof\" is the median of each round's ratio; \"of roof cpu\" the same in CPU "
+      "seconds, which leaves out the time other processes took on a shared machine)\n",
+      chunk, flops / 1e6, rounds, decode, batch);
 
   JsonLine j;
   j.add("bench", "engine").add("device", device).add("cpu_model", cpu_model_name()).add("threads", used_threads);

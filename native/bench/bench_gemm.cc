@@ -42,7 +42,8 @@ Bandwidth ReadBandwidth::measure() {
   const double dc = process_cpu_seconds() - c0;
   float total = 0;
   for (float s : sums) total += s;
-  if (total != static_cast<float>(n_) && total < 1e6f) std::printf("bandwidth buffer corrupted\n");  // keeps the sums live
+  if (total != static_cast<float>(n_) && total < 1e6f)
+    std::printf("bandwidth buffer corrupted\n");  // keeps the sums live
   const double gb = static_cast<double>(n_) * sizeof(float) / 1e9;
   // Per CPU second of the pool: scaled back to the pool's width, so it is comparable with the wall rate.
   return {gb / dt, gb / dc * pool_.size()};
@@ -83,8 +84,8 @@ int run_gemm(const Args& args) {
   rwkv::cpu::ThreadPool probe(threads);
   const int used = probe.size();
   const GemmRate g = cpu_gemm_gflops(M, K, N, threads, weights, runs);
-  std::printf("CPU GEMM %dx%dx%d, %s weights, %d threads (%s): %.1f GFLOP/s (median of %d; best %.1f)\n", M, K,
-              N, weights.c_str(), used, rwkv::cpu::isa_name(rwkv::cpu::preferred_isa()), g.median, runs, g.best);
+  std::printf("CPU GEMM %dx%dx%d, %s weights, %d threads (%s): %.1f GFLOP/s (median of %d; best %.1f)\n", M, K, N,
+              weights.c_str(), used, rwkv::cpu::isa_name(rwkv::cpu::preferred_isa()), g.median, runs, g.best);
   JsonLine j;
   j.add("bench", "gemm").add("m", M).add("k", K).add("n", N).add("weights", weights).add("threads", used);
   j.add("isa", rwkv::cpu::isa_name(rwkv::cpu::preferred_isa())).add("gflops", g.median).add("gflops_best", g.best);

@@ -24,7 +24,8 @@ inline std::vector<uint8_t> zip64_locator_before_map() {
 // A .pth whose one storage of `storage_floats` floats is named by `entries` tensors that each need a copy:
 // byte-swapped views of a big-endian file, or (big_endian false) stride-0 views repeating the storage's first
 // row. Without a bound, the copies cost entries × storage bytes.
-inline void storage_reused_by_many_entries(const std::string& path, int64_t storage_floats, int entries, bool big_endian) {
+inline void storage_reused_by_many_entries(const std::string& path, int64_t storage_floats, int entries,
+                                           bool big_endian) {
   iotest::PthFile f;
   f.byteorder = big_endian ? "big" : "little";
   std::vector<iotest::PthTensor> specs;
@@ -75,9 +76,15 @@ inline std::vector<uint8_t> safetensors_naming_block_999999() {
     return iotest::StTensor{std::move(name), "F32", std::move(shape), std::vector<uint8_t>(n * 4, 0)};
   };
   return iotest::safetensors_bytes({
-      f32("emb.weight", {2, 2}), f32("head.weight", {2, 2}), f32("ln_out.weight", {2}), f32("ln_out.bias", {2}),
-      f32("blocks.0.ln0.weight", {2}), f32("blocks.0.ln0.bias", {2}), f32("blocks.0.ffn.key.weight", {2, 2}),
-      f32("blocks.0.att.r_k", {1, 2}), f32("blocks.999999.x", {1}),
+      f32("emb.weight", {2, 2}),
+      f32("head.weight", {2, 2}),
+      f32("ln_out.weight", {2}),
+      f32("ln_out.bias", {2}),
+      f32("blocks.0.ln0.weight", {2}),
+      f32("blocks.0.ln0.bias", {2}),
+      f32("blocks.0.ffn.key.weight", {2, 2}),
+      f32("blocks.0.att.r_k", {1, 2}),
+      f32("blocks.999999.x", {1}),
   });
 }
 

@@ -119,7 +119,8 @@ TEST(official_outputs_in_sequence_one_token_and_chunked_modes) {
   auto m = rwkv::load_model(model_path(), rwkv::EngineOptions{});
   const rwkv::ModelConfig& c = m->config();
   CHECK_MSG(c.version == "x070-7a", "version %s", c.version.c_str());
-  CHECK(c.file_dtype == "bf16" && c.n_layer == 2 && c.n_embd == 32 && c.n_head == 2 && c.vocab_size == 64 && c.ffn == 128);
+  CHECK(c.file_dtype == "bf16" && c.n_layer == 2 && c.n_embd == 32 && c.n_head == 2 && c.vocab_size == 64 &&
+        c.ffn == 128);
   CHECK(m->device() == "cpu");
   CHECK(m->state_floats() == e.state.size());
   struct Mode {
@@ -154,9 +155,10 @@ TEST(every_position_and_batched_streams_match_the_official_logits) {
   m->initial_state(s_first.data());
   run_chunks(*m, std::vector<int32_t>(e.tokens.begin(), e.tokens.begin() + T / 2), {T}, &s_second);
   std::vector<float> all(T * V), first(V), second(V);
-  m->forward({rwkv::Sequence{e.tokens.data(), T, s_all.data(), rwkv::LogitsMode::All, all.data()},
-              rwkv::Sequence{e.tokens.data(), T / 2, s_first.data(), rwkv::LogitsMode::Last, first.data()},
-              rwkv::Sequence{e.tokens.data() + T / 2, T - T / 2, s_second.data(), rwkv::LogitsMode::Last, second.data()}});
+  m->forward(
+      {rwkv::Sequence{e.tokens.data(), T, s_all.data(), rwkv::LogitsMode::All, all.data()},
+       rwkv::Sequence{e.tokens.data(), T / 2, s_first.data(), rwkv::LogitsMode::Last, first.data()},
+       rwkv::Sequence{e.tokens.data() + T / 2, T - T / 2, s_second.data(), rwkv::LogitsMode::Last, second.data()}});
   const double d_all = max_diff(all, e.logits_all);
   std::printf("  every position vs official: max|dlogit| %.3g\n", d_all);
   CHECK_MSG(d_all <= kTol, "all-position logits differ by %g", d_all);
@@ -192,7 +194,8 @@ TEST(s_emb_x_is_optional_and_counts_when_present) {
   std::vector<float> sa, sb;
   const std::vector<float> a = run_chunks(*without, e.tokens, {5, 17, 1}, &sa);
   const std::vector<float> b = run_chunks(*zeroed, e.tokens, {5, 17, 1}, &sb);
-  CHECK_MSG(max_diff(a, b) <= 1e-6 && max_diff(sa, sb) <= 1e-6, "no s_emb_x and a zero s_emb_x differ by %g", max_diff(a, b));
+  CHECK_MSG(max_diff(a, b) <= 1e-6 && max_diff(sa, sb) <= 1e-6, "no s_emb_x and a zero s_emb_x differ by %g",
+            max_diff(a, b));
   CHECK_MSG(max_diff(a, e.logits) > 1e-2, "s_emb_x changed the logits by only %g", max_diff(a, e.logits));
 }
 
@@ -200,7 +203,8 @@ TEST(inconsistent_deepembed_tensors_are_refused_with_the_tensor_named) {
   auto wide = edited(nullptr, nullptr);
   std::vector<float> s1(32 * 300, 0.01f);
   wide->add("blocks.0.ffn.s1", rwkv::DType::F32, {32, 300}, s1.data());
-  CHECK_ERROR_MENTIONS(rwkv::load_model(wide, rwkv::EngineOptions{}), rwkv::code::kModelShape, "blocks.0.ffn.s1", "D <= 256");
+  CHECK_ERROR_MENTIONS(rwkv::load_model(wide, rwkv::EngineOptions{}), rwkv::code::kModelShape, "blocks.0.ffn.s1",
+                       "D <= 256");
   auto narrow = edited(nullptr, nullptr);
   std::vector<float> s1b(32 * 16, 0.01f);
   narrow->add("blocks.1.ffn.s1", rwkv::DType::F32, {32, 16}, s1b.data());
@@ -208,7 +212,8 @@ TEST(inconsistent_deepembed_tensors_are_refused_with_the_tensor_named) {
   auto short_emb = edited(nullptr, nullptr);
   std::vector<float> se(64 * 512, 0.01f);
   short_emb->add("blocks.1.ffn.s_emb.weight", rwkv::DType::F32, {64, 512}, se.data());
-  CHECK_ERROR_MENTIONS(rwkv::load_model(short_emb, rwkv::EngineOptions{}), rwkv::code::kModelShape, "blocks.1.ffn.s_emb.weight");
+  CHECK_ERROR_MENTIONS(rwkv::load_model(short_emb, rwkv::EngineOptions{}), rwkv::code::kModelShape,
+                       "blocks.1.ffn.s_emb.weight");
   auto missing = edited([](const std::string& n) { return n == "blocks.1.ffn.s0"; }, nullptr);
   CHECK_ERROR_MENTIONS(rwkv::load_model(missing, rwkv::EngineOptions{}), rwkv::code::kModelShape, "blocks.1.ffn.s0");
 }

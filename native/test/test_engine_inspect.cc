@@ -38,7 +38,8 @@ void expect_agrees_with_load(const std::string& path) {
   rwkv::ModelFileInfo info = rwkv::inspect_model(path, true);
   CHECK_MSG(same_config(info.config, model->config()), "%s: inspect says %s L%d C%d V%d, load says %s L%d C%d V%d",
             path.c_str(), info.config.version.c_str(), info.config.n_layer, info.config.n_embd, info.config.vocab_size,
-            model->config().version.c_str(), model->config().n_layer, model->config().n_embd, model->config().vocab_size);
+            model->config().version.c_str(), model->config().n_layer, model->config().n_embd,
+            model->config().vocab_size);
   CHECK_MSG(info.fingerprint == model->fingerprint(), "%s: fingerprint %s, the loaded model's %s", path.c_str(),
             info.fingerprint.c_str(), model->fingerprint().c_str());
   CHECK(rwkv::inspect_model(path).fingerprint.empty());  // only when asked: it reads every byte
@@ -75,8 +76,8 @@ std::string inspect_code(const std::string& path) {
 
 void expect_refused_like_load(const std::string& path, const char* want) {
   const std::string load = load_code(path), inspect = inspect_code(path);
-  CHECK_MSG(load == want && inspect == want, "%s: load refused with \"%s\", inspect with \"%s\", wanted %s", path.c_str(),
-            load.c_str(), inspect.c_str(), want);
+  CHECK_MSG(load == want && inspect == want, "%s: load refused with \"%s\", inspect with \"%s\", wanted %s",
+            path.c_str(), load.c_str(), inspect.c_str(), want);
 }
 
 std::vector<char> prefix_of(const std::string& path, size_t bytes) {
@@ -88,13 +89,14 @@ std::vector<char> prefix_of(const std::string& path, size_t bytes) {
 }  // namespace
 
 TEST(inspect_agrees_with_a_full_load_for_every_fixture_family) {
-  for (const char* rel : {"fixtures/rwkv7/tiny-rwkv7-834K-fp32.pth", "fixtures/rwkv7/tiny-rwkv7-834K-bf16.pth",
-                          "fixtures/rwkv7/synth-rwkv7-L3-D256-H4-fp32.pth", "fixtures/rwkv7/synth-rwkv7-L3-D256-H4-bf16.pth",
-                          "fixtures/rwkv7/tiny-rwkv-7v0-834K-FP32.bin", "fixtures/rwkv7/tiny-rwkv-7v0-834K-FP16.bin",
-                          "fixtures/older/random-v4-L2-C128.pth", "fixtures/older/random-v5.2-L2-C128.pth",
-                          "fixtures/older/random-v6-L2-C128.pth", "fixtures/older/tiny-rwkv-4v0-660K-FP32.bin",
-                          "fixtures/older/tiny-rwkv-4v0-660K-FP16.bin", "fixtures/older/tiny-rwkv-5v1-730K-FP32.bin",
-                          "fixtures/older/tiny-rwkv-5v2-730K-FP16.bin", "fixtures/older/tiny-rwkv-5v2-730K-FP32.bin"}) {
+  for (const char* rel :
+       {"fixtures/rwkv7/tiny-rwkv7-834K-fp32.pth", "fixtures/rwkv7/tiny-rwkv7-834K-bf16.pth",
+        "fixtures/rwkv7/synth-rwkv7-L3-D256-H4-fp32.pth", "fixtures/rwkv7/synth-rwkv7-L3-D256-H4-bf16.pth",
+        "fixtures/rwkv7/tiny-rwkv-7v0-834K-FP32.bin", "fixtures/rwkv7/tiny-rwkv-7v0-834K-FP16.bin",
+        "fixtures/older/random-v4-L2-C128.pth", "fixtures/older/random-v5.2-L2-C128.pth",
+        "fixtures/older/random-v6-L2-C128.pth", "fixtures/older/tiny-rwkv-4v0-660K-FP32.bin",
+        "fixtures/older/tiny-rwkv-4v0-660K-FP16.bin", "fixtures/older/tiny-rwkv-5v1-730K-FP32.bin",
+        "fixtures/older/tiny-rwkv-5v2-730K-FP16.bin", "fixtures/older/tiny-rwkv-5v2-730K-FP32.bin"}) {
     expect_agrees_with_load(check::shared_path(rel));
   }
   expect_agrees_with_load(check::fixture_path("deepembed/random-x070-7a-L2-C32.pth"));
@@ -116,17 +118,20 @@ TEST(inspect_agrees_with_a_full_load_for_every_fixture_family) {
 
 TEST(inspect_refuses_what_a_load_refuses_with_the_same_code) {
   // Torch-written containers of toy layouts that are not RWKV language models.
-  expect_refused_like_load(check::shared_path("fixtures/pth-container/260123_reverse_L2_only_rwkv7.pth"), rwkv::code::kModelVersion);
+  expect_refused_like_load(check::shared_path("fixtures/pth-container/260123_reverse_L2_only_rwkv7.pth"),
+                           rwkv::code::kModelVersion);
   expect_refused_like_load("/nonexistent/model.pth", rwkv::code::kIo);
 
   iotest::TempFile cut(".pth");
-  for (const char* rel : {"fixtures/rwkv7/synth-rwkv7-L3-D256-H4-fp32.pth", "fixtures/older/tiny-rwkv-5v2-730K-FP32.bin"}) {
+  for (const char* rel :
+       {"fixtures/rwkv7/synth-rwkv7-L3-D256-H4-fp32.pth", "fixtures/older/tiny-rwkv-5v2-730K-FP32.bin"}) {
     const std::string path = check::shared_path(rel);
     // Half a file: a cut download.
     std::vector<char> half = prefix_of(path, check::read_file(path).size() / 2);
     cut.write(half.data(), half.size());
     const std::string load = load_code(cut.path()), inspect = inspect_code(cut.path());
-    CHECK_MSG(!load.empty() && load == inspect, "%s cut in half: load %s, inspect %s", rel, load.c_str(), inspect.c_str());
+    CHECK_MSG(!load.empty() && load == inspect, "%s cut in half: load %s, inspect %s", rel, load.c_str(),
+              inspect.c_str());
     // A few bytes.
     std::vector<char> start = prefix_of(path, 10);
     cut.write(start.data(), start.size());

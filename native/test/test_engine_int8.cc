@@ -97,7 +97,8 @@ TEST(int8_accuracy_on_the_fixture_models) {
 
 TEST(int8_accuracy_on_fresh_random_models) {
   rwkv::RandomModelShape shapes[2];
-  shapes[0].n_layer = 4, shapes[0].n_embd = 256, shapes[0].head_size = 64, shapes[0].vocab_size = 4096, shapes[0].ffn = 1024;
+  shapes[0].n_layer = 4, shapes[0].n_embd = 256, shapes[0].head_size = 64, shapes[0].vocab_size = 4096,
+  shapes[0].ffn = 1024;
   shapes[0].rank_w = 32, shapes[0].rank_a = 32, shapes[0].rank_v = 16, shapes[0].rank_g = 64;
   shapes[1] = shapes[0];
   shapes[1].n_layer = 2, shapes[1].n_embd = 512, shapes[1].vocab_size = 2000, shapes[1].ffn = 2048;
@@ -111,7 +112,8 @@ TEST(int8_accuracy_on_fresh_random_models) {
 // A document's result with int8 weights is a function of its tokens alone: the same bits on a second run,
 // token by token, cut into chunks, and batched beside another sequence.
 TEST(int8_results_are_reproducible) {
-  for (const char* rel : {"fixtures/rwkv7/synth-rwkv7-L3-D256-H4-fp32.pth", "fixtures/older/tiny-rwkv-5v2-730K-FP32.bin"}) {
+  for (const char* rel :
+       {"fixtures/rwkv7/synth-rwkv7-L3-D256-H4-fp32.pth", "fixtures/older/tiny-rwkv-5v2-730K-FP32.bin"}) {
     rwkv::EngineOptions o;
     o.weights = rwkv::WeightType::I8;
     std::shared_ptr<const rwkv::TensorFile> file = rwkv::TensorFile::open(check::shared_path(rel));
@@ -147,7 +149,8 @@ TEST(int8_results_are_reproducible) {
 
 // Every instruction set computes int8 with the same scales; the results agree to fp32 rounding.
 TEST(int8_agrees_across_instruction_sets) {
-  std::shared_ptr<const rwkv::TensorFile> file = rwkv::TensorFile::open(check::shared_path("fixtures/rwkv7/synth-rwkv7-L3-D256-H4-fp32.pth"));
+  std::shared_ptr<const rwkv::TensorFile> file =
+      rwkv::TensorFile::open(check::shared_path("fixtures/rwkv7/synth-rwkv7-L3-D256-H4-fp32.pth"));
   rwkv::EngineOptions o;
   o.weights = rwkv::WeightType::I8;
   std::vector<int32_t> tokens(24);
@@ -176,7 +179,8 @@ TEST(int8_agrees_across_instruction_sets) {
 }
 
 TEST(int8_on_a_named_gpu_is_refused) {
-  std::shared_ptr<const rwkv::TensorFile> file = rwkv::TensorFile::open(check::shared_path("fixtures/rwkv7/tiny-rwkv7-834K-fp32.pth"));
+  std::shared_ptr<const rwkv::TensorFile> file =
+      rwkv::TensorFile::open(check::shared_path("fixtures/rwkv7/tiny-rwkv7-834K-fp32.pth"));
   for (const char* dev : {"cuda", "cuda:0"}) {
     rwkv::EngineOptions o;
     o.weights = rwkv::WeightType::I8;

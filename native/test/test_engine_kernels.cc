@@ -11,12 +11,12 @@
 #include <vector>
 
 #include "check.h"
-#include "core/rwkv7_params.h"
 #include "cpu/float16.h"
 #include "cpu/gemm.h"
 #include "cpu/isa.h"
 #include "cpu/kernels.h"
 #include "cpu/rwkv7_cpu.h"
+#include "model/rwkv7_params.h"
 #include "rwkv/error.h"
 #include "rwkv/model.h"
 #include "rwkv/tensor_file.h"
@@ -142,8 +142,8 @@ void check_gemm(rwkv::cpu::Gemm& gemm, rwkv::cpu::ThreadPool& pool, std::mt19937
     for (size_t n = g.N; n < ldc; n++) untouched_ok = untouched_ok && Cm[r * ldc + n] == C0[r * ldc + n];
   }
   CHECK_MSG(worst < 1e-5, "%s M=%d K=%d N=%d %s%s%s%s: relative error %.3g", btype_name(bt), g.M, g.K, g.N,
-            in_out ? "in_out " : "", accumulate ? "acc " : "", relu_square ? "relu2 " : "",
-            row_pointers ? "rows" : "", worst);
+            in_out ? "in_out " : "", accumulate ? "acc " : "", relu_square ? "relu2 " : "", row_pointers ? "rows" : "",
+            worst);
   CHECK_MSG(untouched_ok, "GEMM wrote past column N (M=%d K=%d N=%d)", g.M, g.K, g.N);
 }
 
@@ -172,9 +172,8 @@ TEST(thread_pool_runs_every_task_once) {
 
 TEST(gemm_matches_double_reference_on_every_isa) {
   std::mt19937_64 rng(test_seed());
-  const GemmCase cases[] = {{1, 1, 1},     {1, 768, 65},  {1, 300, 1000}, {2, 5, 33},     {3, 17, 31},
-                            {13, 300, 64}, {14, 256, 32}, {15, 257, 97},  {29, 513, 200}, {130, 64, 96},
-                            {241, 37, 45}};
+  const GemmCase cases[] = {{1, 1, 1},     {1, 768, 65},  {1, 300, 1000}, {2, 5, 33},    {3, 17, 31},  {13, 300, 64},
+                            {14, 256, 32}, {15, 257, 97}, {29, 513, 200}, {130, 64, 96}, {241, 37, 45}};
   for (Isa isa : compiled_isas()) {
     const auto& k = rwkv::cpu::kernels_for(isa);
     CHECK(k.isa == isa);
@@ -247,7 +246,8 @@ TEST(int8_packing_has_one_scale_per_output_row) {
     // Output column n has magnitudes ~ (1 + n); column 7 is all zeros.
     for (int n = 0; n < N; n++)
       for (int k = 0; k < K; k++)
-        W[in_out ? static_cast<size_t>(k) * N + n : static_cast<size_t>(n) * K + k] = n == 7 ? 0.0f : g(rng) * (1.0f + n);
+        W[in_out ? static_cast<size_t>(k) * N + n : static_cast<size_t>(n) * K + k] =
+            n == 7 ? 0.0f : g(rng) * (1.0f + n);
     rwkv::TensorView v;
     v.dtype = rwkv::DType::F32;
     v.shape = in_out ? std::vector<int64_t>{K, N} : std::vector<int64_t>{N, K};
@@ -255,7 +255,8 @@ TEST(int8_packing_has_one_scale_per_output_row) {
     auto w_at = [&](int k, int n) {
       return in_out ? W[static_cast<size_t>(k) * N + n] : W[static_cast<size_t>(n) * K + k];
     };
-    rwkv::cpu::PackedMatrix m = in_out ? rwkv::cpu::pack_in_out(v, BType::I8, pool) : rwkv::cpu::pack_out_in(v, BType::I8, pool);
+    rwkv::cpu::PackedMatrix m =
+        in_out ? rwkv::cpu::pack_in_out(v, BType::I8, pool) : rwkv::cpu::pack_out_in(v, BType::I8, pool);
     CHECK(m.scales.size() == static_cast<size_t>(m.panels()) * rwkv::cpu::kPanel);
     bool ok = true;
     for (int n = 0; n < N; n++) {
@@ -613,7 +614,8 @@ void check_forward_against_reference(const rwkv::RandomModelShape& shape, uint64
         for (size_t i = 0; i < logits[s].size(); i++)
           worst_logit = std::max(worst_logit, std::fabs(logits[s][i] - ref_logits[s][i]));
         for (size_t i = 0; i < S; i++)
-          worst_state = std::max(worst_state, std::fabs(states[s][i] - ref_state[s][i]) / std::max(1.0, std::fabs(ref_state[s][i])));
+          worst_state = std::max(worst_state,
+                                 std::fabs(states[s][i] - ref_state[s][i]) / std::max(1.0, std::fabs(ref_state[s][i])));
       }
       CHECK_MSG(worst_logit < 1e-4 && worst_state < 1e-4, "%s %s C=%d H=%d: max |dlogit| %.3g, state %.3g",
                 rwkv::cpu::isa_name(isa), wt == rwkv::WeightType::F32 ? "f32" : "bf16", ref.C, ref.H, worst_logit,

@@ -160,15 +160,18 @@ TEST(all_position_logits_and_batches_agree_with_single_streams) {
     std::vector<float> half_logits(V);
     run_chunks(*m, std::vector<int32_t>(e.tokens.begin(), e.tokens.begin() + T / 2), {T}, &s_second);
     std::vector<float> all(T * V), first(V), second(V);
-    m->forward({rwkv::Sequence{e.tokens.data(), T, s_all.data(), rwkv::LogitsMode::All, all.data()},
-                rwkv::Sequence{e.tokens.data(), T / 2, s_first.data(), rwkv::LogitsMode::Last, first.data()},
-                rwkv::Sequence{e.tokens.data() + T / 2, T - T / 2, s_second.data(), rwkv::LogitsMode::Last, second.data()}});
+    m->forward(
+        {rwkv::Sequence{e.tokens.data(), T, s_all.data(), rwkv::LogitsMode::All, all.data()},
+         rwkv::Sequence{e.tokens.data(), T / 2, s_first.data(), rwkv::LogitsMode::Last, first.data()},
+         rwkv::Sequence{e.tokens.data() + T / 2, T - T / 2, s_second.data(), rwkv::LogitsMode::Last, second.data()}});
     std::vector<float> ref_half_state;
-    std::vector<float> ref_half = run_chunks(*m, std::vector<int32_t>(e.tokens.begin(), e.tokens.begin() + T / 2), {1}, &ref_half_state);
+    std::vector<float> ref_half =
+        run_chunks(*m, std::vector<int32_t>(e.tokens.begin(), e.tokens.begin() + T / 2), {1}, &ref_half_state);
     std::vector<float> ref_state;
     const std::vector<float> ref = run_chunks(*m, e.tokens, {T}, &ref_state);
     CHECK_MSG(max_diff(all.data() + (T - 1) * V, ref.data(), V) <= 1e-5, "%s: last row of all-logits", rc.stem);
-    CHECK_MSG(max_diff(all.data() + (T / 2 - 1) * V, ref_half.data(), V) <= 1e-5, "%s: middle row of all-logits", rc.stem);
+    CHECK_MSG(max_diff(all.data() + (T / 2 - 1) * V, ref_half.data(), V) <= 1e-5, "%s: middle row of all-logits",
+              rc.stem);
     CHECK_MSG(max_diff(first.data(), ref_half.data(), V) <= 1e-5, "%s: batched first half", rc.stem);
     CHECK_MSG(max_diff(second.data(), ref.data(), V) <= 1e-5, "%s: batched second half", rc.stem);
     CHECK_MSG(max_diff(s_all.data(), ref_state.data(), ref_state.size()) <= 1e-5, "%s: batched state", rc.stem);
@@ -208,7 +211,8 @@ TEST(rwkv_cpp_tiny_models_match_their_expected_logits) {
       double sum = 0;
       for (size_t i = 0; i < want.size(); i++) sum += static_cast<double>(got[i]) - want[i];
       const double d = max_diff(got.data(), want.data(), want.size());
-      std::printf("  %s (%s) max|dlogit| %.3g  |sum| %.3g\n", t.file, sizes[0] == 1 ? "one-token" : "sequence", d, std::fabs(sum));
+      std::printf("  %s (%s) max|dlogit| %.3g  |sum| %.3g\n", t.file, sizes[0] == 1 ? "one-token" : "sequence", d,
+                  std::fabs(sum));
       CHECK_MSG(std::fabs(sum) <= t.sum_tol, "%s: sum of differences %g", t.file, sum);
       CHECK_MSG(d <= t.max_tol, "%s: logits differ by %g", t.file, d);
     }

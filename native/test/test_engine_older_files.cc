@@ -59,7 +59,8 @@ std::vector<iotest::GgmlTensor> as_rwkv_cpp(const rwkv::TensorFile& file, bool f
       std::vector<float> o(v.size());
       for (int64_t b = 0; b < batch; b++)
         for (int64_t r = 0; r < rows; r++)
-          for (int64_t c = 0; c < cols; c++) o[static_cast<size_t>((b * cols + c) * rows + r)] = v[static_cast<size_t>((b * rows + r) * cols + c)];
+          for (int64_t c = 0; c < cols; c++)
+            o[static_cast<size_t>((b * cols + c) * rows + r)] = v[static_cast<size_t>((b * rows + r) * cols + c)];
       v = o;
     };
     if (v6) {
@@ -72,12 +73,15 @@ std::vector<iotest::GgmlTensor> as_rwkv_cpp(const rwkv::TensorFile& file, bool f
         transpose2(shape[0], shape[1], shape[2]);
         shape = {shape[0], shape[2], shape[1]};
       }
-      if (contains(name, ".time_decay") && !contains(name, "_w")) shape = {heads, static_cast<int64_t>(v.size()) / heads, 1};
+      if (contains(name, ".time_decay") && !contains(name, "_w"))
+        shape = {heads, static_cast<int64_t>(v.size()) / heads, 1};
     } else if (v5) {
       if (contains(name, ".time_decay")) {
         for (float& x : v) x = static_cast<float>(std::exp(-std::exp(static_cast<double>(x))));
-        if (gate) shape.push_back(1);
-        else shape = {static_cast<int64_t>(v.size()), 1, 1};
+        if (gate)
+          shape.push_back(1);
+        else
+          shape = {static_cast<int64_t>(v.size()), 1, 1};
       }
       if (contains(name, ".time_first")) {
         for (float& x : v) x = static_cast<float>(std::exp(static_cast<double>(x)));
@@ -120,7 +124,8 @@ TEST(rwkv_cpp_bins_of_every_older_version_match_the_pth) {
     // The reference is the .pth's weights in fp32: a .bin stores the embedding in fp32 or fp16, so ln0(emb)
     // is exact, not the bf16 LayerNorm of the bf16 .pth (see Rwkv456CpuWeights::official_bf16_ln0).
     auto widened = std::make_shared<rwkv::InMemoryTensorFile>();
-    for (const auto& [name, view] : file->tensors()) widened->add(name, rwkv::DType::F32, view.shape, rwkv::tensor_to_f32(view).data());
+    for (const auto& [name, view] : file->tensors())
+      widened->add(name, rwkv::DType::F32, view.shape, rwkv::tensor_to_f32(view).data());
     auto ref_model = rwkv::load_model(widened, rwkv::EngineOptions{});
     std::vector<float> zero(ref_model->state_floats());
     ref_model->initial_state(zero.data());
@@ -160,7 +165,9 @@ TEST(rwkv_cpp_bins_of_every_older_version_match_the_pth) {
         CHECK_MSG(d <= (fp16 ? 1e-4 : 1e-6), "%s: %s .bin logits differ by %g", stem, fp16 ? "FP16" : "FP32", d);
       }
       // These bf16 weights are exact in fp16 too unless very small, so FP16 files land next to FP32 ones.
-      if (fp16) CHECK_MSG(max_diff(got, fp32_bin) <= 1e-4, "%s: FP16 and FP32 .bin differ by %g", stem, max_diff(got, fp32_bin));
+      if (fp16)
+        CHECK_MSG(max_diff(got, fp32_bin) <= 1e-4, "%s: FP16 and FP32 .bin differ by %g", stem,
+                  max_diff(got, fp32_bin));
     }
   }
 }
@@ -173,13 +180,15 @@ TEST(quantized_bins_are_refused_with_the_type_named) {
   }
   iotest::TempFile bin(".bin");
   bin.write(iotest::ggml_bytes(512, 128, 2, 0, tensors));
-  CHECK_ERROR_MENTIONS(rwkv::load_model(bin.path(), rwkv::EngineOptions{}), rwkv::code::kModelDtype, "Q5_1", "blocks.0.att.key.weight");
+  CHECK_ERROR_MENTIONS(rwkv::load_model(bin.path(), rwkv::EngineOptions{}), rwkv::code::kModelDtype, "Q5_1",
+                       "blocks.0.att.key.weight");
 }
 
 TEST(state_tuning_file_sets_the_initial_wkv_state) {
   auto m = rwkv::load_model(check::shared_path(kDir + "random-v6-L2-C128.pth"), rwkv::EngineOptions{});
   const auto& c = m->config();
-  const size_t H = static_cast<size_t>(c.n_head), N = static_cast<size_t>(c.head_size), C = static_cast<size_t>(c.n_embd);
+  const size_t H = static_cast<size_t>(c.n_head), N = static_cast<size_t>(c.head_size),
+               C = static_cast<size_t>(c.n_embd);
   const size_t per_layer = 2 * C + H * N * N;
   // A state-tuning file as RWKV-LM writes it: one (H, N, N) tensor per layer, [head][value][key].
   std::mt19937 rng(7);
@@ -189,7 +198,8 @@ TEST(state_tuning_file_sets_the_initial_wkv_state) {
   for (int l = 0; l < c.n_layer; l++) {
     for (float& x : ts[static_cast<size_t>(l)]) x = normal(rng);
     tensors["blocks." + std::to_string(l) + ".att.time_state"] =
-        rwkv::TensorView{rwkv::DType::F32, {static_cast<int64_t>(H), static_cast<int64_t>(N), static_cast<int64_t>(N)},
+        rwkv::TensorView{rwkv::DType::F32,
+                         {static_cast<int64_t>(H), static_cast<int64_t>(N), static_cast<int64_t>(N)},
                          reinterpret_cast<const uint8_t*>(ts[static_cast<size_t>(l)].data())};
   }
   iotest::TempFile file(".pth");
@@ -213,7 +223,8 @@ TEST(state_tuning_file_sets_the_initial_wkv_state) {
   const std::vector<float> from_tuned = first_logits(*m, first, tuned);
   const std::vector<float> from_hand = first_logits(*m, first, by_hand);
   CHECK(from_tuned == from_hand);
-  CHECK_MSG(max_diff(from_tuned, from_zero) > 0.1, "the tuned state changed the first logits by only %g", max_diff(from_tuned, from_zero));
+  CHECK_MSG(max_diff(from_tuned, from_zero) > 0.1, "the tuned state changed the first logits by only %g",
+            max_diff(from_tuned, from_zero));
 
   // A transposed reading ([head][key][value] taken as stored) gives other logits: the orientation matters.
   std::vector<float> untransposed(m->state_floats(), 0.0f);
@@ -241,16 +252,24 @@ TEST(state_tuning_files_are_refused_when_they_do_not_fit) {
     return rwkv::TensorView{rwkv::DType::F32, {h, n, n}, reinterpret_cast<const uint8_t*>(d.data())};
   };
   iotest::TempFile ok(".pth"), partial(".pth"), wrong(".pth"), none(".pth");
-  iotest::write_pth(ok.path(), {{"blocks.0.att.time_state", view(block, 2, 64)}, {"blocks.1.att.time_state", view(block, 2, 64)}});
+  iotest::write_pth(ok.path(),
+                    {{"blocks.0.att.time_state", view(block, 2, 64)}, {"blocks.1.att.time_state", view(block, 2, 64)}});
   iotest::write_pth(partial.path(), {{"blocks.0.att.time_state", view(block, 2, 64)}});
-  iotest::write_pth(wrong.path(), {{"blocks.0.att.time_state", view(small, 2, 32)}, {"blocks.1.att.time_state", view(small, 2, 32)}});
-  iotest::write_pth(none.path(), {{"emb.weight", rwkv::TensorView{rwkv::DType::F32, {2, 64}, reinterpret_cast<const uint8_t*>(block.data())}}});
+  iotest::write_pth(wrong.path(),
+                    {{"blocks.0.att.time_state", view(small, 2, 32)}, {"blocks.1.att.time_state", view(small, 2, 32)}});
+  iotest::write_pth(
+      none.path(),
+      {{"emb.weight", rwkv::TensorView{rwkv::DType::F32, {2, 64}, reinterpret_cast<const uint8_t*>(block.data())}}});
   rwkv::read_state_tuning(ok.path(), v6->config(), state.data());
-  CHECK_ERROR_MENTIONS(rwkv::read_state_tuning(partial.path(), v6->config(), state.data()), rwkv::code::kStateMismatch, "blocks.1.att.time_state");
-  CHECK_ERROR_MENTIONS(rwkv::read_state_tuning(wrong.path(), v6->config(), state.data()), rwkv::code::kStateMismatch, "(2, 32, 32)", "(2, 64, 64)");
-  CHECK_ERROR_MENTIONS(rwkv::read_state_tuning(none.path(), v6->config(), state.data()), rwkv::code::kState, "time_state");
+  CHECK_ERROR_MENTIONS(rwkv::read_state_tuning(partial.path(), v6->config(), state.data()), rwkv::code::kStateMismatch,
+                       "blocks.1.att.time_state");
+  CHECK_ERROR_MENTIONS(rwkv::read_state_tuning(wrong.path(), v6->config(), state.data()), rwkv::code::kStateMismatch,
+                       "(2, 32, 32)", "(2, 64, 64)");
+  CHECK_ERROR_MENTIONS(rwkv::read_state_tuning(none.path(), v6->config(), state.data()), rwkv::code::kState,
+                       "time_state");
   std::vector<float> v4_state(v4->state_floats());
-  CHECK_ERROR_MENTIONS(rwkv::read_state_tuning(ok.path(), v4->config(), v4_state.data()), rwkv::code::kStateMismatch, "v4");
+  CHECK_ERROR_MENTIONS(rwkv::read_state_tuning(ok.path(), v4->config(), v4_state.data()), rwkv::code::kStateMismatch,
+                       "v4");
 }
 
 TEST_MAIN()

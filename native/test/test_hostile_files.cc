@@ -26,9 +26,9 @@ using namespace rwkv;
 namespace {
 
 struct Outcome {
-  std::string code;      // the error code, "ok" when it opened, or "signal N"
+  std::string code;  // the error code, "ok" when it opened, or "signal N"
   std::string message;
-  uint64_t peak_kib = 0; // the child's peak resident memory
+  uint64_t peak_kib = 0;  // the child's peak resident memory
 };
 
 // Runs `fn` in a child with its address space capped at `cap_bytes` beyond the parent's size, so a regression
@@ -87,13 +87,14 @@ void expect_refused_within_bound(const char* what, const std::string& path, uint
   CHECK_MSG(o.code == want_code, "%s: got %s (%s), wanted %s", what, o.code.c_str(), o.message.c_str(), want_code);
   CHECK_MSG(grew <= bound, "%s: peak memory grew by %llu bytes, more than %llu", what,
             static_cast<unsigned long long>(grew), static_cast<unsigned long long>(bound));
-  CHECK_MSG(o.message.find(path) != std::string::npos || path.empty(), "%s: the message does not name the file: %s", what,
-            o.message.c_str());
+  CHECK_MSG(o.message.find(path) != std::string::npos || path.empty(), "%s: the message does not name the file: %s",
+            what, o.message.c_str());
   if (open) return;
   // inspect_model reads the same header through the same readers: the same refusal, within the same bound.
   Outcome i = in_child([&] { rwkv::inspect_model(path); });
   uint64_t inspect_grew = i.peak_kib > idle ? (i.peak_kib - idle) * 1024 : 0;
-  CHECK_MSG(i.code == want_code, "%s: inspect_model got %s (%s), wanted %s", what, i.code.c_str(), i.message.c_str(), want_code);
+  CHECK_MSG(i.code == want_code, "%s: inspect_model got %s (%s), wanted %s", what, i.code.c_str(), i.message.c_str(),
+            want_code);
   CHECK_MSG(inspect_grew <= bound, "%s: inspect_model's peak memory grew by %llu bytes, more than %llu", what,
             static_cast<unsigned long long>(inspect_grew), static_cast<unsigned long long>(bound));
 }
@@ -130,7 +131,8 @@ TEST(pickle_of_one_byte_opcodes_is_refused) {
   for (uint8_t op : {uint8_t(']'), uint8_t('}'), uint8_t('N'), uint8_t('('), uint8_t(0x94)}) {
     hostile::pickle_of_one_byte_opcodes(tmp.path(), size_t{4} << 20, op);
     uint64_t size = check::read_file(tmp.path()).size();
-    std::string what = "4 MiB data.pkl of opcode 0x" + std::string(1, "0123456789abcdef"[op >> 4]) + "0123456789abcdef"[op & 15];
+    std::string what =
+        "4 MiB data.pkl of opcode 0x" + std::string(1, "0123456789abcdef"[op >> 4]) + "0123456789abcdef"[op & 15];
     expect_refused_within_bound(what.c_str(), tmp.path(), size, code::kModelLimit);
   }
   // A short run of the same opcodes fits the budget: the pickle's result, an empty dict, is an empty file.
@@ -142,7 +144,8 @@ TEST(huge_safetensors_header_is_refused) {
   iotest::TempFile tmp(".safetensors");
   auto bytes = hostile::safetensors_with_huge_header(size_t{16} << 20);  // a 32 MiB header
   tmp.write(bytes);
-  expect_refused_within_bound("32 MiB safetensors header of small numbers", tmp.path(), bytes.size(), code::kModelLimit);
+  expect_refused_within_bound("32 MiB safetensors header of small numbers", tmp.path(), bytes.size(),
+                              code::kModelLimit);
   // A short header of the same kind parses and is refused for what it says.
   tmp.write(hostile::safetensors_with_huge_header(1000));
   CHECK_THROWS_CODE(TensorFile::open(tmp.path()), code::kModelFormat);
@@ -204,19 +207,22 @@ int write_files(const std::string& dir) {
   bool ok = add("106-byte .pth whose Zip64 locator points before the file", "zip64-locator.pth",
                 hostile::zip64_locator_before_map(), code::kModelFormat);
   hostile::storage_reused_by_many_entries(dir + "/reuse-big-endian.pth", 1 << 20, 1000, true);
-  ok = ok && add("4 MiB .pth: one storage in 1000 big-endian entries", "reuse-big-endian.pth", written("reuse-big-endian.pth"), code::kModelLimit);
+  ok = ok && add("4 MiB .pth: one storage in 1000 big-endian entries", "reuse-big-endian.pth",
+                 written("reuse-big-endian.pth"), code::kModelLimit);
   hostile::storage_reused_by_many_entries(dir + "/reuse-stride0.pth", 1 << 20, 1000, false);
-  ok = ok && add("4 MiB .pth: one storage in 1000 stride-0 entries", "reuse-stride0.pth", written("reuse-stride0.pth"), code::kModelLimit);
+  ok = ok && add("4 MiB .pth: one storage in 1000 stride-0 entries", "reuse-stride0.pth", written("reuse-stride0.pth"),
+                 code::kModelLimit);
   hostile::pickle_of_one_byte_opcodes(dir + "/pickle-lists.pth", size_t{4} << 20, ']');
-  ok = ok && add("4 MiB data.pkl of EMPTY_LIST opcodes", "pickle-lists.pth", written("pickle-lists.pth"), code::kModelLimit);
+  ok = ok &&
+       add("4 MiB data.pkl of EMPTY_LIST opcodes", "pickle-lists.pth", written("pickle-lists.pth"), code::kModelLimit);
   hostile::pickle_of_one_byte_opcodes(dir + "/pickle-memo.pth", size_t{4} << 20, 0x94);
   ok = ok && add("4 MiB data.pkl of MEMOIZE opcodes", "pickle-memo.pth", written("pickle-memo.pth"), code::kModelLimit);
   ok = ok && add("32 MiB safetensors JSON header of small numbers", "huge-header.safetensors",
                  hostile::safetensors_with_huge_header(size_t{16} << 20), code::kModelLimit);
   ok = ok && add("750-byte safetensors naming blocks.999999.x", "block-999999.safetensors",
                  hostile::safetensors_naming_block_999999(), code::kModelShape);
-  ok = ok && add("31 MB rwkv.cpp .bin of 1M empty records", "empty-records.bin", hostile::ggml_of_empty_records(1000000, 15),
-                 code::kModelLimit);
+  ok = ok && add("31 MB rwkv.cpp .bin of 1M empty records", "empty-records.bin",
+                 hostile::ggml_of_empty_records(1000000, 15), code::kModelLimit);
   manifest += "\n]\n";
   FILE* f = std::fopen((dir + "/manifest.json").c_str(), "w");
   if (!ok || !f) {

@@ -90,7 +90,8 @@ TEST(older_bins_read_as_official_tensors) {
   CHECK(get(*v4h, "blocks.0.att.key.weight").dtype == DType::F16);
   CHECK(get(*v4h, "blocks.0.att.time_first").dtype == DType::F32);
   // Both files hold the same time_decay: the FP16 one keeps .time_* tensors in fp32.
-  CHECK(rwkv::tensor_to_f32(get(*v4, "blocks.3.att.time_decay")) == rwkv::tensor_to_f32(get(*v4h, "blocks.3.att.time_decay")));
+  CHECK(rwkv::tensor_to_f32(get(*v4, "blocks.3.att.time_decay")) ==
+        rwkv::tensor_to_f32(get(*v4h, "blocks.3.att.time_decay")));
   auto v51 = open_fixture("fixtures/older/tiny-rwkv-5v1-730K-FP32.bin");
   CHECK(v51->tensors().size() == 246);
   CHECK(get(*v51, "blocks.0.att.time_decay").shape == (Shape{8}));

@@ -94,7 +94,8 @@ TEST(synth_model_has_four_heads_and_distinct_ranks) {
   }
   CHECK(get(*bf, "emb.weight").dtype == DType::BF16);
   CHECK(get(*fp, "emb.weight").dtype == DType::F32);
-  for (const auto& [name, v] : bf->tensors()) CHECK_MSG(tensor_to_f32(v) == tensor_to_f32(get(*fp, name)), "%s", name.c_str());
+  for (const auto& [name, v] : bf->tensors())
+    CHECK_MSG(tensor_to_f32(v) == tensor_to_f32(get(*fp, name)), "%s", name.c_str());
 }
 
 TEST(real_torch_file_ordered_dict_with_metadata_and_zip64) {
@@ -209,7 +210,11 @@ TEST(protocol4_pickle_plain_dict_parameter_and_state_dict_wrapper) {
   // {"state_dict": {"w": Parameter(tensor)}, "epoch": 3} in protocol 4: FRAME, SHORT_BINUNICODE, STACK_GLOBAL,
   // MEMOIZE and BINGET of a memoized global.
   iotest::Pickle p;
-  auto sbu = [&](const std::string& s) { p.op(0x8c).op(static_cast<uint8_t>(s.size())); p.out.str(s); p.op(0x94); };
+  auto sbu = [&](const std::string& s) {
+    p.op(0x8c).op(static_cast<uint8_t>(s.size()));
+    p.out.str(s);
+    p.op(0x94);
+  };
   p.proto(4).op(0x95);
   p.out.u64(0);
   p.empty_dict().op(0x94).mark();

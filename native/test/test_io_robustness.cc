@@ -3,10 +3,10 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <functional>
-#include <set>
 #include <cstring>
+#include <functional>
 #include <random>
+#include <set>
 
 #include "check.h"
 #include "rwkv/error.h"
@@ -46,14 +46,17 @@ void expect_all_cuts_refused(const std::string& what, const std::vector<uint8_t>
       CHECK_MSG(false, "%s cut to %zu bytes loaded", what.c_str(), cut);
     } catch (const Error& e) {
       if (e.code() != code::kModelTruncated && wrong++ < 5) {
-        CHECK_MSG(false, "%s cut to %zu bytes: %s (%s), wanted E_MODEL_TRUNCATED", what.c_str(), cut, e.code().c_str(), e.what());
+        CHECK_MSG(false, "%s cut to %zu bytes: %s (%s), wanted E_MODEL_TRUNCATED", what.c_str(), cut, e.code().c_str(),
+                  e.what());
       }
       CHECK(std::string(e.what()).find(tmp.path()) != std::string::npos);
     }
   }
 }
 
-void expect_all_cuts_refused(const std::string& rel, size_t spread) { expect_all_cuts_refused(rel, fixture_bytes(rel), spread); }
+void expect_all_cuts_refused(const std::string& rel, size_t spread) {
+  expect_all_cuts_refused(rel, fixture_bytes(rel), spread);
+}
 
 }  // namespace
 
@@ -151,9 +154,7 @@ size_t fuzz(const std::vector<uint8_t>& original, int rounds, uint64_t seed) {
 
 }  // namespace
 
-TEST(fuzzed_pth_never_crashes) {
-  fuzz(fixture_bytes("fixtures/pth-container/251016_rosa_1bit_run.pth"), 2000, 1);
-}
+TEST(fuzzed_pth_never_crashes) { fuzz(fixture_bytes("fixtures/pth-container/251016_rosa_1bit_run.pth"), 2000, 1); }
 
 TEST(fuzzed_safetensors_and_ggml_never_crash) {
   // Small files of each kind, so mutations often hit structure rather than weights.

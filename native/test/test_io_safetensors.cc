@@ -39,31 +39,66 @@ std::vector<StTensor> to_fla(const std::map<std::string, TensorView>& official, 
   std::vector<StTensor> out;
   std::map<std::string, std::vector<uint8_t>> packed;
   for (const auto& [name, v] : official) {
-    if (name == "emb.weight") { out.push_back(iotest::st_from_view(top + "embeddings.weight", v)); continue; }
-    if (name == "ln_out.weight") { out.push_back(iotest::st_from_view(top + "norm.weight", v)); continue; }
-    if (name == "ln_out.bias") { out.push_back(iotest::st_from_view(top + "norm.bias", v)); continue; }
-    if (name == "head.weight") { out.push_back(iotest::st_from_view("lm_head.weight", v)); continue; }
+    if (name == "emb.weight") {
+      out.push_back(iotest::st_from_view(top + "embeddings.weight", v));
+      continue;
+    }
+    if (name == "ln_out.weight") {
+      out.push_back(iotest::st_from_view(top + "norm.weight", v));
+      continue;
+    }
+    if (name == "ln_out.bias") {
+      out.push_back(iotest::st_from_view(top + "norm.bias", v));
+      continue;
+    }
+    if (name == "head.weight") {
+      out.push_back(iotest::st_from_view("lm_head.weight", v));
+      continue;
+    }
     std::string layer, rest;
-    if (!split(name, &layer, &rest)) { out.push_back(iotest::st_from_view(name, v)); continue; }
+    if (!split(name, &layer, &rest)) {
+      out.push_back(iotest::st_from_view(name, v));
+      continue;
+    }
     std::string p = top + "layers." + layer + ".";
-    static const std::map<std::string, std::string> kRename = {
-        {"ln0.weight", "pre_norm.weight"}, {"ln0.bias", "pre_norm.bias"}, {"ln1.weight", "attn_norm.weight"},
-        {"ln1.bias", "attn_norm.bias"}, {"ln2.weight", "ffn_norm.weight"}, {"ln2.bias", "ffn_norm.bias"},
-        {"att.receptance.weight", "attn.r_proj.weight"}, {"att.key.weight", "attn.k_proj.weight"},
-        {"att.value.weight", "attn.v_proj.weight"}, {"att.output.weight", "attn.o_proj.weight"},
-        {"att.ln_x.weight", "attn.g_norm.weight"}, {"att.ln_x.bias", "attn.g_norm.bias"}, {"att.r_k", "attn.r_k"},
-        {"ffn.key.weight", "ffn.key.weight"}, {"ffn.value.weight", "ffn.value.weight"}};
-    if (auto it = kRename.find(rest); it != kRename.end()) { out.push_back(iotest::st_from_view(p + it->second, v)); continue; }
+    static const std::map<std::string, std::string> kRename = {{"ln0.weight", "pre_norm.weight"},
+                                                               {"ln0.bias", "pre_norm.bias"},
+                                                               {"ln1.weight", "attn_norm.weight"},
+                                                               {"ln1.bias", "attn_norm.bias"},
+                                                               {"ln2.weight", "ffn_norm.weight"},
+                                                               {"ln2.bias", "ffn_norm.bias"},
+                                                               {"att.receptance.weight", "attn.r_proj.weight"},
+                                                               {"att.key.weight", "attn.k_proj.weight"},
+                                                               {"att.value.weight", "attn.v_proj.weight"},
+                                                               {"att.output.weight", "attn.o_proj.weight"},
+                                                               {"att.ln_x.weight", "attn.g_norm.weight"},
+                                                               {"att.ln_x.bias", "attn.g_norm.bias"},
+                                                               {"att.r_k", "attn.r_k"},
+                                                               {"ffn.key.weight", "ffn.key.weight"},
+                                                               {"ffn.value.weight", "ffn.value.weight"}};
+    if (auto it = kRename.find(rest); it != kRename.end()) {
+      out.push_back(iotest::st_from_view(p + it->second, v));
+      continue;
+    }
     if (rest.size() == 6 && rest.rfind("att.", 0) == 0 && std::string("wavg").find(rest[4]) != std::string::npos) {
       if (layer == "0" && rest[4] == 'v') continue;
       std::string lora = p + "attn." + rest[4] + "_lora.lora.";
-      if (rest[5] == '1') out.push_back(iotest::st_transposed(lora + "0.weight", v));
-      else if (rest[5] == '2') out.push_back(iotest::st_transposed(lora + "2.weight", v));
-      else out.push_back(squeezed(lora + "2.bias", v));
+      if (rest[5] == '1')
+        out.push_back(iotest::st_transposed(lora + "0.weight", v));
+      else if (rest[5] == '2')
+        out.push_back(iotest::st_transposed(lora + "2.weight", v));
+      else
+        out.push_back(squeezed(lora + "2.bias", v));
       continue;
     }
-    if (rest == "att.k_k" || rest == "att.k_a") { out.push_back(squeezed(p + "attn." + rest.substr(4), v)); continue; }
-    if (rest == "ffn.x_k") { out.push_back(squeezed(p + "ffn.x_k", v)); continue; }
+    if (rest == "att.k_k" || rest == "att.k_a") {
+      out.push_back(squeezed(p + "attn." + rest.substr(4), v));
+      continue;
+    }
+    if (rest == "ffn.x_k") {
+      out.push_back(squeezed(p + "ffn.x_k", v));
+      continue;
+    }
     if (rest.rfind("att.x_", 0) == 0) {
       if (pack_x) {
         auto& buf = packed[p];
@@ -104,7 +139,8 @@ void expect_same_model(const TensorFile& got, const TensorFile& want) {
 }  // namespace
 
 TEST(hf_fla_names_load_as_official_tensors) {
-  for (const char* rel : {"fixtures/rwkv7/tiny-rwkv7-834K-fp32.pth", "fixtures/rwkv7/synth-rwkv7-L3-D256-H4-fp32.pth"}) {
+  for (const char* rel :
+       {"fixtures/rwkv7/tiny-rwkv7-834K-fp32.pth", "fixtures/rwkv7/synth-rwkv7-L3-D256-H4-fp32.pth"}) {
     auto pth = open_fixture(rel);
     for (bool pack : {false, true}) {
       for (const char* top : {"model.", ""}) {
@@ -136,14 +172,16 @@ TEST(web_rwkv_transposed_lora_is_turned_back) {
   for (const auto& [name, v] : pth->tensors()) {
     size_t dot = name.rfind('.');
     std::string leaf = name.substr(dot + 1);
-    bool lora = leaf.size() == 2 && std::string("wavg").find(leaf[0]) != std::string::npos && (leaf[1] == '1' || leaf[1] == '2');
+    bool lora = leaf.size() == 2 && std::string("wavg").find(leaf[0]) != std::string::npos &&
+                (leaf[1] == '1' || leaf[1] == '2');
     st.push_back(lora ? iotest::st_transposed(name, v) : iotest::st_from_view(name, v));
   }
   iotest::TempFile tmp(".st");
   tmp.write(iotest::safetensors_bytes(st));
   auto r = TensorFile::open(tmp.path());
   CHECK(r->tensors().size() == pth->tensors().size());
-  for (const auto& [name, w] : pth->tensors()) CHECK_MSG(iotest::same_tensor(r->tensors().at(name), w), "%s", name.c_str());
+  for (const auto& [name, w] : pth->tensors())
+    CHECK_MSG(iotest::same_tensor(r->tensors().at(name), w), "%s", name.c_str());
 }
 
 TEST(official_names_pass_through_unchanged) {
@@ -154,7 +192,8 @@ TEST(official_names_pass_through_unchanged) {
   tmp.write(iotest::safetensors_bytes(st, "{\"note\":\"caf\\u00e9 \\ud83d\\ude00\"}"));
   auto r = TensorFile::open(tmp.path());
   CHECK(r->tensors().size() == 399);
-  for (const auto& [name, w] : pth->tensors()) CHECK_MSG(iotest::same_tensor(r->tensors().at(name), w), "%s", name.c_str());
+  for (const auto& [name, w] : pth->tensors())
+    CHECK_MSG(iotest::same_tensor(r->tensors().at(name), w), "%s", name.c_str());
 }
 
 TEST(header_length_starting_like_a_pickle_is_still_safetensors) {
@@ -171,8 +210,10 @@ TEST(header_length_starting_like_a_pickle_is_still_safetensors) {
 
 TEST(unsupported_dtypes_are_refused_by_name) {
   iotest::TempFile tmp(".safetensors");
-  tmp.write(iotest::safetensors_bytes({{"a", "F32", {2}, std::vector<uint8_t>(8)}, {"quant.w", "I8", {4}, std::vector<uint8_t>(4)}}));
-  CHECK_ERROR_MENTIONS(TensorFile::open(tmp.path()), code::kModelDtype, tmp.path().c_str(), "'quant.w'", "I8", "F32, F16 or BF16");
+  tmp.write(iotest::safetensors_bytes(
+      {{"a", "F32", {2}, std::vector<uint8_t>(8)}, {"quant.w", "I8", {4}, std::vector<uint8_t>(4)}}));
+  CHECK_ERROR_MENTIONS(TensorFile::open(tmp.path()), code::kModelDtype, tmp.path().c_str(), "'quant.w'", "I8",
+                       "F32, F16 or BF16");
   tmp.write(iotest::safetensors_bytes({{"x", "F8_E4M3", {4}, std::vector<uint8_t>(4)}}));
   CHECK_ERROR_MENTIONS(TensorFile::open(tmp.path()), code::kModelDtype, "F8_E4M3");
 }
@@ -193,15 +234,18 @@ void expect_header_refused(const std::string& header, size_t data_bytes, const c
 
 TEST(bad_headers_and_offsets_are_refused) {
   const char* F = code::kModelFormat;
-  expect_header_refused(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 4, code::kModelTruncated, "cut short");
+  expect_header_refused(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 4, code::kModelTruncated,
+                        "cut short");
   expect_header_refused(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,12]}})", 12, F, "spanning 8 bytes");
   expect_header_refused(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12, F, "start at byte 0");
-  expect_header_refused(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
-                        4, F, "start at byte 4");
+  expect_header_refused(
+      R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+      4, F, "start at byte 4");
   expect_header_refused(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 8, F, "after the last tensor");
   expect_header_refused(R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", 4, F, "non-negative");
   expect_header_refused(R"({"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}})", 4, F, "non-negative");
-  expect_header_refused(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}})", 4, F, "too large");
+  expect_header_refused(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}})", 4, F,
+                        "too large");
   expect_header_refused(R"({"a":{"dtype":"F32","data_offsets":[0,4]}})", 4, F, "\"shape\"");
   expect_header_refused(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},})", 4, F, "invalid JSON");
   expect_header_refused(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{}})", 4, F, "twice");
@@ -226,7 +270,8 @@ TEST(sharded_checkpoint_loads_through_its_index) {
   std::vector<StTensor> a(fla.begin(), fla.begin() + static_cast<std::ptrdiff_t>(fla.size() / 2));
   std::vector<StTensor> b(fla.begin() + static_cast<std::ptrdiff_t>(fla.size() / 2), fla.end());
   iotest::TempDir dir;
-  iotest::TempFile s1(dir.path(), "model-00001-of-00002.safetensors"), s2(dir.path(), "model-00002-of-00002.safetensors");
+  iotest::TempFile s1(dir.path(), "model-00001-of-00002.safetensors"),
+      s2(dir.path(), "model-00002-of-00002.safetensors");
   iotest::TempFile index(dir.path(), "model.safetensors.index.json");
   s1.write(iotest::safetensors_bytes(a));
   s2.write(iotest::safetensors_bytes(b));

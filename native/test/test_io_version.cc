@@ -11,7 +11,9 @@ using namespace rwkv;
 
 namespace {
 
-std::string version_of(const std::string& rel) { return detect_version(TensorFile::open(check::shared_path(rel))->tensors()); }
+std::string version_of(const std::string& rel) {
+  return detect_version(TensorFile::open(check::shared_path(rel))->tensors());
+}
 
 std::map<std::string, TensorView> keys(const std::vector<std::pair<std::string, std::vector<int64_t>>>& spec) {
   std::map<std::string, TensorView> m;
@@ -55,7 +57,8 @@ TEST(versions_from_key_sets) {
   CHECK(detect_version(keys({{"blocks.5.att.x_r", {1, 1, 64}}})) == "x070");
   CHECK(detect_version(keys({{"blocks.0.att.time_maa_x", {1, 1, 64}}, {"blocks.0.att.ln_x.weight", {64}}})) == "x060");
   CHECK(detect_version(keys({{"blocks.0.att.ln_x.weight", {64}}, {"blocks.0.att.time_decay", {1, 64}}})) == "x052");
-  CHECK(detect_version(keys({{"blocks.0.att.ln_x.weight", {64}}, {"blocks.0.att.time_decay", {8}},
+  CHECK(detect_version(keys({{"blocks.0.att.ln_x.weight", {64}},
+                             {"blocks.0.att.time_decay", {8}},
                              {"blocks.0.att.gate.weight", {64, 64}}})) == "x051");
   CHECK(detect_version(keys({{"blocks.0.att.ln_x.weight", {64}}, {"blocks.0.att.time_decay", {8, 1}}})) == "x050");
   CHECK(detect_version(keys({{"blocks.0.att.time_decay", {64}}, {"blocks.0.att.time_first", {64}}})) == "v4");

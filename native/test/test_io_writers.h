@@ -36,12 +36,17 @@ class TempFile {
     // close, which makes thousands of rewrites slow.
     ::unlink(path_.c_str());
     FILE* f = std::fopen(path_.c_str(), "wb");
-    if (!f) { std::fprintf(stderr, "cannot write %s\n", path_.c_str()); std::exit(2); }
+    if (!f) {
+      std::fprintf(stderr, "cannot write %s\n", path_.c_str());
+      std::exit(2);
+    }
     if (n) std::fwrite(data, 1, n, f);
     std::fclose(f);
   }
   template <typename V>
-  void write(const V& bytes) const { write(bytes.data(), bytes.size()); }
+  void write(const V& bytes) const {
+    write(bytes.data(), bytes.size());
+  }
 
  private:
   std::string path_;
@@ -53,7 +58,10 @@ class TempDir {
   TempDir() {
     char tmpl[] = "/tmp/rwkv_io_test_dir_XXXXXX";
     char* p = ::mkdtemp(tmpl);
-    if (!p) { std::fprintf(stderr, "mkdtemp failed\n"); std::exit(2); }
+    if (!p) {
+      std::fprintf(stderr, "mkdtemp failed\n");
+      std::exit(2);
+    }
     path_ = p;
   }
   ~TempDir() { ::rmdir(path_.c_str()); }
@@ -65,7 +73,10 @@ class TempDir {
 
 struct Bytes {
   std::vector<uint8_t> b;
-  Bytes& u8(uint8_t v) { b.push_back(v); return *this; }
+  Bytes& u8(uint8_t v) {
+    b.push_back(v);
+    return *this;
+  }
   Bytes& u16(uint16_t v) { return raw(&v, 2); }
   Bytes& u32(uint32_t v) { return raw(&v, 4); }
   Bytes& u64(uint64_t v) { return raw(&v, 8); }
@@ -92,7 +103,10 @@ inline uint32_t crc32(const uint8_t* p, size_t n) {
 // Pickle opcodes as torch (protocol 2) and Python (protocol 4) write them.
 struct Pickle {
   Bytes out;
-  Pickle& op(uint8_t c) { out.u8(c); return *this; }
+  Pickle& op(uint8_t c) {
+    out.u8(c);
+    return *this;
+  }
   Pickle& proto(int v) { return op(0x80).op(static_cast<uint8_t>(v)); }
   Pickle& global(const std::string& module, const std::string& name) {
     op('c');
@@ -119,8 +133,16 @@ struct Pickle {
   }
   Pickle& integer(int64_t v) {
     if (v >= 0 && v < 256) return op('K').op(static_cast<uint8_t>(v));
-    if (v >= 0 && v < 65536) { op('M'); out.u16(static_cast<uint16_t>(v)); return *this; }
-    if (v >= INT32_MIN && v <= INT32_MAX) { op('J'); out.i32(static_cast<int32_t>(v)); return *this; }
+    if (v >= 0 && v < 65536) {
+      op('M');
+      out.u16(static_cast<uint16_t>(v));
+      return *this;
+    }
+    if (v >= INT32_MIN && v <= INT32_MAX) {
+      op('J');
+      out.i32(static_cast<int32_t>(v));
+      return *this;
+    }
     op(0x8a).op(8);
     out.u64(static_cast<uint64_t>(v));
     return *this;
@@ -157,7 +179,13 @@ inline void pickle_tensor(Pickle& p, const PthTensor& t) {
   p.unicode(t.name);
   p.global("torch._utils", "_rebuild_tensor_v2");
   p.mark();
-  p.mark().unicode("storage").global("torch", t.storage_type).unicode(t.key).unicode("cpu").integer(t.storage_numel).tuple();
+  p.mark()
+      .unicode("storage")
+      .global("torch", t.storage_type)
+      .unicode(t.key)
+      .unicode("cpu")
+      .integer(t.storage_numel)
+      .tuple();
   p.persid();
   p.integer(t.offset).ints(t.shape).ints(t.stride).newfalse().ordered_dict();
   p.tuple().reduce();
@@ -188,7 +216,10 @@ class ZipWriter {
 
   void write(const std::string& path, const ZipOptions& opt = {}) {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) { std::fprintf(stderr, "cannot write %s\n", path.c_str()); std::exit(2); }
+    if (fd < 0) {
+      std::fprintf(stderr, "cannot write %s\n", path.c_str());
+      std::exit(2);
+    }
     uint64_t pos = 0;
     Bytes central;
     for (auto& e : entries_) {
@@ -214,8 +245,10 @@ class ZipWriter {
       if (opt.data_descriptors) {
         Bytes dd;
         dd.u32(0x08074b50).u32(crc);
-        if (big) dd.u64(size).u64(size);
-        else dd.u32(static_cast<uint32_t>(size)).u32(static_cast<uint32_t>(size));
+        if (big)
+          dd.u64(size).u64(size);
+        else
+          dd.u32(static_cast<uint32_t>(size)).u32(static_cast<uint32_t>(size));
         put(fd, pos, dd.b);
         pos += dd.size();
       }
@@ -228,7 +261,11 @@ class ZipWriter {
         uint16_t len = static_cast<uint16_t>(extra.size() - at);
         std::memcpy(extra.b.data() + 2, &len, 2);
       }
-      central.u32(0x02014b50).u16(big ? 45 : 20).u16(big ? 45 : 20).u16(opt.data_descriptors ? 0x0808 : 0).u16(opt.method);
+      central.u32(0x02014b50)
+          .u16(big ? 45 : 20)
+          .u16(big ? 45 : 20)
+          .u16(opt.data_descriptors ? 0x0808 : 0)
+          .u16(opt.method);
       central.u16(0).u16(0).u32(crc);
       uint32_t c32 = size >= 0xffffffffu ? 0xffffffffu : static_cast<uint32_t>(size);
       central.u32(c32).u32(c32);
@@ -244,15 +281,29 @@ class ZipWriter {
     uint64_t count = entries_.size();
     if (opt.zip64_end) {
       uint64_t rec = pos;
-      tail.u32(0x06064b50).u64(44).u16(45).u16(45).u32(0).u32(0).u64(count).u64(count).u64(central.size()).u64(cd_offset);
+      tail.u32(0x06064b50)
+          .u64(44)
+          .u16(45)
+          .u16(45)
+          .u32(0)
+          .u32(0)
+          .u64(count)
+          .u64(count)
+          .u64(central.size())
+          .u64(cd_offset);
       tail.u32(0x07064b50).u32(0).u64(rec).u32(1);
     }
     bool overflow = cd_offset >= 0xffffffffu;
     tail.u32(0x06054b50).u16(0).u16(0).u16(static_cast<uint16_t>(count)).u16(static_cast<uint16_t>(count));
-    tail.u32(static_cast<uint32_t>(central.size())).u32(overflow ? 0xffffffffu : static_cast<uint32_t>(cd_offset)).u16(0);
+    tail.u32(static_cast<uint32_t>(central.size()))
+        .u32(overflow ? 0xffffffffu : static_cast<uint32_t>(cd_offset))
+        .u16(0);
     put(fd, pos, tail.b);
     pos += tail.size();
-    if (::ftruncate(fd, static_cast<off_t>(pos)) != 0) { std::fprintf(stderr, "ftruncate failed\n"); std::exit(2); }
+    if (::ftruncate(fd, static_cast<off_t>(pos)) != 0) {
+      std::fprintf(stderr, "ftruncate failed\n");
+      std::exit(2);
+    }
     ::close(fd);
   }
 
@@ -297,7 +348,9 @@ inline void write_pth(const std::string& path, const std::map<std::string, rwkv:
   std::vector<PthTensor> specs;
   int key = 0;
   for (const auto& [name, v] : tensors) {
-    const char* st = v.dtype == rwkv::DType::F32 ? "FloatStorage" : v.dtype == rwkv::DType::F16 ? "HalfStorage" : "BFloat16Storage";
+    const char* st = v.dtype == rwkv::DType::F32   ? "FloatStorage"
+                     : v.dtype == rwkv::DType::F16 ? "HalfStorage"
+                                                   : "BFloat16Storage";
     std::string k = std::to_string(key++);
     specs.push_back({name, st, k, v.numel(), 0, v.shape, contiguous_strides(v.shape)});
     f.storages[k].assign(v.data, v.data + v.nbytes());
@@ -313,7 +366,8 @@ struct StTensor {
   std::vector<uint8_t> data;
 };
 
-inline std::vector<uint8_t> safetensors_bytes(const std::vector<StTensor>& tensors, const std::string& metadata_json = "") {
+inline std::vector<uint8_t> safetensors_bytes(const std::vector<StTensor>& tensors,
+                                              const std::string& metadata_json = "") {
   std::string h = "{";
   if (!metadata_json.empty()) h += "\"__metadata__\":" + metadata_json;
   uint64_t at = 0;
@@ -348,8 +402,8 @@ inline StTensor st_transposed(const std::string& name, const rwkv::TensorView& v
 
 struct GgmlTensor {
   std::string name;
-  int32_t type;                 // 0 FP32, 1 FP16, 2 Q4_0, ...
-  std::vector<int64_t> shape;   // PyTorch order; written reversed
+  int32_t type;                // 0 FP32, 1 FP16, 2 Q4_0, ...
+  std::vector<int64_t> shape;  // PyTorch order; written reversed
   std::vector<uint8_t> data;
 };
 
@@ -370,16 +424,19 @@ inline bool same_tensor(const rwkv::TensorView& a, const rwkv::TensorView& b) {
 }
 
 // Expects `expr` to throw rwkv::Error with `want_code` and a message containing every string in `parts`.
-#define CHECK_ERROR_MENTIONS(expr, want_code, ...)                                                             \
-  do {                                                                                                         \
-    bool thrown_ = false;                                                                                      \
-    try { expr; } catch (const rwkv::Error& e_) {                                                              \
-      thrown_ = true;                                                                                          \
-      std::string msg_ = e_.what();                                                                            \
+#define CHECK_ERROR_MENTIONS(expr, want_code, ...)                                                               \
+  do {                                                                                                           \
+    bool thrown_ = false;                                                                                        \
+    try {                                                                                                        \
+      expr;                                                                                                      \
+    } catch (const rwkv::Error& e_) {                                                                            \
+      thrown_ = true;                                                                                            \
+      std::string msg_ = e_.what();                                                                              \
       CHECK_MSG(e_.code() == (want_code), "got %s (%s), wanted %s", e_.code().c_str(), msg_.c_str(), want_code); \
-      for (const char* part_ : {__VA_ARGS__}) CHECK_MSG(msg_.find(part_) != std::string::npos, "message lacks '%s': %s", part_, msg_.c_str()); \
-    }                                                                                                          \
-    CHECK_MSG(thrown_, "%s did not throw", #expr);                                                             \
+      for (const char* part_ : {__VA_ARGS__})                                                                    \
+        CHECK_MSG(msg_.find(part_) != std::string::npos, "message lacks '%s': %s", part_, msg_.c_str());         \
+    }                                                                                                            \
+    CHECK_MSG(thrown_, "%s did not throw", #expr);                                                               \
   } while (0)
 
 }  // namespace iotest

@@ -88,31 +88,33 @@ TEST(literal_escapes) {
   CHECK(literal_or_fail("'a b'") == "a b");
   CHECK(literal_or_fail("'\\n\\t\\r\\\\\\'\\\"'") == "\n\t\r\\'\"");
   CHECK(literal_or_fail("b'\\a\\b\\f\\v\\0'") == std::string("\a\b\f\v\0", 5));
-  CHECK(literal_or_fail("b'\\101\\7\\0012'") == std::string("A\a\001" "2", 4));
-  CHECK(literal_or_fail("'\\777'") == "\xC7\xBF");  // U+01FF
-  CHECK(literal_or_fail("'\\q'") == "\\q");         // Python keeps an unknown escape as written
+  CHECK(literal_or_fail("b'\\101\\7\\0012'") == std::string("A\a\001"
+                                                            "2",
+                                                            4));
+  CHECK(literal_or_fail("'\\777'") == "\xC7\xBF");    // U+01FF
+  CHECK(literal_or_fail("'\\q'") == "\\q");           // Python keeps an unknown escape as written
   CHECK(literal_or_fail("b'\\u00e9'") == "\\u00e9");  // \u is no escape in bytes
   CHECK(literal_or_fail("'\\x00'") == std::string(1, '\0'));
 }
 
 TEST(literal_refusals) {
   std::string out;
-  for (const char* bad : {"ab", "'ab", "ab'", "'", "b'", "'ab\"", "'a'b'", "'ab\\'", "r'ab'", "'\\xZZ'", "'\\x4'",
-                          "b'\xC3\xA9'", "'\\ud800'", "'\\U00110000'", "'\\u12'", "'\\N{BULLET}'", "'\xFF'",
-                          "'\xC0\x80'", "b'\\777'", "'\xE4\xBD'"}) {
+  for (const char* bad :
+       {"ab",      "'ab",           "ab'",     "'",          "b'",          "'ab\"",     "'a'b'",
+        "'ab\\'",  "r'ab'",         "'\\xZZ'", "'\\x4'",     "b'\xC3\xA9'", "'\\ud800'", "'\\U00110000'",
+        "'\\u12'", "'\\N{BULLET}'", "'\xFF'",  "'\xC0\x80'", "b'\\777'",    "'\xE4\xBD'"}) {
     CHECK_MSG(!literal(bad, out), "literal %s accepted", bad);
   }
 }
 
 TEST(small_vocab_with_escapes_and_gaps) {
-  const std::string path = write_file(
-      "small.txt", single_byte_lines() +
-                       "300 'ab' 2\n"
-                       "301 \"say \\\"hi\\\"\" 8\n"
-                       "302 '\\u00e9t\\xe9' 5\n"
-                       "303 b'\\a\\b\\f\\v\\0' 5\n"
-                       "304 'a b c' 5\n"
-                       "400 '\\U0001F600' 4\n");
+  const std::string path = write_file("small.txt", single_byte_lines() +
+                                                       "300 'ab' 2\n"
+                                                       "301 \"say \\\"hi\\\"\" 8\n"
+                                                       "302 '\\u00e9t\\xe9' 5\n"
+                                                       "303 b'\\a\\b\\f\\v\\0' 5\n"
+                                                       "304 'a b c' 5\n"
+                                                       "400 '\\U0001F600' 4\n");
   auto t = rwkv::load_world_tokenizer(path);
   CHECK(t->vocab_size() == 401);
   CHECK(t->kind() == "world");
@@ -147,7 +149,10 @@ TEST(formatting_does_not_change_the_vocabulary) {
     for (size_t i = 0; i < tok.size() && text;) {
       const auto c = static_cast<unsigned char>(tok[i]);
       size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-      if (len == 0 || i + len > tok.size()) { text = false; break; }
+      if (len == 0 || i + len > tok.size()) {
+        text = false;
+        break;
+      }
       uint32_t cp = len == 1 ? c : c & (0x7F >> len);
       for (size_t k = 1; k < len; k++) {
         if ((static_cast<unsigned char>(tok[i + k]) & 0xC0) != 0x80) text = false;
@@ -155,10 +160,18 @@ TEST(formatting_does_not_change_the_vocabulary) {
       }
       if (!text) break;
       char esc[16];
-      if (cp == '"' || cp == '\\') { lit += '\\'; lit += static_cast<char>(cp); }
-      else if (cp >= 0x20 && cp < 0x7F) lit += static_cast<char>(cp);
-      else if (cp < 0x10000) { std::snprintf(esc, sizeof esc, "\\u%04x", cp); lit += esc; }
-      else { std::snprintf(esc, sizeof esc, "\\U%08x", cp); lit += esc; }
+      if (cp == '"' || cp == '\\') {
+        lit += '\\';
+        lit += static_cast<char>(cp);
+      } else if (cp >= 0x20 && cp < 0x7F)
+        lit += static_cast<char>(cp);
+      else if (cp < 0x10000) {
+        std::snprintf(esc, sizeof esc, "\\u%04x", cp);
+        lit += esc;
+      } else {
+        std::snprintf(esc, sizeof esc, "\\U%08x", cp);
+        lit += esc;
+      }
       i += len;
     }
     if (!text) {

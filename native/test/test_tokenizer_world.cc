@@ -62,10 +62,15 @@ class JsonReader {
   }
   bool eat(char c) {
     ws();
-    if (pos_ < s_.size() && s_[pos_] == c) { pos_++; return true; }
+    if (pos_ < s_.size() && s_[pos_] == c) {
+      pos_++;
+      return true;
+    }
     return false;
   }
-  void expect(char c) { if (!eat(c)) fail("unexpected character"); }
+  void expect(char c) {
+    if (!eat(c)) fail("unexpected character");
+  }
   Json value() {
     ws();
     Json v;
@@ -86,7 +91,8 @@ class JsonReader {
       pos_++;
       v.kind = Json::Array;
       if (eat(']')) return v;
-      do v.items.push_back(value()); while (eat(','));
+      do v.items.push_back(value());
+      while (eat(','));
       expect(']');
     } else if (c == '"') {
       v.kind = Json::String;
@@ -117,7 +123,10 @@ class JsonReader {
       if (pos_ >= s_.size()) fail("unterminated string");
       char c = s_[pos_++];
       if (c == '"') return out;
-      if (c != '\\') { out.push_back(c); continue; }
+      if (c != '\\') {
+        out.push_back(c);
+        continue;
+      }
       char e = s_[pos_++];
       switch (e) {
         case 'n': out.push_back('\n'); break;
@@ -139,11 +148,16 @@ class JsonReader {
     }
   }
   static void utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) { out.push_back(static_cast<char>(cp)); return; }
-    if (cp < 0x800) { out.push_back(static_cast<char>(0xC0 | (cp >> 6))); }
-    else {
-      if (cp < 0x10000) { out.push_back(static_cast<char>(0xE0 | (cp >> 12))); }
-      else {
+    if (cp < 0x80) {
+      out.push_back(static_cast<char>(cp));
+      return;
+    }
+    if (cp < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    } else {
+      if (cp < 0x10000) {
+        out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      } else {
         out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
         out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
       }
@@ -158,7 +172,8 @@ class JsonReader {
 
 std::string from_hex(const std::string& hex) {
   std::string out;
-  for (size_t k = 0; k + 1 < hex.size(); k += 2) out.push_back(static_cast<char>(std::stoi(hex.substr(k, 2), nullptr, 16)));
+  for (size_t k = 0; k + 1 < hex.size(); k += 2)
+    out.push_back(static_cast<char>(std::stoi(hex.substr(k, 2), nullptr, 16)));
   return out;
 }
 
@@ -204,15 +219,77 @@ class NaiveEncoder {
 
 // Deterministic mixed-language text: English, Chinese, Japanese, Russian, Arabic, code, numbers, emoji.
 std::string synthetic_text(size_t bytes, uint64_t seed) {
-  static const char* const pieces[] = {
-      "the ", "quick ", "brown ", "fox ", "jumps ", "over ", "lazy ", "dog", ". ", ", ", "and ", "of ",
-      "information ", "transformer ", "recurrent ", "network ", "RWKV ", "language ", "model ", "is ",
-      "今天", "天气", "很好", "我们", "一起", "去", "公园", "散步", "。", "，", "人工智能", "语言模型",
-      "東京", "の", "天気", "は", "晴れ", "です", "。", "ロケット", "スペース",
-      "Привет ", "мир ", "как ", "дела ", "сегодня ", "погода ", "хорошая ",
-      "مرحبا ", "بالعالم ", "😀", "👍🏽", " ñ", " é", " ß",
-      "\n", "\n\n", "    ", "\t", "def f(x):\n    return x ** 2\n", "if (a && b) { c(); }\n",
-      "0", "1", "42", "3.14159", "2024-01-01", " 1000000", "#", "<|endoftext|>", "User: ", "Assistant:"};
+  static const char* const pieces[] = {"the ",
+                                       "quick ",
+                                       "brown ",
+                                       "fox ",
+                                       "jumps ",
+                                       "over ",
+                                       "lazy ",
+                                       "dog",
+                                       ". ",
+                                       ", ",
+                                       "and ",
+                                       "of ",
+                                       "information ",
+                                       "transformer ",
+                                       "recurrent ",
+                                       "network ",
+                                       "RWKV ",
+                                       "language ",
+                                       "model ",
+                                       "is ",
+                                       "今天",
+                                       "天气",
+                                       "很好",
+                                       "我们",
+                                       "一起",
+                                       "去",
+                                       "公园",
+                                       "散步",
+                                       "。",
+                                       "，",
+                                       "人工智能",
+                                       "语言模型",
+                                       "東京",
+                                       "の",
+                                       "天気",
+                                       "は",
+                                       "晴れ",
+                                       "です",
+                                       "。",
+                                       "ロケット",
+                                       "スペース",
+                                       "Привет ",
+                                       "мир ",
+                                       "как ",
+                                       "дела ",
+                                       "сегодня ",
+                                       "погода ",
+                                       "хорошая ",
+                                       "مرحبا ",
+                                       "بالعالم ",
+                                       "😀",
+                                       "👍🏽",
+                                       " ñ",
+                                       " é",
+                                       " ß",
+                                       "\n",
+                                       "\n\n",
+                                       "    ",
+                                       "\t",
+                                       "def f(x):\n    return x ** 2\n",
+                                       "if (a && b) { c(); }\n",
+                                       "0",
+                                       "1",
+                                       "42",
+                                       "3.14159",
+                                       "2024-01-01",
+                                       " 1000000",
+                                       "#",
+                                       "<|endoftext|>",
+                                       "User: ",
+                                       "Assistant:"};
   constexpr size_t kPieces = sizeof(pieces) / sizeof(pieces[0]);
   std::mt19937_64 rng(seed);
   std::string text;
@@ -242,11 +319,11 @@ TEST(fixture_cases_match_reference_ids) {
 
 TEST(published_expectations) {
   CHECK(world().encode("Today is a beautiful day. 今天是美好的一天。") ==
-        (std::vector<int32_t>{33520, 4600, 332, 59219, 21509, 47, 33, 10381, 11639, 13091, 15597, 11685, 14734,
-                              10250, 11639, 10080}));
+        (std::vector<int32_t>{33520, 4600, 332, 59219, 21509, 47, 33, 10381, 11639, 13091, 15597, 11685, 14734, 10250,
+                              11639, 10080}));
   CHECK(world().encode("I'll 'd test блабла 以下は、]) -> <|endoftext|><|padding|> int") ==
-        (std::vector<int32_t>{74, 5229, 274, 101, 32223, 5092, 27980, 2795, 27980, 33, 10399, 10258, 10139, 10079,
-                              1682, 3463, 295, 125, 25258, 7588, 2318, 125, 790, 125, 49520, 125, 63, 21888}));
+        (std::vector<int32_t>{74,   5229, 274, 101, 32223, 5092, 27980, 2795, 27980, 33,  10399, 10258, 10139, 10079,
+                              1682, 3463, 295, 125, 25258, 7588, 2318,  125,  790,   125, 49520, 125,   63,    21888}));
 }
 
 TEST(str_literal_x80_is_a_code_point_not_a_byte) {
@@ -358,11 +435,11 @@ TEST(throughput_on_4mb_mixed_text) {
   const auto* concrete = dynamic_cast<const rwkv::tok::WorldTokenizer*>(loaded.get());
   CHECK(concrete != nullptr);
   const double mb = text.size() / 1e6;
-  std::printf("  load %.1f ms; memory %.2f MB; encode %.2f MB in %.1f ms = %.0f MB/s (%.2f bytes/token); decode %.0f MB/s\n",
-              std::chrono::duration<double, std::milli>(t1 - t0).count(),
-              concrete ? concrete->memory_bytes() / 1e6 : 0.0, mb, best * 1e3, mb / best,
-              static_cast<double>(text.size()) / ids.size(),
-              mb / std::chrono::duration<double>(c1 - c0).count());
+  std::printf(
+      "  load %.1f ms; memory %.2f MB; encode %.2f MB in %.1f ms = %.0f MB/s (%.2f bytes/token); decode %.0f MB/s\n",
+      std::chrono::duration<double, std::milli>(t1 - t0).count(), concrete ? concrete->memory_bytes() / 1e6 : 0.0, mb,
+      best * 1e3, mb / best, static_cast<double>(text.size()) / ids.size(),
+      mb / std::chrono::duration<double>(c1 - c0).count());
 }
 
 }  // namespace

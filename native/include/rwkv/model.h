@@ -117,7 +117,7 @@ std::shared_ptr<const TensorFile> random_rwkv7_tensors(const RandomModelShape& s
 
 // What this build and machine can do, for `capabilities()` / doctor.
 struct CudaDeviceInfo {
-  std::string name;              // "NVIDIA H100 80GB HBM3"
+  std::string name;  // "NVIDIA H100 80GB HBM3"
   int sm_major = 0, sm_minor = 0;
   size_t total_bytes = 0, free_bytes = 0;
 };

@@ -14,12 +14,12 @@ inline constexpr size_t kStateBlobHeaderBytes = 128;
 
 struct StateInfo {
   uint32_t format = kStateBlobFormat;
-  std::string version;               // model generation, e.g. "x070" (at most 8 bytes)
-  std::string model_fingerprint;     // 16 hex digits
-  std::string tokenizer_fingerprint; // 16 hex digits, or empty when no tokenizer is bound
+  std::string version;                // model generation, e.g. "x070" (at most 8 bytes)
+  std::string model_fingerprint;      // 16 hex digits
+  std::string tokenizer_fingerprint;  // 16 hex digits, or empty when no tokenizer is bound
   uint32_t n_layer = 0, n_embd = 0, n_head = 0, head_size = 0;
-  uint64_t tokens = 0;               // tokens consumed since the zero state
-  uint64_t n_floats = 0;             // payload length in floats
+  uint64_t tokens = 0;    // tokens consumed since the zero state
+  uint64_t n_floats = 0;  // payload length in floats
 };
 
 // Size of the blob for a payload of n_floats.

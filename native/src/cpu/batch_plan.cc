@@ -14,7 +14,8 @@ void validate_sequences(const std::vector<Sequence>& seqs, int vocab) {
     const Sequence& q = seqs[s];
     const std::string which = "sequence " + std::to_string(s);
     if (!q.state) throw Error(code::kArgument, which + ": state is null");
-    if (!states.insert(q.state).second) throw Error(code::kArgument, which + ": shares its state with another sequence");
+    if (!states.insert(q.state).second)
+      throw Error(code::kArgument, which + ": shares its state with another sequence");
     if (q.n_tokens > 0 && !q.tokens) throw Error(code::kArgument, which + ": tokens is null");
     if (q.logits != LogitsMode::None && q.logits != LogitsMode::Last && q.logits != LogitsMode::All)
       throw Error(code::kArgument, which + ": unknown logits mode");

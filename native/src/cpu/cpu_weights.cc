@@ -26,8 +26,7 @@ std::vector<float> to_f32(const TensorView& t) {
       }
       break;
     }
-    default:
-      throw Error(code::kModelDtype, std::string("cannot use a ") + dtype_name(t.dtype) + " tensor as weights");
+    default: throw Error(code::kModelDtype, std::string("cannot use a ") + dtype_name(t.dtype) + " tensor as weights");
   }
   return out;
 }
@@ -106,7 +105,9 @@ CpuWeights build_cpu_weights(const Rwkv7Params& p, BType type, ThreadPool& pool)
     return it.out_in ? std::pair<int, int>{static_cast<int>(sh[1]), static_cast<int>(sh[0])}
                      : std::pair<int, int>{static_cast<int>(sh[0]), static_cast<int>(sh[1])};
   };
-  auto slot = [](size_t bytes) { return (bytes + AlignedBuffer::kAlign - 1) / AlignedBuffer::kAlign * AlignedBuffer::kAlign; };
+  auto slot = [](size_t bytes) {
+    return (bytes + AlignedBuffer::kAlign - 1) / AlignedBuffer::kAlign * AlignedBuffer::kAlign;
+  };
   size_t total = 0;
   for (const Item& it : items) {
     auto [K, N] = dims(it);

@@ -6,9 +6,9 @@
 #pragma once
 #include <vector>
 
-#include "core/rwkv7_params.h"
 #include "cpu/packed_matrix.h"
 #include "cpu/threadpool.h"
+#include "model/rwkv7_params.h"
 
 namespace rwkv::cpu {
 
@@ -24,11 +24,11 @@ struct CpuLayer {
   PackedMatrix ffn_key;                         // C -> F
   PackedMatrix ffn_value;                       // F -> C
   // x070-7a DeepEmbed (empty otherwise): s_emb rows are read from the file per token, like the embedding.
-  TensorView s_emb;               // (V, D*D) in the file's dtype
-  PackedMatrix s_emb_x;           // C -> D*D (empty when the file has none)
-  PackedMatrix s1;                // C -> D
-  PackedMatrix s2;                // D -> F
-  std::vector<float> s0;          // (F)
+  TensorView s_emb;       // (V, D*D) in the file's dtype
+  PackedMatrix s_emb_x;   // C -> D*D (empty when the file has none)
+  PackedMatrix s1;        // C -> D
+  PackedMatrix s2;        // D -> F
+  std::vector<float> s0;  // (F)
 };
 
 struct CpuWeights {

@@ -39,7 +39,7 @@ static inline uint16_t f32_to_f16(float f) {
   uint32_t u = f32_to_bits(f);
   uint16_t sign = static_cast<uint16_t>((u >> 16) & 0x8000u);
   uint32_t a = u & 0x7fffffffu;
-  if (a > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u);  // nan
+  if (a > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u);   // nan
   if (a >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds to >= 65520: inf
   if (a < 0x38800000u) {
     // Result is subnormal or zero: scale to units of 2^-24 and round with the FPU (ties to even).

@@ -66,8 +66,7 @@ void Gemm::run_task(const GemmJob& job, const Plan& plan, size_t local, int work
   // Narrow panels are read by the tile itself when it can and one register tile sweeps them (decoding: the
   // weights are streamed once, a widened copy would only add traffic); with many tiles per panel block a
   // table that can widen does it once per block for all of them. Widening is exact, so the bits agree.
-  const bool widen =
-      B.type != BType::F32 && (!kernels_.direct_narrow || (tiles > 1 && kernels_.widen != nullptr));
+  const bool widen = B.type != BType::F32 && (!kernels_.direct_narrow || (tiles > 1 && kernels_.widen != nullptr));
 
   auto a_row = [&](int r) { return job.a_rows ? job.a_rows[r] : job.a + static_cast<size_t>(r) * job.lda; };
   auto c_row = [&](int r) { return job.c_rows ? job.c_rows[r] : job.c + static_cast<size_t>(r) * job.ldc; };
@@ -113,7 +112,8 @@ void Gemm::run_task(const GemmJob& job, const Plan& plan, size_t local, int work
     if (mlen > 1) {
       a_pack_[worker].reserve(static_cast<size_t>(mlen) * K * sizeof(float));
       float* dst = a_pack_[worker].as<float>();
-      for (int pc = 0; pc < K; pc += kc_) pack_a(dst + static_cast<size_t>(pc) * mlen, m0, mlen, pc, std::min(kc_, K - pc));
+      for (int pc = 0; pc < K; pc += kc_)
+        pack_a(dst + static_cast<size_t>(pc) * mlen, m0, mlen, pc, std::min(kc_, K - pc));
       apack = dst;
     }
     for (int p = p0; p < p1; p++)
@@ -128,8 +128,7 @@ void Gemm::run_task(const GemmJob& job, const Plan& plan, size_t local, int work
       const int r0 = m0 + t * mr;
       pack_a(apack + static_cast<size_t>(t) * mr * kcl, r0, std::min(mr, m0 + mlen - r0), pc, kcl);
     }
-    for (int p = p0; p < p1; p++)
-      sweep(p, pc, kcl, [&](int t) { return apack + static_cast<size_t>(t) * mr * kcl; });
+    for (int p = p0; p < p1; p++) sweep(p, pc, kcl, [&](int t) { return apack + static_cast<size_t>(t) * mr * kcl; });
   }
 }
 

@@ -21,16 +21,16 @@
 namespace rwkv::cpu {
 
 struct GemmJob {
-  int M = 0;                            // rows of A and C
-  const float* a = nullptr;             // A row r at a + r * lda ...
+  int M = 0;                 // rows of A and C
+  const float* a = nullptr;  // A row r at a + r * lda ...
   size_t lda = 0;
   const float* const* a_rows = nullptr;  // ... or at a_rows[r] when given
   const PackedMatrix* b = nullptr;
-  float* c = nullptr;                   // C row r at c + r * ldc ...
+  float* c = nullptr;  // C row r at c + r * ldc ...
   size_t ldc = 0;
-  float* const* c_rows = nullptr;       // ... or at c_rows[r] when given
-  bool accumulate = false;              // C += A*B
-  bool relu_square = false;             // C = max(A*B, 0)^2 (not with accumulate)
+  float* const* c_rows = nullptr;  // ... or at c_rows[r] when given
+  bool accumulate = false;         // C += A*B
+  bool relu_square = false;        // C = max(A*B, 0)^2 (not with accumulate)
 };
 
 class Gemm {
@@ -52,8 +52,8 @@ class Gemm {
   void run_task(const GemmJob& job, const Plan& plan, size_t local, int worker);
 
   const CpuKernels& kernels_;
-  int kc_;  // depth block
-  int mc_;  // rows per task block (a multiple of mr)
+  int kc_;                             // depth block
+  int mc_;                             // rows per task block (a multiple of mr)
   std::vector<AlignedBuffer> a_pack_;  // per worker: mc x kc packed A
   std::vector<AlignedBuffer> b_wide_;  // per worker: kc x kPanel widened B
   std::vector<Plan> plans_;

@@ -16,8 +16,7 @@ const char* isa_name(Isa isa) {
 
 bool isa_supported(Isa isa) {
   switch (isa) {
-    case Isa::Generic:
-      return true;
+    case Isa::Generic: return true;
     case Isa::Avx2:
       return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
     case Isa::Avx512:
@@ -33,9 +32,12 @@ Isa preferred_isa() {
   const char* env = std::getenv("RWKV_CPU_ISA");
   if (env && *env) {
     Isa want = best;
-    if (std::strcmp(env, "generic") == 0) want = Isa::Generic;
-    else if (std::strcmp(env, "avx2") == 0) want = Isa::Avx2;
-    else if (std::strcmp(env, "avx512") == 0) want = Isa::Avx512;
+    if (std::strcmp(env, "generic") == 0)
+      want = Isa::Generic;
+    else if (std::strcmp(env, "avx2") == 0)
+      want = Isa::Avx2;
+    else if (std::strcmp(env, "avx512") == 0)
+      want = Isa::Avx512;
     if (static_cast<int>(want) < static_cast<int>(best)) best = want;
   }
   return best;

@@ -74,7 +74,8 @@ void tile_m(const TileArgs& t) {
     // the read bandwidth, measured with bench:engine).
     if constexpr (M == 1) {
       _mm_prefetch(bp + static_cast<size_t>(k) * row_bytes + kPrefetchBytes, _MM_HINT_T0);
-      if constexpr (row_bytes > 64) _mm_prefetch(bp + static_cast<size_t>(k) * row_bytes + kPrefetchBytes + 64, _MM_HINT_T0);
+      if constexpr (row_bytes > 64)
+        _mm_prefetch(bp + static_cast<size_t>(k) * row_bytes + kPrefetchBytes + 64, _MM_HINT_T0);
     }
     load_b<BT>(t.b, k, b);
 #pragma GCC unroll 4
@@ -159,8 +160,8 @@ void widen(const void* src, BType type, size_t n, float* dst) {
   } else if (type == BType::I8) {
     const int8_t* q = static_cast<const int8_t*>(src);
     for (; i + 8 <= n; i += 8)
-      _mm256_storeu_ps(dst + i,
-                       _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q + i)))));
+      _mm256_storeu_ps(
+          dst + i, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q + i)))));
     for (; i < n; i++) dst[i] = static_cast<float>(q[i]);
   } else {
     const float* f = static_cast<const float*>(src);
@@ -168,7 +169,7 @@ void widen(const void* src, BType type, size_t n, float* dst) {
   }
 }
 
-constexpr CpuKernels kTable = {Isa::Avx2,   kMr,        true,       tile,          pack_a_rows,     widen,
+constexpr CpuKernels kTable = {Isa::Avx2,  kMr,        true,      tile,         pack_a_rows,     widen,
                                stream_sum, layer_norm, shift_mix, tanh_inplace, sigmoid_inplace, wkv};
 
 }  // namespace

@@ -53,7 +53,8 @@ void tile_m(const TileArgs& t) {
     __m512 b0, b1;
     if constexpr (M == 1) {  // decoding streams the panel from memory (kernels.h kPrefetchBytes)
       _mm_prefetch(bp + static_cast<size_t>(k) * row_bytes + kPrefetchBytes, _MM_HINT_T0);
-      if constexpr (row_bytes > 64) _mm_prefetch(bp + static_cast<size_t>(k) * row_bytes + kPrefetchBytes + 64, _MM_HINT_T0);
+      if constexpr (row_bytes > 64)
+        _mm_prefetch(bp + static_cast<size_t>(k) * row_bytes + kPrefetchBytes + 64, _MM_HINT_T0);
     }
     load_b<BT>(t.b, k, b0, b1);
 #pragma GCC unroll 16
@@ -65,7 +66,7 @@ void tile_m(const TileArgs& t) {
     a += M;
   }
   const __mmask16 m0 = t.n >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << t.n) - 1u);
-  const __mmask16 m1 = t.n >= 32 ? static_cast<__mmask16>(0xffff)
+  const __mmask16 m1 = t.n >= 32  ? static_cast<__mmask16>(0xffff)
                        : t.n > 16 ? static_cast<__mmask16>((1u << (t.n - 16)) - 1u)
                                   : static_cast<__mmask16>(0);
   const __m512 zero = _mm512_setzero_ps();

@@ -219,8 +219,10 @@ static void wkv_prepare(const WkvArgs& a, int t, const WkvToken& o) {
   prep_decay(o.w, a.w0, a.zw + row, N);
   prep_keys(o.beta, o.alpha, o.k, a.a0, a.za + row, a.k + row, a.k_k, a.k_a, N);
   prep_removal(o.alpha, o.beta, N);
-  if (a.zv) prep_value_residual(a.v + row, o.v, a.v_first + row, a.v0, a.zv + row, N);
-  else prep_value_first(a.v + row, a.v_first + row, o.v, N);
+  if (a.zv)
+    prep_value_residual(a.v + row, o.v, a.v_first + row, a.v0, a.zv + row, N);
+  else
+    prep_value_first(a.v + row, a.v_first + row, o.v, N);
 }
 
 // One token's update of a head's transposed state st[j][i] (= S[i][j]), accumulating y = S_new r and, when
@@ -230,8 +232,7 @@ static void wkv_prepare(const WkvArgs& a, int t, const WkvToken& o) {
 template <int kN>
 static void wkv_sweep(float* __restrict st, float* __restrict y, float* __restrict sn, const float* __restrict sa,
                       const float* __restrict v, const float* __restrict w, const float* __restrict beta,
-                      const float* __restrict k, const float* __restrict r, const float* __restrict alpha_next,
-                      int n) {
+                      const float* __restrict k, const float* __restrict r, const float* __restrict alpha_next, int n) {
   const int N = kN > 0 ? kN : n;
   for (int i = 0; i < N; i++) {
     y[i] = 0.0f;
@@ -272,10 +273,9 @@ static void wkv_first_sa(float* __restrict sa, const float* __restrict st, const
 }
 
 // out = (GroupNorm(y) + bonus * v) * g for one head and token (spec 3.2 steps 11-12 and the gate of 13).
-static void wkv_output(float* __restrict out, float* __restrict o, const float* __restrict y,
-                       const float* __restrict v, const float* __restrict r, const float* __restrict k,
-                       const float* __restrict r_k, const float* __restrict g, const float* __restrict ln_w,
-                       const float* __restrict ln_b, int N) {
+static void wkv_output(float* __restrict out, float* __restrict o, const float* __restrict y, const float* __restrict v,
+                       const float* __restrict r, const float* __restrict k, const float* __restrict r_k,
+                       const float* __restrict g, const float* __restrict ln_w, const float* __restrict ln_b, int N) {
   norm_affine(y, N, ln_w, ln_b, 64e-5f, o);
   const float bonus = dot3(r, k, r_k, N);
   for (int i = 0; i < N; i++) out[i] = (o[i] + bonus * v[i]) * g[i];
@@ -305,8 +305,10 @@ static void wkv(const WkvArgs& a) {
     const bool has_next = t + 1 < a.n_tokens;
     if (has_next) wkv_prepare(a, t + 1, nxt);
     const float* alpha_next = has_next ? nxt.alpha : nullptr;
-    if (N == 64) wkv_sweep<64>(st, y, sn, sa, cur.v, cur.w, cur.beta, cur.k, a.r + row, alpha_next, N);
-    else wkv_sweep<0>(st, y, sn, sa, cur.v, cur.w, cur.beta, cur.k, a.r + row, alpha_next, N);
+    if (N == 64)
+      wkv_sweep<64>(st, y, sn, sa, cur.v, cur.w, cur.beta, cur.k, a.r + row, alpha_next, N);
+    else
+      wkv_sweep<0>(st, y, sn, sa, cur.v, cur.w, cur.beta, cur.k, a.r + row, alpha_next, N);
     wkv_output(a.out + row, o, y, cur.v, a.r + row, cur.k, a.r_k, a.g + row, a.ln_w, a.ln_b, N);
 
     WkvToken tmp = cur;

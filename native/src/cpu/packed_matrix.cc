@@ -21,8 +21,10 @@ inline float load_src(const uint8_t* base, size_t i) {
   } else {
     uint16_t h;
     std::memcpy(&h, base + 2 * i, 2);
-    if constexpr (S == DType::BF16) return bf16_to_f32(h);
-    else return f16_to_f32(h);
+    if constexpr (S == DType::BF16)
+      return bf16_to_f32(h);
+    else
+      return f16_to_f32(h);
   }
 }
 
@@ -34,9 +36,12 @@ inline void store_dst(const uint8_t* base, size_t i, void* dst, size_t j) {
     std::memcpy(static_cast<uint16_t*>(dst) + j, base + 2 * i, 2);
   } else {
     float v = load_src<S>(base, i);
-    if constexpr (D == BType::F32) static_cast<float*>(dst)[j] = v;
-    else if constexpr (D == BType::BF16) static_cast<uint16_t*>(dst)[j] = f32_to_bf16(v);
-    else static_cast<uint16_t*>(dst)[j] = f32_to_f16(v);
+    if constexpr (D == BType::F32)
+      static_cast<float*>(dst)[j] = v;
+    else if constexpr (D == BType::BF16)
+      static_cast<uint16_t*>(dst)[j] = f32_to_bf16(v);
+    else
+      static_cast<uint16_t*>(dst)[j] = f32_to_f16(v);
   }
 }
 
@@ -144,8 +149,7 @@ PackedMatrix pack(const TensorView& w, int K, int N, bool transposed, BType type
     case DType::F32: pack_from<DType::F32>(w.data, K, N, transposed, m, pool); break;
     case DType::BF16: pack_from<DType::BF16>(w.data, K, N, transposed, m, pool); break;
     case DType::F16: pack_from<DType::F16>(w.data, K, N, transposed, m, pool); break;
-    default:
-      throw Error(code::kModelDtype, std::string("cannot use a ") + dtype_name(w.dtype) + " matrix as weights");
+    default: throw Error(code::kModelDtype, std::string("cannot use a ") + dtype_name(w.dtype) + " matrix as weights");
   }
   return m;
 }

@@ -34,11 +34,11 @@ struct PackedMatrix {
   size_t elem_size() const { return type_size(type); }
   static size_t type_size(BType t) { return t == BType::F32 ? 4 : t == BType::I8 ? 1 : 2; }
   // The kPanel column scales of panel p (I8), else null.
-  const float* panel_scales(int p) const { return scales.empty() ? nullptr : scales.data() + static_cast<size_t>(p) * kPanel; }
-  // Panel p from depth k0 on.
-  const void* panel(int p, int k0) const {
-    return data + (static_cast<size_t>(p) * K + k0) * kPanel * elem_size();
+  const float* panel_scales(int p) const {
+    return scales.empty() ? nullptr : scales.data() + static_cast<size_t>(p) * kPanel;
   }
+  // Panel p from depth k0 on.
+  const void* panel(int p, int k0) const { return data + (static_cast<size_t>(p) * K + k0) * kPanel * elem_size(); }
   size_t bytes() const { return packed_bytes(K, N, type); }
   static size_t packed_bytes(int K, int N, BType type) {
     return static_cast<size_t>((N + kPanel - 1) / kPanel) * K * kPanel * type_size(type);

@@ -9,27 +9,27 @@
 #include <cstring>
 #include <mutex>
 
-#include "core/rwkv7_params.h"
-#include "core/state_layout.h"
 #include "cpu/aligned_buffer.h"
 #include "cpu/batch_plan.h"
 #include "cpu/float16.h"
-#include "cpu/official_ln0.h"
 #include "cpu/gemm.h"
 #include "cpu/kernels.h"
+#include "cpu/official_ln0.h"
 #include "cpu/rwkv456_weights.h"
 #include "cpu/threadpool.h"
 #include "cpu/wkv456.h"
+#include "model/rwkv7_params.h"
+#include "model/state_layout.h"
 #include "rwkv/error.h"
 
 namespace rwkv::cpu {
 
 namespace {
 
-constexpr int kMaxRoundRows = 1024;                    // large enough that a GEMM is compute-bound
+constexpr int kMaxRoundRows = 1024;                   // large enough that a GEMM is compute-bound
 constexpr size_t kScratchBudget = size_t{256} << 20;  // activation memory for one round
-constexpr int kRunRows = 16;                           // rows per task of per-token work
-constexpr int kV4Block = 256;                          // channels per RWKV-4 recurrence task
+constexpr int kRunRows = 16;                          // rows per task of per-token work
+constexpr int kV4Block = 256;                         // channels per RWKV-4 recurrence task
 
 BType btype_of(WeightType w) {
   switch (w) {
@@ -44,7 +44,11 @@ BType btype_of(WeightType w) {
 class Rwkv456CpuModel final : public Model {
  public:
   Rwkv456CpuModel(std::shared_ptr<const TensorFile> file, const Rwkv456Params& p, const EngineOptions& opts, Isa isa)
-      : file_(std::move(file)), config_(p.config), kern_(kernels_for(isa)), pool_(opts.threads), gemm_(kern_, pool_.size()) {
+      : file_(std::move(file)),
+        config_(p.config),
+        kern_(kernels_for(isa)),
+        pool_(opts.threads),
+        gemm_(kern_, pool_.size()) {
     C_ = config_.n_embd;
     H_ = config_.n_head;
     N_ = config_.head_size;
@@ -92,7 +96,8 @@ class Rwkv456CpuModel final : public Model {
     const size_t R = static_cast<size_t>(rows);
     auto round_up = [](size_t n) { return (n + 15) / 16 * 16; };  // keep every buffer 64-byte aligned
     const size_t rc = round_up(R * C_);
-    const size_t total = 15 * rc + round_up(R * 5 * static_cast<size_t>(rank_mix_)) + round_up(R * rank_w_) + round_up(R * F_);
+    const size_t total =
+        15 * rc + round_up(R * 5 * static_cast<size_t>(rank_mix_)) + round_up(R * rank_w_) + round_up(R * F_);
     act_.reset(total * sizeof(float));
     float* p = act_.as<float>();
     auto take = [&](size_t n) {
@@ -100,7 +105,8 @@ class Rwkv456CpuModel final : public Model {
       p += round_up(n);
       return q;
     };
-    for (float** b : {&x_, &u_, &dx_, &tmp_, &xk_, &xv_, &xr_, &xg_, &xw_, &r_, &k_, &v_, &g_, &y_, &kv_}) *b = take(R * C_);
+    for (float** b : {&x_, &u_, &dx_, &tmp_, &xk_, &xv_, &xr_, &xg_, &xw_, &r_, &k_, &v_, &g_, &y_, &kv_})
+      *b = take(R * C_);
     hm_ = take(R * 5 * static_cast<size_t>(rank_mix_));
     hw_ = take(R * rank_w_);
     ffn_ = take(R * F_);
@@ -130,11 +136,13 @@ class Rwkv456CpuModel final : public Model {
   // another run has not normed yet.
   template <class PrevAt>
   void token_shift(const std::vector<Run>& runs, const Round& round, const std::vector<float>& ln_w,
-                   const std::vector<float>& ln_b, int n_mix, const float* const* coef, float* const* mix, PrevAt prev_at) {
+                   const std::vector<float>& ln_b, int n_mix, const float* const* coef, float* const* mix,
+                   PrevAt prev_at) {
     const size_t C = static_cast<size_t>(C_);
     pool_.parallel_for(runs.size(), [&](size_t i, int) {
       const Run& run = runs[i];
-      for (int j = run.row; j < run.row + run.len; j++) kern_.layer_norm(row(x_, j), C_, ln_w.data(), ln_b.data(), row(u_, j));
+      for (int j = run.row; j < run.row + run.len; j++)
+        kern_.layer_norm(row(x_, j), C_, ln_w.data(), ln_b.data(), row(u_, j));
     });
     pool_.parallel_for(runs.size(), [&](size_t i, int) {
       const Run& run = runs[i];
@@ -186,11 +194,14 @@ class Rwkv456CpuModel final : public Model {
     const int D = w.maa_w1.N / 5;
     const size_t ld = static_cast<size_t>(w.maa_w1.N);
     gemm_.run(pool_, job(T, tmp_, C, w.maa_w1, hm_, ld));
-    per_runs(runs, [&](int r0, int n) { kern_.tanh_inplace(hm_ + static_cast<size_t>(r0) * ld, static_cast<size_t>(n) * ld); });
+    per_runs(runs, [&](int r0, int n) {
+      kern_.tanh_inplace(hm_ + static_cast<size_t>(r0) * ld, static_cast<size_t>(n) * ld);
+    });
     float* outs[5] = {xw_, xk_, xv_, xr_, xg_};
     const std::vector<float>* maa[5] = {&w.maa_w, &w.maa_k, &w.maa_v, &w.maa_r, &w.maa_g};
     GemmJob jobs[5];
-    for (int q = 0; q < 5; q++) jobs[q] = job(T, hm_ + static_cast<size_t>(q) * D, ld, w.maa_w2[static_cast<size_t>(q)], outs[q], C);
+    for (int q = 0; q < 5; q++)
+      jobs[q] = job(T, hm_ + static_cast<size_t>(q) * D, ld, w.maa_w2[static_cast<size_t>(q)], outs[q], C);
     gemm_.run(pool_, jobs, 5);
     per_runs(runs, [&](int r0, int n) {
       for (int j = r0; j < r0 + n; j++) {
@@ -223,7 +234,8 @@ class Rwkv456CpuModel final : public Model {
     }
 
     {
-      GemmJob jobs[5] = {job(T, xr_, C, w.receptance, r_, C), job(T, xk_, C, w.key, k_, C), job(T, xv_, C, w.value, v_, C)};
+      GemmJob jobs[5] = {job(T, xr_, C, w.receptance, r_, C), job(T, xk_, C, w.key, k_, C),
+                         job(T, xv_, C, w.value, v_, C)};
       size_t n = 3;
       if (gated_) jobs[n++] = job(T, xg_, C, w.gate, g_, C);
       if (v6_) jobs[n++] = job(T, xw_, C, w.decay_w1, hw_, static_cast<size_t>(rank_w_));
@@ -325,7 +337,8 @@ class Rwkv456CpuModel final : public Model {
     const size_t chunks = (n + kRunRows - 1) / kRunRows;
     pool_.parallel_for(chunks, [&](size_t c, int) {
       for (size_t i = c * kRunRows; i < std::min(n, (c + 1) * kRunRows); i++)
-        kern_.layer_norm(row(x_, head_rows_[i]), C_, w_.ln_out_w.data(), w_.ln_out_b.data(), row(u_, static_cast<int>(i)));
+        kern_.layer_norm(row(x_, head_rows_[i]), C_, w_.ln_out_w.data(), w_.ln_out_b.data(),
+                         row(u_, static_cast<int>(i)));
     });
     GemmJob j = job(static_cast<int>(n), u_, static_cast<size_t>(C_), w_.head, nullptr, 0);
     j.c_rows = head_dst_.data();

@@ -2,8 +2,8 @@
 #pragma once
 #include <memory>
 
-#include "core/rwkv456_params.h"
 #include "cpu/isa.h"
+#include "model/rwkv456_params.h"
 #include "rwkv/model.h"
 
 namespace rwkv::cpu {

@@ -9,24 +9,24 @@
 #pragma once
 #include <vector>
 
-#include "core/rwkv456_params.h"
 #include "cpu/packed_matrix.h"
 #include "cpu/threadpool.h"
+#include "model/rwkv456_params.h"
 
 namespace rwkv::cpu {
 
 struct Rwkv456CpuLayer {
   std::vector<float> ln1_w, ln1_b, ln2_w, ln2_b;
-  std::vector<float> coef_k, coef_v, coef_r, coef_g;        // v4/x05x attention token shift (coef_g if gated)
+  std::vector<float> coef_k, coef_v, coef_r, coef_g;            // v4/x05x attention token shift (coef_g if gated)
   std::vector<float> maa_x, maa_w, maa_k, maa_v, maa_r, maa_g;  // x060
-  std::vector<float> decay, bonus;                          // (C), see above
+  std::vector<float> decay, bonus;                              // (C), see above
   std::vector<float> ln_x_w, ln_x_b;
   std::vector<float> ffn_coef_k, ffn_coef_r;
-  PackedMatrix receptance, key, value, output, gate;        // C -> C (gate empty when ungated)
-  PackedMatrix maa_w1;                                      // x060: C -> 5·D
-  std::vector<PackedMatrix> maa_w2;                         // x060: five D -> C (w, k, v, r, g)
-  PackedMatrix decay_w1, decay_w2;                          // x060: C -> Dw, Dw -> C
-  PackedMatrix ffn_key, ffn_value, ffn_receptance;          // C -> F, F -> C, C -> C
+  PackedMatrix receptance, key, value, output, gate;  // C -> C (gate empty when ungated)
+  PackedMatrix maa_w1;                                // x060: C -> 5·D
+  std::vector<PackedMatrix> maa_w2;                   // x060: five D -> C (w, k, v, r, g)
+  PackedMatrix decay_w1, decay_w2;                    // x060: C -> Dw, Dw -> C
+  PackedMatrix ffn_key, ffn_value, ffn_receptance;    // C -> F, F -> C, C -> C
 };
 
 struct Rwkv456CpuWeights {

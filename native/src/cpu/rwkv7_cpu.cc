@@ -21,9 +21,9 @@ namespace rwkv::cpu {
 
 namespace {
 
-constexpr int kMaxRoundRows = 1024;              // large enough that a GEMM is compute-bound
+constexpr int kMaxRoundRows = 1024;                   // large enough that a GEMM is compute-bound
 constexpr size_t kScratchBudget = size_t{256} << 20;  // activation memory for one round
-constexpr int kRunRows = 16;                      // rows per task of per-token work
+constexpr int kRunRows = 16;                          // rows per task of per-token work
 
 BType btype_of(WeightType w) {
   switch (w) {
@@ -321,7 +321,8 @@ class CpuModel final : public Model {
     const size_t chunks = (n + kRunRows - 1) / kRunRows;
     pool_.parallel_for(chunks, [&](size_t c, int) {
       for (size_t i = c * kRunRows; i < std::min(n, (c + 1) * kRunRows); i++)
-        kern_.layer_norm(row(x_, head_rows_[i]), C_, w_.ln_out_w.data(), w_.ln_out_b.data(), row(u_, static_cast<int>(i)));
+        kern_.layer_norm(row(x_, head_rows_[i]), C_, w_.ln_out_w.data(), w_.ln_out_b.data(),
+                         row(u_, static_cast<int>(i)));
     });
     GemmJob j = job(static_cast<int>(n), u_, static_cast<size_t>(C_), w_.head, nullptr, 0);
     j.c_rows = head_dst_.data();
@@ -366,7 +367,7 @@ class CpuModel final : public Model {
         *xg_ = nullptr, *r_ = nullptr, *k_ = nullptr, *v_ = nullptr, *vfirst_ = nullptr;
   float *hw_ = nullptr, *ha_ = nullptr, *hv_ = nullptr, *hg_ = nullptr, *ffn_ = nullptr;
   float *e0_ = nullptr, *de_m_ = nullptr, *de_h_ = nullptr, *de_s_ = nullptr, *de_scale_ = nullptr;  // DeepEmbed
-  std::vector<int32_t> row_tokens_;  // the token of each row of the round
+  std::vector<int32_t> row_tokens_;    // the token of each row of the round
   std::vector<AlignedBuffer> worker_;  // per thread: WKV scratch, then one row
   std::vector<int> head_rows_;
   std::vector<float*> head_dst_;

@@ -2,8 +2,8 @@
 #pragma once
 #include <memory>
 
-#include "core/rwkv7_params.h"
 #include "cpu/isa.h"
+#include "model/rwkv7_params.h"
 #include "rwkv/model.h"
 
 namespace rwkv::cpu {

@@ -97,8 +97,10 @@ void ThreadPool::run(size_t n_tasks, void* ctx, Trampoline call) {
   }
   drain(generation_, 0);
   for (int i = 1; done_units_.load(std::memory_order_acquire) != n_units_; i++) {
-    if (i < kPausesBeforeYield) cpu_relax();
-    else std::this_thread::yield();
+    if (i < kPausesBeforeYield)
+      cpu_relax();
+    else
+      std::this_thread::yield();
   }
 }
 
@@ -109,8 +111,10 @@ void ThreadPool::worker_loop(int index) {
     if (gen == seen) {
       auto deadline = std::chrono::steady_clock::now() + kSpin;
       for (int i = 1;; i++) {
-        if (i < kPausesBeforeYield) cpu_relax();
-        else std::this_thread::yield();
+        if (i < kPausesBeforeYield)
+          cpu_relax();
+        else
+          std::this_thread::yield();
         gen = claim_.load(std::memory_order_acquire) >> kGenShift;
         if (gen != seen) break;
         if ((i & 31) == 0 && std::chrono::steady_clock::now() > deadline) break;

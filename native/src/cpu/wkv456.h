@@ -12,7 +12,7 @@ namespace rwkv::cpu {
 // out = sigmoid(r)·wkv, with r already passed through the sigmoid.
 struct Wkv4Args {
   int n_tokens = 0;
-  int n = 0;                 // channels
+  int n = 0;  // channels
   size_t stride = 0;
   const float* r = nullptr;  // sigmoid(receptance)
   const float* k = nullptr;
@@ -43,10 +43,10 @@ struct Wkv5Args {
   const float* ln_w = nullptr;
   const float* ln_b = nullptr;
   float gn_eps = 64e-5f;
-  const float* gate = nullptr;        // silu(G·xg) rows, or null
+  const float* gate = nullptr;  // silu(G·xg) rows, or null
   float* out = nullptr;
   float* state = nullptr;
-  float* scratch = nullptr;           // at least wkv5_scratch_floats(N)
+  float* scratch = nullptr;  // at least wkv5_scratch_floats(N)
 };
 inline size_t wkv5_scratch_floats(int n) { return 2 * static_cast<size_t>(n); }
 void wkv5(const Wkv5Args& a);

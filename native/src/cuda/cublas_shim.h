@@ -28,16 +28,14 @@ struct CublasApi {
   cublas_status (*set_stream)(cublas_handle, cudaStream_t) = nullptr;
   cublas_status (*set_workspace)(cublas_handle, void*, size_t) = nullptr;
   cublas_status (*set_math_mode)(cublas_handle, int) = nullptr;
-  cublas_status (*gemm_ex)(cublas_handle, int transa, int transb, int m, int n, int k, const void* alpha,
-                           const void* A, cudaDataType Atype, int lda, const void* B, cudaDataType Btype,
-                           int ldb, const void* beta, void* C, cudaDataType Ctype, int ldc, int compute,
-                           int algo) = nullptr;
+  cublas_status (*gemm_ex)(cublas_handle, int transa, int transb, int m, int n, int k, const void* alpha, const void* A,
+                           cudaDataType Atype, int lda, const void* B, cudaDataType Btype, int ldb, const void* beta,
+                           void* C, cudaDataType Ctype, int ldc, int compute, int algo) = nullptr;
   cublas_status (*gemm_strided_batched_ex)(cublas_handle, int transa, int transb, int m, int n, int k,
                                            const void* alpha, const void* A, cudaDataType Atype, int lda,
                                            long long strideA, const void* B, cudaDataType Btype, int ldb,
-                                           long long strideB, const void* beta, void* C, cudaDataType Ctype,
-                                           int ldc, long long strideC, int batch, int compute,
-                                           int algo) = nullptr;
+                                           long long strideB, const void* beta, void* C, cudaDataType Ctype, int ldc,
+                                           long long strideC, int batch, int compute, int algo) = nullptr;
   const char* (*status_string)(cublas_status) = nullptr;  // optional (cuBLAS >= 11.4)
   std::string library;                                    // the file that was loaded
 };

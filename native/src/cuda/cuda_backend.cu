@@ -5,12 +5,12 @@
 
 #include <chrono>
 
-#include "core/hash.h"
 #include "cuda/cublas_shim.h"
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_model.h"
 #include "cuda/device_memory.h"
 #include "cuda/kernels.h"
+#include "util/hash.h"
 
 namespace rwkv {
 namespace {
@@ -54,8 +54,9 @@ int usable_device(const EngineOptions& opts) {
     }
     throw Error(code::kNoDevice, "no usable CUDA device: " + why);
   }
-  if (dev >= n) throw Error(code::kDevice, "CUDA device " + std::to_string(dev) + " does not exist (" +
-                                               std::to_string(n) + " usable)");
+  if (dev >= n)
+    throw Error(code::kDevice,
+                "CUDA device " + std::to_string(dev) + " does not exist (" + std::to_string(n) + " usable)");
   return dev;
 }
 
@@ -139,8 +140,8 @@ std::shared_ptr<CudaModel> make_cuda_model_typed(std::shared_ptr<const TensorFil
     throw Error(code::kDevice, "the CUDA backend does not run RWKV-7a DeepEmbed (x070-7a) models; run it on the CPU");
   }
   const int dev = usable_device(opts);
-  return std::make_shared<cuda::CudaModelImpl>(dev, params.config, fingerprint_tensors(file->tensors()),
-                                               opts.weights, &params, 0);
+  return std::make_shared<cuda::CudaModelImpl>(dev, params.config, fingerprint_tensors(file->tensors()), opts.weights,
+                                               &params, 0);
 }
 
 std::shared_ptr<Model> make_cuda_model(std::shared_ptr<const TensorFile> file, const Rwkv7Params& params,
@@ -210,8 +211,8 @@ CudaDeviceRates measure_cuda_device(int device) {
     const float alpha = 1.f, beta = 0.f;
     auto run = [&] {
       cuda::check_cublas(api->gemm_ex(h, cuda::kCublasOpT, cuda::kCublasOpN, n, n, n, &alpha, a.get(), CUDA_R_16BF, n,
-                                      b.get(), CUDA_R_16BF, n, &beta, c.get(), CUDA_R_16BF, n,
-                                      cuda::kCublasCompute32F, cuda::kCublasGemmDefault),
+                                      b.get(), CUDA_R_16BF, n, &beta, c.get(), CUDA_R_16BF, n, cuda::kCublasCompute32F,
+                                      cuda::kCublasGemmDefault),
                          "benchmark GEMM");
     };
     for (int i = 0; i < 3; i++) run();
@@ -226,7 +227,8 @@ CudaDeviceRates measure_cuda_device(int device) {
     const size_t bytes = size_t(1) << 30;
     DeviceBuffer src(bytes, "copy benchmark"), dst(bytes, "copy benchmark");
     cuda::launch_fill_uniform_f32(src.as<float>(), bytes / 4, -1.f, 1.f, 3, st);
-    for (int i = 0; i < 2; i++) RWKV_CUDA_CHECK(cudaMemcpyAsync(dst.get(), src.get(), bytes, cudaMemcpyDeviceToDevice, st));
+    for (int i = 0; i < 2; i++)
+      RWKV_CUDA_CHECK(cudaMemcpyAsync(dst.get(), src.get(), bytes, cudaMemcpyDeviceToDevice, st));
     constexpr int iters = 20;
     RWKV_CUDA_CHECK(cudaEventRecord(e0, st));
     for (int i = 0; i < iters; i++)

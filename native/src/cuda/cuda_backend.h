@@ -1,6 +1,7 @@
-// The CUDA backend's entry points. Pure C++ (no CUDA headers), so the core, the addon, tests and benchmarks
-// include it without the CUDA toolkit on their include path; everything here exists only in builds with
-// RWKV_WITH_CUDA.
+// The CUDA backend's entry points. Pure C++ (no CUDA headers), so the backend dispatcher, tests and benchmarks
+// include it without the CUDA toolkit on their include path; everything here exists only in builds that have
+// the rwkv_cuda library (native/CMakeLists.txt), and only the dispatcher (src/backend) calls it from the
+// engine's public API.
 //
 // Numerics: weights live on the GPU in fp16 or bf16 (EngineOptions::weights F16 / BF16); F32 keeps them in
 // fp32 and runs every GEMM with full fp32 arithmetic (no TF32), which is slower but matches the CPU engine to
@@ -13,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "core/backends.h"
-#include "core/rwkv7_params.h"
+#include "model/rwkv7_params.h"
 #include "rwkv/model.h"
+#include "rwkv/state_slots.h"
 #include "rwkv/tensor_file.h"
 
 namespace rwkv {
@@ -48,11 +49,22 @@ class CudaModel : public Model {
   virtual int max_rows() const = 0;
 };
 
-// make_cuda_model (opts.device "cuda", "auto" or "cuda:N") and cuda_device_count are declared in
-// core/backends.h, the core's view of this backend. make_cuda_model throws rwkv::Error: E_DEVICE (no usable
-// device, out of memory, any CUDA/cuBLAS failure), E_MODEL_SHAPE (a head size other than 64), E_MODEL_DTYPE
-// (weights not in f32/f16/bf16). cuda_device_count never throws: 0 with a reason when there is no driver, no
-// device, no device this build has machine code for, or no loadable cuBLAS.
+// A model on the device opts.device names ("cuda", "auto" or "cuda:N"). Throws rwkv::Error: E_DEVICE (no
+// usable device, out of memory, any CUDA/cuBLAS failure), E_MODEL_SHAPE (a head size other than 64),
+// E_MODEL_DTYPE (weights not in f32/f16/bf16).
+std::shared_ptr<Model> make_cuda_model(std::shared_ptr<const TensorFile> file, const Rwkv7Params& params,
+                                       const EngineOptions& options);
+
+// Usable CUDA devices; never throws: 0 with a reason in *error when there is no driver, no device, no device
+// this build has machine code for, or no loadable cuBLAS.
+int cuda_device_count(std::string* error);
+
+// Device-resident slots of a CUDA model; nullptr when `model` is not one.
+std::unique_ptr<StateSlots> make_cuda_state_slots(const std::shared_ptr<Model>& model);
+
+// Fills the CUDA part of `caps`: usable devices (with name, compute capability and memory), the driver and
+// runtime versions, or the reason there are none.
+void cuda_capabilities(Capabilities* caps);
 
 // The same, typed, for callers that use the slot API.
 std::shared_ptr<CudaModel> make_cuda_model_typed(std::shared_ptr<const TensorFile> file, const Rwkv7Params& params,
@@ -66,7 +78,7 @@ std::shared_ptr<CudaModel> make_cuda_random_model(const RandomModelShape& shape,
 
 // Device ceilings measured in the same process as a benchmark, for rooflines.
 struct CudaDeviceRates {
-  std::string name;            // e.g. "NVIDIA H100 80GB HBM3"
+  std::string name;  // e.g. "NVIDIA H100 80GB HBM3"
   int sm_count = 0;
   double bf16_gemm_tflops = 0;  // cuBLAS bf16 GEMM (fp32 accumulate), 8192^3, random data
   double copy_gbps = 0;         // device-to-device copy, bytes read + bytes written per second / 1e9

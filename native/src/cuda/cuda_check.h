@@ -43,7 +43,8 @@ inline void check_cuda(cudaError_t e, const char* what) {
 // synchronizing call, which is checked too.
 inline void check_launch(const char* kernel) {
   cudaError_t e = cudaGetLastError();
-  if (e != cudaSuccess) throw Error(code::kDevice, std::string("launch of ") + kernel + " failed (" + cuda_error_text(e) + ")");
+  if (e != cudaSuccess)
+    throw Error(code::kDevice, std::string("launch of ") + kernel + " failed (" + cuda_error_text(e) + ")");
 }
 
 }  // namespace rwkv::cuda

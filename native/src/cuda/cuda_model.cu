@@ -53,8 +53,8 @@ CudaModelImpl::CudaModelImpl(int device, const ModelConfig& cfg, std::string fin
   es_ = weight_type_size(type);
   dtype_ = type == WeightType::F32 ? CUDA_R_32F : type == WeightType::F16 ? CUDA_R_16F : CUDA_R_16BF;
   if (cfg.head_size != kHeadSize || cfg.n_embd != cfg.n_head * kHeadSize)
-    throw Error(code::kModelShape, "the CUDA backend needs head size 64 (this model has " +
-                                       std::to_string(cfg.head_size) + ")");
+    throw Error(code::kModelShape,
+                "the CUDA backend needs head size 64 (this model has " + std::to_string(cfg.head_size) + ")");
   if (cfg.ffn % 4 != 0) throw Error(code::kModelShape, "the CUDA backend needs an FFN width divisible by 4");
   if (static_cast<int>(cfg.ranks.size()) != cfg.n_layer)
     throw Error(code::kModelShape, "low-rank widths missing for some layers");
@@ -100,8 +100,8 @@ void CudaModelImpl::plan_buffers() {
   const size_t D = max_dsum_;
   // Bytes per stacked row: x, six mix planes, r/k/v, low-rank hidden (fp32 and stored), four low-rank
   // outputs, kappa-hat, v_first, y, the gated output, the FFN hidden (fp32 and stored).
-  const size_t per_row = 4 * C + 6 * C * es_ + 12 * C + (4 + es_) * D + 16 * C + 4 * C + 4 * C + 4 * C + es_ * C +
-                         (4 + es_) * F;
+  const size_t per_row =
+      4 * C + 6 * C * es_ + 12 * C + (4 + es_) * D + 16 * C + 4 * C + 4 * C + 4 * C + es_ * C + (4 + es_) * F;
   size_t free_b = 0, total_b = 0;
   RWKV_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
   const size_t budget = std::min(free_b / 2, size_t(8) << 30);
@@ -316,7 +316,8 @@ void CudaModelImpl::forward(const std::vector<Sequence>& seqs) {
     const Sequence& s = seqs[i];
     const std::string which = "sequence " + std::to_string(i);
     if (!s.state) throw Error(code::kArgument, which + ": state is null");
-    if (!states.insert(s.state).second) throw Error(code::kArgument, which + ": shares its state with another sequence");
+    if (!states.insert(s.state).second)
+      throw Error(code::kArgument, which + ": shares its state with another sequence");
     check_sequence(which, s.tokens, s.n_tokens, s.logits, s.logits_out != nullptr, false);
   }
   RWKV_CUDA_CHECK(cudaSetDevice(device_));

@@ -21,8 +21,8 @@ namespace rwkv::cuda {
 class CudaModelImpl final : public CudaModel {
  public:
   // Either `params` (a checkpoint) or a random model of cfg's shape drawn from `seed`.
-  CudaModelImpl(int device, const ModelConfig& cfg, std::string fingerprint, WeightType type,
-                const Rwkv7Params* params, uint64_t seed);
+  CudaModelImpl(int device, const ModelConfig& cfg, std::string fingerprint, WeightType type, const Rwkv7Params* params,
+                uint64_t seed);
   ~CudaModelImpl() override;
 
   const ModelConfig& config() const override { return cfg_; }
@@ -56,8 +56,8 @@ class CudaModelImpl final : public CudaModel {
   };
 
   // The CPU engine's argument rules, so both backends reject the same calls with the same codes.
-  void check_sequence(const std::string& which, const int32_t* tokens, size_t n, LogitsMode mode,
-                      bool logits_out_given, bool device_logits_allowed) const;
+  void check_sequence(const std::string& which, const int32_t* tokens, size_t n, LogitsMode mode, bool logits_out_given,
+                      bool device_logits_allowed) const;
   void run(const std::vector<Job>& jobs);
   RowLayout upload_descriptor(const std::vector<Job>& jobs, const std::vector<int>& active,
                               const std::vector<size_t>& offset, const std::vector<int>& take);
@@ -76,8 +76,8 @@ class CudaModelImpl final : public CudaModel {
   ModelConfig cfg_;
   std::string fingerprint_;
   WeightType type_;
-  size_t es_;             // bytes per stored element
-  cudaDataType dtype_;    // cuBLAS type of weights and GEMM inputs
+  size_t es_;           // bytes per stored element
+  cudaDataType dtype_;  // cuBLAS type of weights and GEMM inputs
   int sm_count_ = 0;
   bool use_graphs_ = true;
 

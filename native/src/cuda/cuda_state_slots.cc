@@ -2,12 +2,11 @@
 // slot API, whose slots are only ever added: released ids go to a free list and are handed out again, so
 // device memory grows to the most slots held at once and no further.
 #include <mutex>
-#include <string>
-#include <unordered_set>
+#include <optional>
 #include <vector>
 
-#include "core/backends.h"
 #include "cuda/cuda_backend.h"
+#include "model/slot_ledger.h"
 
 namespace rwkv {
 namespace {
@@ -23,14 +22,13 @@ class CudaStateSlots final : public StateSlots {
     int slot;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (!free_.empty()) {
-        slot = free_.back();
-        free_.pop_back();
+      std::optional<int> reused = ledger_.reuse();
+      if (reused) {
+        slot = *reused;
       } else {
         slot = cuda_->add_slots(1);
-        if (static_cast<int>(held_.size()) <= slot) held_.resize(slot + 1, false);
+        ledger_.add(slot);
       }
-      held_[slot] = true;
     }
     try {
       cuda_->write_slot(slot, initial_.data());
@@ -43,9 +41,7 @@ class CudaStateSlots final : public StateSlots {
 
   void release(int slot) override {
     std::lock_guard<std::mutex> lock(mu_);
-    check(slot);
-    held_[slot] = false;
-    free_.push_back(slot);
+    ledger_.release(slot);
   }
 
   void write(int slot, const float* state) override {
@@ -63,13 +59,10 @@ class CudaStateSlots final : public StateSlots {
     std::vector<CudaModel::SlotSequence> calls(seqs.size());
     {
       std::lock_guard<std::mutex> lock(mu_);
-      std::unordered_set<int> seen;
+      ledger_.check_call(seqs);
       for (size_t i = 0; i < seqs.size(); i++) {
-        check(seqs[i].slot);
-        if (!seen.insert(seqs[i].slot).second) {
-          throw Error(code::kSlot, "state slot " + std::to_string(seqs[i].slot) + " appears twice in one call");
-        }
-        calls[i] = CudaModel::SlotSequence{seqs[i].tokens, seqs[i].n_tokens, seqs[i].slot, seqs[i].logits, seqs[i].logits_out};
+        calls[i] =
+            CudaModel::SlotSequence{seqs[i].tokens, seqs[i].n_tokens, seqs[i].slot, seqs[i].logits, seqs[i].logits_out};
       }
     }
     cuda_->forward_slots(calls);
@@ -79,22 +72,16 @@ class CudaStateSlots final : public StateSlots {
   const Model& model() const override { return *owner_; }
 
  private:
-  void check(int slot) const {
-    if (slot < 0 || slot >= static_cast<int>(held_.size()) || !held_[slot]) {
-      throw Error(code::kSlot, "state slot " + std::to_string(slot) + " is not held (never acquired, or released)");
-    }
-  }
   void check_locked(int slot) {
     std::lock_guard<std::mutex> lock(mu_);
-    check(slot);
+    ledger_.check(slot);
   }
 
   std::shared_ptr<Model> owner_;
   CudaModel* cuda_;
   std::vector<float> initial_;
   std::mutex mu_;
-  std::vector<bool> held_;
-  std::vector<int> free_;
+  SlotLedger ledger_;
 };
 
 }  // namespace

@@ -5,10 +5,10 @@
 #include <cmath>
 #include <string>
 
-#include "core/hash.h"
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_weights.h"
 #include "cuda/kernels.h"
+#include "util/hash.h"
 
 namespace rwkv::cuda {
 
@@ -129,8 +129,7 @@ SrcType src_type(const Fill& f) {
     case DType::F32: return SrcType::F32;
     case DType::F16: return SrcType::F16;
     case DType::BF16: return SrcType::BF16;
-    default:
-      throw Error(code::kModelDtype, f.name + ": only f32, f16 and bf16 tensors can be uploaded to the GPU");
+    default: throw Error(code::kModelDtype, f.name + ": only f32, f16 and bf16 tensors can be uploaded to the GPU");
   }
 }
 
@@ -141,12 +140,11 @@ void check_shape(const Fill& f) {
     throw Error(code::kModelShape, f.name + ": expected " + std::to_string(f.n) + " elements, the file has " +
                                        std::to_string(f.src->numel()));
   if (f.tr_rows && (f.src->shape.size() != 2 || f.src->shape[0] != f.tr_rows || f.src->shape[1] != f.tr_cols))
-    throw Error(code::kModelShape, f.name + ": expected shape (" + std::to_string(f.tr_rows) + ", " +
-                                       std::to_string(f.tr_cols) + ")");
+    throw Error(code::kModelShape,
+                f.name + ": expected shape (" + std::to_string(f.tr_rows) + ", " + std::to_string(f.tr_cols) + ")");
 }
 
-ModelWeights build(const ModelConfig& cfg, WeightType type, const Rwkv7Params* params, uint64_t seed,
-                   cudaStream_t st) {
+ModelWeights build(const ModelConfig& cfg, WeightType type, const Rwkv7Params* params, uint64_t seed, cudaStream_t st) {
   ModelWeights w;
   w.type = type;
   Builder sizing(type, nullptr);

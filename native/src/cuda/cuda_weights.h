@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/rwkv7_params.h"
 #include "cuda/device_memory.h"
+#include "model/rwkv7_params.h"
 #include "rwkv/model.h"
 
 namespace rwkv::cuda {
@@ -24,12 +24,12 @@ struct LayerWeights {
   float* mix = nullptr;  // [6][C], plane order
   float *w0 = nullptr, *a0 = nullptr, *v0 = nullptr, *k_k = nullptr, *k_a = nullptr, *r_k = nullptr;
   float *lnx_w = nullptr, *lnx_b = nullptr, *ffn_mix = nullptr;
-  void* rkv = nullptr;  // [3][C][C]
-  void* out = nullptr;  // [C][C]
+  void* rkv = nullptr;                                              // [3][C][C]
+  void* out = nullptr;                                              // [C][C]
   void *w1 = nullptr, *a1 = nullptr, *v1 = nullptr, *g1 = nullptr;  // [D][C]
   void *w2 = nullptr, *a2 = nullptr, *v2 = nullptr, *g2 = nullptr;  // [C][D]
-  void* ffn_k = nullptr;  // [F][C]
-  void* ffn_v = nullptr;  // [C][F]
+  void* ffn_k = nullptr;                                            // [F][C]
+  void* ffn_v = nullptr;                                            // [C][F]
   int dsum() const { return dw + da + dv + dg; }
 };
 

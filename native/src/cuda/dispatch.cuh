@@ -7,12 +7,24 @@
 #include "rwkv/model.h"
 
 // Runs BODY with `T` bound to the storage type selected by WT.
-#define RWKV_DISPATCH_WT(WT, ...)                                                        \
-  do {                                                                                   \
-    switch (WT) {                                                                        \
-      case ::rwkv::WeightType::F32: { using T = float; __VA_ARGS__; break; }             \
-      case ::rwkv::WeightType::F16: { using T = __half; __VA_ARGS__; break; }            \
-      case ::rwkv::WeightType::BF16: { using T = __nv_bfloat16; __VA_ARGS__; break; }    \
-      default: throw ::rwkv::Error(::rwkv::code::kInternal, "unknown weight type");      \
-    }                                                                                    \
+#define RWKV_DISPATCH_WT(WT, ...)                                                   \
+  do {                                                                              \
+    switch (WT) {                                                                   \
+      case ::rwkv::WeightType::F32: {                                               \
+        using T = float;                                                            \
+        __VA_ARGS__;                                                                \
+        break;                                                                      \
+      }                                                                             \
+      case ::rwkv::WeightType::F16: {                                               \
+        using T = __half;                                                           \
+        __VA_ARGS__;                                                                \
+        break;                                                                      \
+      }                                                                             \
+      case ::rwkv::WeightType::BF16: {                                              \
+        using T = __nv_bfloat16;                                                    \
+        __VA_ARGS__;                                                                \
+        break;                                                                      \
+      }                                                                             \
+      default: throw ::rwkv::Error(::rwkv::code::kInternal, "unknown weight type"); \
+    }                                                                               \
   } while (0)

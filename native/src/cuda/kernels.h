@@ -26,8 +26,8 @@ struct RowLayout {
 inline constexpr int kHeadSize = 64;  // N; every released RWKV-7 model uses 64, and the WKV kernels assume it
 
 // x[t] = LayerNorm(emb[tokens[t]]; ln0), fp32.
-void launch_embed(WeightType wt, const RowLayout& rl, const void* emb, const float* ln0_w, const float* ln0_b,
-                  float* x, int C, cudaStream_t st);
+void launch_embed(WeightType wt, const RowLayout& rl, const void* emb, const float* ln0_w, const float* ln0_b, float* x,
+                  int C, cudaStream_t st);
 
 // u = LayerNorm(x[t]), with the token-shift partner p = previous row's u (or the state's x_prev at a
 // sequence's first row); writes n_mix planes out[m][t] = u + (p - u) * mix[m] in the storage type, and
@@ -38,8 +38,7 @@ void launch_ln_shift(WeightType wt, const RowLayout& rl, const float* x, const f
 
 // Low-rank hidden activations, [rows, dsum] fp32 -> storage type: tanh on columns [0, dw) (decay LoRA),
 // identity on [dw, dw + da + dv) (a and v LoRAs), sigmoid on the rest (gate LoRA).
-void launch_lora_act(WeightType wt, const float* in, void* out, int rows, int dsum, int dw, int da_dv,
-                     cudaStream_t st);
+void launch_lora_act(WeightType wt, const float* in, void* out, int rows, int dsum, int dw, int da_dv, cudaStream_t st);
 
 // Per-token element-wise stage before the recurrence (spec §3.2 steps 4-9), in place:
 //   zw <- decay w;  k <- modified k;  v <- value-residual-mixed v (layer 0: v_first <- v);
@@ -86,12 +85,12 @@ void launch_relu_sq(WeightType wt, const float* in, void* out, size_t n, cudaStr
 inline constexpr int kGemvMaxRows = 8;
 inline constexpr int kGemvMaxProblems = 8;
 enum class Epilogue : int32_t {
-  kStoreF32,   // y (fp32) = acc
-  kAddF32,     // y (fp32) += acc (residual connections)
-  kStore,      // y (storage type) = acc
-  kTanh,       // y (storage type) = tanh(acc)
-  kSigmoid,    // y (storage type) = sigmoid(acc)
-  kReluSq,     // y (storage type) = relu(acc)^2
+  kStoreF32,  // y (fp32) = acc
+  kAddF32,    // y (fp32) += acc (residual connections)
+  kStore,     // y (storage type) = acc
+  kTanh,      // y (storage type) = tanh(acc)
+  kSigmoid,   // y (storage type) = sigmoid(acc)
+  kReluSq,    // y (storage type) = relu(acc)^2
 };
 struct GemvProblem {
   const void* W = nullptr;  // [N][K] storage type
@@ -132,8 +131,8 @@ inline constexpr int kDecodeMaxHidden = 2048;  // largest dw+da+dv+dg the fused 
 void launch_wkv_decode(WeightType wt, const DecodeArgs& a, const RowLayout& rl, int C, cudaStream_t st);
 
 // out[i] = LayerNorm(x[rows[i]]; ln_out) in the storage type, for the head GEMM.
-void launch_ln_gather(WeightType wt, const float* x, const int32_t* rows, int n, const float* ln_w,
-                      const float* ln_b, void* out, int C, cudaStream_t st);
+void launch_ln_gather(WeightType wt, const float* x, const int32_t* rows, int n, const float* ln_w, const float* ln_b,
+                      void* out, int C, cudaStream_t st);
 
 // Conversion of host-format weights on the device: dst[i] = src[i] (any of F32/F16/BF16 in, the storage type
 // out); with `transpose`, src is [r, c] and dst is [c, r].
@@ -145,8 +144,7 @@ void launch_convert_transpose(SrcType src_type, const void* src, WeightType dst_
 void launch_convert_f32(SrcType src_type, const void* src, float* dst, size_t n, cudaStream_t st);
 
 // Deterministic pseudo-random fill, uniform in [lo, hi), for benchmark models built on the device.
-void launch_fill_uniform(WeightType dst_type, void* dst, size_t n, float lo, float hi, uint64_t seed,
-                         cudaStream_t st);
+void launch_fill_uniform(WeightType dst_type, void* dst, size_t n, float lo, float hi, uint64_t seed, cudaStream_t st);
 void launch_fill_uniform_f32(float* dst, size_t n, float lo, float hi, uint64_t seed, cudaStream_t st);
 
 }  // namespace rwkv::cuda

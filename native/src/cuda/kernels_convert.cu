@@ -61,7 +61,8 @@ unsigned blocks_for(size_t n) {
 
 void launch_convert(SrcType src_type, const void* src, WeightType dst_type, void* dst, size_t n, cudaStream_t st) {
   if (n == 0) return;
-  RWKV_DISPATCH_WT(dst_type, convert_kernel<T><<<blocks_for(n), kThreads, 0, st>>>(src_type, src, static_cast<T*>(dst), n));
+  RWKV_DISPATCH_WT(dst_type,
+                   convert_kernel<T><<<blocks_for(n), kThreads, 0, st>>>(src_type, src, static_cast<T*>(dst), n));
   check_launch("convert_kernel");
 }
 
@@ -69,8 +70,8 @@ void launch_convert_transpose(SrcType src_type, const void* src, WeightType dst_
                               cudaStream_t st) {
   const size_t n = static_cast<size_t>(r) * c;
   if (n == 0) return;
-  RWKV_DISPATCH_WT(dst_type, convert_transpose_kernel<T><<<blocks_for(n), kThreads, 0, st>>>(src_type, src,
-                                                                                            static_cast<T*>(dst), r, c));
+  RWKV_DISPATCH_WT(dst_type, convert_transpose_kernel<T>
+                   <<<blocks_for(n), kThreads, 0, st>>>(src_type, src, static_cast<T*>(dst), r, c));
   check_launch("convert_transpose_kernel");
 }
 
@@ -80,8 +81,7 @@ void launch_convert_f32(SrcType src_type, const void* src, float* dst, size_t n,
   check_launch("convert_kernel");
 }
 
-void launch_fill_uniform(WeightType dst_type, void* dst, size_t n, float lo, float hi, uint64_t seed,
-                         cudaStream_t st) {
+void launch_fill_uniform(WeightType dst_type, void* dst, size_t n, float lo, float hi, uint64_t seed, cudaStream_t st) {
   if (n == 0) return;
   RWKV_DISPATCH_WT(dst_type, fill_kernel<T><<<blocks_for(n), kThreads, 0, st>>>(static_cast<T*>(dst), n, lo, hi, seed));
   check_launch("fill_kernel");

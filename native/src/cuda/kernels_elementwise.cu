@@ -15,10 +15,20 @@ namespace {
 
 constexpr int kThreads = 256;
 
-template <typename T> struct Vec2;
-template <> struct Vec2<float> { using type = float2; };
-template <> struct Vec2<__half> { using type = __half2; };
-template <> struct Vec2<__nv_bfloat16> { using type = __nv_bfloat162; };
+template <typename T>
+struct Vec2;
+template <>
+struct Vec2<float> {
+  using type = float2;
+};
+template <>
+struct Vec2<__half> {
+  using type = __half2;
+};
+template <>
+struct Vec2<__nv_bfloat16> {
+  using type = __nv_bfloat162;
+};
 
 template <typename T>
 __device__ __forceinline__ void store2(T* p, float a, float b) {
@@ -144,8 +154,8 @@ void launch_groupnorm(WeightType wt, const GroupNormArgs& a, int rows, int C, cu
 
 void launch_relu_sq(WeightType wt, const float* in, void* out, size_t n, cudaStream_t st) {
   if (n == 0) return;
-  RWKV_DISPATCH_WT(wt, launch_kernel("relu_sq_kernel", relu_sq_kernel<T>, grid_for(n / 4, kThreads), kThreads, 0, st, in,
-                                     static_cast<T*>(out), n / 4));
+  RWKV_DISPATCH_WT(wt, launch_kernel("relu_sq_kernel", relu_sq_kernel<T>, grid_for(n / 4, kThreads), kThreads, 0, st,
+                                     in, static_cast<T*>(out), n / 4));
 }
 
 }  // namespace rwkv::cuda

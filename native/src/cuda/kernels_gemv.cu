@@ -17,12 +17,15 @@ constexpr int kWarps = 8;
 constexpr int kUnroll = 4;
 
 // Dot product of 16 bytes of weights with 16 bytes of activations, same storage type.
-template <typename T> __device__ __forceinline__ float dot16(const uint4& w, const uint4& x);
-template <> __device__ __forceinline__ float dot16<float>(const uint4& w, const uint4& x) {
+template <typename T>
+__device__ __forceinline__ float dot16(const uint4& w, const uint4& x);
+template <>
+__device__ __forceinline__ float dot16<float>(const uint4& w, const uint4& x) {
   return __uint_as_float(w.x) * __uint_as_float(x.x) + __uint_as_float(w.y) * __uint_as_float(x.y) +
          __uint_as_float(w.z) * __uint_as_float(x.z) + __uint_as_float(w.w) * __uint_as_float(x.w);
 }
-template <> __device__ __forceinline__ float dot16<__nv_bfloat16>(const uint4& w, const uint4& x) {
+template <>
+__device__ __forceinline__ float dot16<__nv_bfloat16>(const uint4& w, const uint4& x) {
   const __nv_bfloat162* a = reinterpret_cast<const __nv_bfloat162*>(&w);
   const __nv_bfloat162* b = reinterpret_cast<const __nv_bfloat162*>(&x);
   float s = 0.f;
@@ -33,7 +36,8 @@ template <> __device__ __forceinline__ float dot16<__nv_bfloat16>(const uint4& w
   }
   return s;
 }
-template <> __device__ __forceinline__ float dot16<__half>(const uint4& w, const uint4& x) {
+template <>
+__device__ __forceinline__ float dot16<__half>(const uint4& w, const uint4& x) {
   const __half2* a = reinterpret_cast<const __half2*>(&w);
   const __half2* b = reinterpret_cast<const __half2*>(&x);
   float s = 0.f;
@@ -95,7 +99,8 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(GemvBatch g) {
     for (int u = 0; u < kUnroll; u++)
 #pragma unroll
       for (int b = 0; b < B; b++)
-        acc[b] += dot16<T>(cur[u], __ldg(reinterpret_cast<const uint4*>(x + static_cast<size_t>(b) * P.ldx + kc + u * kStride)));
+        acc[b] += dot16<T>(
+            cur[u], __ldg(reinterpret_cast<const uint4*>(x + static_cast<size_t>(b) * P.ldx + kc + u * kStride)));
   }
   for (; k < P.K; k += kStride) {
     const uint4 wk = __ldcs(reinterpret_cast<const uint4*>(w + k));

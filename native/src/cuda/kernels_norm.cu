@@ -117,8 +117,8 @@ void allow_smem(K kernel, size_t bytes) {
 
 }  // namespace
 
-void launch_embed(WeightType wt, const RowLayout& rl, const void* emb, const float* ln0_w, const float* ln0_b,
-                  float* x, int C, cudaStream_t st) {
+void launch_embed(WeightType wt, const RowLayout& rl, const void* emb, const float* ln0_w, const float* ln0_b, float* x,
+                  int C, cudaStream_t st) {
   if (rl.rows == 0) return;
   const size_t smem = static_cast<size_t>(C) * sizeof(float);
   RWKV_DISPATCH_WT(wt, {
@@ -140,8 +140,8 @@ void launch_ln_shift(WeightType wt, const RowLayout& rl, const float* x, const f
   });
 }
 
-void launch_ln_gather(WeightType wt, const float* x, const int32_t* rows, int n, const float* ln_w,
-                      const float* ln_b, void* out, int C, cudaStream_t st) {
+void launch_ln_gather(WeightType wt, const float* x, const int32_t* rows, int n, const float* ln_w, const float* ln_b,
+                      void* out, int C, cudaStream_t st) {
   if (n == 0) return;
   const size_t smem = static_cast<size_t>(C) * sizeof(float);
   RWKV_DISPATCH_WT(wt, {

@@ -58,7 +58,10 @@ __global__ void __launch_bounds__(ROWS * 4) wkv_seq_kernel(WkvArgs a, RowLayout 
 #pragma unroll
   for (int m = 0; m < 4; m++) {
     const float4 v = *reinterpret_cast<const float4*>(S + 16 * m + 4 * q);
-    st[4 * m] = v.x; st[4 * m + 1] = v.y; st[4 * m + 2] = v.z; st[4 * m + 3] = v.w;
+    st[4 * m] = v.x;
+    st[4 * m + 1] = v.y;
+    st[4 * m + 2] = v.z;
+    st[4 * m + 3] = v.w;
   }
 
   auto load_tile = [&](int tile, int buf) {
@@ -154,7 +157,8 @@ __global__ void __launch_bounds__(ROWS * 4) wkv_seq_kernel(WkvArgs a, RowLayout 
 
 #pragma unroll
   for (int m = 0; m < 4; m++)
-    *reinterpret_cast<float4*>(S + 16 * m + 4 * q) = make_float4(st[4 * m], st[4 * m + 1], st[4 * m + 2], st[4 * m + 3]);
+    *reinterpret_cast<float4*>(S + 16 * m + 4 * q) =
+        make_float4(st[4 * m], st[4 * m + 1], st[4 * m + 2], st[4 * m + 3]);
 }
 
 }  // namespace

@@ -55,7 +55,7 @@ __device__ __forceinline__ float sum64(float v, float* red) {
 template <typename T>
 __global__ void __launch_bounds__(kThreads) wkv_decode_kernel(DecodeArgs a, RowLayout rl, int C) {
   __shared__ __align__(16) float s_r[N], s_w[N], s_k[N], s_kk[N], s_b[N], s_v[N], s_y[N];
-  __shared__ float s_z[4][N];                 // zw, za, zv, g of this head when the up projections are fused
+  __shared__ float s_z[4][N];                // zw, za, zv, g of this head when the up projections are fused
   __shared__ float s_hid[kDecodeMaxHidden];  // the row's low-rank hidden activations, likewise
   __shared__ float red[2];
   const int h = blockIdx.x;
@@ -112,7 +112,10 @@ __global__ void __launch_bounds__(kThreads) wkv_decode_kernel(DecodeArgs a, RowL
 #pragma unroll
   for (int m = 0; m < 4; m++) {
     const float4 x = *reinterpret_cast<const float4*>(S + 16 * m + 4 * q);
-    st[4 * m] = x.x; st[4 * m + 1] = x.y; st[4 * m + 2] = x.z; st[4 * m + 3] = x.w;
+    st[4 * m] = x.x;
+    st[4 * m + 1] = x.y;
+    st[4 * m + 2] = x.z;
+    st[4 * m + 3] = x.w;
   }
   float part[4];
 #pragma unroll
@@ -145,7 +148,8 @@ __global__ void __launch_bounds__(kThreads) wkv_decode_kernel(DecodeArgs a, RowL
   if (q == 0) s_y[il] = y;
 #pragma unroll
   for (int m = 0; m < 4; m++)
-    *reinterpret_cast<float4*>(S + 16 * m + 4 * q) = make_float4(st[4 * m], st[4 * m + 1], st[4 * m + 2], st[4 * m + 3]);
+    *reinterpret_cast<float4*>(S + 16 * m + 4 * q) =
+        make_float4(st[4 * m], st[4 * m + 1], st[4 * m + 2], st[4 * m + 3]);
   __syncthreads();
 
   // GroupNorm over the head's 64 outputs, then the bonus and the gate.
@@ -163,8 +167,8 @@ __global__ void __launch_bounds__(kThreads) wkv_decode_kernel(DecodeArgs a, RowL
 
 void launch_wkv_decode(WeightType wt, const DecodeArgs& a, const RowLayout& rl, int C, cudaStream_t st) {
   if (rl.n_seq == 0) return;
-  RWKV_DISPATCH_WT(wt, launch_kernel("wkv_decode_kernel", wkv_decode_kernel<T>, dim3(C / N, rl.n_seq), kThreads, 0, st,
-                                     a, rl, C));
+  RWKV_DISPATCH_WT(
+      wt, launch_kernel("wkv_decode_kernel", wkv_decode_kernel<T>, dim3(C / N, rl.n_seq), kThreads, 0, st, a, rl, C));
 }
 
 }  // namespace rwkv::cuda

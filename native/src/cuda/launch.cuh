@@ -16,7 +16,9 @@ namespace rwkv::cuda {
 // Waits until the preceding kernel has completed and its writes are visible; a no-op without PDL.
 __device__ __forceinline__ void pdl_wait() { asm volatile("griddepcontrol.wait;\n" ::: "memory"); }
 // Lets the next kernel be scheduled once every block of this one has reached this point.
-__device__ __forceinline__ void pdl_launch_dependents() { asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory"); }
+__device__ __forceinline__ void pdl_launch_dependents() {
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+}
 
 // PDL is on unless RWKV_CUDA_PDL=0 (read once per process).
 bool pdl_enabled();

@@ -37,7 +37,8 @@ void check_type(const std::string& path, const std::string& what, int32_t t) {
     fail(code::kModelDtype, path,
          what + " uses the quantized type " + name + " (" + std::to_string(t) + "); expected FP32 (0) or FP16 (1)");
   }
-  fail(code::kModelFormat, path, what + " has the unknown data type " + std::to_string(t) + "; expected FP32 (0) or FP16 (1)");
+  fail(code::kModelFormat, path,
+       what + " has the unknown data type " + std::to_string(t) + "; expected FP32 (0) or FP16 (1)");
 }
 
 // "blocks.<i>.<rest>" -> i, rest; false for other names.
@@ -52,8 +53,8 @@ bool split_block(const std::string& name, long* layer, std::string* rest) {
 }
 
 bool is_v7_lora(const std::string& rest) {
-  return rest.size() == 6 && rest.rfind("att.", 0) == 0 && (rest[4] == 'w' || rest[4] == 'a' || rest[4] == 'v' || rest[4] == 'g') &&
-         (rest[5] == '1' || rest[5] == '2');
+  return rest.size() == 6 && rest.rfind("att.", 0) == 0 &&
+         (rest[4] == 'w' || rest[4] == 'a' || rest[4] == 'v' || rest[4] == 'g') && (rest[5] == '1' || rest[5] == '2');
 }
 
 }  // namespace
@@ -108,7 +109,8 @@ std::unique_ptr<LoadedTensorFile> read_ggml(std::shared_ptr<const MappedFile> fi
     TensorView view;
     for (int32_t i = dims; i-- > 0;) {
       int32_t dim = le32s(d + pos + 12 + 4 * static_cast<uint64_t>(i));
-      if (dim < 0) fail(code::kModelFormat, path, "tensor record at offset " + std::to_string(pos) + ": negative dimension");
+      if (dim < 0)
+        fail(code::kModelFormat, path, "tensor record at offset " + std::to_string(pos) + ": negative dimension");
       view.shape.push_back(dim);
     }
     std::string key(reinterpret_cast<const char*>(d + pos + 12 + 4 * static_cast<uint64_t>(dims)),
@@ -119,7 +121,8 @@ std::unique_ptr<LoadedTensorFile> read_ggml(std::shared_ptr<const MappedFile> fi
     if (!shape_bytes(view.shape, view.dtype, &nbytes) || nbytes > n - pos - head) {
       fail(code::kModelTruncated, path,
            "tensor " + quoted(key) + " " + shape_str(view.shape) + ": expected " + std::to_string(nbytes) +
-               " bytes of data, found " + std::to_string(n - pos - head) + " before the end of the file; the file is cut short");
+               " bytes of data, found " + std::to_string(n - pos - head) +
+               " before the end of the file; the file is cut short");
     }
     view.data = d + pos + head;
     pos += head + nbytes;

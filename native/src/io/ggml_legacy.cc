@@ -77,11 +77,13 @@ void undo_rwkv_cpp_transforms(LoadedTensorFile& file) {
     const bool decay = ends_with(name, ".att.time_decay"), first = ends_with(name, ".att.time_first");
     if (v6) {
       if (ends_with(name, ".time_maa_w1") || ends_with(name, ".time_decay_w1") || ends_with(name, ".time_decay_w2")) {
-        if (v.shape.size() != 2) fail(code::kModelShape, path, "tensor " + quoted(name) + ": expected a matrix, found " + shape_str(v.shape));
+        if (v.shape.size() != 2)
+          fail(code::kModelShape, path, "tensor " + quoted(name) + ": expected a matrix, found " + shape_str(v.shape));
         v = transposed(file, v);
       } else if (ends_with(name, ".time_maa_w2")) {
         if (v.shape.size() != 3 || v.shape[0] != 5) {
-          fail(code::kModelShape, path, "tensor " + quoted(name) + ": expected shape (5, C, D), found " + shape_str(v.shape));
+          fail(code::kModelShape, path,
+               "tensor " + quoted(name) + ": expected shape (5, C, D), found " + shape_str(v.shape));
         }
         v = swap_last_two(file, v);
       } else if (ends_with(name, ".time_faaaa")) {

@@ -50,8 +50,8 @@ class JsonParser {
 
  private:
   [[noreturn]] void bad(const std::string& expected, const std::string& found) const {
-    throw Error(code::kModelFormat, where_ + ": invalid JSON at byte " + std::to_string(p_) + ": expected " +
-                                        expected + ", found " + found);
+    throw Error(code::kModelFormat, where_ + ": invalid JSON at byte " + std::to_string(p_) + ": expected " + expected +
+                                        ", found " + found);
   }
   std::string here() const {
     if (p_ >= s_.size()) return "the end of the text";
@@ -183,10 +183,14 @@ class JsonParser {
     for (int i = 0; i < 4; i++) {
       char c = s_[p_++];
       v <<= 4;
-      if (c >= '0' && c <= '9') v |= static_cast<unsigned>(c - '0');
-      else if (c >= 'a' && c <= 'f') v |= static_cast<unsigned>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') v |= static_cast<unsigned>(c - 'A' + 10);
-      else bad("a hex digit", quoted(std::string(1, c)));
+      if (c >= '0' && c <= '9')
+        v |= static_cast<unsigned>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        v |= static_cast<unsigned>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        v |= static_cast<unsigned>(c - 'A' + 10);
+      else
+        bad("a hex digit", quoted(std::string(1, c)));
     }
     return v;
   }

@@ -23,7 +23,8 @@ bool split_hf_layer(const std::string& name, std::string* layer, std::string* re
 bool is_hf(const std::map<std::string, TensorView>& t) {
   for (const auto& [name, v] : t) {
     std::string layer, rest;
-    if (split_hf_layer(name, &layer, &rest) || name == "model.embeddings.weight" || name == "lm_head.weight") return true;
+    if (split_hf_layer(name, &layer, &rest) || name == "model.embeddings.weight" || name == "lm_head.weight")
+      return true;
   }
   return false;
 }
@@ -32,14 +33,16 @@ bool is_hf(const std::map<std::string, TensorView>& t) {
 TensorView as_vector3(const std::string& path, const std::string& name, TensorView v) {
   int64_t c = v.shape.empty() ? 1 : v.shape.back();
   if (v.numel() != c) {
-    fail(code::kModelShape, path, "tensor " + quoted(name) + ": expected a vector (C) or (1, 1, C), found " + shape_str(v.shape));
+    fail(code::kModelShape, path,
+         "tensor " + quoted(name) + ": expected a vector (C) or (1, 1, C), found " + shape_str(v.shape));
   }
   v.shape = {1, 1, c};
   return v;
 }
 
 TensorView need_2d(const std::string& path, const std::string& name, const TensorView& v) {
-  if (v.shape.size() != 2) fail(code::kModelShape, path, "tensor " + quoted(name) + ": expected a matrix, found " + shape_str(v.shape));
+  if (v.shape.size() != 2)
+    fail(code::kModelShape, path, "tensor " + quoted(name) + ": expected a matrix, found " + shape_str(v.shape));
   return v;
 }
 
@@ -56,7 +59,8 @@ class HfRenamer {
   void put(const std::string& from, const std::string& name, TensorView v) {
     file_.budget().charge(table_entry_cost(name, v.shape), "the renamed tensor table");
     if (!out_.emplace(name, std::move(v)).second) {
-      fail(code::kModelFormat, path_, "both " + quoted(from) + " and another tensor map to the official name " + quoted(name));
+      fail(code::kModelFormat, path_,
+           "both " + quoted(from) + " and another tensor map to the official name " + quoted(name));
     }
   }
 
@@ -70,8 +74,13 @@ class HfRenamer {
     if (!split_hf_layer(name, &layer, &rest)) return put(name, name, v);
     std::string b = "blocks." + layer + ".";
     static const std::pair<const char*, const char*> kPrefixes[] = {
-        {"pre_norm.", "ln0."}, {"attn_norm.", "ln1."}, {"ffn_norm.", "ln2."}, {"attn.g_norm.", "att.ln_x."},
-        {"attn.r_proj.", "att.receptance."}, {"attn.k_proj.", "att.key."}, {"attn.v_proj.", "att.value."},
+        {"pre_norm.", "ln0."},
+        {"attn_norm.", "ln1."},
+        {"ffn_norm.", "ln2."},
+        {"attn.g_norm.", "att.ln_x."},
+        {"attn.r_proj.", "att.receptance."},
+        {"attn.k_proj.", "att.key."},
+        {"attn.v_proj.", "att.value."},
         {"attn.o_proj.", "att.output."},
     };
     for (const auto& [from, to] : kPrefixes) {
@@ -90,12 +99,14 @@ class HfRenamer {
     if (rest == "attn.x_x") {
       // An older layout packs x_r..x_g as rows of one (6, C) tensor.
       if (v.shape.size() != 2 || v.shape[0] != 6) {
-        fail(code::kModelShape, path_, "tensor " + quoted(name) + ": expected shape (6, C), found " + shape_str(v.shape));
+        fail(code::kModelShape, path_,
+             "tensor " + quoted(name) + ": expected shape (6, C), found " + shape_str(v.shape));
       }
       const char* names[] = {"x_r", "x_w", "x_k", "x_v", "x_a", "x_g"};
       size_t row = static_cast<size_t>(v.shape[1]) * dtype_size(v.dtype);
       for (int i = 0; i < 6; i++) {
-        put(name, b + "att." + names[i], TensorView{v.dtype, {1, 1, v.shape[1]}, v.data + row * static_cast<size_t>(i)});
+        put(name, b + "att." + names[i],
+            TensorView{v.dtype, {1, 1, v.shape[1]}, v.data + row * static_cast<size_t>(i)});
       }
       return;
     }
@@ -135,7 +146,9 @@ void untranspose_lora(LoadedTensorFile& file) {
         name.compare(dot - 4, 4, ".att") != 0) {
       continue;
     }
-    bool flip = leaf[1] == '1' ? (v.shape[0] != c && v.shape[1] == c) : leaf[1] == '2' ? (v.shape[1] != c && v.shape[0] == c) : false;
+    bool flip = leaf[1] == '1'   ? (v.shape[0] != c && v.shape[1] == c)
+                : leaf[1] == '2' ? (v.shape[1] != c && v.shape[0] == c)
+                                 : false;
     if (flip) {
       v = transposed(file, v);
       changed = true;

@@ -11,7 +11,8 @@ namespace rwkv {
 namespace {
 
 // torch.save before 1.6 wrote a bare pickle stream that starts with this magic number (as a LONG1).
-constexpr uint8_t kLegacyTorchMagic[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+constexpr uint8_t kLegacyTorchMagic[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c,
+                                         0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
 
 // A plausible header length followed by '{'. The length may exceed the file: the reader then reports a cut.
 bool is_safetensors(const uint8_t* d, size_t n) {
@@ -49,8 +50,9 @@ std::unique_ptr<LoadedTensorFile> read_any(std::shared_ptr<const MappedFile> fil
              "expected a zip-based torch.save file (PyTorch >= 1.6), found the legacy pickle format; load and re-save "
              "it with a current PyTorch (torch.save(torch.load(f), f2))");
   } else if (n >= 4 && std::memcmp(d, "GGUF", 4) == 0) {
-    io::fail(code::kModelFormat, path,
-             "expected a .pth, safetensors or rwkv.cpp .bin file, found a GGUF file (llama.cpp), which is not supported");
+    io::fail(
+        code::kModelFormat, path,
+        "expected a .pth, safetensors or rwkv.cpp .bin file, found a GGUF file (llama.cpp), which is not supported");
   } else if (is_safetensors(d, n)) {
     // Checked before the bare-pickle test: a header length such as 640 also starts with the bytes 80 02.
     out = io::read_safetensors(file);
@@ -66,7 +68,8 @@ std::unique_ptr<LoadedTensorFile> read_any(std::shared_ptr<const MappedFile> fil
   } else {
     io::fail(code::kModelFormat, path,
              "expected a PyTorch .pth (starting 50 4b 03 04), safetensors (header length + '{') or rwkv.cpp .bin "
-             "(66 6d 67 67), found bytes " + io::hex_bytes(d, 16));
+             "(66 6d 67 67), found bytes " +
+                 io::hex_bytes(d, 16));
   }
   io::normalize_names(*out);
   return out;

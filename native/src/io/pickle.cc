@@ -103,8 +103,8 @@ void Unpickler::push(PyValue* v) {
 
 PyValue* Unpickler::pop() {
   size_t floor = marks_.empty() ? 0 : marks_.back();
-  if (stack_.size() <= floor) bad("pickle stack underflow: expected a value, found " +
-                                  std::string(marks_.empty() ? "an empty stack" : "a MARK"));
+  if (stack_.size() <= floor)
+    bad("pickle stack underflow: expected a value, found " + std::string(marks_.empty() ? "an empty stack" : "a MARK"));
   PyValue* v = stack_.back();
   stack_.pop_back();
   return v;
@@ -112,8 +112,8 @@ PyValue* Unpickler::pop() {
 
 PyValue* Unpickler::top() {
   size_t floor = marks_.empty() ? 0 : marks_.back();
-  if (stack_.size() <= floor) bad("pickle stack underflow: expected a value, found " +
-                                  std::string(marks_.empty() ? "an empty stack" : "a MARK"));
+  if (stack_.size() <= floor)
+    bad("pickle stack underflow: expected a value, found " + std::string(marks_.empty() ? "an empty stack" : "a MARK"));
   return stack_.back();
 }
 
@@ -153,7 +153,8 @@ PyValue* Unpickler::global(const std::string& module, const std::string& name) {
 }
 
 void Unpickler::set_items(PyValue* dict, std::span<PyValue* const> kv) {
-  if (dict->kind != PyValue::Kind::Dict) bad(std::string("expected a dict to set items on, found a ") + kind_name(dict->kind));
+  if (dict->kind != PyValue::Kind::Dict)
+    bad(std::string("expected a dict to set items on, found a ") + kind_name(dict->kind));
   if (kv.size() % 2) bad("expected key/value pairs, found an odd number of items");
   charge(kv.size() / 2 * kPairCost);
   for (size_t i = 0; i < kv.size(); i += 2) dict->entries.emplace_back(kv[i], kv[i + 1]);
@@ -376,8 +377,7 @@ PyValue* Unpickler::load() {
         push(v);
         break;
       }
-      default:
-        bad("unsupported pickle opcode; expected one of the opcodes torch.save writes (protocols 2-5)");
+      default: bad("unsupported pickle opcode; expected one of the opcodes torch.save writes (protocols 2-5)");
     }
   }
 }

@@ -22,9 +22,9 @@ struct PyValue {
   bool b = false;
   int64_t i = 0;
   double f = 0;
-  std::string s;                                         // Str, Bytes; Global: "module.name"
-  std::vector<PyValue*> items;                           // Tuple, List, Set; Call: {callable, args}; PersId: {pid}
-  std::vector<std::pair<PyValue*, PyValue*>> entries;    // Dict, in insertion order
+  std::string s;                                       // Str, Bytes; Global: "module.name"
+  std::vector<PyValue*> items;                         // Tuple, List, Set; Call: {callable, args}; PersId: {pid}
+  std::vector<std::pair<PyValue*, PyValue*>> entries;  // Dict, in insertion order
 };
 
 const char* kind_name(PyValue::Kind k);

@@ -19,9 +19,9 @@ struct StorageType {
   DType dtype;
 };
 constexpr StorageType kStorageTypes[] = {
-    {"FloatStorage", DType::F32}, {"HalfStorage", DType::F16}, {"BFloat16Storage", DType::BF16},
+    {"FloatStorage", DType::F32},  {"HalfStorage", DType::F16}, {"BFloat16Storage", DType::BF16},
     {"DoubleStorage", DType::F64}, {"LongStorage", DType::I64}, {"IntStorage", DType::I32},
-    {"ShortStorage", DType::I16}, {"CharStorage", DType::I8},  {"ByteStorage", DType::U8},
+    {"ShortStorage", DType::I16},  {"CharStorage", DType::I8},  {"ByteStorage", DType::U8},
     {"BoolStorage", DType::Bool},
 };
 
@@ -64,8 +64,10 @@ struct Storage {
 class PthReader {
  public:
   PthReader(std::shared_ptr<const MappedFile> file)
-      : file_(std::move(file)), path_(file_->path()),
-        out_(std::make_unique<LoadedTensorFile>("pth", path_, file_->size())), zip_(*file_, out_->budget()) {}
+      : file_(std::move(file)),
+        path_(file_->path()),
+        out_(std::make_unique<LoadedTensorFile>("pth", path_, file_->size())),
+        zip_(*file_, out_->budget()) {}
 
   std::unique_ptr<LoadedTensorFile> read() {
     out_->keep_alive(file_);
@@ -83,9 +85,9 @@ class PthReader {
     prefix_ = pkl->name.substr(0, pkl->name.size() - 8);
     read_byteorder();
 
-    Unpickler unpickler(zip_.data(*pkl), path_ + ": " + pkl->name,
-                        [this](const std::string& m, const std::string& n) { check_global(path_, m, n); },
-                        out_->budget());
+    Unpickler unpickler(
+        zip_.data(*pkl), path_ + ": " + pkl->name,
+        [this](const std::string& m, const std::string& n) { check_global(path_, m, n); }, out_->budget());
     PyValue* root = unpickler.load();
     if (root->kind != K::Dict) {
       fail(code::kModelFormat, path_,
@@ -170,11 +172,13 @@ class PthReader {
     const ZipEntry* e = zip_.find(entry_name);
     if (!e) {
       fail(code::kModelFormat, path_,
-           "tensor " + quoted(name) + ": expected the zip entry " + quoted(entry_name) + " holding its storage, found none");
+           "tensor " + quoted(name) + ": expected the zip entry " + quoted(entry_name) +
+               " holding its storage, found none");
     }
     auto bytes = zip_.data(*e);
     uint64_t need = 0;
-    if (numel < 0 || !checked_mul(static_cast<uint64_t>(numel), dtype_size(type->dtype), &need) || need > bytes.size()) {
+    if (numel < 0 || !checked_mul(static_cast<uint64_t>(numel), dtype_size(type->dtype), &need) ||
+        need > bytes.size()) {
       fail(code::kModelFormat, path_,
            "storage " + quoted(key) + ": expected " + std::to_string(numel) + " elements of " +
                dtype_name(type->dtype) + ", found an entry of " + std::to_string(bytes.size()) + " bytes");
@@ -188,7 +192,8 @@ class PthReader {
     if (v->kind == K::Call && (v->items[0]->s == kRebuildParameter || v->items[0]->s == kRebuildParameterWithState)) {
       PyValue* args = v->items[1];
       if (args->items.empty()) {
-        fail(code::kModelFormat, path_, "tensor " + quoted(name) + ": expected _rebuild_parameter(tensor, ...), found no arguments");
+        fail(code::kModelFormat, path_,
+             "tensor " + quoted(name) + ": expected _rebuild_parameter(tensor, ...), found no arguments");
       }
       v = args->items[0];
     }
@@ -221,7 +226,8 @@ class PthReader {
     uint64_t nbytes = 0;
     if (offset < 0 || !shape_bytes(shape, st.dtype, &nbytes)) {
       fail(code::kModelFormat, path_,
-           "tensor " + quoted(name) + ": invalid size " + shape_str(shape) + " or storage offset " + std::to_string(offset));
+           "tensor " + quoted(name) + ": invalid size " + shape_str(shape) + " or storage offset " +
+               std::to_string(offset));
     }
     uint64_t numel = nbytes / dtype_size(st.dtype);
     // The last element reached is offset + sum((size-1)*stride); it must lie inside the storage.
@@ -234,8 +240,9 @@ class PthReader {
       }
       if (shape[d] != 1 && static_cast<uint64_t>(stride[d]) != expect) contiguous = false;
       uint64_t reach = 0;
-      if (shape[d] > 0 && (!checked_mul(static_cast<uint64_t>(shape[d] - 1), static_cast<uint64_t>(stride[d]), &reach) ||
-                           !checked_add(last, reach, &last))) {
+      if (shape[d] > 0 &&
+          (!checked_mul(static_cast<uint64_t>(shape[d] - 1), static_cast<uint64_t>(stride[d]), &reach) ||
+           !checked_add(last, reach, &last))) {
         last = UINT64_MAX;
       }
       expect *= static_cast<uint64_t>(shape[d]);
@@ -243,7 +250,8 @@ class PthReader {
     if (numel > 0 && last >= st.numel) {
       fail(code::kModelFormat, path_,
            "tensor " + quoted(name) + " of size " + shape_str(shape) + " at storage offset " + std::to_string(offset) +
-               ": expected it to fit in its storage of " + std::to_string(st.numel) + " elements, found it reaching element " +
+               ": expected it to fit in its storage of " + std::to_string(st.numel) +
+               " elements, found it reaching element " +
                (last == UINT64_MAX ? std::string("beyond 2^64") : std::to_string(last)));
     }
     if (!contiguous && numel > st.numel) {

@@ -17,10 +17,14 @@ using JK = JsonValue::Kind;
 constexpr uint64_t kMaxHeader = 100u << 20;
 
 bool dtype_from_string(const std::string& s, DType* out) {
-  if (s == "F32") *out = DType::F32;
-  else if (s == "F16") *out = DType::F16;
-  else if (s == "BF16") *out = DType::BF16;
-  else return false;
+  if (s == "F32")
+    *out = DType::F32;
+  else if (s == "F16")
+    *out = DType::F16;
+  else if (s == "BF16")
+    *out = DType::BF16;
+  else
+    return false;
   return true;
 }
 
@@ -45,7 +49,8 @@ std::unique_ptr<LoadedTensorFile> read_safetensors(std::shared_ptr<const MappedF
   const uint8_t* d = file->data();
   const uint64_t n = file->size();
   if (n < 8) {
-    fail(code::kModelTruncated, path, "expected an 8-byte safetensors header length, found " + std::to_string(n) + " bytes");
+    fail(code::kModelTruncated, path,
+         "expected an 8-byte safetensors header length, found " + std::to_string(n) + " bytes");
   }
   uint64_t header_len = le64(d);
   if (header_len > kMaxHeader) {
@@ -62,8 +67,8 @@ std::unique_ptr<LoadedTensorFile> read_safetensors(std::shared_ptr<const MappedF
   std::string_view text(reinterpret_cast<const char*>(d + 8), static_cast<size_t>(header_len));
   JsonValue header = parse_json(text, path + ": safetensors header", out->budget());
   if (header.kind != JK::Object) {
-    fail(code::kModelFormat, path, std::string("expected the safetensors header to be a JSON object, found a ") +
-                                       kind_name(header.kind));
+    fail(code::kModelFormat, path,
+         std::string("expected the safetensors header to be a JSON object, found a ") + kind_name(header.kind));
   }
   const uint8_t* buffer = d + 8 + header_len;
   const uint64_t buffer_len = n - 8 - header_len;
@@ -74,18 +79,20 @@ std::unique_ptr<LoadedTensorFile> read_safetensors(std::shared_ptr<const MappedF
   for (const auto& [name, info] : header.object) {
     if (name == "__metadata__") {
       if (info.kind != JK::Object) {
-        fail(code::kModelFormat, path, std::string("expected __metadata__ to be an object of strings, found a ") +
-                                           kind_name(info.kind));
+        fail(code::kModelFormat, path,
+             std::string("expected __metadata__ to be an object of strings, found a ") + kind_name(info.kind));
       }
       for (const auto& [k, v] : info.object) {
         if (v.kind != JK::String) {
-          fail(code::kModelFormat, path, "__metadata__ " + quoted(k) + ": expected a string, found a " + kind_name(v.kind));
+          fail(code::kModelFormat, path,
+               "__metadata__ " + quoted(k) + ": expected a string, found a " + kind_name(v.kind));
         }
       }
       continue;
     }
     if (info.kind != JK::Object) {
-      fail(code::kModelFormat, path, "tensor " + quoted(name) + ": expected an object, found a " + kind_name(info.kind));
+      fail(code::kModelFormat, path,
+           "tensor " + quoted(name) + ": expected an object, found a " + kind_name(info.kind));
     }
     const JsonValue* dtype = info.get("dtype");
     const JsonValue* shape = info.get("shape");
@@ -93,7 +100,8 @@ std::unique_ptr<LoadedTensorFile> read_safetensors(std::shared_ptr<const MappedF
     if (!dtype || dtype->kind != JK::String || !shape || shape->kind != JK::Array || !offsets ||
         offsets->kind != JK::Array || offsets->array.size() != 2) {
       fail(code::kModelFormat, path,
-           "tensor " + quoted(name) + ": expected \"dtype\" (string), \"shape\" (array) and \"data_offsets\" ([begin, end])");
+           "tensor " + quoted(name) +
+               ": expected \"dtype\" (string), \"shape\" (array) and \"data_offsets\" ([begin, end])");
     }
     TensorView view;
     if (!dtype_from_string(dtype->str, &view.dtype)) {
@@ -102,7 +110,8 @@ std::unique_ptr<LoadedTensorFile> read_safetensors(std::shared_ptr<const MappedF
     }
     for (const auto& dim : shape->array) {
       uint64_t v = index_field(path, name, "shape", dim);
-      if (v > static_cast<uint64_t>(INT64_MAX)) fail(code::kModelFormat, path, "tensor " + quoted(name) + ": dimension too large");
+      if (v > static_cast<uint64_t>(INT64_MAX))
+        fail(code::kModelFormat, path, "tensor " + quoted(name) + ": dimension too large");
       view.shape.push_back(static_cast<int64_t>(v));
     }
     uint64_t begin = index_field(path, name, "data_offsets", offsets->array[0]);
@@ -113,14 +122,14 @@ std::unique_ptr<LoadedTensorFile> read_safetensors(std::shared_ptr<const MappedF
     }
     if (begin > end || end - begin != nbytes) {
       fail(code::kModelFormat, path,
-           "tensor " + quoted(name) + " (" + dtype->str + ", shape " + shape_str(view.shape) + "): expected data_offsets " +
-               "spanning " + std::to_string(nbytes) + " bytes, found [" + std::to_string(begin) + ", " +
-               std::to_string(end) + "]");
+           "tensor " + quoted(name) + " (" + dtype->str + ", shape " + shape_str(view.shape) +
+               "): expected data_offsets " + "spanning " + std::to_string(nbytes) + " bytes, found [" +
+               std::to_string(begin) + ", " + std::to_string(end) + "]");
     }
     if (end > buffer_len) {
       fail(code::kModelTruncated, path,
-           "tensor " + quoted(name) + ": expected data up to byte " + std::to_string(end) + " of the data buffer, found a " +
-               std::to_string(buffer_len) + "-byte buffer; the file is cut short");
+           "tensor " + quoted(name) + ": expected data up to byte " + std::to_string(end) +
+               " of the data buffer, found a " + std::to_string(buffer_len) + "-byte buffer; the file is cut short");
     }
     view.data = buffer + begin;
     spans.push_back({begin, end, &name});
@@ -128,9 +137,8 @@ std::unique_ptr<LoadedTensorFile> read_safetensors(std::shared_ptr<const MappedF
   }
   // Like the reference implementation, require the tensors to tile the buffer exactly: a gap or an overlap
   // means the header and the data disagree.
-  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
-    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
-  });
+  std::sort(spans.begin(), spans.end(),
+            [](const Span& a, const Span& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
   uint64_t at = 0;
   for (const auto& s : spans) {
     if (s.begin != at) {
@@ -161,11 +169,13 @@ std::unique_ptr<LoadedTensorFile> read_safetensors_index(std::shared_ptr<const M
   std::set<std::string> shards;
   for (const auto& [name, shard] : map->object) {
     if (shard.kind != JK::String) {
-      fail(code::kModelFormat, path, "weight_map " + quoted(name) + ": expected a shard file name, found a " + kind_name(shard.kind));
+      fail(code::kModelFormat, path,
+           "weight_map " + quoted(name) + ": expected a shard file name, found a " + kind_name(shard.kind));
     }
     // Shards live next to the index; a name with a directory part would let a downloaded index read any file.
     if (shard.str.empty() || shard.str.find('/') != std::string::npos || shard.str == "." || shard.str == "..") {
-      fail(code::kModelFormat, path, "weight_map " + quoted(name) + ": expected a plain file name, found " + quoted(shard.str));
+      fail(code::kModelFormat, path,
+           "weight_map " + quoted(name) + ": expected a plain file name, found " + quoted(shard.str));
     }
     if (shards.insert(shard.str).second) out->budget().charge(shard.str.size() + 64, "the shard list");
   }

@@ -24,12 +24,18 @@ std::string detect_version(const std::map<std::string, TensorView>& tensors) {
     std::string rest = block_rest(name);
     if (rest.empty()) continue;
     any_block = true;
-    if (rest.rfind("qkv.", 0) == 0) v7b = true;
-    else if (rest == "ffn.s_emb.weight") v7a = true;
-    else if (rest == "att.r_k" || rest == "att.k_k" || rest == "att.x_r") v7 = true;
-    else if (rest == "att.time_maa_x") v6 = true;
-    else if (rest == "att.ln_x.weight") ln_x = true;
-    else if (rest == "att.gate.weight") gate = true;
+    if (rest.rfind("qkv.", 0) == 0)
+      v7b = true;
+    else if (rest == "ffn.s_emb.weight")
+      v7a = true;
+    else if (rest == "att.r_k" || rest == "att.k_k" || rest == "att.x_r")
+      v7 = true;
+    else if (rest == "att.time_maa_x")
+      v6 = true;
+    else if (rest == "att.ln_x.weight")
+      ln_x = true;
+    else if (rest == "att.gate.weight")
+      gate = true;
     else if (rest == "att.time_decay") {
       // Officially (H, N) in 5.2; rwkv.cpp files add trailing unit dimensions, which are ignored.
       auto s = view.shape;

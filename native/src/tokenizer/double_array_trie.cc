@@ -87,8 +87,14 @@ class DoubleArrayTrie::Builder {
 
   void unlink(size_t pos) {
     const size_t p = prev_[pos], n = next_[pos];
-    if (p == kEnd) head_ = n; else next_[p] = n;
-    if (n == kEnd) tail_ = p; else prev_[n] = p;
+    if (p == kEnd)
+      head_ = n;
+    else
+      next_[p] = n;
+    if (n == kEnd)
+      tail_ = p;
+    else
+      prev_[n] = p;
   }
 
   // Appends free slots (at least one) and returns the first new one.
@@ -109,7 +115,10 @@ class DoubleArrayTrie::Builder {
     for (size_t k = old; k < size; k++) {
       prev_[k] = tail_;
       next_[k] = kEnd;
-      if (tail_ == kEnd) head_ = k; else next_[tail_] = k;
+      if (tail_ == kEnd)
+        head_ = k;
+      else
+        next_[tail_] = k;
       tail_ = k;
     }
   }

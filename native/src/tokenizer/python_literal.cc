@@ -49,13 +49,26 @@ bool valid_utf8(std::string_view s) {
   size_t n = s.size(), i = 0;
   while (i < n) {
     unsigned c = p[i];
-    if (c < 0x80) { i++; continue; }
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
     size_t len;
     uint32_t cp, min;
-    if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; min = 0x80; }
-    else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; min = 0x800; }
-    else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; min = 0x10000; }
-    else return false;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+      min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+      min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+      min = 0x10000;
+    } else
+      return false;
     if (n - i < len) return false;
     for (size_t k = 1; k < len; k++) {
       if ((p[i + k] & 0xC0) != 0x80) return false;
@@ -84,8 +97,10 @@ bool decode_python_literal(std::string_view literal, std::string& out, std::stri
 
   // A code point in a str becomes its UTF-8 bytes; in bytes the same escape is one raw byte.
   auto emit = [&](uint32_t v) {
-    if (is_bytes) out.push_back(static_cast<char>(v));
-    else append_utf8(out, v);
+    if (is_bytes)
+      out.push_back(static_cast<char>(v));
+    else
+      append_utf8(out, v);
   };
 
   for (size_t i = 0; i < body.size();) {
@@ -130,7 +145,14 @@ bool decode_python_literal(std::string_view literal, std::string& out, std::stri
         i += 2;
         break;
       }
-      case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7': {
+      case '0':
+      case '1':
+      case '2':
+      case '3':
+      case '4':
+      case '5':
+      case '6':
+      case '7': {
         uint32_t v = static_cast<uint32_t>(e - '0');
         for (int k = 0; k < 2 && i < body.size() && body[i] >= '0' && body[i] <= '7'; k++, i++)
           v = v * 8 + static_cast<uint32_t>(body[i] - '0');
@@ -141,7 +163,8 @@ bool decode_python_literal(std::string_view literal, std::string& out, std::stri
         emit(v);
         break;
       }
-      case 'u': case 'U': {
+      case 'u':
+      case 'U': {
         if (is_bytes) {  // not an escape in bytes: Python keeps the backslash
           out.push_back('\\');
           out.push_back(e);

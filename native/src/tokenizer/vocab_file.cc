@@ -12,16 +12,15 @@
 namespace rwkv::tok {
 namespace {
 
-[[noreturn]] void bad_line(const std::string& path, size_t line, const std::string& expected,
-                           std::string_view got) {
+[[noreturn]] void bad_line(const std::string& path, size_t line, const std::string& expected, std::string_view got) {
   constexpr size_t kShown = 80;
   size_t cut = std::min(got.size(), kShown);
   // Cut at a character boundary so the message stays valid UTF-8 when the line is.
   while (cut < got.size() && cut > 0 && (static_cast<unsigned char>(got[cut]) & 0xC0) == 0x80) cut--;
   std::string shown(got.substr(0, cut));
   if (cut < got.size()) shown += "…";
-  throw Error(code::kTokenizer, "vocab file " + path + ", line " + std::to_string(line) + ": expected " +
-                                    expected + ", got \"" + shown + "\"");
+  throw Error(code::kTokenizer, "vocab file " + path + ", line " + std::to_string(line) + ": expected " + expected +
+                                    ", got \"" + shown + "\"");
 }
 
 // Parses a decimal number of at most 9 digits (enough for every id and length we accept, and never
@@ -105,8 +104,7 @@ std::vector<VocabEntry> parse_world_vocab(const std::string& text, const std::st
   const VocabEntry* repeat = nullptr;
   const VocabEntry* original = nullptr;
   for (size_t k = 1; k < by_id.size(); k++) {
-    const bool first_repeat_of_id =
-        by_id[k]->id == by_id[k - 1]->id && (k < 2 || by_id[k - 2]->id != by_id[k]->id);
+    const bool first_repeat_of_id = by_id[k]->id == by_id[k - 1]->id && (k < 2 || by_id[k - 2]->id != by_id[k]->id);
     if (first_repeat_of_id && (!repeat || by_id[k]->line < repeat->line)) {
       repeat = by_id[k];
       original = by_id[k - 1];

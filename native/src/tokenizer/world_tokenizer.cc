@@ -31,8 +31,8 @@ std::vector<DoubleArrayTrie::Key> trie_keys(const std::vector<VocabEntry>& entri
   const VocabEntry* repeat = nullptr;
   const VocabEntry* original = nullptr;
   for (size_t k = 1; k < sorted.size(); k++) {
-    const bool first_repeat = sorted[k]->bytes == sorted[k - 1]->bytes &&
-                              (k < 2 || sorted[k - 2]->bytes != sorted[k]->bytes);
+    const bool first_repeat =
+        sorted[k]->bytes == sorted[k - 1]->bytes && (k < 2 || sorted[k - 2]->bytes != sorted[k]->bytes);
     if (first_repeat && (!repeat || sorted[k]->line < repeat->line)) {
       repeat = sorted[k];
       original = sorted[k - 1];

@@ -54,9 +54,27 @@ class Rng {
 // Values that sit on the edges sizes and offsets are checked against; `near` adds values around a size taken
 // from the input itself.
 inline uint64_t interesting(Rng& rng, uint64_t near = 0) {
-  static const uint64_t kValues[] = {0, 1, 2, 7, 8, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0xffff, 0x10000, 0x7fffffff,
-                                     0x80000000, 0xfffffffe, 0xffffffff, 0x100000000ull, 0x7fffffffffffffffull,
-                                     0x8000000000000000ull, 0xfffffffffffffffeull, 0xffffffffffffffffull};
+  static const uint64_t kValues[] = {0,
+                                     1,
+                                     2,
+                                     7,
+                                     8,
+                                     0x7f,
+                                     0x80,
+                                     0xff,
+                                     0x100,
+                                     0x7fff,
+                                     0xffff,
+                                     0x10000,
+                                     0x7fffffff,
+                                     0x80000000,
+                                     0xfffffffe,
+                                     0xffffffff,
+                                     0x100000000ull,
+                                     0x7fffffffffffffffull,
+                                     0x8000000000000000ull,
+                                     0xfffffffffffffffeull,
+                                     0xffffffffffffffffull};
   if (near && rng.one_in(3)) return near + rng.below(9) - 4;
   return kValues[rng.below(sizeof kValues / sizeof kValues[0])];
 }
@@ -80,8 +98,13 @@ inline void mutate_bytes(Bytes& b, Rng& rng, const std::vector<Bytes>& corpus) {
   switch (rng.below(7)) {
     case 0: b[at] = static_cast<uint8_t>(rng.next()); break;
     case 1: b[at] ^= static_cast<uint8_t>(1u << rng.below(8)); break;
-    case 2: b.erase(b.begin() + static_cast<std::ptrdiff_t>(at), b.begin() + static_cast<std::ptrdiff_t>(std::min(b.size(), at + 1 + rng.below(16)))); break;
-    case 3: b.insert(b.begin() + static_cast<std::ptrdiff_t>(at), 1 + rng.below(16), static_cast<uint8_t>(rng.next())); break;
+    case 2:
+      b.erase(b.begin() + static_cast<std::ptrdiff_t>(at),
+              b.begin() + static_cast<std::ptrdiff_t>(std::min(b.size(), at + 1 + rng.below(16))));
+      break;
+    case 3:
+      b.insert(b.begin() + static_cast<std::ptrdiff_t>(at), 1 + rng.below(16), static_cast<uint8_t>(rng.next()));
+      break;
     case 4: b.resize(at); break;  // cut short
     case 5: put(b, at, interesting(rng), size_t{1} << rng.below(4)); break;
     default: {  // splice: a run of another input over this one
@@ -144,9 +167,12 @@ inline int main(const Target& t, int argc, char** argv) {
   std::vector<std::string> files;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
-    if (a == "--seconds" && i + 1 < argc) seconds = std::atof(argv[++i]);
-    else if (a == "--seed" && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 10);
-    else files.push_back(a);
+    if (a == "--seconds" && i + 1 < argc)
+      seconds = std::atof(argv[++i]);
+    else if (a == "--seed" && i + 1 < argc)
+      seed = std::strtoull(argv[++i], nullptr, 10);
+    else
+      files.push_back(a);
   }
   detail::target_name = t.name;
   __sanitizer_set_death_callback(detail::save_current);
@@ -175,23 +201,28 @@ inline int main(const Target& t, int argc, char** argv) {
     const Bytes& y = corpus[rng.below(corpus.size())];
     Bytes b = x.size() <= y.size() ? x : y;
     for (size_t k = 1 + rng.below(4); k-- > 0;) {
-      if (rng.one_in(4)) mutate_bytes(b, rng, corpus);
-      else t.mutate(b, rng, corpus);
+      if (rng.one_in(4))
+        mutate_bytes(b, rng, corpus);
+      else
+        t.mutate(b, rng, corpus);
     }
     bool ok = detail::run_one(t, b);
     runs++;
     if (ok) {
       accepted++;
-      if (corpus.size() < n_seeds + kPool) corpus.push_back(std::move(b));
-      else corpus[n_seeds + rng.below(kPool)] = std::move(b);
+      if (corpus.size() < n_seeds + kPool)
+        corpus.push_back(std::move(b));
+      else
+        corpus[n_seeds + rng.below(kPool)] = std::move(b);
     }
   }
   struct rusage ru {};
   ::getrusage(RUSAGE_SELF, &ru);
-  std::printf("%s: seed %llu, %zu seeds (%zu accepted), %zu mutants in %.0f s, %zu accepted, the rest refused with a "
-              "code; peak RSS %ld MiB (with the sanitizer's shadow memory)\n",
-              t.name, static_cast<unsigned long long>(seed), n_seeds, accepted_seeds, runs, seconds, accepted,
-              ru.ru_maxrss / 1024);
+  std::printf(
+      "%s: seed %llu, %zu seeds (%zu accepted), %zu mutants in %.0f s, %zu accepted, the rest refused with a "
+      "code; peak RSS %ld MiB (with the sanitizer's shadow memory)\n",
+      t.name, static_cast<unsigned long long>(seed), n_seeds, accepted_seeds, runs, seconds, accepted,
+      ru.ru_maxrss / 1024);
   return 0;
 }
 

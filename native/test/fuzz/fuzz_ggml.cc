@@ -54,9 +54,18 @@ std::vector<Bytes> seeds() {
   };
 }
 
-const char* const kKeys[] = {"head.weight", "emb.weight", "blocks.0.att.x_rwkvag", "blocks.0.att.w1", "blocks.0.att.k_k",
-                             "blocks.0.att.time_decay", "blocks.0.att.time_first", "blocks.0.att.time_maa_w2",
-                             "blocks.0.att.time_maa_x", "blocks.0.att.ln_x.weight", "blocks.999999.ln1.weight", "x"};
+const char* const kKeys[] = {"head.weight",
+                             "emb.weight",
+                             "blocks.0.att.x_rwkvag",
+                             "blocks.0.att.w1",
+                             "blocks.0.att.k_k",
+                             "blocks.0.att.time_decay",
+                             "blocks.0.att.time_first",
+                             "blocks.0.att.time_maa_w2",
+                             "blocks.0.att.time_maa_x",
+                             "blocks.0.att.ln_x.weight",
+                             "blocks.999999.ln1.weight",
+                             "x"};
 
 void mutate(Bytes& b, fuzz::Rng& rng, const std::vector<Bytes>&) {
   if (b.size() < 24) return;

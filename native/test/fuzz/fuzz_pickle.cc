@@ -21,13 +21,24 @@ size_t op_size(const Bytes& b, size_t at) {
     return left(1 + width + n) ? 1 + width + static_cast<size_t>(n) : 0;
   };
   switch (b[at]) {
-    case 0x80: case 'q': case 'h': case 'K': return left(2) ? 2 : 0;
+    case 0x80:
+    case 'q':
+    case 'h':
+    case 'K': return left(2) ? 2 : 0;
     case 'M': return left(3) ? 3 : 0;
-    case 'r': case 'j': case 'J': return left(5) ? 5 : 0;
-    case 0x95: case 'G': return left(9) ? 9 : 0;
-    case 'X': case 'T': case 'B': return with_len(4);
-    case 0x8c: case 'C': case 'U': return with_len(1);
-    case 0x8d: case 0x8e: return with_len(8);
+    case 'r':
+    case 'j':
+    case 'J': return left(5) ? 5 : 0;
+    case 0x95:
+    case 'G': return left(9) ? 9 : 0;
+    case 'X':
+    case 'T':
+    case 'B': return with_len(4);
+    case 0x8c:
+    case 'C':
+    case 'U': return with_len(1);
+    case 0x8d:
+    case 0x8e: return with_len(8);
     case 0x8a: return with_len(1);
     case 0x8b: return with_len(4);
     case 'c': {
@@ -69,7 +80,8 @@ std::vector<Bytes> seeds() {
       data_pkl("fixtures/pth-container/251016_rosa_1bit_run.pth"),
       data_pkl("fixtures/pth-container/260123_reverse_L2_only_rwkv7.pth"),
       data_pkl("fixtures/older/random-v6-L2-C128.pth"),
-      iotest::state_dict_pickle({{"w", "HalfStorage", "0", 4, 0, {2, 2}, {2, 1}}, {"b", "FloatStorage", "1", 2, 0, {2}, {1}}}),
+      iotest::state_dict_pickle(
+          {{"w", "HalfStorage", "0", 4, 0, {2, 2}, {2, 1}}, {"b", "FloatStorage", "1", 2, 0, {2}, {1}}}),
   };
   // Protocol 4 with framing, memoization and the short string opcodes Python writes.
   iotest::Pickle p;
@@ -86,7 +98,9 @@ void mutate(Bytes& b, fuzz::Rng& rng, const std::vector<Bytes>& corpus) {
   auto [at, n] = list[rng.below(list.size())];
   Bytes op(b.begin() + static_cast<std::ptrdiff_t>(at), b.begin() + static_cast<std::ptrdiff_t>(at + n));
   switch (rng.below(5)) {
-    case 0: b.erase(b.begin() + static_cast<std::ptrdiff_t>(at), b.begin() + static_cast<std::ptrdiff_t>(at + n)); break;
+    case 0:
+      b.erase(b.begin() + static_cast<std::ptrdiff_t>(at), b.begin() + static_cast<std::ptrdiff_t>(at + n));
+      break;
     case 1: {  // repeat it, sometimes thousands of times
       size_t times = rng.one_in(8) ? 1 + rng.below(20000) : 1 + rng.below(4);
       Bytes run;
@@ -130,11 +144,15 @@ size_t walk(const PyValue* v, int depth, size_t& budget) {
 
 void run(const uint8_t* data, size_t size) {
   rwkv::io::ReadBudget budget("fuzz.pkl", size);
-  rwkv::io::Unpickler u({data, size}, "fuzz.pkl", [](const std::string& module, const std::string& name) {
-    // The .pth reader's allow-list, in short: anything else is refused before it is used.
-    if (module == "collections" || module == "torch._utils" || (module == "torch" && name.ends_with("Storage"))) return;
-    throw rwkv::Error(rwkv::code::kModelFormat, "global refused");
-  }, budget);
+  rwkv::io::Unpickler u(
+      {data, size}, "fuzz.pkl",
+      [](const std::string& module, const std::string& name) {
+        // The .pth reader's allow-list, in short: anything else is refused before it is used.
+        if (module == "collections" || module == "torch._utils" || (module == "torch" && name.ends_with("Storage")))
+          return;
+        throw rwkv::Error(rwkv::code::kModelFormat, "global refused");
+      },
+      budget);
   size_t steps = 100000;
   walk(u.load(), 0, steps);
 }

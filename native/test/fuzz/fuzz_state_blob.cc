@@ -1,16 +1,17 @@
 // State blobs (checkpoints, states moved between workers): the 128-byte header and the payload. Mutations set
 // header fields to edge values, change the payload's length, and usually recompute the checksum so that the
 // checks behind it (sizes, then the model match) are reached.
-#include "core/hash.h"
 #include "fuzz_driver.h"
 #include "rwkv/state_blob.h"
+#include "util/hash.h"
 
 namespace {
 
 using fuzz::Bytes;
 
 // A blob around a real state from the fixtures (the raw f32 states the reference implementation produced).
-Bytes blob(const std::string& rel, const char* version, uint32_t layers, uint32_t embd, uint32_t heads, uint32_t head_size) {
+Bytes blob(const std::string& rel, const char* version, uint32_t layers, uint32_t embd, uint32_t heads,
+           uint32_t head_size) {
   Bytes state = fuzz::file_bytes(rel);
   rwkv::StateInfo info;
   info.version = version;

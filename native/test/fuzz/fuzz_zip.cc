@@ -21,11 +21,16 @@ void zip_fields(const Bytes& b, size_t from, size_t to, std::vector<Field>& out)
     auto add = [&](std::initializer_list<Field> fs) {
       for (Field f : fs) out.push_back({i + f.offset, f.width});
     };
-    if (sig == 0x06054b50) add({{4, 2}, {6, 2}, {8, 2}, {10, 2}, {12, 4}, {16, 4}, {20, 2}});            // end record
-    else if (sig == 0x07064b50) add({{4, 4}, {8, 8}, {16, 4}});                                          // Zip64 locator
-    else if (sig == 0x06064b50) add({{4, 8}, {24, 8}, {32, 8}, {40, 8}, {48, 8}});                       // Zip64 end
-    else if (sig == 0x02014b50) add({{8, 2}, {10, 2}, {20, 4}, {24, 4}, {28, 2}, {30, 2}, {32, 2}, {42, 4}});  // central
-    else if (sig == 0x04034b50) add({{6, 2}, {8, 2}, {18, 4}, {22, 4}, {26, 2}, {28, 2}});               // local
+    if (sig == 0x06054b50)
+      add({{4, 2}, {6, 2}, {8, 2}, {10, 2}, {12, 4}, {16, 4}, {20, 2}});  // end record
+    else if (sig == 0x07064b50)
+      add({{4, 4}, {8, 8}, {16, 4}});  // Zip64 locator
+    else if (sig == 0x06064b50)
+      add({{4, 8}, {24, 8}, {32, 8}, {40, 8}, {48, 8}});  // Zip64 end
+    else if (sig == 0x02014b50)
+      add({{8, 2}, {10, 2}, {20, 4}, {24, 4}, {28, 2}, {30, 2}, {32, 2}, {42, 4}});  // central
+    else if (sig == 0x04034b50)
+      add({{6, 2}, {8, 2}, {18, 4}, {22, 4}, {26, 2}, {28, 2}});  // local
   }
 }
 

@@ -1,4 +1,4 @@
-#include "core/rwkv7_params.h"
+#include "model/rwkv7_params.h"
 
 #include "rwkv/error.h"
 
@@ -10,11 +10,13 @@ Rwkv7Params rwkv7_params(const TensorFile& file) {
   std::string version = detect_version(tensors);
   if (version.empty()) throw Error(code::kModelVersion, "no RWKV block tensors (blocks.N.*) found: not an RWKV model");
   if (version == "x070-7b") {
-    throw Error(code::kModelVersion, "model version x070-7b (RWKV-7b: DeepEmbed with attention, blocks.N.qkv.*) is not "
-                                     "supported; this engine runs RWKV-7 (x070) and RWKV-7a DeepEmbed (x070-7a) models");
+    throw Error(code::kModelVersion,
+                "model version x070-7b (RWKV-7b: DeepEmbed with attention, blocks.N.qkv.*) is not "
+                "supported; this engine runs RWKV-7 (x070) and RWKV-7a DeepEmbed (x070-7a) models");
   }
   if (version != "x070" && version != "x070-7a") {
-    throw Error(code::kModelVersion, "model version " + version + " is not supported; this engine runs RWKV-7 (x070) models");
+    throw Error(code::kModelVersion,
+                "model version " + version + " is not supported; this engine runs RWKV-7 (x070) models");
   }
   const bool deep_embed = version == "x070-7a";
 
@@ -31,8 +33,9 @@ Rwkv7Params rwkv7_params(const TensorFile& file) {
   if (rk.shape.size() != 2 || rk.shape[0] <= 0 || rk.shape[1] <= 0) shape_error("blocks.0.att.r_k", "(H, N)", rk.shape);
   const int64_t H = rk.shape[0], N = rk.shape[1];
   if (H * N != C) {
-    throw Error(code::kModelShape, "tensor blocks.0.att.r_k: shape " + shape_text(rk.shape) + " gives H*N = " +
-                                       std::to_string(H * N) + ", but n_embd (from emb.weight) is " + std::to_string(C));
+    throw Error(code::kModelShape, "tensor blocks.0.att.r_k: shape " + shape_text(rk.shape) +
+                                       " gives H*N = " + std::to_string(H * N) + ", but n_embd (from emb.weight) is " +
+                                       std::to_string(C));
   }
   set_dimensions(c, shared, H, N);
 
@@ -94,7 +97,8 @@ Rwkv7Params rwkv7_params(const TensorFile& file) {
         expected += ", D) with D <= " + std::to_string(kMaxDeepEmbedRank);
         shape_error(b + "ffn.s1", expected, t.get(b + "ffn.s1").shape);
       }
-      if (i > 0 && D != p.deep_embed_rank) shape_error(b + "ffn.s1", shape_text({C, p.deep_embed_rank}), t.get(b + "ffn.s1").shape);
+      if (i > 0 && D != p.deep_embed_rank)
+        shape_error(b + "ffn.s1", shape_text({C, p.deep_embed_rank}), t.get(b + "ffn.s1").shape);
       p.deep_embed_rank = D;
       l.s1 = t.mat(b + "ffn.s1", C, D);
       l.s_emb = t.mat(b + "ffn.s_emb.weight", shared.V, int64_t{D} * D);

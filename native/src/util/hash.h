@@ -89,12 +89,19 @@ class Xxh64 {
   }
 
  private:
-  static constexpr uint64_t kP1 = 11400714785074694791ULL, kP2 = 14029467366897019727ULL,
-                            kP3 = 1609587929392839161ULL, kP4 = 9650029242287828579ULL,
-                            kP5 = 2870177450012600261ULL;
+  static constexpr uint64_t kP1 = 11400714785074694791ULL, kP2 = 14029467366897019727ULL, kP3 = 1609587929392839161ULL,
+                            kP4 = 9650029242287828579ULL, kP5 = 2870177450012600261ULL;
   static uint64_t rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
-  static uint64_t read64(const uint8_t* p) { uint64_t v; std::memcpy(&v, p, 8); return v; }
-  static uint32_t read32(const uint8_t* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
+  static uint64_t read64(const uint8_t* p) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+  }
+  static uint32_t read32(const uint8_t* p) {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+  }
   static uint64_t round(uint64_t acc, uint64_t input) {
     acc += input * kP2;
     acc = rotl(acc, 31);

@@ -4,16 +4,16 @@
 #include <set>
 #include <string>
 
-#include "core/rwkv456_params.h"
-#include "core/rwkv7_params.h"
 #include "cpu/rwkv456_cpu.h"
 #include "cpu/rwkv7_cpu.h"
+#include "model/rwkv456_params.h"
+#include "model/rwkv7_params.h"
 #include "rwkv/error.h"
 #include "rwkv/model.h"
 #include "rwkv/tensor_file.h"
 
 #ifdef RWKV_WITH_CUDA
-#include "core/backends.h"
+#include "cuda/cuda_backend.h"
 #endif
 
 namespace rwkv {
@@ -52,8 +52,9 @@ std::shared_ptr<Model> load_model(std::shared_ptr<const TensorFile> file, const 
   if (params.deep_embed_rank > 0) {
     // The CUDA backend has no DeepEmbed kernels; "auto" runs these models on the CPU.
     if (is_cuda_device(device)) {
-      throw Error(code::kDevice, "the CUDA backend does not run RWKV-7a DeepEmbed (x070-7a) models; this model runs "
-                                 "on device \"cpu\" (or \"auto\")");
+      throw Error(code::kDevice,
+                  "the CUDA backend does not run RWKV-7a DeepEmbed (x070-7a) models; this model runs "
+                  "on device \"cpu\" (or \"auto\")");
     }
     EngineOptions cpu = options;
     cpu.device = "cpu";

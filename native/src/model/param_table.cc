@@ -1,4 +1,4 @@
-#include "core/param_table.h"
+#include "model/param_table.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -64,7 +64,8 @@ TensorView ParamTable::vec(const std::string& name, int64_t n) const {
       big = s;
     }
   }
-  if (v.shape.empty() || non_unit > 1 || big != n) shape_error(name, shape_text({n}) + " or " + shape_text({1, 1, n}), v.shape);
+  if (v.shape.empty() || non_unit > 1 || big != n)
+    shape_error(name, shape_text({n}) + " or " + shape_text({1, 1, n}), v.shape);
   v.shape = {n};
   return v;
 }
@@ -123,7 +124,8 @@ SharedParams read_shared_params(const ParamTable& t, const std::map<std::string,
   s.V = emb.shape[0];
   s.C = emb.shape[1];
   const TensorView& fk = t.get("blocks.0.ffn.key.weight");
-  if (fk.shape.size() != 2 || fk.shape[0] <= 0) shape_error("blocks.0.ffn.key.weight", "(F, " + std::to_string(s.C) + ")", fk.shape);
+  if (fk.shape.size() != 2 || fk.shape[0] <= 0)
+    shape_error("blocks.0.ffn.key.weight", "(F, " + std::to_string(s.C) + ")", fk.shape);
   s.F = fk.shape[0];
   s.L = count_block_layers(tensors);
   constexpr int64_t kMaxDim = int64_t{1} << 30;  // dimensions are kept as int

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/param_table.h"
+#include "model/param_table.h"
 #include "rwkv/model.h"
 #include "rwkv/tensor_file.h"
 

@@ -18,10 +18,10 @@ inline bool has_kv_state(const ModelConfig& c) {
 }
 
 struct StateLayout {
-  size_t per_layer = 0;   // floats per layer
-  size_t att_prev = 0;    // offset of att_x_prev (C floats)
-  size_t wkv = 0;         // offset of the wkv part (v4: aa, bb, pp, C floats each)
-  size_t ffn_prev = 0;    // offset of ffn_x_prev (C floats)
+  size_t per_layer = 0;  // floats per layer
+  size_t att_prev = 0;   // offset of att_x_prev (C floats)
+  size_t wkv = 0;        // offset of the wkv part (v4: aa, bb, pp, C floats each)
+  size_t ffn_prev = 0;   // offset of ffn_x_prev (C floats)
 };
 
 StateLayout state_layout(const ModelConfig& c);

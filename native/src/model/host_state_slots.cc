@@ -1,15 +1,14 @@
-// Host-resident state slots (the CPU backend's side of the slot contract in rwkv/state_slots.h): each slot
-// is a host array, and forward() hands those arrays to Model::forward as the sequences' states, so the
-// results are Model::forward's by construction. Freed slots keep their memory for the next acquire().
-#include "rwkv/state_slots.h"
+// Host-resident state slots (the slot contract in rwkv/state_slots.h for a model whose backend keeps its
+// states in host memory, the CPU's): each slot is a host array, and forward() hands those arrays to Model::forward as
+// the sequences' states, so the results are Model::forward's by construction. Freed slots keep their memory for the
+// next acquire().
+#include "model/host_state_slots.h"
 
 #include <algorithm>
 #include <deque>
 #include <mutex>
-#include <string>
-#include <unordered_set>
 
-#include "core/backends.h"
+#include "model/slot_ledger.h"
 
 namespace rwkv {
 namespace {
@@ -20,37 +19,33 @@ class HostStateSlots final : public StateSlots {
 
   int acquire() override {
     std::lock_guard<std::mutex> lock(mu_);
-    int slot;
-    if (!free_.empty()) {
-      slot = free_.back();
-      free_.pop_back();
-    } else {
+    std::optional<int> slot = ledger_.reuse();
+    if (!slot) {
       slot = static_cast<int>(states_.size());
       states_.emplace_back(floats_);
-      held_.push_back(false);
+      ledger_.add(*slot);
     }
-    model_->initial_state(states_[slot].data());
-    held_[slot] = true;
-    return slot;
+    model_->initial_state(states_[*slot].data());
+    return *slot;
   }
 
   void release(int slot) override {
     std::lock_guard<std::mutex> lock(mu_);
-    check(slot);
-    held_[slot] = false;
-    free_.push_back(slot);
+    ledger_.release(slot);
   }
 
   void write(int slot, const float* state) override {
     std::lock_guard<std::mutex> lock(mu_);
-    check(slot);
-    if (state) std::copy(state, state + floats_, states_[slot].begin());
-    else model_->initial_state(states_[slot].data());
+    ledger_.check(slot);
+    if (state)
+      std::copy(state, state + floats_, states_[slot].begin());
+    else
+      model_->initial_state(states_[slot].data());
   }
 
   void read(int slot, float* state) override {
     std::lock_guard<std::mutex> lock(mu_);
-    check(slot);
+    ledger_.check(slot);
     if (!state) throw Error(code::kArgument, "reading a state slot needs a destination");
     std::copy(states_[slot].begin(), states_[slot].end(), state);
   }
@@ -59,13 +54,10 @@ class HostStateSlots final : public StateSlots {
     std::vector<Sequence> plain(seqs.size());
     {
       std::lock_guard<std::mutex> lock(mu_);
-      std::unordered_set<int> seen;
+      ledger_.check_call(seqs);
       for (size_t i = 0; i < seqs.size(); i++) {
-        check(seqs[i].slot);
-        if (!seen.insert(seqs[i].slot).second) {
-          throw Error(code::kSlot, "state slot " + std::to_string(seqs[i].slot) + " appears twice in one call");
-        }
-        plain[i] = Sequence{seqs[i].tokens, seqs[i].n_tokens, states_[seqs[i].slot].data(), seqs[i].logits, seqs[i].logits_out};
+        plain[i] = Sequence{seqs[i].tokens, seqs[i].n_tokens, states_[seqs[i].slot].data(), seqs[i].logits,
+                            seqs[i].logits_out};
       }
     }
     // The slot arrays never move (a deque of vectors) and a held slot is not released by its owner during
@@ -77,27 +69,17 @@ class HostStateSlots final : public StateSlots {
   const Model& model() const override { return *model_; }
 
  private:
-  void check(int slot) const {
-    if (slot < 0 || slot >= static_cast<int>(held_.size()) || !held_[slot]) {
-      throw Error(code::kSlot, "state slot " + std::to_string(slot) + " is not held (never acquired, or released)");
-    }
-  }
-
   std::shared_ptr<Model> model_;
   const size_t floats_;
   std::mutex mu_;
   std::deque<std::vector<float>> states_;
-  std::vector<bool> held_;
-  std::vector<int> free_;
+  SlotLedger ledger_;
 };
 
 }  // namespace
 
-std::unique_ptr<StateSlots> make_state_slots(std::shared_ptr<Model> model) {
+std::unique_ptr<StateSlots> make_host_state_slots(std::shared_ptr<Model> model) {
   if (!model) throw Error(code::kArgument, "state slots need a model");
-#ifdef RWKV_WITH_CUDA
-  if (auto cuda = make_cuda_state_slots(model)) return cuda;
-#endif
   return std::make_unique<HostStateSlots>(std::move(model));
 }
 

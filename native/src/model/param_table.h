@@ -46,10 +46,10 @@ void refuse_preconverted(const std::map<std::string, TensorView>& tensors);
 
 // The tensors outside the blocks, the same in every RWKV version (each version's parameter table extends this).
 struct SharedTensors {
-  TensorView emb;             // (V, C)
-  TensorView ln0_w, ln0_b;    // block 0's ln0
+  TensorView emb;           // (V, C)
+  TensorView ln0_w, ln0_b;  // block 0's ln0
   TensorView ln_out_w, ln_out_b;
-  TensorView head;            // (V, C)
+  TensorView head;  // (V, C)
 };
 
 // The shared tensors with the dimensions they and the first FFN define (vocabulary V, width C, FFN width F),

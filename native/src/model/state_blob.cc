@@ -2,8 +2,8 @@
 
 #include <cstring>
 
-#include "core/hash.h"
 #include "rwkv/error.h"
+#include "util/hash.h"
 
 namespace rwkv {
 namespace {
@@ -21,12 +21,19 @@ constexpr char kMagic[8] = {'R', 'W', 'K', 'V', 'S', 'T', 'A', 'T'};
 constexpr size_t kChecksumAt = 88;
 
 template <typename T>
-void put(uint8_t* p, T v) { std::memcpy(p, &v, sizeof v); }
+void put(uint8_t* p, T v) {
+  std::memcpy(p, &v, sizeof v);
+}
 template <typename T>
-T get(const uint8_t* p) { T v; std::memcpy(&v, p, sizeof v); return v; }
+T get(const uint8_t* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
 
 void put_text(uint8_t* p, const std::string& s, size_t width, const char* field) {
-  if (s.size() > width) throw Error(code::kArgument, std::string("state ") + field + " is longer than " + std::to_string(width) + " bytes");
+  if (s.size() > width)
+    throw Error(code::kArgument, std::string("state ") + field + " is longer than " + std::to_string(width) + " bytes");
   std::memset(p, 0, width);
   std::memcpy(p, s.data(), s.size());
 }
@@ -110,12 +117,15 @@ StateInfo decode_state_blob(const uint8_t* blob, size_t len, const float** paylo
 
 void check_state_matches(const StateInfo& found, const StateInfo& expected) {
   auto refuse = [](const std::string& field, const std::string& got, const std::string& want) {
-    throw Error(code::kStateMismatch, "state belongs to another " + field + ": it has " + got + ", this engine expects " + want);
+    throw Error(code::kStateMismatch,
+                "state belongs to another " + field + ": it has " + got + ", this engine expects " + want);
   };
   if (found.version != expected.version) refuse("model version", found.version, expected.version);
-  if (found.model_fingerprint != expected.model_fingerprint) refuse("model", "fingerprint " + found.model_fingerprint, "fingerprint " + expected.model_fingerprint);
+  if (found.model_fingerprint != expected.model_fingerprint)
+    refuse("model", "fingerprint " + found.model_fingerprint, "fingerprint " + expected.model_fingerprint);
   if (!expected.tokenizer_fingerprint.empty() && found.tokenizer_fingerprint != expected.tokenizer_fingerprint) {
-    refuse("tokenizer", "fingerprint " + (found.tokenizer_fingerprint.empty() ? std::string("(none)") : found.tokenizer_fingerprint),
+    refuse("tokenizer",
+           "fingerprint " + (found.tokenizer_fingerprint.empty() ? std::string("(none)") : found.tokenizer_fingerprint),
            "fingerprint " + expected.tokenizer_fingerprint);
   }
   auto dims = [](const StateInfo& s) {

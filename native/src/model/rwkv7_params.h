@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/param_table.h"
+#include "model/param_table.h"
 #include "rwkv/model.h"
 #include "rwkv/tensor_file.h"
 
@@ -17,21 +17,21 @@ struct Rwkv7LayerParams {
   TensorView x_r, x_w, x_k, x_v, x_a, x_g;
   TensorView w0, a0, v0;  // v0 empty in layer 0
   TensorView k_k, k_a;
-  TensorView r_k;                  // (H, N)
+  TensorView r_k;                             // (H, N)
   TensorView w1, w2, a1, a2, g1, g2, v1, v2;  // (C,D) and (D,C); v1/v2 empty in layer 0
   TensorView receptance, key, value, output;  // (C, C), (out, in)
   TensorView ln_x_w, ln_x_b;
-  TensorView ffn_x_k;       // (C)
-  TensorView ffn_key;       // (F, C)
-  TensorView ffn_value;     // (C, F)
+  TensorView ffn_x_k;    // (C)
+  TensorView ffn_key;    // (F, C)
+  TensorView ffn_value;  // (C, F)
   // RWKV-7a DeepEmbed (x070-7a) only, empty otherwise: the FFN's hidden units are scaled per token by
   // (ln2(x) s1) M s2 + s0, where M (D x D) is the token's s_emb row plus s_emb_x applied to its normed
   // embedding (the official loader folds s_emb_x into s_emb; s_emb_x is optional).
-  TensorView s_emb;         // (V, D*D)
-  TensorView s_emb_x;       // (D*D, C), (out, in); may be empty
-  TensorView s1;            // (C, D)
-  TensorView s2;            // (D, F)
-  TensorView s0;            // (F)
+  TensorView s_emb;    // (V, D*D)
+  TensorView s_emb_x;  // (D*D, C), (out, in); may be empty
+  TensorView s1;       // (C, D)
+  TensorView s2;       // (D, F)
+  TensorView s0;       // (F)
 };
 
 struct Rwkv7Params : SharedTensors {

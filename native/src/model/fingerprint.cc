@@ -6,8 +6,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/hash.h"
-#include "core/rwkv7_params.h"
+#include "model/rwkv7_params.h"
+#include "util/hash.h"
 
 namespace rwkv {
 
@@ -32,7 +32,8 @@ std::string fingerprint_tensors(const std::map<std::string, TensorView>& tensors
 
   std::atomic<size_t> next{0};
   auto work = [&] {
-    for (size_t i; (i = next.fetch_add(1)) < blocks.size();) blocks[i].digest = Xxh64::hash(blocks[i].data, blocks[i].bytes);
+    for (size_t i; (i = next.fetch_add(1)) < blocks.size();)
+      blocks[i].digest = Xxh64::hash(blocks[i].data, blocks[i].bytes);
   };
   unsigned hw = std::max(1u, std::thread::hardware_concurrency());
   size_t n_threads = std::min<size_t>(hw, blocks.size());

@@ -1,4 +1,4 @@
-#include "core/state_layout.h"
+#include "model/state_layout.h"
 
 #include <algorithm>
 #include <cstring>
@@ -64,7 +64,8 @@ bool apply_time_state(const std::map<std::string, TensorView>& tensors, const Mo
       std::string got = "(";
       for (size_t i = 0; i < t.shape.size(); i++) got += (i ? ", " : "") + std::to_string(t.shape[i]);
       throw Error(code::kStateMismatch, source + ": " + name + " has shape " + got + "); this model's heads need (" +
-                                            std::to_string(H) + ", " + std::to_string(N) + ", " + std::to_string(N) + ")");
+                                            std::to_string(H) + ", " + std::to_string(N) + ", " + std::to_string(N) +
+                                            ")");
     }
     std::vector<float> v;
     try {

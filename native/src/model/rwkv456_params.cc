@@ -1,4 +1,4 @@
-#include "core/rwkv456_params.h"
+#include "model/rwkv456_params.h"
 
 #include "rwkv/error.h"
 
@@ -25,13 +25,15 @@ void read_heads(const ParamTable& t, const std::string& version, int64_t C, int6
     if (s.size() != 1 || s[0] <= 0) shape_error(name, "(H)", v.shape);
     *H = s[0];
     if (C % *H != 0) {
-      throw Error(code::kModelShape, "tensor " + name + ": " + std::to_string(*H) + " heads do not divide n_embd " + std::to_string(C));
+      throw Error(code::kModelShape,
+                  "tensor " + name + ": " + std::to_string(*H) + " heads do not divide n_embd " + std::to_string(C));
     }
     *N = C / *H;
   }
   if (*H * *N != C) {
-    throw Error(code::kModelShape, "tensor " + name + ": shape " + shape_text(v.shape) + " gives H*N = " +
-                                       std::to_string(*H * *N) + ", but n_embd (from emb.weight) is " + std::to_string(C));
+    throw Error(code::kModelShape, "tensor " + name + ": shape " + shape_text(v.shape) +
+                                       " gives H*N = " + std::to_string(*H * *N) +
+                                       ", but n_embd (from emb.weight) is " + std::to_string(C));
   }
 }
 

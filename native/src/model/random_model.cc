@@ -12,10 +12,10 @@
 #include <thread>
 #include <vector>
 
-#include "core/hash.h"
 #include "rwkv/error.h"
 #include "rwkv/model.h"
 #include "rwkv/tensor_file.h"
+#include "util/hash.h"
 
 namespace rwkv {
 
@@ -149,9 +149,8 @@ std::shared_ptr<const TensorFile> random_rwkv7_tensors(const RandomModelShape& s
     const double lnx = det_pow(static_cast<double>(i + 1) / L, 0.7);
     around(b + "att.ln_x.weight", {C}, lnx, 0.05);
     uniform(b + "att.ln_x.bias", {C}, 0.05);
-    channel_vec(b + "ffn.x_k", 0.0, [C, r10](int64_t c) {
-      return 1.0 - det_pow(static_cast<double>(c) / C, r10 * r10 * r10 * r10);
-    });
+    channel_vec(b + "ffn.x_k", 0.0,
+                [C, r10](int64_t c) { return 1.0 - det_pow(static_cast<double>(c) / C, r10 * r10 * r10 * r10); });
     uniform(b + "ffn.key.weight", {F, C}, inv_sqrt_c);
     uniform(b + "ffn.value.weight", {C, F}, 0.5 * std::sqrt(3.0 / static_cast<double>(F)));
   }
