@@ -10,6 +10,10 @@
 #   REDIS_CLUSTER_PORT   port of the first node, default 7391; the others take the next two (each node
 #                        also listens on its port + 10000 for the cluster bus)
 #   REDIS_CLUSTER_DIR    directory of the nodes' data directories, default ${TMPDIR:-/tmp}/rwkvstream-redis-cluster-<port>
+#   REDIS_TLS_DIR, REDIS_ACL_FILE, REDIS_TLS_AUTH_CLIENTS   TLS and ACL users of every node (see start.sh); the
+#                        cluster bus speaks TLS too, and the URL printed is rediss:// (start-cluster-secure.sh)
+#   REDIS_USERNAME, REDIS_PASSWORD_FILE   with REDIS_ACL_FILE: the login of redis-cli (the password reaches it
+#                        through REDISCLI_AUTH, never its command line)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -35,6 +39,25 @@ mkdir -p -- "$dir"
 # The nodes' configuration: the project's settings plus cluster mode. nodes.conf (the node's view of the
 # cluster) lives in each node's data directory, so a wiped node forgets its cluster.
 conf="${dir}/cluster.conf"
+# TLS (start-cluster-secure.sh): the nodes also talk to each other over TLS on the cluster bus, and redis-cli
+# logs in with the client certificate (required when REDIS_TLS_AUTH_CLIENTS=yes).
+cli=(redis-cli)
+tls_cluster=''
+scheme=redis
+if [[ -n "${REDIS_TLS_DIR:-}" ]]; then
+  cli+=(--tls --cacert "${REDIS_TLS_DIR}/ca.crt" --cert "${REDIS_TLS_DIR}/client.crt" --key "${REDIS_TLS_DIR}/client.key")
+  tls_cluster='tls-cluster yes'
+  scheme=rediss
+fi
+auth=''
+# Only a cluster with ACL users gets a login (a shell configured for another Redis may carry these variables).
+if [[ -n "${REDIS_ACL_FILE:-}" ]]; then
+  [[ -n "${REDIS_USERNAME:-}" ]] && cli+=(--user "$REDIS_USERNAME")
+  [[ -n "${REDIS_PASSWORD_FILE:-}" ]] && auth="$(tr -d '\n' <"$REDIS_PASSWORD_FILE")"
+fi
+rcli() {
+  if [[ -n "$auth" ]]; then REDISCLI_AUTH="$auth" "${cli[@]}" "$@"; else "${cli[@]}" "$@"; fi
+}
 cat >"$conf" <<CONF
 include ${here}/redis.conf
 cluster-enabled yes
@@ -42,21 +65,22 @@ cluster-config-file nodes.conf
 cluster-node-timeout 5000
 # A node that lost a master's slots keeps serving the other slots' keys.
 cluster-require-full-coverage no
+${tls_cluster}
 CONF
 
 for port in "${ports[@]}"; do
   REDIS_PORT="$port" REDIS_DATA_DIR="${dir}/node-${port}" REDIS_CONF="$conf" "${here}/start.sh" "${fresh[@]}" >/dev/null
 done
 
-state() { redis-cli -h 127.0.0.1 -p "$base" cluster info 2>/dev/null | tr -d '\r' | sed -n 's/^cluster_state://p'; }
-slots() { redis-cli -h 127.0.0.1 -p "$base" cluster info 2>/dev/null | tr -d '\r' | sed -n 's/^cluster_slots_assigned://p'; }
+state() { rcli -h 127.0.0.1 -p "$base" cluster info 2>/dev/null | tr -d '\r' | sed -n 's/^cluster_state://p'; }
+slots() { rcli -h 127.0.0.1 -p "$base" cluster info 2>/dev/null | tr -d '\r' | sed -n 's/^cluster_slots_assigned://p'; }
 if [[ "$(slots)" != 16384 ]]; then
   log "forming the cluster of 127.0.0.1:${ports[0]}, :${ports[1]}, :${ports[2]}"
-  redis-cli --cluster create "${ports[@]/#/127.0.0.1:}" --cluster-replicas 0 --cluster-yes >&2 ||
+  rcli --cluster create "${ports[@]/#/127.0.0.1:}" --cluster-replicas 0 --cluster-yes >&2 ||
     die "redis-cli --cluster create failed (a node may belong to another cluster: use --fresh)"
 fi
 for _ in $(seq 1 100); do
-  [[ "$(state)" == ok ]] && { printf 'redis://127.0.0.1:%s\n' "$base"; exit 0; }
+  [[ "$(state)" == ok ]] && { printf '%s://127.0.0.1:%s\n' "$scheme" "$base"; exit 0; }
   sleep 0.1
 done
 die "the cluster on 127.0.0.1:${base} did not reach cluster_state:ok in 10 s"

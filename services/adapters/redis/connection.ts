@@ -39,7 +39,8 @@ async function connectOnce(access: RedisAccess, name: string): Promise<RedisClie
   // ioredis rejects a failed connect with a bare "Connection is closed"; the cause comes as an 'error' event.
   let cause: unknown;
   redis.on('error', (err) => {
-    cause ??= err;
+    // A Cluster reports only "Failed to refresh slots cache"; its last node's error (WRONGPASS, TLS) says why.
+    cause ??= (err as { lastNodeError?: Error }).lastNodeError ?? err;
   });
   try {
     await redis.connect();
