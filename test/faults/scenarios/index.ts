@@ -9,6 +9,7 @@ import { badMessages } from './bad-messages.ts';
 import { fetchRefusals } from './fetch-refusals.ts';
 import { fuzz } from './fuzz.ts';
 import { load } from './load.ts';
+import { oversizedDeadLetter } from './oversized-dead-letter.ts';
 import { badModels } from './bad-models.ts';
 import { workerKill } from './worker-kill.ts';
 import { zombie } from './zombie.ts';
@@ -36,6 +37,7 @@ export const scenarios: Scenario[] = [
   // Bad input beside good work, then fuzzing, then load.
   badMessages,
   badDocuments,
+  oversizedDeadLetter,
   fetchRefusals,
   streamFlood,
   badModels,
