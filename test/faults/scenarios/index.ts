@@ -17,6 +17,7 @@ import { redisRestart } from './redis-restart.ts';
 import { redisOutage } from './redis-outage.ts';
 import { redisCluster } from './redis-cluster.ts';
 import { securedServicesScenario } from './secured-services.ts';
+import { securedRedisTopologies } from './secured-redis-topologies.ts';
 import { streamFlood } from './stream-flood.ts';
 import { volatileRedis } from './volatile-redis.ts';
 
@@ -34,6 +35,7 @@ export const scenarios: Scenario[] = [
   redisCluster,
   // Secured services end to end, and wrong credentials beside good work.
   securedServicesScenario,
+  securedRedisTopologies,
   // Bad input beside good work, then fuzzing, then load.
   badMessages,
   badDocuments,
