@@ -56,7 +56,10 @@ port_open() {
 ping_ok() {
   if [[ -n "$REDIS_TLS_DIR" ]]; then
     local reply
-    reply="$(timeout 2 redis-cli --tls --cacert "${REDIS_TLS_DIR}/ca.crt" -h 127.0.0.1 -p "$REDIS_PORT" PING 2>&1)" || return 1
+    local cert=()
+    # A server that requires client certificates (REDIS_TLS_AUTH_CLIENTS=yes) gets the client's one.
+    [[ -f "${REDIS_TLS_DIR}/client.crt" ]] && cert=(--cert "${REDIS_TLS_DIR}/client.crt" --key "${REDIS_TLS_DIR}/client.key")
+    reply="$(timeout 2 redis-cli --tls --cacert "${REDIS_TLS_DIR}/ca.crt" "${cert[@]}" -h 127.0.0.1 -p "$REDIS_PORT" PING 2>&1)" || return 1
     [[ "$reply" == PONG* || "$reply" == *NOAUTH* ]]
     return
   fi

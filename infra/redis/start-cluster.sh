@@ -13,6 +13,10 @@
 #   REDIS_CLUSTER_DIR    directory of the nodes' data directories, default ${TMPDIR:-/tmp}/rwkvstream-redis-cluster-<port>
 #   REDIS_CLUSTER_TIMEOUT  seconds to wait for every node to serve, default 60 (restarted nodes of a formed
 #                        cluster need a few seconds, more when they were down longer than cluster-node-timeout)
+#   REDIS_TLS_DIR, REDIS_ACL_FILE, REDIS_TLS_AUTH_CLIENTS   TLS and ACL users of every node (see start.sh); the
+#                        cluster bus speaks TLS too, and the URL printed is rediss:// (start-cluster-secure.sh)
+#   REDIS_USERNAME, REDIS_PASSWORD_FILE   with REDIS_ACL_FILE: the login of redis-cli (the password reaches it
+#                        through REDISCLI_AUTH, never its command line)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -40,6 +44,25 @@ mkdir -p -- "$dir"
 # The nodes' configuration: the project's settings plus cluster mode. nodes.conf (the node's view of the
 # cluster) lives in each node's data directory, so a wiped node forgets its cluster.
 conf="${dir}/cluster.conf"
+# TLS (start-cluster-secure.sh): the nodes also talk to each other over TLS on the cluster bus, and redis-cli
+# logs in with the client certificate (required when REDIS_TLS_AUTH_CLIENTS=yes).
+cli=(redis-cli)
+tls_cluster=''
+scheme=redis
+if [[ -n "${REDIS_TLS_DIR:-}" ]]; then
+  cli+=(--tls --cacert "${REDIS_TLS_DIR}/ca.crt" --cert "${REDIS_TLS_DIR}/client.crt" --key "${REDIS_TLS_DIR}/client.key")
+  tls_cluster='tls-cluster yes'
+  scheme=rediss
+fi
+auth=''
+# Only a cluster with ACL users gets a login (a shell configured for another Redis may carry these variables).
+if [[ -n "${REDIS_ACL_FILE:-}" ]]; then
+  [[ -n "${REDIS_USERNAME:-}" ]] && cli+=(--user "$REDIS_USERNAME")
+  [[ -n "${REDIS_PASSWORD_FILE:-}" ]] && auth="$(tr -d '\n' <"$REDIS_PASSWORD_FILE")"
+fi
+rcli() {
+  if [[ -n "$auth" ]]; then REDISCLI_AUTH="$auth" "${cli[@]}" "$@"; else "${cli[@]}" "$@"; fi
+}
 cat >"$conf" <<CONF
 include ${here}/redis.conf
 cluster-enabled yes
@@ -47,6 +70,7 @@ cluster-config-file nodes.conf
 cluster-node-timeout 5000
 # A node that lost a master's slots keeps serving the other slots' keys.
 cluster-require-full-coverage no
+${tls_cluster}
 CONF
 
 for port in "${ports[@]}"; do
@@ -55,10 +79,10 @@ done
 
 # One node's CLUSTER INFO field ("" when the node does not answer).
 field() { sed -n "s/^$2://p" <<<"$1"; }
-info() { redis-cli -h 127.0.0.1 -p "$1" cluster info 2>/dev/null | tr -d '\r'; }
-myid() { redis-cli -h 127.0.0.1 -p "$1" cluster myid 2>/dev/null | tr -d '\r'; }
+info() { rcli -h 127.0.0.1 -p "$1" cluster info 2>/dev/null | tr -d '\r'; }
+myid() { rcli -h 127.0.0.1 -p "$1" cluster myid 2>/dev/null | tr -d '\r'; }
 # The ids of the nodes a node knows (handshakes in progress aside), sorted.
-view() { redis-cli -h 127.0.0.1 -p "$1" cluster nodes 2>/dev/null | tr -d '\r' | awk '$3 !~ /handshake/ {print $1}' | sort | tr '\n' ' '; }
+view() { rcli -h 127.0.0.1 -p "$1" cluster nodes 2>/dev/null | tr -d '\r' | awk '$3 !~ /handshake/ {print $1}' | sort | tr '\n' ' '; }
 # A node that has joined no cluster: no slot assigned, only itself known.
 blank() {
   local i; i="$(info "$1")"
@@ -95,7 +119,7 @@ blanks=0
 for port in "${ports[@]}"; do blank "$port" && blanks=$((blanks + 1)); done
 if ((blanks == ${#ports[@]})); then
   log "forming the cluster of 127.0.0.1:${ports[0]}, :${ports[1]}, :${ports[2]}"
-  redis-cli --cluster create "${ports[@]/#/127.0.0.1:}" --cluster-replicas 0 --cluster-yes >&2 ||
+  rcli --cluster create "${ports[@]/#/127.0.0.1:}" --cluster-replicas 0 --cluster-yes >&2 ||
     die "redis-cli --cluster create failed (a node may belong to another cluster: use --fresh)"
 elif ((blanks > 0)); then
   # Some nodes kept an earlier cluster's configuration (nodes.conf) and others did not: they never agree.
@@ -113,4 +137,4 @@ until serving; do
   fi
   sleep 0.1
 done
-printf 'redis://127.0.0.1:%s\n' "$base"
+printf '%s://127.0.0.1:%s\n' "$scheme" "$base"

@@ -27,35 +27,9 @@ user=rwkvstream
 
 log() { printf '[redis] %s\n' "$*" >&2; }
 die() { printf '[redis] error: %s\n' "$*" >&2; exit 1; }
-command -v openssl >/dev/null || die "openssl not found (apt-get install -y openssl)"
-
-mkdir -p -- "$secrets"
-chmod 700 -- "$secrets"
-# Made once: clients keep trusting the same CA across restarts.
-if [[ ! -f "${secrets}/ca.crt" ]]; then
-  log "making a CA and certificates in ${secrets}"
-  (
-    cd -- "$secrets"
-    umask 077
-    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=rwkvstream test CA" \
-      -keyout ca.key -out ca.crt 2>/dev/null
-    for who in server client; do
-      openssl req -newkey rsa:2048 -nodes -subj "/CN=rwkvstream ${who}" -keyout "${who}.key" -out "${who}.csr" 2>/dev/null
-      printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"${who}.ext"
-      openssl x509 -req -in "${who}.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
-        -extfile "${who}.ext" -out "${who}.crt" 2>/dev/null
-      rm -f -- "${who}.csr" "${who}.ext"
-    done
-    chmod 644 ca.crt
-  ) || die "openssl could not make the certificates"
-fi
-if [[ ! -f "${secrets}/password" ]]; then
-  (umask 077 && openssl rand -hex 24 >"${secrets}/password")
-fi
-# The ACL file holds the password's SHA-256, not the password.
-hash="$(tr -d '\n' <"${secrets}/password" | openssl dgst -sha256 -r | cut -d' ' -f1)"
-(umask 077 && printf 'user default off\nuser %s on #%s ~* &* +@all\n' "$user" "$hash" >"${secrets}/users.acl")
+# shellcheck source-path=SCRIPTDIR source=secrets.sh
+source "${here}/secrets.sh"
+make_redis_secrets "$secrets" "$user"
 
 url="$(REDIS_TLS_DIR="$secrets" REDIS_ACL_FILE="${secrets}/users.acl" "${here}/start.sh" "$@")"
-printf 'REDIS_URL=%s\nREDIS_USERNAME=%s\nREDIS_PASSWORD_FILE=%s\nREDIS_TLS_CA_FILE=%s\nREDIS_TLS_CERT_FILE=%s\nREDIS_TLS_KEY_FILE=%s\n' \
-  "$url" "$user" "${secrets}/password" "${secrets}/ca.crt" "${secrets}/client.crt" "${secrets}/client.key"
+print_redis_settings "$url" "$user" "$secrets"

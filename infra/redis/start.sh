@@ -16,6 +16,9 @@
 #   REDIS_START_TIMEOUT  seconds to wait for PING, default 60 (loading a large AOF takes a while)
 #   REDIS_TLS_DIR        TLS only on REDIS_PORT with ca.crt, server.crt, server.key from here (start-secure.sh)
 #   REDIS_ACL_FILE       ACL file of the server's users (start-secure.sh)
+#   REDIS_TLS_AUTH_CLIENTS  with REDIS_TLS_DIR: "optional" (default) accepts client certificates, "yes" requires
+#                        one signed by the CA (start-cluster-secure.sh)
+#   REDIS_SENTINEL       "yes": REDIS_CONF is a Sentinel's configuration, run with --sentinel (start-sentinel.sh)
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -84,15 +87,20 @@ fi
 mkdir -p -- "$REDIS_DATA_DIR"
 touch -- "$REDIS_MARKER_FILE"
 
+case "${REDIS_TLS_AUTH_CLIENTS:-optional}" in yes | optional | no) ;; *) die "REDIS_TLS_AUTH_CLIENTS must be yes, optional or no" ;; esac
 overrides=(--port "$REDIS_PORT" --dir "$REDIS_DATA_DIR" --daemonize no --logfile "")
 if [[ -n "$REDIS_TLS_DIR" ]]; then
   # TLS only: no plaintext port at all. Client certificates are accepted, not required.
   overrides=(--port 0 --tls-port "$REDIS_PORT" --dir "$REDIS_DATA_DIR" --daemonize no --logfile ""
     --tls-cert-file "${REDIS_TLS_DIR}/server.crt" --tls-key-file "${REDIS_TLS_DIR}/server.key"
-    --tls-ca-cert-file "${REDIS_TLS_DIR}/ca.crt" --tls-auth-clients optional)
+    --tls-ca-cert-file "${REDIS_TLS_DIR}/ca.crt" --tls-auth-clients "${REDIS_TLS_AUTH_CLIENTS:-optional}")
 fi
 if [[ -n "$REDIS_ACL_FILE" ]]; then
   overrides+=(--aclfile "$REDIS_ACL_FILE")
+fi
+if [[ "${REDIS_SENTINEL:-}" == yes ]]; then
+  # Sentinel mode; the Sentinel rewrites REDIS_CONF with what it learns (replicas, other Sentinels, epochs).
+  overrides=(--sentinel "${overrides[@]}")
 fi
 if [[ -n "${REDIS_MAXMEMORY:-}" ]]; then
   overrides+=(--maxmemory "$REDIS_MAXMEMORY")

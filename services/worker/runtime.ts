@@ -2,7 +2,6 @@
 // (model) queues, the Kafka consumer that feeds them and the producer results leave by, and the metrics
 // endpoint. `roles` picks what runs here; by default everything does. Without Kafka brokers the ingest role
 // reads the Redis inbox queue instead, and results and dead letters go to Redis streams.
-import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 
 import { Queue, Worker } from 'bullmq';
@@ -21,7 +20,7 @@ import { consumerLag } from '../adapters/kafka/lag.ts';
 import { plainKafka, type KafkaAccess } from '../adapters/kafka/security.ts';
 import { kafkaSinks } from '../adapters/kafka/sinks.ts';
 import { KafkaSource } from '../adapters/kafka/record-source.ts';
-import { ensureTopics } from '../adapters/kafka/topics.ts';
+import { DEAD_LETTER_MAX_BYTES, ensureTopics } from '../adapters/kafka/topics.ts';
 import type { Logger } from '../log.ts';
 import { PipelineMetrics } from '../metrics/metrics.ts';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.ts';
@@ -36,6 +35,7 @@ import { readStatus } from '../status/read-status.ts';
 import { RedisDocumentStore } from '../adapters/redis/document-store.ts';
 import { RedisEventLog } from '../adapters/redis/event-log.ts';
 import { RedisResultStore } from '../adapters/redis/result-store.ts';
+import { redisDeadLetterOverflow } from '../adapters/redis/dead-letter-store.ts';
 import { redisSinks } from '../adapters/redis/sinks.ts';
 import { RedisStateStore } from '../adapters/redis/state-store.ts';
 import { Throttle } from './throttle.ts';
@@ -123,7 +123,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
     const keys = new Keys(service.prefix, { cluster: redisAccess.cluster });
     let kafka: { client: KafkaClient; admin: ReturnType<KafkaClient['admin']> } | null = null;
-    let sinks = redisSinks(redis, keys, service.streamMaxLength);
+    // A dead letter too large for its topic (or, without Kafka, above the same limit) is kept in Redis and
+    // published by reference.
+    const overflow = redisDeadLetterOverflow(redis, keys, service.resultTtlSeconds);
+    let sinks = redisSinks(redis, keys, service.streamMaxLength, { maxBytes: DEAD_LETTER_MAX_BYTES, overflow });
     if (kafkaAccess) {
       const client = createKafka(kafkaAccess, service.clientId, log);
       const admin = client.admin();
@@ -135,12 +138,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       await producer.connect();
       cleanup.push(() => producer.disconnect());
       kafka = { client, admin };
-      // A dead letter too large for its topic is kept in Redis and published by reference.
-      sinks = kafkaSinks(producer, service.topics, async (json, reason) => {
-        const key = keys.deadLetter(randomUUID());
-        await redis.multi().hset(key, 'letter', json, 'reason', reason).expire(key, service.resultTtlSeconds).exec();
-        return key;
-      });
+      sinks = kafkaSinks(producer, service.topics, overflow);
     }
 
     const queues = openQueues(queueConnection, keys.queuePrefix);

@@ -5,6 +5,7 @@ import type { Producer } from 'kafkajs';
 import type { DeadLetterSink, ResultSink } from '../../../pipelines/ports.ts';
 import type { Topics } from '../../../schemas/config.ts';
 import type { DeadLetter } from '../../../schemas/dead-letter.ts';
+import type { DeadLetterOverflow } from '../redis/dead-letter-store.ts';
 
 export class KafkaResultSink implements ResultSink {
   constructor(
@@ -16,9 +17,6 @@ export class KafkaResultSink implements ResultSink {
     await this.producer.send({ topic: this.topic, acks: -1, messages: [{ key, value: json }] });
   }
 }
-
-/** Keeps a dead letter the topic refused; returns where. */
-export type DeadLetterOverflow = (json: string, reason: string) => Promise<string>;
 
 /** The broker's refusal of a message for its size (kafkajs reports it in the error or its cause). */
 function tooLarge(err: unknown): boolean {
@@ -44,9 +42,7 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
       if (!this.overflow || !tooLarge(err)) throw err;
       // A dead letter must never stop the consumer: the whole letter goes to Redis, a reference to the topic.
       const reason = `the dead letter has ${Buffer.byteLength(json)} bytes, more than the dead-letter topic accepts`;
-      const redisKey = await this.overflow(json, reason);
-      const { original: _original, ...rest } = letter;
-      await this.#send(letter, JSON.stringify({ ...rest, stored: { redisKey, bytes: Buffer.byteLength(json), reason } }));
+      await this.#send(letter, JSON.stringify(await this.overflow(letter, json, reason)));
     }
   }
 

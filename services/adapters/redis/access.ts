@@ -157,6 +157,9 @@ export function createRedis(access: RedisAccess, options: RedisOptions): RedisCl
       name: access.sentinelName!,
       ...(access.sentinelPassword !== undefined ? { sentinelPassword: access.sentinelPassword } : {}),
       ...(tlsOn ? { enableTLSForSentinelMode: true, sentinelTLS: { ...access.tls } } : {}),
+      // The Sentinels are asked again on their own schedule (by default forever): a single try (a command's
+      // connection) must give up on them too, or a wrong Sentinel password hangs the command.
+      ...(options.retryStrategy ? { sentinelRetryStrategy: options.retryStrategy } : {}),
     });
   }
   return new Redis({

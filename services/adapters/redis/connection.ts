@@ -72,7 +72,8 @@ async function connectOnce(access: RedisAccess, name: string): Promise<RedisClie
   // ioredis rejects a failed connect with a bare "Connection is closed"; the cause comes as an 'error' event.
   let cause: unknown;
   redis.on('error', (err) => {
-    cause ??= err;
+    // A Cluster reports only "Failed to refresh slots cache"; its last node's error (WRONGPASS, TLS) says why.
+    cause ??= (err as { lastNodeError?: Error }).lastNodeError ?? err;
   });
   // Whatever ioredis does, the attempt ends by this deadline; the timer also keeps the process alive meanwhile.
   let timer: NodeJS.Timeout | undefined;

@@ -9,6 +9,7 @@ import { badMessages } from './bad-messages.ts';
 import { fetchRefusals } from './fetch-refusals.ts';
 import { fuzz } from './fuzz.ts';
 import { load } from './load.ts';
+import { oversizedDeadLetter } from './oversized-dead-letter.ts';
 import { badModels } from './bad-models.ts';
 import { workerKill } from './worker-kill.ts';
 import { zombie } from './zombie.ts';
@@ -16,6 +17,7 @@ import { redisRestart } from './redis-restart.ts';
 import { redisOutage } from './redis-outage.ts';
 import { redisCluster } from './redis-cluster.ts';
 import { securedServicesScenario } from './secured-services.ts';
+import { securedRedisTopologies } from './secured-redis-topologies.ts';
 import { streamFlood } from './stream-flood.ts';
 import { volatileRedis } from './volatile-redis.ts';
 
@@ -33,9 +35,11 @@ export const scenarios: Scenario[] = [
   redisCluster,
   // Secured services end to end, and wrong credentials beside good work.
   securedServicesScenario,
+  securedRedisTopologies,
   // Bad input beside good work, then fuzzing, then load.
   badMessages,
   badDocuments,
+  oversizedDeadLetter,
   fetchRefusals,
   streamFlood,
   badModels,
