@@ -82,7 +82,14 @@ interface Run {
 }
 
 function record(topic: string, offset: number, key: string, value: object): RawRecord {
-  return { topic, partition: 0, offset: String(offset), key: Buffer.from(key), value: Buffer.from(JSON.stringify(value)), timestamp: '0' };
+  return {
+    topic,
+    partition: 0,
+    offset: String(offset),
+    key: Buffer.from(key),
+    value: Buffer.from(JSON.stringify(value)),
+    timestamp: '0',
+  };
 }
 
 function eventText(stream: number, i: number): string {
@@ -91,7 +98,8 @@ function eventText(stream: number, i: number): string {
 
 function documentText(d: number, bytes: number): string {
   let text = '';
-  for (let i = 0; text.length < bytes; i++) text += `[${d}.${i}] line ${i % 13} of report ${d}: pressure ${(i * 31 + d) % 97} kPa, nominal.\n`;
+  for (let i = 0; text.length < bytes; i++)
+    text += `[${d}.${i}] line ${i % 13} of report ${d}: pressure ${(i * 31 + d) % 97} kPa, nominal.\n`;
   return text.slice(0, bytes);
 }
 
@@ -103,25 +111,36 @@ async function takeIn(workload: Workload, deps: IngestDeps): Promise<void> {
     const pending: Promise<void>[] = [];
     for (let s = 0; s < streams; s++) {
       // One stream's events in order; streams side by side.
-      pending.push((async () => {
-        for (let i = 0; i < events; i++) {
-          const stream = `bench/s${s}`;
-          await ingestEventRecord(record('events', s * events + i, stream, { schema: EVENT_SCHEMA_V1, stream, text: eventText(s, i) }), deps);
-        }
-      })());
+      pending.push(
+        (async () => {
+          for (let i = 0; i < events; i++) {
+            const stream = `bench/s${s}`;
+            await ingestEventRecord(
+              record('events', s * events + i, stream, { schema: EVENT_SCHEMA_V1, stream, text: eventText(s, i) }),
+              deps,
+            );
+          }
+        })(),
+      );
       if (pending.length >= 100) await Promise.all(pending.splice(0));
     }
     await Promise.all(pending);
     return;
   }
   const bytes = Number(opts['document-bytes']);
-  await Promise.all(Array.from({ length: Number(opts.documents) }, (_, d) =>
-    ingestDocumentRecord(record('documents', d, `bench-doc-${d}`, {
-      schema: DOCUMENT_SCHEMA_V1,
-      id: `bench-doc-${d}`,
-      task: { kind: 'classify', labels: ['ok', 'fault'] },
-      body: { kind: 'text', text: documentText(d, bytes) },
-    }), deps)));
+  await Promise.all(
+    Array.from({ length: Number(opts.documents) }, (_, d) =>
+      ingestDocumentRecord(
+        record('documents', d, `bench-doc-${d}`, {
+          schema: DOCUMENT_SCHEMA_V1,
+          id: `bench-doc-${d}`,
+          task: { kind: 'classify', labels: ['ok', 'fault'] },
+          body: { kind: 'text', text: documentText(d, bytes) },
+        }),
+        deps,
+      ),
+    ),
+  );
 }
 
 async function run(workload: Workload, mode: Mode, brokers: string, settings: PipelineSettings): Promise<Run> {
@@ -131,10 +150,18 @@ async function run(workload: Workload, mode: Mode, brokers: string, settings: Pi
   const queues = openQueues(redis, prefix);
   const ingest: IngestDeps = {
     settings,
-    documents: new RedisDocumentStore(redis, keys, { retentionSeconds: 3600, partTtlSeconds: 3600, maxDocumentBytes: settings.maxDocumentBytes }),
+    documents: new RedisDocumentStore(redis, keys, {
+      retentionSeconds: 3600,
+      partTtlSeconds: 3600,
+      maxDocumentBytes: settings.maxDocumentBytes,
+    }),
     events: new RedisEventLog(redis, keys),
     queue: new BullJobQueue(queues, { attempts: 3, backoffMs: 200 }),
-    deadLetters: { publish: async (letter) => { throw new Error(`bench input was refused: ${letter.code} ${letter.reason}`); } },
+    deadLetters: {
+      publish: async (letter) => {
+        throw new Error(`bench input was refused: ${letter.code} ${letter.reason}`);
+      },
+    },
     results: new RedisResultStore(redis, keys, 3600),
     telemetry: new PipelineMetrics(),
     log: silentLogger(),
@@ -147,7 +174,12 @@ async function run(workload: Workload, mode: Mode, brokers: string, settings: Pi
         redisUrl: opts.redis,
         kafkaBrokers: brokers.split(','),
         prefix,
-        topics: { documents: 'bench-batch.documents', events: 'bench-batch.events', results: 'bench-batch.results', deadLetter: 'bench-batch.dead-letter' },
+        topics: {
+          documents: 'bench-batch.documents',
+          events: 'bench-batch.events',
+          results: 'bench-batch.results',
+          deadLetter: 'bench-batch.dead-letter',
+        },
         groupId: prefix,
         partitions: 1,
         metricsPort: null,
@@ -169,7 +201,9 @@ async function run(workload: Workload, mode: Mode, brokers: string, settings: Pi
     } finally {
       await worker.stop();
     }
-    const jobs = (await queues.chunks.getJobs(['completed'], 0, -1)).filter((j) => j.name === 'chunk' || j.name === 'drain');
+    const jobs = (await queues.chunks.getJobs(['completed'], 0, -1)).filter(
+      (j) => j.name === 'chunk' || j.name === 'drain',
+    );
     const failed = await queues.chunks.getJobCountByTypes('failed');
     if (failed > 0) throw new Error(`${failed} jobs failed`);
     const started = Math.min(...jobs.map((j) => j.processedOn!));
@@ -199,9 +233,13 @@ async function run(workload: Workload, mode: Mode, brokers: string, settings: Pi
 }
 
 /** Waits until no job waits, runs or is delayed in either lane. */
-async function untilIdle(...queues: ReturnType<typeof openQueues>[keyof ReturnType<typeof openQueues>][]): Promise<void> {
+async function untilIdle(
+  ...queues: ReturnType<typeof openQueues>[keyof ReturnType<typeof openQueues>][]
+): Promise<void> {
   for (;;) {
-    const counts = await Promise.all(queues.map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children')));
+    const counts = await Promise.all(
+      queues.map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children')),
+    );
     if (counts.every((c) => Object.values(c).every((n) => n === 0))) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -243,7 +281,8 @@ async function main(): Promise<void> {
       runs.push(await run(workload, mode, brokers, settings));
     }
   }
-  const ratio = (w: Workload) => runs.find((r) => r.workload === w && r.mode === 'batched')!.tokensPerSecond /
+  const ratio = (w: Workload) =>
+    runs.find((r) => r.workload === w && r.mode === 'batched')!.tokensPerSecond /
     runs.find((r) => r.workload === w && r.mode === 'unbatched')!.tokensPerSecond;
   const report = {
     model: path.basename(opts.model!),
@@ -257,13 +296,21 @@ async function main(): Promise<void> {
     return;
   }
   const f = (n: number, digits = 1) => n.toFixed(digits);
-  console.log(`model ${report.model}; batched: --batch-streams ${report.batchStreams} --batch-wait-ms ${report.batchWaitMs}`);
-  console.log('workload   mode        jobs   tokens    seconds  tokens/s   picked→done p50/p99 ms   due→done p50/p99 ms');
+  console.log(
+    `model ${report.model}; batched: --batch-streams ${report.batchStreams} --batch-wait-ms ${report.batchWaitMs}`,
+  );
+  console.log(
+    'workload   mode        jobs   tokens    seconds  tokens/s   picked→done p50/p99 ms   due→done p50/p99 ms',
+  );
   for (const r of runs) {
-    console.log(`${r.workload.padEnd(10)} ${r.mode.padEnd(10)} ${String(r.jobs).padStart(5)} ${String(r.tokens).padStart(8)} ${f(r.seconds, 2).padStart(9)} ` +
-      `${f(r.tokensPerSecond, 0).padStart(9)}   ${`${f(r.p50Ms)} / ${f(r.p99Ms)}`.padStart(20)}   ${`${f(r.dueP50Ms)} / ${f(r.dueP99Ms)}`.padStart(20)}`);
+    console.log(
+      `${r.workload.padEnd(10)} ${r.mode.padEnd(10)} ${String(r.jobs).padStart(5)} ${String(r.tokens).padStart(8)} ${f(r.seconds, 2).padStart(9)} ` +
+        `${f(r.tokensPerSecond, 0).padStart(9)}   ${`${f(r.p50Ms)} / ${f(r.p99Ms)}`.padStart(20)}   ${`${f(r.dueP50Ms)} / ${f(r.dueP99Ms)}`.padStart(20)}`,
+    );
   }
-  console.log(`throughput batched/unbatched: streams ${f(report.ratio.streams, 2)}x, documents ${f(report.ratio.documents, 2)}x`);
+  console.log(
+    `throughput batched/unbatched: streams ${f(report.ratio.streams, 2)}x, documents ${f(report.ratio.documents, 2)}x`,
+  );
 }
 
 await main();

@@ -71,8 +71,14 @@ async function main(): Promise<void> {
   const tokensWanted = Number(opts.tokens);
   const chunkTokens = Number(opts['chunk-tokens']);
   const model = await ensureModel();
-  const info = JSON.parse((await exec(process.execPath, [cli, 'inspect', model])).stdout) as { n_layer: number; n_embd: number; vocab_size: number; dtype: string };
-  const vocab = opts.vocab ?? (info.vocab_size === 256 ? undefined : path.join(sharedDir, 'data', 'rwkv_vocab_v20230424.txt'));
+  const info = JSON.parse((await exec(process.execPath, [cli, 'inspect', model])).stdout) as {
+    n_layer: number;
+    n_embd: number;
+    vocab_size: number;
+    dtype: string;
+  };
+  const vocab =
+    opts.vocab ?? (info.vocab_size === 256 ? undefined : path.join(sharedDir, 'data', 'rwkv_vocab_v20230424.txt'));
   const engineArgs = [...(vocab ? ['--vocab', vocab] : []), '--threads', opts.threads!];
 
   const dir = mkdtempSync(path.join(tmpdir(), 'rwkvstream-bench-'));
@@ -83,10 +89,24 @@ async function main(): Promise<void> {
   const bytes = statSync(file).size;
 
   log('engine alone ...');
-  const alone = JSON.parse((await runSampled([
-    '--import', 'tsx', path.join(repoRoot, 'bench', 'pipeline', 'engine-alone.ts'),
-    '--model', model, ...(vocab ? ['--vocab', vocab] : []), '--file', file, '--chunk-tokens', String(chunkTokens), '--threads', opts.threads!,
-  ])).stdout) as { tokens: number; seconds: number; tokensPerSecond: number; peakRssBytes: number };
+  const alone = JSON.parse(
+    (
+      await runSampled([
+        '--import',
+        'tsx',
+        path.join(repoRoot, 'bench', 'pipeline', 'engine-alone.ts'),
+        '--model',
+        model,
+        ...(vocab ? ['--vocab', vocab] : []),
+        '--file',
+        file,
+        '--chunk-tokens',
+        String(chunkTokens),
+        '--threads',
+        opts.threads!,
+      ])
+    ).stdout,
+  ) as { tokens: number; seconds: number; tokensPerSecond: number; peakRssBytes: number };
   log(`engine alone: ${alone.tokensPerSecond.toFixed(1)} tokens/s`);
 
   const brokers = await kafkaBrokers();
@@ -95,9 +115,29 @@ async function main(): Promise<void> {
   const redis = new Redis(opts.redis!);
   const docId = 'bench-doc';
   const worker = await startWorker(cli, [
-    '--model', model, ...engineArgs, '--redis', opts.redis!, '--kafka', brokers, '--prefix', prefix, '--topic-prefix', prefix,
-    '--group-id', prefix, '--partitions', '1', '--metrics-port', '0', '--chunk-tokens', String(chunkTokens), '--log-level', 'debug',
-    '--name', 'bench-worker',
+    '--model',
+    model,
+    ...engineArgs,
+    '--redis',
+    opts.redis!,
+    '--kafka',
+    brokers,
+    '--prefix',
+    prefix,
+    '--topic-prefix',
+    prefix,
+    '--group-id',
+    prefix,
+    '--partitions',
+    '1',
+    '--metrics-port',
+    '0',
+    '--chunk-tokens',
+    String(chunkTokens),
+    '--log-level',
+    'debug',
+    '--name',
+    'bench-worker',
     // A benchmark's Redis is throw-away; it may run without persistence.
     '--allow-volatile-redis',
   ]);
@@ -112,7 +152,22 @@ async function main(): Promise<void> {
 
   log('pipeline ...');
   const started = Date.now();
-  const submit = await runSampled([cli, 'submit', '--kafka', brokers, '--topic-prefix', prefix, '--task', 'summarize', '--max-tokens', '32', '--file', file, '--id', docId]);
+  const submit = await runSampled([
+    cli,
+    'submit',
+    '--kafka',
+    brokers,
+    '--topic-prefix',
+    prefix,
+    '--task',
+    'summarize',
+    '--max-tokens',
+    '32',
+    '--file',
+    file,
+    '--id',
+    docId,
+  ]);
   let result: string | null = null;
   while (result === null) {
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -120,7 +175,9 @@ async function main(): Promise<void> {
     if (Date.now() - lastReport > 15_000 && samples.length > 0) {
       lastReport = Date.now();
       const s = samples.at(-1)!;
-      log(`${s.tokens}/${alone.tokens} tokens, ${(s.tokens / ((s.at - started) / 1000)).toFixed(1)} tokens/s, worker RSS ${mib(s.rss)}`);
+      log(
+        `${s.tokens}/${alone.tokens} tokens, ${(s.tokens / ((s.at - started) / 1000)).toFixed(1)} tokens/s, worker RSS ${mib(s.rss)}`,
+      );
     }
   }
   const seconds = (Date.now() - started) / 1000;
@@ -128,7 +185,9 @@ async function main(): Promise<void> {
   const workerPeak = memoryOf(worker.child.pid!)?.peakBytes ?? NaN;
   const parsed = JSON.parse(result) as { tokens?: number; code?: string };
   if (parsed.code) throw new Error(`the document failed: ${result}`);
-  const trail = (await redis.lrange(keys.audit({ kind: 'document', id: docId }), 0, -1)).map((e) => JSON.parse(e) as { at: number });
+  const trail = (await redis.lrange(keys.audit({ kind: 'document', id: docId }), 0, -1)).map(
+    (e) => JSON.parse(e) as { at: number },
+  );
   const redisPeak = Number(/used_memory_peak:(\d+)/.exec(await redis.info('memory'))?.[1] ?? NaN);
   await worker.stop();
 
@@ -165,7 +224,12 @@ async function main(): Promise<void> {
     },
     checkpoint: {
       bytes: chunks[0]?.bytes ?? null,
-      commitMs: { mean: mean(commits), p50: quantile(commits, 0.5), p95: quantile(commits, 0.95), max: Math.max(...commits) },
+      commitMs: {
+        mean: mean(commits),
+        p50: quantile(commits, 0.5),
+        p95: quantile(commits, 0.95),
+        max: Math.max(...commits),
+      },
       loadsFromRedis: chunks.filter((c) => !c.cached).length,
       loadsFromMemory: chunks.filter((c) => c.cached).length,
     },
@@ -188,7 +252,9 @@ async function main(): Promise<void> {
   await redis.quit();
   const admin = new kafkajs.Kafka({ brokers: brokers.split(','), logLevel: kafkajs.logLevel.NOTHING }).admin();
   await admin.connect();
-  await admin.deleteTopics({ topics: ['documents', 'events', 'results', 'dead-letter'].map((t) => `${prefix}.${t}`) }).catch(() => {});
+  await admin
+    .deleteTopics({ topics: ['documents', 'events', 'results', 'dead-letter'].map((t) => `${prefix}.${t}`) })
+    .catch(() => {});
   await admin.disconnect();
   rmSync(dir, { recursive: true, force: true });
 

@@ -24,7 +24,16 @@ import { parseArgs, promisify } from 'node:util';
 
 import { Engine } from '../engine/index.ts';
 import { LOG_MODEL } from '../services/models/index.ts';
-import { ANOMALY_KINDS, auroc, injectAnomalies, precisionAtRate, readHeldOutLogs, scoredItems, seededRandom, type ScoredItem } from './scan/anomalies.ts';
+import {
+  ANOMALY_KINDS,
+  auroc,
+  injectAnomalies,
+  precisionAtRate,
+  readHeldOutLogs,
+  scoredItems,
+  seededRandom,
+  type ScoredItem,
+} from './scan/anomalies.ts';
 import { quantile } from './pipeline/stats.ts';
 import { scoreLines } from './scan/score.ts';
 
@@ -71,11 +80,25 @@ async function quality(engine: Engine): Promise<Quality> {
   const byLog: Quality['byLog'] = {};
   let lines = 0;
   for (const l of logs) {
-    const items = scoredItems(l.lines, await scoreLines(engine, l.lines.map((x) => x.text), { batchLines: num('batch-lines') }));
+    const items = scoredItems(
+      l.lines,
+      await scoreLines(
+        engine,
+        l.lines.map((x) => x.text),
+        { batchLines: num('batch-lines') },
+      ),
+    );
     all.push(...items);
     lines += l.lines.length;
     const y = items.map((x) => x.anomaly !== undefined);
-    byLog[l.name] = { lines: l.lines.length, anomalies: y.filter(Boolean).length, auroc: auroc(items.map((x) => x.score), y) };
+    byLog[l.name] = {
+      lines: l.lines.length,
+      anomalies: y.filter(Boolean).length,
+      auroc: auroc(
+        items.map((x) => x.score),
+        y,
+      ),
+    };
   }
   const scores = all.map((x) => x.score);
   const kinds = all.map((x) => x.anomaly);
@@ -112,7 +135,9 @@ interface Speed {
 
 /** The held-out lines (anomalies included) in order, cycled up to `n`. */
 function benchLines(n: number): string[] {
-  const all = injectAnomalies(readHeldOutLogs(), { seed: num('seed'), rate: num('rate') }).flatMap((l) => l.lines.map((x) => x.text));
+  const all = injectAnomalies(readHeldOutLogs(), { seed: num('seed'), rate: num('rate') }).flatMap((l) =>
+    l.lines.map((x) => x.text),
+  );
   return Array.from({ length: n }, (_, i) => all[i % all.length]!);
 }
 
@@ -148,7 +173,10 @@ async function latencies(engine: Engine, lines: string[], rate: number): Promise
         const have = (arrived < 0 ? lines.length : arrived) - next;
         if (have >= batchLines || (have > 0 && arrived < 0)) break;
         if (have > 0 && now() - arrivals[next + have - 1]! >= batchMs) break;
-        const wake = Math.min(arrived < 0 ? Infinity : arrivals[arrived]!, have > 0 ? arrivals[next + have - 1]! + batchMs : Infinity);
+        const wake = Math.min(
+          arrived < 0 ? Infinity : arrivals[arrived]!,
+          have > 0 ? arrivals[next + have - 1]! + batchMs : Infinity,
+        );
         await sleep(wake - now());
       }
       const arrived = arrivals.findIndex((a) => a > now());
@@ -199,9 +227,11 @@ async function speed(label: string, engine: Engine, n: number, latencyLines: num
     ceilingTokensPerSec: tokens / ceilingSec,
     latency: { arrivalRate, lines: lat.length, p50Ms: quantile(lat, 0.5), p99Ms: quantile(lat, 0.99) },
   };
-  log(`${label}: ${linesPerSec.toFixed(1)} lines/s, ${(tokens / sec).toFixed(0)} tokens/s ` +
-    `(${((tokens / sec) / (tokens / ceilingSec) * 100).toFixed(0)}% of the ${(tokens / ceilingSec).toFixed(0)} tokens/s ceiling); ` +
-    `latency at ${arrivalRate.toFixed(2)} lines/s: p50 ${result.latency.p50Ms.toFixed(0)} ms, p99 ${result.latency.p99Ms.toFixed(0)} ms`);
+  log(
+    `${label}: ${linesPerSec.toFixed(1)} lines/s, ${(tokens / sec).toFixed(0)} tokens/s ` +
+      `(${((tokens / sec / (tokens / ceilingSec)) * 100).toFixed(0)}% of the ${(tokens / ceilingSec).toFixed(0)} tokens/s ceiling); ` +
+      `latency at ${arrivalRate.toFixed(2)} lines/s: p50 ${result.latency.p50Ms.toFixed(0)} ms, p99 ${result.latency.p99Ms.toFixed(0)} ms`,
+  );
   return result;
 }
 
@@ -210,11 +240,16 @@ async function main(): Promise<void> {
   log(`model ${opts.model}`);
   const engine = await Engine.load({ model: opts.model, vocab: 'bytes', threads, device: 'cpu' });
   const q = await quality(engine);
-  log(`quality: ${q.lines} lines, ${q.anomalies} inserted anomalies among ${q.items} items: AUROC ${q.auroc.toFixed(4)}, ` +
-    `precision at alert rate ${q.alertRate}: ${q.precisionAtAlertRate.toFixed(3)}`);
-  for (const [kind, k] of Object.entries(q.byKind)) log(`  ${kind.padEnd(17)} ${String(k.count).padStart(4)} inserted  AUROC ${k.auroc.toFixed(4)}`);
+  log(
+    `quality: ${q.lines} lines, ${q.anomalies} inserted anomalies among ${q.items} items: AUROC ${q.auroc.toFixed(4)}, ` +
+      `precision at alert rate ${q.alertRate}: ${q.precisionAtAlertRate.toFixed(3)}`,
+  );
+  for (const [kind, k] of Object.entries(q.byKind))
+    log(`  ${kind.padEnd(17)} ${String(k.count).padStart(4)} inserted  AUROC ${k.auroc.toFixed(4)}`);
   for (const [name, k] of Object.entries(q.byLog)) {
-    log(`  ${name.padEnd(17)} ${String(k.lines).padStart(4)} lines ${String(k.anomalies).padStart(3)} anomalies  AUROC ${Number.isNaN(k.auroc) ? '-' : k.auroc.toFixed(4)}`);
+    log(
+      `  ${name.padEnd(17)} ${String(k.lines).padStart(4)} lines ${String(k.anomalies).padStart(3)} anomalies  AUROC ${Number.isNaN(k.auroc) ? '-' : k.auroc.toFixed(4)}`,
+    );
   }
   const speeds = [await speed('log model', engine, num('speed-lines'), num('latency-lines'), num('reps'))];
   engine.dispose();
@@ -226,10 +261,20 @@ async function main(): Promise<void> {
       const world = existsSync(vocabFile);
       const file = path.join(dir, 'random-0.1b.safetensors');
       log(`writing a random model of the 0.1B shape (${world ? 'World vocabulary' : 'bytes'})`);
-      await exec(process.execPath, [path.join(repoRoot, 'bin', 'rwkvstream.mjs'), 'random-model', '--out', file, '--shape', '0.1b',
-        '--vocab', world ? '65536' : '256']);
+      await exec(process.execPath, [
+        path.join(repoRoot, 'bin', 'rwkvstream.mjs'),
+        'random-model',
+        '--out',
+        file,
+        '--shape',
+        '0.1b',
+        '--vocab',
+        world ? '65536' : '256',
+      ]);
       const big = await Engine.load({ model: file, vocab: world ? vocabFile : 'bytes', threads, device: 'cpu' });
-      speeds.push(await speed('0.1B shape (random)', big, num('big-lines'), Math.min(num('big-lines'), num('latency-lines')), 1));
+      speeds.push(
+        await speed('0.1B shape (random)', big, num('big-lines'), Math.min(num('big-lines'), num('latency-lines')), 1),
+      );
       big.dispose();
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -239,12 +284,16 @@ async function main(): Promise<void> {
   const report = { cpus: os.cpus().length, loadavg: os.loadavg()[0], quality: q, speed: speeds };
   if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else {
-    process.stdout.write(`AUROC ${q.auroc.toFixed(4)}  precision@${q.alertRate} ${q.precisionAtAlertRate.toFixed(3)}  ` +
-      `(${q.lines} lines, ${q.anomalies} anomalies)\n`);
+    process.stdout.write(
+      `AUROC ${q.auroc.toFixed(4)}  precision@${q.alertRate} ${q.precisionAtAlertRate.toFixed(3)}  ` +
+        `(${q.lines} lines, ${q.anomalies} anomalies)\n`,
+    );
     for (const s of speeds) {
-      process.stdout.write(`${s.model}: ${s.linesPerSec.toFixed(1)} lines/s, ${s.tokensPerSec.toFixed(0)} tokens/s ` +
-        `(ceiling ${s.ceilingTokensPerSec.toFixed(0)}), latency p50 ${s.latency.p50Ms.toFixed(0)} ms p99 ${s.latency.p99Ms.toFixed(0)} ms ` +
-        `at ${s.latency.arrivalRate.toFixed(2)} lines/s\n`);
+      process.stdout.write(
+        `${s.model}: ${s.linesPerSec.toFixed(1)} lines/s, ${s.tokensPerSec.toFixed(0)} tokens/s ` +
+          `(ceiling ${s.ceilingTokensPerSec.toFixed(0)}), latency p50 ${s.latency.p50Ms.toFixed(0)} ms p99 ${s.latency.p99Ms.toFixed(0)} ms ` +
+          `at ${s.latency.arrivalRate.toFixed(2)} lines/s\n`,
+      );
     }
   }
 }

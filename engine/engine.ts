@@ -32,17 +32,22 @@ export class Engine {
       const vocab = model.info.vocabSize;
       const implied = vocab === 256 ? 'bytes' : undefined;
       if (opts.vocab === undefined && implied === undefined) {
-        const which = vocab === NEOX_20B.vocabSize
-          ? `the GPT-NeoX 20B tokenizer ${NEOX_20B.file} (--vocab 20b) for RWKV-4 Pile models`
-          : 'the RWKV World vocabulary rwkv_vocab_v20230424.txt for World/G1 models';
-        throw new EngineError('E_TOKENIZER_MISMATCH',
-          `the model has a vocabulary of ${vocab} ids; give its tokenizer with --vocab (${which})`);
+        const which =
+          vocab === NEOX_20B.vocabSize
+            ? `the GPT-NeoX 20B tokenizer ${NEOX_20B.file} (--vocab 20b) for RWKV-4 Pile models`
+            : 'the RWKV World vocabulary rwkv_vocab_v20230424.txt for World/G1 models';
+        throw new EngineError(
+          'E_TOKENIZER_MISMATCH',
+          `the model has a vocabulary of ${vocab} ids; give its tokenizer with --vocab (${which})`,
+        );
       }
       const tokenizer = await Tokenizer.load(opts.vocab ?? implied!);
       if (!tokenizer.fits(vocab)) {
-        throw new EngineError('E_TOKENIZER_MISMATCH',
+        throw new EngineError(
+          'E_TOKENIZER_MISMATCH',
           `tokenizer (${tokenizer.info.kind}, ${tokenizer.info.vocabSize} ids) does not fit the model's vocabulary of ` +
-            `${vocab} ids: expected a tokenizer with between ${Math.max(1, vocab - 63)} and ${vocab} ids`);
+            `${vocab} ids: expected a tokenizer with between ${Math.max(1, vocab - 63)} and ${vocab} ids`,
+        );
       }
       if (opts.initialState !== undefined) await model.useStateTuning(opts.initialState);
       return new Engine(model, tokenizer);

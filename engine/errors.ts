@@ -25,7 +25,9 @@ export class EngineError extends Error {
     if (err instanceof EngineError) return err;
     const e = err as { code?: unknown; message?: unknown };
     const code = typeof e?.code === 'string' ? e.code : 'E_INTERNAL';
-    const wrapped = new EngineError('E_INTERNAL', typeof e?.message === 'string' ? e.message : String(err), { cause: err });
+    const wrapped = new EngineError('E_INTERNAL', typeof e?.message === 'string' ? e.message : String(err), {
+      cause: err,
+    });
     // The addon's codes are the catalogue's; a Node error (say, while loading the addon) keeps its own.
     return code === 'E_INTERNAL' ? wrapped : Object.assign(wrapped, { code, retriable: retriableCode(code) });
   }

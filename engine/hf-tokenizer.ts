@@ -64,23 +64,34 @@ export async function loadHfTokenizer(file: string): Promise<HfTokenizerData> {
     raw = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'E_IO' : 'E_TOKENIZER';
-    throw new EngineError(code, `cannot read the tokenizer ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new EngineError(
+      code,
+      `cannot read the tokenizer ${file}: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
   }
   const parsed = TokenizerJsonSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new EngineError('E_TOKENIZER', `${file} is not a Hugging Face tokenizers JSON: ${issue.path.join('.')}: ${issue.message}`);
+    throw new EngineError(
+      'E_TOKENIZER',
+      `${file} is not a Hugging Face tokenizers JSON: ${issue.path.join('.')}: ${issue.message}`,
+    );
   }
   const json = parsed.data;
   let tokenizer: HfTokenizer;
   try {
     tokenizer = new HfTokenizer(raw as object, {});
   } catch (err) {
-    throw new EngineError('E_TOKENIZER', `${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new EngineError('E_TOKENIZER', `${file}: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
   }
 
   // id -> bytes, built once: byte-level tokens through the inverse alphabet, added tokens as their UTF-8 text.
-  const byteLevel = JSON.stringify(json.pre_tokenizer ?? {}).includes('ByteLevel') || JSON.stringify(json.decoder ?? {}).includes('ByteLevel');
+  const byteLevel =
+    JSON.stringify(json.pre_tokenizer ?? {}).includes('ByteLevel') ||
+    JSON.stringify(json.decoder ?? {}).includes('ByteLevel');
   const alphabet = byteLevelDecoder();
   const pieces: (Buffer | undefined)[] = [];
   for (const [token, id] of Object.entries(json.model.vocab)) {
@@ -115,7 +126,11 @@ export async function loadHfTokenizer(file: string): Promise<HfTokenizerData> {
       for (let i = 0; i < ids.length; i++) {
         const id = ids[i]!;
         const piece = Number.isInteger(id) && id >= 0 ? pieces[id] : undefined;
-        if (!piece) throw new EngineError('E_TOKEN', `token ${id} at position ${i} is not in the tokenizer's vocabulary of ${vocabSize} ids`);
+        if (!piece)
+          throw new EngineError(
+            'E_TOKEN',
+            `token ${id} at position ${i} is not in the tokenizer's vocabulary of ${vocabSize} ids`,
+          );
         parts.push(piece);
       }
       return Buffer.concat(parts);

@@ -36,7 +36,9 @@ export class Model {
   static async load(options: ModelOptions): Promise<Model> {
     const opts = EngineOptionsSchema.omit({ vocab: true }).parse(options);
     return new Model(
-      await engineCall(() => native().loadModel(opts.model, { weights: opts.weights, threads: opts.threads, device: opts.device })),
+      await engineCall(() =>
+        native().loadModel(opts.model, { weights: opts.weights, threads: opts.threads, device: opts.device }),
+      ),
     );
   }
 
@@ -102,7 +104,9 @@ export class Model {
   }
 
   /** forward() on resident states: the states advance where they live; only tokens and logits cross. */
-  async forwardResident(streams: { tokens: ArrayLike<number>; state: ResidentState; logits?: LogitsMode }[]): Promise<(Float32Array | null)[]> {
+  async forwardResident(
+    streams: { tokens: ArrayLike<number>; state: ResidentState; logits?: LogitsMode }[],
+  ): Promise<(Float32Array | null)[]> {
     const model = this.#live();
     for (const s of streams) {
       if (s.state.owner !== this) throw new EngineError('E_SLOT', 'the resident state belongs to another model');
@@ -112,7 +116,11 @@ export class Model {
       const calls = streams.map((s) => {
         const slot = s.state.take();
         taken.push(s.state);
-        return { tokens: s.tokens instanceof Int32Array ? s.tokens : Int32Array.from(s.tokens), slot, logits: s.logits ?? 'last' };
+        return {
+          tokens: s.tokens instanceof Int32Array ? s.tokens : Int32Array.from(s.tokens),
+          slot,
+          logits: s.logits ?? 'last',
+        };
       });
       const out = await engineCall(() => model.forwardSlots(calls));
       streams.forEach((s, i) => {

@@ -56,7 +56,6 @@ export interface RandomModelShape {
   rankG?: number;
 }
 
-
 /** Where `npm install` builds the addon. */
 export const DEFAULT_ADDON_PATH = path.join(packageRoot, 'native', 'build', 'rwkv.node');
 
@@ -72,7 +71,10 @@ let addon: NativeAddon | undefined;
 export function useAddon(file: string): void {
   const wanted = path.resolve(file);
   if (addon && wanted !== addonPath) {
-    throw new EngineError('E_ARGUMENT', `the native engine is already loaded from ${addonPath}; it cannot be switched to ${wanted}`);
+    throw new EngineError(
+      'E_ARGUMENT',
+      `the native engine is already loaded from ${addonPath}; it cannot be switched to ${wanted}`,
+    );
   }
   addonPath = wanted;
 }
@@ -85,7 +87,10 @@ export function addonFile(): string {
 export function native(): NativeAddon {
   if (addon) return addon;
   if (!existsSync(addonPath)) {
-    throw new EngineError('E_ADDON_MISSING', `the native engine is not built (${addonPath} is missing); run: npm run build:native`);
+    throw new EngineError(
+      'E_ADDON_MISSING',
+      `the native engine is not built (${addonPath} is missing); run: npm run build:native`,
+    );
   }
   addon = createRequire(import.meta.url)(addonPath) as NativeAddon;
   return addon;

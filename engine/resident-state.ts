@@ -37,7 +37,10 @@ export class ResidentState {
   /** A host copy of the state. */
   toState(): RnnState {
     const slot = this.#idle();
-    return new RnnState(engineCallSync(() => this.native.readSlot(slot)), this.tokens);
+    return new RnnState(
+      engineCallSync(() => this.native.readSlot(slot)),
+      this.tokens,
+    );
   }
 
   /** Copies the state into `state` (in place: the RnnState a caller passed in stays the one it holds). */

@@ -12,7 +12,9 @@ function toBytes(input: string | Uint8Array): Uint8Array {
 }
 
 function toText(input: string | Uint8Array): string {
-  return typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8');
+  return typeof input === 'string'
+    ? input
+    : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8');
 }
 
 /** What every tokenizer kind provides. */
@@ -67,8 +69,10 @@ export class Tokenizer {
   static async neox20b(file: string): Promise<Tokenizer> {
     const tokenizer = await Tokenizer.huggingFace(file);
     if (tokenizer.info.vocabSize !== NEOX_20B.vocabSize) {
-      throw new EngineError('E_TOKENIZER',
-        `${file} has ${tokenizer.info.vocabSize} ids, not the ${NEOX_20B.vocabSize} of the 20B tokenizer (${NEOX_20B.file})`);
+      throw new EngineError(
+        'E_TOKENIZER',
+        `${file} has ${tokenizer.info.vocabSize} ids, not the ${NEOX_20B.vocabSize} of the 20B tokenizer (${NEOX_20B.file})`,
+      );
     }
     return tokenizer;
   }
@@ -80,8 +84,10 @@ export class Tokenizer {
   static async load(spec: string): Promise<Tokenizer> {
     if (spec === 'bytes') return Tokenizer.bytes();
     if (isNamedTokenizer(spec)) {
-      throw new EngineError('E_TOKENIZER',
-        `"${spec}" names the 20B tokenizer; give its file (${NEOX_20B.file}), which the models cache resolves the name to`);
+      throw new EngineError(
+        'E_TOKENIZER',
+        `"${spec}" names the 20B tokenizer; give its file (${NEOX_20B.file}), which the models cache resolves the name to`,
+      );
     }
     if (spec.toLowerCase().endsWith('.json')) return Tokenizer.huggingFace(spec);
     return Tokenizer.world(spec);

@@ -12,9 +12,17 @@ export const PARTS_EXPIRED = 'E_PARTS_EXPIRED' satisfies ErrorCode;
 export async function reportAbandonedParts(id: string, partTtlSeconds: number, deps: IngestDeps): Promise<boolean> {
   if (await deps.documents.get(id)) return false;
   if (await deps.results.get('document', id)) return false;
-  const message = `parts of document ${id} arrived, but not all of them (with the final part) within ${partTtlSeconds} s ` +
+  const message =
+    `parts of document ${id} arrived, but not all of them (with the final part) within ${partTtlSeconds} s ` +
     'of the last one; the parts taken in were dropped: send the whole document again';
-  const failure: FailureRecord = { schema: 'rwkvstream.failure.v1', kind: 'failure', id, stage: 'ingest', code: PARTS_EXPIRED, message };
+  const failure: FailureRecord = {
+    schema: 'rwkvstream.failure.v1',
+    kind: 'failure',
+    id,
+    stage: 'ingest',
+    code: PARTS_EXPIRED,
+    message,
+  };
   await deps.results.saveFailure(id, JSON.stringify(failure));
   await deps.deadLetters.publish(deadLetter('ingest', PARTS_EXPIRED, message, { subject: { kind: 'document', id } }));
   deps.telemetry.deadLetter('ingest', PARTS_EXPIRED);

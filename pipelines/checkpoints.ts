@@ -82,8 +82,11 @@ export class Checkpointer {
       // would silently drop or repeat work, so the document or stream fails loudly instead.
       this.#telemetry.commitRejected(key.kind);
       this.forget(key);
-      throw permanent('E_CHECKPOINT_REGRESSED', `the checkpoint of ${cacheKey(key)} went back from version ${expected} ` +
-        `to ${outcome.current}: the store lost commits (restarted without persistence, or failed over to a lagging replica)`);
+      throw permanent(
+        'E_CHECKPOINT_REGRESSED',
+        `the checkpoint of ${cacheKey(key)} went back from version ${expected} ` +
+          `to ${outcome.current}: the store lost commits (restarted without persistence, or failed over to a lagging replica)`,
+      );
     }
     if (outcome.ok) {
       this.#telemetry.checkpoint('commit', blob.length, ms / 1000);

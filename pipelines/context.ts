@@ -40,4 +40,7 @@ export interface PipelineDeps {
 
 /** What the ingest handlers need: no engine (validation and enqueueing only). */
 /** `results` keeps the failure record of a document refused as it is taken in, for `status` and `result`. */
-export type IngestDeps = Pick<PipelineDeps, 'settings' | 'documents' | 'events' | 'queue' | 'deadLetters' | 'results' | 'telemetry' | 'log'>;
+export type IngestDeps = Pick<
+  PipelineDeps,
+  'settings' | 'documents' | 'events' | 'queue' | 'deadLetters' | 'results' | 'telemetry' | 'log'
+>;

@@ -1,6 +1,11 @@
 // Dead letters: the reason, the stage, and what is needed to replay — the original record's bytes and where
 // it came from.
-import { DEAD_LETTER_SCHEMA_V1, type DeadLetter, type DeadLetterStage, type SourceRecord } from '../schemas/dead-letter.ts';
+import {
+  DEAD_LETTER_SCHEMA_V1,
+  type DeadLetter,
+  type DeadLetterStage,
+  type SourceRecord,
+} from '../schemas/dead-letter.ts';
 import type { RawRecord } from './ports.ts';
 
 export function sourceOf(record: RawRecord): SourceRecord {
@@ -21,7 +26,12 @@ export interface DeadLetterDetails {
   attempts?: number;
 }
 
-export function deadLetter(stage: DeadLetterStage, code: string, reason: string, details: DeadLetterDetails = {}): DeadLetter {
+export function deadLetter(
+  stage: DeadLetterStage,
+  code: string,
+  reason: string,
+  details: DeadLetterDetails = {},
+): DeadLetter {
   const letter: DeadLetter = { schema: DEAD_LETTER_SCHEMA_V1, stage, code, reason, failedAt: new Date().toISOString() };
   if (details.subject) letter.subject = details.subject;
   const source = details.record ? sourceOf(details.record) : details.source;

@@ -32,8 +32,11 @@ export function documentKey(id: string): StateKey {
 export function checkTokenizer(record: DocumentRecord, deps: PipelineDeps): void {
   const mine = deps.engine.tokenizer.info;
   if (record.tokenizer.fingerprint !== mine.fingerprint) {
-    throw permanent('E_TOKENIZER_MISMATCH', `document ${record.id} was tokenized with tokenizer ${record.tokenizer.kind} ` +
-      `${record.tokenizer.fingerprint}; this worker has ${mine.kind} ${mine.fingerprint}`);
+    throw permanent(
+      'E_TOKENIZER_MISMATCH',
+      `document ${record.id} was tokenized with tokenizer ${record.tokenizer.kind} ` +
+        `${record.tokenizer.fingerprint}; this worker has ${mine.kind} ${mine.fingerprint}`,
+    );
   }
 }
 
@@ -45,7 +48,11 @@ export function sameChain(job: { chain?: string | undefined }, record: DocumentR
 export async function enqueueSuccessor(record: DocumentRecord, chunk: number, deps: PipelineDeps): Promise<void> {
   const next = chunk + 1;
   const chain = record.chain === undefined ? {} : { chain: record.chain };
-  await deps.queue.enqueue(next < record.chunks ? { kind: 'chunk', doc: record.id, chunk: next, ...chain } : { kind: 'finish', doc: record.id, ...chain });
+  await deps.queue.enqueue(
+    next < record.chunks
+      ? { kind: 'chunk', doc: record.id, chunk: next, ...chain }
+      : { kind: 'finish', doc: record.id, ...chain },
+  );
 }
 
 export async function runChunk(job: ChunkJob, deps: PipelineDeps, ctx: JobContext): Promise<ChunkOutcome> {
@@ -57,7 +64,10 @@ export async function runChunk(job: ChunkJob, deps: PipelineDeps, ctx: JobContex
   }
   const record = planned.record;
   if (!sameChain(job, record)) {
-    ctx.log.info({ chain: job.chain ?? null, current: record.chain ?? null }, 'job of an earlier reading of this id; nothing to do');
+    ctx.log.info(
+      { chain: job.chain ?? null, current: record.chain ?? null },
+      'job of an earlier reading of this id; nothing to do',
+    );
     return 'skipped';
   }
   checkTokenizer(record, deps);
@@ -78,14 +88,20 @@ export async function runChunk(job: ChunkJob, deps: PipelineDeps, ctx: JobContex
       await enqueueSuccessor(record, job.chunk, deps);
       return 'already-applied';
     case 'gap':
-      throw permanent('E_CHECKPOINT_GAP', `chunk ${job.chunk} of ${record.id} was queued but the checkpoint is at chunk ${step.committed}`);
+      throw permanent(
+        'E_CHECKPOINT_GAP',
+        `chunk ${job.chunk} of ${record.id} was queued but the checkpoint is at chunk ${step.committed}`,
+      );
     case 'run':
       break;
   }
 
   const { start, end } = chunkRange(job.chunk, record.tokens, record.chunkTokens);
   if (state.tokens !== start) {
-    throw permanent('E_CHECKPOINT_TOKENS', `the checkpoint of ${record.id} has read ${state.tokens} tokens; chunk ${job.chunk} starts at ${start}`);
+    throw permanent(
+      'E_CHECKPOINT_TOKENS',
+      `the checkpoint of ${record.id} has read ${state.tokens} tokens; chunk ${job.chunk} starts at ${start}`,
+    );
   }
   const { tokens, sections } = await readChunkWithSections(record, start, end, deps);
   const forward = forwardOf(deps);
@@ -109,22 +125,28 @@ export async function runChunk(job: ChunkJob, deps: PipelineDeps, ctx: JobContex
 
   const outcome = await deps.checkpoints.commit(key, head, state, { chunk: job.chunk + 1, result: outbox });
   if (!outcome.ok) {
-    ctx.log.warn({ chunk: job.chunk, expected: head?.version ?? 0, current: outcome.current }, 'checkpoint moved on; this run is discarded');
+    ctx.log.warn(
+      { chunk: job.chunk, expected: head?.version ?? 0, current: outcome.current },
+      'checkpoint moved on; this run is discarded',
+    );
     return 'superseded';
   }
   if (outbox !== null) await publishSectionOutbox(record, outcome.version, outbox, deps);
   await ctx.progress({ tokensDone: end, tokensTotal: record.tokens, chunk: job.chunk + 1, chunks: record.chunks });
   await enqueueSuccessor(record, job.chunk, deps);
-  ctx.log.debug({
-    chunk: job.chunk,
-    tokens: end,
-    version: outcome.version,
-    cached,
-    loadMs: round(loadMs),
-    forwardMs: round(forwardMs),
-    commitMs: round(outcome.ms),
-    bytes: outcome.bytes,
-  }, 'chunk committed');
+  ctx.log.debug(
+    {
+      chunk: job.chunk,
+      tokens: end,
+      version: outcome.version,
+      cached,
+      loadMs: round(loadMs),
+      forwardMs: round(forwardMs),
+      commitMs: round(outcome.ms),
+      bytes: outcome.bytes,
+    },
+    'chunk committed',
+  );
   return 'applied';
 }
 

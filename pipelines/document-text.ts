@@ -102,8 +102,11 @@ export class DocumentTextCheck {
 
   #fail(problem: string | null): void {
     if (problem !== null) {
-      throw permanent('E_ENCODING', `document ${this.#doc} is not valid UTF-8: ${problem} ` +
-        '(documents are UTF-8 text; convert other files to text before sending them)');
+      throw permanent(
+        'E_ENCODING',
+        `document ${this.#doc} is not valid UTF-8: ${problem} ` +
+          '(documents are UTF-8 text; convert other files to text before sending them)',
+      );
     }
   }
 }

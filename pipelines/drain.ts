@@ -38,7 +38,12 @@ export async function scheduleDrain(
   await deps.queue.enqueue(job, { delayMs });
 }
 
-async function publishStreamResult(key: StateKey, version: number, committed: string, deps: PipelineDeps): Promise<void> {
+async function publishStreamResult(
+  key: StateKey,
+  version: number,
+  committed: string,
+  deps: PipelineDeps,
+): Promise<void> {
   const json = publishedResult(committed);
   await deps.resultSink.publish(key.id, json);
   await deps.results.saveStream(key.id, json);
@@ -70,7 +75,11 @@ export async function runDrain(job: DrainJob, deps: PipelineDeps, ctx: JobContex
   deps.telemetry.chunk('stream', state.tokens - tokensBefore, (performance.now() - started) / 1000);
 
   // The adaptive threshold and the open window continue from the committed result this batch is fenced on.
-  const judged = judgeBatch(surprises.map((s) => s.surprise), settings.anomaly, carriedThreshold(head?.result ?? null));
+  const judged = judgeBatch(
+    surprises.map((s) => s.surprise),
+    settings.anomaly,
+    carriedThreshold(head?.result ?? null),
+  );
   const scores: EventScore[] = events.map((e, i) => ({
     seq: e.seq,
     ...(e.id === undefined ? {} : { id: e.id }),
@@ -86,12 +95,27 @@ export async function runDrain(job: DrainJob, deps: PipelineDeps, ctx: JobContex
   const batch = head?.chunk ?? 0;
   const lastSeq = events[events.length - 1]!.seq;
   const { windowEvents, topEvents } = settings.anomaly;
-  const windows = windowEvents > 0 ? advanceWindows(carriedWindow(head?.result ?? null), scores, { windowEvents, topEvents }) : undefined;
-  const result = anomalyResult(job.stream, provenance(engine), batch, state.tokens, judged.threshold, scores, windows, judged.state);
+  const windows =
+    windowEvents > 0
+      ? advanceWindows(carriedWindow(head?.result ?? null), scores, { windowEvents, topEvents })
+      : undefined;
+  const result = anomalyResult(
+    job.stream,
+    provenance(engine),
+    batch,
+    state.tokens,
+    judged.threshold,
+    scores,
+    windows,
+    judged.state,
+  );
   const json = JSON.stringify(result);
   const outcome = await deps.checkpoints.commit(key, head, state, { chunk: batch + 1, cursor: lastSeq, result: json });
   if (!outcome.ok) {
-    ctx.log.warn({ expected: head?.version ?? 0, current: outcome.current }, 'another drain committed this batch first');
+    ctx.log.warn(
+      { expected: head?.version ?? 0, current: outcome.current },
+      'another drain committed this batch first',
+    );
     return 'superseded';
   }
   await publishStreamResult(key, outcome.version, json, deps);
@@ -99,6 +123,9 @@ export async function runDrain(job: DrainJob, deps: PipelineDeps, ctx: JobContex
   const backlog = await deps.events.backlog(job.stream, lastSeq);
   await scheduleDrain(deps, job.stream, batch + 1, backlog.count, backlog.oldestAt, false);
   const alerts = scores.filter((s) => s.alert).length;
-  ctx.log.info({ batch, events: events.length, alerts, tokens: state.tokens, windowsClosed: windows?.windows.length ?? 0 }, 'stream batch scored');
+  ctx.log.info(
+    { batch, events: events.length, alerts, tokens: state.tokens, windowsClosed: windows?.windows.length ?? 0 },
+    'stream batch scored',
+  );
   return 'applied';
 }

@@ -8,22 +8,39 @@ import { deadLetter } from './dead-letters.ts';
 import { errorCode, errorMessage } from './errors.ts';
 import { documentKey } from './document-chunk.ts';
 
-export async function reportFailure(job: PipelineJob, err: unknown, attempts: number, deps: PipelineDeps): Promise<void> {
+export async function reportFailure(
+  job: PipelineJob,
+  err: unknown,
+  attempts: number,
+  deps: PipelineDeps,
+): Promise<void> {
   const code = errorCode(err);
   const reason = errorMessage(err);
   const stage = job.kind;
   if (job.kind === 'drain') {
-    await deps.deadLetters.publish(deadLetter('drain', code, reason, { subject: { kind: 'stream', id: job.stream }, attempts }));
+    await deps.deadLetters.publish(
+      deadLetter('drain', code, reason, { subject: { kind: 'stream', id: job.stream }, attempts }),
+    );
     deps.telemetry.deadLetter(stage, code);
     return;
   }
-  const details = job.kind === 'plan'
-    ? { source: job.origin, ...(job.originalBase64 === undefined ? {} : { originalBase64: job.originalBase64 }) }
-    : {};
-  await deps.deadLetters.publish(deadLetter(stage, code, reason, { ...details, subject: { kind: 'document', id: job.doc }, attempts }));
+  const details =
+    job.kind === 'plan'
+      ? { source: job.origin, ...(job.originalBase64 === undefined ? {} : { originalBase64: job.originalBase64 }) }
+      : {};
+  await deps.deadLetters.publish(
+    deadLetter(stage, code, reason, { ...details, subject: { kind: 'document', id: job.doc }, attempts }),
+  );
   deps.telemetry.deadLetter(stage, code);
 
-  const failure: FailureRecord = { schema: 'rwkvstream.failure.v1', kind: 'failure', id: job.doc, stage, code, message: reason };
+  const failure: FailureRecord = {
+    schema: 'rwkvstream.failure.v1',
+    kind: 'failure',
+    id: job.doc,
+    stage,
+    code,
+    message: reason,
+  };
   const planned = await deps.documents.get(job.doc);
   if (job.kind === 'plan') {
     // A failed plan leaves no document behind (its parts are freed; the dead letter says where the records are);

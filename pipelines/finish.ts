@@ -40,10 +40,15 @@ export async function finishDocument(job: FinishJob, deps: PipelineDeps, ctx: Jo
   checkTokenizer(record, deps);
   const { head, state } = await deps.checkpoints.load(key);
   if (!finishJobReady(runningStep(planned, head), record.chunks)) {
-    throw permanent('E_CHECKPOINT_GAP', `finishing ${record.id} needs all ${record.chunks} chunks; the checkpoint has ${head?.chunk ?? 0}`);
+    throw permanent(
+      'E_CHECKPOINT_GAP',
+      `finishing ${record.id} needs all ${record.chunks} chunks; the checkpoint has ${head?.chunk ?? 0}`,
+    );
   }
   const started = performance.now();
-  const output = record.task.sections ? await sectionsOutput(record, state, deps) : await runTask(deps.engine, state, record.task, deps.liveText);
+  const output = record.task.sections
+    ? await sectionsOutput(record, state, deps)
+    : await runTask(deps.engine, state, record.task, deps.liveText);
   const json = JSON.stringify(documentResult(record, provenance(deps.engine), output));
   const stored = await deps.results.saveDocument(record.id, json);
   if (!stored.published) {
@@ -54,7 +59,10 @@ export async function finishDocument(job: FinishJob, deps: PipelineDeps, ctx: Jo
   await deps.documents.complete(record, 'done');
   await deps.states.drop(key);
   deps.checkpoints.forget(key);
-  ctx.log.info({ task: record.task.kind, tokens: record.tokens, headMs: Math.round(performance.now() - started) }, 'document finished');
+  ctx.log.info(
+    { task: record.task.kind, tokens: record.tokens, headMs: Math.round(performance.now() - started) },
+    'document finished',
+  );
   return 'finished';
 }
 
@@ -62,19 +70,29 @@ export async function finishDocument(job: FinishJob, deps: PipelineDeps, ctx: Jo
 const SECTION_READ = 1024;
 
 /** Every section result of a document, in order; a missing one is an error naming it. */
-export async function readSections(record: DocumentRecord, count: number, deps: PipelineDeps): Promise<SectionResult[]> {
+export async function readSections(
+  record: DocumentRecord,
+  count: number,
+  deps: PipelineDeps,
+): Promise<SectionResult[]> {
   const out: SectionResult[] = [];
   for (let from = 0; from < count; from += SECTION_READ) {
     const to = Math.min(count, from + SECTION_READ);
     const jsons = await deps.results.getSections(record.id, from, to);
     if (jsons.length < to - from) {
-      throw permanent('E_SECTION_MISSING', `section ${from + jsons.length} of ${count} of ${record.id} is not in the result store; ` +
-        'every section is stored before the finish step is queued (has it expired?)');
+      throw permanent(
+        'E_SECTION_MISSING',
+        `section ${from + jsons.length} of ${count} of ${record.id} is not in the result store; ` +
+          'every section is stored before the finish step is queued (has it expired?)',
+      );
     }
     jsons.forEach((json, i) => {
       const parsed = SectionResultSchema.safeParse(parseJson(json));
       if (!parsed.success || parsed.data.section !== from + i || parsed.data.task !== record.task.kind) {
-        throw permanent('E_SECTION_INVALID', `the stored section ${from + i} of ${record.id} is not a ${record.task.kind} section result with that index`);
+        throw permanent(
+          'E_SECTION_INVALID',
+          `the stored section ${from + i} of ${record.id} is not a ${record.task.kind} section result with that index`,
+        );
       }
       out.push(parsed.data);
     });
@@ -93,9 +111,17 @@ async function sectionsOutput(record: DocumentRecord, state: RnnState, deps: Pip
   if (task.kind === 'summarize') {
     const reduce = task.sections!.reduce;
     // The document's answer is shown live: the reduced summary, or the final state's when it is the answer.
-    const stateSummary = fromState ? await summarize(deps.engine, state, task, fromSections ? undefined : deps.liveText) : null;
+    const stateSummary = fromState
+      ? await summarize(deps.engine, state, task, fromSections ? undefined : deps.liveText)
+      : null;
     const reduced = fromSections
-      ? await reduceSummaries(deps.engine, sections.map((s) => ('summary' in s ? s.summary.text : unreachable())), task, reduce, deps.liveText)
+      ? await reduceSummaries(
+          deps.engine,
+          sections.map((s) => ('summary' in s ? s.summary.text : unreachable())),
+          task,
+          reduce,
+          deps.liveText,
+        )
       : null;
     const coverage = sectionCoverage(task.sections!, count, reduced?.levels ?? 0);
     if (!reduced) return { summary: stateSummary!, coverage };
@@ -103,11 +129,19 @@ async function sectionsOutput(record: DocumentRecord, state: RnnState, deps: Pip
   }
   const stateClassification = fromState ? await classify(deps.engine, state, task) : null;
   const aggregated = fromSections
-    ? aggregateClassifications(sections.map((s) => ({ tokens: s.end - s.start, classification: 'classification' in s ? s.classification : unreachable() })), task)
+    ? aggregateClassifications(
+        sections.map((s) => ({
+          tokens: s.end - s.start,
+          classification: 'classification' in s ? s.classification : unreachable(),
+        })),
+        task,
+      )
     : null;
   const coverage = sectionCoverage(settings, count);
   if (!aggregated) return { classification: stateClassification!, coverage };
-  return stateClassification ? { classification: aggregated, stateClassification, coverage } : { classification: aggregated, coverage };
+  return stateClassification
+    ? { classification: aggregated, stateClassification, coverage }
+    : { classification: aggregated, coverage };
 }
 
 /** readSections checked each section's task, so its answer is of the task's kind. */

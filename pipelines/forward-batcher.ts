@@ -168,7 +168,8 @@ export class ForwardBatcher {
       if (request.logits === 'all') n = Math.min(n, Math.floor(floatRoom / vocab));
       if (first) n = Math.max(n, 1);
       const final = request.done + n === request.tokens.length;
-      const logits: LogitsMode = request.logits === 'all' ? 'all' : request.logits === 'last' && final ? 'last' : 'none';
+      const logits: LogitsMode =
+        request.logits === 'all' ? 'all' : request.logits === 'last' && final ? 'last' : 'none';
       const floats = logits === 'all' ? n * vocab : logits === 'last' ? vocab : 0;
       if (!first && (slices.length >= streams || n <= 0 || floats > floatRoom)) {
         rest.push(request);
@@ -189,18 +190,26 @@ export class ForwardBatcher {
       let outs: (Float32Array | null)[] | null = null;
       let failure: unknown = null;
       try {
-        outs = await this.#model.forwardBatch(slices.map((s) => ({ tokens: s.tokens, state: s.request.state, logits: s.logits })));
+        outs = await this.#model.forwardBatch(
+          slices.map((s) => ({ tokens: s.tokens, state: s.request.state, logits: s.logits })),
+        );
       } catch (err) {
         failure = err;
       }
-      this.#onBatch({ streams: slices.length, tokens: slices.reduce((n, s) => n + s.tokens.length, 0), seconds: (performance.now() - started) / 1000 });
+      this.#onBatch({
+        streams: slices.length,
+        tokens: slices.reduce((n, s) => n + s.tokens.length, 0),
+        seconds: (performance.now() - started) / 1000,
+      });
       if (outs) {
         slices.forEach((s, i) => this.#advance(s, outs[i] ?? null));
       } else if (slices.length > 1 && CHECKED_BEFORE_COMPUTE.has(EngineError.from(failure).code)) {
         // Refused before any state changed: run each alone so only the request at fault fails.
         for (const s of slices) {
           try {
-            const [out] = await this.#model.forwardBatch([{ tokens: s.tokens, state: s.request.state, logits: s.logits }]);
+            const [out] = await this.#model.forwardBatch([
+              { tokens: s.tokens, state: s.request.state, logits: s.logits },
+            ]);
             this.#advance(s, out ?? null);
           } catch (err) {
             s.request.reject(err);

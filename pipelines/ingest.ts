@@ -21,8 +21,11 @@ export function decodeRecord<S extends z.ZodType>(record: RawRecord, schema: S, 
   const value = record.value;
   if (value === null) throw permanent('E_NO_VALUE', 'the record has no value');
   if (value.length > maxBytes) {
-    throw permanent('E_OVERSIZED', `the record has ${value.length} bytes; at most ${maxBytes} are accepted ` +
-      '(send a large document in parts, or by reference)');
+    throw permanent(
+      'E_OVERSIZED',
+      `the record has ${value.length} bytes; at most ${maxBytes} are accepted ` +
+        '(send a large document in parts, or by reference)',
+    );
   }
   let text: string;
   try {
@@ -38,7 +41,9 @@ export function decodeRecord<S extends z.ZodType>(record: RawRecord, schema: S, 
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(message)'}: ${i.message}`);
+    const issues = parsed.error.issues.map(
+      (i) => `${i.path.length > 0 ? i.path.join('.') : '(message)'}: ${i.message}`,
+    );
     throw permanent('E_SCHEMA', `the message does not match its schema: ${issues.join('; ')}`);
   }
   return parsed.data;
@@ -85,7 +90,14 @@ async function recordRefusal(id: string, err: PipelineError, deps: IngestDeps): 
   // A conflicting part says nothing about the document: the parts already taken in may still complete it.
   if (err.code === 'E_PART_CONFLICT') return;
   if (await deps.documents.get(id)) return;
-  const failure: FailureRecord = { schema: 'rwkvstream.failure.v1', kind: 'failure', id, stage: 'ingest', code: err.code, message: err.message };
+  const failure: FailureRecord = {
+    schema: 'rwkvstream.failure.v1',
+    kind: 'failure',
+    id,
+    stage: 'ingest',
+    code: err.code,
+    message: err.message,
+  };
   await deps.results.saveFailure(id, JSON.stringify(failure));
 }
 
@@ -94,7 +106,14 @@ async function acceptDocument(record: RawRecord, msg: DocumentMessage, deps: Ing
   const origin = sourceOf(record);
   const body = msg.body;
   if (body.kind === 'ref') {
-    return { kind: 'plan', doc: msg.id, task: msg.task!, source: { kind: 'ref', url: body.url }, origin, originalBase64: record.value!.toString('base64') };
+    return {
+      kind: 'plan',
+      doc: msg.id,
+      task: msg.task!,
+      source: { kind: 'ref', url: body.url },
+      origin,
+      originalBase64: record.value!.toString('base64'),
+    };
   }
   if (body.kind === 'text') {
     const data = Buffer.from(body.text, 'utf8');
@@ -132,7 +151,10 @@ export async function ingestEventRecord(record: RawRecord, deps: IngestDeps): Pr
     checkKey(record, msg.stream, 'stream');
     const bytes = Buffer.byteLength(msg.text, 'utf8');
     if (bytes > deps.settings.maxEventBytes) {
-      throw permanent('E_OVERSIZED', `the event text has ${bytes} bytes; at most ${deps.settings.maxEventBytes} are accepted`);
+      throw permanent(
+        'E_OVERSIZED',
+        `the event text has ${bytes} bytes; at most ${deps.settings.maxEventBytes} are accepted`,
+      );
     }
     const event = {
       text: msg.text,
@@ -149,7 +171,14 @@ export async function ingestEventRecord(record: RawRecord, deps: IngestDeps): Pr
       return;
     }
     // The event just taken in is the newest, so when it is the only one waiting it is also the oldest.
-    await scheduleDrain(deps, msg.stream, outcome.batch, outcome.pending, outcome.pending === 1 ? event.receivedAt : null, true);
+    await scheduleDrain(
+      deps,
+      msg.stream,
+      outcome.batch,
+      outcome.pending,
+      outcome.pending === 1 ? event.receivedAt : null,
+      true,
+    );
     deps.telemetry.record('events', 'accepted');
   } catch (err) {
     if (!(err instanceof PipelineError) || err.retriable) throw err;

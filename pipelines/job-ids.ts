@@ -8,7 +8,9 @@ export function jobId(job: PipelineJob): string {
     case 'plan':
       // Per submission: a redelivered record plans once, while a later submission under the same id is still
       // planned (and recognised as the same document, or refused) instead of being swallowed by the queue.
-      return job.origin ? `plan~${job.doc}~${job.origin.topic}~${job.origin.partition}~${job.origin.offset}` : `plan~${job.doc}`;
+      return job.origin
+        ? `plan~${job.doc}~${job.origin.topic}~${job.origin.partition}~${job.origin.offset}`
+        : `plan~${job.doc}`;
     // A document read again after a failure: its chain keeps the new jobs apart from the old ones.
     case 'chunk':
       return `chunk~${job.doc}~${job.chunk}${job.chain ? `~${job.chain}` : ''}`;

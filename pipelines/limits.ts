@@ -40,8 +40,11 @@ export function generatedTokens(task: DocumentTask, tokens: number): number {
 export function checkTaskLimits(task: DocumentTask, limits: DocumentLimits): void {
   const one = answerTokens(task);
   if (one > limits.maxGeneratedTokens) {
-    throw permanent('E_TOO_MANY_GENERATED_TOKENS', `the task asks for ${one} generated tokens in one answer; ` +
-      `at most ${limits.maxGeneratedTokens} per document are allowed (limits.maxGeneratedTokens)`);
+    throw permanent(
+      'E_TOO_MANY_GENERATED_TOKENS',
+      `the task asks for ${one} generated tokens in one answer; ` +
+        `at most ${limits.maxGeneratedTokens} per document are allowed (limits.maxGeneratedTokens)`,
+    );
   }
 }
 
@@ -51,13 +54,19 @@ export function checkPlannedLimits(doc: string, task: DocumentTask, tokens: numb
   if (task.sections) {
     const sections = sectionCount(tokens, task.sections.every);
     if (sections > limits.maxSections) {
-      throw permanent('E_TOO_MANY_SECTIONS', `document ${doc} would have more than ${limits.maxSections} sections ` +
-        `(limits.maxSections) of ${task.sections.every} tokens (refused after reading ${tokens} tokens)`);
+      throw permanent(
+        'E_TOO_MANY_SECTIONS',
+        `document ${doc} would have more than ${limits.maxSections} sections ` +
+          `(limits.maxSections) of ${task.sections.every} tokens (refused after reading ${tokens} tokens)`,
+      );
     }
   }
   const generated = generatedTokens(task, tokens);
   if (generated > limits.maxGeneratedTokens) {
-    throw permanent('E_TOO_MANY_GENERATED_TOKENS', `document ${doc} would generate up to ${generated} tokens; ` +
-      `at most ${limits.maxGeneratedTokens} are allowed (limits.maxGeneratedTokens)`);
+    throw permanent(
+      'E_TOO_MANY_GENERATED_TOKENS',
+      `document ${doc} would generate up to ${generated} tokens; ` +
+        `at most ${limits.maxGeneratedTokens} are allowed (limits.maxGeneratedTokens)`,
+    );
   }
 }

@@ -16,7 +16,9 @@ import { DocumentTokenizer } from './document-tokens.ts';
 export type PlanOutcome = 'planned' | 'duplicate';
 
 function body(job: PlanJob, deps: PipelineDeps): AsyncIterable<Uint8Array> {
-  return job.source.kind === 'parts' ? deps.documents.readParts(job.doc, job.source.count) : deps.bodies.open(job.source.url);
+  return job.source.kind === 'parts'
+    ? deps.documents.readParts(job.doc, job.source.count)
+    : deps.bodies.open(job.source.url);
 }
 
 function sameTask(a: PlanJob['task'], b: PlanJob['task']): boolean {
@@ -27,7 +29,12 @@ function sameTask(a: PlanJob['task'], b: PlanJob['task']): boolean {
  * A document with this id exists. The same document delivered again (or this very plan job redone after a
  * crash) only makes sure its chain has started; another document under a taken id is refused.
  */
-async function resumeExisting(job: PlanJob, existing: PlannedDocument, deps: PipelineDeps, ctx: JobContext): Promise<void> {
+async function resumeExisting(
+  job: PlanJob,
+  existing: PlannedDocument,
+  deps: PipelineDeps,
+  ctx: JobContext,
+): Promise<void> {
   const record = existing.record;
   let same = sameTask(record.task, job.task);
   if (same && job.source.kind === 'ref') {
@@ -43,7 +50,10 @@ async function resumeExisting(job: PlanJob, existing: PlannedDocument, deps: Pip
     }
   }
   if (!same) {
-    throw permanent('E_DUPLICATE_ID', `document id ${job.doc} is already taken by another document (other content or task); submit under a new id`);
+    throw permanent(
+      'E_DUPLICATE_ID',
+      `document id ${job.doc} is already taken by another document (other content or task); submit under a new id`,
+    );
   }
   ctx.log.info({ status: existing.status }, 'document delivered again; continuing the existing one');
   if (existing.status === 'running') await deps.queue.enqueue(firstChunk(existing.record));
@@ -56,7 +66,10 @@ function firstChunk(record: DocumentRecord): ChunkJob {
 /** Refused as soon as the count passes the limit, before more ids are stored (the caller discards those written). */
 function checkTokenLimit(doc: string, tokens: number, limit: number): void {
   if (tokens > limit) {
-    throw permanent('E_TOO_LARGE', `document ${doc} has more than the limit of ${limit} tokens (refused after reading ${tokens})`);
+    throw permanent(
+      'E_TOO_LARGE',
+      `document ${doc} has more than the limit of ${limit} tokens (refused after reading ${tokens})`,
+    );
   }
 }
 
@@ -92,7 +105,10 @@ export async function planDocument(job: PlanJob, deps: PipelineDeps, ctx: JobCon
     for await (const piece of body(job, deps)) {
       bytes += piece.length;
       if (bytes > settings.maxDocumentBytes) {
-        throw permanent('E_TOO_LARGE', `document ${job.doc} is larger than the limit of ${settings.maxDocumentBytes} bytes`);
+        throw permanent(
+          'E_TOO_LARGE',
+          `document ${job.doc} is larger than the limit of ${settings.maxDocumentBytes} bytes`,
+        );
       }
       text.push(piece);
       hash.update(piece);
@@ -127,7 +143,10 @@ export async function planDocument(job: PlanJob, deps: PipelineDeps, ctx: JobCon
       ...(chain === undefined ? {} : { chain }),
     };
     created = await deps.documents.create(record);
-    ctx.log.info({ bytes, tokens, chunks: record.chunks, ms: Math.round(performance.now() - started) }, 'document tokenized');
+    ctx.log.info(
+      { bytes, tokens, chunks: record.chunks, ms: Math.round(performance.now() - started) },
+      'document tokenized',
+    );
   } catch (err) {
     await writer.discard();
     throw err;

@@ -27,7 +27,11 @@ export interface ReducedSummary {
  */
 export function groupPrompt(texts: readonly string[], reduce: ReduceSettings, fold = false): string {
   // One pass, so a summary that itself contains "{n}" or "{text}" is copied as it is.
-  const entries = texts.map((text, i) => reduce.entry.replace(/\{(n|text)\}/g, (_, name: string) => (name === 'n' ? String(i + 1) : fold ? foldTurnText(text) : text)));
+  const entries = texts.map((text, i) =>
+    reduce.entry.replace(/\{(n|text)\}/g, (_, name: string) =>
+      name === 'n' ? String(i + 1) : fold ? foldTurnText(text) : text,
+    ),
+  );
   return reduce.prompt + entries.join('');
 }
 
@@ -39,7 +43,8 @@ export async function reduceSummaries(
   reduce: ReduceSettings,
   onText?: TextListener,
 ): Promise<ReducedSummary> {
-  if (texts.length === 0) throw permanent('E_REDUCE_EMPTY', 'reducing summaries needs at least one section summary; got none');
+  if (texts.length === 0)
+    throw permanent('E_REDUCE_EMPTY', 'reducing summaries needs at least one section summary; got none');
   let current = [...texts];
   let levels = 0;
   for (;;) {
@@ -71,15 +76,23 @@ export interface WeightedClassification {
  * (not a sum over the label's tokens: no single state scored the label), `tokens` the label's token count as the
  * sections report it; `best` is the most probable label (the first of equals).
  */
-export function aggregateClassifications(sections: readonly WeightedClassification[], task: ClassifyTask): ClassificationOutput {
+export function aggregateClassifications(
+  sections: readonly WeightedClassification[],
+  task: ClassifyTask,
+): ClassificationOutput {
   const total = sections.reduce((n, s) => n + s.tokens, 0);
-  if (sections.length === 0 || total <= 0) throw permanent('E_REDUCE_EMPTY', 'aggregating classifications needs at least one section with tokens');
+  if (sections.length === 0 || total <= 0)
+    throw permanent('E_REDUCE_EMPTY', 'aggregating classifications needs at least one section with tokens');
   const labels = task.labels.map((label) => {
     let probability = 0;
     let tokens = 0;
     for (const s of sections) {
       const score = s.classification.labels.find((l) => l.label === label);
-      if (!score) throw permanent('E_SECTION_LABELS', `a section result has no score for the label "${label}"; expected every label of the task`);
+      if (!score)
+        throw permanent(
+          'E_SECTION_LABELS',
+          `a section result has no score for the label "${label}"; expected every label of the task`,
+        );
       probability += (score.probability * s.tokens) / total;
       tokens = score.tokens;
     }

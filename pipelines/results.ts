@@ -48,9 +48,7 @@ export function documentResult(
     ...(record.task.promptFormat === 'raw' ? {} : { promptFormat: record.task.promptFormat }),
   } as const;
   // Without sections the keys and their order are exactly those of results made before sections existed.
-  return 'summary' in output
-    ? { ...base, task: 'summarize', ...output }
-    : { ...base, task: 'classify', ...output };
+  return 'summary' in output ? { ...base, task: 'summarize', ...output } : { ...base, task: 'classify', ...output };
 }
 
 /** The coverage part of a document result: the section options in force, with the count and reduce levels. */

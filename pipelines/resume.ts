@@ -49,8 +49,11 @@ export function resumeDocument({ planned, head, stored = null }: DocumentProgres
       return stored && !stored.published ? { step: 'publish' } : { step: 'done' };
     case 'running': {
       const committed = head?.chunk ?? 0;
-      if (outboxPending(head)) return { step: 'deliver', chunk: committed - 1, committed, version: head.version, outbox: head.result };
-      return committed < planned.record.chunks ? { step: 'chunk', chunk: committed, committed } : { step: 'finish', committed };
+      if (outboxPending(head))
+        return { step: 'deliver', chunk: committed - 1, committed, version: head.version, outbox: head.result };
+      return committed < planned.record.chunks
+        ? { step: 'chunk', chunk: committed, committed }
+        : { step: 'finish', committed };
     }
   }
 }
@@ -80,7 +83,10 @@ export function finishJobReady(step: Extract<ResumeStep, { committed: number }>,
 }
 
 /** The step of a running document (the caller checked the status). */
-export function runningStep(planned: PlannedDocument, head: CheckpointHead | null): Extract<ResumeStep, { committed: number }> {
+export function runningStep(
+  planned: PlannedDocument,
+  head: CheckpointHead | null,
+): Extract<ResumeStep, { committed: number }> {
   const step = resumeDocument({ planned, head });
   if (!('committed' in step)) throw new Error(`document ${planned.record.id} is ${planned.status}, not running`);
   return step;
@@ -89,5 +95,7 @@ export function runningStep(planned: PlannedDocument, head: CheckpointHead | nul
 /** The queued job that carries out a running document's step (in the record's chain). */
 export function stepJob(step: Extract<ResumeStep, { committed: number }>, record: DocumentRecord): PipelineJob {
   const chain = record.chain === undefined ? {} : { chain: record.chain };
-  return step.step === 'finish' ? { kind: 'finish', doc: record.id, ...chain } : { kind: 'chunk', doc: record.id, chunk: step.chunk, ...chain };
+  return step.step === 'finish'
+    ? { kind: 'finish', doc: record.id, ...chain }
+    : { kind: 'chunk', doc: record.id, chunk: step.chunk, ...chain };
 }

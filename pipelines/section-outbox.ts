@@ -13,7 +13,15 @@ import type { RnnState } from '../engine/index.ts';
 import type { PipelineDeps } from './context.ts';
 import { permanent } from './errors.ts';
 import { provenance, sectionResult } from './results.ts';
-import { boundariesReaching, boundarySpan, findBoundary, sectionCount, type Boundary, type Section, type TokenSpan } from './sections.ts';
+import {
+  boundariesReaching,
+  boundarySpan,
+  findBoundary,
+  sectionCount,
+  type Boundary,
+  type Section,
+  type TokenSpan,
+} from './sections.ts';
 import { classify, summarize } from './tasks/index.ts';
 
 export interface ChunkTokens {
@@ -24,7 +32,12 @@ export interface ChunkTokens {
 }
 
 /** Reads a chunk's tokens and finds the sections that end in it (none without sections). */
-export async function readChunkWithSections(record: DocumentRecord, start: number, end: number, deps: PipelineDeps): Promise<ChunkTokens> {
+export async function readChunkWithSections(
+  record: DocumentRecord,
+  start: number,
+  end: number,
+  deps: PipelineDeps,
+): Promise<ChunkTokens> {
   const layout = record.task.sections;
   const ks = layout ? boundariesReaching(start, end, layout, record.tokens) : [];
   if (!layout || ks.length === 0) return { tokens: await deps.documents.readTokens(record, start, end), sections: [] };
@@ -42,25 +55,33 @@ export async function readChunkWithSections(record: DocumentRecord, start: numbe
   }
   const span: TokenSpan = { offset: from, ids: await deps.documents.readTokens(record, from, to) };
   const tokenBytes = (id: number) => deps.engine.tokenizer.decodeBytes([id]);
-  const boundary = (k: number, within: TokenSpan): Boundary => findBoundary(k, layout, record.tokens, within, tokenBytes);
+  const boundary = (k: number, within: TokenSpan): Boundary =>
+    findBoundary(k, layout, record.tokens, within, tokenBytes);
 
   const first = ks[0]! - 1;
   const firstNeed = boundarySpan(first, layout, record.tokens);
   const covered = firstNeed.to <= firstNeed.from || (firstNeed.from >= from && firstNeed.to <= to);
   const before = covered
     ? boundary(first, span)
-    : boundary(first, { offset: firstNeed.from, ids: await deps.documents.readTokens(record, firstNeed.from, firstNeed.to) });
+    : boundary(first, {
+        offset: firstNeed.from,
+        ids: await deps.documents.readTokens(record, firstNeed.from, firstNeed.to),
+      });
 
   const count = sectionCount(record.tokens, layout.every);
   const sections: Section[] = [];
   let previous = before.position;
   for (const k of ks) {
     const b = boundary(k, span);
-    if (b.position > start && b.position <= end) sections.push({ index: k - 1, start: previous, end: b.position, boundary: b.kind });
+    if (b.position > start && b.position <= end)
+      sections.push({ index: k - 1, start: previous, end: b.position, boundary: b.kind });
     previous = b.position;
   }
   if (sections.some((s) => s.index >= count || s.end <= s.start)) {
-    throw permanent('E_SECTION_LAYOUT', `the sections of ${record.id} found in tokens [${start}, ${end}) are not in order`);
+    throw permanent(
+      'E_SECTION_LAYOUT',
+      `the sections of ${record.id} found in tokens [${start}, ${end}) are not in order`,
+    );
   }
   return { tokens: span.ids.subarray(start - from, end - from), sections };
 }
@@ -84,9 +105,16 @@ export async function runSectionHeads(
   const out: string[] = [];
   for (const section of sections) {
     const fork = (await advanceTo(section.end)).clone();
-    const output = task.kind === 'summarize'
-      ? { summary: await summarize(deps.engine, fork, { ...task, template: settings.template, maxTokens: task.sections!.maxTokens }) }
-      : { classification: await classify(deps.engine, fork, { ...task, template: settings.template }) };
+    const output =
+      task.kind === 'summarize'
+        ? {
+            summary: await summarize(deps.engine, fork, {
+              ...task,
+              template: settings.template,
+              maxTokens: task.sections!.maxTokens,
+            }),
+          }
+        : { classification: await classify(deps.engine, fork, { ...task, template: settings.template }) };
     out.push(JSON.stringify(sectionResult(record, from, section, count, settings.template, output)));
   }
   return out;
@@ -95,7 +123,12 @@ export async function runSectionHeads(
 const OutboxSchema = z.array(z.string());
 
 /** Stores, publishes and then marks published the section results committed with checkpoint `version`. */
-export async function publishSectionOutbox(record: DocumentRecord, version: number, outbox: string, deps: PipelineDeps): Promise<void> {
+export async function publishSectionOutbox(
+  record: DocumentRecord,
+  version: number,
+  outbox: string,
+  deps: PipelineDeps,
+): Promise<void> {
   for (const json of parseOutbox(record.id, outbox)) {
     const section = sectionIndex(record.id, json);
     const stored = await deps.results.saveSection(record.id, section, json);
@@ -109,10 +142,15 @@ function parseOutbox(id: string, outbox: string): string[] {
   try {
     value = JSON.parse(outbox);
   } catch (err) {
-    throw permanent('E_OUTBOX', `the checkpoint outbox of ${id} is not JSON; expected an array of section results`, err);
+    throw permanent(
+      'E_OUTBOX',
+      `the checkpoint outbox of ${id} is not JSON; expected an array of section results`,
+      err,
+    );
   }
   const parsed = OutboxSchema.safeParse(value);
-  if (!parsed.success) throw permanent('E_OUTBOX', `the checkpoint outbox of ${id} is not an array of section result JSON strings`);
+  if (!parsed.success)
+    throw permanent('E_OUTBOX', `the checkpoint outbox of ${id} is not an array of section result JSON strings`);
   return parsed.data;
 }
 

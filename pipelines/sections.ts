@@ -116,7 +116,13 @@ function endsWith(bytes: Uint8Array, suffix: Uint8Array, end: number): boolean {
  * Boundary k (0 ≤ k ≤ m + 1) of a document of `tokens` tokens. `span` must hold the ids of boundarySpan(k);
  * `tokenBytes` gives a token's bytes (engine.tokenizer.decodeBytes of one id).
  */
-export function findBoundary(k: number, layout: SectionLayout, tokens: number, span: TokenSpan, tokenBytes: TokenBytes): Boundary {
+export function findBoundary(
+  k: number,
+  layout: SectionLayout,
+  tokens: number,
+  span: TokenSpan,
+  tokenBytes: TokenBytes,
+): Boundary {
   const m = sectionCount(tokens, layout.every) - 1;
   if (k === 0) return { position: 0, kind: 'exact' };
   if (k === m + 1) return { position: tokens, kind: 'end' };
@@ -125,7 +131,9 @@ export function findBoundary(k: number, layout: SectionLayout, tokens: number, s
   if (layout.boundaries === 'exact') return { position: target, kind: 'exact' };
   const need = boundarySpan(k, layout, tokens);
   if (span.offset > need.from || span.offset + span.ids.length < need.to) {
-    throw new RangeError(`boundary ${k} needs tokens [${need.from}, ${need.to}); given [${span.offset}, ${span.offset + span.ids.length})`);
+    throw new RangeError(
+      `boundary ${k} needs tokens [${need.from}, ${need.to}); given [${span.offset}, ${span.offset + span.ids.length})`,
+    );
   }
   const bytesAt = memoBytes(span, tokenBytes);
   let best: { position: number; rank: number } | null = null;
@@ -139,7 +147,9 @@ export function findBoundary(k: number, layout: SectionLayout, tokens: number, s
     }
   }
   if (!best) return { position: target, kind: 'exact' };
-  const kind = (Object.keys(NATURAL_RANK) as (keyof typeof NATURAL_RANK)[]).find((name) => NATURAL_RANK[name] === best.rank)!;
+  const kind = (Object.keys(NATURAL_RANK) as (keyof typeof NATURAL_RANK)[]).find(
+    (name) => NATURAL_RANK[name] === best.rank,
+  )!;
   return { position: best.position, kind };
 }
 
@@ -180,5 +190,10 @@ export function planSections(ids: Int32Array, layout: SectionLayout, tokenBytes:
   const count = sectionCount(tokens, layout.every);
   const span: TokenSpan = { offset: 0, ids };
   const ends = Array.from({ length: count }, (_, i) => findBoundary(i + 1, layout, tokens, span, tokenBytes));
-  return ends.map((b, i) => ({ index: i, start: i === 0 ? 0 : ends[i - 1]!.position, end: b.position, boundary: b.kind }));
+  return ends.map((b, i) => ({
+    index: i,
+    start: i === 0 ? 0 : ends[i - 1]!.position,
+    end: b.position,
+    boundary: b.kind,
+  }));
 }

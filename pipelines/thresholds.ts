@@ -107,10 +107,18 @@ export interface JudgedBatch {
 }
 
 /** Judges a batch's surprises, in order, with the stream's committed threshold state. */
-export function judgeBatch(surprises: readonly number[], settings: AnomalySettings, carried: ThresholdState | null): JudgedBatch {
+export function judgeBatch(
+  surprises: readonly number[],
+  settings: AnomalySettings,
+  carried: ThresholdState | null,
+): JudgedBatch {
   const rule = settings.threshold;
   if (rule !== 'auto') {
-    return { judged: surprises.map((s) => ({ alert: s > rule, threshold: undefined })), threshold: rule, state: undefined };
+    return {
+      judged: surprises.map((s) => ({ alert: s > rule, threshold: undefined })),
+      threshold: rule,
+      state: undefined,
+    };
   }
   const adaptive = new AdaptiveThreshold(carried, settings.alertRate, settings.warmupEvents);
   const judged = surprises.map((s) => adaptive.judge(s));
@@ -130,13 +138,16 @@ export function carriedThreshold(committedResult: string | null): ThresholdState
   try {
     parsed = JSON.parse(committedResult);
   } catch (err) {
-    throw permanent('E_THRESHOLD_STATE', 'expected the stream\'s last committed batch result to be JSON', err);
+    throw permanent('E_THRESHOLD_STATE', "expected the stream's last committed batch result to be JSON", err);
   }
   const carried = CarriedSchema.safeParse(parsed);
   if (!carried.success) {
     const issue = carried.error.issues[0]!;
-    throw permanent('E_THRESHOLD_STATE', 'expected the threshold state in the stream\'s last committed batch result to be a ' +
-      `histogram (thresholdState.${issue.path.join('.')}: ${issue.message})`);
+    throw permanent(
+      'E_THRESHOLD_STATE',
+      "expected the threshold state in the stream's last committed batch result to be a " +
+        `histogram (thresholdState.${issue.path.join('.')}: ${issue.message})`,
+    );
   }
   return carried.data.thresholdState ?? null;
 }

@@ -37,10 +37,7 @@ function topEvent(seq: number, id: string | undefined, surprise: number): Window
   return { seq, ...(id === undefined ? {} : { id }), surprise };
 }
 
-function summary(
-  fields: Omit<WindowSummary, 'meanEventSurprise' | 'top'>,
-  top: WindowTopEvent[],
-): WindowSummary {
+function summary(fields: Omit<WindowSummary, 'meanEventSurprise' | 'top'>, top: WindowTopEvent[]): WindowSummary {
   return {
     window: fields.window,
     windowEvents: fields.windowEvents,
@@ -65,29 +62,35 @@ function withTop(top: WindowTopEvent[], event: EventScore, k: number): WindowTop
 }
 
 function open(window: number, settings: WindowSettings, event: EventScore): WindowSummary {
-  return summary({
-    window,
-    windowEvents: settings.windowEvents,
-    firstSeq: event.seq,
-    lastSeq: event.seq,
-    events: 1,
-    tokens: event.tokens,
-    alerts: event.alert ? 1 : 0,
-    surpriseSum: event.surprise,
-    maxSurprise: event.surprise,
-  }, withTop([], event, settings.topEvents));
+  return summary(
+    {
+      window,
+      windowEvents: settings.windowEvents,
+      firstSeq: event.seq,
+      lastSeq: event.seq,
+      events: 1,
+      tokens: event.tokens,
+      alerts: event.alert ? 1 : 0,
+      surpriseSum: event.surprise,
+      maxSurprise: event.surprise,
+    },
+    withTop([], event, settings.topEvents),
+  );
 }
 
 function add(current: WindowSummary, event: EventScore, settings: WindowSettings): WindowSummary {
-  return summary({
-    ...current,
-    lastSeq: event.seq,
-    events: current.events + 1,
-    tokens: current.tokens + event.tokens,
-    alerts: current.alerts + (event.alert ? 1 : 0),
-    surpriseSum: current.surpriseSum + event.surprise,
-    maxSurprise: Math.max(current.maxSurprise, event.surprise),
-  }, withTop(current.top, event, settings.topEvents));
+  return summary(
+    {
+      ...current,
+      lastSeq: event.seq,
+      events: current.events + 1,
+      tokens: current.tokens + event.tokens,
+      alerts: current.alerts + (event.alert ? 1 : 0),
+      surpriseSum: current.surpriseSum + event.surprise,
+      maxSurprise: Math.max(current.maxSurprise, event.surprise),
+    },
+    withTop(current.top, event, settings.topEvents),
+  );
 }
 
 /**
@@ -96,9 +99,16 @@ function add(current: WindowSummary, event: EventScore, settings: WindowSettings
  * setting changed) is closed as it stands; the new size then starts with the next event, so no event is ever
  * counted twice or dropped from a window it was scored in.
  */
-export function advanceWindows(carried: WindowSummary | null, events: readonly EventScore[], settings: WindowSettings): WindowsOutput {
+export function advanceWindows(
+  carried: WindowSummary | null,
+  events: readonly EventScore[],
+  settings: WindowSettings,
+): WindowsOutput {
   if (!Number.isInteger(settings.windowEvents) || settings.windowEvents < 1) {
-    throw permanent('E_WINDOW_SETTINGS', `expected windowEvents to be a positive integer, got ${settings.windowEvents}`);
+    throw permanent(
+      'E_WINDOW_SETTINGS',
+      `expected windowEvents to be a positive integer, got ${settings.windowEvents}`,
+    );
   }
   const windows: WindowSummary[] = [];
   let current = carried;
@@ -109,7 +119,10 @@ export function advanceWindows(carried: WindowSummary | null, events: readonly E
   for (const event of events) {
     const w = windowIndex(event.seq, settings.windowEvents);
     if (current && event.seq <= current.lastSeq) {
-      throw permanent('E_WINDOW_ORDER', `expected events after seq ${current.lastSeq} (the open window's last), got seq ${event.seq}`);
+      throw permanent(
+        'E_WINDOW_ORDER',
+        `expected events after seq ${current.lastSeq} (the open window's last), got seq ${event.seq}`,
+      );
     }
     if (current && current.window !== w) {
       windows.push(current);
@@ -137,13 +150,16 @@ export function carriedWindow(committedResult: string | null): WindowSummary | n
   try {
     parsed = JSON.parse(committedResult);
   } catch (err) {
-    throw permanent('E_WINDOW_STATE', 'expected the stream\'s last committed batch result to be JSON', err);
+    throw permanent('E_WINDOW_STATE', "expected the stream's last committed batch result to be JSON", err);
   }
   const carried = CarriedSchema.safeParse(parsed);
   if (!carried.success) {
     const issue = carried.error.issues[0]!;
-    throw permanent('E_WINDOW_STATE', `expected the open window in the stream's last committed batch result to be a window ` +
-      `summary (openWindow.${issue.path.join('.')}: ${issue.message})`);
+    throw permanent(
+      'E_WINDOW_STATE',
+      `expected the open window in the stream's last committed batch result to be a window ` +
+        `summary (openWindow.${issue.path.join('.')}: ${issue.message})`,
+    );
   }
   return carried.data.openWindow ?? null;
 }

@@ -3,13 +3,28 @@
 // here is the same default a submitted document gets.
 import { z } from 'zod';
 
-import { BatchSettingsSchema, DocumentLimitsSchema, PipelineSettingsSchema, RoleSchema, ServiceConfigSchema, TopicsSchema } from './config.ts';
+import {
+  BatchSettingsSchema,
+  DocumentLimitsSchema,
+  PipelineSettingsSchema,
+  RoleSchema,
+  ServiceConfigSchema,
+  TopicsSchema,
+} from './config.ts';
 import { DeviceSchema, WeightTypeSchema } from './engine.ts';
 import { FetchSettingsSchema } from './fetch.ts';
-import { AnomalySettingsSchema, ClassifyTaskFieldsSchema, PromptFormatSchema, SummarizeTaskFieldsSchema } from './tasks.ts';
+import {
+  AnomalySettingsSchema,
+  ClassifyTaskFieldsSchema,
+  PromptFormatSchema,
+  SummarizeTaskFieldsSchema,
+} from './tasks.ts';
 
 const positiveInt = (what = 'a positive integer') =>
-  z.number({ error: `expected ${what}` }).int({ error: `expected ${what}` }).positive({ error: `expected ${what}` });
+  z
+    .number({ error: `expected ${what}` })
+    .int({ error: `expected ${what}` })
+    .positive({ error: `expected ${what}` });
 
 const port = z
   .number({ error: 'expected a port number (0-65535) or null' })
@@ -30,7 +45,10 @@ export const KafkaBrokerSchema = z.string().regex(/^[A-Za-z0-9._-]+:\d{1,5}$|^\[
 export const WorkerSettingsSchema = z.strictObject({
   /** Name in logs, audit trails and `status` (default host:pid). */
   name: z.string().min(1, { error: 'expected a worker name' }).optional(),
-  roles: z.array(RoleSchema).min(1, { error: 'expected at least one role (ingest, chunks)' }).default(['ingest', 'chunks']),
+  roles: z
+    .array(RoleSchema)
+    .min(1, { error: 'expected at least one role (ingest, chunks)' })
+    .default(['ingest', 'chunks']),
   concurrency: ServiceConfigSchema.shape.concurrency,
   groupId: ServiceConfigSchema.shape.groupId,
   lockMs: ServiceConfigSchema.shape.lockMs,
@@ -59,7 +77,9 @@ export const WorkerSettingsSchema = z.strictObject({
 
 const file = (what: string) => z.string().min(1, { error: `expected the path of ${what}` });
 /** host:port of a Redis Sentinel. */
-const HostPortSchema = z.string().regex(/^[A-Za-z0-9._-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$/, { error: 'expected host:port' });
+const HostPortSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$/, { error: 'expected host:port' });
 
 /**
  * How a TLS connection is checked and which client certificate it shows. The CA, certificate and key are
@@ -104,12 +124,14 @@ export const KafkaSaslMechanismSchema = z.enum(['plain', 'scram-sha-256', 'scram
 export const KafkaAccessSettingsSchema = z.strictObject({
   /** TLS to the brokers: `enabled`, or on by itself when a CA, certificate or server name is set. */
   tls: TlsSettingsSchema.extend({ enabled: z.boolean({ error: 'expected true or false' }).default(false) }).optional(),
-  sasl: z.strictObject({
-    mechanism: KafkaSaslMechanismSchema,
-    username: z.string().min(1, { error: 'expected a SASL user name' }),
-    password: z.string().min(1).optional(),
-    passwordFile: file('a file holding the SASL password').optional(),
-  }).optional(),
+  sasl: z
+    .strictObject({
+      mechanism: KafkaSaslMechanismSchema,
+      username: z.string().min(1, { error: 'expected a SASL user name' }),
+      password: z.string().min(1).optional(),
+      passwordFile: file('a file holding the SASL password').optional(),
+    })
+    .optional(),
 });
 
 export const LogLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
@@ -152,17 +174,24 @@ export const AppConfigSchema = z.strictObject({
   /** Namespace of the Redis keys and BullMQ queues of one deployment. */
   prefix: ServiceConfigSchema.shape.prefix,
   /** Topics named <topicPrefix>.documents and so on; a topic set under topics.* wins. Applied while loading. */
-  topicPrefix: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, { error: 'expected a topic name prefix (letters, digits, . _ -)' }).optional(),
+  topicPrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,200}$/, { error: 'expected a topic name prefix (letters, digits, . _ -)' })
+    .optional(),
   topics: TopicsSchema.default(TopicsSchema.parse({})),
   /** Partitions of the topics a worker or submit creates (existing topics are left as they are). */
   partitions: ServiceConfigSchema.shape.partitions,
   /** Largest input record: submit sends none larger, a worker refuses larger ones. */
   maxMessageBytes: PipelineSettingsSchema.shape.maxMessageBytes,
   /** Bytes of a document per part when submit sends a large file. */
-  partBytes: positiveInt().min(1024, { error: 'expected at least 1024 bytes' }).default(256 * 1024),
+  partBytes: positiveInt()
+    .min(1024, { error: 'expected at least 1024 bytes' })
+    .default(256 * 1024),
   worker: WorkerSettingsSchema.default(WorkerSettingsSchema.parse({})),
   /** Tokens per chunk: the checkpoint interval. */
-  chunkTokens: positiveInt().max(1 << 20, { error: 'expected at most 1048576 tokens' }).default(4096),
+  chunkTokens: positiveInt()
+    .max(1 << 20, { error: 'expected at most 1048576 tokens' })
+    .default(4096),
   /** A document with more tokens is refused while it is tokenized (E_TOO_LARGE). */
   maxDocumentTokens: positiveInt().default(1 << 24),
   /** Where the embedded mode keeps state checkpoints. */

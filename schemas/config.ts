@@ -17,17 +17,39 @@ export const DocumentLimitsSchema = z.strictObject({
 
 export const PipelineSettingsSchema = z.strictObject({
   /** Tokens per chunk job: the checkpoint interval. */
-  chunkTokens: z.number().int().min(1).max(1 << 20).default(4096),
+  chunkTokens: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 20)
+    .default(4096),
   /** Token ids per stored segment of a planned document (16M ids: 64 MiB per Redis string). */
-  segmentTokens: z.number().int().min(1024).max(1 << 27).default(1 << 24),
+  segmentTokens: z
+    .number()
+    .int()
+    .min(1024)
+    .max(1 << 27)
+    .default(1 << 24),
   /** A record on an input topic larger than this is refused (dead letter) without being parsed. */
   maxMessageBytes: z.number().int().min(1024).default(MiB),
   /** Upper bound on an assembled or referenced document. */
-  maxDocumentBytes: z.number().int().min(1).default(4096 * MiB),
+  maxDocumentBytes: z
+    .number()
+    .int()
+    .min(1)
+    .default(4096 * MiB),
   /** Upper bound on a document's tokens, checked while it is tokenized (16,777,216: 2^24). */
-  maxDocumentTokens: z.number().int().min(1).default(1 << 24),
+  maxDocumentTokens: z
+    .number()
+    .int()
+    .min(1)
+    .default(1 << 24),
   maxParts: z.number().int().min(1).max(10_000_000).default(1_000_000),
-  maxEventBytes: z.number().int().min(1).default(64 * 1024),
+  maxEventBytes: z
+    .number()
+    .int()
+    .min(1)
+    .default(64 * 1024),
   /** Directories file:// references may read from; none: file references are refused. */
   fileRoots: z.array(z.string().min(1)).default([]),
   /** No byte from an http(s) reference for this long fails the read (retried). */
@@ -57,14 +79,28 @@ export const BatchSettingsSchema = z.strictObject({
   /** Longest a ready request waits for others to join its batch. */
   waitMs: z.number().min(0).max(10_000).default(5),
   /** Tokens per batched forward (all streams together): bounds activation memory and the time of one call. */
-  tokens: z.number().int().min(1).max(1 << 20).default(16_384),
+  tokens: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 20)
+    .default(16_384),
   /**
    * Tokens one request may put into one batch; a longer request continues in the next batch. A 4096-token
    * document chunk so holds back a batch of short event chunks for a slice's time, not the whole chunk's.
    */
-  sliceTokens: z.number().int().min(1).max(1 << 20).default(1024),
+  sliceTokens: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 20)
+    .default(1024),
   /** Logits one batch may return, in floats (positions with logits × vocabulary): bounds the output memory. */
-  logitsFloats: z.number().int().min(1).default(64 * 1024 * 1024),
+  logitsFloats: z
+    .number()
+    .int()
+    .min(1)
+    .default(64 * 1024 * 1024),
 });
 
 export const ServiceConfigSchema = z.strictObject({
@@ -72,7 +108,10 @@ export const ServiceConfigSchema = z.strictObject({
   /** Absent: no Kafka; documents arrive on the Redis inbox queue and results and dead letters go to Redis streams. */
   kafkaBrokers: z.array(z.string().min(1)).min(1).optional(),
   /** Namespace of every Redis key and BullMQ queue of this deployment. */
-  prefix: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).default('rwkvstream'),
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/)
+    .default('rwkvstream'),
   topics: TopicsSchema.default(TopicsSchema.parse({})),
   /** Partitions for topics this process creates (existing topics are left as they are). */
   partitions: z.number().int().min(1).max(1000).default(3),
@@ -90,13 +129,25 @@ export const ServiceConfigSchema = z.strictObject({
   metricsPort: z.number().int().min(0).max(65535).nullable().default(9464),
   metricsHost: z.string().default('127.0.0.1'),
   /** Results (and the finished document's record) are kept this long for `rwkvstream result`. */
-  resultTtlSeconds: z.number().int().min(1).default(7 * 24 * 3600),
+  resultTtlSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .default(7 * 24 * 3600),
   /** Batch results kept per stream for `rwkvstream result --stream` (its recent history and --follow). */
   streamHistoryBatches: z.number().int().min(1).max(100_000).default(1000),
   /** Parts of a document that never completes are dropped after this long without a new part. */
-  partTtlSeconds: z.number().int().min(1).default(24 * 3600),
+  partTtlSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .default(24 * 3600),
   /** An event stream's keys expire after this long without an event or a commit. */
-  streamIdleTtlSeconds: z.number().int().min(60).default(7 * 24 * 3600),
+  streamIdleTtlSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .default(7 * 24 * 3600),
   /** Live event streams at most; events of a new stream beyond it are dead-lettered (E_STREAM_LIMIT). */
   maxStreams: z.number().int().min(1).default(100_000),
   /** Events waiting to be scored per stream at most; more are dead-lettered (E_STREAM_BACKLOG). */

@@ -29,7 +29,9 @@ export const DeadLetterSchema = z.strictObject({
    * The whole letter was too large for the dead-letter topic: it is kept in Redis under this key (with the
    * reason it could not be published), and this reference went out instead, without `original`.
    */
-  stored: z.strictObject({ redisKey: z.string(), bytes: z.number().int().nonnegative(), reason: z.string() }).optional(),
+  stored: z
+    .strictObject({ redisKey: z.string(), bytes: z.number().int().nonnegative(), reason: z.string() })
+    .optional(),
   /** Attempts made, for failures of queued work. */
   attempts: z.number().int().nonnegative().optional(),
   failedAt: z.string(),

@@ -16,16 +16,18 @@ export const TextBodySchema = z.strictObject({
  * One piece of a document bigger than a Kafka message. Parts are numbered from 0; the one with `final: true`
  * says how many there are. `base64` carries bytes that are not valid UTF-8 on their own.
  */
-export const PartBodySchema = z.strictObject({
-  kind: z.literal('part'),
-  index: z.number().int().min(0).max(9_999_999),
-  final: z.boolean(),
-  encoding: z.enum(['utf8', 'base64']).default('utf8'),
-  data: z.string(),
-}).refine((p) => p.encoding !== 'base64' || z.base64().safeParse(p.data).success, {
-  message: 'data is not valid base64',
-  path: ['data'],
-});
+export const PartBodySchema = z
+  .strictObject({
+    kind: z.literal('part'),
+    index: z.number().int().min(0).max(9_999_999),
+    final: z.boolean(),
+    encoding: z.enum(['utf8', 'base64']).default('utf8'),
+    data: z.string(),
+  })
+  .refine((p) => p.encoding !== 'base64' || z.base64().safeParse(p.data).success, {
+    message: 'data is not valid base64',
+    path: ['data'],
+  });
 
 export const RefBodySchema = z.strictObject({
   kind: z.literal('ref'),
@@ -45,7 +47,11 @@ export const DocumentMessageSchema = z
   .superRefine((msg, ctx) => {
     const needsTask = msg.body.kind !== 'part' || msg.body.final;
     if (needsTask && msg.task === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['task'], message: 'task is required (on a parted document: on the final part)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['task'],
+        message: 'task is required (on a parted document: on the final part)',
+      });
     }
   });
 

@@ -73,7 +73,10 @@ export const ModelFileInfoSchema = ModelInfoSchema.pick({
   tensors: z.number().int().nonnegative(),
   /** x070-7a's per-token D x D DeepEmbed width; 0 otherwise. */
   deepEmbedRank: z.number().int().nonnegative(),
-  fingerprint: z.string().regex(/^[0-9a-f]{16}$/).optional(),
+  fingerprint: z
+    .string()
+    .regex(/^[0-9a-f]{16}$/)
+    .optional(),
 });
 
 export const TokenizerInfoSchema = z.object({
@@ -105,12 +108,16 @@ export const CapabilitiesSchema = z.object({
   /** CUDA versions as the runtime reports them (12080 = 12.8); 0 unknown. */
   cudaDriverVersion: z.number().int().default(0),
   cudaRuntimeVersion: z.number().int().default(0),
-  cudaDeviceInfo: z.array(z.object({
-    name: z.string(),
-    computeCapability: z.string(),
-    totalBytes: z.number().nonnegative(),
-    freeBytes: z.number().nonnegative(),
-  })).default([]),
+  cudaDeviceInfo: z
+    .array(
+      z.object({
+        name: z.string(),
+        computeCapability: z.string(),
+        totalBytes: z.number().nonnegative(),
+        freeBytes: z.number().nonnegative(),
+      }),
+    )
+    .default([]),
 });
 
 export type WeightType = z.infer<typeof WeightTypeSchema>;

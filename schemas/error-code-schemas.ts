@@ -21,10 +21,12 @@ export const ErrorCodeInfoSchema = z.strictObject({
   exit: z.enum(['usage', 'unreachable']).optional(),
 });
 
-
 // The catalogue's entry type and this schema describe the same object: each must accept the other.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const entryTypesAgree: Same<z.infer<typeof ErrorCodeInfoSchema>, { -readonly [K in keyof ErrorCodeInfo]: ErrorCodeInfo[K] }> = true;
+const entryTypesAgree: Same<
+  z.infer<typeof ErrorCodeInfoSchema>,
+  { -readonly [K in keyof ErrorCodeInfo]: ErrorCodeInfo[K] }
+> = true;
 void entryTypesAgree;
 
 /** A permanent code read back from a store or a record (a part's refusal, a dead letter of ingest). */

@@ -44,7 +44,12 @@ export const DrainJobSchema = z.strictObject({
   batch: z.number().int().nonnegative(),
 });
 
-export const PipelineJobSchema = z.discriminatedUnion('kind', [PlanJobSchema, ChunkJobSchema, FinishJobSchema, DrainJobSchema]);
+export const PipelineJobSchema = z.discriminatedUnion('kind', [
+  PlanJobSchema,
+  ChunkJobSchema,
+  FinishJobSchema,
+  DrainJobSchema,
+]);
 
 export type PlanSource = z.infer<typeof PlanSourceSchema>;
 export type PlanJob = z.infer<typeof PlanJobSchema>;

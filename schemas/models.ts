@@ -7,7 +7,9 @@ import { PROMPT_FORMATS } from './prompt-formats.ts';
 
 export const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 as 64 lowercase hex digits');
 
-export const HfRepoSchema = z.string().regex(/^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/, 'expected a repository as owner/name');
+export const HfRepoSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/, 'expected a repository as owner/name');
 
 /** g1: RWKV-7 G series; world: RWKV-7 World; world6/world5/world4: RWKV-6/5/4 World; raven4, pile4: RWKV-4. */
 export const ModelFamilySchema = z.enum(['g1', 'world', 'world6', 'world5', 'world4', 'raven4', 'pile4']);
@@ -126,7 +128,13 @@ export const ModelListingSchema = z.strictObject({
       /** In this machine's memory: yes (f32 weights), bf16 (only with --weights bf16), no; null: size unknown. */
       fits: z.enum(['yes', 'bf16', 'no']).nullable(),
       /** services/models/speed.ts: from the measured CPU figures, scaled by size; null: size unknown. */
-      speed: z.strictObject({ cpuPrefill: z.number(), cpuDecode: z.number(), speedClass: z.enum(['fast', 'moderate', 'slow', 'gpu']) }).nullable(),
+      speed: z
+        .strictObject({
+          cpuPrefill: z.number(),
+          cpuDecode: z.number(),
+          speedClass: z.enum(['fast', 'moderate', 'slow', 'gpu']),
+        })
+        .nullable(),
       cached: CachedSummarySchema.nullable(),
     }),
   ),

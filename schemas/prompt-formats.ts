@@ -36,10 +36,31 @@ export interface PromptProfile {
 
 const PROFILES: Readonly<Record<PromptFormat, PromptProfile>> = {
   raw: { name: 'raw', turns: null, system: false, think: false, stop: ['\n\n'], labelPrefix: ' ' },
-  world: { name: 'world', turns: { user: 'User', assistant: 'Assistant' }, system: false, think: false, stop: ['\n\n', 'User:'], labelPrefix: ' ' },
+  world: {
+    name: 'world',
+    turns: { user: 'User', assistant: 'Assistant' },
+    system: false,
+    think: false,
+    stop: ['\n\n', 'User:'],
+    labelPrefix: ' ',
+  },
   // After the fake think block the answer starts on a new line (the usual rendering is `</think>\n` + answer).
-  'rwkv7-g': { name: 'rwkv7-g', turns: { user: 'User', assistant: 'Assistant' }, system: true, think: true, stop: ['\n\n', 'User:'], labelPrefix: '\n' },
-  raven: { name: 'raven', turns: { user: 'Bob', assistant: 'Alice' }, system: false, think: false, stop: ['\n\n', 'Bob:'], labelPrefix: ' ' },
+  'rwkv7-g': {
+    name: 'rwkv7-g',
+    turns: { user: 'User', assistant: 'Assistant' },
+    system: true,
+    think: true,
+    stop: ['\n\n', 'User:'],
+    labelPrefix: '\n',
+  },
+  raven: {
+    name: 'raven',
+    turns: { user: 'Bob', assistant: 'Alice' },
+    system: false,
+    think: false,
+    stop: ['\n\n', 'Bob:'],
+    labelPrefix: ' ',
+  },
 };
 
 export function promptProfile(format: PromptFormat): PromptProfile {

@@ -148,7 +148,10 @@ export const ThresholdStateSchema = z.strictObject({
   bins: z
     .array(z.tuple([z.number().int().min(0).max(8191), z.number().int().positive()]))
     .max(8192)
-    .refine((bins) => bins.every(([bin], i) => i === 0 || bin > bins[i - 1]![0]), 'bins are in increasing order, each once'),
+    .refine(
+      (bins) => bins.every(([bin], i) => i === 0 || bin > bins[i - 1]![0]),
+      'bins are in increasing order, each once',
+    ),
 });
 
 /** One of a window's most surprising events. */

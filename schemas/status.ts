@@ -44,9 +44,23 @@ export const DocumentStatusReportSchema = z.discriminatedUnion('state', [
     task: z.string(),
   }),
   /** Failed for good after it was accepted (retries used up, a model error). */
-  z.strictObject({ ...Base, kind: z.literal('document'), state: z.literal('failed'), stage: z.string(), code: z.string(), message: z.string() }),
+  z.strictObject({
+    ...Base,
+    kind: z.literal('document'),
+    state: z.literal('failed'),
+    stage: z.string(),
+    code: z.string(),
+    message: z.string(),
+  }),
   /** Refused while it was taken in or planned: bad input (empty, too large, unreadable reference, ...). */
-  z.strictObject({ ...Base, kind: z.literal('document'), state: z.literal('refused'), stage: z.string(), code: z.string(), message: z.string() }),
+  z.strictObject({
+    ...Base,
+    kind: z.literal('document'),
+    state: z.literal('refused'),
+    stage: z.string(),
+    code: z.string(),
+    message: z.string(),
+  }),
 ]);
 
 export const StreamStatusReportSchema = z.discriminatedUnion('state', [

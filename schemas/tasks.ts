@@ -25,13 +25,20 @@ const TemplateSchema = z.string().min(1, 'a template is not empty').max(4096, 'a
 export const PromptFormatSchema = z.enum(PROMPT_FORMATS);
 
 /** What the model is asked to do, in a chat format's user turn (after the document). */
-const InstructionSchema = z.string().min(1, 'an instruction is not empty').max(4096, 'an instruction has at most 4096 characters');
+const InstructionSchema = z
+  .string()
+  .min(1, 'an instruction is not empty')
+  .max(4096, 'an instruction has at most 4096 characters');
 
 /** The fields every document task has for its prompt. */
 const PromptFields = {
   promptFormat: PromptFormatSchema.default('raw'),
   /** A system turn before the user's (formats that document one: rwkv7-g). */
-  system: z.string().min(1, 'a system prompt is not empty').max(4096, 'a system prompt has at most 4096 characters').optional(),
+  system: z
+    .string()
+    .min(1, 'a system prompt is not empty')
+    .max(4096, 'a system prompt has at most 4096 characters')
+    .optional(),
   instruction: InstructionSchema.optional(),
 };
 
@@ -40,13 +47,21 @@ const MAX_SLACK = 65_536;
 /** Sections: K tokens apart, each answered on a fork of the state (see pipelines/sections.ts). */
 const SectionFields = {
   /** K: target tokens per section. */
-  every: z.number().int().min(16, 'sections.every is at least 16 tokens').max(16_777_216, 'sections.every is at most 16,777,216 tokens'),
+  every: z
+    .number()
+    .int()
+    .min(16, 'sections.every is at least 16 tokens')
+    .max(16_777_216, 'sections.every is at most 16,777,216 tokens'),
   /**
    * How far from each K mark a boundary may move to land on a natural break; default min(floor(every / 8), 4096),
    * below every / 2. Capped because every chunk that overlaps a boundary's window reads the whole window to find it.
    */
-  slack: z.number().int().min(0, 'sections.slack is a number of tokens (0 or more)')
-    .max(MAX_SLACK, `sections.slack is at most ${MAX_SLACK} tokens`).optional(),
+  slack: z
+    .number()
+    .int()
+    .min(0, 'sections.slack is a number of tokens (0 or more)')
+    .max(MAX_SLACK, `sections.slack is at most ${MAX_SLACK} tokens`)
+    .optional(),
   /** natural: the best break (heading, blank line, line, sentence) within the slack; exact: at multiples of K. */
   boundaries: z.enum(['natural', 'exact']).default('natural'),
   /** The document's answer: the reduce over the sections, the final state (sections still emitted), or both. */
@@ -63,7 +78,8 @@ function refineSlack(sections: { every: number; slack?: number | undefined }, ct
     ctx.addIssue({
       code: 'custom',
       path: ['slack'],
-      message: `sections.slack must be less than half of sections.every (${sections.every}): expected at most ` +
+      message:
+        `sections.slack must be less than half of sections.every (${sections.every}): expected at most ` +
         `${Math.ceil(sections.every / 2) - 1}, got ${sections.slack}`,
     });
   }
@@ -77,7 +93,12 @@ export const DEFAULT_REDUCE_TEMPLATE = '\n\nSummary of the whole document:';
 
 /** How section summaries become the document's summary: groups of fanIn, level after level. */
 const ReduceSchema = z.strictObject({
-  fanIn: z.number().int().min(2, 'sections.reduce.fanIn is at least 2').max(1024, 'sections.reduce.fanIn is at most 1024').default(32),
+  fanIn: z
+    .number()
+    .int()
+    .min(2, 'sections.reduce.fanIn is at least 2')
+    .max(1024, 'sections.reduce.fanIn is at most 1024')
+    .default(32),
   /** Put before the group's entries in a fresh state; default: DEFAULT_REDUCE_PROMPT (raw), else the user's turn. */
   prompt: z.string().max(4096, 'sections.reduce.prompt has at most 4096 characters').optional(),
   /** One per summary of the group: {n} is its 1-based position in the group, {text} the summary. */
@@ -163,60 +184,91 @@ function refinePrompt(task: PromptOptions, ctx: z.RefinementCtx): void {
     ];
     for (const [path, value] of given) {
       if (value === undefined) continue;
-      ctx.addIssue({ code: 'custom', path, message: 'the raw prompt format has no instruction (it reads the template after the document); choose a chat format' });
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message:
+          'the raw prompt format has no instruction (it reads the template after the document); choose a chat format',
+      });
     }
   }
   if (task.system !== undefined && !profile.system) {
-    ctx.addIssue({ code: 'custom', path: ['system'], message: `the ${task.promptFormat} prompt format has no system turn (only rwkv7-g does)` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['system'],
+      message: `the ${task.promptFormat} prompt format has no system turn (only rwkv7-g does)`,
+    });
   }
   if (task.think === true && !profile.think) {
-    ctx.addIssue({ code: 'custom', path: ['think'], message: `the ${task.promptFormat} prompt format has no think mode (only rwkv7-g does)` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['think'],
+      message: `the ${task.promptFormat} prompt format has no think mode (only rwkv7-g does)`,
+    });
   }
 }
 
 /** The reduce prompts: given ones as they are, else the raw defaults or the chat format's turns. */
-function fillReduce(reduce: z.output<typeof ReduceSchema>, task: { promptFormat: PromptFormat; system?: string | undefined; think: boolean }): ReduceSettings {
+function fillReduce(
+  reduce: z.output<typeof ReduceSchema>,
+  task: { promptFormat: PromptFormat; system?: string | undefined; think: boolean },
+): ReduceSettings {
   const { instruction, ...rest } = reduce;
   if (task.promptFormat === 'raw') {
-    return inShapeOrder({ ...rest, prompt: reduce.prompt ?? DEFAULT_REDUCE_PROMPT, template: reduce.template ?? DEFAULT_REDUCE_TEMPLATE }, ReduceSchema.shape);
+    return inShapeOrder(
+      { ...rest, prompt: reduce.prompt ?? DEFAULT_REDUCE_PROMPT, template: reduce.template ?? DEFAULT_REDUCE_TEMPLATE },
+      ReduceSchema.shape,
+    );
   }
   const asked = instruction ?? DEFAULT_INSTRUCTIONS.reduce;
-  return inShapeOrder({
-    ...rest,
-    // Entries end with a line break, so the instruction follows them on its own line.
-    prompt: reduce.prompt ?? `${documentPrefix(task.promptFormat, task.system)}${DEFAULT_INSTRUCTIONS.reduceIntro}\n`,
-    template: reduce.template ?? `${foldTurnText(asked)}${assistantTurn(task.promptFormat, task.think)}`,
-    instruction: asked,
-  }, ReduceSchema.shape);
+  return inShapeOrder(
+    {
+      ...rest,
+      // Entries end with a line break, so the instruction follows them on its own line.
+      prompt: reduce.prompt ?? `${documentPrefix(task.promptFormat, task.system)}${DEFAULT_INSTRUCTIONS.reduceIntro}\n`,
+      template: reduce.template ?? `${foldTurnText(asked)}${assistantTurn(task.promptFormat, task.think)}`,
+      instruction: asked,
+    },
+    ReduceSchema.shape,
+  );
 }
 
 /**
  * The summarize task with every default filled in: the template and stop rules of its prompt format, and the
  * section options that depend on the task's own fields. Filling is idempotent (a stored task parses to itself).
  */
-export const SummarizeTaskSchema = SummarizeTaskFieldsSchema.superRefine(refinePrompt).transform(({ sections, ...fields }) => {
-  const raw = fields.promptFormat === 'raw';
-  const instruction = raw ? undefined : (fields.instruction ?? DEFAULT_INSTRUCTIONS.summarize);
-  const task = inShapeOrder({
-    ...fields,
-    ...(instruction === undefined ? {} : { instruction }),
-    template: fields.template ?? (raw ? DEFAULT_SUMMARY_TEMPLATE : answerSuffix(fields.promptFormat, instruction!, fields.think)),
-    stop: fields.stop ?? [...promptProfile(fields.promptFormat).stop],
-  }, SummarizeTaskFieldsSchema.shape);
-  if (!sections) return withSections(task, undefined);
-  const sectionInstruction = raw ? undefined : (sections.instruction ?? DEFAULT_INSTRUCTIONS.section);
-  const filled: SummarizeSections = {
-    every: sections.every,
-    slack: sections.slack ?? defaultSlack(sections.every),
-    boundaries: sections.boundaries,
-    final: sections.final,
-    template: sections.template ?? (raw ? task.template : answerSuffix(fields.promptFormat, sectionInstruction!, fields.think)),
-    ...(sectionInstruction === undefined ? {} : { instruction: sectionInstruction }),
-    maxTokens: sections.maxTokens ?? task.maxTokens,
-    reduce: fillReduce(sections.reduce, fields),
-  };
-  return withSections(task, filled);
-});
+export const SummarizeTaskSchema = SummarizeTaskFieldsSchema.superRefine(refinePrompt).transform(
+  ({ sections, ...fields }) => {
+    const raw = fields.promptFormat === 'raw';
+    const instruction = raw ? undefined : (fields.instruction ?? DEFAULT_INSTRUCTIONS.summarize);
+    const task = inShapeOrder(
+      {
+        ...fields,
+        ...(instruction === undefined ? {} : { instruction }),
+        template:
+          fields.template ??
+          (raw ? DEFAULT_SUMMARY_TEMPLATE : answerSuffix(fields.promptFormat, instruction!, fields.think)),
+        stop: fields.stop ?? [...promptProfile(fields.promptFormat).stop],
+      },
+      SummarizeTaskFieldsSchema.shape,
+    );
+    if (!sections) return withSections(task, undefined);
+    const sectionInstruction = raw ? undefined : (sections.instruction ?? DEFAULT_INSTRUCTIONS.section);
+    const filled: SummarizeSections = {
+      every: sections.every,
+      slack: sections.slack ?? defaultSlack(sections.every),
+      boundaries: sections.boundaries,
+      final: sections.final,
+      template:
+        sections.template ??
+        (raw ? task.template : answerSuffix(fields.promptFormat, sectionInstruction!, fields.think)),
+      ...(sectionInstruction === undefined ? {} : { instruction: sectionInstruction }),
+      maxTokens: sections.maxTokens ?? task.maxTokens,
+      reduce: fillReduce(sections.reduce, fields),
+    };
+    return withSections(task, filled);
+  },
+);
 
 export const ClassifyTaskFieldsSchema = z.strictObject({
   kind: z.literal('classify'),
@@ -235,27 +287,37 @@ export const ClassifyTaskFieldsSchema = z.strictObject({
 });
 
 /** The classify task with every default filled in: the labels are scored as the answer of its prompt format. */
-export const ClassifyTaskSchema = ClassifyTaskFieldsSchema.superRefine(refinePrompt).transform(({ sections, ...fields }) => {
-  const raw = fields.promptFormat === 'raw';
-  const instruction = raw ? undefined : (fields.instruction ?? classifyInstruction(fields.labels));
-  const task = inShapeOrder({
-    ...fields,
-    ...(instruction === undefined ? {} : { instruction }),
-    template: fields.template ?? (raw ? DEFAULT_CATEGORY_TEMPLATE : answerSuffix(fields.promptFormat, instruction!, false)),
-    labelPrefix: fields.labelPrefix ?? promptProfile(fields.promptFormat).labelPrefix,
-  }, ClassifyTaskFieldsSchema.shape);
-  if (!sections) return withSections(task, undefined);
-  const filled: SectionSettings = {
-    every: sections.every,
-    slack: sections.slack ?? defaultSlack(sections.every),
-    boundaries: sections.boundaries,
-    final: sections.final,
-    // Chat formats: each section is asked the task's question unless it has its own instruction.
-    template: sections.template ?? (raw || sections.instruction === undefined ? task.template : answerSuffix(fields.promptFormat, sections.instruction, false)),
-    ...(sections.instruction === undefined ? {} : { instruction: sections.instruction }),
-  };
-  return withSections(task, filled);
-});
+export const ClassifyTaskSchema = ClassifyTaskFieldsSchema.superRefine(refinePrompt).transform(
+  ({ sections, ...fields }) => {
+    const raw = fields.promptFormat === 'raw';
+    const instruction = raw ? undefined : (fields.instruction ?? classifyInstruction(fields.labels));
+    const task = inShapeOrder(
+      {
+        ...fields,
+        ...(instruction === undefined ? {} : { instruction }),
+        template:
+          fields.template ?? (raw ? DEFAULT_CATEGORY_TEMPLATE : answerSuffix(fields.promptFormat, instruction!, false)),
+        labelPrefix: fields.labelPrefix ?? promptProfile(fields.promptFormat).labelPrefix,
+      },
+      ClassifyTaskFieldsSchema.shape,
+    );
+    if (!sections) return withSections(task, undefined);
+    const filled: SectionSettings = {
+      every: sections.every,
+      slack: sections.slack ?? defaultSlack(sections.every),
+      boundaries: sections.boundaries,
+      final: sections.final,
+      // Chat formats: each section is asked the task's question unless it has its own instruction.
+      template:
+        sections.template ??
+        (raw || sections.instruction === undefined
+          ? task.template
+          : answerSuffix(fields.promptFormat, sections.instruction, false)),
+      ...(sections.instruction === undefined ? {} : { instruction: sections.instruction }),
+    };
+    return withSections(task, filled);
+  },
+);
 
 export const DocumentTaskSchema = z.discriminatedUnion('kind', [SummarizeTaskSchema, ClassifyTaskSchema]);
 
@@ -266,7 +328,11 @@ export const AnomalySettingsSchema = z.strictObject({
    * once warmupEvents events have been seen (see pipelines/thresholds.ts); a number: above this many nats per
    * token (mean negative log-probability), whatever the stream's history.
    */
-  threshold: z.union([z.literal('auto'), z.number().positive()], { error: 'expected "auto" or a positive number of nats per token' }).default('auto'),
+  threshold: z
+    .union([z.literal('auto'), z.number().positive()], {
+      error: 'expected "auto" or a positive number of nats per token',
+    })
+    .default('auto'),
   /** threshold "auto": the fraction of a stream's events that are alerts, in the long run. */
   alertRate: z.number().gt(0, 'alertRate is above 0').max(0.5, 'alertRate is at most 0.5').default(0.01),
   /** threshold "auto": events a stream must have had before any of its events can be an alert. */

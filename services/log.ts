@@ -40,7 +40,16 @@ export function prettyLine(json: string): string {
 }
 
 function prettyStream(out: NodeJS.WritableStream): DestinationStream {
-  return { write: (line: string) => void out.write(line.split('\n').filter((l) => l.length > 0).map(prettyLine).join('')) };
+  return {
+    write: (line: string) =>
+      void out.write(
+        line
+          .split('\n')
+          .filter((l) => l.length > 0)
+          .map(prettyLine)
+          .join(''),
+      ),
+  };
 }
 
 export function createLogger(name: string, options: LoggerOptions | string = {}): Logger {

@@ -10,7 +10,8 @@ export type ServiceName = 'redis' | 'kafka';
 /** What to do when Redis does not answer (doctor's fix, and the next step of every command's connection error). */
 export const REDIS_FIX = 'start Redis (infra/redis/start.sh), or point --redis / REDIS_URL at a running server';
 /** What to do when no Kafka broker answers. */
-export const KAFKA_FIX = 'start Kafka (infra/kafka/start.sh prints the brokers), or point --kafka / KAFKA_BROKERS at a running broker';
+export const KAFKA_FIX =
+  'start Kafka (infra/kafka/start.sh prints the brokers), or point --kafka / KAFKA_BROKERS at a running broker';
 
 /** An error's message with its code, once. */
 export const reason = (err: unknown): string => {
@@ -26,10 +27,24 @@ export const EXIT_UNREACHABLE = 5;
  * failure) or a TLS certificate that does not verify. Retrying the same settings does not help.
  */
 const REFUSED = [
-  /WRONGPASS/, /NOAUTH/, /NOPERM/, /invalid username-password/i, /Authentication required/i,
-  /SASL .*authentication failed/i, /SaslAuthenticat/i, /Illegal SASL/i, /unsupported SASL mechanism/i,
-  /certificate/i, /self[- ]signed/i, /unable to verify/i, /unable to get (local )?issuer/i, /ERR_TLS_/, /altnames/i,
-  /wrong version number/i, /tlsv1 alert/i, /SSL routines/i,
+  /WRONGPASS/,
+  /NOAUTH/,
+  /NOPERM/,
+  /invalid username-password/i,
+  /Authentication required/i,
+  /SASL .*authentication failed/i,
+  /SaslAuthenticat/i,
+  /Illegal SASL/i,
+  /unsupported SASL mechanism/i,
+  /certificate/i,
+  /self[- ]signed/i,
+  /unable to verify/i,
+  /unable to get (local )?issuer/i,
+  /ERR_TLS_/,
+  /altnames/i,
+  /wrong version number/i,
+  /tlsv1 alert/i,
+  /SSL routines/i,
 ];
 
 export function isRefusal(cause: unknown): boolean {
@@ -40,8 +55,10 @@ export function isRefusal(cause: unknown): boolean {
 
 /** What to check when a service refuses the credentials or the TLS handshake. */
 const CREDENTIALS_FIX: Record<ServiceName, string> = {
-  redis: 'check REDIS_USERNAME / --redis-user, REDIS_PASSWORD or REDIS_PASSWORD_FILE, and the TLS CA (REDIS_TLS_CA_FILE) against the server\'s ACL and certificate',
-  kafka: 'check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE, and the TLS CA (KAFKA_TLS_CA_FILE) against the broker\'s listener',
+  redis:
+    "check REDIS_USERNAME / --redis-user, REDIS_PASSWORD or REDIS_PASSWORD_FILE, and the TLS CA (REDIS_TLS_CA_FILE) against the server's ACL and certificate",
+  kafka:
+    "check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE, and the TLS CA (KAFKA_TLS_CA_FILE) against the broker's listener",
 };
 
 /**
@@ -50,7 +67,9 @@ const CREDENTIALS_FIX: Record<ServiceName, string> = {
  */
 export function unreachable(service: ServiceName, address: string, origin: string, cause: unknown): string {
   const where = service === 'redis' ? `Redis at ${redactUrl(address)}` : `Kafka at ${address}`;
-  return isRefusal(cause) ? `${where} (${origin}) refused the connection: ${reason(cause)}` : `no answer from ${where} (${origin}): ${reason(cause)}`;
+  return isRefusal(cause)
+    ? `${where} (${origin}) refused the connection: ${reason(cause)}`
+    : `no answer from ${where} (${origin}): ${reason(cause)}`;
 }
 
 const CODES: Record<ServiceName, { refused: ErrorCode; unreachable: ErrorCode }> = {
@@ -61,7 +80,13 @@ const CODES: Record<ServiceName, { refused: ErrorCode; unreachable: ErrorCode }>
 export class UnreachableError extends Error {
   readonly code: ErrorCode;
 
-  constructor(readonly service: ServiceName, address: string, origin: string, cause: unknown, extra = '') {
+  constructor(
+    readonly service: ServiceName,
+    address: string,
+    origin: string,
+    cause: unknown,
+    extra = '',
+  ) {
     const refused = isRefusal(cause);
     const fix = refused ? CREDENTIALS_FIX[service] : service === 'redis' ? REDIS_FIX : KAFKA_FIX;
     super(`${unreachable(service, address, origin, cause)}${extra}; ${fix}`);

@@ -8,7 +8,18 @@
 // a build never reads half-written files, and the output of a deleted source does not linger. Builds started at
 // the same time (test files run in parallel) wait for the first one instead of compiling the same sources again.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -83,14 +94,19 @@ function compile() {
       process.stderr.write('rwkvstream: TypeScript is not installed; keeping the JavaScript in dist/\n');
       return;
     }
-    throw new Error('dist/ is missing and TypeScript is not installed: run npm install with the development dependencies, then npm run build');
+    throw new Error(
+      'dist/ is missing and TypeScript is not installed: run npm install with the development dependencies, then npm run build',
+    );
   }
   const started = new Date();
   const next = path.join(root, `.dist-${process.pid}`);
   const old = path.join(root, `.dist-old-${process.pid}`);
   rmSync(next, { recursive: true, force: true });
   try {
-    execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json'), '--outDir', next], { cwd: root, stdio: 'inherit' });
+    execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json'), '--outDir', next], {
+      cwd: root,
+      stdio: 'inherit',
+    });
     // package.json's commands are files to execute (tsc writes them as plain files).
     const { bin } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
     for (const file of Object.values(bin ?? {})) {

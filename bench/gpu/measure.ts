@@ -98,16 +98,33 @@ interface StepRecord {
 const records: StepRecord[] = [];
 
 /** Runs one step within the budget; its failure is recorded and does not stop the others. */
-async function step(name: string, shape: string | undefined, body: (deadline: number) => Promise<Record<string, number | string | null>>): Promise<void> {
+async function step(
+  name: string,
+  shape: string | undefined,
+  body: (deadline: number) => Promise<Record<string, number | string | null>>,
+): Promise<void> {
   const started = Date.now();
   log(`${name}${shape ? ` ${shape}` : ''}: start`);
   try {
     const figures = await body(Math.min(started + budgetMs, endOfRun));
-    records.push({ step: name, ...(shape ? { shape } : {}), ok: true, seconds: (Date.now() - started) / 1000, figures });
+    records.push({
+      step: name,
+      ...(shape ? { shape } : {}),
+      ok: true,
+      seconds: (Date.now() - started) / 1000,
+      figures,
+    });
   } catch (err) {
     const message = (err as Error).message.split('\n').slice(0, 6).join(' | ');
     log(`${name}: failed: ${message}`);
-    records.push({ step: name, ...(shape ? { shape } : {}), ok: false, error: message, seconds: (Date.now() - started) / 1000, figures: {} });
+    records.push({
+      step: name,
+      ...(shape ? { shape } : {}),
+      ok: false,
+      error: message,
+      seconds: (Date.now() - started) / 1000,
+      figures: {},
+    });
   }
 }
 
@@ -125,7 +142,20 @@ async function node(args: string[], deadline: number): Promise<string> {
 async function model(shape: string, deadline: number): Promise<string> {
   const file = path.join(work, 'models', `${shape}${small ? '-small' : ''}.safetensors`);
   mkdirSync(path.dirname(file), { recursive: true });
-  await node([cli, 'random-model', '--out', file, '--shape', shape, '--vocab', String(modelVocab), ...(small ? ['--layers', '1'] : [])], deadline);
+  await node(
+    [
+      cli,
+      'random-model',
+      '--out',
+      file,
+      '--shape',
+      shape,
+      '--vocab',
+      String(modelVocab),
+      ...(small ? ['--layers', '1'] : []),
+    ],
+    deadline,
+  );
   return file;
 }
 
@@ -136,21 +166,64 @@ async function bench(args: string[], deadline: number): Promise<Record<string, u
 }
 
 /** The engine alone on the shape: long-stream prefill, 64-stream prefill and batch-1 decode, in tokens/s. */
-async function engineAlone(shape: string, deadline: number, only: 'prefill' | 'decode1'): Promise<{ prefill: number | null; prefill64: number | null; decode1: number | null; device: string }> {
+async function engineAlone(
+  shape: string,
+  deadline: number,
+  only: 'prefill' | 'decode1',
+): Promise<{ prefill: number | null; prefill64: number | null; decode1: number | null; device: string }> {
   if (device === 'cuda') {
-    const json = await bench(['cuda', '--sizes', shape, '--weights', weights, '--only', only, ...(small ? ['--quick'] : [])], deadline);
+    const json = await bench(
+      ['cuda', '--sizes', shape, '--weights', weights, '--only', only, ...(small ? ['--quick'] : [])],
+      deadline,
+    );
     if (json.skipped) throw new Error(`rwkv_bench cuda skipped: ${String(json.skipped)}`);
     const rows = json.results as { what: string; tokens_per_s: number }[];
     const find = (re: RegExp) => rows.find((r) => re.test(r.what))?.tokens_per_s ?? null;
-    return { prefill: find(/prefill 1 stream/), prefill64: find(/prefill 64 streams/), decode1: find(/decode batch 1 \(/), device: String(json.device) };
+    return {
+      prefill: find(/prefill 1 stream/),
+      prefill64: find(/prefill 64 streams/),
+      decode1: find(/decode batch 1 \(/),
+      device: String(json.device),
+    };
   }
   const layers = small ? 1 : shape === '0.1b' ? 12 : 24;
-  const json = await bench(['engine', '--layers', String(layers), '--vocab', String(modelVocab), '--chunk', '1024', '--decode', '16', '--weights', weights, '--device', 'cpu'], deadline);
+  const json = await bench(
+    [
+      'engine',
+      '--layers',
+      String(layers),
+      '--vocab',
+      String(modelVocab),
+      '--chunk',
+      '1024',
+      '--decode',
+      '16',
+      '--weights',
+      weights,
+      '--device',
+      'cpu',
+    ],
+    deadline,
+  );
   const sfx = weights === 'f32' ? '' : `_${weights}`;
-  return { prefill: json[`prefill_tok_s${sfx}`] as number, prefill64: null, decode1: json[`decode_tok_s${sfx}`] as number, device: String(json.cpu_model) };
+  return {
+    prefill: json[`prefill_tok_s${sfx}`] as number,
+    prefill64: null,
+    decode1: json[`decode_tok_s${sfx}`] as number,
+    device: String(json.cpu_model),
+  };
 }
 
-const engineFlags = (modelFile: string) => ['--model', modelFile, '--vocab', vocab, '--device', device, '--weights', weights];
+const engineFlags = (modelFile: string) => [
+  '--model',
+  modelFile,
+  '--vocab',
+  vocab,
+  '--device',
+  device,
+  '--weights',
+  weights,
+];
 const ratio = (a: number | null, b: number | null) => (a !== null && b ? Number((a / b).toFixed(3)) : null);
 
 let tokenizer: Tokenizer | null = null;
@@ -171,7 +244,20 @@ async function embeddedSummarize(shape: string, deadline: number) {
   const run = async (file: string) => {
     const dir = path.join(work, 'ckpt', `${shape}-${Date.now()}`);
     const t0 = performance.now();
-    const stdout = await node([cli, 'summarize', file, ...engineFlags(modelFile), '--json', '--max-tokens', String(genTokens), '--checkpoint-dir', dir], deadline);
+    const stdout = await node(
+      [
+        cli,
+        'summarize',
+        file,
+        ...engineFlags(modelFile),
+        '--json',
+        '--max-tokens',
+        String(genTokens),
+        '--checkpoint-dir',
+        dir,
+      ],
+      deadline,
+    );
     const seconds = (performance.now() - t0) / 1000;
     rmSync(dir, { recursive: true, force: true });
     const result = JSON.parse(stdout) as { tokens: number; summary: { generatedTokens: number } };
@@ -209,13 +295,28 @@ async function workerRun(shape: string, deadline: number) {
   // run.sh's Redis lives for this measurement only (no AOF, no snapshots): nothing in it outlives the run.
   const worker = await startWorker(cli, [
     '--allow-volatile-redis',
-    ...engineFlags(modelFile), '--redis', redisUrl, '--prefix', prefix, '--metrics-port', 'off', '--log-level', 'info',
-    '--batch-streams', String(streams), '--chunk-tokens', small ? '256' : '4096', '--attempts', '1',
+    ...engineFlags(modelFile),
+    '--redis',
+    redisUrl,
+    '--prefix',
+    prefix,
+    '--metrics-port',
+    'off',
+    '--log-level',
+    'info',
+    '--batch-streams',
+    String(streams),
+    '--chunk-tokens',
+    small ? '256' : '4096',
+    '--attempts',
+    '1',
   ]);
   const redis = new Redis(redisUrl);
   const keys = new Keys(prefix);
   try {
-    const files = await Promise.all(Array.from({ length: docs }, (_, i) => documentOf(docTokens, `worker-${docTokens}-${i}`, 100 + i)));
+    const files = await Promise.all(
+      Array.from({ length: docs }, (_, i) => documentOf(docTokens, `worker-${docTokens}-${i}`, 100 + i)),
+    );
     const inbox = new InboxPublisher(redis, prefix);
     const t0 = performance.now();
     for (const [i, f] of files.entries()) {
@@ -229,7 +330,10 @@ async function workerRun(shape: string, deadline: number) {
       const entries = await redis.xrange(keys.resultStream(), '-', '+');
       done = new Set(entries.map(([, fields]) => fields[1]!));
       const failed = await redis.xlen(keys.deadLetterStream());
-      if (failed > 0) throw new Error(`${failed} dead letters: ${JSON.stringify(await redis.xrange(keys.deadLetterStream(), '-', '+', 'COUNT', 1))}`);
+      if (failed > 0)
+        throw new Error(
+          `${failed} dead letters: ${JSON.stringify(await redis.xrange(keys.deadLetterStream(), '-', '+', 'COUNT', 1))}`,
+        );
       await new Promise((r) => setTimeout(r, 200));
     }
     const seconds = (performance.now() - t0) / 1000;
@@ -280,7 +384,12 @@ async function generation(shape: string, deadline: number) {
       const state = engine.model.newState();
       await engine.model.forward(prompt, state, 'none');
       const t0 = performance.now();
-      const result = await summarize(engine, state, { ...task, maxTokens: want - generated, seed: round + 1, temperature: 1 });
+      const result = await summarize(engine, state, {
+        ...task,
+        maxTokens: want - generated,
+        seed: round + 1,
+        temperature: 1,
+      });
       seconds += (performance.now() - t0) / 1000;
       generated += result.generatedTokens;
     }
@@ -308,10 +417,20 @@ async function gpuMemoryUsed(): Promise<number | null> {
 }
 
 function markdown(): string {
-  const lines = [`# rwkvstream on ${device}${small ? ' (small sizes: a layout check, not a measurement)' : ''}`, '', `date: ${new Date().toISOString()}`, ''];
+  const lines = [
+    `# rwkvstream on ${device}${small ? ' (small sizes: a layout check, not a measurement)' : ''}`,
+    '',
+    `date: ${new Date().toISOString()}`,
+    '',
+  ];
   lines.push('| step | shape | ok | figures | ratio |', '| --- | --- | --- | --- | --- |');
   for (const r of records) {
-    const figures = r.ok ? Object.entries(r.figures).filter(([k]) => k !== 'ratio').map(([k, v]) => `${k} ${v}`).join(', ') : `failed: ${r.error}`;
+    const figures = r.ok
+      ? Object.entries(r.figures)
+          .filter(([k]) => k !== 'ratio')
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')
+      : `failed: ${r.error}`;
     lines.push(`| ${r.step} | ${r.shape ?? ''} | ${r.ok ? 'yes' : 'no'} | ${figures} | ${r.figures.ratio ?? ''} |`);
   }
   return `${lines.join('\n')}\n`;

@@ -26,7 +26,12 @@ function sentence(rng: XorShift32): string {
  * Writes the document; returns its size in bytes and its tokens (counted piece by piece, which can differ
  * from the whole text's count by a token or so at each piece boundary).
  */
-export async function writeDocument(file: string, tokenizer: Tokenizer, minTokens: number, seed = 7): Promise<{ bytes: number; tokens: number }> {
+export async function writeDocument(
+  file: string,
+  tokenizer: Tokenizer,
+  minTokens: number,
+  seed = 7,
+): Promise<{ bytes: number; tokens: number }> {
   const rng = new XorShift32(seed);
   const out = createWriteStream(file);
   let bytes = 0;
@@ -35,7 +40,10 @@ export async function writeDocument(file: string, tokenizer: Tokenizer, minToken
   while (tokens < minTokens) {
     // Pieces of up to 256 KiB (the first small, to learn bytes per token), the last one just big enough, so
     // the document ends close to the target.
-    const target = bytesPerToken === 0 ? 16 * 1024 : Math.min(256 * 1024, Math.max(1024, Math.ceil((minTokens - tokens) * bytesPerToken * 1.01)));
+    const target =
+      bytesPerToken === 0
+        ? 16 * 1024
+        : Math.min(256 * 1024, Math.max(1024, Math.ceil((minTokens - tokens) * bytesPerToken * 1.01)));
     const lines: string[] = [];
     for (let size = 0; size < target; ) {
       const line = `${Array.from({ length: 1 + Math.floor(rng.next() * 4) }, () => sentence(rng)).join(' ')}\n`;

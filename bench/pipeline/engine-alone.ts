@@ -27,9 +27,14 @@ const state = engine.model.newState();
 const started = performance.now();
 for (let at = 0; at < tokens.length; at += chunk) {
   await engine.model.forward(tokens.subarray(at, at + chunk), state, 'none');
-  if (process.stderr.isTTY || (at / chunk) % 25 === 0) process.stderr.write(`\rengine alone: ${at + chunk > tokens.length ? tokens.length : at + chunk}/${tokens.length} tokens`);
+  if (process.stderr.isTTY || (at / chunk) % 25 === 0)
+    process.stderr.write(
+      `\rengine alone: ${at + chunk > tokens.length ? tokens.length : at + chunk}/${tokens.length} tokens`,
+    );
 }
 const seconds = (performance.now() - started) / 1000;
 process.stderr.write('\n');
-process.stdout.write(`${JSON.stringify({ tokens: tokens.length, seconds, tokensPerSecond: tokens.length / seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ tokens: tokens.length, seconds, tokensPerSecond: tokens.length / seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`,
+);
 engine.dispose();

@@ -42,7 +42,9 @@ export async function startWorker(entry: string, args: string[]): Promise<Worker
       logs.push(entry);
       if (entry.msg === 'worker ready') resolve(entry.metricsPort as number);
     });
-    void exited.then(() => reject(new Error(`the worker exited before it was ready: ${JSON.stringify(logs.slice(-5))}`)));
+    void exited.then(() =>
+      reject(new Error(`the worker exited before it was ready: ${JSON.stringify(logs.slice(-5))}`)),
+    );
   });
   return {
     child,

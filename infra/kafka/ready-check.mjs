@@ -41,9 +41,23 @@ function buildRequest() {
 
 function parseResponse(buf) {
   let o = 0;
-  const int16 = () => { const v = buf.readInt16BE(o); o += 2; return v; };
-  const int32 = () => { const v = buf.readInt32BE(o); o += 4; return v; };
-  const str = () => { const n = int16(); if (n < 0) return null; const s = buf.toString('utf8', o, o + n); o += n; return s; };
+  const int16 = () => {
+    const v = buf.readInt16BE(o);
+    o += 2;
+    return v;
+  };
+  const int32 = () => {
+    const v = buf.readInt32BE(o);
+    o += 4;
+    return v;
+  };
+  const str = () => {
+    const n = int16();
+    if (n < 0) return null;
+    const s = buf.toString('utf8', o, o + n);
+    o += n;
+    return s;
+  };
 
   if (int32() !== CORRELATION_ID) throw new Error('unexpected correlation id');
   int32(); // throttle_time_ms
@@ -61,11 +75,17 @@ function fail(message) {
 }
 
 const socket = net.connect({ host, port });
-const timer = setTimeout(() => { socket.destroy(); fail(`no answer within ${timeoutMs} ms`); }, timeoutMs);
+const timer = setTimeout(() => {
+  socket.destroy();
+  fail(`no answer within ${timeoutMs} ms`);
+}, timeoutMs);
 let received = Buffer.alloc(0);
 
 socket.on('connect', () => socket.write(buildRequest()));
-socket.on('error', (err) => { clearTimeout(timer); fail(err.code ?? err.message); });
+socket.on('error', (err) => {
+  clearTimeout(timer);
+  fail(err.code ?? err.message);
+});
 socket.on('data', (chunk) => {
   received = Buffer.concat([received, chunk]);
   if (received.length < 4) return;
@@ -76,7 +96,9 @@ socket.on('data', (chunk) => {
   try {
     const { brokers, clusterId } = parseResponse(received.subarray(4, 4 + size));
     if (!brokers.some((b) => b.port === port)) fail(`metadata lists no broker on port ${port}`);
-    console.log(`ready: cluster ${clusterId}, brokers ${brokers.map((b) => `${b.nodeId}@${b.host}:${b.port}`).join(',')}`);
+    console.log(
+      `ready: cluster ${clusterId}, brokers ${brokers.map((b) => `${b.nodeId}@${b.host}:${b.port}`).join(',')}`,
+    );
     process.exit(0);
   } catch (err) {
     fail(`bad metadata response: ${err.message}`);

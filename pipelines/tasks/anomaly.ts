@@ -57,9 +57,10 @@ export async function scoreEvents(
       const e = owner[q]!;
       if (e < 0) continue;
       // Position q's token is predicted by the logits at q - 1: in this piece, or the previous piece's last row.
-      const lp = q === start
-        ? tokenLogProb(previousRow!, sequence[q]!, 0, vocab)
-        : tokenLogProb(logits, sequence[q]!, (q - 1 - start) * vocab, vocab);
+      const lp =
+        q === start
+          ? tokenLogProb(previousRow!, sequence[q]!, 0, vocab)
+          : tokenLogProb(logits, sequence[q]!, (q - 1 - start) * vocab, vocab);
       nll[e] = nll[e]! - lp;
     }
     previousRow = logits.slice((end - 1 - start) * vocab, (end - start) * vocab);

@@ -18,7 +18,11 @@ export async function classify(engine: Engine, state: RnnState, task: ClassifyTa
   // The first token of each label is predicted by the template's last position; the rest by the label's own
   // earlier tokens, all labels in one batched call, each from its own copy of the state.
   const longer = labels.map((ids, i) => ({ ids, i })).filter(({ ids }) => ids.length > 1);
-  const streams: StreamInput[] = longer.map(({ ids }) => ({ tokens: ids.subarray(0, -1), state: afterTemplate.clone(), logits: 'all' }));
+  const streams: StreamInput[] = longer.map(({ ids }) => ({
+    tokens: ids.subarray(0, -1),
+    state: afterTemplate.clone(),
+    logits: 'all',
+  }));
   const rows = streams.length > 0 ? await model.forwardBatch(streams) : [];
   const rest = new Map(longer.map(({ i }, k) => [i, rows[k]] as const));
 

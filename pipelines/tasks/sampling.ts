@@ -18,7 +18,7 @@ export class XorShift32 {
 
   constructor(seed: number) {
     // Scramble the seed so nearby seeds start far apart; the state must never be 0.
-    this.#s = (Math.imul((seed >>> 0) ^ 0x9e3779b9, 0x85ebca6b) >>> 0) || 0x6d2b79f5;
+    this.#s = Math.imul((seed >>> 0) ^ 0x9e3779b9, 0x85ebca6b) >>> 0 || 0x6d2b79f5;
   }
 
   /** Uniform in [0, 1). */
@@ -53,7 +53,8 @@ export class Sampler {
     let row = logits;
     if (this.#occurrence.size > 0 && (o.presencePenalty !== 0 || o.frequencyPenalty !== 0)) {
       row = Float32Array.from(logits);
-      for (const [token, count] of this.#occurrence) row[token] = row[token]! - (o.presencePenalty + count * o.frequencyPenalty);
+      for (const [token, count] of this.#occurrence)
+        row[token] = row[token]! - (o.presencePenalty + count * o.frequencyPenalty);
     }
     return o.temperature === 0 ? argmax(row) : this.#draw(row);
   }

@@ -60,7 +60,12 @@ class LiveText {
  * in and the logits out, and it is copied back once at the end; on the CPU the result is bit-identical to
  * running the steps on the host state.
  */
-export async function summarize(engine: Engine, state: RnnState, task: SummarizeTask, onText?: TextListener): Promise<SummaryOutput> {
+export async function summarize(
+  engine: Engine,
+  state: RnnState,
+  task: SummarizeTask,
+  onText?: TextListener,
+): Promise<SummaryOutput> {
   const { model } = engine;
   const resident = model.resident(state);
   try {
@@ -72,9 +77,15 @@ export async function summarize(engine: Engine, state: RnnState, task: Summarize
   }
 }
 
-async function generate(engine: Engine, state: ResidentState, task: SummarizeTask, onText?: TextListener): Promise<SummaryOutput> {
+async function generate(
+  engine: Engine,
+  state: ResidentState,
+  task: SummarizeTask,
+  onText?: TextListener,
+): Promise<SummaryOutput> {
   const { model, tokenizer } = engine;
-  const step = async (tokens: ArrayLike<number>) => (await model.forwardResident([{ tokens, state, logits: 'last' }]))[0] ?? null;
+  const step = async (tokens: ArrayLike<number>) =>
+    (await model.forwardResident([{ tokens, state, logits: 'last' }]))[0] ?? null;
   const sampler = new Sampler(task, (token) => tokenizer.decode([token]));
   const stops = task.stop.map((s) => Buffer.from(s, 'utf8'));
   const longestStop = Math.max(0, ...stops.map((s) => s.length));

@@ -15,13 +15,16 @@ export function addEmbeddedFlags(cmd: Command, command: 'summarize' | 'classify'
     .option('--id <id>', 'the id the result carries (default: the file name, or "stdin")')
     .option('--json', 'print the result as JSON, in the schema of the distributed results')
     .option('--quiet', 'no progress on stderr')
-    .option('--restart', 'discard this job\'s checkpoint and start over');
+    .option('--restart', "discard this job's checkpoint and start over");
 }
 
 /** The engine flags shared by every command that loads a model. */
 export function addEngineFlags(cmd: Command): Command {
   return cmd
-    .option('--vocab <file>', 'World vocabulary file, "bytes", "20b" or a tokenizers .json (default: bytes for 256-id models, 20b for 50277-id models)')
+    .option(
+      '--vocab <file>',
+      'World vocabulary file, "bytes", "20b" or a tokenizers .json (default: bytes for 256-id models, 20b for 50277-id models)',
+    )
     .option('--weights <type>', 'weights in memory: f32, bf16, f16 or int8', 'f32')
     .option('--threads <n>', 'CPU threads (0: all)', '0')
     .option('--device <name>', 'cpu, cuda or auto', 'cpu');
@@ -30,19 +33,37 @@ export function addEngineFlags(cmd: Command): Command {
 /** Flags of the prompt: what the model is asked, and printing the prompt instead of running it. */
 function addPromptFlags(cmd: Command): Command {
   return cmd
-    .option('--instruction <text>', 'chat formats: what the model is asked after the document (default: the task\'s)')
-    .option('--system <text>', 'rwkv7-g: a system turn before the user\'s')
-    .option('--show-prompt', 'print exactly the text the model will read (and the section and reduce prompts) and exit');
+    .option('--instruction <text>', "chat formats: what the model is asked after the document (default: the task's)")
+    .option('--system <text>', "rwkv7-g: a system turn before the user's")
+    .option(
+      '--show-prompt',
+      'print exactly the text the model will read (and the section and reduce prompts) and exit',
+    );
 }
 
 export function addSectionFlags(cmd: Command, kind: 'summarize' | 'classify'): Command {
   cmd
     .option('--sections <k>', 'also answer for each section of about K tokens, printed as it is made')
-    .option('--section-slack <n>', 'a section may end up to N tokens before or after K to end at a natural boundary (default K/8, at most 4096)')
-    .option('--section-boundaries <how>', 'natural: end sections at headings, blank lines, lines or sentences (default); exact: every K tokens')
-    .option('--final <from>', 'the document\'s answer: sections (reduced from the sections), state (the final state), or both')
-    .option('--section-template <text>', 'text after each section, before its answer (default: the task\'s template, or the section instruction in a chat format)')
-    .option('--section-instruction <text>', 'chat formats: what each section is asked (default: summarize or classify its last part)');
+    .option(
+      '--section-slack <n>',
+      'a section may end up to N tokens before or after K to end at a natural boundary (default K/8, at most 4096)',
+    )
+    .option(
+      '--section-boundaries <how>',
+      'natural: end sections at headings, blank lines, lines or sentences (default); exact: every K tokens',
+    )
+    .option(
+      '--final <from>',
+      "the document's answer: sections (reduced from the sections), state (the final state), or both",
+    )
+    .option(
+      '--section-template <text>',
+      "text after each section, before its answer (default: the task's template, or the section instruction in a chat format)",
+    )
+    .option(
+      '--section-instruction <text>',
+      'chat formats: what each section is asked (default: summarize or classify its last part)',
+    );
   if (kind === 'summarize') {
     cmd
       .option('--section-max-tokens <n>', 'most tokens to generate per section (default: --max-tokens)')
@@ -54,7 +75,10 @@ export function addSectionFlags(cmd: Command, kind: 'summarize' | 'classify'): C
 export function addSummarizeFlags(cmd: Command): Command {
   return addPromptFlags(cmd)
     .option('--think', 'rwkv7-g: let the model think before it answers (default: it answers at once)')
-    .option('--template <text>', 'the exact text after the document, before the summary (default: "\\n\\nSummary:" in the raw format, else the instruction and the assistant\'s turn)')
+    .option(
+      '--template <text>',
+      'the exact text after the document, before the summary (default: "\\n\\nSummary:" in the raw format, else the instruction and the assistant\'s turn)',
+    )
     .option('--max-tokens <n>', 'most tokens to generate (default 200)')
     .option('--stop <text>', 'stop sequence (repeatable; default "\\n\\n")', collect)
     .option('--temperature <t>', '0 is greedy and reproducible (default); above 0 samples')
@@ -68,7 +92,10 @@ export function addSummarizeFlags(cmd: Command): Command {
 export function addClassifyFlags(cmd: Command): Command {
   return addPromptFlags(cmd)
     .requiredOption('--labels <list>', 'the labels, comma-separated (at least two)')
-    .option('--template <text>', 'the exact text after the document, before a label (default: "\\n\\nCategory:" in the raw format, else "Answer with one of: …" and the assistant\'s turn)')
+    .option(
+      '--template <text>',
+      'the exact text after the document, before a label (default: "\\n\\nCategory:" in the raw format, else "Answer with one of: …" and the assistant\'s turn)',
+    )
     .option('--label-prefix <text>', 'put before each label (default: the format\'s, " " or a line break)')
-    .option('--score <how>', 'sum: a label\'s log-probability (default); mean: per token');
+    .option('--score <how>', "sum: a label's log-probability (default); mean: per token");
 }

@@ -2,13 +2,25 @@
 // as text. Sections are printed as they are made; the progress report is closed before the final results, so
 // its last line comes before them. A summary shown live (`live`) is printed as it is generated; the result
 // then only completes it (a job that had already finished, resumed only to print, prints it whole).
-import { AnomalyResultSchema, DocumentResultSchema, SectionResultSchema, type AnomalyResult } from '../../schemas/results.ts';
+import {
+  AnomalyResultSchema,
+  DocumentResultSchema,
+  SectionResultSchema,
+  type AnomalyResult,
+} from '../../schemas/results.ts';
 import type { TextListener } from '../../pipelines/tasks/index.ts';
 import type { DocumentTask } from '../../schemas/tasks.ts';
 import type { Deliver } from '../embedded/index.ts';
 import type { SectionOutput } from '../embedded/section-feed.ts';
 import { print, type ProgressReporter } from './embedded-command.ts';
-import { SCAN_HEADER, classificationText, scanSummaryText, scoredLineText, sectionText, summaryText } from './result-text.ts';
+import {
+  SCAN_HEADER,
+  classificationText,
+  scanSummaryText,
+  scoredLineText,
+  sectionText,
+  summaryText,
+} from './result-text.ts';
 import { WindowLines } from './window-text.ts';
 
 export interface DocumentOutput {
@@ -43,7 +55,12 @@ class LiveSummary {
   };
 }
 
-export function documentOutput(json: boolean, reporter: ProgressReporter, live = false, task?: DocumentTask): DocumentOutput {
+export function documentOutput(
+  json: boolean,
+  reporter: ProgressReporter,
+  live = false,
+  task?: DocumentTask,
+): DocumentOutput {
   // With final: 'both' the live text is the answer from the sections, printed under its heading.
   const header = task?.sections?.final === 'both' ? 'from the sections:\n' : '';
   const summary = live && !json ? new LiveSummary(reporter, header) : null;
@@ -68,7 +85,9 @@ function deliverDocument(json: boolean, reporter: ProgressReporter, live: LiveSu
       const result = DocumentResultSchema.parse(JSON.parse(line));
       if (result.task === 'summarize' && live?.started) {
         // The answer is on the screen already: end its line, and add the final state's summary if there is one.
-        await print(result.stateSummary === undefined ? '\n' : `\n\nfrom the final state:\n${result.stateSummary.text.trim()}\n`);
+        await print(
+          result.stateSummary === undefined ? '\n' : `\n\nfrom the final state:\n${result.stateSummary.text.trim()}\n`,
+        );
         continue;
       }
       await print(result.task === 'summarize' ? summaryText(result) : classificationText(result));
@@ -137,9 +156,14 @@ export function scanPrinter(output: ScanOutput, reporter: ProgressReporter): Sca
       let text = windows.through();
       const open = (last as AnomalyResult | null)?.openWindow;
       if (ended && open) text += windows.partial(open);
-      const rule = output.threshold === 'auto'
-        ? { alertRate: output.alertRate, warmupEvents: output.warmupEvents, current: (last as AnomalyResult | null)?.threshold ?? null }
-        : output.threshold;
+      const rule =
+        output.threshold === 'auto'
+          ? {
+              alertRate: output.alertRate,
+              warmupEvents: output.warmupEvents,
+              current: (last as AnomalyResult | null)?.threshold ?? null,
+            }
+          : output.threshold;
       await print(`${text}${scanSummaryText(events, alerts, rule)}`);
     },
   };

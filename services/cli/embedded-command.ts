@@ -4,20 +4,28 @@
 import { rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 
-
 import type { AppConfig } from '../../schemas/app-config.ts';
 import { PipelineSettingsSchema } from '../../schemas/config.ts';
 import type { DeadLetter } from '../../schemas/dead-letter.ts';
 import { errorCodeInfo, isErrorCode, type ErrorCode } from '../../schemas/error-codes.ts';
 import { DocumentIdSchema } from '../../schemas/ids.ts';
 import { loadConfig, type ConfigFlags, type LoadedConfig } from '../config/index.ts';
-import { defaultId, makePrivateDir, prepareInput, spoolPath, sweepStaleSpools, unusableDir, type JobEnd, type JobObserver, type JobOptions } from '../embedded/index.ts';
+import {
+  defaultId,
+  makePrivateDir,
+  prepareInput,
+  spoolPath,
+  sweepStaleSpools,
+  unusableDir,
+  type JobEnd,
+  type JobObserver,
+  type JobOptions,
+} from '../embedded/index.ts';
 import { createLogger } from '../log.ts';
 import type { ShippedModel } from '../models/index.ts';
 import { loadEngine } from './load-engine.ts';
 import { UsageError } from './output.ts';
 import { Progress, formatAmount } from './progress.ts';
-
 
 export interface EmbeddedFlags extends ConfigFlags {
   id?: string;
@@ -164,11 +172,17 @@ export function resultId(given: string | undefined, source: string): string {
 }
 
 /** The checkpoint directory's errors say what to do next (the catalogue's hint): the user is at the command. */
-const HINTED: ReadonlySet<string> = new Set(['E_CHECKPOINT_CORRUPT', 'E_CHECKPOINT_WRITE', 'E_CHECKPOINT_READ', 'E_CHECKPOINT_DIR'] satisfies ErrorCode[]);
+const HINTED: ReadonlySet<string> = new Set([
+  'E_CHECKPOINT_CORRUPT',
+  'E_CHECKPOINT_WRITE',
+  'E_CHECKPOINT_READ',
+  'E_CHECKPOINT_DIR',
+] satisfies ErrorCode[]);
 
 function withHint(err: unknown): unknown {
   const code = (err as { code?: unknown })?.code;
-  if (err instanceof Error && typeof code === 'string' && HINTED.has(code) && isErrorCode(code)) err.message = `${err.message}; ${errorCodeInfo(code).hint}`;
+  if (err instanceof Error && typeof code === 'string' && HINTED.has(code) && isErrorCode(code))
+    err.message = `${err.message}; ${errorCodeInfo(code).hint}`;
   return err;
 }
 
@@ -226,19 +240,28 @@ export async function runWithEngine<T>(label: string, flags: EmbeddedFlags, step
       }
       const options: EngineContext['options'] = {
         engine,
-        settings: PipelineSettingsSchema.parse({ chunkTokens: config.chunkTokens, maxDocumentTokens: config.maxDocumentTokens, anomaly: config.anomaly }),
+        settings: PipelineSettingsSchema.parse({
+          chunkTokens: config.chunkTokens,
+          maxDocumentTokens: config.maxDocumentTokens,
+          anomaly: config.anomaly,
+        }),
         checkpointDir: config.checkpointDir,
         weights: engine.model.info.weights,
         device: engine.model.info.device,
         restart: flags.restart === true,
         stop: signals.signal,
-        log: createLogger('rwkvstream', { level: quiet ? 'silent' : (config.logLevel ?? 'warn'), format: config.logFormat }),
+        log: createLogger('rwkvstream', {
+          level: quiet ? 'silent' : (config.logLevel ?? 'warn'),
+          format: config.logFormat,
+        }),
         observer: reporter,
       };
       const end = await steps.run({ config, options, reporter }, prepared, signals);
       if (end.status === 'interrupted') {
         reporter.stop();
-        process.stderr.write(`rwkvstream: interrupted; run the same command again to resume (${end.position}, in ${end.dir})\n`);
+        process.stderr.write(
+          `rwkvstream: interrupted; run the same command again to resume (${end.position}, in ${end.dir})\n`,
+        );
         process.exitCode = signals.exitCode;
       }
     } finally {
@@ -253,7 +276,12 @@ export async function runWithEngine<T>(label: string, flags: EmbeddedFlags, step
 }
 
 /** Runs one embedded command on a document (or log) read whole: its input is hashed (standard input copied) first. */
-export async function runEmbedded<T>(label: string, file: string, flags: EmbeddedFlags, steps: EmbeddedSteps<T>): Promise<void> {
+export async function runEmbedded<T>(
+  label: string,
+  file: string,
+  flags: EmbeddedFlags,
+  steps: EmbeddedSteps<T>,
+): Promise<void> {
   await runWithEngine(label, flags, {
     prepare: steps.prepare,
     ...(steps.shippedDefault ? { shippedDefault: steps.shippedDefault } : {}),
@@ -265,7 +293,10 @@ export async function runEmbedded<T>(label: string, file: string, flags: Embedde
       try {
         if (input.bytes === 0) throw new UsageError(`${file === '-' ? 'standard input' : file} is empty`);
         signals.running();
-        return await steps.run({ config, options: { ...options, input, id: resultId(flags.id, input.source) }, reporter }, prepared);
+        return await steps.run(
+          { config, options: { ...options, input, id: resultId(flags.id, input.source) }, reporter },
+          prepared,
+        );
       } finally {
         // A copy of standard input that no job took over.
         if (input.spooled) await rm(input.path, { force: true });

@@ -12,8 +12,18 @@ function retried(info: ErrorCodeInfo): string {
 
 export function errorCodesTable(): string {
   const codes = [...ERROR_CODE_NAMES].sort();
-  return markdownTable(['code', 'meaning', 'what to do', 'retried', 'exit status', 'native engine'], codes.map((code) => {
-    const info = errorCodeInfo(code);
-    return [`\`${code}\``, cell(info.meaning), cell(info.hint), retried(info), info.exit ? String(EXIT[info.exit]) : '', info.native ? 'yes' : ''];
-  }));
+  return markdownTable(
+    ['code', 'meaning', 'what to do', 'retried', 'exit status', 'native engine'],
+    codes.map((code) => {
+      const info = errorCodeInfo(code);
+      return [
+        `\`${code}\``,
+        cell(info.meaning),
+        cell(info.hint),
+        retried(info),
+        info.exit ? String(EXIT[info.exit]) : '',
+        info.native ? 'yes' : '',
+      ];
+    }),
+  );
 }

@@ -13,7 +13,10 @@ export interface LoadEngineOptions {
   shippedDefault?: ShippedModel;
 }
 
-export async function loadEngine(loaded: LoadedConfig, options: LoadEngineOptions): Promise<{ engine: Engine; resolved: ResolvedEngine }> {
+export async function loadEngine(
+  loaded: LoadedConfig,
+  options: LoadEngineOptions,
+): Promise<{ engine: Engine; resolved: ResolvedEngine }> {
   const resolved = await resolveEngine(loaded, options);
   return { engine: await Engine.load(resolved.options), resolved };
 }
@@ -39,7 +42,10 @@ export async function resolveEngine(loaded: LoadedConfig, options: LoadEngineOpt
       // loads. Its header says so: no weights are read.
       modelVocabSize = (await inspectModel(model.path)).vocabSize;
     }
-    resolved = await resolveEngineOptions(config, { ...resolveOptions, ...(modelVocabSize !== undefined ? { modelVocabSize } : {}) });
+    resolved = await resolveEngineOptions(config, {
+      ...resolveOptions,
+      ...(modelVocabSize !== undefined ? { modelVocabSize } : {}),
+    });
   } finally {
     progress.end();
   }

@@ -24,7 +24,11 @@ if (addon !== undefined) (await import('../../engine/native.ts')).useAddon(addon
 let finished = false;
 process.once('beforeExit', () => {
   if (!finished) {
-    reportError(new StalledError('the command stopped before it finished: a pending connection or request neither answered nor failed, and nothing was left to wait for'));
+    reportError(
+      new StalledError(
+        'the command stopped before it finished: a pending connection or request neither answered nor failed, and nothing was left to wait for',
+      ),
+    );
   }
 });
 

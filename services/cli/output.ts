@@ -52,7 +52,10 @@ export function quietOnClosedStdout(): void {
 
 /** "1,2,3" -> [1, 2, 3]; refuses anything that is not a list of non-negative integers. */
 export function parseIdList(text: string, what: string): number[] {
-  const parts = text.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+  const parts = text
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
   const ids = parts.map(Number);
   if (parts.length === 0 || ids.some((n) => !Number.isInteger(n) || n < 0 || n > 0x7fffffff)) {
     throw new UsageError(`${what} must be a comma-separated list of non-negative integers, got "${text}"`);

@@ -24,7 +24,8 @@ import { tokenizeCommands } from './commands/tokenize.ts';
 import { workerCommand } from './commands/worker.ts';
 import { EXIT } from './output.ts';
 
-export const VERSION = (JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+export const VERSION = (JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string })
+  .version;
 
 /** The command a usage error is about, for its "see ... --help" pointer. */
 function commandPath(cmd: Command): string {
@@ -71,5 +72,7 @@ export function buildProgram(): Command {
 
 /** The exit status of a commander error: help and version are not errors; anything else is a usage error. */
 export function commanderExit(err: CommanderError): number {
-  return ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code) || err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  return ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code) || err.exitCode === 0
+    ? EXIT.ok
+    : EXIT.usage;
 }

@@ -66,7 +66,11 @@ export function etaMs(view: ProgressView): number | undefined {
 /** 950 -> "950", 12345 -> "12.3k", 4_000_000 -> "4.00M". */
 export function formatCount(n: number): string {
   if (n < 1000) return String(Math.round(n));
-  for (const [limit, suffix] of [[1e6, 'k'], [1e9, 'M'], [1e12, 'B']] as const) {
+  for (const [limit, suffix] of [
+    [1e6, 'k'],
+    [1e9, 'M'],
+    [1e12, 'B'],
+  ] as const) {
     const scaled = n / (limit / 1000);
     if (scaled < 999.5) return `${scaled.toPrecision(3)}${suffix}`;
   }
@@ -109,7 +113,9 @@ function figures(view: ProgressView): string {
     percent(view),
     view.rate !== undefined ? formatRate(view.rate, view.unit) : undefined,
     eta !== undefined ? `ETA ${formatDuration(eta)}` : undefined,
-  ].filter((part) => part !== undefined).join('  ');
+  ]
+    .filter((part) => part !== undefined)
+    .join('  ');
 }
 
 /** One self-contained line, for logs. */
@@ -267,7 +273,10 @@ export interface DownloadProgressOptions {
  * Progress of model downloads (`models pull`, or resolveModel fetching the default model): one bar or line
  * series per file, started when the file's first bytes arrive. Call end() when the pull returns or fails.
  */
-export function downloadProgress(options: DownloadProgressOptions = {}): { onProgress: (p: PullProgress) => void; end: () => void } {
+export function downloadProgress(options: DownloadProgressOptions = {}): {
+  onProgress: (p: PullProgress) => void;
+  end: () => void;
+} {
   let current: { file: string; progress: Progress } | undefined;
   return {
     onProgress(p) {

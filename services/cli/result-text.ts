@@ -1,7 +1,13 @@
 // Results as text for a person at a terminal: the summary itself; the label distribution as a small table;
 // a section as a heading line with its token range and its answer; a log's lines with their scores, alerts
 // marked. `--json` prints the results unchanged instead.
-import type { ClassificationOutput, ClassifyResult, EventScore, SectionResult, SummarizeResult } from '../../schemas/results.ts';
+import type {
+  ClassificationOutput,
+  ClassifyResult,
+  EventScore,
+  SectionResult,
+  SummarizeResult,
+} from '../../schemas/results.ts';
 
 export function summaryText(result: SummarizeResult): string {
   if (result.stateSummary === undefined) return `${result.summary.text.trim()}\n`;
@@ -78,9 +84,10 @@ export const SCAN_HEADER = `${'line'.padStart(7)}  ${'surprise'.padStart(8)}  ${
 export type ThresholdRule = number | { alertRate: number; warmupEvents: number; current: number | null };
 
 export function scanSummaryText(events: number, alerts: number, rule: ThresholdRule): string {
-  const how = typeof rule === 'number'
-    ? `surprise above ${rule} nats per token`
-    : `adaptive threshold: the stream's ${Number((100 * (1 - rule.alertRate)).toFixed(4))}th percentile after ${rule.warmupEvents} lines, ` +
-      (rule.current === null ? 'still warming up' : `now ${rule.current} nats per token`);
+  const how =
+    typeof rule === 'number'
+      ? `surprise above ${rule} nats per token`
+      : `adaptive threshold: the stream's ${Number((100 * (1 - rule.alertRate)).toFixed(4))}th percentile after ${rule.warmupEvents} lines, ` +
+        (rule.current === null ? 'still warming up' : `now ${rule.current} nats per token`);
   return `\n${events} line${events === 1 ? '' : 's'} scored, ${alerts} alert${alerts === 1 ? '' : 's'} (${how})\n`;
 }

@@ -40,7 +40,12 @@ export async function runShowPrompt(
   await showPrompt(file, taskOf(loaded.config, format.format), format, flags.quiet === true);
 }
 
-export async function showPrompt(file: string, task: DocumentTask, format: FormatChoice, quiet: boolean): Promise<void> {
+export async function showPrompt(
+  file: string,
+  task: DocumentTask,
+  format: FormatChoice,
+  quiet: boolean,
+): Promise<void> {
   if (!quiet) process.stderr.write(`prompt format: ${format.format} (from ${format.reason})\n`);
   const input = file === '-' ? process.stdin : createReadStream(file);
   const sections = task.sections;
@@ -52,11 +57,17 @@ export async function showPrompt(file: string, task: DocumentTask, format: Forma
   await print(heading('the document, as read (sections are answered on copies of the state along it)').trimStart());
   await printDocument(input, task);
   await print(`${heading('at the end of each section')}${sections.template}`);
-  if (sections.final !== 'sections') await print(`${heading('at the end of the document (the final state)')}${task.template}`);
+  if (sections.final !== 'sections')
+    await print(`${heading('at the end of the document (the final state)')}${task.template}`);
   if (task.kind === 'summarize' && sections.final !== 'state') {
     const reduce = task.sections!.reduce;
-    const entry = (n: number) => reduce.entry.replace(/\{(n|text)\}/g, (_, name: string) => (name === 'n' ? String(n) : `{summary of section ${n}}`));
-    await print(`${heading(`the reduce step, in a fresh state per group of up to ${reduce.fanIn} summaries`)}${reduce.prompt}${entry(1)}${entry(2)}…\n${reduce.template}`);
+    const entry = (n: number) =>
+      reduce.entry.replace(/\{(n|text)\}/g, (_, name: string) =>
+        name === 'n' ? String(n) : `{summary of section ${n}}`,
+      );
+    await print(
+      `${heading(`the reduce step, in a fresh state per group of up to ${reduce.fanIn} summaries`)}${reduce.prompt}${entry(1)}${entry(2)}…\n${reduce.template}`,
+    );
   }
   await print('\n');
 }

@@ -12,12 +12,18 @@ export interface LookedIn {
 export function statusLine(report: StatusReport, lookedIn?: LookedIn): string {
   switch (report.state) {
     case 'unknown': {
-      const where = lookedIn ? ` in prefix "${lookedIn.prefix}" at ${lookedIn.redis} (check --prefix and --redis / REDIS_URL)` : '';
+      const where = lookedIn
+        ? ` in prefix "${lookedIn.prefix}" at ${lookedIn.redis} (check --prefix and --redis / REDIS_URL)`
+        : '';
       return `unknown: nothing under this ${report.kind} id${where}; not submitted yet, refused before its id could be read (see the dead-letter topic), or expired`;
     }
     case 'queued': {
-      const parts = report.parts !== null ? `${report.partsReceived} of ${report.parts} parts` : `${report.partsReceived} part${report.partsReceived === 1 ? '' : 's'}`;
-      if (report.step === 'planning') return `queued: being tokenized and planned by ${report.worker ?? 'a worker'} (${parts} received)`;
+      const parts =
+        report.parts !== null
+          ? `${report.partsReceived} of ${report.parts} parts`
+          : `${report.partsReceived} part${report.partsReceived === 1 ? '' : 's'}`;
+      if (report.step === 'planning')
+        return `queued: being tokenized and planned by ${report.worker ?? 'a worker'} (${parts} received)`;
       if (report.step === 'waiting') return `queued: all ${parts} received, waiting for a worker to plan it`;
       return `queued: receiving parts (${parts} so far)`;
     }

@@ -126,14 +126,16 @@ const SECTION_TUNING_FLAGS: ReadonlyArray<[keyof SectionFlags, string]> = [
  * that tunes sections needs sections: `--sections K` here, or `sections` in the configuration.
  */
 export function sectionsFromFlags(flags: SectionFlags, configured?: unknown): Record<string, unknown> | undefined {
-  const base = configured !== null && typeof configured === 'object' ? (configured as Record<string, unknown>) : undefined;
+  const base =
+    configured !== null && typeof configured === 'object' ? (configured as Record<string, unknown>) : undefined;
   if (flags.sections === undefined && base === undefined) {
     const tuning = SECTION_TUNING_FLAGS.find(([field]) => flags[field] !== undefined);
     if (tuning) throw new UsageError(`${tuning[1]} needs --sections K (the target tokens per section)`);
     return undefined;
   }
   const fanIn = integerFlag('reduce-fan-in', flags.reduceFanIn);
-  const baseReduce = base?.reduce !== null && typeof base?.reduce === 'object' ? (base.reduce as Record<string, unknown>) : undefined;
+  const baseReduce =
+    base?.reduce !== null && typeof base?.reduce === 'object' ? (base.reduce as Record<string, unknown>) : undefined;
   const given = defined({
     every: integerFlag('sections', flags.sections),
     slack: integerFlag('section-slack', flags.sectionSlack),
@@ -150,11 +152,17 @@ export function sectionsFromFlags(flags: SectionFlags, configured?: unknown): Re
 /** A chat format's template is rendered from the instruction: giving both is a contradiction. */
 function checkTemplate(flags: { template?: string; instruction?: string }): void {
   if (flags.template !== undefined && flags.instruction !== undefined) {
-    throw new UsageError('--template and --instruction both say what follows the document; give one (--template: raw, --instruction: chat formats)');
+    throw new UsageError(
+      '--template and --instruction both say what follows the document; give one (--template: raw, --instruction: chat formats)',
+    );
   }
 }
 
-export function summarizeTask(flags: SummarizeFlags, defaults: SummaryDefaults, promptFormat: PromptFormat): SummarizeTask {
+export function summarizeTask(
+  flags: SummarizeFlags,
+  defaults: SummaryDefaults,
+  promptFormat: PromptFormat,
+): SummarizeTask {
   checkTemplate(flags);
   const given = defined({
     instruction: flags.instruction,
@@ -174,9 +182,16 @@ export function summarizeTask(flags: SummarizeFlags, defaults: SummaryDefaults, 
   return parseTaskFlags(SummarizeTaskSchema, { ...defaults, ...given, promptFormat, kind: 'summarize' });
 }
 
-export function classifyTask(flags: ClassifyFlags, defaults: ClassifyDefaults, promptFormat: PromptFormat): ClassifyTask {
+export function classifyTask(
+  flags: ClassifyFlags,
+  defaults: ClassifyDefaults,
+  promptFormat: PromptFormat,
+): ClassifyTask {
   checkTemplate(flags);
-  const labels = flags.labels.split(',').map((label) => label.trim()).filter((label) => label.length > 0);
+  const labels = flags.labels
+    .split(',')
+    .map((label) => label.trim())
+    .filter((label) => label.length > 0);
   const given = defined({
     instruction: flags.instruction,
     system: flags.system,

@@ -37,9 +37,11 @@ export class WindowLines {
 
   #text(w: WindowSummary, note = ''): string {
     const top = w.top.map((t) => `${this.#line(t.seq)} (${t.surprise.toFixed(2)})`).join(', ');
-    return `-- window ${w.window}${note}: lines ${this.#line(w.firstSeq)}-${this.#line(w.lastSeq)}, ` +
+    return (
+      `-- window ${w.window}${note}: lines ${this.#line(w.firstSeq)}-${this.#line(w.lastSeq)}, ` +
       `${w.events} line${w.events === 1 ? '' : 's'}, ${w.alerts} alert${w.alerts === 1 ? '' : 's'}, ` +
       `mean ${w.meanEventSurprise.toFixed(2)} max ${w.maxSurprise.toFixed(2)} nats per token` +
-      `${top === '' ? '' : `; most surprising: ${top}`}\n`;
+      `${top === '' ? '' : `; most surprising: ${top}`}\n`
+    );
   }
 }

@@ -19,7 +19,11 @@ export class ConfigError extends Error {
   readonly issues: ConfigIssue[];
 
   constructor(issues: ConfigIssue[]) {
-    super(issues.length === 1 ? formatIssue(issues[0]!) : `invalid configuration:\n  ${issues.map(formatIssue).join('\n  ')}`);
+    super(
+      issues.length === 1
+        ? formatIssue(issues[0]!)
+        : `invalid configuration:\n  ${issues.map(formatIssue).join('\n  ')}`,
+    );
     this.name = 'ConfigError';
     this.issues = issues;
   }

@@ -21,5 +21,8 @@ export function addConfigFlags(cmd: Command, names: readonly ConfigFlagName[]): 
 
 /** Every configuration flag the settings table gives `command`. */
 export function addCommandSettings(cmd: Command, command: CommandName): Command {
-  return addConfigFlags(cmd, settingsOf(command).map((s) => flagProperty(s.flag!)));
+  return addConfigFlags(
+    cmd,
+    settingsOf(command).map((s) => flagProperty(s.flag!)),
+  );
 }

@@ -9,7 +9,15 @@ import path from 'node:path';
 import { AppConfigSchema, type AppConfig } from '../../schemas/app-config.ts';
 import { redactUrl } from '../redact.ts';
 import { DEFAULT_VOCAB_URL, isVocabName } from '../models/catalog.ts';
-import { ENV_BINDINGS, FLAG_BINDINGS, SECRET_PATHS, SETTINGS, convert, flagName, type ConfigFlagName } from './bindings.ts';
+import {
+  ENV_BINDINGS,
+  FLAG_BINDINGS,
+  SECRET_PATHS,
+  SETTINGS,
+  convert,
+  flagName,
+  type ConfigFlagName,
+} from './bindings.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 
 type Tree = Record<string, unknown>;
@@ -20,7 +28,8 @@ interface Layer {
   source(path: string): string;
 }
 
-export type ConfigFlags = Partial<Record<ConfigFlagName | 'config', string | boolean | string[] | undefined>> & Record<string, unknown>;
+export type ConfigFlags = Partial<Record<ConfigFlagName | 'config', string | boolean | string[] | undefined>> &
+  Record<string, unknown>;
 
 export interface LoadConfigOptions {
   /** commander's option values; keys other than the config flags are ignored. */
@@ -92,7 +101,10 @@ function flagLayer(flags: ConfigFlags): Layer {
   for (const [name, binding] of Object.entries(FLAG_BINDINGS)) {
     const raw = flags[name];
     // A repeatable flag not given is commander's empty list: unset, like any flag not given.
-    const given = typeof raw === 'string' || typeof raw === 'boolean' || (Array.isArray(raw) && raw.length > 0 && raw.every((r) => typeof r === 'string'));
+    const given =
+      typeof raw === 'string' ||
+      typeof raw === 'boolean' ||
+      (Array.isArray(raw) && raw.length > 0 && raw.every((r) => typeof r === 'string'));
     if (!given) continue;
     setPath(values, binding.path, convert(raw as string | boolean | string[], binding.kind));
     sources.set(binding.path, `flag ${flagName(binding.flag)}`);
@@ -129,7 +141,12 @@ function resolveFilePaths(values: Tree, dir: string): void {
   rebase('home', () => false);
   rebase('checkpointDir', () => false);
   // Files of credentials and certificates.
-  for (const [group, keys] of [['redis', ['passwordFile', 'sentinelPasswordFile']], ['redis.tls', ['ca', 'cert', 'key']], ['kafka.tls', ['ca', 'cert', 'key']], ['kafka.sasl', ['passwordFile']]] as const) {
+  for (const [group, keys] of [
+    ['redis', ['passwordFile', 'sentinelPasswordFile']],
+    ['redis.tls', ['ca', 'cert', 'key']],
+    ['kafka.tls', ['ca', 'cert', 'key']],
+    ['kafka.sasl', ['passwordFile']],
+  ] as const) {
     const node = getPath(values, group);
     if (!isTree(node)) continue;
     for (const key of keys) {
@@ -139,7 +156,9 @@ function resolveFilePaths(values: Tree, dir: string): void {
   }
   const worker = values.worker;
   if (isTree(worker) && Array.isArray(worker.fileRoots)) {
-    worker.fileRoots = worker.fileRoots.map((r: unknown) => (typeof r === 'string' && r.length > 0 && !path.isAbsolute(r) ? path.resolve(dir, r) : r));
+    worker.fileRoots = worker.fileRoots.map((r: unknown) =>
+      typeof r === 'string' && r.length > 0 && !path.isAbsolute(r) ? path.resolve(dir, r) : r,
+    );
   }
 }
 
@@ -148,7 +167,8 @@ async function fileLayer(file: string, cwd: string, via: string): Promise<Layer>
   const fail = (message: string): never => {
     throw new ConfigError([{ source: label, path: '', message: `${message} (given by ${via})` }]);
   };
-  if (/\.ya?ml$/i.test(file)) fail('YAML is not supported (no YAML parser is installed); write the configuration as JSON');
+  if (/\.ya?ml$/i.test(file))
+    fail('YAML is not supported (no YAML parser is installed); write the configuration as JSON');
   const full = path.resolve(cwd, file);
   let text = '';
   try {
@@ -163,7 +183,8 @@ async function fileLayer(file: string, cwd: string, via: string): Promise<Layer>
   } catch (err) {
     fail(`not valid JSON: ${(err as Error).message}`);
   }
-  if (!isTree(data)) fail(`expected a JSON object of settings, got ${Array.isArray(data) ? 'an array' : JSON.stringify(data)}`);
+  if (!isTree(data))
+    fail(`expected a JSON object of settings, got ${Array.isArray(data) ? 'an array' : JSON.stringify(data)}`);
   const values = structuredClone(data as Tree);
   resolveFilePaths(values, path.dirname(full));
   return { values, source: () => label };
@@ -188,7 +209,8 @@ function knownKeys(parentPath: string): string[] {
   let shape: unknown = AppConfigSchema.shape;
   for (const key of parentPath ? parentPath.split('.') : []) {
     let field = (shape as Record<string, { unwrap?: () => unknown; shape?: unknown }>)[key];
-    while (field && field.shape === undefined && typeof field.unwrap === 'function') field = field.unwrap() as typeof field;
+    while (field && field.shape === undefined && typeof field.unwrap === 'function')
+      field = field.unwrap() as typeof field;
     shape = field?.shape;
   }
   return isTree(shape) ? Object.keys(shape) : [];
@@ -211,7 +233,9 @@ function shown(dotted: string, value: unknown): unknown {
   const inside = SECRET_PATHS.filter((p) => p.startsWith(`${dotted}.`) || dotted === '');
   if (isTree(value) && inside.length > 0) {
     const copy = structuredClone(value);
-    for (const p of inside) if (getPath(copy, dotted ? p.slice(dotted.length + 1) : p) !== undefined) setPath(copy, dotted ? p.slice(dotted.length + 1) : p, hidden);
+    for (const p of inside)
+      if (getPath(copy, dotted ? p.slice(dotted.length + 1) : p) !== undefined)
+        setPath(copy, dotted ? p.slice(dotted.length + 1) : p, hidden);
     if (dotted === '' && urlPassword(copy.redisUrl) !== '') copy.redisUrl = redactUrl(copy.redisUrl as string);
     return copy;
   }
@@ -239,7 +263,8 @@ function secretIssues(merged: Tree, origin: (dotted: string) => string): ConfigI
     issues.push({
       source: origin('redisUrl'),
       path: 'redisUrl',
-      message: 'a password on the command line is visible to every user of the machine (ps); give the URL without it and set REDIS_PASSWORD or REDIS_PASSWORD_FILE (or put the whole URL in REDIS_URL)',
+      message:
+        'a password on the command line is visible to every user of the machine (ps); give the URL without it and set REDIS_PASSWORD or REDIS_PASSWORD_FILE (or put the whole URL in REDIS_URL)',
     });
   }
   for (const setting of SETTINGS.filter((s) => s.secret)) {
@@ -274,7 +299,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   const configEnv = env.RWKVSTREAM_CONFIG?.trim() ? env.RWKVSTREAM_CONFIG : undefined;
   const file = configFlag ?? configEnv;
   const layers: Layer[] = [flagLayer(flags), envLayer(env)];
-  if (file !== undefined) layers.push(await fileLayer(file, cwd, configFlag !== undefined ? '--config' : 'RWKVSTREAM_CONFIG'));
+  if (file !== undefined)
+    layers.push(await fileLayer(file, cwd, configFlag !== undefined ? '--config' : 'RWKVSTREAM_CONFIG'));
   const defaults: Layer = { values: { home: defaultHome(env), vocabUrl: DEFAULT_VOCAB_URL }, source: () => 'default' };
   layers.push(defaults);
 

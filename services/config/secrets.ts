@@ -24,7 +24,9 @@ export async function readSettingFile(loaded: LoadedConfig, dotted: string): Pro
     return await readFile(file);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new ConfigError([{ source: loaded.origin(dotted), path: dotted, message: `cannot read ${file}: ${e.code ?? e.message}` }]);
+    throw new ConfigError([
+      { source: loaded.origin(dotted), path: dotted, message: `cannot read ${file}: ${e.code ?? e.message}` },
+    ]);
   }
 }
 
@@ -33,16 +35,19 @@ export async function readSecret(loaded: LoadedConfig, dotted: string): Promise<
   const direct = valueAt(loaded, dotted);
   const fromFile = `${dotted}File`;
   if (typeof direct === 'string' && valueAt(loaded, fromFile) !== undefined) {
-    throw new ConfigError([{
-      source: `${loaded.origin(dotted)} and ${loaded.origin(fromFile)}`,
-      path: dotted,
-      message: `set either ${dotted} or ${fromFile}, not both`,
-    }]);
+    throw new ConfigError([
+      {
+        source: `${loaded.origin(dotted)} and ${loaded.origin(fromFile)}`,
+        path: dotted,
+        message: `set either ${dotted} or ${fromFile}, not both`,
+      },
+    ]);
   }
   if (typeof direct === 'string') return direct;
   const content = await readSettingFile(loaded, fromFile);
   if (content === undefined) return undefined;
   const text = content.toString('utf8').replace(/\r?\n$/, '');
-  if (text.length === 0) throw new ConfigError([{ source: loaded.origin(fromFile), path: fromFile, message: 'the file is empty' }]);
+  if (text.length === 0)
+    throw new ConfigError([{ source: loaded.origin(fromFile), path: fromFile, message: 'the file is empty' }]);
   return text;
 }

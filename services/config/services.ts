@@ -1,7 +1,12 @@
 // What the distributed commands take from the configuration: where Redis and Kafka are (and which setting
 // said so, for error messages), a worker's service settings and the pipeline's limits.
 import type { AppConfig } from '../../schemas/app-config.ts';
-import { PipelineSettingsSchema, ServiceConfigSchema, type PipelineSettings, type ServiceConfig } from '../../schemas/config.ts';
+import {
+  PipelineSettingsSchema,
+  ServiceConfigSchema,
+  type PipelineSettings,
+  type ServiceConfig,
+} from '../../schemas/config.ts';
 import { ConfigError } from './errors.ts';
 import type { LoadedConfig } from './load.ts';
 
@@ -15,11 +20,14 @@ export interface ServiceAddress<T> {
 export function redisFrom(loaded: LoadedConfig): ServiceAddress<string> {
   const url = loaded.config.redisUrl;
   if (url === undefined) {
-    throw new ConfigError([{
-      source: 'not set',
-      path: 'redisUrl',
-      message: 'no Redis configured: give --redis URL or set REDIS_URL (infra/redis/start.sh starts one and prints its URL)',
-    }]);
+    throw new ConfigError([
+      {
+        source: 'not set',
+        path: 'redisUrl',
+        message:
+          'no Redis configured: give --redis URL or set REDIS_URL (infra/redis/start.sh starts one and prints its URL)',
+      },
+    ]);
   }
   return { value: url, origin: loaded.origin('redisUrl') };
 }
@@ -28,11 +36,14 @@ export function redisFrom(loaded: LoadedConfig): ServiceAddress<string> {
 export function kafkaFrom(loaded: LoadedConfig): ServiceAddress<string[]> {
   const brokers = loaded.config.kafkaBrokers;
   if (brokers === undefined) {
-    throw new ConfigError([{
-      source: 'not set',
-      path: 'kafkaBrokers',
-      message: 'no Kafka brokers configured: give --kafka HOST:PORT or set KAFKA_BROKERS (infra/kafka/start.sh starts a broker and prints its address)',
-    }]);
+    throw new ConfigError([
+      {
+        source: 'not set',
+        path: 'kafkaBrokers',
+        message:
+          'no Kafka brokers configured: give --kafka HOST:PORT or set KAFKA_BROKERS (infra/kafka/start.sh starts a broker and prints its address)',
+      },
+    ]);
   }
   return { value: brokers, origin: loaded.origin('kafkaBrokers') };
 }

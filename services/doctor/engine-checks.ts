@@ -31,9 +31,16 @@ const cudaVersion = (v: number): string => `${Math.floor(v / 1000)}.${Math.floor
 export function describeCuda(caps: Capabilities): string {
   if (!caps.cudaCompiled) return `CUDA unavailable: ${caps.cudaError || 'built without CUDA'}`;
   // The engine's own reason may already begin "CUDA unavailable (...)": keep only what is in the brackets.
-  if (caps.cudaDevices === 0) return `CUDA unavailable: ${caps.cudaError.replace(/^CUDA unavailable \((.*)\)$/, '$1') || 'no device found'}`;
-  const devices = caps.cudaDeviceInfo.map((d, i) => `cuda:${i} ${d.name} (sm_${d.computeCapability.replace('.', '')}, ${gib(d.freeBytes)} free of ${gib(d.totalBytes)})`);
-  const versions = caps.cudaDriverVersion > 0 ? `; driver CUDA ${cudaVersion(caps.cudaDriverVersion)}, build CUDA ${cudaVersion(caps.cudaRuntimeVersion)}` : '';
+  if (caps.cudaDevices === 0)
+    return `CUDA unavailable: ${caps.cudaError.replace(/^CUDA unavailable \((.*)\)$/, '$1') || 'no device found'}`;
+  const devices = caps.cudaDeviceInfo.map(
+    (d, i) =>
+      `cuda:${i} ${d.name} (sm_${d.computeCapability.replace('.', '')}, ${gib(d.freeBytes)} free of ${gib(d.totalBytes)})`,
+  );
+  const versions =
+    caps.cudaDriverVersion > 0
+      ? `; driver CUDA ${cudaVersion(caps.cudaDriverVersion)}, build CUDA ${cudaVersion(caps.cudaRuntimeVersion)}`
+      : '';
   return `CUDA backend loads: ${devices.length > 0 ? devices.join(', ') : `${caps.cudaDevices} device(s)`}${versions}`;
 }
 
@@ -64,7 +71,13 @@ export function checkAddon(config: Pick<AppConfig, 'device'>): CheckResult {
     };
   }
   if (!caps.avx2) {
-    return { name: 'native engine', status: 'warn', message, fix: 'this CPU has no AVX2: the generic kernels work but are several times slower', details };
+    return {
+      name: 'native engine',
+      status: 'warn',
+      message,
+      fix: 'this CPU has no AVX2: the generic kernels work but are several times slower',
+      details,
+    };
   }
   return { name: 'native engine', status: 'ok', message, details };
 }
@@ -77,7 +90,8 @@ const MODEL_FIXES: Readonly<Record<string, string>> = {
   E_MODEL_LEGACY_PICKLE: 're-save the checkpoint with a current torch.save (zip container)',
   E_MODEL_DTYPE: 'use an fp32, fp16 or bf16 checkpoint',
   E_MODEL_SHAPE: 'the checkpoint is damaged or not a standard RWKV-7 model: download it again',
-  E_MODEL_LIMIT: 'the file asks for far more memory than its size justifies (damaged or crafted): use an official checkpoint',
+  E_MODEL_LIMIT:
+    'the file asks for far more memory than its size justifies (damaged or crafted): use an official checkpoint',
 } satisfies Partial<Record<ErrorCode, string>>;
 
 export interface ModelCheck {
@@ -116,9 +130,18 @@ export async function checkModel(config: AppConfig, origin: (path: string) => st
       result: {
         name: 'model',
         status: 'ok',
-        message: `${file}: ${i.version}, ${i.nLayer} layers x ${i.nEmbd}, ${i.nHead} head${i.nHead === 1 ? '' : 's'}, vocabulary ${i.vocabSize}, ` +
+        message:
+          `${file}: ${i.version}, ${i.nLayer} layers x ${i.nEmbd}, ${i.nHead} head${i.nHead === 1 ? '' : 's'}, vocabulary ${i.vocabSize}, ` +
           `${i.fileDtype} ${i.format} file, ${i.parameters} parameters`,
-        details: { path: file, version: i.version, nLayer: i.nLayer, nEmbd: i.nEmbd, nHead: i.nHead, vocabSize: i.vocabSize, parameters: i.parameters },
+        details: {
+          path: file,
+          version: i.version,
+          nLayer: i.nLayer,
+          nEmbd: i.nEmbd,
+          nHead: i.nHead,
+          vocabSize: i.vocabSize,
+          parameters: i.parameters,
+        },
       },
     };
   } catch (err) {
@@ -135,7 +158,9 @@ export interface LoadCheck {
 /** Loads the model for the round trip, with the configured weights and device. */
 export async function loadForCanary(config: AppConfig, file: string): Promise<LoadCheck> {
   try {
-    return { model: await Model.load({ model: file, weights: config.weights, threads: config.threads, device: config.device }) };
+    return {
+      model: await Model.load({ model: file, weights: config.weights, threads: config.threads, device: config.device }),
+    };
   } catch (err) {
     return { result: modelFailure(file, err, 'round trip') };
   }
@@ -154,20 +179,32 @@ export interface TokenizerCheck {
   tokenizer?: Tokenizer;
 }
 
-export async function checkTokenizer(config: AppConfig, origin: (path: string) => string, modelVocab: number): Promise<TokenizerCheck> {
+export async function checkTokenizer(
+  config: AppConfig,
+  origin: (path: string) => string,
+  modelVocab: number,
+): Promise<TokenizerCheck> {
   let spec: string;
   try {
     spec = (await resolveVocab(config, { origin, download: false, modelVocabSize: modelVocab })).vocab;
   } catch (err) {
     return {
-      result: { name: 'tokenizer', status: 'fail', message: messageOf(err), fix: 'rwkvstream models pull vocab, or --vocab FILE, or RWKVSTREAM_VOCAB=FILE' },
+      result: {
+        name: 'tokenizer',
+        status: 'fail',
+        message: messageOf(err),
+        fix: 'rwkvstream models pull vocab, or --vocab FILE, or RWKVSTREAM_VOCAB=FILE',
+      },
     };
   }
   let tokenizer: Tokenizer;
   try {
     tokenizer = await Tokenizer.load(spec);
   } catch (err) {
-    const fix = err instanceof EngineError && err.code === 'E_IO' ? 'check the path of the vocabulary file' : `the file is not the World vocabulary: rwkvstream models pull vocab`;
+    const fix =
+      err instanceof EngineError && err.code === 'E_IO'
+        ? 'check the path of the vocabulary file'
+        : `the file is not the World vocabulary: rwkvstream models pull vocab`;
     return { result: { name: 'tokenizer', status: 'fail', message: `${spec}: ${messageOf(err)}`, fix } };
   }
   const t = tokenizer.info;
@@ -202,7 +239,12 @@ export async function checkCanary(model: Model, tokenizer: Tokenizer): Promise<C
     ids = tokenizer.encodeSync(bytes);
     back = tokenizer.decodeBytes(ids);
   } catch (err) {
-    return { name, status: 'fail', message: `encoding the canary failed: ${messageOf(err)}`, fix: 'the vocabulary file is damaged: rwkvstream models pull vocab' };
+    return {
+      name,
+      status: 'fail',
+      message: `encoding the canary failed: ${messageOf(err)}`,
+      fix: 'the vocabulary file is damaged: rwkvstream models pull vocab',
+    };
   }
   if (!back.equals(bytes)) {
     let at = 0;
@@ -218,7 +260,12 @@ export async function checkCanary(model: Model, tokenizer: Tokenizer): Promise<C
   try {
     logits = await model.forward(ids, model.newState(), 'last');
   } catch (err) {
-    return { name, status: 'fail', message: `running the model failed: ${messageOf(err)}`, fix: 'run rwkvstream logits MODEL --text hello for details' };
+    return {
+      name,
+      status: 'fail',
+      message: `running the model failed: ${messageOf(err)}`,
+      fix: 'run rwkvstream logits MODEL --text hello for details',
+    };
   }
   const values = logits ?? new Float32Array(0);
   const bad = values.reduce((n, v) => (Number.isFinite(v) ? n : n + 1), 0);

@@ -11,7 +11,12 @@ import { checkKafka, checkRedis } from './services-checks.ts';
 const skip = (name: string, message: string): CheckResult => ({ name, status: 'skip', message });
 
 /** A service whose credentials or TLS files cannot be read. */
-const configFailure = (name: string, err: ConfigError): CheckResult => ({ name, status: 'fail', message: err.message, fix: 'correct the setting named above where it comes from' });
+const configFailure = (name: string, err: ConfigError): CheckResult => ({
+  name,
+  status: 'fail',
+  message: err.message,
+  fix: 'correct the setting named above where it comes from',
+});
 
 /** The value, or the ConfigError it was refused with. */
 async function settled<T>(promise: Promise<T>): Promise<T | ConfigError> {
@@ -34,22 +39,33 @@ export async function runDoctor(options: LoadConfigOptions = {}): Promise<Doctor
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     return report([
-      { name: 'config', status: 'fail', message: err.message, fix: 'correct the setting named above where it comes from' },
+      {
+        name: 'config',
+        status: 'fail',
+        message: err.message,
+        fix: 'correct the setting named above where it comes from',
+      },
       skip('native engine', 'needs a valid configuration'),
     ]);
   }
   const { config, origin } = loaded;
-  const checks: CheckResult[] = [{
-    name: 'config',
-    status: 'ok',
-    message: `valid${loaded.file !== undefined ? ` (config file ${loaded.file})` : ''}; model cache ${config.home}`,
-  }];
+  const checks: CheckResult[] = [
+    {
+      name: 'config',
+      status: 'ok',
+      message: `valid${loaded.file !== undefined ? ` (config file ${loaded.file})` : ''}; model cache ${config.home}`,
+    },
+  ];
 
   if (config.addon !== undefined) useAddon(config.addon);
   const addon = checkAddon(config);
   checks.push(addon);
   if (addon.status === 'fail' && addon.details === undefined) {
-    checks.push(skip('model', 'needs the native engine'), skip('tokenizer', 'needs the native engine'), skip('round trip', 'needs the native engine'));
+    checks.push(
+      skip('model', 'needs the native engine'),
+      skip('tokenizer', 'needs the native engine'),
+      skip('round trip', 'needs the native engine'),
+    );
   } else {
     const { result, file, info } = await checkModel(config, origin);
     checks.push(result);
@@ -100,6 +116,11 @@ export function formatReport(report: DoctorReport): string {
   });
   const failed = report.checks.filter((c) => c.status === 'fail').length;
   const warned = report.checks.filter((c) => c.status === 'warn').length;
-  lines.push('', failed > 0 ? `${failed} check${failed === 1 ? '' : 's'} failed` : `no check failed${warned > 0 ? ` (${warned} warning${warned === 1 ? '' : 's'})` : ''}`);
+  lines.push(
+    '',
+    failed > 0
+      ? `${failed} check${failed === 1 ? '' : 's'} failed`
+      : `no check failed${warned > 0 ? ` (${warned} warning${warned === 1 ? '' : 's'})` : ''}`,
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -11,7 +11,6 @@ import { KAFKA_FIX, REDIS_FIX, isRefusal, reason } from '../service-errors.ts';
 const CONNECT_TIMEOUT_MS = 2000;
 const KAFKA_DEADLINE_MS = 6000;
 
-
 async function configValue(redis: RedisClient, key: string): Promise<string | undefined> {
   const reply = (await redis.config('GET', key)) as string[];
   return reply[1];
@@ -38,16 +37,24 @@ export async function checkRedis(access: RedisAccess): Promise<CheckResult[]> {
       await redis.connect();
       await redis.ping();
     } catch (err) {
-      return [{
-        name: 'redis',
-        status: 'fail',
-        message: isRefusal(cause ?? err) ? `${where} refused the connection: ${reason(cause ?? err)}` : `no answer from ${where}: ${reason(cause ?? err)}`,
-        fix: isRefusal(cause ?? err) ? 'check the Redis user, password (REDIS_PASSWORD or REDIS_PASSWORD_FILE) and TLS CA against the server' : REDIS_FIX,
-      }];
+      return [
+        {
+          name: 'redis',
+          status: 'fail',
+          message: isRefusal(cause ?? err)
+            ? `${where} refused the connection: ${reason(cause ?? err)}`
+            : `no answer from ${where}: ${reason(cause ?? err)}`,
+          fix: isRefusal(cause ?? err)
+            ? 'check the Redis user, password (REDIS_PASSWORD or REDIS_PASSWORD_FILE) and TLS CA against the server'
+            : REDIS_FIX,
+        },
+      ];
     }
     const info = await redis.info('server').catch(() => '');
     const version = /redis_version:(\S+)/.exec(info)?.[1];
-    const results: CheckResult[] = [{ name: 'redis', status: 'ok', message: `${where} answers PING${version ? ` (Redis ${version})` : ''}` }];
+    const results: CheckResult[] = [
+      { name: 'redis', status: 'ok', message: `${where} answers PING${version ? ` (Redis ${version})` : ''}` },
+    ];
     let policy: string | undefined;
     let appendonly: string | undefined;
     try {
@@ -62,22 +69,26 @@ export async function checkRedis(access: RedisAccess): Promise<CheckResult[]> {
       });
       return results;
     }
-    results.push(policy === 'noeviction'
-      ? { name: 'redis maxmemory-policy', status: 'ok', message: 'noeviction: keys are never evicted' }
-      : {
-          name: 'redis maxmemory-policy',
-          status: 'warn',
-          message: `${policy ?? 'unknown'}: under memory pressure Redis may evict queued chunks and checkpoints (lost work)`,
-          fix: 'redis-cli CONFIG SET maxmemory-policy noeviction (and set it in redis.conf)',
-        });
-    results.push(appendonly === 'yes'
-      ? { name: 'redis appendonly', status: 'ok', message: 'yes: writes survive a restart' }
-      : {
-          name: 'redis appendonly',
-          status: 'warn',
-          message: `${appendonly ?? 'unknown'}: a restart loses checkpoints and queued chunks written since the last snapshot`,
-          fix: 'redis-cli CONFIG SET appendonly yes (and set it in redis.conf)',
-        });
+    results.push(
+      policy === 'noeviction'
+        ? { name: 'redis maxmemory-policy', status: 'ok', message: 'noeviction: keys are never evicted' }
+        : {
+            name: 'redis maxmemory-policy',
+            status: 'warn',
+            message: `${policy ?? 'unknown'}: under memory pressure Redis may evict queued chunks and checkpoints (lost work)`,
+            fix: 'redis-cli CONFIG SET maxmemory-policy noeviction (and set it in redis.conf)',
+          },
+    );
+    results.push(
+      appendonly === 'yes'
+        ? { name: 'redis appendonly', status: 'ok', message: 'yes: writes survive a restart' }
+        : {
+            name: 'redis appendonly',
+            status: 'warn',
+            message: `${appendonly ?? 'unknown'}: a restart loses checkpoints and queued chunks written since the last snapshot`,
+            fix: 'redis-cli CONFIG SET appendonly yes (and set it in redis.conf)',
+          },
+    );
     return results;
   } finally {
     redis.disconnect();
@@ -116,8 +127,12 @@ export async function checkKafka(access: KafkaAccess): Promise<CheckResult> {
     return {
       name: 'kafka',
       status: 'fail',
-      message: isRefusal(err) ? `${brokers.join(',')} refused the connection: ${reason(err)}` : `no answer from ${brokers.join(',')}: ${reason(err)}`,
-      fix: isRefusal(err) ? 'check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, the SASL password and the TLS CA against the broker\'s listener' : KAFKA_FIX,
+      message: isRefusal(err)
+        ? `${brokers.join(',')} refused the connection: ${reason(err)}`
+        : `no answer from ${brokers.join(',')}: ${reason(err)}`,
+      fix: isRefusal(err)
+        ? "check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, the SASL password and the TLS CA against the broker's listener"
+        : KAFKA_FIX,
     };
   } finally {
     await admin.disconnect().catch(() => {});

@@ -64,7 +64,10 @@ async function planFromInput(o: DocumentJobOptions, p: EmbeddedPipeline): Promis
 }
 
 /** Queues the document's next step, read from the job directory by the pipelines' resume rule. */
-async function queueWork(o: DocumentJobOptions, p: EmbeddedPipeline): Promise<{ resumed: boolean; done: number; total: number | undefined }> {
+async function queueWork(
+  o: DocumentJobOptions,
+  p: EmbeddedPipeline,
+): Promise<{ resumed: boolean; done: number; total: number | undefined }> {
   const planned = await p.documents.get(o.id);
   const head = planned?.status === 'running' ? await p.states.head(documentKey(o.id)) : null;
   const step = resumeDocument({ planned, head });
@@ -74,15 +77,25 @@ async function queueWork(o: DocumentJobOptions, p: EmbeddedPipeline): Promise<{ 
   }
   const { record } = planned;
   if (step.step === 'failed') {
-    throw permanent('E_JOB_FAILED', `${o.id} failed in an earlier run: ${(await p.results.get('document', o.id)) ?? 'no reason was recorded'}`);
+    throw permanent(
+      'E_JOB_FAILED',
+      `${o.id} failed in an earlier run: ${(await p.results.get('document', o.id)) ?? 'no reason was recorded'}`,
+    );
   }
   // Done: the stored result is published once the queue is empty, whether or not it went out before.
   if ('committed' in step) await p.queue.enqueue(stepJob(step, record));
-  return { resumed: true, done: planned.status === 'running' ? (head?.tokens ?? 0) : record.tokens, total: record.tokens };
+  return {
+    resumed: true,
+    done: planned.status === 'running' ? (head?.tokens ?? 0) : record.tokens,
+    total: record.tokens,
+  };
 }
 
 export async function runDocumentJob(o: DocumentJobOptions, deliver: Deliver): Promise<JobEnd> {
-  const job = await JobDir.open(o.checkpointDir, describeDocumentJob(o), { restart: o.restart ?? false, ...(o.ops ? { ops: o.ops } : {}) });
+  const job = await JobDir.open(o.checkpointDir, describeDocumentJob(o), {
+    restart: o.restart ?? false,
+    ...(o.ops ? { ops: o.ops } : {}),
+  });
   let removed = false;
   try {
     const input = await adoptSpool(o.input, job.file('input'));
@@ -96,7 +109,8 @@ export async function runDocumentJob(o: DocumentJobOptions, deliver: Deliver): P
       ...(o.ops ? { ops: o.ops } : {}),
       ...(o.liveText ? { liveText: o.liveText } : {}),
     });
-    const sections = o.onSection && o.task.sections ? new SectionFeed((from) => p.results.getSections(o.id, from), o.onSection) : null;
+    const sections =
+      o.onSection && o.task.sections ? new SectionFeed((from) => p.results.getSections(o.id, from), o.onSection) : null;
     const runner = new JobRunner(p, {
       stop: o.stop,
       log: o.log,
@@ -106,7 +120,10 @@ export async function runDocumentJob(o: DocumentJobOptions, deliver: Deliver): P
         const planned = await p.documents.get(o.id);
         // The job's key is the hash read before; the plan step read the file again.
         if (planned && planned.record.sha256 !== o.input.sha256) {
-          throw permanent('E_INPUT_CHANGED', `${o.input.source} changed while it was being read; run the command again`);
+          throw permanent(
+            'E_INPUT_CHANGED',
+            `${o.input.source} changed while it was being read; run the command again`,
+          );
         }
         if (planned) o.observer.progress(0, planned.record.tokens);
       },
@@ -123,7 +140,10 @@ export async function runDocumentJob(o: DocumentJobOptions, deliver: Deliver): P
     } catch (err) {
       // Nothing was planned (the input was refused), or the plan is of other bytes: there is nothing to resume.
       // A record that cannot be read is kept: the error names it, and the user decides.
-      const planned = await p.documents.get(o.id).then((doc) => doc !== null, () => true);
+      const planned = await p.documents.get(o.id).then(
+        (doc) => doc !== null,
+        () => true,
+      );
       if (!planned || (err as { code?: string }).code === 'E_INPUT_CHANGED') {
         await job.remove().catch(() => {});
         removed = true;
@@ -133,7 +153,8 @@ export async function runDocumentJob(o: DocumentJobOptions, deliver: Deliver): P
     // The stored result is the one that counts (a finish step redone after a crash stores nothing new); it is
     // in the output already unless the process died between storing and publishing it.
     const stored = await p.results.getDocument(o.id);
-    if (!stored) throw permanent('E_NO_RESULT', `the job in ${job.path} ended without a result; run it again with --restart`);
+    if (!stored)
+      throw permanent('E_NO_RESULT', `the job in ${job.path} ended without a result; run it again with --restart`);
     await sections?.flush();
     await p.sink.publish(o.id, stored.json);
     await deliver(documentResults(p.sink.results()), input);

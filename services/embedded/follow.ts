@@ -75,7 +75,11 @@ async function look(file: string): Promise<{ id: string; size: number } | null> 
  * end of a file that is not followed, or of a rotated file once it is left; a followed file's partial last line
  * waits for its end.
  */
-export async function* fileLines(file: string, from: FilePosition | null, options: FollowOptions): AsyncGenerator<FollowedLine> {
+export async function* fileLines(
+  file: string,
+  from: FilePosition | null,
+  options: FollowOptions,
+): AsyncGenerator<FollowedLine> {
   const pollMs = options.pollMs ?? 100;
   let current = await openFile(file);
   let generation = from?.generation ?? 0;

@@ -29,7 +29,10 @@ const ID_CHARS = /[^A-Za-z0-9._@+/=-]/g;
 
 /** A document or stream id from the input's name: the characters ids allow, starting with a letter or digit. */
 export function defaultId(source: string): string {
-  const cleaned = source.replace(ID_CHARS, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 200);
+  const cleaned = source
+    .replace(ID_CHARS, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 200);
   return cleaned.length > 0 ? cleaned : 'input';
 }
 
@@ -92,7 +95,11 @@ async function spoolStream(stream: Readable, spool: string, source: string): Pro
  * `file` ("-": standard input) hashed. Standard input, and a pipe given by name (`<(command)`), are copied to
  * `spool` on the way: they cannot be read a second time.
  */
-export async function prepareInput(file: string, spool: string, stdin: Readable = process.stdin): Promise<PreparedInput> {
+export async function prepareInput(
+  file: string,
+  spool: string,
+  stdin: Readable = process.stdin,
+): Promise<PreparedInput> {
   if (file === '-') return spoolStream(stdin, spool, 'stdin');
   const full = path.resolve(file);
   let info;

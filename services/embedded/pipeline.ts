@@ -53,7 +53,10 @@ export async function openPipeline(options: EmbeddedPipelineOptions): Promise<Em
   const ops = options.ops ?? nodeFileOps;
   await sweepTemporaryFiles(ops, options.dir);
   const states = await FileStateStore.open(options.dir, ops);
-  const documents = await FileDocumentStore.open(options.dir, { maxDocumentBytes: options.settings.maxDocumentBytes, ops });
+  const documents = await FileDocumentStore.open(options.dir, {
+    maxDocumentBytes: options.settings.maxDocumentBytes,
+    ops,
+  });
   const results = new FileResultStore(options.dir, ops);
   const sink = await FileResultSink.open(options.dir, ops);
   const queue = new MemoryJobQueue();

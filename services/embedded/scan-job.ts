@@ -91,7 +91,10 @@ class Wakeup {
 }
 
 export async function runScanJob(o: ScanJobOptions): Promise<JobEnd> {
-  const job = await JobDir.open(o.checkpointDir, describeScanJob(o), { restart: o.restart ?? false, ...(o.ops ? { ops: o.ops } : {}) });
+  const job = await JobDir.open(o.checkpointDir, describeScanJob(o), {
+    restart: o.restart ?? false,
+    ...(o.ops ? { ops: o.ops } : {}),
+  });
   const ops = o.ops ?? nodeFileOps;
   const { batchEvents, batchMs } = o.settings.anomaly;
   let removed = false;
@@ -174,21 +177,24 @@ export async function runScanJob(o: ScanJobOptions): Promise<JobEnd> {
     let readerWaits = false;
     const source = o.source;
     const topic = source.name;
-    const lines: AsyncIterable<PositionedLine & { generation?: number; file?: string }> = source.kind === 'stream'
-      ? streamLines(source.stream, o.settings.maxEventBytes, readerStop.signal)
-      : fileLines(source.path, from, {
-        maxLineBytes: o.settings.maxEventBytes,
-        follow: source.follow,
-        signal: readerStop.signal,
-        ...(o.onNewFile ? { onNewFile: o.onNewFile } : {}),
-        onCaughtUp: () => {
-          if (readerWaits) return;
-          readerWaits = true;
-          wake.notify();
-        },
-      });
+    const lines: AsyncIterable<PositionedLine & { generation?: number; file?: string }> =
+      source.kind === 'stream'
+        ? streamLines(source.stream, o.settings.maxEventBytes, readerStop.signal)
+        : fileLines(source.path, from, {
+            maxLineBytes: o.settings.maxEventBytes,
+            follow: source.follow,
+            signal: readerStop.signal,
+            ...(o.onNewFile ? { onNewFile: o.onNewFile } : {}),
+            onCaughtUp: () => {
+              if (readerWaits) return;
+              readerWaits = true;
+              wake.notify();
+            },
+          });
     const backlog = async () => (await p.events.backlog(o.id, (await p.states.head(key))?.cursor ?? 0)).count;
-    const stopped = new Promise<null>((resolve) => readerStop.signal.addEventListener('abort', () => resolve(null), { once: true }));
+    const stopped = new Promise<null>((resolve) =>
+      readerStop.signal.addEventListener('abort', () => resolve(null), { once: true }),
+    );
     const reader = (async () => {
       const it = lines[Symbol.asyncIterator]();
       try {
@@ -209,7 +215,14 @@ export async function runScanJob(o: ScanJobOptions): Promise<JobEnd> {
           await ingestEventRecord(record, p.deps);
           const seq = p.events.lastSeq(o.id);
           if (seq > before && line.file !== undefined) {
-            positions.set(seq, { format: EMBEDDED_FORMAT, seq, generation: line.generation ?? 0, line: line.number, byte: line.end, file: line.file });
+            positions.set(seq, {
+              format: EMBEDDED_FORMAT,
+              seq,
+              generation: line.generation ?? 0,
+              line: line.number,
+              byte: line.end,
+              file: line.file,
+            });
           }
           lastLineAt = Date.now();
           wake.notify();
@@ -273,7 +286,11 @@ export async function runScanJob(o: ScanJobOptions): Promise<JobEnd> {
       }
       const at = await p.states.head(key);
       if (at !== null) await savePosition(at.cursor);
-      return { status: 'interrupted', position: `${at?.cursor ?? 0} lines scored in ${at?.chunk ?? 0} batches`, dir: job.path };
+      return {
+        status: 'interrupted',
+        position: `${at?.cursor ?? 0} lines scored in ${at?.chunk ?? 0} batches`,
+        dir: job.path,
+      };
     }
     await job.remove();
     removed = true;

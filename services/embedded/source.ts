@@ -46,7 +46,12 @@ export class FileSource implements RecordSource {
   async start(handlers: { documents: RecordHandler; events: RecordHandler }): Promise<void> {
     this.#stopped = false;
     const input = this.#input;
-    const message = { schema: DOCUMENT_SCHEMA_V1, id: input.id, task: input.task, body: { kind: 'ref', url: input.url } };
+    const message = {
+      schema: DOCUMENT_SCHEMA_V1,
+      id: input.id,
+      task: input.task,
+      body: { kind: 'ref', url: input.url },
+    };
     await handlers.documents(this.#record(input.id, 0, message));
   }
 

@@ -20,8 +20,18 @@ export class PipelineMetrics implements Telemetry {
   #queues: (() => Promise<QueueCounts[]>) | null = null;
   #lag: (() => Promise<LagReading[]>) | null = null;
 
-  readonly #tokens = new Counter({ name: 'rwkvstream_tokens_total', help: 'Tokens read into states', labelNames: ['kind'], registers: [this.registry] });
-  readonly #tokensPerSecond = new Gauge({ name: 'rwkvstream_tokens_per_second', help: 'Engine throughput of the last chunk or batch', labelNames: ['kind'], registers: [this.registry] });
+  readonly #tokens = new Counter({
+    name: 'rwkvstream_tokens_total',
+    help: 'Tokens read into states',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  readonly #tokensPerSecond = new Gauge({
+    name: 'rwkvstream_tokens_per_second',
+    help: 'Engine throughput of the last chunk or batch',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
   readonly #chunkSeconds = new Histogram({
     name: 'rwkvstream_chunk_seconds',
     help: 'Model time per chunk (documents) or batch (streams)',
@@ -61,9 +71,24 @@ export class PipelineMetrics implements Telemetry {
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
-  readonly #rejected = new Counter({ name: 'rwkvstream_checkpoint_commits_rejected_total', help: 'Commits refused by fencing (stale or duplicate runs)', labelNames: ['kind'], registers: [this.registry] });
-  readonly #records = new Counter({ name: 'rwkvstream_records_total', help: 'Input records by outcome', labelNames: ['topic', 'outcome'], registers: [this.registry] });
-  readonly #deadLetters = new Counter({ name: 'rwkvstream_dead_letters_total', help: 'Dead letters published', labelNames: ['stage', 'code'], registers: [this.registry] });
+  readonly #rejected = new Counter({
+    name: 'rwkvstream_checkpoint_commits_rejected_total',
+    help: 'Commits refused by fencing (stale or duplicate runs)',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  readonly #records = new Counter({
+    name: 'rwkvstream_records_total',
+    help: 'Input records by outcome',
+    labelNames: ['topic', 'outcome'],
+    registers: [this.registry],
+  });
+  readonly #deadLetters = new Counter({
+    name: 'rwkvstream_dead_letters_total',
+    help: 'Dead letters published',
+    labelNames: ['stage', 'code'],
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -87,7 +112,8 @@ export class PipelineMetrics implements Telemetry {
       registers: [this.registry],
       async collect() {
         this.reset();
-        for (const { topic, partition, lag } of (await self.#lag?.()) ?? []) this.set({ topic, partition: String(partition) }, lag);
+        for (const { topic, partition, lag } of (await self.#lag?.()) ?? [])
+          this.set({ topic, partition: String(partition) }, lag);
       },
     });
   }

@@ -77,7 +77,10 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     try {
       await listen(server, port, options.host);
       if (n > 0) {
-        options.log?.info({ metricsPort: port }, `metrics port ${options.port} is in use (another worker on this machine?); serving metrics on ${options.host}:${port} instead (choose one with --metrics-port or RWKVSTREAM_METRICS_PORT)`);
+        options.log?.info(
+          { metricsPort: port },
+          `metrics port ${options.port} is in use (another worker on this machine?); serving metrics on ${options.host}:${port} instead (choose one with --metrics-port or RWKVSTREAM_METRICS_PORT)`,
+        );
       }
       break;
     } catch (err) {

@@ -58,7 +58,10 @@ export async function removeFile(home: string, kind: ArtifactKind, name: string,
 
 async function subdirs(dir: string): Promise<string[]> {
   try {
-    return (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    return (await readdir(dir, { withFileTypes: true }))
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
   } catch {
     return [];
   }
@@ -68,7 +71,5 @@ async function subdirs(dir: string): Promise<string[]> {
 export async function listCached(home: string, kind: ArtifactKind): Promise<CachedFile[]> {
   const names = await subdirs(kindDir(home, kind));
   const found = await Promise.all(names.map((name) => readCached(home, kind, name)));
-  return found
-    .filter((f): f is CachedFile => f !== undefined)
-    .sort((a, b) => b.pulledAt.localeCompare(a.pulledAt));
+  return found.filter((f): f is CachedFile => f !== undefined).sort((a, b) => b.pulledAt.localeCompare(a.pulledAt));
 }

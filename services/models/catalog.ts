@@ -47,7 +47,8 @@ const FAMILIES: Family[] = [
   {
     family: 'g1',
     repo: () => 'BlinkDL/rwkv7-g1',
-    describe: (l) => `RWKV-7 G1 ${l.toUpperCase()}: the newest G-series release (World data plus reasoning and instruction data)`,
+    describe: (l) =>
+      `RWKV-7 G1 ${l.toUpperCase()}: the newest G-series release (World data plus reasoning and instruction data)`,
     // rwkv7-g1-…, rwkv7-g1a-…, rwkv7-g1a3-…, rwkv7-g1d-…; never rwkv7a-/rwkv7b- (other architectures).
     pattern: (r) => `^rwkv7-g1[a-z]?\\d*-${escape(r.label)}-${DATE}-ctx\\d+\\.pth$`,
     promptFormat: 'rwkv7-g',
@@ -69,10 +70,34 @@ const FAMILIES: Family[] = [
     promptFormat: 'world',
     tokenizer: 'world',
     releases: [
-      { label: '0.1b', params: 191_000_000, nLayer: 12, nEmbd: 768, file: 'RWKV-x070-World-0.1B-v2.8-20241210-ctx4096.pth' },
-      { label: '0.4b', params: 452_000_000, nLayer: 24, nEmbd: 1024, file: 'RWKV-x070-World-0.4B-v2.9-20250107-ctx4096.pth' },
-      { label: '1.5b', params: 1_527_000_000, nLayer: 24, nEmbd: 2048, file: 'RWKV-x070-World-1.5B-v3-20250127-ctx4096.pth' },
-      { label: '2.9b', params: 2_947_000_000, nLayer: 32, nEmbd: 2560, file: 'RWKV-x070-World-2.9B-v3-20250211-ctx4096.pth' },
+      {
+        label: '0.1b',
+        params: 191_000_000,
+        nLayer: 12,
+        nEmbd: 768,
+        file: 'RWKV-x070-World-0.1B-v2.8-20241210-ctx4096.pth',
+      },
+      {
+        label: '0.4b',
+        params: 452_000_000,
+        nLayer: 24,
+        nEmbd: 1024,
+        file: 'RWKV-x070-World-0.4B-v2.9-20250107-ctx4096.pth',
+      },
+      {
+        label: '1.5b',
+        params: 1_527_000_000,
+        nLayer: 24,
+        nEmbd: 2048,
+        file: 'RWKV-x070-World-1.5B-v3-20250127-ctx4096.pth',
+      },
+      {
+        label: '2.9b',
+        params: 2_947_000_000,
+        nLayer: 32,
+        nEmbd: 2560,
+        file: 'RWKV-x070-World-2.9B-v3-20250211-ctx4096.pth',
+      },
     ],
   },
   {
@@ -83,10 +108,34 @@ const FAMILIES: Family[] = [
     promptFormat: 'world',
     tokenizer: 'world',
     releases: [
-      { label: '1.6b', params: 1_600_000_000, nLayer: 24, nEmbd: 2048, file: 'RWKV-x060-World-1B6-v2.1-20240328-ctx4096.pth' },
-      { label: '3b', params: 3_100_000_000, nLayer: 32, nEmbd: 2560, file: 'RWKV-x060-World-3B-v2.1-20240417-ctx4096.pth' },
-      { label: '7b', params: 7_640_000_000, nLayer: 32, nEmbd: 4096, file: 'RWKV-x060-World-7B-v2.1-20240507-ctx4096.pth' },
-      { label: '14b', params: 14_070_000_000, nLayer: 61, nEmbd: 4096, file: 'RWKV-x060-World-14B-v2.1-20240719-ctx4096.pth' },
+      {
+        label: '1.6b',
+        params: 1_600_000_000,
+        nLayer: 24,
+        nEmbd: 2048,
+        file: 'RWKV-x060-World-1B6-v2.1-20240328-ctx4096.pth',
+      },
+      {
+        label: '3b',
+        params: 3_100_000_000,
+        nLayer: 32,
+        nEmbd: 2560,
+        file: 'RWKV-x060-World-3B-v2.1-20240417-ctx4096.pth',
+      },
+      {
+        label: '7b',
+        params: 7_640_000_000,
+        nLayer: 32,
+        nEmbd: 4096,
+        file: 'RWKV-x060-World-7B-v2.1-20240507-ctx4096.pth',
+      },
+      {
+        label: '14b',
+        params: 14_070_000_000,
+        nLayer: 61,
+        nEmbd: 4096,
+        file: 'RWKV-x060-World-14B-v2.1-20240719-ctx4096.pth',
+      },
     ],
   },
   {
@@ -97,8 +146,20 @@ const FAMILIES: Family[] = [
     promptFormat: 'world',
     tokenizer: 'world',
     releases: [
-      { label: '0.4b', params: 462_000_000, nLayer: 24, nEmbd: 1024, file: 'RWKV-5-World-0.4B-v2-20231113-ctx4096.pth' },
-      { label: '1.5b', params: 1_578_000_000, nLayer: 24, nEmbd: 2048, file: 'RWKV-5-World-1B5-v2-20231025-ctx4096.pth' },
+      {
+        label: '0.4b',
+        params: 462_000_000,
+        nLayer: 24,
+        nEmbd: 1024,
+        file: 'RWKV-5-World-0.4B-v2-20231113-ctx4096.pth',
+      },
+      {
+        label: '1.5b',
+        params: 1_578_000_000,
+        nLayer: 24,
+        nEmbd: 2048,
+        file: 'RWKV-5-World-1B5-v2-20231025-ctx4096.pth',
+      },
       { label: '3b', params: 3_063_000_000, nLayer: 32, nEmbd: 2560, file: 'RWKV-5-World-3B-v2-20231118-ctx16k.pth' },
     ],
   },
@@ -109,7 +170,9 @@ const FAMILIES: Family[] = [
     pattern: (r) => `^RWKV-4-World-${escape(r.file.split('-')[3]!)}-v[\\d.]+-${DATE}-ctx\\d+\\.pth$`,
     promptFormat: 'world',
     tokenizer: 'world',
-    releases: [{ label: '0.1b', params: 190_000_000, nLayer: 12, nEmbd: 768, file: 'RWKV-4-World-0.1B-v1-20230520-ctx4096.pth' }],
+    releases: [
+      { label: '0.1b', params: 190_000_000, nLayer: 12, nEmbd: 768, file: 'RWKV-4-World-0.1B-v1-20230520-ctx4096.pth' },
+    ],
   },
   {
     family: 'raven4',
@@ -119,8 +182,20 @@ const FAMILIES: Family[] = [
     promptFormat: 'raven',
     tokenizer: '20b',
     releases: [
-      { label: '1.5b', params: 1_515_000_000, nLayer: 24, nEmbd: 2048, file: 'RWKV-4-Raven-1B5-v12-Eng98%-Other2%-20230520-ctx4096.pth' },
-      { label: '7b', params: 7_393_000_000, nLayer: 32, nEmbd: 4096, file: 'RWKV-4-Raven-7B-v12-Eng98%-Other2%-20230521-ctx8192.pth' },
+      {
+        label: '1.5b',
+        params: 1_515_000_000,
+        nLayer: 24,
+        nEmbd: 2048,
+        file: 'RWKV-4-Raven-1B5-v12-Eng98%-Other2%-20230520-ctx4096.pth',
+      },
+      {
+        label: '7b',
+        params: 7_393_000_000,
+        nLayer: 32,
+        nEmbd: 4096,
+        file: 'RWKV-4-Raven-7B-v12-Eng98%-Other2%-20230521-ctx8192.pth',
+      },
     ],
   },
   {
@@ -158,7 +233,9 @@ function entry(f: Family, r: Release): CatalogModel {
   };
 }
 
-export const MODEL_CATALOG: ModelCatalog = ModelCatalogSchema.parse(FAMILIES.flatMap((f) => f.releases.map((r) => entry(f, r))));
+export const MODEL_CATALOG: ModelCatalog = ModelCatalogSchema.parse(
+  FAMILIES.flatMap((f) => f.releases.map((r) => entry(f, r))),
+);
 
 /** Small enough to download on first use; good enough for summaries of plain documents. */
 export const DEFAULT_MODEL_NAME = 'g1-0.1b';
@@ -174,7 +251,8 @@ export const WORLD_VOCAB: VocabSpec = VocabSpecSchema.parse({
 });
 
 /** Where the vocabulary is fetched when the Hugging Face repository does not hold a copy. */
-export const DEFAULT_VOCAB_URL = 'https://raw.githubusercontent.com/BlinkDL/RWKV-LM/main/RWKV-v7/rwkv_vocab_v20230424.txt';
+export const DEFAULT_VOCAB_URL =
+  'https://raw.githubusercontent.com/BlinkDL/RWKV-LM/main/RWKV-v7/rwkv_vocab_v20230424.txt';
 
 /** How the World vocabulary is named where a file could be given: `models pull vocab`, `--vocab world`. */
 export function isVocabName(value: string): boolean {

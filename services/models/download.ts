@@ -113,8 +113,10 @@ async function acquireLock(lockFile: string, dest: string): Promise<() => Promis
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = Number((await readFile(lockFile, 'utf8').catch(() => '')).trim());
       if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
-        throw new ModelsError('E_DOWNLOAD_BUSY',
-          `${dest} is being downloaded by process ${pid}; wait for it to finish (or delete ${lockFile} if no such download runs)`);
+        throw new ModelsError(
+          'E_DOWNLOAD_BUSY',
+          `${dest} is being downloaded by process ${pid}; wait for it to finish (or delete ${lockFile} if no such download runs)`,
+        );
       }
       await rm(lockFile, { force: true });
     }
@@ -157,7 +159,11 @@ function header(res: IncomingMessage, name: string): string | null {
  * here every byte that arrived must reach the partial file. Through the environment's proxy (http-get.ts).
  */
 function get(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<IncomingMessage> {
-  return httpGet(url, { headers: { 'user-agent': 'rwkvstream', ...headers }, timeoutMs: IDLE_TIMEOUT_MS, ...(signal ? { signal } : {}) });
+  return httpGet(url, {
+    headers: { 'user-agent': 'rwkvstream', ...headers },
+    timeoutMs: IDLE_TIMEOUT_MS,
+    ...(signal ? { signal } : {}),
+  });
 }
 
 /** Follows redirects by hand: the checksum header is on the redirect, and Range must reach the final host. */
@@ -170,7 +176,10 @@ async function getFollowing(url: string, headers: Record<string, string>, signal
       res = await get(current, headers, signal);
     } catch (err) {
       if (signal?.aborted || (err instanceof ModelsError && !err.retriable)) throw err;
-      throw new ModelsError('E_DOWNLOAD', `cannot reach ${current}: ${describeError(err)}`, { cause: err, retriable: true });
+      throw new ModelsError('E_DOWNLOAD', `cannot reach ${current}: ${describeError(err)}`, {
+        cause: err,
+        retriable: true,
+      });
     }
     sha256 ??= linkedSha256(header(res, 'x-linked-etag'));
     const location = header(res, 'location');
@@ -233,9 +242,11 @@ async function attempt(partial: string, opts: DownloadOptions): Promise<Attempt>
     if (range?.start !== offset) {
       res.resume();
       await rm(partial, { force: true });
-      throw new ModelsError('E_DOWNLOAD',
+      throw new ModelsError(
+        'E_DOWNLOAD',
         `${url} answered the range bytes=${offset}- with ${header(res, 'content-range') ?? 'no Content-Range'}; starting over`,
-        { retriable: true });
+        { retriable: true },
+      );
     }
     start = offset;
     total = range.total ?? expected.size;
@@ -249,7 +260,9 @@ async function attempt(partial: string, opts: DownloadOptions): Promise<Attempt>
     const remoteSize = range?.total ?? expected.size;
     if (offset > 0 && remoteSize === offset) return complete(offset, sha256);
     await rm(partial, { force: true });
-    throw new ModelsError('E_DOWNLOAD', `${url} refused the range bytes=${offset}- (HTTP 416); starting over`, { retriable: true });
+    throw new ModelsError('E_DOWNLOAD', `${url} refused the range bytes=${offset}- (HTTP 416); starting over`, {
+      retriable: true,
+    });
   } else {
     res.resume();
     if (res.statusCode === 404) throw new ModelsError('E_DOWNLOAD_NOT_FOUND', `${url}: HTTP 404 Not Found`);
@@ -294,8 +307,11 @@ async function attempt(partial: string, opts: DownloadOptions): Promise<Attempt>
   }
   if (broken !== undefined) {
     if (opts.signal?.aborted) throw broken;
-    throw new ModelsError('E_DOWNLOAD', `the transfer of ${url} broke after ${formatBytes(done)}: ${describeError(broken)}`,
-      { cause: broken, retriable: true });
+    throw new ModelsError(
+      'E_DOWNLOAD',
+      `the transfer of ${url} broke after ${formatBytes(done)}: ${describeError(broken)}`,
+      { cause: broken, retriable: true },
+    );
   }
   if (total !== undefined && done < total) {
     throw new ModelsError('E_DOWNLOAD', `${url} ended after ${done} of ${total} bytes`, { retriable: true });
@@ -343,9 +359,12 @@ export async function downloadFile(opts: DownloadOptions): Promise<DownloadResul
     if (mismatch !== undefined || (wantSha256 === undefined && expected.gitSha1 === undefined)) {
       await rm(partial, { force: true });
       await rm(`${partial}.json`, { force: true });
-      throw new ModelsError('E_CHECKSUM', mismatch !== undefined
-        ? `${opts.url} has ${mismatch}; the download was deleted (run the command again; the same mismatch again means the server sends other bytes than the repository lists)`
-        : `${opts.url} came with no checksum (no sha256 in the listing or X-Linked-Etag header); the download was deleted`);
+      throw new ModelsError(
+        'E_CHECKSUM',
+        mismatch !== undefined
+          ? `${opts.url} has ${mismatch}; the download was deleted (run the command again; the same mismatch again means the server sends other bytes than the repository lists)`
+          : `${opts.url} came with no checksum (no sha256 in the listing or X-Linked-Etag header); the download was deleted`,
+      );
     }
     await rename(partial, dest);
     await rm(`${partial}.json`, { force: true });

@@ -66,7 +66,11 @@ const MAX_LISTING_BYTES = 16 << 20;
 async function getListingPage(url: string, options: HfOptions): Promise<ListingPage> {
   let current = url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    const res = await httpGet(current, { headers: { accept: 'application/json', 'user-agent': 'rwkvstream' }, timeoutMs: 60_000, ...(options.signal ? { signal: options.signal } : {}) });
+    const res = await httpGet(current, {
+      headers: { accept: 'application/json', 'user-agent': 'rwkvstream' },
+      timeoutMs: 60_000,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     const status = res.statusCode ?? 0;
     const location = res.headers.location;
     if (status >= 300 && status < 400 && location) {
@@ -76,7 +80,13 @@ async function getListingPage(url: string, options: HfOptions): Promise<ListingP
     }
     const link = res.headers.link;
     const text = status >= 200 && status < 300 ? await readBody(res, MAX_LISTING_BYTES) : (res.resume(), '');
-    return { url: current, status, statusText: res.statusMessage ?? '', link: (Array.isArray(link) ? link[0] : link) ?? null, text };
+    return {
+      url: current,
+      status,
+      statusText: res.statusMessage ?? '',
+      link: (Array.isArray(link) ? link[0] : link) ?? null,
+      text,
+    };
   }
   throw new ModelsError('E_HF_API', `more than ${MAX_REDIRECTS} redirects from ${url}`);
 }
@@ -86,28 +96,39 @@ export async function listRepoFiles(repo: string, options: HfOptions): Promise<H
   const files: HfTreeEntry[] = [];
   let url: string | undefined = `${trimSlash(options.endpoint)}/api/models/${repo}/tree/main?recursive=true`;
   for (let page = 0; url !== undefined; page++) {
-    if (page >= MAX_PAGES) throw new ModelsError('E_HF_API', `the listing of ${repo} did not end after ${MAX_PAGES} pages`);
+    if (page >= MAX_PAGES)
+      throw new ModelsError('E_HF_API', `the listing of ${repo} did not end after ${MAX_PAGES} pages`);
     let answer: ListingPage;
     try {
       answer = await getListingPage(url, options);
     } catch (err) {
       if (err instanceof ModelsError) throw err;
-      throw new ModelsError('E_HF_API', `cannot list ${repo} at ${options.endpoint}: ${describeError(err)}`, { cause: err, retriable: true });
+      throw new ModelsError('E_HF_API', `cannot list ${repo} at ${options.endpoint}: ${describeError(err)}`, {
+        cause: err,
+        retriable: true,
+      });
     }
     if (answer.status < 200 || answer.status >= 300) {
       const what = answer.status === 404 ? 'no such repository' : `HTTP ${answer.status} ${answer.statusText}`;
-      throw new ModelsError('E_HF_API', `cannot list ${repo} at ${options.endpoint}: ${what}`, { retriable: answer.status >= 500 || answer.status === 429 });
+      throw new ModelsError('E_HF_API', `cannot list ${repo} at ${options.endpoint}: ${what}`, {
+        retriable: answer.status >= 500 || answer.status === 429,
+      });
     }
     let body: unknown;
     try {
       body = JSON.parse(answer.text);
     } catch (err) {
-      throw new ModelsError('E_HF_API', `the listing of ${repo} from ${url} is not JSON: ${describeError(err)}`, { cause: err });
+      throw new ModelsError('E_HF_API', `the listing of ${repo} from ${url} is not JSON: ${describeError(err)}`, {
+        cause: err,
+      });
     }
     const parsed = HfTreeSchema.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw new ModelsError('E_HF_API', `unexpected listing of ${repo} from ${url}: [${issue.path.join('.')}] ${issue.message}`);
+      throw new ModelsError(
+        'E_HF_API',
+        `unexpected listing of ${repo} from ${url}: [${issue.path.join('.')}] ${issue.message}`,
+      );
     }
     files.push(...parsed.data.filter((e) => e.type === 'file'));
     url = nextPage(answer.link, answer.url);
@@ -147,11 +168,15 @@ export function pickModelFile(entries: HfTreeEntry[], model: CatalogModel): HfTr
     const how = `pick a file of the repository yourself: rwkvstream models pull ${model.repo}:FILE`;
     if (named.length > 0) {
       const seen = named.map((e) => `${e.path} (${formatBytes(e.lfs?.size ?? e.size)})`).join(', ');
-      throw new ModelsError('E_MODEL_NOT_FOUND',
-        `${model.repo} has ${seen}, but ${model.name} should be about ${formatBytes(model.fileBytes)}; ${how}`);
+      throw new ModelsError(
+        'E_MODEL_NOT_FOUND',
+        `${model.repo} has ${seen}, but ${model.name} should be about ${formatBytes(model.fileBytes)}; ${how}`,
+      );
     }
-    throw new ModelsError('E_MODEL_NOT_FOUND',
-      `no file in ${model.repo} looks like ${model.name} (a .pth named like /${model.filePattern}/i); ${how}`);
+    throw new ModelsError(
+      'E_MODEL_NOT_FOUND',
+      `no file in ${model.repo} looks like ${model.name} (a .pth named like /${model.filePattern}/i); ${how}`,
+    );
   }
   return sized.sort((a, b) => {
     const byDate = releaseDate(re, b.path).localeCompare(releaseDate(re, a.path));

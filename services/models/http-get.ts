@@ -19,9 +19,13 @@ export function proxyFor(target: URL, env: NodeJS.ProcessEnv = process.env): URL
   try {
     proxy = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`);
   } catch {
-    throw new ModelsError('E_DOWNLOAD', `the proxy setting for ${target.protocol.slice(0, -1)} is not a URL (HTTPS_PROXY / HTTP_PROXY)`);
+    throw new ModelsError(
+      'E_DOWNLOAD',
+      `the proxy setting for ${target.protocol.slice(0, -1)} is not a URL (HTTPS_PROXY / HTTP_PROXY)`,
+    );
   }
-  if (proxy.protocol !== 'http:') throw new ModelsError('E_DOWNLOAD', `only http:// proxies are supported, got a ${proxy.protocol} proxy`);
+  if (proxy.protocol !== 'http:')
+    throw new ModelsError('E_DOWNLOAD', `only http:// proxies are supported, got a ${proxy.protocol} proxy`);
   return proxy;
 }
 
@@ -30,16 +34,21 @@ const bareHost = (host: string): string => host.replace(/^\[|\]$/g, '').toLowerC
 
 export function bypassed(target: URL, noProxy: string): boolean {
   const host = bareHost(target.hostname);
-  return noProxy.split(',').map((e) => e.trim().toLowerCase()).filter((e) => e !== '').some((entry) => {
-    if (entry === '*') return true;
-    // host, host:port, [v6]:port, or a bare IPv6 address (more than one colon: no port).
-    const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
-    const hostPort = bracketed ?? (entry.split(':').length > 2 ? [entry, entry, undefined] : /^([^:]*)(?::(\d+))?$/.exec(entry));
-    if (!hostPort) return false;
-    const name = bareHost(hostPort[1]!.replace(/^\*?\./, ''));
-    if (hostPort[2] !== undefined && hostPort[2] !== defaultPort(target)) return false;
-    return host === name || host.endsWith(`.${name}`);
-  });
+  return noProxy
+    .split(',')
+    .map((e) => e.trim().toLowerCase())
+    .filter((e) => e !== '')
+    .some((entry) => {
+      if (entry === '*') return true;
+      // host, host:port, [v6]:port, or a bare IPv6 address (more than one colon: no port).
+      const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
+      const hostPort =
+        bracketed ?? (entry.split(':').length > 2 ? [entry, entry, undefined] : /^([^:]*)(?::(\d+))?$/.exec(entry));
+      if (!hostPort) return false;
+      const name = bareHost(hostPort[1]!.replace(/^\*?\./, ''));
+      if (hostPort[2] !== undefined && hostPort[2] !== defaultPort(target)) return false;
+      return host === name || host.endsWith(`.${name}`);
+    });
 }
 
 function proxyAuthorization(proxy: URL): Record<string, string> {
@@ -68,11 +77,18 @@ function tunnel(proxy: URL, target: URL, timeoutMs: number, signal?: AbortSignal
       if (res.statusCode === 200) resolve(socket);
       else {
         socket.destroy();
-        reject(new ModelsError('E_DOWNLOAD', `the proxy ${proxyName(proxy)} refused a tunnel to ${authority}: HTTP ${res.statusCode}`,
-          { retriable: (res.statusCode ?? 0) >= 500 }));
+        reject(
+          new ModelsError(
+            'E_DOWNLOAD',
+            `the proxy ${proxyName(proxy)} refused a tunnel to ${authority}: HTTP ${res.statusCode}`,
+            { retriable: (res.statusCode ?? 0) >= 500 },
+          ),
+        );
       }
     });
-    req.on('timeout', () => req.destroy(new Error(`no answer from the proxy ${proxyName(proxy)} for ${timeoutMs / 1000} s`)));
+    req.on('timeout', () =>
+      req.destroy(new Error(`no answer from the proxy ${proxyName(proxy)} for ${timeoutMs / 1000} s`)),
+    );
     req.on('error', reject);
     req.end();
   });
@@ -93,18 +109,36 @@ export async function httpGet(url: string, options: GetOptions): Promise<Incomin
     throw new ModelsError('E_DOWNLOAD', `cannot download ${url}: only http and https URLs are supported`);
   }
   const proxy = proxyFor(target, options.env);
-  const base: RequestOptions = { headers: options.headers, timeout: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}) };
+  const base: RequestOptions = {
+    headers: options.headers,
+    timeout: options.timeoutMs,
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
   let send: (done: (res: IncomingMessage) => void) => http.ClientRequest;
   if (!proxy) {
     const client = target.protocol === 'https:' ? https : http;
     send = (done) => client.get(target, base, done);
   } else if (target.protocol === 'http:') {
     // Absolute-form request to the proxy.
-    send = (done) => http.get({ ...base, host: proxy.hostname, port: proxy.port || 80, path: target.toString(),
-      headers: { ...options.headers, host: target.host, ...proxyAuthorization(proxy) } }, done);
+    send = (done) =>
+      http.get(
+        {
+          ...base,
+          host: proxy.hostname,
+          port: proxy.port || 80,
+          path: target.toString(),
+          headers: { ...options.headers, host: target.host, ...proxyAuthorization(proxy) },
+        },
+        done,
+      );
   } else {
     const socket = await tunnel(proxy, target, options.timeoutMs, options.signal);
-    send = (done) => https.get(target, { ...base, createConnection: () => tls.connect({ socket, servername: target.hostname }) }, done);
+    send = (done) =>
+      https.get(
+        target,
+        { ...base, createConnection: () => tls.connect({ socket, servername: target.hostname }) },
+        done,
+      );
   }
   return new Promise((resolve, reject) => {
     const req = send((res) => {

@@ -13,7 +13,11 @@ import { fitsIn, speedOf } from './speed.ts';
 const summary = (f: CachedFile | undefined): CachedSummary | null =>
   f ? { path: f.path, file: f.file, size: f.size, sha256: f.sha256, pulledAt: f.pulledAt } : null;
 
-export async function listModels(home: string, catalog: ModelCatalog = MODEL_CATALOG, memory: number = os.totalmem()): Promise<ModelListing> {
+export async function listModels(
+  home: string,
+  catalog: ModelCatalog = MODEL_CATALOG,
+  memory: number = os.totalmem(),
+): Promise<ModelListing> {
   const cached = await listCached(home, 'model');
   const byName = new Map(cached.map((c) => [c.name, c]));
   const models: ModelListing['models'] = catalog.map((m) => ({
@@ -33,8 +37,21 @@ export async function listModels(home: string, catalog: ModelCatalog = MODEL_CAT
   }));
   const known = new Set(catalog.map((m) => m.name));
   for (const c of cached.filter((c) => !known.has(c.name))) {
-    models.push({ name: c.name, family: null, repo: c.repo ?? null, params: null, nLayer: null, nEmbd: null, fileBytes: c.size, ramBytes: null,
-      promptFormat: formatFromFileName(c.file) ?? null, tokenizer: null, fits: null, speed: null, cached: summary(c) });
+    models.push({
+      name: c.name,
+      family: null,
+      repo: c.repo ?? null,
+      params: null,
+      nLayer: null,
+      nEmbd: null,
+      fileBytes: c.size,
+      ramBytes: null,
+      promptFormat: formatFromFileName(c.file) ?? null,
+      tokenizer: null,
+      fits: null,
+      speed: null,
+      cached: summary(c),
+    });
   }
   const vocab = await readCached(home, 'vocab', WORLD_VOCAB.name);
   return ModelListingSchema.parse({
@@ -46,7 +63,8 @@ export async function listModels(home: string, catalog: ModelCatalog = MODEL_CAT
   });
 }
 
-const params = (n: number | null): string => (n === null ? '-' : n >= 1e9 ? `${(n / 1e9).toFixed(2)}B` : `${Math.round(n / 1e6)}M`);
+const params = (n: number | null): string =>
+  n === null ? '-' : n >= 1e9 ? `${(n / 1e9).toFixed(2)}B` : `${Math.round(n / 1e6)}M`;
 
 /** Rows of plain cells, shared by the terminal table and the Markdown table. */
 export function listingRows(listing: ModelListing): string[][] {
@@ -63,12 +81,26 @@ export function listingRows(listing: ModelListing): string[][] {
   ]);
 }
 
-export const LISTING_HEADER = ['model', 'params', 'layers x width', 'download', 'RAM f32 / bf16', 'fits here', 'speed (2-core CPU)', 'format', 'cached'];
+export const LISTING_HEADER = [
+  'model',
+  'params',
+  'layers x width',
+  'download',
+  'RAM f32 / bf16',
+  'fits here',
+  'speed (2-core CPU)',
+  'format',
+  'cached',
+];
 
 /** Left-aligned columns separated by two spaces. */
 export function formatTable(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
 
@@ -89,7 +121,17 @@ export function catalogMarkdown(catalog: ModelCatalog = MODEL_CATALOG): string {
       `${speed.speedClass} (${speed.cpuPrefill} / ${speed.cpuDecode})`,
     ];
   });
-  const header = ['name', 'repository', 'newest known file', 'params', 'layers x width', 'download', 'RAM (f32 / bf16 weights)', 'format',
-    'tokenizer', 'speed, 2-core CPU (read / write tok/s)'];
+  const header = [
+    'name',
+    'repository',
+    'newest known file',
+    'params',
+    'layers x width',
+    'download',
+    'RAM (f32 / bf16 weights)',
+    'format',
+    'tokenizer',
+    'speed, 2-core CPU (read / write tok/s)',
+  ];
   return [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
 }

@@ -27,7 +27,10 @@ export interface Neox20bFile {
 }
 
 /** The 20B tokenizer file in the cache, downloading and verifying it there first when it is missing. */
-export async function neox20bFile(config: Pick<AppConfig, 'home' | 'offline'>, opts: Neox20bOptions = {}): Promise<Neox20bFile> {
+export async function neox20bFile(
+  config: Pick<AppConfig, 'home' | 'offline'>,
+  opts: Neox20bOptions = {},
+): Promise<Neox20bFile> {
   const cached = await readCached(config.home, 'vocab', NEOX_20B.name);
   if (cached && cached.sha256 === NEOX_20B.sha256) {
     try {
@@ -38,17 +41,23 @@ export async function neox20bFile(config: Pick<AppConfig, 'home' | 'offline'>, o
     }
   }
   if (!(opts.download ?? !config.offline)) {
-    const why = config.offline ? 'offline mode is on (RWKVSTREAM_OFFLINE or --offline)' : 'this command does not download';
-    throw new ModelsError('E_VOCAB_NOT_FOUND',
+    const why = config.offline
+      ? 'offline mode is on (RWKVSTREAM_OFFLINE or --offline)'
+      : 'this command does not download';
+    throw new ModelsError(
+      'E_VOCAB_NOT_FOUND',
       `the 20B tokenizer (${NEOX_20B.file}) is not in the cache ${config.home} and ${why}; give the file with ` +
-        `--vocab PATH/${NEOX_20B.file}, or allow the download`);
+        `--vocab PATH/${NEOX_20B.file}, or allow the download`,
+    );
   }
   try {
     const result = await downloadFile({
       url: NEOX_20B_URL,
       dest: path.join(artifactDir(config.home, 'vocab', NEOX_20B.name), NEOX_20B.file),
       expected: { size: NEOX_20B.size, sha256: NEOX_20B.sha256 },
-      ...(opts.onProgress ? { onProgress: (p) => opts.onProgress?.({ ...p, name: NEOX_20B.name, file: NEOX_20B.file }) } : {}),
+      ...(opts.onProgress
+        ? { onProgress: (p) => opts.onProgress?.({ ...p, name: NEOX_20B.name, file: NEOX_20B.file }) }
+        : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
     const artifact = await writeCached(config.home, {
@@ -63,8 +72,10 @@ export async function neox20bFile(config: Pick<AppConfig, 'home' | 'offline'>, o
     return { path: artifact.path, from: 'download' };
   } catch (err) {
     if (opts.signal?.aborted) throw err;
-    throw new ModelsError('E_VOCAB_NOT_FOUND',
+    throw new ModelsError(
+      'E_VOCAB_NOT_FOUND',
       `cannot download the 20B tokenizer from ${NEOX_20B_URL}: ${describeError(err)}; give the file with --vocab PATH/${NEOX_20B.file}`,
-      { cause: err });
+      { cause: err },
+    );
   }
 }

@@ -24,10 +24,17 @@ export function formatOfModel(model: Pick<ResolvedModel, 'path' | 'catalog'>): F
   return { format: 'raw', reason: `${file} is not an official release name (raw: plain completion)` };
 }
 
-type FormatConfig = Pick<AppConfig, 'promptFormat' | 'model' | 'vocab' | 'home' | 'hfEndpoint' | 'vocabUrl' | 'offline'>;
+type FormatConfig = Pick<
+  AppConfig,
+  'promptFormat' | 'model' | 'vocab' | 'home' | 'hfEndpoint' | 'vocabUrl' | 'offline'
+>;
 
-export async function choosePromptFormat(config: FormatConfig, origin?: (path: string) => string): Promise<FormatChoice> {
-  if (config.promptFormat !== undefined) return { format: config.promptFormat, reason: origin?.('promptFormat') ?? 'the configuration' };
+export async function choosePromptFormat(
+  config: FormatConfig,
+  origin?: (path: string) => string,
+): Promise<FormatChoice> {
+  if (config.promptFormat !== undefined)
+    return { format: config.promptFormat, reason: origin?.('promptFormat') ?? 'the configuration' };
   let model: Pick<ResolvedModel, 'path' | 'catalog'>;
   try {
     model = await resolveModel(config, { download: false });

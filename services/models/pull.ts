@@ -43,7 +43,11 @@ export type PullSpec =
   | { kind: 'file'; repo: string; path: string; name: string };
 
 /** Artifact names double as directory names: keep them to a safe alphabet. */
-const safeName = (file: string): string => path.posix.basename(file).replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9._-]/g, '_');
+const safeName = (file: string): string =>
+  path.posix
+    .basename(file)
+    .replace(/\.[^.]+$/, '')
+    .replace(/[^A-Za-z0-9._-]/g, '_');
 
 /** NAME from the catalog, "vocab", or OWNER/REPO:PATH for any file of a repository. */
 export function parsePullSpec(spec: string, catalog: ModelCatalog = MODEL_CATALOG): PullSpec {
@@ -52,8 +56,10 @@ export function parsePullSpec(spec: string, catalog: ModelCatalog = MODEL_CATALO
   if (isVocabName(spec)) return { kind: 'vocab' };
   const direct = spec.match(/^([A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*):(.+)$/);
   if (direct) return { kind: 'file', repo: direct[1]!, path: direct[2]!, name: safeName(direct[2]!) };
-  throw new ModelsError('E_MODEL_UNKNOWN',
-    `unknown model "${spec}": use one of ${catalog.map((m) => m.name).join(', ')}, "vocab", or OWNER/REPO:FILE`);
+  throw new ModelsError(
+    'E_MODEL_UNKNOWN',
+    `unknown model "${spec}": use one of ${catalog.map((m) => m.name).join(', ')}, "vocab", or OWNER/REPO:FILE`,
+  );
 }
 
 interface Wanted {
@@ -94,7 +100,12 @@ async function fetchArtifact(wanted: Wanted, opts: PullOptions): Promise<PullRes
   });
   const replaced = cached && cached.file !== file ? cached.file : undefined;
   if (replaced !== undefined) await removeFile(opts.home, kind, name, replaced);
-  return { artifact, downloaded: true, resumedFrom: result.resumedFrom, ...(replaced !== undefined ? { replaced } : {}) };
+  return {
+    artifact,
+    downloaded: true,
+    resumedFrom: result.resumedFrom,
+    ...(replaced !== undefined ? { replaced } : {}),
+  };
 }
 
 /** Downloads the World vocabulary unless the cache holds it: from the model repository, else from `vocabUrl`. */
@@ -104,7 +115,10 @@ export async function pullVocab(opts: PullOptions): Promise<PullResult> {
   const pinned = { size: WORLD_VOCAB.size, sha256: WORLD_VOCAB.sha256 };
   const sources: (() => Promise<RemoteFile>)[] = [
     async () => {
-      const files = await listRepoFiles(WORLD_VOCAB.repo, { endpoint: opts.hfEndpoint, ...(opts.signal ? { signal: opts.signal } : {}) });
+      const files = await listRepoFiles(WORLD_VOCAB.repo, {
+        endpoint: opts.hfEndpoint,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
       const entry = files.find((f) => path.posix.basename(f.path) === WORLD_VOCAB.file);
       if (!entry) throw new ModelsError('E_VOCAB_NOT_FOUND', `${WORLD_VOCAB.repo} has no ${WORLD_VOCAB.file}`);
       return { ...remoteFile(opts.hfEndpoint, WORLD_VOCAB.repo, entry), ...pinned };
@@ -121,7 +135,10 @@ export async function pullVocab(opts: PullOptions): Promise<PullResult> {
       failures.push(describeError(err));
     }
   }
-  throw new ModelsError('E_DOWNLOAD', `cannot download the World vocabulary ${WORLD_VOCAB.file}: ${failures.join('; ')}`);
+  throw new ModelsError(
+    'E_DOWNLOAD',
+    `cannot download the World vocabulary ${WORLD_VOCAB.file}: ${failures.join('; ')}`,
+  );
 }
 
 export interface ModelPull {
@@ -134,10 +151,16 @@ export async function pullModel(spec: string, opts: PullOptions): Promise<ModelP
   const catalog = opts.catalog ?? MODEL_CATALOG;
   const parsed = parsePullSpec(spec, catalog);
   if (parsed.kind === 'vocab') {
-    throw new ModelsError('E_MODEL_UNKNOWN', `"${spec}" is the vocabulary, not a model: pull it with pullVocab (rwkvstream models pull vocab)`);
+    throw new ModelsError(
+      'E_MODEL_UNKNOWN',
+      `"${spec}" is the vocabulary, not a model: pull it with pullVocab (rwkvstream models pull vocab)`,
+    );
   }
   const repo = parsed.kind === 'catalog' ? parsed.model.repo : parsed.repo;
-  const files = await listRepoFiles(repo, { endpoint: opts.hfEndpoint, ...(opts.signal ? { signal: opts.signal } : {}) });
+  const files = await listRepoFiles(repo, {
+    endpoint: opts.hfEndpoint,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
   let entry;
   if (parsed.kind === 'catalog') {
     entry = pickModelFile(files, parsed.model);
@@ -145,8 +168,10 @@ export async function pullModel(spec: string, opts: PullOptions): Promise<ModelP
     entry = files.find((f) => f.path === parsed.path);
     if (!entry) {
       const models = files.filter((f) => /\.(pth|safetensors|bin)$/i.test(f.path)).map((f) => f.path);
-      throw new ModelsError('E_MODEL_NOT_FOUND',
-        `${repo} has no file ${parsed.path}${models.length ? `; its model files: ${models.join(', ')}` : ''} (${fileUrl(opts.hfEndpoint, repo, parsed.path)})`);
+      throw new ModelsError(
+        'E_MODEL_NOT_FOUND',
+        `${repo} has no file ${parsed.path}${models.length ? `; its model files: ${models.join(', ')}` : ''} (${fileUrl(opts.hfEndpoint, repo, parsed.path)})`,
+      );
     }
   }
   const name = parsed.kind === 'catalog' ? parsed.model.name : parsed.name;

@@ -12,7 +12,14 @@ import type { EngineOptions } from '../../schemas/engine.ts';
 import type { CatalogModel, ModelCatalog } from '../../schemas/models.ts';
 import { listCached, readCached } from './cache.ts';
 import { isNamedTokenizer } from '../../engine/neox-20b.ts';
-import { DEFAULT_MODEL_NAME, MODEL_CATALOG, NEOX_20B_VOCAB_SIZE, WORLD_VOCAB, findCatalogModel, isVocabName } from './catalog.ts';
+import {
+  DEFAULT_MODEL_NAME,
+  MODEL_CATALOG,
+  NEOX_20B_VOCAB_SIZE,
+  WORLD_VOCAB,
+  findCatalogModel,
+  isVocabName,
+} from './catalog.ts';
 import { ModelsError } from './errors.ts';
 import { formatBytes } from './format.ts';
 import { describeError } from './hf.ts';
@@ -97,7 +104,12 @@ function whyNoDownload(config: ResolveConfig, opts: ResolveOptions): string {
   return 'this command does not download';
 }
 
-async function modelByName(name: string, config: ResolveConfig, opts: ResolveOptions, origin: string): Promise<ResolvedModel | undefined> {
+async function modelByName(
+  name: string,
+  config: ResolveConfig,
+  opts: ResolveOptions,
+  origin: string,
+): Promise<ResolvedModel | undefined> {
   // Names are directory names in the cache: anything else (a path that does not exist) is no name.
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) return undefined;
   const shipped = findShippedModel(name);
@@ -108,9 +120,11 @@ async function modelByName(name: string, config: ResolveConfig, opts: ResolveOpt
   if (cached) return { path: cached.path, from: 'cache', name: cached.name, ...(entry ? { catalog: entry } : {}) };
   if (!entry) return undefined;
   if (!mayDownload(config, opts)) {
-    throw new ModelsError('E_MODEL_NOT_FOUND',
+    throw new ModelsError(
+      'E_MODEL_NOT_FOUND',
       `${origin} names the model ${entry.name}, which is not in the cache ${config.home} and ${whyNoDownload(config, opts)}; ` +
-        `download it with: rwkvstream models pull ${entry.name}`);
+        `download it with: rwkvstream models pull ${entry.name}`,
+    );
   }
   const pulled = await pullModel(entry.name, pullOptions(config, opts));
   return { path: pulled.model.artifact.path, from: 'download', name: entry.name, catalog: entry };
@@ -123,9 +137,11 @@ export async function resolveModel(config: ResolveConfig, opts: ResolveOptions =
     if (isFile(config.model)) return { path: path.resolve(config.model), from: 'configured' };
     const byName = await modelByName(config.model, config, opts, origin);
     if (byName) return byName;
-    throw new ModelsError('E_MODEL_NOT_FOUND',
+    throw new ModelsError(
+      'E_MODEL_NOT_FOUND',
       `${origin}: ${config.model} is neither a model file nor a catalog or cached model name ` +
-        `(catalog: ${catalog.map((m) => m.name).join(', ')})`);
+        `(catalog: ${catalog.map((m) => m.name).join(', ')})`,
+    );
   }
 
   const shipped = opts.shippedDefault;
@@ -139,18 +155,27 @@ export async function resolveModel(config: ResolveConfig, opts: ResolveOptions =
   }
 
   if (!mayDownload(config, opts)) {
-    throw new ModelsError('E_MODEL_NOT_FOUND',
-      `no model is configured or cached, and ${whyNoDownload(config, opts)}; ${howToGiveModel(config.home, catalog)}`);
+    throw new ModelsError(
+      'E_MODEL_NOT_FOUND',
+      `no model is configured or cached, and ${whyNoDownload(config, opts)}; ${howToGiveModel(config.home, catalog)}`,
+    );
   }
   try {
     const pulled = await pullModel(DEFAULT_MODEL_NAME, pullOptions(config, opts));
-    return { path: pulled.model.artifact.path, from: 'download', name: DEFAULT_MODEL_NAME, ...withCatalog(DEFAULT_MODEL_NAME, catalog) };
+    return {
+      path: pulled.model.artifact.path,
+      from: 'download',
+      name: DEFAULT_MODEL_NAME,
+      ...withCatalog(DEFAULT_MODEL_NAME, catalog),
+    };
   } catch (err) {
     if (opts.signal?.aborted) throw err;
-    throw new ModelsError('E_MODEL_NOT_FOUND',
+    throw new ModelsError(
+      'E_MODEL_NOT_FOUND',
       `no model is configured or cached, and downloading ${DEFAULT_MODEL_NAME} failed: ${describeError(err)}; ` +
         howToGiveModel(config.home, catalog),
-      { cause: err });
+      { cause: err },
+    );
   }
 }
 
@@ -179,8 +204,10 @@ export async function resolveVocab(config: ResolveConfig, opts: ResolveVocabOpti
     const origin = opts.origin?.('vocab') ?? 'the vocab setting';
     if (isNamedTokenizer(config.vocab)) return neox20b(config, opts);
     if (!isVocabName(config.vocab)) {
-      throw new ModelsError('E_VOCAB_NOT_FOUND',
-        `${origin}: ${config.vocab} is not a file (give the World vocabulary file, "bytes", or "vocab" for the cached one)`);
+      throw new ModelsError(
+        'E_VOCAB_NOT_FOUND',
+        `${origin}: ${config.vocab} is not a file (give the World vocabulary file, "bytes", or "vocab" for the cached one)`,
+      );
     }
   }
   if (config.vocab === undefined && opts.modelVocabSize === 256) return { vocab: 'bytes', from: 'model' };
@@ -190,16 +217,20 @@ export async function resolveVocab(config: ResolveConfig, opts: ResolveVocabOpti
   const cached = await readCached(config.home, 'vocab', WORLD_VOCAB.name);
   if (cached) return { vocab: cached.path, from: 'cache' };
   if (!mayDownload(config, opts)) {
-    throw new ModelsError('E_VOCAB_NOT_FOUND',
-      `the World vocabulary is not configured or cached, and ${whyNoDownload(config, opts)}; ${howToGiveVocab(config.home)}`);
+    throw new ModelsError(
+      'E_VOCAB_NOT_FOUND',
+      `the World vocabulary is not configured or cached, and ${whyNoDownload(config, opts)}; ${howToGiveVocab(config.home)}`,
+    );
   }
   try {
     return { vocab: (await pullVocab(pullOptions(config, opts))).artifact.path, from: 'download' };
   } catch (err) {
     if (opts.signal?.aborted) throw err;
-    throw new ModelsError('E_VOCAB_NOT_FOUND',
+    throw new ModelsError(
+      'E_VOCAB_NOT_FOUND',
       `the World vocabulary is not configured or cached, and downloading it failed: ${describeError(err)}; ${howToGiveVocab(config.home)}`,
-      { cause: err });
+      { cause: err },
+    );
   }
 }
 
@@ -231,7 +262,13 @@ export async function resolveEngineOptions(
   const modelVocabSize = opts.modelVocabSize ?? model.catalog?.vocabSize ?? model.vocabSize;
   const vocab = await resolveVocab(config, { ...opts, ...(modelVocabSize !== undefined ? { modelVocabSize } : {}) });
   return {
-    options: { model: model.path, vocab: vocab.vocab, weights: config.weights, threads: config.threads, device: config.device },
+    options: {
+      model: model.path,
+      vocab: vocab.vocab,
+      weights: config.weights,
+      threads: config.threads,
+      device: config.device,
+    },
     model,
     vocab,
   };

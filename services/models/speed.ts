@@ -30,7 +30,8 @@ export function speedOf(params: number): SpeedEstimate {
   const cpuPrefill = CPU_MEASURED.prefill * scale;
   const cpuDecode = CPU_MEASURED.decode * scale;
   const seconds = 100_000 / cpuPrefill;
-  const speedClass: SpeedClass = seconds < 300 ? 'fast' : seconds < 1800 ? 'moderate' : seconds < 10_800 ? 'slow' : 'gpu';
+  const speedClass: SpeedClass =
+    seconds < 300 ? 'fast' : seconds < 1800 ? 'moderate' : seconds < 10_800 ? 'slow' : 'gpu';
   return { cpuPrefill: Math.round(cpuPrefill), cpuDecode: Math.round(cpuDecode * 10) / 10, speedClass };
 }
 

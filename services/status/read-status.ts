@@ -8,7 +8,12 @@ import { INBOX_QUEUE } from '../adapters/bullmq/inbox.ts';
 
 import { FailureRecordSchema } from '../../schemas/results.ts';
 import { DocumentRecordSchema } from '../../schemas/records.ts';
-import { StatusReportSchema, type DocumentStatusReport, type StatusReport, type StreamStatusReport } from '../../schemas/status.ts';
+import {
+  StatusReportSchema,
+  type DocumentStatusReport,
+  type StatusReport,
+  type StreamStatusReport,
+} from '../../schemas/status.ts';
 import type { Keys } from '../adapters/redis/keys.ts';
 
 /** Stages at which a document is refused as input rather than failed as work. */
@@ -24,7 +29,12 @@ interface Commit {
 }
 
 /** The worker running one of this subject's jobs in a lane, if any (the active list is as long as the jobs running). */
-async function holder(redis: RedisClient, prefix: string, lane: Lane | typeof INBOX_QUEUE, jobPrefixes: string[]): Promise<string | null> {
+async function holder(
+  redis: RedisClient,
+  prefix: string,
+  lane: Lane | typeof INBOX_QUEUE,
+  jobPrefixes: string[],
+): Promise<string | null> {
   const active = await redis.lrange(`${prefix}:${lane}:active`, 0, -1);
   const mine = active.find((jobId) => jobPrefixes.some((p) => jobId.startsWith(p)));
   if (mine === undefined) return null;
@@ -63,11 +73,23 @@ export async function readDocumentStatus(redis: RedisClient, keys: Keys, id: str
   // A result wins over a failure: a later submission under the id succeeded.
   if (json) {
     const result = JSON.parse(json) as { tokens?: number; chunks?: number; task?: { kind?: string } };
-    return { ...doc, state: 'done', tokens: result.tokens ?? record?.tokens ?? 0, chunks: result.chunks ?? record?.chunks ?? 0, task: result.task?.kind ?? record?.task.kind ?? 'unknown' };
+    return {
+      ...doc,
+      state: 'done',
+      tokens: result.tokens ?? record?.tokens ?? 0,
+      chunks: result.chunks ?? record?.chunks ?? 0,
+      task: result.task?.kind ?? record?.task.kind ?? 'unknown',
+    };
   }
   if (failure && (!record || status !== 'running')) {
     const f = FailureRecordSchema.parse(JSON.parse(failure));
-    return { ...doc, state: REFUSING_STAGES.has(f.stage) ? 'refused' : 'failed', stage: f.stage, code: f.code, message: f.message };
+    return {
+      ...doc,
+      state: REFUSING_STAGES.has(f.stage) ? 'refused' : 'failed',
+      stage: f.stage,
+      code: f.code,
+      message: f.message,
+    };
   }
   if (record && status === 'running') {
     const commits = await recentCommits(redis, keys.audit({ kind: 'document', id }));
@@ -90,12 +112,19 @@ export async function readDocumentStatus(redis: RedisClient, keys: Keys, id: str
   }
   // A document by reference is planned in the fetch lane, any other in the ingest lane.
   const planJobs = [`plan~${id}~`, `plan~${id}`];
-  const planner = (await holder(redis, keys.queuePrefix, 'ingest', planJobs)) ?? (await holder(redis, keys.queuePrefix, 'fetch', planJobs));
+  const planner =
+    (await holder(redis, keys.queuePrefix, 'ingest', planJobs)) ??
+    (await holder(redis, keys.queuePrefix, 'fetch', planJobs));
   // Without Kafka a part is taken in from the inbox queue: the worker doing it is receiving the document.
   const receiver = planner === null ? await holder(redis, keys.queuePrefix, INBOX_QUEUE, [`documents~${id}~`]) : null;
   if (planner !== null || receiver !== null || received !== null) {
     const parts = final ? Number(final) : null;
-    const step = planner !== null ? 'planning' : receiver === null && parts !== null && Number(received) >= parts ? 'waiting' : 'receiving';
+    const step =
+      planner !== null
+        ? 'planning'
+        : receiver === null && parts !== null && Number(received) >= parts
+          ? 'waiting'
+          : 'receiving';
     return { ...doc, state: 'queued', step, partsReceived: Number(received ?? 0), parts, worker: planner ?? receiver };
   }
   return { ...doc, state: 'unknown' };
@@ -124,7 +153,13 @@ export async function readStreamStatus(redis: RedisClient, keys: Keys, id: strin
   };
 }
 
-export async function readStatus(redis: RedisClient, keys: Keys, kind: 'document' | 'stream', id: string): Promise<StatusReport> {
-  const report = kind === 'document' ? await readDocumentStatus(redis, keys, id) : await readStreamStatus(redis, keys, id);
+export async function readStatus(
+  redis: RedisClient,
+  keys: Keys,
+  kind: 'document' | 'stream',
+  id: string,
+): Promise<StatusReport> {
+  const report =
+    kind === 'document' ? await readDocumentStatus(redis, keys, id) : await readStreamStatus(redis, keys, id);
   return StatusReportSchema.parse(report);
 }

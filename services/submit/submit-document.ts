@@ -37,24 +37,43 @@ export function utf8Boundary(bytes: Buffer): number {
 async function send(publisher: RecordPublisher, options: SubmitOptions, message: DocumentMessageInput): Promise<void> {
   const value = JSON.stringify(DocumentMessageSchema.parse(message));
   if (Buffer.byteLength(value) > options.maxMessageBytes) {
-    throw new Error(`a record of ${Buffer.byteLength(value)} bytes exceeds the limit of ${options.maxMessageBytes}; use smaller parts`);
+    throw new Error(
+      `a record of ${Buffer.byteLength(value)} bytes exceeds the limit of ${options.maxMessageBytes}; use smaller parts`,
+    );
   }
   await publisher.publish(options.id, value);
 }
 
 export async function submitReference(publisher: RecordPublisher, options: SubmitOptions, url: string): Promise<void> {
-  await send(publisher, options, { schema: DOCUMENT_SCHEMA_V1, id: options.id, task: options.task, body: { kind: 'ref', url } });
+  await send(publisher, options, {
+    schema: DOCUMENT_SCHEMA_V1,
+    id: options.id,
+    task: options.task,
+    body: { kind: 'ref', url },
+  });
 }
 
 /** Sends `bytes` as one part; as text when that fits in a record, else as base64. */
-async function sendPart(publisher: RecordPublisher, options: SubmitOptions, index: number, final: boolean, bytes: Buffer): Promise<void> {
+async function sendPart(
+  publisher: RecordPublisher,
+  options: SubmitOptions,
+  index: number,
+  final: boolean,
+  bytes: Buffer,
+): Promise<void> {
   const base = { schema: DOCUMENT_SCHEMA_V1, id: options.id, ...(final ? { task: options.task } : {}) } as const;
   if (isUtf8(bytes)) {
-    const text: DocumentMessageInput = { ...base, body: { kind: 'part', index, final, encoding: 'utf8', data: bytes.toString('utf8') } };
+    const text: DocumentMessageInput = {
+      ...base,
+      body: { kind: 'part', index, final, encoding: 'utf8', data: bytes.toString('utf8') },
+    };
     // JSON escapes can make text several times larger than its bytes (control characters); base64 is bounded.
     if (Buffer.byteLength(JSON.stringify(text)) <= options.maxMessageBytes) return send(publisher, options, text);
   }
-  await send(publisher, options, { ...base, body: { kind: 'part', index, final, encoding: 'base64', data: bytes.toString('base64') } });
+  await send(publisher, options, {
+    ...base,
+    body: { kind: 'part', index, final, encoding: 'base64', data: bytes.toString('base64') },
+  });
 }
 
 /** Publishes a file; returns the number of records sent. */
@@ -80,7 +99,12 @@ export async function submitFile(publisher: RecordPublisher, options: SubmitOpti
   const last = held as Buffer | null;
   if (last === null) throw new Error(`${file} is empty`);
   if (index === 0 && isUtf8(last)) {
-    const whole: DocumentMessageInput = { schema: DOCUMENT_SCHEMA_V1, id: options.id, task: options.task, body: { kind: 'text', text: last.toString('utf8') } };
+    const whole: DocumentMessageInput = {
+      schema: DOCUMENT_SCHEMA_V1,
+      id: options.id,
+      task: options.task,
+      body: { kind: 'text', text: last.toString('utf8') },
+    };
     if (Buffer.byteLength(JSON.stringify(whole)) <= options.maxMessageBytes) {
       await send(publisher, options, whole);
       return 1;

@@ -83,7 +83,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const stop = async () => {
     const steps = cleanup.reverse();
     const run = (async () => {
-      for (const step of steps) await step().catch((err: Error) => log.warn({ err: err.message }, 'shutdown step failed'));
+      for (const step of steps)
+        await step().catch((err: Error) => log.warn({ err: err.message }, 'shutdown step failed'));
     })();
     // With Redis or Kafka gone, closing the queue workers and the consumer waits on them forever: a stop has a
     // deadline, and says why it gave up (what was left is recovered as after a crash: locks expire, jobs rerun).
@@ -93,8 +94,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       timer.unref();
     });
     if ((await Promise.race([run, late])) === 'late') {
-      log.error({ deadlineMs: SHUTDOWN_DEADLINE_MS }, 'shutdown did not finish in time (Redis or Kafka not answering); ' +
-        'stopping anyway: running jobs are taken over after their locks expire');
+      log.error(
+        { deadlineMs: SHUTDOWN_DEADLINE_MS },
+        'shutdown did not finish in time (Redis or Kafka not answering); ' +
+          'stopping anyway: running jobs are taken over after their locks expire',
+      );
     }
     clearTimeout(timer);
     cleanup.length = 0;
@@ -105,7 +109,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const attempts = options.connectAttempts ?? 6;
     const redisAccess = options.redis ?? plainRedis(service.redisUrl, options.origins?.redis);
     // No brokers: documents come in through the Redis inbox queue; results and dead letters go to Redis streams.
-    const kafkaAccess = options.kafka ?? (service.kafkaBrokers ? plainKafka(service.kafkaBrokers, options.origins?.kafka) : undefined);
+    const kafkaAccess =
+      options.kafka ?? (service.kafkaBrokers ? plainKafka(service.kafkaBrokers, options.origins?.kafka) : undefined);
     await waitForRedis(redisAccess, attempts, log);
     if (kafkaAccess) await waitForKafka(kafkaAccess, attempts, log);
 
@@ -114,7 +119,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     for (const problem of await checkRedis(redis)) log.warn({ redis: describeRedis(redisAccess) }, problem);
     // Before the model loads, like the connection checks: a Redis that forgets everything on restart loses work silently.
     const persistence = await requireDurableRedis(redis, service.allowVolatileRedis);
-    if (!persistence.durable) log.warn({ redis: describeRedis(redisAccess), persistence: persistence.detail }, 'Redis keeps nothing across a restart (allowed by --allow-volatile-redis)');
+    if (!persistence.durable)
+      log.warn(
+        { redis: describeRedis(redisAccess), persistence: persistence.detail },
+        'Redis keeps nothing across a restart (allowed by --allow-volatile-redis)',
+      );
 
     const engine = await Engine.load(options.engine);
     cleanup.push(async () => engine.dispose());
@@ -162,18 +171,30 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         maxStreams: service.maxStreams,
         maxWaitingEvents: service.maxStreamEvents,
       }),
-      results: new RedisResultStore(redis, keys, service.resultTtlSeconds, service.streamHistoryBatches, service.streamIdleTtlSeconds),
+      results: new RedisResultStore(
+        redis,
+        keys,
+        service.resultTtlSeconds,
+        service.streamHistoryBatches,
+        service.streamIdleTtlSeconds,
+      ),
       queue,
       resultSink: sinks.results,
       deadLetters: sinks.deadLetters,
-      bodies: new UrlBodyReader({ fileRoots: settings.fileRoots, timeoutMs: settings.refTimeoutMs, fetch: settings.fetch }),
+      bodies: new UrlBodyReader({
+        fileRoots: settings.fileRoots,
+        timeoutMs: settings.refTimeoutMs,
+        fetch: settings.fetch,
+      }),
       telemetry: metrics,
       log,
     };
     if (service.batch.streams > 1) {
       // Chunk and drain jobs hand their model calls to one batcher; each job still loads, commits and enqueues
       // on its own. Their concurrent checkpoint reads and writes share the store connection, which pipelines them.
-      const batcher = new ForwardBatcher(engine.model, service.batch, (b) => metrics.forwardBatch(b.streams, b.tokens, b.seconds));
+      const batcher = new ForwardBatcher(engine.model, service.batch, (b) =>
+        metrics.forwardBatch(b.streams, b.tokens, b.seconds),
+      );
       deps.forward = batcher.forward;
     }
 
@@ -190,16 +211,25 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         // Model work is bounded by the engine (its calls on one model are serialized); planning is I/O and tokenizing.
         // A batching worker keeps enough jobs in flight to fill a batch.
         // Fetches wait on other servers, in a small pool of their own.
-        concurrency: lane === 'chunks' ? Math.max(service.concurrency, service.batch.streams) : lane === 'fetch' ? settings.fetch.pool : 1,
+        concurrency:
+          lane === 'chunks'
+            ? Math.max(service.concurrency, service.batch.streams)
+            : lane === 'fetch'
+              ? settings.fetch.pool
+              : 1,
         lockDuration: service.lockMs,
         stalledInterval: service.stalledIntervalMs,
         maxStalledCount: 2,
       });
       worker.on('failed', (job, err) => {
-        reportStalledFailure(job, err, deps).catch((e: Error) => log.error({ err: e.message }, 'could not report a stalled job'));
+        reportStalledFailure(job, err, deps).catch((e: Error) =>
+          log.error({ err: e.message }, 'could not report a stalled job'),
+        );
       });
       // During a Redis outage BullMQ reports every failed reconnect: one line per distinct error a minute is enough.
-      worker.on('error', (err) => queueErrors.report(err.message, () => log.error({ lane, err: err.message }, 'queue worker error')));
+      worker.on('error', (err) =>
+        queueErrors.report(err.message, () => log.error({ lane, err: err.message }, 'queue worker error')),
+      );
       return worker;
     });
     cleanup.push(() => Promise.all(workers.map((w) => w.close())));
@@ -207,7 +237,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     let source: KafkaSource | InboxSource | null = null;
     if (service.roles.includes('ingest')) {
       source = kafka
-        ? new KafkaSource(kafka.client, { groupId: service.groupId, documentsTopic: service.topics.documents, eventsTopic: service.topics.events }, log)
+        ? new KafkaSource(
+            kafka.client,
+            { groupId: service.groupId, documentsTopic: service.topics.documents, eventsTopic: service.topics.events },
+            log,
+          )
         : new InboxSource(queueConnection, { prefix: keys.queuePrefix, name, lockMs: service.lockMs }, log);
       // Stopped first on shutdown (cleanup runs in reverse), so no record is taken in while workers close.
       cleanup.push(() => source!.stop());
@@ -221,11 +255,17 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       }
       // Parts whose document never completed expire; each gets a failure record and a dead letter.
       const sweep = async () => {
-        for (const id of await documents.takeAbandonedParts(ABANDONED_PER_SWEEP)) await reportAbandonedParts(id, service.partTtlSeconds, deps);
+        for (const id of await documents.takeAbandonedParts(ABANDONED_PER_SWEEP))
+          await reportAbandonedParts(id, service.partTtlSeconds, deps);
       };
-      const sweeper = setInterval(() => {
-        sweep().catch((err: Error) => queueErrors.report(err.message, () => log.warn({ err: err.message }, 'could not look for expired parts')));
-      }, Math.min(60_000, Math.max(500, service.partTtlSeconds * 250)));
+      const sweeper = setInterval(
+        () => {
+          sweep().catch((err: Error) =>
+            queueErrors.report(err.message, () => log.warn({ err: err.message }, 'could not look for expired parts')),
+          );
+        },
+        Math.min(60_000, Math.max(500, service.partTtlSeconds * 250)),
+      );
       sweeper.unref();
       cleanup.push(async () => clearInterval(sweeper));
     }
@@ -238,7 +278,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       cleanup.push(() => inbox.close());
     }
     metrics.watchQueues(() =>
-      Promise.all(counted.map(async ({ name, queue }) => ({ queue: name, counts: await queue.getJobCounts(...COUNTED_STATES) }))),
+      Promise.all(
+        counted.map(async ({ name, queue }) => ({ queue: name, counts: await queue.getJobCounts(...COUNTED_STATES) })),
+      ),
     );
 
     let server: MetricsServer | null = null;
@@ -256,22 +298,30 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
           // (The Kafka consumer; the inbox is read by a BullMQ worker, which restarts itself.)
           const consumer = source instanceof KafkaSource ? { state: source.state, restarts: source.restarts } : null;
           const consuming = !(source instanceof KafkaSource) || source.state === 'running';
-          return { ok: pong === 'PONG' && workers.every((w) => w.isRunning()) && consuming, worker: name, roles: service.roles, consumer };
+          return {
+            ok: pong === 'PONG' && workers.every((w) => w.isRunning()) && consuming,
+            worker: name,
+            roles: service.roles,
+            consumer,
+          };
         },
       });
       cleanup.push(() => server!.close());
     }
 
-    log.info({
-      roles: service.roles,
-      batch: service.batch.streams > 1 ? service.batch : null,
-      prefix: service.prefix,
-      // Where documents come from: the Kafka topics, or without Kafka the Redis inbox queue.
-      ...(kafka ? { topics: service.topics } : { inbox: `${keys.queuePrefix}:${INBOX_QUEUE}` }),
-      model: engine.model.info.fingerprint,
-      tokenizer: engine.tokenizer.info.fingerprint,
-      metricsPort: server?.port ?? null,
-    }, 'worker ready');
+    log.info(
+      {
+        roles: service.roles,
+        batch: service.batch.streams > 1 ? service.batch : null,
+        prefix: service.prefix,
+        // Where documents come from: the Kafka topics, or without Kafka the Redis inbox queue.
+        ...(kafka ? { topics: service.topics } : { inbox: `${keys.queuePrefix}:${INBOX_QUEUE}` }),
+        model: engine.model.info.fingerprint,
+        tokenizer: engine.tokenizer.info.fingerprint,
+        metricsPort: server?.port ?? null,
+      },
+      'worker ready',
+    );
     return { name, metricsPort: server?.port ?? null, stop };
   } catch (err) {
     await stop();

@@ -11,7 +11,8 @@ import { maxAbsDiff, referenceCases, synthModel, tinyModel } from '../helpers/fi
 import { cliEntry, worldVocab } from '../helpers/paths.ts';
 
 const run = promisify(execFile);
-const cli = async (...args: string[]) => (await run(process.execPath, [cliEntry, ...args], { maxBuffer: 64 << 20 })).stdout;
+const cli = async (...args: string[]) =>
+  (await run(process.execPath, [cliEntry, ...args], { maxBuffer: 64 << 20 })).stdout;
 
 test('inspect prints exactly the documented fields', async () => {
   const out = JSON.parse(await cli('inspect', synthModel));
@@ -37,7 +38,9 @@ test('logits prints the last position, in sequence and one-by-one modes, and --s
   const want = ref.logits.subarray((ref.tokens.length - 1) * ref.vocab);
   for (const mode of [[], ['--one-by-one']]) {
     const stateFile = path.join(dir, `state${mode.length}.f32`);
-    const out = JSON.parse(await cli('logits', tinyModel, '--tokens', ref.tokens.join(','), ...mode, '--state-out', stateFile));
+    const out = JSON.parse(
+      await cli('logits', tinyModel, '--tokens', ref.tokens.join(','), ...mode, '--state-out', stateFile),
+    );
     assert.equal(out.logits.length, 256);
     assert.ok(maxAbsDiff(out.logits, want) <= 1e-4);
     const bytes = readFileSync(stateFile);
@@ -46,8 +49,10 @@ test('logits prints the last position, in sequence and one-by-one modes, and --s
 });
 
 test('tokenize and detokenize round-trip text and raw bytes', async () => {
-  assert.deepEqual(JSON.parse(await cli('tokenize', '--vocab', worldVocab, 'Today is a beautiful day. 今天是美好的一天。')),
-    [33520, 4600, 332, 59219, 21509, 47, 33, 10381, 11639, 13091, 15597, 11685, 14734, 10250, 11639, 10080]);
+  assert.deepEqual(
+    JSON.parse(await cli('tokenize', '--vocab', worldVocab, 'Today is a beautiful day. 今天是美好的一天。')),
+    [33520, 4600, 332, 59219, 21509, 47, 33, 10381, 11639, 13091, 15597, 11685, 14734, 10250, 11639, 10080],
+  );
   const ids = JSON.parse(await cli('tokenize', '--vocab', worldVocab, '--hex', 'ff80c328'));
   assert.equal((await cli('detokenize', '--vocab', worldVocab, '--ids', ids.join(','), '--hex')).trim(), 'ff80c328');
   assert.equal(await cli('detokenize', '--vocab', worldVocab, '--ids', '33520,4600'), 'Today is');

@@ -44,7 +44,10 @@ test('a byte-level model with the World vocabulary fails the tokenizer check wit
   assert.match(model.message, /x070, 12 layers x 64, 1 head, vocabulary 256/);
   const tokenizer = check(report, 'tokenizer');
   assert.equal(tokenizer.status, 'fail');
-  assert.match(tokenizer.message, /^E_TOKENIZER_MISMATCH: the world tokenizer .* 65530 ids\) does not fit the model's vocabulary of 256 ids$/);
+  assert.match(
+    tokenizer.message,
+    /^E_TOKENIZER_MISMATCH: the world tokenizer .* 65530 ids\) does not fit the model's vocabulary of 256 ids$/,
+  );
   assert.equal(tokenizer.fix, 'this is a byte-level model: use --vocab bytes (or give no vocabulary)');
   assert.equal(check(report, 'round trip').status, 'skip');
 });
@@ -111,9 +114,15 @@ test('a bad setting fails the config check and names where it came from', async 
 });
 
 test('the command exits 1 when a check fails and 0 otherwise, as text or JSON', async () => {
-  const passOn = Object.fromEntries(['PATH', 'RWKVSTREAM_ADDON', 'RWKV_SHARED_DIR'].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])));
+  const passOn = Object.fromEntries(
+    ['PATH', 'RWKVSTREAM_ADDON', 'RWKV_SHARED_DIR'].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])),
+  );
   const options = { env: { ...env, ...passOn } };
-  const failed = await run(process.execPath, [cliEntry, 'doctor', '--model', tinyModel, '--vocab', worldVocab, '--json'], options).then(
+  const failed = await run(
+    process.execPath,
+    [cliEntry, 'doctor', '--model', tinyModel, '--vocab', worldVocab, '--json'],
+    options,
+  ).then(
     () => assert.fail('expected exit status 1'),
     (err: { code: number; stdout: string }) => err,
   );

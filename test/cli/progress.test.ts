@@ -67,7 +67,13 @@ test('the rate follows a steady pace exactly and moves toward a new pace by half
 });
 
 test('counts, durations and ETA are formatted compactly', () => {
-  assert.deepEqual([950, 12_345, 999_999, 4_000_000, 2.5e9].map(formatCount), ['950', '12.3k', '1.00M', '4.00M', '2.50B']);
+  assert.deepEqual([950, 12_345, 999_999, 4_000_000, 2.5e9].map(formatCount), [
+    '950',
+    '12.3k',
+    '1.00M',
+    '4.00M',
+    '2.50B',
+  ]);
   assert.deepEqual([0, 42_000, 185_000, 7_620_000].map(formatDuration), ['0s', '42s', '3m05s', '2h07m']);
   assert.equal(etaMs(view()), ((4_000_000 - 1_230_000) / 1200) * 1000);
   assert.equal(etaMs(view({ total: undefined })), undefined);
@@ -81,7 +87,10 @@ test('a plain line carries done/total, percent, rate and ETA; unknown parts are 
     formatLine(view({ label: 'model.pth', unit: 'bytes', done: 191_000_000, total: 382_000_000, rate: 25_000_000 })),
     'model.pth: 191 MB / 382 MB  50.0%  25 MB/s  ETA 8s',
   );
-  assert.equal(formatSummary(view({ done: 4_000_000, elapsedMs: 100_000 })), 'summarize: 4.00M tokens in 1m40s (40.0k tok/s)');
+  assert.equal(
+    formatSummary(view({ done: 4_000_000, elapsedMs: 100_000 })),
+    'summarize: 4.00M tokens in 1m40s (40.0k tok/s)',
+  );
 });
 
 test('the bar fills with the fraction done and never exceeds the terminal width', () => {
@@ -139,7 +148,14 @@ test('off a terminal, plain lines come every interval and once at the end', () =
 test('a resumed count measures only the new work; quiet writes nothing; stop clears a terminal bar', () => {
   const time = clock();
   const lines = new FakeStream(false);
-  const resumed = new Progress({ label: 'pull', unit: 'bytes', initial: 5_000_000, total: 10_000_000, stream: lines, now: time.now });
+  const resumed = new Progress({
+    label: 'pull',
+    unit: 'bytes',
+    initial: 5_000_000,
+    total: 10_000_000,
+    stream: lines,
+    now: time.now,
+  });
   time.advance(1000);
   resumed.update(6_000_000);
   assert.equal(resumed.view().rate, 1_000_000);

@@ -23,17 +23,32 @@ process.on('exit', () => { for (const file of Object.keys(cache)) process.stderr
 async function loaded(args: string[]): Promise<string[]> {
   const preload = `data:text/javascript,${encodeURIComponent(RECORDER)}`;
   const { stderr } = await exec(process.execPath, ['--import', preload, cliEntry, ...args]);
-  return stderr.split('\n').filter((line) => line.startsWith('LOADED ')).map((line) => line.slice('LOADED '.length));
+  return stderr
+    .split('\n')
+    .filter((line) => line.startsWith('LOADED '))
+    .map((line) => line.slice('LOADED '.length));
 }
 
 /** Packages and files that only running a command needs. */
-const HEAVY = [/node_modules\/bullmq\//, /node_modules\/kafkajs\//, /node_modules\/ioredis\//, /node_modules\/zod\//,
-  /node_modules\/@huggingface\//, /node_modules\/pino\//, /node_modules\/prom-client\//, /\.node$/, /\/engine\/(engine|model|native|tokenizer)\.js$/];
+const HEAVY = [
+  /node_modules\/bullmq\//,
+  /node_modules\/kafkajs\//,
+  /node_modules\/ioredis\//,
+  /node_modules\/zod\//,
+  /node_modules\/@huggingface\//,
+  /node_modules\/pino\//,
+  /node_modules\/prom-client\//,
+  /\.node$/,
+  /\/engine\/(engine|model|native|tokenizer)\.js$/,
+];
 
 for (const args of [['--version'], ['--help'], ['summarize', '--help'], ['worker', '--help']]) {
   test(`rwkvstream ${args.join(' ')} loads the command tree only`, async () => {
     const modules = await loaded(args);
-    assert.ok(modules.some((m) => m.endsWith('/services/cli/program.js')), `the compiled CLI ran (${modules.length} modules recorded)`);
+    assert.ok(
+      modules.some((m) => m.endsWith('/services/cli/program.js')),
+      `the compiled CLI ran (${modules.length} modules recorded)`,
+    );
     const heavy = modules.filter((m) => HEAVY.some((re) => re.test(m)));
     assert.deepEqual(heavy, [], `loaded by ${args.join(' ')}`);
   });
@@ -42,5 +57,8 @@ for (const args of [['--version'], ['--help'], ['summarize', '--help'], ['worker
 test('a command loads what it runs when it runs', async () => {
   // tokenize loads the engine (its tokenizer) only in its action.
   const modules = await loaded(['tokenize', '--vocab', 'bytes', 'ab']);
-  assert.ok(modules.some((m) => /\/engine\/tokenizer\.js$/.test(m)), 'the tokenizer was loaded');
+  assert.ok(
+    modules.some((m) => /\/engine\/tokenizer\.js$/.test(m)),
+    'the tokenizer was loaded',
+  );
 });

@@ -22,7 +22,10 @@ function configFile(content: unknown, ext = 'json'): string {
 const load = (options: LoadConfigOptions) => loadConfig({ env: { HOME: '/home/u' }, ...options, cwd: dir });
 
 async function configError(options: LoadConfigOptions): Promise<ConfigError> {
-  const err = await load(options).then(() => assert.fail('expected a ConfigError'), (e: unknown) => e);
+  const err = await load(options).then(
+    () => assert.fail('expected a ConfigError'),
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof ConfigError, String(err));
   assert.equal(err.code, 'E_CONFIG');
   return err;
@@ -41,7 +44,13 @@ test('defaults: cache under ~/.cache (or XDG_CACHE_HOME), 4096-token chunks, sta
     deadLetter: 'rwkvstream.dead-letter',
   });
   // The template and stop rules depend on the prompt format, which follows the model: they are filled in per task.
-  const { kind: _kind, promptFormat: _format, template: _template, stop: _stop, ...summary } = SummarizeTaskSchema.parse({ kind: 'summarize' });
+  const {
+    kind: _kind,
+    promptFormat: _format,
+    template: _template,
+    stop: _stop,
+    ...summary
+  } = SummarizeTaskSchema.parse({ kind: 'summarize' });
   assert.deepEqual(config.summary, summary);
   assert.equal(config.promptFormat, undefined);
   assert.deepEqual(config.anomaly, AnomalySettingsSchema.parse({}));
@@ -54,15 +63,29 @@ test('defaults: cache under ~/.cache (or XDG_CACHE_HOME), 4096-token chunks, sta
 });
 
 test('flags beat the environment, which beats the config file; objects merge key by key', async () => {
-  const file = configFile({ chunkTokens: 100, redisUrl: 'redis://file:6379', summary: { maxTokens: 50, template: '\n\nTL;DR:' }, topics: { events: 'logs' } });
-  const env = { HOME: '/home/u', RWKVSTREAM_CHUNK_TOKENS: '200', REDIS_URL: 'redis://env:6379', RWKVSTREAM_TEMPERATURE: '0.7', RWKVSTREAM_CONFIG: file };
+  const file = configFile({
+    chunkTokens: 100,
+    redisUrl: 'redis://file:6379',
+    summary: { maxTokens: 50, template: '\n\nTL;DR:' },
+    topics: { events: 'logs' },
+  });
+  const env = {
+    HOME: '/home/u',
+    RWKVSTREAM_CHUNK_TOKENS: '200',
+    REDIS_URL: 'redis://env:6379',
+    RWKVSTREAM_TEMPERATURE: '0.7',
+    RWKVSTREAM_CONFIG: file,
+  };
   const { config, origin, file: used } = await load({ env, flags: { chunkTokens: '300' } });
   assert.equal(used, file);
   assert.equal(config.chunkTokens, 300);
   assert.equal(origin('chunkTokens'), 'flag --chunk-tokens');
   assert.equal(config.redisUrl, 'redis://env:6379');
   assert.equal(origin('redisUrl'), 'environment REDIS_URL');
-  assert.deepEqual([config.summary.maxTokens, config.summary.template, config.summary.temperature], [50, '\n\nTL;DR:', 0.7]);
+  assert.deepEqual(
+    [config.summary.maxTokens, config.summary.template, config.summary.temperature],
+    [50, '\n\nTL;DR:', 0.7],
+  );
   assert.equal(origin('summary.maxTokens'), `config file ${file}`);
   assert.equal(origin('summary.temperature'), 'environment RWKVSTREAM_TEMPERATURE');
   assert.deepEqual([config.topics.events, config.topics.documents], ['logs', 'rwkvstream.documents']);
@@ -78,10 +101,16 @@ test('the prompt format: the flag over the environment over the config file; a n
   assert.equal(fromFile.origin('promptFormat'), `config file ${file}`);
   const fromEnv = await load({ env: { HOME: '/home/u', RWKVSTREAM_PROMPT_FORMAT: 'world' }, flags: { config: file } });
   assert.equal(fromEnv.config.promptFormat, 'world');
-  const fromFlag = await load({ env: { HOME: '/home/u', RWKVSTREAM_PROMPT_FORMAT: 'world' }, flags: { config: file, promptFormat: 'rwkv7-g' } });
+  const fromFlag = await load({
+    env: { HOME: '/home/u', RWKVSTREAM_PROMPT_FORMAT: 'world' },
+    flags: { config: file, promptFormat: 'rwkv7-g' },
+  });
   assert.equal(fromFlag.config.promptFormat, 'rwkv7-g');
   assert.equal(fromFlag.origin('promptFormat'), 'flag --prompt-format');
-  await assert.rejects(load({ env: { HOME: '/home/u' }, flags: { promptFormat: 'chatml' } }), (err: Error) => /promptFormat/.test(err.message) && /--prompt-format/.test(err.message));
+  await assert.rejects(
+    load({ env: { HOME: '/home/u' }, flags: { promptFormat: 'chatml' } }),
+    (err: Error) => /promptFormat/.test(err.message) && /--prompt-format/.test(err.message),
+  );
 });
 
 test('a bad value hidden by a higher layer is not an error', async () => {
@@ -92,7 +121,13 @@ test('a bad value hidden by a higher layer is not an error', async () => {
 
 test('environment lists, booleans and ports are converted; an empty variable counts as unset', async () => {
   const { config } = await load({
-    env: { HOME: '/home/u', KAFKA_BROKERS: ' a:9092, b:9093 ', RWKVSTREAM_OFFLINE: 'yes', RWKVSTREAM_METRICS_PORT: 'off', REDIS_URL: '' },
+    env: {
+      HOME: '/home/u',
+      KAFKA_BROKERS: ' a:9092, b:9093 ',
+      RWKVSTREAM_OFFLINE: 'yes',
+      RWKVSTREAM_METRICS_PORT: 'off',
+      REDIS_URL: '',
+    },
   });
   assert.deepEqual(config.kafkaBrokers, ['a:9092', 'b:9093']);
   assert.equal(config.offline, true);
@@ -125,7 +160,10 @@ test('a bad environment variable is named with its value', async () => {
   const err = await configError({ env: { HOME: '/home/u', RWKVSTREAM_CHUNK_TOKENS: '-5' } });
   assert.equal(err.message, 'environment RWKVSTREAM_CHUNK_TOKENS: chunkTokens: expected a positive integer, got -5');
   const redis = await configError({ env: { HOME: '/home/u', REDIS_URL: 'http://localhost:6379' } });
-  assert.equal(redis.message, 'environment REDIS_URL: redisUrl: expected a redis:// or rediss:// URL, got "http://localhost:6379"');
+  assert.equal(
+    redis.message,
+    'environment REDIS_URL: redisUrl: expected a redis:// or rediss:// URL, got "http://localhost:6379"',
+  );
   const kafka = await configError({ env: { HOME: '/home/u', KAFKA_BROKERS: 'a:9092,b' } });
   assert.equal(kafka.message, 'environment KAFKA_BROKERS: kafkaBrokers.1: expected host:port, got "b"');
   const offline = await configError({ env: { HOME: '/home/u', RWKVSTREAM_OFFLINE: 'maybe' } });
@@ -140,7 +178,10 @@ test('a bad config file value is named with the file, and every bad value is rep
     `config file ${file}|chunkTokens`,
     `config file ${file}|summary.maxTokens`,
   ]);
-  assert.ok(err.message.includes(`config file ${file}: chunkTokens: expected a positive integer, got "abc"`), err.message);
+  assert.ok(
+    err.message.includes(`config file ${file}: chunkTokens: expected a positive integer, got "abc"`),
+    err.message,
+  );
   assert.ok(err.message.includes('got 0') && err.message.includes('got -1'), err.message);
 });
 

@@ -19,12 +19,16 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('the token limit defaults to 16,777,216 and is read from flag, environment and file', async () => {
   assert.equal(PipelineSettingsSchema.parse({}).maxDocumentTokens, 16_777_216);
-  const load = (env: NodeJS.ProcessEnv, flags = {}) => loadConfig({ env: { HOME: '/home/u', ...env }, flags, cwd: dir });
+  const load = (env: NodeJS.ProcessEnv, flags = {}) =>
+    loadConfig({ env: { HOME: '/home/u', ...env }, flags, cwd: dir });
   assert.equal((await load({})).config.maxDocumentTokens, 16_777_216);
   const fromEnv = await load({ RWKVSTREAM_MAX_DOCUMENT_TOKENS: '5000' });
   assert.equal(fromEnv.config.maxDocumentTokens, 5000);
   assert.equal(fromEnv.origin('maxDocumentTokens'), 'environment RWKVSTREAM_MAX_DOCUMENT_TOKENS');
-  assert.equal((await load({ RWKVSTREAM_MAX_DOCUMENT_TOKENS: '5000' }, { maxDocumentTokens: '7' })).config.maxDocumentTokens, 7);
+  assert.equal(
+    (await load({ RWKVSTREAM_MAX_DOCUMENT_TOKENS: '5000' }, { maxDocumentTokens: '7' })).config.maxDocumentTokens,
+    7,
+  );
   const file = path.join(dir, 'config.json');
   writeFileSync(file, JSON.stringify({ maxDocumentTokens: 123 }));
   assert.equal((await load({ RWKVSTREAM_CONFIG: file })).config.maxDocumentTokens, 123);
@@ -34,7 +38,26 @@ test('the token limit defaults to 16,777,216 and is read from flag, environment 
 test('summarize refuses a document past --max-document-tokens with E_TOO_LARGE', { timeout: 120_000 }, async () => {
   const file = path.join(dir, 'doc.txt');
   writeFileSync(file, 'The fox walks along the river. '.repeat(20)); // 620 bytes: 620 tokens on the byte-level model
-  const run = (...extra: string[]) => exec(process.execPath, [cliEntry, 'summarize', file, '--model', tinyModel, '--threads', '1', '--checkpoint-dir', path.join(dir, 'jobs'), '--quiet', '--max-tokens', '4', ...extra], { cwd: dir });
+  const run = (...extra: string[]) =>
+    exec(
+      process.execPath,
+      [
+        cliEntry,
+        'summarize',
+        file,
+        '--model',
+        tinyModel,
+        '--threads',
+        '1',
+        '--checkpoint-dir',
+        path.join(dir, 'jobs'),
+        '--quiet',
+        '--max-tokens',
+        '4',
+        ...extra,
+      ],
+      { cwd: dir },
+    );
   await assert.rejects(run('--max-document-tokens', '600'), (err: { code?: number; stderr?: string }) => {
     assert.notEqual(err.code, 0);
     assert.match(err.stderr ?? '', /E_TOO_LARGE/);

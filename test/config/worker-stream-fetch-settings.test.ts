@@ -24,7 +24,14 @@ test('defaults: auto threshold at a 1% alert rate after 100 events, 256 characte
 
 test('file, then environment, then flag, for the stream and fetch settings a worker is built from', async () => {
   const file = path.join(dir, 'w.json');
-  writeFileSync(file, JSON.stringify({ anomaly: { threshold: 6, warmupEvents: 20 }, worker: { streamHistoryBatches: 50 }, fetch: { pool: 2 } }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      anomaly: { threshold: 6, warmupEvents: 20 },
+      worker: { streamHistoryBatches: 50 },
+      fetch: { pool: 2 },
+    }),
+  );
   const env = {
     HOME: '/home/u',
     ...services,
@@ -37,7 +44,12 @@ test('file, then environment, then flag, for the stream and fetch settings a wor
   const fromEnv = await loadConfig({ env, cwd: dir });
   const settings = pipelineSettings(fromEnv.config);
   assert.deepEqual(
-    { threshold: settings.anomaly.threshold, alertRate: settings.anomaly.alertRate, warmupEvents: settings.anomaly.warmupEvents, eventText: settings.anomaly.eventText },
+    {
+      threshold: settings.anomaly.threshold,
+      alertRate: settings.anomaly.alertRate,
+      warmupEvents: settings.anomaly.warmupEvents,
+      eventText: settings.anomaly.eventText,
+    },
     { threshold: 6, alertRate: 0.05, warmupEvents: 20, eventText: 0 },
   );
   assert.equal(serviceConfig(fromEnv).streamHistoryBatches, 70);
@@ -47,7 +59,13 @@ test('file, then environment, then flag, for the stream and fetch settings a wor
   const fromFlags = await loadConfig({
     env,
     cwd: dir,
-    flags: { anomalyThreshold: 'auto', warmupEvents: '5', streamHistory: '9', fetchPool: '8', fetchAllow: 'docs.example.com' },
+    flags: {
+      anomalyThreshold: 'auto',
+      warmupEvents: '5',
+      streamHistory: '9',
+      fetchPool: '8',
+      fetchAllow: 'docs.example.com',
+    },
   });
   const flagged = pipelineSettings(fromFlags.config);
   assert.equal(flagged.anomaly.threshold, 'auto');
@@ -59,10 +77,17 @@ test('file, then environment, then flag, for the stream and fetch settings a wor
 });
 
 test('a threshold that is neither "auto" nor a positive number is refused, naming where it came from', async () => {
-  const err = await loadConfig({ env: { HOME: '/home/u', RWKVSTREAM_ANOMALY_THRESHOLD: 'high' }, cwd: dir }).catch((e: unknown) => e);
+  const err = await loadConfig({ env: { HOME: '/home/u', RWKVSTREAM_ANOMALY_THRESHOLD: 'high' }, cwd: dir }).catch(
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof ConfigError);
-  assert.match(err.message, /environment RWKVSTREAM_ANOMALY_THRESHOLD: anomaly\.threshold: expected "auto" or a positive number/);
-  const rate = await loadConfig({ env: { HOME: '/home/u' }, cwd: dir, flags: { alertRate: '0.9' } }).catch((e: unknown) => e);
+  assert.match(
+    err.message,
+    /environment RWKVSTREAM_ANOMALY_THRESHOLD: anomaly\.threshold: expected "auto" or a positive number/,
+  );
+  const rate = await loadConfig({ env: { HOME: '/home/u' }, cwd: dir, flags: { alertRate: '0.9' } }).catch(
+    (e: unknown) => e,
+  );
   assert.ok(rate instanceof ConfigError);
   assert.match(rate.message, /flag --alert-rate: anomaly\.alertRate/);
 });

@@ -31,7 +31,10 @@ const errno = (code: string): NodeJS.ErrnoException => Object.assign(new Error(`
 export type FailingStep = 'open' | 'write' | 'sync' | 'rename';
 
 /** Node's file operations, except that the steps `fails` picks throw `code` (ENOSPC: a full disk). */
-export function failingOps(fails: (step: FailingStep, file: string) => boolean, code = 'ENOSPC'): FileOps & { failures: string[] } {
+export function failingOps(
+  fails: (step: FailingStep, file: string) => boolean,
+  code = 'ENOSPC',
+): FileOps & { failures: string[] } {
   const failures: string[] = [];
   const check = (step: FailingStep, file: string) => {
     if (!fails(step, file)) return;
@@ -125,14 +128,19 @@ function command(args: string[], options: CliOptions): [string, string[]] {
 export function cli(args: string[], options: CliOptions = {}): Promise<CliRun> {
   const [file, argv] = command(args, options);
   return new Promise((resolve, reject) => {
-    const child = execFile(file, argv, { env: { ...process.env, ...options.env }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      const failure = err as (Error & { code?: unknown; signal?: NodeJS.Signals | null }) | null;
-      if (failure && typeof failure.code !== 'number' && !failure.signal) {
-        reject(err);
-        return;
-      }
-      resolve({ code: child.exitCode, signal: child.signalCode, stdout, stderr });
-    });
+    const child = execFile(
+      file,
+      argv,
+      { env: { ...process.env, ...options.env }, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        const failure = err as (Error & { code?: unknown; signal?: NodeJS.Signals | null }) | null;
+        if (failure && typeof failure.code !== 'number' && !failure.signal) {
+          reject(err);
+          return;
+        }
+        resolve({ code: child.exitCode, signal: child.signalCode, stdout, stderr });
+      },
+    );
     if (options.stdin !== undefined) child.stdin!.end(options.stdin);
     else child.stdin!.end();
   });
@@ -151,21 +159,27 @@ export function startCli(args: string[], options: CliOptions = {}): Started {
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdin.end(options.stdin ?? '');
-  const done = new Promise<CliRun>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  const done = new Promise<CliRun>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
   return { child, done };
 }
 
 /** The job directories under a checkpoint directory. */
 export function jobDirs(checkpointDir: string): string[] {
   try {
-    return readdirSync(checkpointDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => path.join(checkpointDir, d.name));
+    return readdirSync(checkpointDir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => path.join(checkpointDir, d.name));
   } catch {
     return [];
   }
 }
 
 /** The committed head of the (only) state in a checkpoint directory, or null when there is none yet. */
-export function committedHead(checkpointDir: string): { chunk: number; cursor: number; version: number; blob: string; dir: string } | null {
+export function committedHead(
+  checkpointDir: string,
+): { chunk: number; cursor: number; version: number; blob: string; dir: string } | null {
   for (const dir of jobDirs(checkpointDir)) {
     const head = readdirSync(dir).find((name) => name.endsWith('.head.json'));
     if (!head) continue;
@@ -190,7 +204,9 @@ export async function waitForCheckpoint(started: Started, checkpointDir: string,
     if (head && head.chunk >= chunks) return;
     if (exited) {
       const run = await started.done;
-      throw new Error(`the CLI exited (${run.code ?? run.signal}) before committing ${chunks} checkpoints: ${run.stderr}`);
+      throw new Error(
+        `the CLI exited (${run.code ?? run.signal}) before committing ${chunks} checkpoints: ${run.stderr}`,
+      );
     }
     await sleep(10);
   }

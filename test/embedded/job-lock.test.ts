@@ -38,7 +38,8 @@ const description: DocumentJob = {
 };
 
 const mode = (file: string) => statSync(file).mode & 0o777;
-const deadPid = () => Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());
+const deadPid = () =>
+  Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());
 
 interface Outcome {
   took: boolean;
@@ -50,23 +51,42 @@ interface Outcome {
 
 function race(root: string, contenders: number): Promise<Outcome[]> {
   const startAt = Date.now() + 6000;
-  return Promise.all(Array.from({ length: contenders }, () => new Promise<Outcome>((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', racer, root, String(startAt), '4000'], (err, stdout, stderr) => {
-      if (err) reject(new Error(`${err.message}\n${stderr}`));
-      else resolve(JSON.parse(stdout) as Outcome);
-    });
-  })));
+  return Promise.all(
+    Array.from(
+      { length: contenders },
+      () =>
+        new Promise<Outcome>((resolve, reject) => {
+          execFile(
+            process.execPath,
+            ['--import', 'tsx', racer, root, String(startAt), '4000'],
+            (err, stdout, stderr) => {
+              if (err) reject(new Error(`${err.message}\n${stderr}`));
+              else resolve(JSON.parse(stdout) as Outcome);
+            },
+          );
+        }),
+    ),
+  );
 }
 
-test('processes racing for one job: never two hold it at once, whatever lock was left before', { timeout: 300_000 }, async () => {
+test('processes racing for one job: never two hold it at once, whatever lock was left before', {
+  timeout: 300_000,
+}, async () => {
   const root = tempDir('lock-race');
   const dir = path.join(root, jobKey(description));
   const lock = path.join(dir, 'lock');
   const leftovers: [string, () => void][] = [
     ['no lock', () => {}],
-    ['a lock of a dead process', () => writeFileSync(lock, `${JSON.stringify({ pid: deadPid(), start: null, host: os.hostname() })}\n`)],
+    [
+      'a lock of a dead process',
+      () => writeFileSync(lock, `${JSON.stringify({ pid: deadPid(), start: null, host: os.hostname() })}\n`),
+    ],
     ['an older-format lock of a dead process', () => writeFileSync(lock, `${deadPid()} ${os.hostname()}\n`)],
-    ['a lock whose pid now belongs to another process', () => writeFileSync(lock, `${JSON.stringify({ pid: process.pid, start: 'another-boot/1', host: os.hostname() })}\n`)],
+    [
+      'a lock whose pid now belongs to another process',
+      () =>
+        writeFileSync(lock, `${JSON.stringify({ pid: process.pid, start: 'another-boot/1', host: os.hostname() })}\n`),
+    ],
     ['an empty lock', () => writeFileSync(lock, '')],
   ];
   let contested = 0;
@@ -77,14 +97,21 @@ test('processes racing for one job: never two hold it at once, whatever lock was
     const holders = outcomes.filter((o) => o.took).sort((a, b) => a.from! - b.from!);
     assert.ok(holders.length >= 1, `${label}: someone took it (${JSON.stringify(outcomes)})`);
     for (let i = 1; i < holders.length; i++) {
-      assert.ok(holders[i]!.from! >= holders[i - 1]!.until!, `${label}: two held the lock at once: ${JSON.stringify(holders)}`);
+      assert.ok(
+        holders[i]!.from! >= holders[i - 1]!.until!,
+        `${label}: two held the lock at once: ${JSON.stringify(holders)}`,
+      );
     }
     for (const o of outcomes.filter((o) => !o.took)) assert.equal(o.code, 'E_JOB_BUSY', label);
     // Tries made while the first holder held it: those are the race (a process that started late may
     // legitimately take the lock after it was given back).
     const first = holders[0]!;
     contested += outcomes.filter((o) => o !== first && o.tried < first.until!).length;
-    assert.deepEqual(readdirSync(dir).filter((name) => name.startsWith('lock')), [], `${label}: the lock and its helpers are gone`);
+    assert.deepEqual(
+      readdirSync(dir).filter((name) => name.startsWith('lock')),
+      [],
+      `${label}: the lock and its helpers are gone`,
+    );
   }
   assert.ok(contested >= leftovers.length, `the lock was contested (${contested} tries against a holder)`);
 });
@@ -98,8 +125,10 @@ test('a lock is broken only when its owner is verifiably gone', async () => {
   assert.ok(parent.start !== null, 'the system tells when a process started');
 
   writeFileSync(lock, `${JSON.stringify(parent)}\n`);
-  await assert.rejects(JobDir.open(root, description), (err: Error & { code?: string }) =>
-    err.code === 'E_JOB_BUSY' && err.message.includes(`pid ${process.ppid}`));
+  await assert.rejects(
+    JobDir.open(root, description),
+    (err: Error & { code?: string }) => err.code === 'E_JOB_BUSY' && err.message.includes(`pid ${process.ppid}`),
+  );
   writeFileSync(lock, `${JSON.stringify({ ...parent, host: 'another-host' })}\n`);
   await assert.rejects(JobDir.open(root, description), /locked by process \d+ on another-host/);
 
@@ -127,7 +156,14 @@ test('checkpoint directories are 0700 and their files 0600', async () => {
   // A state checkpoint written through the store is private too.
   const states = await FileStateStore.open(job.path, nodeFileOps);
   const key = { kind: 'document', id: 'doc.txt' } as const;
-  await states.commit(key, 0, { blob: new Uint8Array([1, 2, 3]), chunk: 1, tokens: 3, cursor: 0, result: null, writer: 'test' });
+  await states.commit(key, 0, {
+    blob: new Uint8Array([1, 2, 3]),
+    chunk: 1,
+    tokens: 3,
+    cursor: 0,
+    result: null,
+    writer: 'test',
+  });
   const files = readdirSync(job.path);
   assert.ok(files.length > 2, files.join(', '));
   for (const name of files) assert.equal(mode(path.join(job.path, name)), 0o600, name);
@@ -142,12 +178,17 @@ test('checkpoint directories are 0700 and their files 0600', async () => {
 
 test('a checkpoint directory under /proc fails at once with E_CHECKPOINT_DIR', { timeout: 60_000 }, async () => {
   await assert.rejects(makePrivateDir('/proc/rwkvstream-x/y'), (err: NodeJS.ErrnoException) => err.code === 'ENOENT');
-  await assert.rejects(JobDir.open('/proc/rwkvstream-x', description), (err: Error & { code?: string }) => err.code === 'E_CHECKPOINT_DIR');
+  await assert.rejects(
+    JobDir.open('/proc/rwkvstream-x', description),
+    (err: Error & { code?: string }) => err.code === 'E_CHECKPOINT_DIR',
+  );
 
   const home = tempDir('home');
   const doc = path.join(home, 'doc.txt');
   writeFileSync(doc, 'The river rose after three days of rain.\n');
-  const run = await cli(['summarize', doc, '--model', tinyModel, '--checkpoint-dir', '/proc/x', '--quiet'], { env: isolatedEnv(home) });
+  const run = await cli(['summarize', doc, '--model', tinyModel, '--checkpoint-dir', '/proc/x', '--quiet'], {
+    env: isolatedEnv(home),
+  });
   assert.equal(run.code, 1, run.stderr);
   assert.match(run.stderr, /E_CHECKPOINT_DIR: cannot use the checkpoint directory \/proc\/x/);
 });

@@ -33,8 +33,17 @@ before(async () => {
 });
 after(() => engine.dispose());
 
-const TEXT = Array.from({ length: 40 }, (_, i) => `Entry ${i}: the river rose after ${i % 7} days of rain, and the town watched it.\n`).join('');
-const LOG = Array.from({ length: 50 }, (_, i) => (i === 31 ? 'kernel: BUG: unable to handle page fault at 0xdeadbeef\n' : i % 9 === 4 ? '\n' : `GET /item/${i % 5} 200 ${10 + (i % 3)}ms\n`)).join('');
+const TEXT = Array.from(
+  { length: 40 },
+  (_, i) => `Entry ${i}: the river rose after ${i % 7} days of rain, and the town watched it.\n`,
+).join('');
+const LOG = Array.from({ length: 50 }, (_, i) =>
+  i === 31
+    ? 'kernel: BUG: unable to handle page fault at 0xdeadbeef\n'
+    : i % 9 === 4
+      ? '\n'
+      : `GET /item/${i % 5} 200 ${10 + (i % 3)}ms\n`,
+).join('');
 const SUMMARIZE: DocumentTask = SummarizeTaskSchema.parse({ kind: 'summarize', maxTokens: 24 });
 
 class Recorder implements JobObserver {
@@ -129,7 +138,7 @@ function inputFile(name: string, text: string): string {
   return file;
 }
 
-test('an embedded document job gives the distributed pipeline\'s result, byte for byte, and leaves nothing behind', async () => {
+test("an embedded document job gives the distributed pipeline's result, byte for byte, and leaves nothing behind", async () => {
   const file = inputFile('river.txt', TEXT);
   const checkpointDir = tempDir('ckpt');
   const { end, results } = await summarizeOnce({ file, checkpointDir });
@@ -139,11 +148,18 @@ test('an embedded document job gives the distributed pipeline\'s result, byte fo
   assert.equal(result.chunks, Math.ceil(Buffer.byteLength(TEXT) / 64));
 
   const p = memoryPipeline(engine, { chunkTokens: 64 });
-  const value = Buffer.from(JSON.stringify({ schema: DOCUMENT_SCHEMA_V1, id: 'river.txt', task: SUMMARIZE, body: { kind: 'text', text: TEXT } }));
+  const value = Buffer.from(
+    JSON.stringify({
+      schema: DOCUMENT_SCHEMA_V1,
+      id: 'river.txt',
+      task: SUMMARIZE,
+      body: { kind: 'text', text: TEXT },
+    }),
+  );
   await ingestDocumentRecord({ topic: 'docs', partition: 0, offset: '0', key: null, value, timestamp: '0' }, p.deps);
   await runQueued(p);
   assert.equal(results[0], p.sinks.results[0]!.json);
-  assert.deepEqual(jobDirs(checkpointDir), [], 'the finished job\'s directory is removed');
+  assert.deepEqual(jobDirs(checkpointDir), [], "the finished job's directory is removed");
 });
 
 test('a job stopped between chunks resumes from its checkpoint to the identical result', async () => {
@@ -167,7 +183,14 @@ test('a job stopped between chunks resumes from its checkpoint to the identical 
 test('a process killed at any write of a document job resumes to the identical result', async () => {
   const text = TEXT.slice(0, 200);
   const file = inputFile('short.txt', text);
-  const task: DocumentTask = { kind: 'classify', promptFormat: 'raw', labels: ['weather', 'finance'], template: '\nTopic:', labelPrefix: ' ', score: 'sum' };
+  const task: DocumentTask = {
+    kind: 'classify',
+    promptFormat: 'raw',
+    labels: ['weather', 'finance'],
+    template: '\nTopic:',
+    labelPrefix: ' ',
+    score: 'sum',
+  };
   const reference = await summarizeOnce({ file, checkpointDir: tempDir('ckpt') }, task);
   let deaths = 0;
   // Every third step of the run: planning, each chunk's blob and head, the result, the cleanup.
@@ -200,18 +223,38 @@ test('a log scan stopped between batches, or killed at any write, resumes to the
   const batches = reference.results.map((json) => AnomalyResultSchema.parse(JSON.parse(json)));
   const lines = LOG.split('\n').slice(0, -1);
   const eventLines = lines.flatMap((line, i) => (line.length > 0 ? [String(i + 1)] : []));
-  assert.deepEqual(batches.map((b) => b.batch), [0, 1, 2, 3, 4, 5]);
-  assert.deepEqual(batches.flatMap((b) => b.events.map((e) => e.offset)), eventLines, 'one event per non-empty line, by line number');
-  assert.deepEqual(batches.flatMap((b) => b.events.map((e) => e.seq)), eventLines.map((_, i) => i + 1));
+  assert.deepEqual(
+    batches.map((b) => b.batch),
+    [0, 1, 2, 3, 4, 5],
+  );
+  assert.deepEqual(
+    batches.flatMap((b) => b.events.map((e) => e.offset)),
+    eventLines,
+    'one event per non-empty line, by line number',
+  );
+  assert.deepEqual(
+    batches.flatMap((b) => b.events.map((e) => e.seq)),
+    eventLines.map((_, i) => i + 1),
+  );
 
   const checkpointDir = tempDir('ckpt');
   const controller = new AbortController();
-  const stopped = await scanOnce({ file, checkpointDir, settings, observer: new Recorder().stopAfter(2, controller), stop: controller.signal });
+  const stopped = await scanOnce({
+    file,
+    checkpointDir,
+    settings,
+    observer: new Recorder().stopAfter(2, controller),
+    stop: controller.signal,
+  });
   assert.equal(stopped.end.status, 'interrupted');
   const observer = new Recorder();
   const resumed = await scanOnce({ file, checkpointDir, settings, observer });
   assert.equal(observer.starts[0]!.resumed, true);
-  assert.deepEqual([...stopped.results, ...resumed.results], reference.results, 'a stop loses nothing and repeats nothing');
+  assert.deepEqual(
+    [...stopped.results, ...resumed.results],
+    reference.results,
+    'a stop loses nothing and repeats nothing',
+  );
   assert.deepEqual(jobDirs(checkpointDir), [], 'a scan that read its input to the end leaves no checkpoint');
 
   const short = inputFile('short.log', LOG.split('\n').slice(0, 20).join('\n'));
@@ -235,8 +278,21 @@ test('a log scan stopped between batches, or killed at any write, resumes to the
 test('a log line too long to be an event is reported and skipped; the others are scored', async () => {
   const file = inputFile('long.log', `first line\n${'x'.repeat(300)}\nthird line\n`);
   const rejected: string[] = [];
-  const observer: JobObserver = { ...new Recorder(), start() {}, progress() {}, rejected: (letter) => rejected.push(`${letter.source?.offset} ${letter.code}`) };
-  const { results } = await scanOnce({ file, checkpointDir: tempDir('ckpt'), settings: { maxEventBytes: 100 }, observer });
+  const observer: JobObserver = {
+    ...new Recorder(),
+    start() {},
+    progress() {},
+    rejected: (letter) => rejected.push(`${letter.source?.offset} ${letter.code}`),
+  };
+  const { results } = await scanOnce({
+    file,
+    checkpointDir: tempDir('ckpt'),
+    settings: { maxEventBytes: 100 },
+    observer,
+  });
   assert.deepEqual(rejected, ['2 E_OVERSIZED']);
-  assert.deepEqual(results.flatMap((json) => AnomalyResultSchema.parse(JSON.parse(json)).events.map((e) => e.offset)), ['1', '3']);
+  assert.deepEqual(
+    results.flatMap((json) => AnomalyResultSchema.parse(JSON.parse(json)).events.map((e) => e.offset)),
+    ['1', '3'],
+  );
 });

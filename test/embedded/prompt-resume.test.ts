@@ -44,9 +44,17 @@ before(async () => {
 });
 after(() => engine.dispose());
 
-const PARAGRAPHS = Array.from({ length: 12 }, (_, i) => `Entry ${i}: the river rose after ${i % 4} days of rain.\n\n`).join('');
+const PARAGRAPHS = Array.from(
+  { length: 12 },
+  (_, i) => `Entry ${i}: the river rose after ${i % 4} days of rain.\n\n`,
+).join('');
 const DOC = `\n${PARAGRAPHS}\n\n`;
-const TASK = SummarizeTaskSchema.parse({ kind: 'summarize', promptFormat: 'rwkv7-g', system: 'Be brief.', maxTokens: 6 });
+const TASK = SummarizeTaskSchema.parse({
+  kind: 'summarize',
+  promptFormat: 'rwkv7-g',
+  system: 'Be brief.',
+  maxTokens: 6,
+});
 const PREFIX = 'System: Be brief.\n\nUser: ';
 const FOLDED = PARAGRAPHS.trimEnd().replace(/\n\n/g, '\n');
 const READ = [...Buffer.from(PREFIX + FOLDED)];
@@ -55,35 +63,49 @@ const CHUNK = 64;
 
 /** The document's reads (the chunks, no logits) joined, and the reads with logits. */
 function split(all: Read[]): { document: number[]; answer: Read[] } {
-  return { document: all.filter((r) => r.logits === 'none').flatMap((r) => r.tokens), answer: all.filter((r) => r.logits !== 'none') };
+  return {
+    document: all.filter((r) => r.logits === 'none').flatMap((r) => r.tokens),
+    answer: all.filter((r) => r.logits !== 'none'),
+  };
 }
 
 class StopAfter implements JobObserver {
   #reports = 0;
-  constructor(readonly limit: number, readonly controller: AbortController) {}
+  constructor(
+    readonly limit: number,
+    readonly controller: AbortController,
+  ) {}
   start(): void {}
   progress(): void {
     if (++this.#reports >= this.limit) this.controller.abort();
   }
 }
 
-async function runEmbedded(file: string, checkpointDir: string, observer?: JobObserver, stop?: AbortSignal): Promise<{ status: string; results: string[] }> {
+async function runEmbedded(
+  file: string,
+  checkpointDir: string,
+  observer?: JobObserver,
+  stop?: AbortSignal,
+): Promise<{ status: string; results: string[] }> {
   const results: string[] = [];
-  const end = await runDocumentJob({
-    engine,
-    settings: PipelineSettingsSchema.parse({ chunkTokens: CHUNK }),
-    checkpointDir,
-    input: await prepareInput(file, spoolPath(checkpointDir)),
-    id: 'river.txt',
-    weights: engine.model.info.weights,
-    device: engine.model.info.device,
-    stop: stop ?? new AbortController().signal,
-    log: quietLog,
-    observer: observer ?? { start() {}, progress() {} },
-    task: TASK,
-  }, async (delivered) => {
-    for await (const json of delivered) results.push(json);
-  });
+  const end = await runDocumentJob(
+    {
+      engine,
+      settings: PipelineSettingsSchema.parse({ chunkTokens: CHUNK }),
+      checkpointDir,
+      input: await prepareInput(file, spoolPath(checkpointDir)),
+      id: 'river.txt',
+      weights: engine.model.info.weights,
+      device: engine.model.info.device,
+      stop: stop ?? new AbortController().signal,
+      log: quietLog,
+      observer: observer ?? { start() {}, progress() {} },
+      task: TASK,
+    },
+    async (delivered) => {
+      for await (const json of delivered) results.push(json);
+    },
+  );
   return { status: end.status, results };
 }
 
@@ -95,15 +117,22 @@ function inputFile(): string {
 
 let reference: string;
 
-test('embedded: the prefix once, the folded document chunk by chunk, then the instruction and the assistant\'s turn', async () => {
+test("embedded: the prefix once, the folded document chunk by chunk, then the instruction and the assistant's turn", async () => {
   reads = [];
   const { status, results } = await runEmbedded(inputFile(), tempDir('ckpt'));
   assert.equal(status, 'done');
   const { document, answer } = split(reads);
   assert.deepEqual(document, READ);
-  assert.deepEqual(reads[0]!.tokens.slice(0, PREFIX.length), [...Buffer.from(PREFIX)], 'chunk 0 starts with the prefix');
+  assert.deepEqual(
+    reads[0]!.tokens.slice(0, PREFIX.length),
+    [...Buffer.from(PREFIX)],
+    'chunk 0 starts with the prefix',
+  );
   assert.deepEqual(answer[0]!.tokens, TEMPLATE);
-  assert.ok(answer.slice(1).every((r) => r.tokens.length === 1), 'then one generated token at a time');
+  assert.ok(
+    answer.slice(1).every((r) => r.tokens.length === 1),
+    'then one generated token at a time',
+  );
   const result = DocumentResultSchema.parse(JSON.parse(results[0]!));
   assert.equal(result.promptFormat, 'rwkv7-g');
   assert.equal(result.tokens, READ.length);
@@ -123,7 +152,11 @@ test('embedded: a run stopped between chunks resumes without reading the prefix 
   const resumedFrom = reads.length;
   const resumed = await runEmbedded(file, checkpointDir);
   assert.equal(resumed.status, 'done');
-  assert.notDeepEqual(reads[resumedFrom]!.tokens.slice(0, PREFIX.length), [...Buffer.from(PREFIX)], 'the resumed run starts after the checkpoint');
+  assert.notDeepEqual(
+    reads[resumedFrom]!.tokens.slice(0, PREFIX.length),
+    [...Buffer.from(PREFIX)],
+    'the resumed run starts after the checkpoint',
+  );
   assert.deepEqual(split(reads).document, READ, 'both runs together read the prefix and the document exactly once');
   assert.deepEqual(resumed.results, [reference]);
 });
@@ -131,7 +164,9 @@ test('embedded: a run stopped between chunks resumes without reading the prefix 
 test('distributed: redelivered chunk jobs do not read the prefix twice; the result is the embedded one', async () => {
   reads = [];
   const p = memoryPipeline(engine, { chunkTokens: CHUNK });
-  const value = Buffer.from(JSON.stringify({ schema: DOCUMENT_SCHEMA_V1, id: 'river.txt', task: TASK, body: { kind: 'text', text: DOC } }));
+  const value = Buffer.from(
+    JSON.stringify({ schema: DOCUMENT_SCHEMA_V1, id: 'river.txt', task: TASK, body: { kind: 'text', text: DOC } }),
+  );
   await ingestDocumentRecord({ topic: 'docs', partition: 0, offset: '0', key: null, value, timestamp: '0' }, p.deps);
   await runQueued(p, 3); // plan, chunk 0, chunk 1
   assert.equal(await runChunk({ kind: 'chunk', doc: 'river.txt', chunk: 0 }, p.deps, jobContext()), 'skipped');

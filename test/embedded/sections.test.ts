@@ -10,7 +10,13 @@ import { after, before, test } from 'node:test';
 
 import { Redis } from 'ioredis';
 
-import { ClassifyResultSchema, DocumentResultSchema, SectionResultSchema, SummarizeResultSchema, type SectionResult } from '../../schemas/results.ts';
+import {
+  ClassifyResultSchema,
+  DocumentResultSchema,
+  SectionResultSchema,
+  SummarizeResultSchema,
+  type SectionResult,
+} from '../../schemas/results.ts';
 import { ClassifyTaskSchema } from '../../schemas/tasks.ts';
 import { Engine } from '../../engine/index.ts';
 import { prepareInput, runDocumentJob, spoolPath, type JobObserver } from '../../services/embedded/index.ts';
@@ -20,9 +26,27 @@ import type { RunningWorker } from '../../services/worker/runtime.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
 import { cliEntry } from '../helpers/paths.ts';
 import { quietLog } from '../pipeline/memory-ports.ts';
-import { clearPrefix, createTopics, deleteTopics, kafkaBrokers, redisUrl, TopicCollector, topicsFor, uniqueName } from '../integration/helpers/services.ts';
+import {
+  clearPrefix,
+  createTopics,
+  deleteTopics,
+  kafkaBrokers,
+  redisUrl,
+  TopicCollector,
+  topicsFor,
+  uniqueName,
+} from '../integration/helpers/services.ts';
 import { startTestWorker } from '../integration/helpers/worker.ts';
-import { cli, isolatedEnv, dyingOps, jobDirs, startCli, tempDir, waitForCheckpoint, type CliOptions } from './helpers.ts';
+import {
+  cli,
+  isolatedEnv,
+  dyingOps,
+  jobDirs,
+  startCli,
+  tempDir,
+  waitForCheckpoint,
+  type CliOptions,
+} from './helpers.ts';
 
 const home = tempDir('home');
 const ENV = isolatedEnv(home);
@@ -33,7 +57,9 @@ function documentText(parts: number): string {
   for (let h = 0; h < parts; h++) {
     out.push(`# Part ${h + 1}\n\n`);
     for (let p = 0; p < 3; p++) {
-      out.push(`${Array.from({ length: 3 }, (_, s) => `The river rose after ${(h * 7 + p * 3 + s) % 9 + 1} days of rain, and the town watched it.`).join(' ')}\n\n`);
+      out.push(
+        `${Array.from({ length: 3 }, (_, s) => `The river rose after ${((h * 7 + p * 3 + s) % 9) + 1} days of rain, and the town watched it.`).join(' ')}\n\n`,
+      );
     }
   }
   return out.join('');
@@ -55,14 +81,20 @@ const SUMMARIZE = ['summarize', DOC, ...model, '--chunk-tokens', '128', '--max-t
 
 /** JSON Lines: the section results, then the document's result. */
 function jsonLines(stdout: string): { sections: SectionResult[]; final: unknown } {
-  const lines = stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as unknown);
+  const lines = stdout
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as unknown);
   return { sections: lines.slice(0, -1).map((line) => SectionResultSchema.parse(line)), final: lines.at(-1) };
 }
 
 /** The sections cover the document in order, each ending within the slack of its mark at a break of its kind. */
 function assertCoverage(sections: SectionResult[], every: number, slack: number): void {
   const count = Math.floor((TOKENS - 1) / every) + 1;
-  assert.deepEqual(sections.map((s) => s.section), Array.from({ length: count }, (_, i) => i));
+  assert.deepEqual(
+    sections.map((s) => s.section),
+    Array.from({ length: count }, (_, i) => i),
+  );
   sections.forEach((s, i) => {
     assert.equal(s.sections, count);
     assert.equal(s.start, i === 0 ? 0 : sections[i - 1]!.end, `section ${i} starts where the one before ended`);
@@ -71,7 +103,10 @@ function assertCoverage(sections: SectionResult[], every: number, slack: number)
       assert.equal(s.boundary, 'end');
       return;
     }
-    assert.ok(Math.abs(s.end - (i + 1) * every) <= slack, `section ${i} ends at ${s.end}, within ${slack} of ${(i + 1) * every}`);
+    assert.ok(
+      Math.abs(s.end - (i + 1) * every) <= slack,
+      `section ${i} ends at ${s.end}, within ${slack} of ${(i + 1) * every}`,
+    );
     const before = DOC_TEXT.slice(0, s.end);
     const at = `section ${i} ends at ${s.end} (${s.boundary}): ${JSON.stringify(DOC_TEXT.slice(s.end - 8, s.end + 8))}`;
     if (s.boundary === 'heading') assert.ok(before.endsWith('\n') && DOC_TEXT[s.end] === '#', at);
@@ -88,42 +123,86 @@ test('summarize --sections prints each section with its token range, in order, t
   assert.equal(json.code, 0, json.stderr);
   const { sections, final } = jsonLines(json.stdout);
   assertCoverage(sections, 512, 64);
-  assert.ok(sections.some((s) => s.boundary !== 'exact' && s.boundary !== 'end'), 'natural breaks are found');
+  assert.ok(
+    sections.some((s) => s.boundary !== 'exact' && s.boundary !== 'end'),
+    'natural breaks are found',
+  );
   assert.ok(sections.every((s) => s.id === 'book.txt' && s.task === 'summarize' && s.template === '\n\nSummary:'));
   const result = SummarizeResultSchema.parse(final);
   assert.equal(result.tokens, TOKENS);
   assert.equal(result.stateSummary, undefined);
   assert.deepEqual(result.coverage && { ...result.coverage, reduce: undefined }, {
-    every: 512, slack: 64, boundaries: 'natural', sections: sections.length, final: 'sections', template: '\n\nSummary:', maxTokens: 8, reduce: undefined,
+    every: 512,
+    slack: 64,
+    boundaries: 'natural',
+    sections: sections.length,
+    final: 'sections',
+    template: '\n\nSummary:',
+    maxTokens: 8,
+    reduce: undefined,
   });
 
   const text = await run([...SUMMARIZE, '--checkpoint-dir', checkpoints, '--quiet']);
   assert.equal(text.code, 0, text.stderr);
-  const names: Record<string, string> = { heading: 'heading', 'blank-line': 'blank line', line: 'end of line', sentence: 'end of sentence', end: 'end of document' };
-  const blocks = sections.map((s) =>
-    `§${s.section + 1}/${s.sections} tokens ${s.start}–${s.end} (${names[s.boundary]})\n${s.task === 'summarize' ? s.summary.text.trim() : ''}\n\n`);
+  const names: Record<string, string> = {
+    heading: 'heading',
+    'blank-line': 'blank line',
+    line: 'end of line',
+    sentence: 'end of sentence',
+    end: 'end of document',
+  };
+  const blocks = sections.map(
+    (s) =>
+      `§${s.section + 1}/${s.sections} tokens ${s.start}–${s.end} (${names[s.boundary]})\n${s.task === 'summarize' ? s.summary.text.trim() : ''}\n\n`,
+  );
   assert.equal(text.stdout, `${blocks.join('')}${result.summary.text.trim()}\n`);
 });
 
-test('classify --sections --final both: a label per section, the aggregate and the final state\'s distribution', async () => {
-  const args = ['classify', DOC, ...model, '--labels', 'rivers,finance', '--chunk-tokens', '256', '--sections', '400',
-    '--section-boundaries', 'exact', '--final', 'both', '--checkpoint-dir', tempDir('ckpt')];
+test("classify --sections --final both: a label per section, the aggregate and the final state's distribution", async () => {
+  const args = [
+    'classify',
+    DOC,
+    ...model,
+    '--labels',
+    'rivers,finance',
+    '--chunk-tokens',
+    '256',
+    '--sections',
+    '400',
+    '--section-boundaries',
+    'exact',
+    '--final',
+    'both',
+    '--checkpoint-dir',
+    tempDir('ckpt'),
+  ];
   const json = await run([...args, '--json', '--quiet']);
   assert.equal(json.code, 0, json.stderr);
   const { sections, final } = jsonLines(json.stdout);
   assertCoverage(sections, 400, 0);
   assert.ok(sections.slice(0, -1).every((s) => s.boundary === 'exact'));
   const result = ClassifyResultSchema.parse(final);
-  assert.ok(result.stateClassification, 'final both: the final state\'s classification too');
+  assert.ok(result.stateClassification, "final both: the final state's classification too");
   assert.equal(result.coverage?.final, 'both');
   assert.equal(result.coverage?.boundaries, 'exact');
 
   const text = await run([...args, '--quiet']);
   assert.equal(text.code, 0, text.stderr);
   const first = sections[0]!;
-  const best = first.task === 'classify' ? first.classification.labels.find((l) => l.label === first.classification.best)! : undefined;
-  assert.ok(text.stdout.startsWith(`§1/${sections.length} tokens 0–400 (exact cut)\n${best!.label} ${(100 * best!.probability).toFixed(1)}%\n\n`), text.stdout);
-  assert.match(text.stdout, /\nfrom the sections:\nlabel +probability +log-prob\n[^]*\nfrom the final state:\nlabel +probability +log-prob\n[^]*best: \w+\n$/);
+  const best =
+    first.task === 'classify'
+      ? first.classification.labels.find((l) => l.label === first.classification.best)!
+      : undefined;
+  assert.ok(
+    text.stdout.startsWith(
+      `§1/${sections.length} tokens 0–400 (exact cut)\n${best!.label} ${(100 * best!.probability).toFixed(1)}%\n\n`,
+    ),
+    text.stdout,
+  );
+  assert.match(
+    text.stdout,
+    /\nfrom the sections:\nlabel +probability +log-prob\n[^]*\nfrom the final state:\nlabel +probability +log-prob\n[^]*best: \w+\n$/,
+  );
 });
 
 test('a run killed with SIGKILL after some sections, run again, prints exactly the uninterrupted output', async () => {
@@ -140,7 +219,10 @@ test('a run killed with SIGKILL after some sections, run again, prints exactly t
   const killed = await started.done;
   assert.equal(killed.signal, 'SIGKILL');
   const printed = killed.stdout.split('\n').filter((line) => line.length > 0);
-  assert.ok(printed.length >= 2 && printed.length < sectionCount, `killed after ${printed.length} of ${sectionCount} sections`);
+  assert.ok(
+    printed.length >= 2 && printed.length < sectionCount,
+    `killed after ${printed.length} of ${sectionCount} sections`,
+  );
   assert.ok(reference.stdout.startsWith(killed.stdout), 'what was printed before the kill is the start of the output');
 
   const resumed = await run([...args, '--checkpoint-dir', checkpoints]);
@@ -156,27 +238,34 @@ test('a job killed at any write prints the same sections and result when run aga
     const text = DOC_TEXT.slice(0, 300);
     const file = path.join(tempDir('input'), 'short.txt');
     writeFileSync(file, text);
-    const task = ClassifyTaskSchema.parse({ kind: 'classify', labels: ['rivers', 'finance'], sections: { every: 48, slack: 8 } });
+    const task = ClassifyTaskSchema.parse({
+      kind: 'classify',
+      labels: ['rivers', 'finance'],
+      sections: { every: 48, slack: 8 },
+    });
     const observer: JobObserver = { start() {}, progress() {} };
     const once = async (checkpointDir: string, ops?: ReturnType<typeof dyingOps>) => {
       const out: string[] = [];
-      await runDocumentJob({
-        engine,
-        settings: PipelineSettingsSchema.parse({ chunkTokens: 64 }),
-        checkpointDir,
-        input: await prepareInput(file, spoolPath(checkpointDir)),
-        id: 'short.txt',
-        weights: engine.model.info.weights,
-        device: engine.model.info.device,
-        stop: new AbortController().signal,
-        log: quietLog,
-        observer,
-        task,
-        onSection: async (json) => void out.push(json),
-        ...(ops ? { ops } : {}),
-      }, async (results) => {
-        for await (const json of results) out.push(json);
-      });
+      await runDocumentJob(
+        {
+          engine,
+          settings: PipelineSettingsSchema.parse({ chunkTokens: 64 }),
+          checkpointDir,
+          input: await prepareInput(file, spoolPath(checkpointDir)),
+          id: 'short.txt',
+          weights: engine.model.info.weights,
+          device: engine.model.info.device,
+          stop: new AbortController().signal,
+          log: quietLog,
+          observer,
+          task,
+          onSection: async (json) => void out.push(json),
+          ...(ops ? { ops } : {}),
+        },
+        async (results) => {
+          for await (const json of results) out.push(json);
+        },
+      );
       return out;
     };
     const reference = await once(tempDir('ckpt'));
@@ -212,14 +301,35 @@ test('bad section flags are refused with the flag and what it expects', async ()
     [['summarize', ...doc, '--sections', 'many'], /--sections must be a number, got "many"/],
     [['summarize', ...doc, '--sections', '100.5'], /--sections must be a whole number, got "100.5"/],
     [['summarize', ...doc, '--sections', '8'], /--sections: sections\.every is at least 16 tokens/],
-    [['summarize', ...doc, '--sections', '64', '--section-slack', '32'], /--section-slack: sections\.slack must be less than half of sections\.every \(64\): expected at most 31, got 32/],
-    [['summarize', ...doc, '--sections', '64', '--section-boundaries', 'paragraph'], /--section-boundaries: .*"natural".*"exact"/],
-    [['classify', ...doc, '--labels', 'a,b', '--sections', '64', '--final', 'middle'], /--final: .*"sections".*"state".*"both"/],
+    [
+      ['summarize', ...doc, '--sections', '64', '--section-slack', '32'],
+      /--section-slack: sections\.slack must be less than half of sections\.every \(64\): expected at most 31, got 32/,
+    ],
+    [
+      ['summarize', ...doc, '--sections', '64', '--section-boundaries', 'paragraph'],
+      /--section-boundaries: .*"natural".*"exact"/,
+    ],
+    [
+      ['classify', ...doc, '--labels', 'a,b', '--sections', '64', '--final', 'middle'],
+      /--final: .*"sections".*"state".*"both"/,
+    ],
     [['summarize', ...doc, '--final', 'both'], /--final needs --sections K/],
-    [['summarize', ...doc, '--sections', '64', '--reduce-fan-in', '1'], /--reduce-fan-in: sections\.reduce\.fanIn is at least 2/],
-    [['summarize', ...doc, '--sections', '64', '--section-template', ''], /--section-template: a template is not empty/],
-    [['classify', ...doc, '--labels', 'a,b', '--sections', '64', '--section-max-tokens', '5'], /unknown option '--section-max-tokens'/],
-    [['submit', '--task', 'classify', '--labels', 'a,b', '--file', DOC, '--sections', '64', '--reduce-fan-in', '4'], /--reduce-fan-in is for --task summarize/],
+    [
+      ['summarize', ...doc, '--sections', '64', '--reduce-fan-in', '1'],
+      /--reduce-fan-in: sections\.reduce\.fanIn is at least 2/,
+    ],
+    [
+      ['summarize', ...doc, '--sections', '64', '--section-template', ''],
+      /--section-template: a template is not empty/,
+    ],
+    [
+      ['classify', ...doc, '--labels', 'a,b', '--sections', '64', '--section-max-tokens', '5'],
+      /unknown option '--section-max-tokens'/,
+    ],
+    [
+      ['submit', '--task', 'classify', '--labels', 'a,b', '--file', DOC, '--sections', '64', '--reduce-fan-in', '4'],
+      /--reduce-fan-in is for --task summarize/,
+    ],
     [['submit', '--task', 'summarize', '--file', DOC, '--section-slack', '4'], /--section-slack needs --sections K/],
   ];
   const runs = await Promise.all(cases.map(([args]) => run(args)));
@@ -238,12 +348,15 @@ let brokers: string[] | undefined;
 let worker: RunningWorker | undefined;
 const collector = new TopicCollector();
 
-after(async () => {
-  await worker?.stop();
-  await collector.stop();
-  if (brokers) await deleteTopics(brokers, topics).catch(() => {});
-  await clearPrefix(prefix);
-}, { timeout: 60_000 });
+after(
+  async () => {
+    await worker?.stop();
+    await collector.stop();
+    if (brokers) await deleteTopics(brokers, topics).catch(() => {});
+    await clearPrefix(prefix);
+  },
+  { timeout: 60_000 },
+);
 
 async function rwkvstream(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -255,7 +368,9 @@ async function rwkvstream(...args: string[]): Promise<{ code: number; stdout: st
   }
 }
 
-test('result --sections prints a running document\'s sections so far, and with --wait all of them as they come', { timeout: 240_000 }, async () => {
+test("result --sections prints a running document's sections so far, and with --wait all of them as they come", {
+  timeout: 240_000,
+}, async () => {
   brokers = await kafkaBrokers();
   await createTopics(brokers, topics);
   await collector.start(brokers, [topics.results]);
@@ -264,8 +379,23 @@ test('result --sections prints a running document\'s sections so far, and with -
   const text = documentText(160);
   writeFileSync(file, text);
   const redisArgs = ['--redis', redisUrl, '--prefix', prefix];
-  const submitted = await rwkvstream('submit', '--kafka', brokers.join(','), '--topic-prefix', prefix, '--task', 'classify',
-    '--labels', 'rivers,finance', '--file', file, '--id', 'long-doc', '--sections', '512');
+  const submitted = await rwkvstream(
+    'submit',
+    '--kafka',
+    brokers.join(','),
+    '--topic-prefix',
+    prefix,
+    '--task',
+    'classify',
+    '--labels',
+    'rivers,finance',
+    '--file',
+    file,
+    '--id',
+    'long-doc',
+    '--sections',
+    '512',
+  );
   assert.equal(submitted.code, 0, submitted.stderr);
 
   // Once the first sections are stored, while the document is still being read.
@@ -283,24 +413,41 @@ test('result --sections prints a running document\'s sections so far, and with -
   const pending = await rwkvstream('result', 'long-doc', ...redisArgs);
   assert.equal(sofar.code, 0, sofar.stderr);
   assert.equal(pending.code, 3, 'the document was still running after the sections were read');
-  const early = sofar.stdout.trimEnd().split('\n').map((line) => SectionResultSchema.parse(JSON.parse(line)));
+  const early = sofar.stdout
+    .trimEnd()
+    .split('\n')
+    .map((line) => SectionResultSchema.parse(JSON.parse(line)));
   assert.ok(early.length >= 2);
-  assert.deepEqual(early.map((s) => s.section), early.map((_, i) => i));
+  assert.deepEqual(
+    early.map((s) => s.section),
+    early.map((_, i) => i),
+  );
 
   const all = await rwkvstream('result', 'long-doc', ...redisArgs, '--sections', '--json', '--wait', '180');
   assert.equal(all.code, 0, all.stderr);
   const lines = all.stdout.trimEnd().split('\n');
   const sections = lines.map((line) => SectionResultSchema.parse(JSON.parse(line)));
   const total = Math.floor((Buffer.byteLength(text) - 1) / 512) + 1;
-  assert.deepEqual(sections.map((s) => s.section), Array.from({ length: total }, (_, i) => i));
+  assert.deepEqual(
+    sections.map((s) => s.section),
+    Array.from({ length: total }, (_, i) => i),
+  );
   assert.ok(all.stdout.startsWith(sofar.stdout), 'the same sections, in the same order, as before');
   assert.equal(sections.at(-1)!.end, Buffer.byteLength(text));
 
   // The results topic carries the same section results (at least once: compare each section's bytes).
-  const published = await collector.waitFor(topics.results, (rs) => rs.some((r) => r.key === 'long-doc' && r.value.includes('"kind":"document"')));
-  const bySection = new Map(published.filter((r) => r.key === 'long-doc' && r.value.includes('"kind":"section"'))
-    .map((r) => [SectionResultSchema.parse(JSON.parse(r.value)).section, r.value]));
-  assert.deepEqual(lines, Array.from({ length: total }, (_, i) => bySection.get(i)));
+  const published = await collector.waitFor(topics.results, (rs) =>
+    rs.some((r) => r.key === 'long-doc' && r.value.includes('"kind":"document"')),
+  );
+  const bySection = new Map(
+    published
+      .filter((r) => r.key === 'long-doc' && r.value.includes('"kind":"section"'))
+      .map((r) => [SectionResultSchema.parse(JSON.parse(r.value)).section, r.value]),
+  );
+  assert.deepEqual(
+    lines,
+    Array.from({ length: total }, (_, i) => bySection.get(i)),
+  );
 
   const asText = await rwkvstream('result', 'long-doc', ...redisArgs, '--sections');
   assert.equal(asText.code, 0, asText.stderr);

@@ -23,7 +23,15 @@ import { failingOps, tempDir } from './helpers.ts';
 const KEY: StateKey = { kind: 'document', id: 'doc/1' };
 
 function write(n: number, extra: Partial<CheckpointWrite> = {}): CheckpointWrite {
-  return { blob: Buffer.alloc(1000 + n, n), chunk: n, tokens: 64 * n, cursor: 0, result: null, writer: 'test', ...extra };
+  return {
+    blob: Buffer.alloc(1000 + n, n),
+    chunk: n,
+    tokens: 64 * n,
+    cursor: 0,
+    result: null,
+    writer: 'test',
+    ...extra,
+  };
 }
 
 test('commits are fenced on the version they start from, and survive reopening the directory', async () => {
@@ -43,7 +51,11 @@ test('commits are fenced on the version they start from, and survive reopening t
   assert.equal(head.published, false);
   assert.deepEqual(await reopened.blob(KEY, head), Buffer.alloc(1002, 2));
   assert.equal(await reopened.blob(KEY, { ...head, version: 1 }), null, 'an older version is no longer readable');
-  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.state')), [head.ref], 'only the committed blob is kept');
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.endsWith('.state')),
+    [head.ref],
+    'only the committed blob is kept',
+  );
 
   await reopened.markPublished(KEY, 1);
   assert.equal((await reopened.head(KEY))!.published, false, 'marking an older version changes nothing');
@@ -64,14 +76,22 @@ test('a disk that fails at any step of a commit keeps the last good checkpoint, 
       const store = await FileStateStore.open(dir, ops);
       await store.commit(KEY, 0, write(1));
       failing = true;
-      await assert.rejects(store.commit(KEY, 1, write(2)), (err: Error & { code?: string }) => {
-        assert.equal(err.code, 'E_CHECKPOINT_WRITE');
-        assert.match(err.message, /no space left on the device \(ENOSPC\)/);
-        assert.match(err.message, new RegExp(`${target.replace('.', '\\.')}`), 'the error names the file');
-        return true;
-      }, `${step} of ${target}`);
+      await assert.rejects(
+        store.commit(KEY, 1, write(2)),
+        (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'E_CHECKPOINT_WRITE');
+          assert.match(err.message, /no space left on the device \(ENOSPC\)/);
+          assert.match(err.message, new RegExp(`${target.replace('.', '\\.')}`), 'the error names the file');
+          return true;
+        },
+        `${step} of ${target}`,
+      );
       assert.deepEqual(ops.failures.length > 0, true);
-      assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), [], 'no temporary file is left');
+      assert.deepEqual(
+        readdirSync(dir).filter((f) => f.includes('.tmp-')),
+        [],
+        'no temporary file is left',
+      );
 
       const after = await FileStateStore.open(dir);
       const head = (await after.head(KEY))!;
@@ -80,7 +100,11 @@ test('a disk that fails at any step of a commit keeps the last good checkpoint, 
 
       failing = false;
       const healed = await FileStateStore.open(dir, ops);
-      assert.deepEqual(await healed.commit(KEY, 1, write(2)), { ok: true, version: 2 }, 'once the disk has room, the job goes on');
+      assert.deepEqual(
+        await healed.commit(KEY, 1, write(2)),
+        { ok: true, version: 2 },
+        'once the disk has room, the job goes on',
+      );
     }
   }
 });
@@ -96,18 +120,36 @@ test('a damaged head or blob is refused with the file named; a blob nothing name
   blobBytes.writeUInt8(blobBytes.readUInt8(500) ^ 0xff, 500);
   writeFileSync(path.join(dir, blobFile), blobBytes);
   const flipped = await FileStateStore.open(dir);
-  await assert.rejects(flipped.blob(KEY, (await flipped.head(KEY))!), (err: Error & { code?: string }) =>
-    err.code === 'E_CHECKPOINT_CORRUPT' && err.message.includes(path.join(dir, blobFile)) && /checksum/.test(err.message));
+  await assert.rejects(
+    flipped.blob(KEY, (await flipped.head(KEY))!),
+    (err: Error & { code?: string }) =>
+      err.code === 'E_CHECKPOINT_CORRUPT' &&
+      err.message.includes(path.join(dir, blobFile)) &&
+      /checksum/.test(err.message),
+  );
 
   writeFileSync(path.join(dir, headFile), '{"format":1,"version":');
-  await assert.rejects((await FileStateStore.open(dir)).head(KEY), (err: Error & { code?: string }) =>
-    err.code === 'E_CHECKPOINT_CORRUPT' && err.message.includes(path.join(dir, headFile)) && /not valid JSON/.test(err.message));
+  await assert.rejects(
+    (await FileStateStore.open(dir)).head(KEY),
+    (err: Error & { code?: string }) =>
+      err.code === 'E_CHECKPOINT_CORRUPT' &&
+      err.message.includes(path.join(dir, headFile)) &&
+      /not valid JSON/.test(err.message),
+  );
   assert.ok(readdirSync(dir).includes(blobFile), 'the blob of a damaged head is kept');
 
   const other = tempDir('orphans');
   const s = await FileStateStore.open(other);
   await s.commit(KEY, 0, write(1));
-  writeFileSync(path.join(other, readdirSync(other).find((f) => f.endsWith('.state'))!.replace('.v1.', '.v2.')), 'left by a commit that died');
+  writeFileSync(
+    path.join(
+      other,
+      readdirSync(other)
+        .find((f) => f.endsWith('.state'))!
+        .replace('.v1.', '.v2.'),
+    ),
+    'left by a commit that died',
+  );
   await FileStateStore.open(other);
   assert.equal(readdirSync(other).filter((f) => f.endsWith('.state')).length, 1, 'the orphan blob is removed on open');
 });
@@ -139,7 +181,12 @@ test('token ids are written across segments, read back by any range, and freed w
   const again = await store.create({ ...rec, bytes: 1 });
   assert.equal(again.created, false, 'a document is created once');
 
-  for (const [start, end] of [[0, 64], [990, 1010], [1999, 2500], [0, 2500]] as const) {
+  for (const [start, end] of [
+    [0, 64],
+    [990, 1010],
+    [1999, 2500],
+    [0, 2500],
+  ] as const) {
     assert.deepEqual(await store.readTokens(rec, start, end), ids.subarray(start, end), `[${start}, ${end})`);
   }
   const reopened = await FileDocumentStore.open(dir, { maxDocumentBytes: 1 << 20 });
@@ -150,12 +197,18 @@ test('token ids are written across segments, read back by any range, and freed w
   await dead.append(ids.subarray(0, 10));
   await FileDocumentStore.open(dir, { maxDocumentBytes: 1 << 20 });
   assert.equal(readdirSync(dir).filter((f) => f.startsWith('tokens-doc-2')).length, 0);
-  assert.equal(readdirSync(dir).filter((f) => f.startsWith('tokens-doc-1')).length, 3, 'the planned document keeps its ids');
+  assert.equal(
+    readdirSync(dir).filter((f) => f.startsWith('tokens-doc-1')).length,
+    3,
+    'the planned document keeps its ids',
+  );
 
   const segment = readdirSync(dir).find((f) => f.startsWith('tokens-doc-1') && f.endsWith('-2.i32'))!;
   truncateSync(path.join(dir, segment), 100);
-  await assert.rejects(reopened.readTokens(rec, 2400, 2500), (err: Error & { code?: string }) =>
-    err.code === 'E_CHECKPOINT_CORRUPT' && err.message.includes(segment));
+  await assert.rejects(
+    reopened.readTokens(rec, 2400, 2500),
+    (err: Error & { code?: string }) => err.code === 'E_CHECKPOINT_CORRUPT' && err.message.includes(segment),
+  );
 
   await reopened.complete(rec, 'done');
   assert.equal((await (await FileDocumentStore.open(dir, { maxDocumentBytes: 1 << 20 })).get('doc-1'))!.status, 'done');
@@ -166,9 +219,17 @@ test('parts are assembled in any order, conflicts are refused, and the size limi
   const store = await FileDocumentStore.open(tempDir('parts'), { maxDocumentBytes: 10 });
   const task = SummarizeTaskSchema.parse({ kind: 'summarize' });
   assert.deepEqual(await store.putPart('d', 1, false, Buffer.from('bbb'), null), { status: 'pending' });
-  assert.equal((await store.putPart('d', 0, true, Buffer.from('a'), task)).status, 'rejected', 'a final part before a later one');
+  assert.equal(
+    (await store.putPart('d', 0, true, Buffer.from('a'), task)).status,
+    'rejected',
+    'a final part before a later one',
+  );
   assert.deepEqual(await store.putPart('d', 2, true, Buffer.from('cc'), task), { status: 'pending' });
-  assert.equal((await store.putPart('d', 3, false, Buffer.from('d'), null)).status, 'rejected', 'beyond the final part');
+  assert.equal(
+    (await store.putPart('d', 3, false, Buffer.from('d'), null)).status,
+    'rejected',
+    'beyond the final part',
+  );
   const tooBig = await store.putPart('d', 0, false, Buffer.from('123456'), null);
   assert.equal(tooBig.status === 'rejected' && tooBig.code, 'E_TOO_LARGE');
   assert.deepEqual(await store.putPart('d', 0, false, Buffer.from('aa'), null), { status: 'complete', count: 3, task });
@@ -176,31 +237,60 @@ test('parts are assembled in any order, conflicts are refused, and the size limi
   for await (const part of store.readParts('d', 3)) parts.push(part.toString());
   assert.deepEqual(parts, ['aa', 'bbb', 'cc']);
   await store.dropParts('d', 3);
-  await assert.rejects(async () => {
-    for await (const _ of store.readParts('d', 3)) void _;
-  }, { code: 'E_PART_MISSING' });
+  await assert.rejects(
+    async () => {
+      for await (const _ of store.readParts('d', 3)) void _;
+    },
+    { code: 'E_PART_MISSING' },
+  );
 });
 
 test('the event log numbers events in delivery order and counts those before the checkpoint cursor as taken in', async () => {
   const dir = tempDir('events');
   const states = await FileStateStore.open(dir);
-  const event = (offset: number) => ({ text: `line ${offset}`, topic: 'app.log', partition: 0, offset: String(offset), receivedAt: offset });
+  const event = (offset: number) => ({
+    text: `line ${offset}`,
+    topic: 'app.log',
+    partition: 0,
+    offset: String(offset),
+    receivedAt: offset,
+  });
   const log = new MemoryEventLog(states);
   for (const offset of [1, 2, 4, 5]) assert.equal((await log.append('s', event(offset))).appended, true);
   assert.equal((await log.append('s', event(2))).appended, false, 'a record delivered again');
-  assert.deepEqual((await log.read('s', 1, 2)).map((e) => [e.seq, e.offset]), [[2, '2'], [3, '4']]);
+  assert.deepEqual(
+    (await log.read('s', 1, 2)).map((e) => [e.seq, e.offset]),
+    [
+      [2, '2'],
+      [3, '4'],
+    ],
+  );
   assert.deepEqual(await log.backlog('s', 1), { count: 3, oldestAt: 2 });
   await log.trim('s', 3);
-  assert.deepEqual((await log.read('s', 0, 10)).map((e) => e.seq), [4]);
+  assert.deepEqual(
+    (await log.read('s', 0, 10)).map((e) => e.seq),
+    [4],
+  );
 
   // A resumed run: the checkpoint has read events 1..3 (and is at batch 1); the same lines arrive again.
-  await states.commit({ kind: 'stream', id: 's' }, 0, { blob: Buffer.alloc(8), chunk: 1, tokens: 30, cursor: 3, result: null, writer: 'test' });
+  await states.commit({ kind: 'stream', id: 's' }, 0, {
+    blob: Buffer.alloc(8),
+    chunk: 1,
+    tokens: 30,
+    cursor: 3,
+    result: null,
+    writer: 'test',
+  });
   const resumed = new MemoryEventLog(states);
   assert.deepEqual(await resumed.append('s', event(1)), { appended: false, pending: 0, batch: 1 });
   await resumed.append('s', event(2));
   await resumed.append('s', event(4));
   assert.deepEqual(await resumed.append('s', event(5)), { appended: true, pending: 1, batch: 1 });
-  assert.deepEqual((await resumed.read('s', 3, 10)).map((e) => [e.seq, e.offset]), [[4, '5']], 'event 4 has the number it had before');
+  assert.deepEqual(
+    (await resumed.read('s', 3, 10)).map((e) => [e.seq, e.offset]),
+    [[4, '5']],
+    'event 4 has the number it had before',
+  );
 });
 
 test('the queue runs jobs in order, ignores an id it holds or just ran, and holds delayed jobs until released', async () => {
@@ -211,7 +301,11 @@ test('the queue runs jobs in order, ignores an id it holds or just ran, and hold
   await queue.enqueue({ kind: 'chunk', doc: 'a', chunk: 1 });
   assert.deepEqual(queue.take(), { kind: 'chunk', doc: 'a', chunk: 0 });
   await queue.enqueue({ kind: 'chunk', doc: 'a', chunk: 0 });
-  assert.deepEqual(queue.take(), { kind: 'chunk', doc: 'a', chunk: 1 }, 'the delayed drain waits; the job that ran is not added again');
+  assert.deepEqual(
+    queue.take(),
+    { kind: 'chunk', doc: 'a', chunk: 1 },
+    'the delayed drain waits; the job that ran is not added again',
+  );
   assert.equal(queue.take(), null);
   await queue.expedite({ kind: 'drain', stream: 's', batch: 0 });
   assert.deepEqual(queue.take(), { kind: 'drain', stream: 's', batch: 0 });
@@ -256,7 +350,7 @@ function description(over: Partial<DocumentJob> = {}): DocumentJob {
   };
 }
 
-test('a job\'s key changes with anything its result depends on', () => {
+test("a job's key changes with anything its result depends on", () => {
   const base = jobKey(description());
   assert.equal(jobKey(description()), base);
   const variants: Partial<DocumentJob>[] = [
@@ -268,7 +362,17 @@ test('a job\'s key changes with anything its result depends on', () => {
     { tokenizer: { kind: 'world', fingerprint: '2222222222222222' } },
     { weights: 'bf16' },
     { device: 'cuda' },
-    { command: 'classify', task: { kind: 'classify', promptFormat: 'raw', labels: ['a', 'b'], template: '\n\nCategory:', labelPrefix: ' ', score: 'sum' } },
+    {
+      command: 'classify',
+      task: {
+        kind: 'classify',
+        promptFormat: 'raw',
+        labels: ['a', 'b'],
+        template: '\n\nCategory:',
+        labelPrefix: ' ',
+        score: 'sum',
+      },
+    },
   ];
   const keys = new Set(variants.map((v) => jobKey(description(v))));
   assert.equal(keys.size, variants.length);
@@ -282,18 +386,27 @@ test('a job directory is locked against a live process, taken over from a dead o
   await job.release();
 
   writeFileSync(lock, `${process.ppid} ${os.hostname()}\n`);
-  await assert.rejects(JobDir.open(root, description()), (err: Error & { code?: string }) =>
-    err.code === 'E_JOB_BUSY' && err.message.includes(`pid ${process.ppid}`));
+  await assert.rejects(
+    JobDir.open(root, description()),
+    (err: Error & { code?: string }) => err.code === 'E_JOB_BUSY' && err.message.includes(`pid ${process.ppid}`),
+  );
 
   const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
   writeFileSync(lock, `${gone} ${os.hostname()}\n`);
   const taken = await JobDir.open(root, description());
-  assert.equal(JSON.parse(readFileSync(lock, 'utf8')).pid, process.pid, 'the lock of a process that is gone is taken over');
+  assert.equal(
+    JSON.parse(readFileSync(lock, 'utf8')).pid,
+    process.pid,
+    'the lock of a process that is gone is taken over',
+  );
   await taken.release();
 
   writeFileSync(path.join(job.path, 'job.json'), JSON.stringify(description({ bytes: 5 })));
-  await assert.rejects(JobDir.open(root, description()), (err: Error & { code?: string }) =>
-    err.code === 'E_CHECKPOINT_CORRUPT' && err.message.includes(path.join(job.path, 'job.json')));
+  await assert.rejects(
+    JobDir.open(root, description()),
+    (err: Error & { code?: string }) =>
+      err.code === 'E_CHECKPOINT_CORRUPT' && err.message.includes(path.join(job.path, 'job.json')),
+  );
   const restarted = await JobDir.open(root, description(), { restart: true });
   assert.deepEqual(readdirSync(restarted.path).sort(), ['job.json', 'lock']);
   await restarted.remove();

@@ -19,11 +19,31 @@ const dir = tempDir('world');
 const modelFile = path.join(dir, 'world-L1.safetensors');
 const doc = path.join(dir, 'notes.txt');
 const log = path.join(dir, 'service.log');
-const TEXT = Array.from({ length: 24 }, (_, i) =>
-  `Note ${i}: Grüße aus Köln — the shipment left the harbour on day ${i}. 你好，世界。Привет! Weather: ${['rain', 'sun', 'fog'][i % 3]}.\n`).join('');
-const LOG_TEXT = Array.from({ length: 20 }, (_, i) => (i === 13 ? 'FATAL разрушение диска /dev/sda1 错误' : `INFO request ${i} served in ${20 + i}ms`)).join('\n');
-const ENV: NodeJS.ProcessEnv = { RWKVSTREAM_HOME: path.join(dir, 'home'), RWKVSTREAM_OFFLINE: '1', RWKVSTREAM_MODEL: '', RWKVSTREAM_VOCAB: '', RWKVSTREAM_CONFIG: '' };
-const common = () => ['--model', modelFile, '--vocab', worldVocab, '--checkpoint-dir', tempDir('ckpt'), '--json', '--quiet'];
+const TEXT = Array.from(
+  { length: 24 },
+  (_, i) =>
+    `Note ${i}: Grüße aus Köln — the shipment left the harbour on day ${i}. 你好，世界。Привет! Weather: ${['rain', 'sun', 'fog'][i % 3]}.\n`,
+).join('');
+const LOG_TEXT = Array.from({ length: 20 }, (_, i) =>
+  i === 13 ? 'FATAL разрушение диска /dev/sda1 错误' : `INFO request ${i} served in ${20 + i}ms`,
+).join('\n');
+const ENV: NodeJS.ProcessEnv = {
+  RWKVSTREAM_HOME: path.join(dir, 'home'),
+  RWKVSTREAM_OFFLINE: '1',
+  RWKVSTREAM_MODEL: '',
+  RWKVSTREAM_VOCAB: '',
+  RWKVSTREAM_CONFIG: '',
+};
+const common = () => [
+  '--model',
+  modelFile,
+  '--vocab',
+  worldVocab,
+  '--checkpoint-dir',
+  tempDir('ckpt'),
+  '--json',
+  '--quiet',
+];
 
 let worldTokens = 0;
 before(async () => {
@@ -50,20 +70,32 @@ test('summarize and classify read a World-tokenized document in chunks', async (
   assert.equal(classes.code, 0, classes.stderr);
   const c = ClassifyResultSchema.parse(JSON.parse(classes.stdout));
   assert.equal(c.model.fingerprint, s.model.fingerprint);
-  assert.deepEqual(c.classification.labels.map((l) => l.label), ['weather', 'shipping', 'greetings']);
+  assert.deepEqual(
+    c.classification.labels.map((l) => l.label),
+    ['weather', 'shipping', 'greetings'],
+  );
   assert.ok(c.classification.labels.every((l) => l.tokens >= 1 && l.probability > 0));
 });
 
 test('scan scores a log with the World vocabulary, non-ASCII lines included', async () => {
   const out = await cli(['scan', log, ...common(), '--batch-lines', '6'], { env: ENV });
   assert.equal(out.code, 0, out.stderr);
-  const batches = out.stdout.trim().split('\n').map((line) => AnomalyResultSchema.parse(JSON.parse(line)));
-  assert.deepEqual(batches.map((b) => b.events.length), [6, 6, 6, 2]);
+  const batches = out.stdout
+    .trim()
+    .split('\n')
+    .map((line) => AnomalyResultSchema.parse(JSON.parse(line)));
+  assert.deepEqual(
+    batches.map((b) => b.events.length),
+    [6, 6, 6, 2],
+  );
   const events = batches.flatMap((b) => b.events);
   assert.equal(batches[0]!.tokenizer.kind, 'world');
   const tokenizer = await Tokenizer.world(worldVocab);
   const lines = LOG_TEXT.split('\n');
-  assert.deepEqual(events.map((e) => e.tokens), await Promise.all(lines.map(async (line) => (await tokenizer.encode(line)).length)));
+  assert.deepEqual(
+    events.map((e) => e.tokens),
+    await Promise.all(lines.map(async (line) => (await tokenizer.encode(line)).length)),
+  );
 });
 
 test('a World-vocabulary job stopped between chunks resumes to the identical result', async () => {
@@ -71,21 +103,24 @@ test('a World-vocabulary job stopped between chunks resumes to the identical res
   const task = SummarizeTaskSchema.parse({ kind: 'summarize', maxTokens: 6 });
   const once = async (checkpointDir: string, stop: AbortSignal, observer: JobObserver) => {
     const results: string[] = [];
-    const end = await runDocumentJob({
-      engine,
-      task,
-      settings: PipelineSettingsSchema.parse({ chunkTokens: 32 }),
-      checkpointDir,
-      input: await prepareInput(doc, spoolPath(checkpointDir)),
-      id: 'notes.txt',
-      weights: engine.model.info.weights,
-      device: engine.model.info.device,
-      stop,
-      log: quietLog,
-      observer,
-    }, async (delivered) => {
-      for await (const json of delivered) results.push(json);
-    });
+    const end = await runDocumentJob(
+      {
+        engine,
+        task,
+        settings: PipelineSettingsSchema.parse({ chunkTokens: 32 }),
+        checkpointDir,
+        input: await prepareInput(doc, spoolPath(checkpointDir)),
+        id: 'notes.txt',
+        weights: engine.model.info.weights,
+        device: engine.model.info.device,
+        stop,
+        log: quietLog,
+        observer,
+      },
+      async (delivered) => {
+        for await (const json of delivered) results.push(json);
+      },
+    );
     return { end, results };
   };
   const idle: JobObserver = { start() {}, progress() {} };
@@ -97,7 +132,10 @@ test('a World-vocabulary job stopped between chunks resumes to the identical res
   const stopping: JobObserver = { start() {}, progress: () => void (++reports === 4 && controller.abort()) };
   assert.equal((await once(checkpointDir, controller.signal, stopping)).end.status, 'interrupted');
   const starts: boolean[] = [];
-  const resumed = await once(checkpointDir, new AbortController().signal, { start: (info) => void starts.push(info.resumed), progress() {} });
+  const resumed = await once(checkpointDir, new AbortController().signal, {
+    start: (info) => void starts.push(info.resumed),
+    progress() {},
+  });
   assert.deepEqual(starts, [true]);
   assert.deepEqual(resumed.results, reference.results);
   assert.equal(SummarizeResultSchema.parse(JSON.parse(resumed.results[0]!)).chunks, Math.ceil(worldTokens / 32));

@@ -24,7 +24,9 @@ const expected = JSON.parse(readFileSync(`${stem}.expected.json`, 'utf8')) as {
   logits_chunked: number[];
 };
 const stateBytes = readFileSync(`${stem}.expected.state.f32`);
-const wantState = new Float32Array(stateBytes.buffer.slice(stateBytes.byteOffset, stateBytes.byteOffset + stateBytes.byteLength));
+const wantState = new Float32Array(
+  stateBytes.buffer.slice(stateBytes.byteOffset, stateBytes.byteOffset + stateBytes.byteLength),
+);
 const TOL = 1e-4; // fp32 compute against the official package's fp32 compute
 
 const dir = mkdtempSync(path.join(tmpdir(), 'rwkvstream-deepembed-'));
@@ -40,21 +42,34 @@ test('info names the DeepEmbed variant', () => {
 test('rwkvstream inspect reports the variant with the RWKV-7 fields', async () => {
   const { stdout } = await promisify(execFile)(process.execPath, [cliEntry, 'inspect', `${stem}.pth`]);
   assert.deepEqual(JSON.parse(stdout), {
-    version: 'x070-7a', n_layer: 2, n_embd: 32, n_head: 2, head_size: 16, vocab_size: 64, ffn: 128,
-    ranks: { w: 8, a: 8, v: 4, g: 16 }, dtype: 'bf16',
+    version: 'x070-7a',
+    n_layer: 2,
+    n_embd: 32,
+    n_head: 2,
+    head_size: 16,
+    vocab_size: 64,
+    ffn: 128,
+    ranks: { w: 8, a: 8, v: 4, g: 16 },
+    dtype: 'bf16',
   });
 });
 
 test('sequence, one-token and chunked modes give the official logits and state', async () => {
   const seq = model.newState();
   const seqLogits = (await model.forward(expected.tokens, seq, 'last'))!;
-  assert.ok(maxAbsDiff(seqLogits, expected.logits) <= TOL, `sequence logits max |Δ| ${maxAbsDiff(seqLogits, expected.logits)}`);
+  assert.ok(
+    maxAbsDiff(seqLogits, expected.logits) <= TOL,
+    `sequence logits max |Δ| ${maxAbsDiff(seqLogits, expected.logits)}`,
+  );
   assert.ok(maxAbsDiff(seq.data, wantState) <= TOL, `sequence state max |Δ| ${maxAbsDiff(seq.data, wantState)}`);
 
   const one = model.newState();
   let last: Float32Array | null = null;
   for (const t of expected.tokens) last = await model.forward([t], one, 'last');
-  assert.ok(maxAbsDiff(last!, expected.logits_one_token) <= TOL, `one-token logits max |Δ| ${maxAbsDiff(last!, expected.logits_one_token)}`);
+  assert.ok(
+    maxAbsDiff(last!, expected.logits_one_token) <= TOL,
+    `one-token logits max |Δ| ${maxAbsDiff(last!, expected.logits_one_token)}`,
+  );
   assert.ok(maxAbsDiff(one.data, wantState) <= TOL);
 
   const chunked = model.newState();
@@ -64,7 +79,10 @@ test('sequence, one-token and chunked modes give the official logits and state',
     at += n;
   }
   assert.equal(at, expected.tokens.length);
-  assert.ok(maxAbsDiff(last!, expected.logits_chunked) <= TOL, `chunked logits max |Δ| ${maxAbsDiff(last!, expected.logits_chunked)}`);
+  assert.ok(
+    maxAbsDiff(last!, expected.logits_chunked) <= TOL,
+    `chunked logits max |Δ| ${maxAbsDiff(last!, expected.logits_chunked)}`,
+  );
   assert.ok(maxAbsDiff(chunked.data, wantState) <= TOL);
 });
 
@@ -80,7 +98,8 @@ test('a state blob names the variant and a plain x070 model of the same shape re
     const blob = model.stateToBuffer(state);
     assert.equal(readStateInfo(blob).version, 'x070-7a');
     assert.deepEqual(model.stateFromBuffer(blob).data, state.data);
-    const mismatch = (e: unknown) => e instanceof EngineError && e.code === 'E_STATE_MISMATCH' && /x070-7a/.test(e.message);
+    const mismatch = (e: unknown) =>
+      e instanceof EngineError && e.code === 'E_STATE_MISMATCH' && /x070-7a/.test(e.message);
     assert.throws(() => plain.stateFromBuffer(blob), mismatch);
     assert.throws(() => model.stateFromBuffer(plain.stateToBuffer(plain.newState())), mismatch);
   } finally {
@@ -115,6 +134,10 @@ test('RWKV-7b (DeepEmbed with attention) is refused with its version named', asy
   writeFileSync(file, Buffer.concat([len, json, Buffer.alloc(off)]));
   await assert.rejects(
     Model.load({ model: file }),
-    (e: unknown) => e instanceof EngineError && e.code === 'E_MODEL_VERSION' && /x070-7b/.test(e.message) && /RWKV-7b/.test(e.message),
+    (e: unknown) =>
+      e instanceof EngineError &&
+      e.code === 'E_MODEL_VERSION' &&
+      /x070-7b/.test(e.message) &&
+      /RWKV-7b/.test(e.message),
   );
 });

@@ -34,10 +34,26 @@ async function agrees(file: string): Promise<void> {
   const model = await Model.load({ model: file, threads: 1 });
   try {
     const loaded = model.info;
-    for (const key of ['version', 'format', 'fileDtype', 'nLayer', 'nEmbd', 'nHead', 'headSize', 'vocabSize', 'ffn', 'ranks', 'stateFloats', 'fingerprint'] as const) {
+    for (const key of [
+      'version',
+      'format',
+      'fileDtype',
+      'nLayer',
+      'nEmbd',
+      'nHead',
+      'headSize',
+      'vocabSize',
+      'ffn',
+      'ranks',
+      'stateFloats',
+      'fingerprint',
+    ] as const) {
       assert.deepEqual(inspected[key], loaded[key], `${path.basename(file)}: ${key}`);
     }
-    assert.ok(inspected.dtypes.includes(inspected.fileDtype), `${path.basename(file)}: dtypes ${inspected.dtypes.join(',')}`);
+    assert.ok(
+      inspected.dtypes.includes(inspected.fileDtype),
+      `${path.basename(file)}: dtypes ${inspected.dtypes.join(',')}`,
+    );
     assert.ok(inspected.parameters > 0 && inspected.tensors > 0);
   } finally {
     model.dispose();
@@ -52,7 +68,11 @@ test('inspect agrees with a full load on every fixture family', async () => {
 
 test('inspect agrees with a full load on safetensors files of RWKV-7 and the older versions', async () => {
   const x070 = path.join(dir, 'random-x070.safetensors');
-  await native().writeRandomModel(x070, { layers: 2, embd: 64, headSize: 32, vocab: 300, ffn: 256, rankW: 8, rankA: 8, rankV: 8, rankG: 8 }, 3);
+  await native().writeRandomModel(
+    x070,
+    { layers: 2, embd: 64, headSize: 32, vocab: 300, ffn: 256, rankW: 8, rankA: 8, rankV: 8, rankG: 8 },
+    3,
+  );
   await agrees(x070);
   const info = await inspectModel(x070);
   assert.equal(info.format, 'safetensors');
@@ -67,13 +87,14 @@ test('inspect agrees with a full load on safetensors files of RWKV-7 and the old
 });
 
 async function refusedLikeLoad(file: string, code: RegExp): Promise<void> {
-  const codeOf = async (p: Promise<unknown>): Promise<string> => p.then(
-    () => assert.fail(`${file} was not refused`),
-    (e: unknown) => {
-      assert.ok(e instanceof EngineError, String(e));
-      return e.code;
-    },
-  );
+  const codeOf = async (p: Promise<unknown>): Promise<string> =>
+    p.then(
+      () => assert.fail(`${file} was not refused`),
+      (e: unknown) => {
+        assert.ok(e instanceof EngineError, String(e));
+        return e.code;
+      },
+    );
   const byLoad = await codeOf(Model.load({ model: file, threads: 1 }));
   const byInspect = await codeOf(inspectModel(file));
   assert.match(byInspect, code, file);

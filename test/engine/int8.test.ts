@@ -24,12 +24,16 @@ function relativeError(got: Float32Array, want: Float32Array): number {
 }
 
 const argmax = (v: Float32Array) => v.reduce((best, x, i) => (x > v[best]! ? i : best), 0);
-const sameBits = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+const sameBits = (a: Float32Array, b: Float32Array) =>
+  Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 for (const ref of referenceCases()) {
   const file = ref.models[0]!;
   describe(`${ref.name} · ${file.split('/').pop()} · int8 weights`, async () => {
-    const [q, f32] = await Promise.all([Model.load({ model: file, weights: 'int8' }), Model.load({ model: file, weights: 'f32' })]);
+    const [q, f32] = await Promise.all([
+      Model.load({ model: file, weights: 'int8' }),
+      Model.load({ model: file, weights: 'f32' }),
+    ]);
     after(() => {
       q.dispose();
       f32.dispose();
@@ -70,7 +74,10 @@ for (const ref of referenceCases()) {
 
 test('a named GPU refuses int8 weights with E_DEVICE, with or without CUDA in the build', async () => {
   for (const device of ['cuda'] as const) {
-    const err = await Model.load({ model: tinyModel, weights: 'int8', device }).then(() => null, (e: unknown) => e);
+    const err = await Model.load({ model: tinyModel, weights: 'int8', device }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof EngineError, String(err));
     assert.equal(err.code, 'E_DEVICE');
     assert.match(err.message, /int8/);
@@ -79,8 +86,24 @@ test('a named GPU refuses int8 weights with E_DEVICE, with or without CUDA in th
 
 test('summarize with --weights int8, or RWKVSTREAM_WEIGHTS=int8, gives the same result every run', async () => {
   const env = isolatedEnv(tempDir('home'));
-  const text = Array.from({ length: 30 }, (_, i) => `Line ${i}: the tide came in at ${i % 5} o'clock and went out again.\n`).join('');
-  const args = ['summarize', '-', '--id', 'tide.txt', '--model', tinyModel, '--chunk-tokens', '64', '--max-tokens', '24', '--json', '--quiet'];
+  const text = Array.from(
+    { length: 30 },
+    (_, i) => `Line ${i}: the tide came in at ${i % 5} o'clock and went out again.\n`,
+  ).join('');
+  const args = [
+    'summarize',
+    '-',
+    '--id',
+    'tide.txt',
+    '--model',
+    tinyModel,
+    '--chunk-tokens',
+    '64',
+    '--max-tokens',
+    '24',
+    '--json',
+    '--quiet',
+  ];
   const runs = await Promise.all([
     cli([...args, '--weights', 'int8', '--checkpoint-dir', tempDir('ckpt')], { env, stdin: text }),
     cli([...args, '--weights', 'int8', '--checkpoint-dir', tempDir('ckpt')], { env, stdin: text }),

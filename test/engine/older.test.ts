@@ -32,7 +32,10 @@ const RANDOM = [
 
 for (const rc of RANDOM) {
   describe(`${rc.stem} (official rwkv package outputs)`, async () => {
-    const expected = JSON.parse(readFileSync(fixture('older', `${rc.stem}.expected.json`), 'utf8')) as { tokens: number[]; logits: number[] };
+    const expected = JSON.parse(readFileSync(fixture('older', `${rc.stem}.expected.json`), 'utf8')) as {
+      tokens: number[];
+      logits: number[];
+    };
     const wantState = readF32(fixture('older', `${rc.stem}.expected.state.f32`));
     const model = await Model.load({ model: fixture('older', `${rc.stem}.pth`), threads: 2 });
     after(() => model.dispose());
@@ -47,7 +50,10 @@ for (const rc of RANDOM) {
     test('sequence mode, one-token mode and chunks give the official logits and state', async () => {
       const seq = model.newState();
       const seqLogits = (await model.forward(expected.tokens, seq, 'last'))!;
-      assert.ok(maxAbsDiff(seqLogits, expected.logits) <= FIXTURE_TOL, `logits max |Δ| ${maxAbsDiff(seqLogits, expected.logits)}`);
+      assert.ok(
+        maxAbsDiff(seqLogits, expected.logits) <= FIXTURE_TOL,
+        `logits max |Δ| ${maxAbsDiff(seqLogits, expected.logits)}`,
+      );
       assert.ok(maxAbsDiff(seq.data, wantState) <= FIXTURE_TOL, `state max |Δ| ${maxAbsDiff(seq.data, wantState)}`);
 
       const one = model.newState();
@@ -55,10 +61,19 @@ for (const rc of RANDOM) {
       for (const t of expected.tokens) last = await model.forward([t], one, 'last');
       assert.ok(maxAbsDiff(last!, seqLogits) <= 1e-5);
       assert.ok(maxAbsDiff(one.data, seq.data) <= 1e-5);
-      assert.ok(maxAbsDiff(last!, expected.logits) <= FIXTURE_TOL, `one-token logits max |Δ| ${maxAbsDiff(last!, expected.logits)}`);
+      assert.ok(
+        maxAbsDiff(last!, expected.logits) <= FIXTURE_TOL,
+        `one-token logits max |Δ| ${maxAbsDiff(last!, expected.logits)}`,
+      );
 
       const chunked = model.newState();
-      for (const [a, b] of [[0, 5], [5, 22], [22, 23], [23, 64]] as const) last = await model.forward(expected.tokens.slice(a, b), chunked, 'last');
+      for (const [a, b] of [
+        [0, 5],
+        [5, 22],
+        [22, 23],
+        [23, 64],
+      ] as const)
+        last = await model.forward(expected.tokens.slice(a, b), chunked, 'last');
       assert.ok(maxAbsDiff(last!, seqLogits) <= 1e-5);
       assert.ok(maxAbsDiff(chunked.data, seq.data) <= 1e-5);
       assert.equal(chunked.tokens, 64);
@@ -78,7 +93,8 @@ test('the initial state is the official one of each version (v4: pp = -1e30)', a
   const v4 = await Model.load({ model: fixture('older', 'random-v4-L2-C128.pth') });
   const s = v4.newState().data;
   for (let l = 0; l < 2; l++)
-    for (let i = 0; i < 5 * 128; i++) assert.equal(s[l * 640 + i], Math.floor(i / 128) === 3 ? Math.fround(-1e30) : 0, `v4 state[${l * 640 + i}]`);
+    for (let i = 0; i < 5 * 128; i++)
+      assert.equal(s[l * 640 + i], Math.floor(i / 128) === 3 ? Math.fround(-1e30) : 0, `v4 state[${l * 640 + i}]`);
   v4.dispose();
   const v6 = await Model.load({ model: fixture('older', 'random-v6-L2-C128.pth') });
   assert.ok(v6.newState().data.every((x) => x === 0));
@@ -92,7 +108,11 @@ test('a state is never accepted by a model of another version', async () => {
     // Same dimensions and state size: only the version tells them apart.
     assert.equal(v6.info.stateFloats, v52.info.stateFloats);
     const blob = v6.stateToBuffer(v6.newState());
-    assert.throws(() => v52.stateFromBuffer(blob), (e: unknown) => e instanceof EngineError && e.code === 'E_STATE_MISMATCH' && /x060/.test(e.message) && /x052/.test(e.message));
+    assert.throws(
+      () => v52.stateFromBuffer(blob),
+      (e: unknown) =>
+        e instanceof EngineError && e.code === 'E_STATE_MISMATCH' && /x060/.test(e.message) && /x052/.test(e.message),
+    );
   } finally {
     v6.dispose();
     v52.dispose();
@@ -140,17 +160,24 @@ function writeSafetensors(file: string, tensors: Record<string, { shape: number[
 test('a state-tuning file starts a document from its state, transposed to [head][key][value]', async () => {
   const file = fixture('older', 'random-v6-L2-C128.pth');
   const model = await Model.load({ model: file });
-  const H = 2, N = 64, C = 128, perLayer = 2 * C + H * N * N;
+  const H = 2,
+    N = 64,
+    C = 128,
+    perLayer = 2 * C + H * N * N;
   const timeState = [0, 1].map((l) => Float32Array.from({ length: H * N * N }, (_, i) => Math.sin(i * 0.37 + l) * 0.8));
   const tuning = path.join(dir, 'tuned.safetensors');
-  writeSafetensors(tuning, Object.fromEntries(timeState.map((d, l) => [`blocks.${l}.att.time_state`, { shape: [H, N, N], data: d }])));
+  writeSafetensors(
+    tuning,
+    Object.fromEntries(timeState.map((d, l) => [`blocks.${l}.att.time_state`, { shape: [H, N, N], data: d }])),
+  );
 
   const tuned = await model.stateFromTuningFile(tuning);
   const byHand = new Float32Array(model.info.stateFloats);
   for (let l = 0; l < 2; l++)
     for (let h = 0; h < H; h++)
       for (let k = 0; k < N; k++)
-        for (let v = 0; v < N; v++) byHand[l * perLayer + C + (h * N + k) * N + v] = timeState[l]![(h * N + v) * N + k]!;
+        for (let v = 0; v < N; v++)
+          byHand[l * perLayer + C + (h * N + k) * N + v] = timeState[l]![(h * N + v) * N + k]!;
   assert.deepEqual(tuned.data, byHand, 'tuned state');
 
   const fromTuned = (await model.forward([7], tuned, 'last'))!;
@@ -169,6 +196,9 @@ test('a state-tuning file starts a document from its state, transposed to [head]
   engine.dispose();
 
   const v4 = await Model.load({ model: fixture('older', 'random-v4-L2-C128.pth') });
-  await assert.rejects(v4.stateFromTuningFile(tuning), (e: unknown) => e instanceof EngineError && e.code === 'E_STATE_MISMATCH');
+  await assert.rejects(
+    v4.stateFromTuningFile(tuning),
+    (e: unknown) => e instanceof EngineError && e.code === 'E_STATE_MISMATCH',
+  );
   v4.dispose();
 });

@@ -25,7 +25,11 @@ async function refused(promise: Promise<unknown>, code: string, pattern?: RegExp
 
 test('a file of tensors that are no RWKV model is refused naming what is missing', async () => {
   // A real torch-written checkpoint whose keys are a toy layout, not RWKV blocks.
-  const err = await refused(Model.load({ model: fixture('pth-container', '251016_rosa_1bit_run.pth') }), 'E_MODEL_VERSION', /blocks/);
+  const err = await refused(
+    Model.load({ model: fixture('pth-container', '251016_rosa_1bit_run.pth') }),
+    'E_MODEL_VERSION',
+    /blocks/,
+  );
   assert.equal(err.retriable, false);
 });
 
@@ -34,7 +38,10 @@ test('a truncated model file is refused', async () => {
   for (const cut of [10, 1000, Math.floor(bytes.length / 2), bytes.length - 10]) {
     const file = path.join(dir, `truncated-${cut}.pth`);
     writeFileSync(file, bytes.subarray(0, cut));
-    const err = await Model.load({ model: file }).then(() => null, (e: unknown) => e);
+    const err = await Model.load({ model: file }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof EngineError, `cut at ${cut}: ${String(err)}`);
     assert.match(err.code, /^E_MODEL_(TRUNCATED|FORMAT)$/, `cut at ${cut}: ${err.code}`);
   }
@@ -53,7 +60,10 @@ test('a missing file is refused with E_IO', async () => {
 test('a legacy (pre-zip) torch pickle is refused', async () => {
   const file = path.join(dir, 'legacy.pth');
   // torch's legacy format starts with a pickled magic number (protocol 2, LONG1 0x1950a86a20f9469cfc6c).
-  writeFileSync(file, Buffer.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]));
+  writeFileSync(
+    file,
+    Buffer.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]),
+  );
   await refused(Model.load({ model: file }), 'E_MODEL_LEGACY_PICKLE');
 });
 
@@ -62,7 +72,11 @@ test('the World tokenizer is refused for a byte-level model', async () => {
 });
 
 test('a World-vocabulary model without a tokenizer says how to supply one', async () => {
-  await refused(Engine.load({ model: fixture('rwkv7', 'synth-rwkv7-L3-D256-H4-fp32.pth') }), 'E_TOKENIZER_MISMATCH', /--vocab/);
+  await refused(
+    Engine.load({ model: fixture('rwkv7', 'synth-rwkv7-L3-D256-H4-fp32.pth') }),
+    'E_TOKENIZER_MISMATCH',
+    /--vocab/,
+  );
 });
 
 test('token ids outside the vocabulary are refused', async () => {

@@ -54,7 +54,9 @@ test('forward on a resident state is bit-identical to forward on a host state, c
   const resident = model.resident(start);
   try {
     const calls: [Int32Array, 'none' | 'last' | 'all'][] = [
-      [randomTokens(64, 2, vocab), 'all'], [randomTokens(1, 3, vocab), 'last'], [randomTokens(200, 4, vocab), 'none'],
+      [randomTokens(64, 2, vocab), 'all'],
+      [randomTokens(1, 3, vocab), 'last'],
+      [randomTokens(200, 4, vocab), 'none'],
       ...Array.from({ length: 8 }, (_, i): [Int32Array, 'last'] => [randomTokens(1, 10 + i, vocab), 'last']),
     ];
     for (const [i, [tokens, logits]] of calls.entries()) {
@@ -78,8 +80,12 @@ test('batched resident states give the batched host results', async () => {
   try {
     for (let round = 0; round < 3; round++) {
       const tokens = hosts.map((_, i) => randomTokens(round === 0 ? 20 + 7 * i : 1, 100 * round + i, vocab));
-      const expected = await model.forwardBatch(hosts.map((state, i) => ({ tokens: tokens[i]!, state, logits: 'last' as const })));
-      const got = await model.forwardResident(residents.map((state, i) => ({ tokens: tokens[i]!, state, logits: 'last' as const })));
+      const expected = await model.forwardBatch(
+        hosts.map((state, i) => ({ tokens: tokens[i]!, state, logits: 'last' as const })),
+      );
+      const got = await model.forwardResident(
+        residents.map((state, i) => ({ tokens: tokens[i]!, state, logits: 'last' as const })),
+      );
       got.forEach((g, i) => assertSameFloats(g, expected[i]!, `round ${round} stream ${i}`));
     }
     residents.forEach((r, i) => assertSameFloats(r.toState().data, hosts[i]!.data, `state ${i}`));
@@ -89,10 +95,16 @@ test('batched resident states give the batched host results', async () => {
 });
 
 test('write and read are exact; a released state is refused; its slot comes back with the initial state', async () => {
-  const state = new RnnState(Float32Array.from({ length: model.info.stateFloats }, (_, i) => Math.sin(i) * 1e-3), 5);
+  const state = new RnnState(
+    Float32Array.from({ length: model.info.stateFloats }, (_, i) => Math.sin(i) * 1e-3),
+    5,
+  );
   const resident = model.resident(state);
   assertSameFloats(resident.toState().data, state.data, 'read after acquire');
-  const other = new RnnState(state.data.map((v) => -v), 9);
+  const other = new RnnState(
+    state.data.map((v) => -v),
+    9,
+  );
   resident.write(other);
   assertSameFloats(resident.toState().data, other.data, 'read after write');
   assert.equal(resident.tokens, 9);
@@ -113,10 +125,22 @@ test('write and read are exact; a released state is refused; its slot comes back
     assert.throws(() => raw.readSlot(b + 1), throwsCode('E_SLOT'));
     assert.throws(() => raw.releaseSlot(-1), throwsCode('E_SLOT'));
     assert.throws(() => raw.writeSlot(b, new Float32Array(3)), throwsCode('E_ARGUMENT'));
-    await assert.rejects(raw.forwardSlots([{ tokens: Int32Array.of(1), slot: b, logits: 'none' }, { tokens: Int32Array.of(2), slot: b, logits: 'none' }]), throwsCode('E_SLOT'));
-    await assert.rejects(raw.forwardSlots([{ tokens: Int32Array.of(100_000), slot: b, logits: 'none' }]), throwsCode('E_TOKEN'));
+    await assert.rejects(
+      raw.forwardSlots([
+        { tokens: Int32Array.of(1), slot: b, logits: 'none' },
+        { tokens: Int32Array.of(2), slot: b, logits: 'none' },
+      ]),
+      throwsCode('E_SLOT'),
+    );
+    await assert.rejects(
+      raw.forwardSlots([{ tokens: Int32Array.of(100_000), slot: b, logits: 'none' }]),
+      throwsCode('E_TOKEN'),
+    );
     raw.releaseSlot(b);
-    await assert.rejects(raw.forwardSlots([{ tokens: Int32Array.of(1), slot: b, logits: 'none' }]), throwsCode('E_SLOT'));
+    await assert.rejects(
+      raw.forwardSlots([{ tokens: Int32Array.of(1), slot: b, logits: 'none' }]),
+      throwsCode('E_SLOT'),
+    );
   } finally {
     raw.dispose();
   }
@@ -126,8 +150,16 @@ test('a resident state of another model, the same state twice in a call, and a c
   const mine = model.resident(model.newState());
   try {
     await assert.rejects(other.forwardResident([{ tokens: [1], state: mine }]), rejectsWith('E_SLOT'));
-    await assert.rejects(model.forwardResident([{ tokens: [1], state: mine }, { tokens: [2], state: mine }]), rejectsWith('E_SLOT'));
-    const call = model.forwardResident([{ tokens: randomTokens(500, 5, model.info.vocabSize), state: mine, logits: 'none' }]);
+    await assert.rejects(
+      model.forwardResident([
+        { tokens: [1], state: mine },
+        { tokens: [2], state: mine },
+      ]),
+      rejectsWith('E_SLOT'),
+    );
+    const call = model.forwardResident([
+      { tokens: randomTokens(500, 5, model.info.vocabSize), state: mine, logits: 'none' },
+    ]);
     assert.throws(() => mine.toState(), rejectsWith('E_SLOT'));
     assert.throws(() => mine.release(), rejectsWith('E_SLOT'));
     await call;
@@ -157,11 +189,19 @@ test('summarize() on a resident state generates exactly what the host-state loop
   const engine = await Engine.load({ model: tinyModel, vocab: 'bytes', threads: 1 });
   try {
     const prompt = engine.model.newState();
-    await engine.model.forward(engine.tokenizer.encodeSync('The river rose overnight and the market moved uphill.'), prompt, 'none');
+    await engine.model.forward(
+      engine.tokenizer.encodeSync('The river rose overnight and the market moved uphill.'),
+      prompt,
+      'none',
+    );
     const viaHost = prompt.clone();
     const tokens = await hostGeneration(engine, viaHost, 24);
     const viaSlot = prompt.clone();
-    const out = await summarize(engine, viaSlot, SummarizeTaskSchema.parse({ kind: 'summarize', maxTokens: 24, stop: [] }));
+    const out = await summarize(
+      engine,
+      viaSlot,
+      SummarizeTaskSchema.parse({ kind: 'summarize', maxTokens: 24, stop: [] }),
+    );
     assert.equal(out.generatedTokens, tokens.length);
     assert.equal(out.text, engine.tokenizer.decodeBytes(tokens.filter((t) => t !== END_OF_TEXT)).toString('utf8'));
     assertSameFloats(viaSlot.data, viaHost.data, 'state after generation');

@@ -42,9 +42,15 @@ test('any flipped byte is caught by the checksum', async () => {
   for (const at of [0, 20, 100, 128, 5000, blob.length - 1]) {
     const bad = Buffer.from(blob);
     bad[at]! ^= 0x40;
-    assert.throws(() => engine.stateFromBuffer(bad), (e: unknown) => e instanceof EngineError && e.code === 'E_STATE');
+    assert.throws(
+      () => engine.stateFromBuffer(bad),
+      (e: unknown) => e instanceof EngineError && e.code === 'E_STATE',
+    );
   }
-  assert.throws(() => engine.stateFromBuffer(blob.subarray(0, blob.length - 4)), (e: unknown) => e instanceof EngineError && e.code === 'E_STATE');
+  assert.throws(
+    () => engine.stateFromBuffer(blob.subarray(0, blob.length - 4)),
+    (e: unknown) => e instanceof EngineError && e.code === 'E_STATE',
+  );
   assert.throws(() => engine.stateFromBuffer(Buffer.from('not a state')), /RWKVSTAT|header/);
 });
 
@@ -63,5 +69,8 @@ test('a state from another model is refused naming what differs', async () => {
 
 test('a state written without the tokenizer identity is refused by an engine bound to a tokenizer', async () => {
   const blob = engine.model.stateToBuffer(await advancedState());
-  assert.throws(() => engine.stateFromBuffer(blob), (e: unknown) => e instanceof EngineError && e.code === 'E_STATE_MISMATCH' && /tokenizer/.test(e.message));
+  assert.throws(
+    () => engine.stateFromBuffer(blob),
+    (e: unknown) => e instanceof EngineError && e.code === 'E_STATE_MISMATCH' && /tokenizer/.test(e.message),
+  );
 });

@@ -76,23 +76,46 @@ test('text round-trips, and every token decodes to its exact bytes', () => {
   // A token may hold part of a UTF-8 character: its bytes come back exactly.
   assert.equal(tokenizer.decodeBytes([19119]).toString('hex'), 'e8aa');
   assert.equal(tokenizer.decodeBytes([187]).toString(), '\n');
-  assert.throws(() => tokenizer.decodeBytes([50277]), (e: unknown) => e instanceof EngineError && e.code === 'E_TOKEN');
+  assert.throws(
+    () => tokenizer.decodeBytes([50277]),
+    (e: unknown) => e instanceof EngineError && e.code === 'E_TOKEN',
+  );
 });
 
 test('"20b" names the tokenizer in the models cache; offline without it, the error says how to give it', async () => {
   // The engine takes files only: the name is the models cache's to resolve.
-  await assert.rejects(Tokenizer.load('20b'), (e: unknown) => e instanceof EngineError && e.code === 'E_TOKENIZER' && /20B_tokenizer\.json/.test(e.message));
+  await assert.rejects(
+    Tokenizer.load('20b'),
+    (e: unknown) => e instanceof EngineError && e.code === 'E_TOKENIZER' && /20B_tokenizer\.json/.test(e.message),
+  );
 
   const empty = path.join(dir, 'empty-home');
-  await assert.rejects(resolveVocab({ vocab: '20b', home: empty, offline: true, hfEndpoint: 'https://huggingface.co', vocabUrl: 'https://example.invalid/v' }),
-    (e: unknown) => e instanceof ModelsError && e.code === 'E_VOCAB_NOT_FOUND' && /--vocab/.test(e.message) && /offline/.test(e.message));
+  await assert.rejects(
+    resolveVocab({
+      vocab: '20b',
+      home: empty,
+      offline: true,
+      hfEndpoint: 'https://huggingface.co',
+      vocabUrl: 'https://example.invalid/v',
+    }),
+    (e: unknown) =>
+      e instanceof ModelsError &&
+      e.code === 'E_VOCAB_NOT_FOUND' &&
+      /--vocab/.test(e.message) &&
+      /offline/.test(e.message),
+  );
 
   const home = path.join(dir, 'home');
   const vocabDir = path.join(home, 'vocab', NEOX_20B.name);
   mkdirSync(vocabDir, { recursive: true });
   copyFileSync(file, path.join(vocabDir, NEOX_20B.file));
   await writeCached(home, {
-    kind: 'vocab', name: NEOX_20B.name, file: NEOX_20B.file, url: NEOX_20B_URL, sha256: NEOX_20B.sha256, size: NEOX_20B.size,
+    kind: 'vocab',
+    name: NEOX_20B.name,
+    file: NEOX_20B.file,
+    url: NEOX_20B_URL,
+    sha256: NEOX_20B.sha256,
+    size: NEOX_20B.size,
     pulledAt: new Date().toISOString(),
   });
   const config = { home, offline: true, hfEndpoint: 'https://huggingface.co', vocabUrl: 'https://example.invalid/v' };
@@ -105,25 +128,37 @@ test('"20b" names the tokenizer in the models cache; offline without it, the err
   const model = path.join(dir, 'v4-50277.safetensors');
   writeRandomOlderModel(model, { version: 'v4', vocab: 50277, embd: 32, layers: 1 });
   assert.equal((await inspectModel(model)).vocabSize, 50277);
-  const options = await resolveEngineOptions({ ...config, model, weights: 'f32', threads: 1, device: 'cpu' },
-    { modelVocabSize: (await inspectModel(model)).vocabSize });
+  const options = await resolveEngineOptions(
+    { ...config, model, weights: 'f32', threads: 1, device: 'cpu' },
+    { modelVocabSize: (await inspectModel(model)).vocabSize },
+  );
   assert.equal(options.vocab.vocab, resolved.vocab);
   const engine = await Engine.load(options.options);
   try {
     assert.equal(engine.model.info.version, 'v4');
     assert.equal(engine.tokenizer.info.fingerprint, tokenizer.info.fingerprint);
-    const logits = await engine.model.forward(engine.tokenizer.encodeSync('Hello world'), engine.model.newState(), 'last');
+    const logits = await engine.model.forward(
+      engine.tokenizer.encodeSync('Hello world'),
+      engine.model.newState(),
+      'last',
+    );
     assert.equal(logits!.length, 50277);
     assert.ok(logits!.every(Number.isFinite));
   } finally {
     engine.dispose();
   }
   // The engine alone does not look for it: it says which tokenizer to give.
-  await assert.rejects(Engine.load({ model, threads: 1 }),
-    (e: unknown) => e instanceof EngineError && e.code === 'E_TOKENIZER_MISMATCH' && /20B_tokenizer\.json/.test(e.message));
+  await assert.rejects(
+    Engine.load({ model, threads: 1 }),
+    (e: unknown) =>
+      e instanceof EngineError && e.code === 'E_TOKENIZER_MISMATCH' && /20B_tokenizer\.json/.test(e.message),
+  );
 });
 
 test('a model whose vocabulary does not fit the 20B tokenizer is refused', async () => {
-  await assert.rejects(Engine.load({ model: fixture('older', 'random-v4-L2-C128.pth'), vocab: file }),
-    (e: unknown) => e instanceof EngineError && e.code === 'E_TOKENIZER_MISMATCH' && /50277/.test(e.message) && /512/.test(e.message));
+  await assert.rejects(
+    Engine.load({ model: fixture('older', 'random-v4-L2-C128.pth'), vocab: file }),
+    (e: unknown) =>
+      e instanceof EngineError && e.code === 'E_TOKENIZER_MISMATCH' && /50277/.test(e.message) && /512/.test(e.message),
+  );
 });

@@ -25,7 +25,9 @@ test('World tokenizer: every reference case encodes to the official ids and deco
 test('World tokenizer: random bytes round-trip exactly', async () => {
   const tokenizer = await Tokenizer.world(worldVocab);
   for (let i = 0; i < 50; i++) {
-    const bytes = Buffer.from(Array.from({ length: 1 + Math.floor(Math.random() * 300) }, () => Math.floor(Math.random() * 256)));
+    const bytes = Buffer.from(
+      Array.from({ length: 1 + Math.floor(Math.random() * 300) }, () => Math.floor(Math.random() * 256)),
+    );
     assert.deepEqual(tokenizer.decodeBytes(await tokenizer.encode(bytes)), bytes);
   }
 });
@@ -34,9 +36,15 @@ test('byte tokenizer: id = byte value', () => {
   const tokenizer = Tokenizer.bytes();
   assert.deepEqual(Array.from(tokenizer.encodeSync(Buffer.from([0, 34, 255]))), [0, 34, 255]);
   assert.equal(tokenizer.decode([104, 105]), 'hi');
-  assert.throws(() => tokenizer.decode([256]), (e: unknown) => e instanceof EngineError && e.code === 'E_TOKEN');
+  assert.throws(
+    () => tokenizer.decode([256]),
+    (e: unknown) => e instanceof EngineError && e.code === 'E_TOKEN',
+  );
 });
 
 test('a vocabulary file that does not exist is refused', async () => {
-  await assert.rejects(Tokenizer.world('/nonexistent/vocab.txt'), (e: unknown) => e instanceof EngineError && e.code === 'E_IO');
+  await assert.rejects(
+    Tokenizer.world('/nonexistent/vocab.txt'),
+    (e: unknown) => e instanceof EngineError && e.code === 'E_IO',
+  );
 });

@@ -61,14 +61,25 @@ export interface Verdict {
 
 /** Documents of a few paragraphs, half summarize and half classify. */
 export function mixedDocuments(count: number, paragraphs: number, idPrefix = 'doc'): FaultDocument[] {
-  const topics = ['the harbour', 'the orchard', 'the league final', 'the bond market', 'the observatory', 'the rail line'];
+  const topics = [
+    'the harbour',
+    'the orchard',
+    'the league final',
+    'the bond market',
+    'the observatory',
+    'the rail line',
+  ];
   return Array.from({ length: count }, (_, d) => {
-    const text = Array.from({ length: paragraphs }, (_, p) =>
-      `Report ${d}.${p}: ${topics[(d + p) % topics.length]} saw ${(d * 31 + p * 7) % 97} visitors; ` +
-      `the ${p % 2 === 0 ? 'morning' : 'evening'} shift noted ${(d + p) % 5} delays and a ${p % 3 === 0 ? 'calm' : 'busy'} day.\n`).join('');
-    const task: DocumentTaskInput = d % 2 === 0
-      ? { kind: 'summarize', maxTokens: 16 + (d % 3) * 8 }
-      : { kind: 'classify', labels: ['sports', 'finance', 'science', 'travel'].slice(0, 2 + (d % 3)) };
+    const text = Array.from(
+      { length: paragraphs },
+      (_, p) =>
+        `Report ${d}.${p}: ${topics[(d + p) % topics.length]} saw ${(d * 31 + p * 7) % 97} visitors; ` +
+        `the ${p % 2 === 0 ? 'morning' : 'evening'} shift noted ${(d + p) % 5} delays and a ${p % 3 === 0 ? 'calm' : 'busy'} day.\n`,
+    ).join('');
+    const task: DocumentTaskInput =
+      d % 2 === 0
+        ? { kind: 'summarize', maxTokens: 16 + (d % 3) * 8 }
+        : { kind: 'classify', labels: ['sports', 'finance', 'science', 'travel'].slice(0, 2 + (d % 3)) };
     return { id: `${idPrefix}-${d}`, text, task };
   });
 }
@@ -120,7 +131,14 @@ export class Cluster extends Deployment {
       acks: -1,
       messages: docs.map((doc) => ({
         key: doc.id,
-        value: JSON.stringify(DocumentMessageSchema.parse({ schema: DOCUMENT_SCHEMA_V1, id: doc.id, task: doc.task, body: { kind: 'text', text: doc.text } })),
+        value: JSON.stringify(
+          DocumentMessageSchema.parse({
+            schema: DOCUMENT_SCHEMA_V1,
+            id: doc.id,
+            task: doc.task,
+            body: { kind: 'text', text: doc.text },
+          }),
+        ),
       })),
     });
   }
@@ -130,7 +148,9 @@ export class Cluster extends Deployment {
   }
 
   deadLettersOf(id: string): string[] {
-    return (this.collector.records.get(this.topics.deadLetter) ?? []).filter((r) => r.value.includes(JSON.stringify(id))).map((r) => r.value);
+    return (this.collector.records.get(this.topics.deadLetter) ?? [])
+      .filter((r) => r.value.includes(JSON.stringify(id)))
+      .map((r) => r.value);
   }
 
   /** Documents with neither a result nor a dead letter yet. */
@@ -149,7 +169,9 @@ export class Cluster extends Deployment {
   }
 
   async audit(id: string): Promise<AuditEntry[]> {
-    return (await this.redis.lrange(this.keys.audit({ kind: 'document', id }), 0, -1)).map((e) => JSON.parse(e) as AuditEntry);
+    return (await this.redis.lrange(this.keys.audit({ kind: 'document', id }), 0, -1)).map(
+      (e) => JSON.parse(e) as AuditEntry,
+    );
   }
 
   /** Compares every document's outcome with its reference and its audit trail with one commit per chunk. */
@@ -173,7 +195,8 @@ export class Cluster extends Deployment {
     if (results.length === 0) return 'no result';
     const reference = await referenceResult({ ...doc, chunkTokens: this.#options.chunkTokens });
     const different = results.filter((r) => r !== reference);
-    if (different.length > 0) return `result differs from the reference: ${different[0]!.slice(0, 300)} vs ${reference.slice(0, 300)}`;
+    if (different.length > 0)
+      return `result differs from the reference: ${different[0]!.slice(0, 300)} vs ${reference.slice(0, 300)}`;
     verdict.duplicates += results.length - 1;
     const { chunks, tokens } = JSON.parse(reference) as { chunks: number; tokens: number };
     const trail = await this.audit(doc.id);
@@ -206,14 +229,25 @@ export class Cluster extends Deployment {
       this.redis.exists(`${base}:${jobId}:lock`),
     ]);
     const [takenBy, stalls, started, attempts, failedReason, finishedOn] = fields;
-    return { takenBy, stalls, started, attempts, failedReason, finishedOn, active: active !== null, waiting: wait !== null, markedStalled: stalled === 1, failed: failed !== null, locked: locked === 1 };
+    return {
+      takenBy,
+      stalls,
+      started,
+      attempts,
+      failedReason,
+      finishedOn,
+      active: active !== null,
+      waiting: wait !== null,
+      markedStalled: stalled === 1,
+      failed: failed !== null,
+      locked: locked === 1,
+    };
   }
 
   /** Log lines of every worker started whose message is `msg`. */
   logged(msg: string): Record<string, unknown>[] {
     return this.processes.flatMap((w) => w.logs.filter((entry) => entry.msg === msg));
   }
-
 }
 
 /** A counter's value on a worker's /metrics (0 when the counter has not been created yet). */

@@ -5,7 +5,10 @@ import { ScenarioRedis } from './scenarios/redis-restart.ts';
 
 const [port, tmp] = process.argv.slice(2);
 stopStartedOnSignals();
-const redis = new ScenarioRedis({ quick: true, brokers: async () => [], redisUrl: '', tmp: tmp!, log: () => {} }, Number(port));
+const redis = new ScenarioRedis(
+  { quick: true, brokers: async () => [], redisUrl: '', tmp: tmp!, log: () => {} },
+  Number(port),
+);
 await redis.start();
 process.stdout.write('up\n');
 setInterval(() => {}, 1 << 30);

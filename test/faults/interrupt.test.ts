@@ -33,7 +33,11 @@ test('SIGTERM to a run stops the scenario Redis it started, then exits 143', { t
   const port = await freePort();
   let pid: number | null = null;
   try {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test', 'faults', 'interrupt-probe.ts'), String(port), tmp], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(repoRoot, 'test', 'faults', 'interrupt-probe.ts'), String(port), tmp],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -31,7 +31,10 @@ export async function runInterruptSteps(log: (message: string) => void): Promise
 /** SIGINT and SIGTERM stop what the run started, then end the process with 130 or 143. */
 export function stopStartedOnSignals(log: (message: string) => void = (m) => process.stderr.write(`${m}\n`)): void {
   let stopping = false;
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     process.on(signal, () => {
       if (stopping) return;
       stopping = true;

@@ -40,13 +40,24 @@ function mutate(base: string, edits: FileEdits): Buffer {
   let bytes = Buffer.from(original);
   for (const [at, value] of edits.set ?? []) if (at < bytes.length) bytes[at] = value;
   if (edits.zero) bytes.fill(0, edits.zero[0], Math.min(bytes.length, edits.zero[0] + edits.zero[1]));
-  if (edits.copy) bytes.set(original.subarray(edits.copy[0], edits.copy[0] + edits.copy[1]).subarray(0, Math.max(0, bytes.length - edits.copy[2])), edits.copy[2]);
+  if (edits.copy)
+    bytes.set(
+      original
+        .subarray(edits.copy[0], edits.copy[0] + edits.copy[1])
+        .subarray(0, Math.max(0, bytes.length - edits.copy[2])),
+      edits.copy[2],
+    );
   if (edits.truncate !== undefined) bytes = bytes.subarray(0, edits.truncate);
   return bytes;
 }
 
 function engineOptions(c: { model: string; vocab?: string; initialState?: string }) {
-  return { model: c.model, threads: 1, ...(c.vocab ? { vocab: c.vocab } : {}), ...(c.initialState ? { initialState: c.initialState } : {}) };
+  return {
+    model: c.model,
+    threads: 1,
+    ...(c.vocab ? { vocab: c.vocab } : {}),
+    ...(c.initialState ? { initialState: c.initialState } : {}),
+  };
 }
 
 async function runCase(c: ProbeCase): Promise<string> {
@@ -107,9 +118,10 @@ for (const [i, c] of cases.entries()) {
     line = { ok: true, detail: await runCase(c) };
   } catch (err) {
     // Only the engine's coded errors count as refusals; anything else is reported as uncoded.
-    line = err instanceof EngineError
-      ? { ok: false, code: err.code, message: err.message }
-      : { ok: false, uncoded: true, message: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+    line =
+      err instanceof EngineError
+        ? { ok: false, code: err.code, message: err.message }
+        : { ok: false, uncoded: true, message: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
   }
   out({ case: i, ...line, ms: Math.round(performance.now() - started), maxRssKiB: process.resourceUsage().maxRSS });
 }

@@ -32,10 +32,18 @@ interface ProbeLine {
 }
 
 /** Runs cases[from..] in one child until it finishes, crashes or hangs; records outcomes; returns where it stopped. */
-function runChild(cases: object[], from: number, outcomes: ProbeOutcome[], file: string, timeoutMs: number): Promise<number> {
+function runChild(
+  cases: object[],
+  from: number,
+  outcomes: ProbeOutcome[],
+  file: string,
+  timeoutMs: number,
+): Promise<number> {
   writeFileSync(file, JSON.stringify(cases.slice(from)));
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', probeScript, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', probeScript, file], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
     let current = -1;
@@ -75,13 +83,19 @@ function runChild(cases: object[], from: number, outcomes: ProbeOutcome[], file:
       if (current >= 0) {
         outcomes[current] = hung
           ? { status: 'hang', message: `no answer in ${timeoutMs} ms` }
-          : { status: 'crash', message: `the process exited with ${signal ?? code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}` };
+          : {
+              status: 'crash',
+              message: `the process exited with ${signal ?? code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
+            };
         return resolve(current + 1);
       }
       const done = outcomes.length;
       if (code !== 0 && done < cases.length) {
         // It died between cases (or before the first): the next case is blamed, so the run always moves on.
-        outcomes[done] = { status: hung ? 'hang' : 'crash', message: `the process exited with ${signal ?? code}: ${stderr.trim().slice(-300)}` };
+        outcomes[done] = {
+          status: hung ? 'hang' : 'crash',
+          message: `the process exited with ${signal ?? code}: ${stderr.trim().slice(-300)}`,
+        };
         return resolve(done + 1);
       }
       resolve(done);

@@ -10,5 +10,9 @@ test('fault suite, CI subset: nothing lost, every bad input refused with a reaso
   const table = formatTable(rows);
   process.stdout.write(`${table}\n`);
   assert.ok(rows.length > 0, 'the subset ran no scenario');
-  assert.deepEqual(rows.filter((r) => !passed(r)).map((r) => `${r.name}: ${r.note}`), [], table);
+  assert.deepEqual(
+    rows.filter((r) => !passed(r)).map((r) => `${r.name}: ${r.note}`),
+    [],
+    table,
+  );
 });

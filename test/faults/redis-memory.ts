@@ -32,7 +32,11 @@ export async function sampleMemory(redis: RedisClient, prefix: string): Promise<
 }
 
 /** Samples every `intervalMs` until `stop`; keeps the first sample and the peaks. */
-export function watchMemory(redis: RedisClient, prefix: string, intervalMs = 1000): { stop(): Promise<{ first: MemorySample; peak: MemorySample }> } {
+export function watchMemory(
+  redis: RedisClient,
+  prefix: string,
+  intervalMs = 1000,
+): { stop(): Promise<{ first: MemorySample; peak: MemorySample }> } {
   let first: MemorySample | null = null;
   const peak: MemorySample = { usedBytes: 0, prefixBytes: 0, prefixKeys: 0 };
   let running = true;

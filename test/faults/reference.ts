@@ -39,7 +39,9 @@ function loadEngine(): Promise<Engine> {
 
 function cacheKey(doc: ReferenceDocument): string {
   const task = DocumentTaskSchema.parse(doc.task);
-  return createHash('sha256').update(JSON.stringify([doc.id, doc.text, task, doc.chunkTokens])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify([doc.id, doc.text, task, doc.chunkTokens]))
+    .digest('hex');
 }
 
 async function compute(doc: ReferenceDocument): Promise<string> {

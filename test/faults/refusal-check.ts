@@ -31,7 +31,10 @@ export interface BadRecord {
 }
 
 /** A producer of raw bytes (the cluster's own one only sends valid documents). */
-export async function rawProducer(brokers: string[]): Promise<{ send(topic: string, key: string | null, value: Buffer | string | null): Promise<SentRecord>; close(): Promise<void> }> {
+export async function rawProducer(brokers: string[]): Promise<{
+  send(topic: string, key: string | null, value: Buffer | string | null): Promise<SentRecord>;
+  close(): Promise<void>;
+}> {
   const producer = kafkaClient(brokers).producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
   await producer.connect();
   return {
@@ -45,13 +48,17 @@ export async function rawProducer(brokers: string[]): Promise<{ send(topic: stri
 }
 
 export function deadLetters(cluster: Cluster): DeadLetter[] {
-  return (cluster.collector.records.get(cluster.topics.deadLetter) ?? []).map((r) => DeadLetterSchema.parse(JSON.parse(r.value)));
+  return (cluster.collector.records.get(cluster.topics.deadLetter) ?? []).map((r) =>
+    DeadLetterSchema.parse(JSON.parse(r.value)),
+  );
 }
 
 /** The letter that refers to a sent record (by its source) or to a document (by its subject). */
 export function letterFor(letters: DeadLetter[], bad: BadRecord, sent: SentRecord): DeadLetter | undefined {
   if (bad.subject !== undefined) return letters.find((l) => l.subject?.id === bad.subject);
-  return letters.find((l) => l.source?.topic === sent.topic && l.source.partition === sent.partition && l.source.offset === sent.offset);
+  return letters.find(
+    (l) => l.source?.topic === sent.topic && l.source.partition === sent.partition && l.source.offset === sent.offset,
+  );
 }
 
 /** What is wrong with a refusal as observed (null: refused as it must be). */
@@ -63,7 +70,11 @@ export function refusalProblem(letter: DeadLetter | undefined, bad: BadRecord, s
   if (bad.stage === 'ingest') {
     const keyBase64 = sent.key === null ? null : Buffer.from(sent.key).toString('base64');
     if (letter.source?.keyBase64 !== keyBase64) return 'the letter does not carry the record key';
-    if (sent.value === null ? letter.original !== null : !letter.original || !Buffer.from(letter.original.base64, 'base64').equals(sent.value)) {
+    if (
+      sent.value === null
+        ? letter.original !== null
+        : !letter.original || !Buffer.from(letter.original.base64, 'base64').equals(sent.value)
+    ) {
       return 'the letter does not carry the original bytes';
     }
   }
@@ -71,12 +82,18 @@ export function refusalProblem(letter: DeadLetter | undefined, bad: BadRecord, s
 }
 
 /** Waits until every bad record has a letter (or the time runs out); returns the problems per record. */
-export async function awaitRefusals(cluster: Cluster, bad: BadRecord[], sent: SentRecord[], timeoutMs: number): Promise<(string | null)[]> {
+export async function awaitRefusals(
+  cluster: Cluster,
+  bad: BadRecord[],
+  sent: SentRecord[],
+  timeoutMs: number,
+): Promise<(string | null)[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const letters = deadLetters(cluster);
     const found = bad.map((b, i) => letterFor(letters, b, sent[i]!));
-    if (found.every((l) => l !== undefined) || Date.now() > deadline) return bad.map((b, i) => refusalProblem(found[i], b, sent[i]!));
+    if (found.every((l) => l !== undefined) || Date.now() > deadline)
+      return bad.map((b, i) => refusalProblem(found[i], b, sent[i]!));
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }

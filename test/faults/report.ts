@@ -27,7 +27,15 @@ export function passed(row: Row): boolean {
 /** The row of a scenario that threw instead of reporting: everything it meant to try counts as lost. */
 export function crashedRow(category: Category, name: string, err: unknown): Row {
   const message = err instanceof Error ? err.message : String(err);
-  return { category, name, tries: 1, identical: 0, refused: 0, lost: 1, note: `crashed: ${message.split('\n')[0]!.slice(0, 200)}` };
+  return {
+    category,
+    name,
+    tries: 1,
+    identical: 0,
+    refused: 0,
+    lost: 1,
+    note: `crashed: ${message.split('\n')[0]!.slice(0, 200)}`,
+  };
 }
 
 export function formatTable(rows: Row[]): string {

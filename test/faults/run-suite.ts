@@ -18,7 +18,8 @@ export interface SuiteOptions {
 export function selectScenarios(options: SuiteOptions): Scenario[] {
   if (options.only && options.only.length > 0) {
     const unknown = options.only.filter((name) => !scenarios.some((s) => s.name === name));
-    if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${scenarios.map((s) => s.name).join(', ')}`);
+    if (unknown.length > 0)
+      throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${scenarios.map((s) => s.name).join(', ')}`);
     return scenarios.filter((s) => options.only!.includes(s.name));
   }
   return options.quick ? scenarios.filter((s) => s.quick) : scenarios;
@@ -29,7 +30,13 @@ export async function runSuite(options: SuiteOptions): Promise<Row[]> {
   const rows: Row[] = [];
   for (const scenario of selectScenarios(options)) {
     const tmp = mkdtempSync(path.join(tmpdir(), `rwkvstream-faults-${scenario.name}-`));
-    const ctx: SuiteContext = { quick: options.quick, brokers: kafkaBrokers, redisUrl, tmp, log: (m) => log(`[${scenario.name}] ${m}`) };
+    const ctx: SuiteContext = {
+      quick: options.quick,
+      brokers: kafkaBrokers,
+      redisUrl,
+      tmp,
+      log: (m) => log(`[${scenario.name}] ${m}`),
+    };
     const started = performance.now();
     log(`[${scenario.name}] running`);
     const before = rows.length;

@@ -18,9 +18,14 @@ const { values } = parseArgs({
 // A run cut off (a timeout's SIGTERM, Ctrl-C) stops the Redis, brokers and workers its scenarios started.
 stopStartedOnSignals();
 
-const rows = await runSuite({ quick: values.quick, ...(values.only ? { only: values.only.split(',').map((s) => s.trim()) } : {}) });
+const rows = await runSuite({
+  quick: values.quick,
+  ...(values.only ? { only: values.only.split(',').map((s) => s.trim()) } : {}),
+});
 process.stdout.write(`${formatTable(rows)}\n`);
 if (values.json) writeFileSync(values.json, `${JSON.stringify(rows, null, 2)}\n`);
 const failed = rows.filter((r) => !passed(r));
-process.stdout.write(failed.length === 0 ? `all ${rows.length} rows passed\n` : `${failed.length} of ${rows.length} rows FAILED\n`);
+process.stdout.write(
+  failed.length === 0 ? `all ${rows.length} rows passed\n` : `${failed.length} of ${rows.length} rows FAILED\n`,
+);
 process.exit(failed.length === 0 ? 0 : 1);

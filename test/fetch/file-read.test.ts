@@ -108,16 +108,25 @@ test('a FIFO, a socket and a device are refused, without waiting for a writer', 
   } catch (e) {
     devError = e;
   }
-  assert.ok(devError instanceof PipelineError && devError.code === 'E_REF_FORBIDDEN' && /a device/.test(devError.message), String(devError));
+  assert.ok(
+    devError instanceof PipelineError && devError.code === 'E_REF_FORBIDDEN' && /a device/.test(devError.message),
+    String(devError),
+  );
 });
 
-test('a symlink swapped between inside and outside while being read never yields the outside file', { timeout: 120_000 }, async () => {
+test('a symlink swapped between inside and outside while being read never yields the outside file', {
+  timeout: 120_000,
+}, async () => {
   const link = path.join(root, 'swapped');
   const inside = path.join(root, 'doc.txt');
   const outside = path.join(elsewhere, 'secret.txt');
   symlinkSync(inside, link);
   // Another process flips the link as fast as it can (rename over it: the name always exists).
-  const swapper = spawn(process.execPath, ['-e', `
+  const swapper = spawn(
+    process.execPath,
+    [
+      '-e',
+      `
     const fs = require('node:fs');
     const [link, a, b] = process.argv.slice(1);
     for (let i = 0; ; i++) {
@@ -126,7 +135,13 @@ test('a symlink swapped between inside and outside while being read never yields
       fs.symlinkSync(i % 2 ? a : b, tmp);
       fs.renameSync(tmp, link);
     }
-  `, link, inside, outside], { stdio: 'ignore' });
+  `,
+      link,
+      inside,
+      outside,
+    ],
+    { stdio: 'ignore' },
+  );
   try {
     const seen = { inside: 0, refused: 0 };
     for (let i = 0; i < 400; i++) {

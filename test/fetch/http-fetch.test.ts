@@ -77,7 +77,12 @@ after(() => {
 });
 
 function reader(fetch: FetchSettingsInput, lookup?: Lookup): UrlBodyReader {
-  return new UrlBodyReader({ fileRoots: [], timeoutMs: 10_000, fetch: FetchSettingsSchema.parse(fetch), ...(lookup ? { lookup } : {}) });
+  return new UrlBodyReader({
+    fileRoots: [],
+    timeoutMs: 10_000,
+    fetch: FetchSettingsSchema.parse(fetch),
+    ...(lookup ? { lookup } : {}),
+  });
 }
 
 async function read(r: UrlBodyReader, url: string): Promise<{ body: string } | { error: PipelineError }> {
@@ -98,11 +103,13 @@ async function refused(r: UrlBodyReader, url: string, code = 'E_REF_FORBIDDEN'):
   return outcome.error;
 }
 
-const names = (map: Record<string, string[]>): Lookup => async (host) => {
-  const addresses = map[host];
-  if (!addresses) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
-  return addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
-};
+const names =
+  (map: Record<string, string[]>): Lookup =>
+  async (host) => {
+    const addresses = map[host];
+    if (!addresses) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+    return addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+  };
 
 test('no allow list: every http(s) reference is refused, and nothing is connected to', async () => {
   const before = main.requests.length;
@@ -137,7 +144,14 @@ test('DNS pointing an allowed name inward (private, link-local metadata, unique-
     'mixed.example': ['93.184.215.14', '127.0.0.1'],
     'loop.example': ['127.0.0.1'],
   });
-  const hosts = ['private.example', 'metadata.example', 'ula.example', 'mapped.example', 'mixed.example', 'loop.example'];
+  const hosts = [
+    'private.example',
+    'metadata.example',
+    'ula.example',
+    'mapped.example',
+    'mixed.example',
+    'loop.example',
+  ];
   const r = reader({ allow: hosts.map((h) => `${h}:${main.port}`) }, lookup);
   const before = main.requests.length;
   const messages = new Set<string>();
@@ -168,11 +182,17 @@ test('redirects are checked at every hop: to a port, a name or an address not al
   assert.deepEqual(await read(r, hop(`http://127.0.0.1:${main.port}/doc.txt`)), { body: TEXT });
   // A loop ends at the redirect limit.
   const loop = reader({ allow: [`127.0.0.1:${main.port}`], maxRedirects: 3 });
-  const err = await refused(loop, `http://127.0.0.1:${main.port}/redirect?to=${encodeURIComponent('/redirect?to=%2Fredirect%3Fto%3D%252Fredirect%253Fto%253D%25252Fredirect%25253Fto%25253D%2525252Fdoc.txt')}`, 'E_REF_STATUS');
+  const err = await refused(
+    loop,
+    `http://127.0.0.1:${main.port}/redirect?to=${encodeURIComponent('/redirect?to=%2Fredirect%3Fto%3D%252Fredirect%253Fto%253D%25252Fredirect%25253Fto%25253D%2525252Fdoc.txt')}`,
+    'E_REF_STATUS',
+  );
   assert.match(err.message, /more than 3 times/);
 });
 
-test('a server dripping a byte at a time is cut off by the total deadline, not held for ever', { timeout: 20_000 }, async () => {
+test('a server dripping a byte at a time is cut off by the total deadline, not held for ever', {
+  timeout: 20_000,
+}, async () => {
   const r = reader({ allow: [`127.0.0.1:${main.port}`], deadlineMs: 500 });
   const err = await refused(r, `http://127.0.0.1:${main.port}/drip`, 'E_REF_TIMEOUT');
   assert.equal(err.retriable, false);

@@ -22,8 +22,27 @@ let cert: Buffer;
 before(async () => {
   const key = path.join(dir, 'key.pem');
   const crt = path.join(dir, 'cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', crt, '-days', '1',
-    '-subj', '/CN=docs.test', '-addext', 'subjectAltName=DNS:docs.test'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      crt,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=docs.test',
+      '-addext',
+      'subjectAltName=DNS:docs.test',
+    ],
+    { stdio: 'ignore' },
+  );
   cert = readFileSync(crt);
   server = https.createServer({ key: readFileSync(key), cert }, (req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain' }).end(`served to ${req.headers.host}\n`);
@@ -44,7 +63,13 @@ const lookup: Lookup = async (host) => {
 };
 
 const reader = (allow: string[]) =>
-  new UrlBodyReader({ fileRoots: [], timeoutMs: 10_000, fetch: FetchSettingsSchema.parse({ allow }), lookup, ca: cert });
+  new UrlBodyReader({
+    fileRoots: [],
+    timeoutMs: 10_000,
+    fetch: FetchSettingsSchema.parse({ allow }),
+    lookup,
+    ca: cert,
+  });
 
 async function read(r: UrlBodyReader, url: string): Promise<string | PipelineError> {
   const pieces: Buffer[] = [];

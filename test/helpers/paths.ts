@@ -20,6 +20,8 @@ export const worldVocab = dataFile('rwkv_vocab_v20230424.txt');
  * The command users run: package.json's `bin`, the compiled JavaScript in dist/. It is rebuilt here when a source
  * is newer than it (npm test rebuilds it anyway), so a test never runs an outdated build.
  */
-const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { bin: { rwkvstream: string } };
+const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+  bin: { rwkvstream: string };
+};
 export const cliEntry = path.join(repoRoot, manifest.bin.rwkvstream);
 buildDist({ ifStale: true });

@@ -29,8 +29,14 @@ function rng(seed: number): () => number {
 }
 
 export function writeRandomOlderModel(file: string, shape: OlderShape, seed = 1): void {
-  const L = shape.layers ?? 2, C = shape.embd ?? 64, N = shape.headSize ?? 32, V = shape.vocab ?? 256;
-  const F = shape.ffn ?? 4 * C, D = shape.rankMix ?? 8, Dw = shape.rankDecay ?? 16, H = C / N;
+  const L = shape.layers ?? 2,
+    C = shape.embd ?? 64,
+    N = shape.headSize ?? 32,
+    V = shape.vocab ?? 256;
+  const F = shape.ffn ?? 4 * C,
+    D = shape.rankMix ?? 8,
+    Dw = shape.rankDecay ?? 16,
+    H = C / N;
   const next = rng(seed);
   const tensors: [string, number[], Float32Array][] = [];
   const add = (name: string, dims: number[], f: (i: number) => number) => {
@@ -44,7 +50,8 @@ export function writeRandomOlderModel(file: string, shape: OlderShape, seed = 1)
   add('blocks.0.ln0.weight', [C], uniform(0.8, 1.2));
   add('blocks.0.ln0.bias', [C], uniform(-0.1, 0.1));
   for (let l = 0; l < L; l++) {
-    const b = `blocks.${l}.`, a = `${b}att.`;
+    const b = `blocks.${l}.`,
+      a = `${b}att.`;
     for (const ln of ['ln1', 'ln2']) {
       add(`${b}${ln}.weight`, [C], uniform(0.8, 1.2));
       add(`${b}${ln}.bias`, [C], uniform(-0.1, 0.1));
@@ -102,5 +109,12 @@ export function writeRandomOlderModel(file: string, shape: OlderShape, seed = 1)
   while ((8 + json.length) % 8 !== 0) json += ' ';
   const head = Buffer.alloc(8);
   head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-  writeFileSync(file, Buffer.concat([head, Buffer.from(json), ...tensors.map(([, , d]) => Buffer.from(d.buffer, d.byteOffset, d.byteLength))]));
+  writeFileSync(
+    file,
+    Buffer.concat([
+      head,
+      Buffer.from(json),
+      ...tensors.map(([, , d]) => Buffer.from(d.buffer, d.byteOffset, d.byteLength)),
+    ]),
+  );
 }

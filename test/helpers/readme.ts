@@ -11,5 +11,8 @@ export function readme(): string {
 
 /** `table` is in the README as printed; the message says how to print it (`module` exports `printer`). */
 export function assertReadmeHasTable(table: string, module: string, printer: string): void {
-  assert.ok(readme().includes(table), `README.md has the table of ${module} (print it with: npx tsx -e "import('./${module}').then((m) => console.log(m.${printer}()))")`);
+  assert.ok(
+    readme().includes(table),
+    `README.md has the table of ${module} (print it with: npx tsx -e "import('./${module}').then((m) => console.log(m.${printer}()))")`,
+  );
 }

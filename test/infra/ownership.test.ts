@@ -5,7 +5,16 @@
 // directories and state directory, never the project's shared broker.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -44,9 +53,14 @@ interface Run {
 
 async function script(file: string, env: NodeJS.ProcessEnv, asUser?: string, extra: string[] = []): Promise<Run> {
   const full = path.join(repoRoot, 'infra', file);
-  const [cmd, args] = asUser ? ['setpriv', ['--reuid', asUser, '--regid', 'nogroup', '--clear-groups', full, ...extra]] : [full, extra];
+  const [cmd, args] = asUser
+    ? ['setpriv', ['--reuid', asUser, '--regid', 'nogroup', '--clear-groups', full, ...extra]]
+    : [full, extra];
   try {
-    const { stdout, stderr } = await exec(cmd, args, { env: { PATH: process.env.PATH, HOME: root, ...env }, timeout: 120_000 });
+    const { stdout, stderr } = await exec(cmd, args, {
+      env: { PATH: process.env.PATH, HOME: root, ...env },
+      timeout: 120_000,
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -77,8 +91,14 @@ function stateDir(name: string): string {
   return dir;
 }
 
-test('redis: start records the owner, a second start reuses it, stop stops it and removes the record', { timeout: 120_000 }, async () => {
-  const env = { REDIS_PORT: String(await freePort()), REDIS_DATA_DIR: path.join(root, 'redis-mine'), RWKVSTREAM_STATE_DIR: stateDir('state-mine') };
+test('redis: start records the owner, a second start reuses it, stop stops it and removes the record', {
+  timeout: 120_000,
+}, async () => {
+  const env = {
+    REDIS_PORT: String(await freePort()),
+    REDIS_DATA_DIR: path.join(root, 'redis-mine'),
+    RWKVSTREAM_STATE_DIR: stateDir('state-mine'),
+  };
   const first = await script('redis/start.sh', env);
   assert.equal(first.code, 0, first.stderr);
   assert.equal(first.stdout.trim(), `redis://127.0.0.1:${env.REDIS_PORT}`);
@@ -95,13 +115,22 @@ test('redis: start records the owner, a second start reuses it, stop stops it an
   const stopped = await script('redis/stop.sh', env);
   assert.equal(stopped.code, 0, stopped.stderr);
   assert.ok(!alive(pid));
-  assert.deepEqual(readdirSync(env.RWKVSTREAM_STATE_DIR).filter((f) => f.startsWith('redis-')), []);
+  assert.deepEqual(
+    readdirSync(env.RWKVSTREAM_STATE_DIR).filter((f) => f.startsWith('redis-')),
+    [],
+  );
 });
 
-test('redis: another user\'s server from the same data directory is neither reused nor stopped', { timeout: 120_000 }, async () => {
+test("redis: another user's server from the same data directory is neither reused nor stopped", {
+  timeout: 120_000,
+}, async () => {
   const port = await freePort();
   const dataDir = path.join(root, 'redis-shared');
-  const theirs = await script('redis/start.sh', { REDIS_PORT: String(port), REDIS_DATA_DIR: dataDir, RWKVSTREAM_STATE_DIR: stateDir('state-nobody') }, 'nobody');
+  const theirs = await script(
+    'redis/start.sh',
+    { REDIS_PORT: String(port), REDIS_DATA_DIR: dataDir, RWKVSTREAM_STATE_DIR: stateDir('state-nobody') },
+    'nobody',
+  );
   assert.equal(theirs.code, 0, theirs.stderr);
   const pid = Number(readFileSync(path.join(dataDir, 'redis.pid'), 'utf8'));
   killLater(pid);
@@ -110,7 +139,12 @@ test('redis: another user\'s server from the same data directory is neither reus
   const start = await script('redis/start.sh', env);
   assert.equal(start.code, 1);
   assert.equal(start.stdout, '', 'no URL printed');
-  assert.match(start.stderr, new RegExp(`redis-server running from ${dataDir} \\(pid ${pid}\\) was started by nobody, not by you; it is left alone\\. To use it, point REDIS_URL at redis://127\\.0\\.0\\.1:${port}`));
+  assert.match(
+    start.stderr,
+    new RegExp(
+      `redis-server running from ${dataDir} \\(pid ${pid}\\) was started by nobody, not by you; it is left alone\\. To use it, point REDIS_URL at redis://127\\.0\\.0\\.1:${port}`,
+    ),
+  );
   const stop = await script('redis/stop.sh', env);
   assert.equal(stop.code, 1);
   assert.ok(alive(pid), 'still running');
@@ -124,13 +158,31 @@ test('a port held by something else is reported with its pid and command line', 
   await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
   const port = (holder.address() as net.AddressInfo).port;
   try {
-    const redis = await script('redis/start.sh', { REDIS_PORT: String(port), REDIS_DATA_DIR: path.join(root, 'redis-busy'), RWKVSTREAM_STATE_DIR: stateDir('state-busy') });
+    const redis = await script('redis/start.sh', {
+      REDIS_PORT: String(port),
+      REDIS_DATA_DIR: path.join(root, 'redis-busy'),
+      RWKVSTREAM_STATE_DIR: stateDir('state-busy'),
+    });
     assert.equal(redis.code, 1);
-    assert.match(redis.stderr, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is in use by pid ${process.pid} \\(.*node.*\\), not a redis-server started from`));
+    assert.match(
+      redis.stderr,
+      new RegExp(
+        `port ${port} on 127\\.0\\.0\\.1 is in use by pid ${process.pid} \\(.*node.*\\), not a redis-server started from`,
+      ),
+    );
     assert.match(redis.stderr, /set REDIS_PORT to a free port/);
-    const kafka = await script('kafka/start.sh', { KAFKA_PORT: String(port), KAFKA_DATA_DIR: path.join(root, 'kafka-busy'), RWKVSTREAM_STATE_DIR: stateDir('state-busy') });
+    const kafka = await script('kafka/start.sh', {
+      KAFKA_PORT: String(port),
+      KAFKA_DATA_DIR: path.join(root, 'kafka-busy'),
+      RWKVSTREAM_STATE_DIR: stateDir('state-busy'),
+    });
     assert.equal(kafka.code, 1);
-    assert.match(kafka.stderr, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is in use by pid ${process.pid} .*; it is left alone\\. If it is a Kafka broker you may use it \\(KAFKA_BROKERS=127\\.0\\.0\\.1:${port}`));
+    assert.match(
+      kafka.stderr,
+      new RegExp(
+        `port ${port} on 127\\.0\\.0\\.1 is in use by pid ${process.pid} .*; it is left alone\\. If it is a Kafka broker you may use it \\(KAFKA_BROKERS=127\\.0\\.0\\.1:${port}`,
+      ),
+    );
   } finally {
     holder.close();
   }
@@ -165,25 +217,47 @@ async function standInBroker(dataDir: string, port: number, asUser?: string): Pr
   throw new Error('the stand-in broker did not listen');
 }
 
-test('kafka: a broker this user started with the earlier scripts (no owner record) is still treated as this user\'s', { timeout: 60_000 }, async () => {
+test("kafka: a broker this user started with the earlier scripts (no owner record) is still treated as this user's", {
+  timeout: 60_000,
+}, async () => {
   const port = await freePort();
   const dataDir = path.join(root, 'kafka-legacy');
   await standInBroker(dataDir, port);
-  const start = await script('kafka/start.sh', { KAFKA_PORT: String(port), KAFKA_DATA_DIR: dataDir, KAFKA_START_TIMEOUT: '1', RWKVSTREAM_STATE_DIR: stateDir('state-legacy') });
+  const start = await script('kafka/start.sh', {
+    KAFKA_PORT: String(port),
+    KAFKA_DATA_DIR: dataDir,
+    KAFKA_START_TIMEOUT: '1',
+    RWKVSTREAM_STATE_DIR: stateDir('state-legacy'),
+  });
   // Recognised and reused (then found not to answer, being a stand-in): neither refused nor restarted.
-  assert.match(start.stderr, /was started by this user from .*kafka-legacy with an earlier version of this script \(no owner record\); treating it as this user's/);
+  assert.match(
+    start.stderr,
+    /was started by this user from .*kafka-legacy with an earlier version of this script \(no owner record\); treating it as this user's/,
+  );
   assert.match(start.stderr, /broker already running/);
 });
 
-test('kafka: another user\'s broker from the same data directory is left alone by start.sh and stop.sh', { timeout: 60_000 }, async () => {
+test("kafka: another user's broker from the same data directory is left alone by start.sh and stop.sh", {
+  timeout: 60_000,
+}, async () => {
   const port = await freePort();
   const dataDir = path.join(root, 'kafka-theirs');
   const theirs = await standInBroker(dataDir, port, 'nobody');
-  const env = { KAFKA_PORT: String(port), KAFKA_DATA_DIR: dataDir, KAFKA_START_TIMEOUT: '1', RWKVSTREAM_STATE_DIR: stateDir('state-kafka-me') };
+  const env = {
+    KAFKA_PORT: String(port),
+    KAFKA_DATA_DIR: dataDir,
+    KAFKA_START_TIMEOUT: '1',
+    RWKVSTREAM_STATE_DIR: stateDir('state-kafka-me'),
+  };
   const start = await script('kafka/start.sh', env);
   assert.equal(start.code, 1);
   assert.equal(start.stdout, '');
-  assert.match(start.stderr, new RegExp(`Kafka broker running from ${dataDir} \\(pid ${theirs.pid}\\) was started by nobody, not by you; it is left alone\\. To use it, point KAFKA_BROKERS at 127\\.0\\.0\\.1:${port}`));
+  assert.match(
+    start.stderr,
+    new RegExp(
+      `Kafka broker running from ${dataDir} \\(pid ${theirs.pid}\\) was started by nobody, not by you; it is left alone\\. To use it, point KAFKA_BROKERS at 127\\.0\\.0\\.1:${port}`,
+    ),
+  );
   const stop = await script('kafka/stop.sh', env);
   assert.equal(stop.code, 1);
   assert.ok(alive(theirs.pid!), 'still running');

@@ -18,9 +18,20 @@ import { documentResults, scoredEvents, sendMix, workload } from './helpers/mix.
 const CHUNK_TOKENS = 256;
 // Short locks, so the killed worker's jobs are taken over within seconds.
 const WORKER_ARGS = [
-  '--batch-streams', '8', '--batch-wait-ms', '10',
-  '--chunk-tokens', String(CHUNK_TOKENS), '--batch-events', '3', '--batch-ms', '200',
-  '--lock-ms', '2000', '--stalled-ms', '1000',
+  '--batch-streams',
+  '8',
+  '--batch-wait-ms',
+  '10',
+  '--chunk-tokens',
+  String(CHUNK_TOKENS),
+  '--batch-events',
+  '3',
+  '--batch-ms',
+  '200',
+  '--lock-ms',
+  '2000',
+  '--stalled-ms',
+  '1000',
 ];
 const deployment = useDeployment('bcrash', { producer: true, workerArgs: WORKER_ARGS });
 const { prefix, topics, keys, collector, redis } = deployment;
@@ -34,7 +45,9 @@ async function committed(id: string): Promise<number> {
   return Number((await redis.hget(keys.checkpoint({ kind: 'document', id }), 'chunk')) ?? 0);
 }
 
-test('SIGKILL mid-batch: a second batching worker finishes everything, nothing lost or applied twice', { timeout: 300_000 }, async () => {
+test('SIGKILL mid-batch: a second batching worker finishes everything, nothing lost or applied twice', {
+  timeout: 300_000,
+}, async () => {
   const a = await deployment.spawn('worker-a');
   await sendMix(deployment.producer, topics, mix);
 
@@ -49,29 +62,55 @@ test('SIGKILL mid-batch: a second batching worker finishes everything, nothing l
   a.kill('SIGKILL');
   await a.exited;
   const reached = await Promise.all(mix.documents.map((d) => committed(d.id)));
-  assert.ok(reached.some((c, i) => c < chunksOf(mix.documents[i]!.text)), `killed before the end (${reached.join(', ')})`);
+  assert.ok(
+    reached.some((c, i) => c < chunksOf(mix.documents[i]!.text)),
+    `killed before the end (${reached.join(', ')})`,
+  );
 
   await deployment.spawn('worker-b');
   let docs: Map<string, unknown> | null = null;
   let events: ReturnType<typeof scoredEvents> = null;
-  await collector.waitFor(topics.results, () => {
-    docs = documentResults(collector, topics.results, mix);
-    events = scoredEvents(collector, topics.results, mix);
-    return docs !== null && events !== null;
-  }, 180_000);
+  await collector.waitFor(
+    topics.results,
+    () => {
+      docs = documentResults(collector, topics.results, mix);
+      events = scoredEvents(collector, topics.results, mix);
+      return docs !== null && events !== null;
+    },
+    180_000,
+  );
 
   // The same documents under other ids, uninterrupted, on the surviving worker.
   const reference = { ...mix, documents: mix.documents.map((d) => ({ ...d, id: `ref-${d.id}` })) };
   await deployment.producer.send({
     topic: topics.documents,
-    messages: reference.documents.map((d) => ({ key: d.id, value: JSON.stringify({ schema: DOCUMENT_SCHEMA_V1, id: d.id, task: d.task, body: { kind: 'text', text: d.text } }) })),
+    messages: reference.documents.map((d) => ({
+      key: d.id,
+      value: JSON.stringify({
+        schema: DOCUMENT_SCHEMA_V1,
+        id: d.id,
+        task: d.task,
+        body: { kind: 'text', text: d.text },
+      }),
+    })),
   });
-  const referenceResults = await collector.waitFor(topics.results, () => documentResults(collector, topics.results, reference) !== null, 120_000)
+  const referenceResults = await collector
+    .waitFor(topics.results, () => documentResults(collector, topics.results, reference) !== null, 120_000)
     .then(() => documentResults(collector, topics.results, reference)!);
   for (const d of mix.documents) {
-    assert.deepEqual({ ...(docs!.get(d.id) as object), id: null }, { ...(referenceResults.get(`ref-${d.id}`) as object), id: null }, `${d.id}: identical result`);
-    const trail = (await redis.lrange(keys.audit({ kind: 'document', id: d.id }), 0, -1)).map((e) => JSON.parse(e) as { chunk: number; tokens: number });
-    assert.deepEqual(trail.map((e) => e.chunk), Array.from({ length: chunksOf(d.text) }, (_, k) => k + 1), `${d.id}: every chunk committed once, in order`);
+    assert.deepEqual(
+      { ...(docs!.get(d.id) as object), id: null },
+      { ...(referenceResults.get(`ref-${d.id}`) as object), id: null },
+      `${d.id}: identical result`,
+    );
+    const trail = (await redis.lrange(keys.audit({ kind: 'document', id: d.id }), 0, -1)).map(
+      (e) => JSON.parse(e) as { chunk: number; tokens: number },
+    );
+    assert.deepEqual(
+      trail.map((e) => e.chunk),
+      Array.from({ length: chunksOf(d.text) }, (_, k) => k + 1),
+      `${d.id}: every chunk committed once, in order`,
+    );
     assert.equal(trail.at(-1)!.tokens, Buffer.byteLength(d.text), `${d.id}: each token read once`);
   }
 
@@ -79,7 +118,13 @@ test('SIGKILL mid-batch: a second batching worker finishes everything, nothing l
   const engine = await Engine.load({ model: tinyModel, threads: 1 });
   const separator = engine.tokenizer.encodeSync('\n');
   for (const [stream, lines] of Object.entries(mix.streams)) {
-    const direct = await scoreEvents(engine, engine.model.newState(), lines.map((l) => engine.tokenizer.encodeSync(l)), separator, 10_000);
+    const direct = await scoreEvents(
+      engine,
+      engine.model.newState(),
+      lines.map((l) => engine.tokenizer.encodeSync(l)),
+      separator,
+      10_000,
+    );
     lines.forEach((_, i) => {
       const scored = events!.get(`${stream}#${i}`);
       assert.ok(scored, `${stream} event ${i} scored`);

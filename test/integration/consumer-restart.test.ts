@@ -16,7 +16,11 @@ const deployment = useDeployment('consumer-restart', { producer: true });
 
 test('a consumer that crashed for good is started again and the record is taken in', { timeout: 120_000 }, async () => {
   const { producer, topics } = deployment;
-  const source = new KafkaSource(kafkaClient(deployment.brokers), { groupId: deployment.groupId, documentsTopic: topics.documents, eventsTopic: topics.events }, silentLogger());
+  const source = new KafkaSource(
+    kafkaClient(deployment.brokers),
+    { groupId: deployment.groupId, documentsTopic: topics.documents, eventsTopic: topics.events },
+    silentLogger(),
+  );
   const taken: RawRecord[] = [];
   const states = new Set<ConsumerState>();
   let thrown = 0;

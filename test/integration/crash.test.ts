@@ -20,15 +20,35 @@ const { prefix, topics, keys, collector, redis } = deployment;
 const dir = deployment.tempDir();
 
 async function submit(id: string, file: string): Promise<void> {
-  await exec(process.execPath, [cliEntry, 'submit', '--kafka', deployment.brokers.join(','), '--topic-prefix', prefix, '--task', 'summarize', '--max-tokens', '32', '--file', file, '--id', id]);
+  await exec(process.execPath, [
+    cliEntry,
+    'submit',
+    '--kafka',
+    deployment.brokers.join(','),
+    '--topic-prefix',
+    prefix,
+    '--task',
+    'summarize',
+    '--max-tokens',
+    '32',
+    '--file',
+    file,
+    '--id',
+    id,
+  ]);
 }
 
 async function audit(id: string): Promise<{ chunk: number; version: number; tokens: number; writer: string }[]> {
   return (await redis.lrange(keys.audit({ kind: 'document', id }), 0, -1)).map((e) => JSON.parse(e));
 }
 
-test('SIGKILL in the middle of a document: another worker finishes it with the uninterrupted result', { timeout: 240_000 }, async () => {
-  const text = Array.from({ length: 420 }, (_, i) => `[${i}] sensor ${i % 7} reports ${(i * 13) % 97} units; the operator notes nothing unusual.\n`).join('');
+test('SIGKILL in the middle of a document: another worker finishes it with the uninterrupted result', {
+  timeout: 240_000,
+}, async () => {
+  const text = Array.from(
+    { length: 420 },
+    (_, i) => `[${i}] sensor ${i % 7} reports ${(i * 13) % 97} units; the operator notes nothing unusual.\n`,
+  ).join('');
   const file = path.join(dir, 'doc.txt');
   writeFileSync(file, text);
   const chunks = Math.ceil(Buffer.byteLength(text) / 256);
@@ -61,8 +81,15 @@ test('SIGKILL in the middle of a document: another worker finishes it with the u
   assert.equal(collector.records.get(topics.results)!.filter((r) => r.key === 'crash-doc').length, 1, 'published once');
 
   const trail = await audit('crash-doc');
-  assert.deepEqual(trail.map((e) => e.chunk), Array.from({ length: chunks }, (_, k) => k + 1), 'every chunk committed once, in order');
-  assert.deepEqual(trail.map((e) => e.version), trail.map((e) => e.chunk));
+  assert.deepEqual(
+    trail.map((e) => e.chunk),
+    Array.from({ length: chunks }, (_, k) => k + 1),
+    'every chunk committed once, in order',
+  );
+  assert.deepEqual(
+    trail.map((e) => e.version),
+    trail.map((e) => e.chunk),
+  );
   assert.equal(trail.at(-1)!.tokens, Buffer.byteLength(text), 'the state read each token once');
   assert.ok(trail.slice(0, reached).every((e) => e.writer === 'worker-a'));
   assert.ok(trail.slice(reached).every((e) => e.writer === 'worker-b'));

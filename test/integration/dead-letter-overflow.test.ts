@@ -16,7 +16,9 @@ test('a dead letter too large to publish is stored by reference, with the reason
   // The worker's own overflow: the same store the Redis dead-letter stream uses without Kafka.
   const sink = new KafkaDeadLetterSink(producer, topics.deadLetter, redisDeadLetterOverflow(redis, keys, 3600));
   const huge = Buffer.alloc(12 * 1024 * 1024, 0x61).toString('base64');
-  await sink.publish(deadLetter('ingest', 'E_OVERSIZED', 'too big', { originalBase64: huge, subject: { kind: 'document', id: 'huge' } }));
+  await sink.publish(
+    deadLetter('ingest', 'E_OVERSIZED', 'too big', { originalBase64: huge, subject: { kind: 'document', id: 'huge' } }),
+  );
   await sink.publish(deadLetter('ingest', 'E_JSON', 'not JSON', { subject: { kind: 'document', id: 'small' } }));
 
   const records = await collector.waitFor(topics.deadLetter, (rs) => rs.length >= 2);
@@ -32,5 +34,8 @@ test('a dead letter too large to publish is stored by reference, with the reason
   assert.equal(kept.reason, reference.stored.reason);
   const whole = DeadLetterSchema.parse(JSON.parse(kept.letter!));
   assert.equal(whole.original!.base64, huge, 'the whole letter is in Redis');
-  assert.ok(letters.some((l) => l.subject?.id === 'small' && l.code === 'E_JSON'), 'the next letter went out as usual');
+  assert.ok(
+    letters.some((l) => l.subject?.id === 'small' && l.code === 'E_JSON'),
+    'the next letter went out as usual',
+  );
 });

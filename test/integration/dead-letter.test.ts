@@ -14,11 +14,15 @@ import { startTestWorker } from './helpers/worker.ts';
 const deployment = useDeployment('dlq', {
   producer: true,
   setUp: async (d) => {
-    const worker = await startTestWorker(d, {}, {
-      maxMessageBytes: 16 * 1024,
-      maxEventBytes: 256,
-      fileRoots: ['/nonexistent-root-for-tests'],
-    });
+    const worker = await startTestWorker(
+      d,
+      {},
+      {
+        maxMessageBytes: 16 * 1024,
+        maxEventBytes: 256,
+        fileRoots: ['/nonexistent-root-for-tests'],
+      },
+    );
     d.onTeardown(() => worker.stop());
   },
 });
@@ -38,30 +42,55 @@ async function send(topic: string, key: string | null, value: Buffer | string | 
   return { topic, key, value: bytes, partition: meta!.partition, offset: meta!.baseOffset! };
 }
 
-const doc = (id: string, body: unknown, task: unknown = { kind: 'summarize', maxTokens: 8 }) => JSON.stringify({ schema: DOCUMENT_SCHEMA_V1, id, task, body });
+const doc = (id: string, body: unknown, task: unknown = { kind: 'summarize', maxTokens: 8 }) =>
+  JSON.stringify({ schema: DOCUMENT_SCHEMA_V1, id, task, body });
 
-test('bad records of every kind are dead-lettered with reason, source and original bytes; the consumer carries on', { timeout: 180_000 }, async () => {
+test('bad records of every kind are dead-lettered with reason, source and original bytes; the consumer carries on', {
+  timeout: 180_000,
+}, async () => {
   const cases: [Promise<Sent>, string, RegExp][] = [
     [send(topics.documents, 'a', '{"schema": "rwkvstream.document.v1", "id": '), 'E_JSON', /not JSON/],
     [send(topics.documents, 'b', Buffer.from([0x7b, 0xff, 0xfe, 0x7d])), 'E_ENCODING', /UTF-8/],
-    [send(topics.documents, 'c', doc('c', { kind: 'text', text: 'x' }, { kind: 'classify', labels: ['one'] })), 'E_SCHEMA', /task\.labels/],
+    [
+      send(topics.documents, 'c', doc('c', { kind: 'text', text: 'x' }, { kind: 'classify', labels: ['one'] })),
+      'E_SCHEMA',
+      /task\.labels/,
+    ],
     [send(topics.documents, 'd', doc('d', { kind: 'text', text: 'y'.repeat(40_000) })), 'E_OVERSIZED', /at most 16384/],
     // Close to the broker's own limit: its dead letter (base64, a third larger) still goes out whole.
-    [send(topics.documents, 'd2', doc('d2', { kind: 'text', text: 'w'.repeat(1_900_000) })), 'E_OVERSIZED', /has 1900\d{3} bytes/],
+    [
+      send(topics.documents, 'd2', doc('d2', { kind: 'text', text: 'w'.repeat(1_900_000) })),
+      'E_OVERSIZED',
+      /has 1900\d{3} bytes/,
+    ],
     [send(topics.documents, 'not-e', doc('e', { kind: 'text', text: 'x' })), 'E_KEY_MISMATCH', /not the document id/],
     [send(topics.documents, 'f', null), 'E_NO_VALUE', /no value/],
-    [send(topics.documents, 'g', doc('g', { kind: 'ref', url: 'file:///etc/passwd' })), 'E_REF_FORBIDDEN', /outside the directories/],
+    [
+      send(topics.documents, 'g', doc('g', { kind: 'ref', url: 'file:///etc/passwd' })),
+      'E_REF_FORBIDDEN',
+      /outside the directories/,
+    ],
     [send(topics.events, 's', '[1, 2, 3]'), 'E_SCHEMA', /schema/],
-    [send(topics.events, 's', JSON.stringify({ schema: EVENT_SCHEMA_V1, stream: 's', text: 'z'.repeat(300) })), 'E_OVERSIZED', /at most 256/],
+    [
+      send(topics.events, 's', JSON.stringify({ schema: EVENT_SCHEMA_V1, stream: 's', text: 'z'.repeat(300) })),
+      'E_OVERSIZED',
+      /at most 256/,
+    ],
   ];
   const sent = await Promise.all(cases.map(([s]) => s));
-  const good = await send(topics.documents, 'good', doc('good', { kind: 'text', text: 'The consumer is still alive after all that.' }));
+  const good = await send(
+    topics.documents,
+    'good',
+    doc('good', { kind: 'text', text: 'The consumer is still alive after all that.' }),
+  );
 
   const records = await collector.waitFor(topics.deadLetter, (rs) => rs.length >= cases.length, 60_000);
   const letters: DeadLetter[] = records.map((r) => DeadLetterSchema.parse(JSON.parse(r.value)));
   for (const [i, [, code, reason]] of cases.entries()) {
     const s = sent[i]!;
-    const letter = letters.find((l) => l.source?.topic === s.topic && l.source.partition === s.partition && l.source.offset === s.offset);
+    const letter = letters.find(
+      (l) => l.source?.topic === s.topic && l.source.partition === s.partition && l.source.offset === s.offset,
+    );
     assert.ok(letter, `a dead letter for case ${i} (${code})`);
     assert.equal(letter.code, code, `case ${i}`);
     assert.match(letter.reason, reason, `case ${i}`);

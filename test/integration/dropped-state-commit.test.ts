@@ -18,7 +18,14 @@ after(async () => {
   await redis.quit();
 });
 
-const write = (chunk: number, writer: string) => ({ blob: Buffer.alloc(100, chunk), chunk, tokens: chunk * 10, cursor: 0, result: null, writer });
+const write = (chunk: number, writer: string) => ({
+  blob: Buffer.alloc(100, chunk),
+  chunk,
+  tokens: chunk * 10,
+  cursor: 0,
+  result: null,
+  writer,
+});
 
 test('a first-chunk commit that arrives after the state was dropped is refused and leaves nothing behind', async () => {
   const store = new RedisStateStore(redis, keys);
@@ -29,8 +36,18 @@ test('a first-chunk commit that arrives after the state was dropped is refused a
 
   assert.deepEqual(await store.commit(key, 0, write(1, 'zombie')), { ok: false, current: 2 });
   assert.equal(await store.head(key), null, 'the state stays dropped');
-  assert.deepEqual(await redis.keys(`${prefix}:{doc:finished}:*`), [keys.audit(key)], 'no blob or checkpoint came back');
-  assert.deepEqual((await store.audit(key)).map((a) => [a.chunk, a.writer]), [[1, 'taker'], [2, 'taker']]);
+  assert.deepEqual(
+    await redis.keys(`${prefix}:{doc:finished}:*`),
+    [keys.audit(key)],
+    'no blob or checkpoint came back',
+  );
+  assert.deepEqual(
+    (await store.audit(key)).map((a) => [a.chunk, a.writer]),
+    [
+      [1, 'taker'],
+      [2, 'taker'],
+    ],
+  );
 
   // A document never committed still takes its first commit.
   assert.deepEqual(await store.commit({ kind: 'document', id: 'fresh' }, 0, write(1, 'w')), { ok: true, version: 1 });

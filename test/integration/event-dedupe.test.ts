@@ -37,18 +37,37 @@ test('the Redis event log takes an id in once per stream, forgets ids past the h
   const log = new RedisEventLog(redis, keys);
   try {
     assert.deepEqual(await log.append('s', event(1, 'a')), { appended: true, pending: 1, batch: 0 });
-    assert.deepEqual(await log.append('s', event(2, 'a')), { appended: false, pending: 1, batch: 0 }, 'the same id under a new record');
-    assert.deepEqual(await log.append('t', event(3, 'a')), { appended: true, pending: 1, batch: 0 }, 'ids are per stream');
+    assert.deepEqual(
+      await log.append('s', event(2, 'a')),
+      { appended: false, pending: 1, batch: 0 },
+      'the same id under a new record',
+    );
+    assert.deepEqual(
+      await log.append('t', event(3, 'a')),
+      { appended: true, pending: 1, batch: 0 },
+      'ids are per stream',
+    );
     assert.equal((await log.append('s', event(4))).appended, true);
     assert.equal((await log.append('s', event(5))).appended, true, 'no id: distinct by definition');
     assert.equal((await log.append('s', event(2, 'a'))).appended, false, 'the duplicate record itself delivered again');
-    assert.deepEqual((await log.read('s', 0, 10)).map((e) => [e.seq, e.offset, e.id ?? null]), [[1, '1', 'a'], [2, '4', null], [3, '5', null]]);
+    assert.deepEqual(
+      (await log.read('s', 0, 10)).map((e) => [e.seq, e.offset, e.id ?? null]),
+      [
+        [1, '1', 'a'],
+        [2, '4', null],
+        [3, '5', null],
+      ],
+    );
 
     // Fill the horizon with other ids: "a" falls out of it and is taken in again.
     for (let i = 0; i < EVENT_ID_HORIZON; i++) await log.append('s', event(10 + i, `id-${i}`));
     assert.equal(await redis.zcard(keys.eventIds('s')), EVENT_ID_HORIZON, 'the remembered ids stay bounded');
     assert.equal((await log.append('s', event(10 + EVENT_ID_HORIZON, 'a'))).appended, true);
-    assert.equal((await log.append('s', event(11 + EVENT_ID_HORIZON, `id-${EVENT_ID_HORIZON - 1}`))).appended, false, 'a recent id is still remembered');
+    assert.equal(
+      (await log.append('s', event(11 + EVENT_ID_HORIZON, `id-${EVENT_ID_HORIZON - 1}`))).appended,
+      false,
+      'a recent id is still remembered',
+    );
   } finally {
     await clearPrefix(`${prefix}-log`);
   }
@@ -61,16 +80,35 @@ test('the embedded event log drops the same duplicates when a resumed run reads 
   const taken: number[] = [];
   for (const e of input) if ((await first.append('s', e)).appended) taken.push(Number(e.offset));
   assert.deepEqual(taken, [1, 2, 4, 5, 7]);
-  assert.deepEqual((await first.read('s', 0, 10)).map((e) => e.seq), [1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    (await first.read('s', 0, 10)).map((e) => e.seq),
+    [1, 2, 3, 4, 5],
+  );
 
   // The checkpoint read the first three events taken in (offsets 1, 2, 4); the input is read again from its start.
-  await states.commit({ kind: 'stream', id: 's' }, 0, { blob: Buffer.alloc(8), chunk: 1, tokens: 30, cursor: 3, result: null, writer: 'test' });
+  await states.commit({ kind: 'stream', id: 's' }, 0, {
+    blob: Buffer.alloc(8),
+    chunk: 1,
+    tokens: 30,
+    cursor: 3,
+    result: null,
+    writer: 'test',
+  });
   const resumed = new MemoryEventLog(states);
   for (const e of input) await resumed.append('s', e);
-  assert.deepEqual((await resumed.read('s', 3, 10)).map((e) => [e.seq, e.offset]), [[4, '5'], [5, '7']], 'the events after the cursor keep their numbers');
+  assert.deepEqual(
+    (await resumed.read('s', 3, 10)).map((e) => [e.seq, e.offset]),
+    [
+      [4, '5'],
+      [5, '7'],
+    ],
+    'the events after the cursor keep their numbers',
+  );
 });
 
-test('end to end: an event a producer wrote twice is scored once, with the scores of an undisturbed stream', { timeout: 240_000 }, async () => {
+test('end to end: an event a producer wrote twice is scored once, with the scores of an undisturbed stream', {
+  timeout: 240_000,
+}, async () => {
   await deployment.start();
   const worker = await startTestWorker(deployment, {}, { anomaly: { batchEvents: 4, batchMs: 300, threshold: 5 } });
   deployment.onTeardown(() => worker.stop());
@@ -84,23 +122,53 @@ test('end to end: an event a producer wrote twice is scored once, with the score
   // Events 0..7 carry ids and 2, 5 and 7 are written twice (5 right away, 2 and 7 a few events later, as a
   // producer's retry would); event 8 has no id and is written twice on purpose: two events with the same text.
   const sends = [[0], [1], [2], [3], [2, 4], [5, 5], [6], [7], [8], [7], [8]];
-  for (const batch of sends) await deployment.producer.send({ topic: topics.events, messages: batch.map((i) => message(i, i !== 8)) });
+  for (const batch of sends)
+    await deployment.producer.send({ topic: topics.events, messages: batch.map((i) => message(i, i !== 8)) });
 
   const expected = [...lines, lines[8]!];
   const events = async () => {
-    const records = await collector.waitFor(topics.results, (rs) => rs.filter((r) => r.key === stream).reduce((n, r) => n + JSON.parse(r.value).events.length, 0) >= expected.length, 120_000);
+    const records = await collector.waitFor(
+      topics.results,
+      (rs) =>
+        rs.filter((r) => r.key === stream).reduce((n, r) => n + JSON.parse(r.value).events.length, 0) >=
+        expected.length,
+      120_000,
+    );
     // Publishing is at least once: a batch is identified by stream id and batch number.
-    const batches = new Map(records.filter((r) => r.key === stream).map((r) => AnomalyResultSchema.parse(JSON.parse(r.value))).map((b) => [b.batch, b.events]));
+    const batches = new Map(
+      records
+        .filter((r) => r.key === stream)
+        .map((r) => AnomalyResultSchema.parse(JSON.parse(r.value)))
+        .map((b) => [b.batch, b.events]),
+    );
     return [...batches.entries()].sort(([a], [b]) => a - b).flatMap(([, list]) => list);
   };
   const scored = await events();
-  assert.deepEqual(scored.map((e) => e.id ?? null), [...lines.slice(0, 8).map((_, i) => `e${i}`), null, null], 'each id once, in first-seen order');
-  assert.deepEqual(scored.map((e) => e.seq), expected.map((_, i) => i + 1));
+  assert.deepEqual(
+    scored.map((e) => e.id ?? null),
+    [...lines.slice(0, 8).map((_, i) => `e${i}`), null, null],
+    'each id once, in first-seen order',
+  );
+  assert.deepEqual(
+    scored.map((e) => e.seq),
+    expected.map((_, i) => i + 1),
+  );
 
   const engine = await Engine.load({ model: tinyModel, threads: 1 });
   try {
-    const direct = await scoreEvents(engine, engine.model.newState(), expected.map((l) => engine.tokenizer.encodeSync(l)), engine.tokenizer.encodeSync('\n'), 10_000);
-    scored.forEach((e, i) => assert.ok(Math.abs(e.surprise - direct[i]!.surprise) < 1e-3, `event ${i}: ${e.surprise} vs ${direct[i]!.surprise}`));
+    const direct = await scoreEvents(
+      engine,
+      engine.model.newState(),
+      expected.map((l) => engine.tokenizer.encodeSync(l)),
+      engine.tokenizer.encodeSync('\n'),
+      10_000,
+    );
+    scored.forEach((e, i) =>
+      assert.ok(
+        Math.abs(e.surprise - direct[i]!.surprise) < 1e-3,
+        `event ${i}: ${e.surprise} vs ${direct[i]!.surprise}`,
+      ),
+    );
   } finally {
     engine.dispose();
   }

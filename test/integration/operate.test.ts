@@ -35,7 +35,10 @@ const deployment = useDeployment('operate', {
   setUp: async (d) => {
     // The deployment's names reach every command through the environment and one config file only.
     configFile = path.join(dir, 'rwkvstream.json');
-    writeFileSync(configFile, JSON.stringify({ topicPrefix: d.prefix, worker: { groupId: d.groupId }, chunkTokens: 64 }));
+    writeFileSync(
+      configFile,
+      JSON.stringify({ topicPrefix: d.prefix, worker: { groupId: d.groupId }, chunkTokens: 64 }),
+    );
     env = {
       PATH: process.env.PATH,
       HOME: dir,
@@ -64,12 +67,18 @@ async function stop(worker: Worker): Promise<void> {
 
 /** `rwkvstream worker` with no service flags at all: everything comes from the environment and the config file. */
 async function startWorker(name: string): Promise<Worker> {
-  const child = spawn(process.execPath, [cliEntry, 'worker', '--name', name], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [cliEntry, 'worker', '--name', name], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const logs: Record<string, unknown>[] = [];
   const worker: Worker = { name, child, logs, metricsPort: -1 };
   workers.push(worker);
   worker.metricsPort = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker ${name} not ready in 60 s: ${JSON.stringify(logs.slice(-5))}`)), 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`worker ${name} not ready in 60 s: ${JSON.stringify(logs.slice(-5))}`)),
+      60_000,
+    );
     createInterface({ input: child.stderr! }).on('line', (line) => {
       let entry: Record<string, unknown>;
       try {
@@ -99,7 +108,10 @@ interface Outcome {
 
 async function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Outcome> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [cliEntry, ...args], { env: { ...env, ...extraEnv }, maxBuffer: 16 << 20 });
+    const { stdout, stderr } = await exec(process.execPath, [cliEntry, ...args], {
+      env: { ...env, ...extraEnv },
+      maxBuffer: 16 << 20,
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -113,7 +125,9 @@ async function status(id: string): Promise<{ code: number; report: DocumentStatu
   return { code: out.code, report: DocumentStatusReportSchema.parse(JSON.parse(out.stdout)) };
 }
 
-test('two workers with default metrics settings on one machine both start, each on its own port', { timeout: 150_000 }, async () => {
+test('two workers with default metrics settings on one machine both start, each on its own port', {
+  timeout: 150_000,
+}, async () => {
   const first = await startWorker('op-a');
   const second = await startWorker('op-b');
   assert.notEqual(first.metricsPort, second.metricsPort);
@@ -121,11 +135,14 @@ test('two workers with default metrics settings on one machine both start, each 
     assert.ok(worker.metricsPort >= 9464, `port ${worker.metricsPort}`);
     // A port other than the default was chosen because the default was taken, and the log says so.
     if (worker.metricsPort !== 9464) {
-      assert.ok(worker.logs.some((l) => /metrics port 9464 is in use/.test(String(l.msg))), JSON.stringify(worker.logs));
+      assert.ok(
+        worker.logs.some((l) => /metrics port 9464 is in use/.test(String(l.msg))),
+        JSON.stringify(worker.logs),
+      );
     }
     const health = await fetch(`http://127.0.0.1:${worker.metricsPort}/healthz`);
     assert.equal(health.status, 200);
-    assert.equal((await health.json() as { worker: string }).worker, worker.name);
+    assert.equal(((await health.json()) as { worker: string }).worker, worker.name);
     // The configuration reached the worker: its prefix and topics are this deployment's.
     const ready = worker.logs.find((l) => l.msg === 'worker ready')!;
     assert.equal(ready.prefix, deployment.prefix);
@@ -133,17 +150,35 @@ test('two workers with default metrics settings on one machine both start, each 
   }
 });
 
-test('status of a running document says chunk k of n and which worker has it; then done, and result prints it', { timeout: 180_000 }, async () => {
+test('status of a running document says chunk k of n and which worker has it; then done, and result prints it', {
+  timeout: 180_000,
+}, async () => {
   const file = path.join(dir, 'long.txt');
   // About 40,000 tokens for the byte-level model: hundreds of 64-token chunks.
-  writeFileSync(file, Array.from({ length: 500 }, (_, i) => `${i}: the river keeps its pace and the boats go by, one after another.\n`).join(''));
-  const submitted = await cli(['submit', '--task', 'summarize', '--max-tokens', '8', '--file', file, '--id', 'long-doc']);
+  writeFileSync(
+    file,
+    Array.from(
+      { length: 500 },
+      (_, i) => `${i}: the river keeps its pace and the boats go by, one after another.\n`,
+    ).join(''),
+  );
+  const submitted = await cli([
+    'submit',
+    '--task',
+    'summarize',
+    '--max-tokens',
+    '8',
+    '--file',
+    file,
+    '--id',
+    'long-doc',
+  ]);
   assert.equal(submitted.code, 0, submitted.stderr);
   assert.equal(submitted.stdout.trim(), 'long-doc');
 
   let running: DocumentStatusReport | undefined;
   const seen = new Set<string>();
-  for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
+  for (const deadline = Date.now() + 120_000; Date.now() < deadline; ) {
     const { code, report } = await status('long-doc');
     seen.add(report.state);
     if (report.state === 'running' && report.chunk > 0 && report.chunk < report.chunks) {
@@ -174,7 +209,9 @@ test('status of a running document says chunk k of n and which worker has it; th
   assert.deepEqual(await http.json(), done.report);
 });
 
-test('a whitespace-only document is refused with a failure record: result --wait ends at once with the reason (exit 4), status says refused', { timeout: 120_000 }, async () => {
+test('a whitespace-only document is refused with a failure record: result --wait ends at once with the reason (exit 4), status says refused', {
+  timeout: 120_000,
+}, async () => {
   const file = path.join(dir, 'blank.txt');
   writeFileSync(file, ' \n\t\n   \n');
   assert.equal((await cli(['submit', '--task', 'summarize', '--file', file, '--id', 'blank-doc'])).code, 0);
@@ -183,29 +220,62 @@ test('a whitespace-only document is refused with a failure record: result --wait
   assert.equal(result.code, 4, result.stderr);
   assert.ok(Date.now() - started < 60_000, 'did not wait out --wait');
   assert.equal(JSON.parse(result.stdout).code, 'E_EMPTY_DOCUMENT');
-  assert.match(result.stderr, /E_EMPTY_DOCUMENT: document blank-doc was refused at ingest: the document has only whitespace/);
+  assert.match(
+    result.stderr,
+    /E_EMPTY_DOCUMENT: document blank-doc was refused at ingest: the document has only whitespace/,
+  );
 
   const { code, report } = await status('blank-doc');
   assert.equal(code, 4);
-  assert.deepEqual(report, { id: 'blank-doc', kind: 'document', state: 'refused', stage: 'ingest', code: 'E_EMPTY_DOCUMENT', message: 'the document has only whitespace' });
-  assert.match((await cli(['status', 'blank-doc'])).stdout, /blank-doc: refused at ingest: E_EMPTY_DOCUMENT: the document has only whitespace/);
+  assert.deepEqual(report, {
+    id: 'blank-doc',
+    kind: 'document',
+    state: 'refused',
+    stage: 'ingest',
+    code: 'E_EMPTY_DOCUMENT',
+    message: 'the document has only whitespace',
+  });
+  assert.match(
+    (await cli(['status', 'blank-doc'])).stdout,
+    /blank-doc: refused at ingest: E_EMPTY_DOCUMENT: the document has only whitespace/,
+  );
 });
 
-test('status of a failed document gives the stage, code and reason (exit 4); of an unknown id, where it looked (exit 3)', { timeout: 60_000 }, async () => {
+test('status of a failed document gives the stage, code and reason (exit 4); of an unknown id, where it looked (exit 3)', {
+  timeout: 60_000,
+}, async () => {
   // The failure record a chunk that used up its retries leaves (pipelines/failures.ts writes it through this store).
-  await new RedisResultStore(deployment.redis, deployment.keys, 600).saveFailure('failed-doc', JSON.stringify({
-    schema: 'rwkvstream.failure.v1', kind: 'failure', id: 'failed-doc', stage: 'chunk', code: 'E_MODEL', message: 'the forward call failed',
-  }));
+  await new RedisResultStore(deployment.redis, deployment.keys, 600).saveFailure(
+    'failed-doc',
+    JSON.stringify({
+      schema: 'rwkvstream.failure.v1',
+      kind: 'failure',
+      id: 'failed-doc',
+      stage: 'chunk',
+      code: 'E_MODEL',
+      message: 'the forward call failed',
+    }),
+  );
   const failed = await status('failed-doc');
   assert.equal(failed.code, 4);
-  assert.deepEqual(failed.report, { id: 'failed-doc', kind: 'document', state: 'failed', stage: 'chunk', code: 'E_MODEL', message: 'the forward call failed' });
+  assert.deepEqual(failed.report, {
+    id: 'failed-doc',
+    kind: 'document',
+    state: 'failed',
+    stage: 'chunk',
+    code: 'E_MODEL',
+    message: 'the forward call failed',
+  });
   const result = await cli(['result', 'failed-doc']);
   assert.equal(result.code, 4);
   assert.match(result.stderr, /E_MODEL: document failed-doc failed at chunk: the forward call failed/);
 
   const unknown = await cli(['status', 'never-submitted']);
   assert.equal(unknown.code, 3);
-  assert.ok(unknown.stdout.includes(`unknown: nothing under this document id in prefix "${deployment.prefix}" at ${redisUrl}`), unknown.stdout);
+  assert.ok(
+    unknown.stdout.includes(`unknown: nothing under this document id in prefix "${deployment.prefix}" at ${redisUrl}`),
+    unknown.stdout,
+  );
   const noResult = await cli(['result', 'never-submitted', '--wait', '0.2']);
   assert.equal(noResult.code, 3);
   assert.match(noResult.stderr, /no result for never-submitted after 0\.2 s: unknown: /);
@@ -214,7 +284,9 @@ test('status of a failed document gives the stage, code and reason (exit 4); of 
   assert.equal((await cli(['status', 'long-doc'])).code, 0);
 });
 
-test('status --stream: an event stream is unknown until events arrive, then active with its batches scored', { timeout: 120_000 }, async () => {
+test('status --stream: an event stream is unknown until events arrive, then active with its batches scored', {
+  timeout: 120_000,
+}, async () => {
   const unknown = await cli(['status', 'op/stream', '--stream', '--json']);
   assert.equal(unknown.code, 3);
   assert.deepEqual(JSON.parse(unknown.stdout), { id: 'op/stream', kind: 'stream', state: 'unknown' });
@@ -223,18 +295,30 @@ test('status --stream: an event stream is unknown until events arrive, then acti
   try {
     await producer.send({
       topic: deployment.topics.events,
-      messages: ['disk ok', 'disk ok', 'disk on fire'].map((text) => ({ key: 'op/stream', value: JSON.stringify({ schema: 'rwkvstream.event.v1', stream: 'op/stream', text }) })),
+      messages: ['disk ok', 'disk ok', 'disk on fire'].map((text) => ({
+        key: 'op/stream',
+        value: JSON.stringify({ schema: 'rwkvstream.event.v1', stream: 'op/stream', text }),
+      })),
     });
   } finally {
     await producer.disconnect();
   }
-  for (const deadline = Date.now() + 90_000; ;) {
+  for (const deadline = Date.now() + 90_000; ; ) {
     const out = await cli(['status', 'op/stream', '--stream', '--json']);
-    const report = JSON.parse(out.stdout) as { state: string; batches?: number; waiting?: number; lastSequence?: number | null; hasResult?: boolean };
+    const report = JSON.parse(out.stdout) as {
+      state: string;
+      batches?: number;
+      waiting?: number;
+      lastSequence?: number | null;
+      hasResult?: boolean;
+    };
     if (report.state === 'active' && report.batches! >= 1 && report.waiting === 0 && report.hasResult) {
       assert.equal(out.code, 0);
       assert.equal(report.lastSequence, 3);
-      assert.match((await cli(['status', 'op/stream', '--stream'])).stdout, /^op\/stream: active: 1 batch scored, .* read, 0 events waiting/);
+      assert.match(
+        (await cli(['status', 'op/stream', '--stream'])).stdout,
+        /^op\/stream: active: 1 batch scored, .* read, 0 events waiting/,
+      );
       break;
     }
     assert.ok(Date.now() < deadline, `not scored in 90 s: ${out.stdout}`);
@@ -260,7 +344,9 @@ test('submit creates the topics of a deployment that has none yet', { timeout: 1
   }
 });
 
-test('submit writes the prompt format into the task: --prompt-format, else RWKVSTREAM_PROMPT_FORMAT, else raw', { timeout: 120_000 }, async () => {
+test('submit writes the prompt format into the task: --prompt-format, else RWKVSTREAM_PROMPT_FORMAT, else raw', {
+  timeout: 120_000,
+}, async () => {
   const prefix = uniqueName('op-format');
   const topics = topicsFor(prefix);
   const file = path.join(dir, 'format.txt');
@@ -271,13 +357,26 @@ test('submit writes the prompt format into the task: --prompt-format, else RWKVS
   const consumer = kafka.consumer({ groupId: uniqueName('op-format-read') });
   try {
     const submit = async (id: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
-      const out = await cli(['submit', '--task', 'summarize', '--file', file, '--id', id, '--topic-prefix', prefix, ...args], extraEnv);
+      const out = await cli(
+        ['submit', '--task', 'summarize', '--file', file, '--id', id, '--topic-prefix', prefix, ...args],
+        extraEnv,
+      );
       assert.equal(out.code, 0, out.stderr);
     };
     await submit('by-flag', ['--prompt-format', 'rwkv7-g'], { RWKVSTREAM_PROMPT_FORMAT: 'world' });
     await submit('by-env', [], { RWKVSTREAM_PROMPT_FORMAT: 'world' });
     await submit('by-default', []);
-    const refused = await cli(['submit', '--task', 'summarize', '--file', file, '--topic-prefix', prefix, '--prompt-format', 'chatml']);
+    const refused = await cli([
+      'submit',
+      '--task',
+      'summarize',
+      '--file',
+      file,
+      '--topic-prefix',
+      prefix,
+      '--prompt-format',
+      'chatml',
+    ]);
     assert.equal(refused.code, 2, `an unknown format is a usage error: ${refused.stderr}`);
 
     const formats = new Map<string, unknown>();

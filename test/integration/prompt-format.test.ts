@@ -30,25 +30,51 @@ after(async () => {
 });
 
 const TEXT = 'Entry 1: the river rose.\n\nEntry 2: it rained for days.\n\n\nEntry 3: the town waited.\n';
-const TASK = SummarizeTaskSchema.parse({ kind: 'summarize', promptFormat: 'rwkv7-g', system: 'Be brief.', maxTokens: 4, sections: { every: 32 } });
+const TASK = SummarizeTaskSchema.parse({
+  kind: 'summarize',
+  promptFormat: 'rwkv7-g',
+  system: 'Be brief.',
+  maxTokens: 4,
+  sections: { every: 32 },
+});
 
 test('a redelivered chat-format document is the same document; its tokens are the prefix and the folded text', async () => {
   const p = memoryPipeline(engine, { chunkTokens: 32 });
-  p.deps.documents = new RedisDocumentStore(redis, new Keys(prefix), { retentionSeconds: 60, partTtlSeconds: 60, maxDocumentBytes: 1 << 20 });
-  const value = Buffer.from(JSON.stringify({ schema: DOCUMENT_SCHEMA_V1, id: 'river', task: TASK, body: { kind: 'text', text: TEXT } }));
-  const deliver = (offset: string) => ingestDocumentRecord({ topic: 'docs', partition: 0, offset, key: null, value, timestamp: '0' }, p.deps);
+  p.deps.documents = new RedisDocumentStore(redis, new Keys(prefix), {
+    retentionSeconds: 60,
+    partTtlSeconds: 60,
+    maxDocumentBytes: 1 << 20,
+  });
+  const value = Buffer.from(
+    JSON.stringify({ schema: DOCUMENT_SCHEMA_V1, id: 'river', task: TASK, body: { kind: 'text', text: TEXT } }),
+  );
+  const deliver = (offset: string) =>
+    ingestDocumentRecord({ topic: 'docs', partition: 0, offset, key: null, value, timestamp: '0' }, p.deps);
 
   await deliver('0');
-  assert.deepEqual((await runQueued(p, 1)).map(([, outcome]) => outcome), ['planned']);
+  assert.deepEqual(
+    (await runQueued(p, 1)).map(([, outcome]) => outcome),
+    ['planned'],
+  );
   const planned = (await p.deps.documents.get('river'))!;
-  assert.equal(JSON.stringify(planned.record.task), JSON.stringify(TASK), 'the task read back from Redis is the one planned');
-  const expected = Buffer.from('System: Be brief.\n\nUser: Entry 1: the river rose.\nEntry 2: it rained for days.\nEntry 3: the town waited.');
+  assert.equal(
+    JSON.stringify(planned.record.task),
+    JSON.stringify(TASK),
+    'the task read back from Redis is the one planned',
+  );
+  const expected = Buffer.from(
+    'System: Be brief.\n\nUser: Entry 1: the river rose.\nEntry 2: it rained for days.\nEntry 3: the town waited.',
+  );
   assert.equal(planned.record.tokens, expected.length);
   assert.deepEqual([...(await p.deps.documents.readTokens(planned.record, 0, planned.record.tokens))], [...expected]);
 
   await deliver('1');
   const ran = await runQueued(p);
-  assert.deepEqual(ran.filter(([id]) => id.startsWith('plan')).map(([, outcome]) => outcome), ['duplicate'], 'recognised, not E_DUPLICATE_ID');
+  assert.deepEqual(
+    ran.filter(([id]) => id.startsWith('plan')).map(([, outcome]) => outcome),
+    ['duplicate'],
+    'recognised, not E_DUPLICATE_ID',
+  );
   assert.equal(p.sinks.deadLetters.length, 0);
   const result = DocumentResultSchema.parse(JSON.parse(p.sinks.results.at(-1)!.json));
   assert.equal(result.promptFormat, 'rwkv7-g');

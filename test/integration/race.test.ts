@@ -21,11 +21,31 @@ const { prefix, topics, keys, collector, redis } = deployment;
 const dir = deployment.tempDir();
 
 async function submit(id: string, file: string): Promise<void> {
-  await exec(process.execPath, [cliEntry, 'submit', '--kafka', deployment.brokers.join(','), '--topic-prefix', prefix, '--task', 'classify', '--labels', 'sensors,cooking,music', '--file', file, '--id', id]);
+  await exec(process.execPath, [
+    cliEntry,
+    'submit',
+    '--kafka',
+    deployment.brokers.join(','),
+    '--topic-prefix',
+    prefix,
+    '--task',
+    'classify',
+    '--labels',
+    'sensors,cooking,music',
+    '--file',
+    file,
+    '--id',
+    id,
+  ]);
 }
 
-test('two workers racing on every chunk of one document: the fencing lets one commit per chunk', { timeout: 240_000 }, async () => {
-  const text = Array.from({ length: 200 }, (_, i) => `[${i}] pump ${i % 5} pressure ${(i * 29) % 83} kPa, valve ${i % 3} open.\n`).join('');
+test('two workers racing on every chunk of one document: the fencing lets one commit per chunk', {
+  timeout: 240_000,
+}, async () => {
+  const text = Array.from(
+    { length: 200 },
+    (_, i) => `[${i}] pump ${i % 5} pressure ${(i * 29) % 83} kPa, valve ${i % 3} open.\n`,
+  ).join('');
   const file = path.join(dir, 'doc.txt');
   writeFileSync(file, text);
   await deployment.spawn('worker-a');
@@ -46,23 +66,36 @@ test('two workers racing on every chunk of one document: the fencing lets one co
 
   const outcomes: string[][] = [];
   for (let k = 0; k < chunks; k++) {
-    const pair = await Promise.all([`chunk~race-doc~${k}`, `dup~race-doc~${k}`].map(async (id) => {
-      const job = await queue.getJob(id);
-      for (let i = 0; job && !job.finishedOn && i < 500; i++) {
-        await sleep(20);
-        Object.assign(job, await queue.getJob(id));
-      }
-      return String(job?.returnvalue);
-    }));
+    const pair = await Promise.all(
+      [`chunk~race-doc~${k}`, `dup~race-doc~${k}`].map(async (id) => {
+        const job = await queue.getJob(id);
+        for (let i = 0; job && !job.finishedOn && i < 500; i++) {
+          await sleep(20);
+          Object.assign(job, await queue.getJob(id));
+        }
+        return String(job?.returnvalue);
+      }),
+    );
     outcomes.push(pair);
-    assert.equal(pair.filter((o) => o === 'applied').length, 1, `chunk ${k}: exactly one run applied it (${pair.join(', ')})`);
-    assert.ok(pair.every((o) => ['applied', 'superseded', 'already-applied', 'skipped'].includes(o)), pair.join(', '));
+    assert.equal(
+      pair.filter((o) => o === 'applied').length,
+      1,
+      `chunk ${k}: exactly one run applied it (${pair.join(', ')})`,
+    );
+    assert.ok(
+      pair.every((o) => ['applied', 'superseded', 'already-applied', 'skipped'].includes(o)),
+      pair.join(', '),
+    );
   }
   const raced = outcomes.filter((p) => p.includes('superseded')).length;
   assert.ok(raced > 0, `some chunk ran on both workers at once (outcomes: ${JSON.stringify(outcomes)})`);
 
   const trail = (await redis.lrange(keys.audit({ kind: 'document', id: 'race-doc' }), 0, -1)).map((e) => JSON.parse(e));
-  assert.deepEqual(trail.map((e: { chunk: number }) => e.chunk), Array.from({ length: chunks }, (_, k) => k + 1), 'one commit per chunk');
+  assert.deepEqual(
+    trail.map((e: { chunk: number }) => e.chunk),
+    Array.from({ length: chunks }, (_, k) => k + 1),
+    'one commit per chunk',
+  );
   assert.equal(trail.at(-1).tokens, Buffer.byteLength(text));
 
   // Without duplicates, the same content gives the same result.

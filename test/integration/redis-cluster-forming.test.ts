@@ -27,8 +27,20 @@ let admin: Redis;
 async function halfFormed(): Promise<OwnRedis> {
   const started = await OwnRedis.start([
     // A node that has met no other does not know its own address unless told, and lists its slots as served by "".
-    '--cluster-enabled', 'yes', '--cluster-port', String(await freePort()), '--cluster-announce-ip', '127.0.0.1', '--cluster-config-file', 'nodes.conf',
-    '--cluster-node-timeout', '5000', '--save', '', '--appendonly', 'no',
+    '--cluster-enabled',
+    'yes',
+    '--cluster-port',
+    String(await freePort()),
+    '--cluster-announce-ip',
+    '127.0.0.1',
+    '--cluster-config-file',
+    'nodes.conf',
+    '--cluster-node-timeout',
+    '5000',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
   ]);
   const client = new Redis(started.url, { maxRetriesPerRequest: 1 });
   try {
@@ -57,22 +69,54 @@ after(async () => {
 // Neither process may find brokers in the environment of the shell running the tests.
 const { KAFKA_BROKERS: _brokers, ...noKafka } = process.env;
 
-test('status on a cluster that does not serve yet exits with the unreachable status and says which node is not ready', { timeout: 60_000 }, async () => {
-  const run = exec(process.execPath, [cliEntry, 'status', 'some-doc', '--redis', node.url, '--redis-cluster', '--prefix', uniqueName('forming'), '--json'], { env: noKafka });
-  const err = await run.then(() => assert.fail('status succeeded on a cluster that does not serve'), (e: unknown) => e as { code: number; stdout: string; stderr: string });
+test('status on a cluster that does not serve yet exits with the unreachable status and says which node is not ready', {
+  timeout: 60_000,
+}, async () => {
+  const run = exec(
+    process.execPath,
+    [
+      cliEntry,
+      'status',
+      'some-doc',
+      '--redis',
+      node.url,
+      '--redis-cluster',
+      '--prefix',
+      uniqueName('forming'),
+      '--json',
+    ],
+    { env: noKafka },
+  );
+  const err = await run.then(
+    () => assert.fail('status succeeded on a cluster that does not serve'),
+    (e: unknown) => e as { code: number; stdout: string; stderr: string },
+  );
   assert.equal(err.code, EXIT_UNREACHABLE, err.stderr);
   assert.equal(err.stdout, '');
   assert.match(err.stderr, /E_REDIS_UNREACHABLE/);
-  assert.match(err.stderr, new RegExp(`the cluster is not ready: 127\\.0\\.0\\.1:${node.port} cluster_state:fail, ${HALF + 1} of 16384 slots assigned`));
+  assert.match(
+    err.stderr,
+    new RegExp(
+      `the cluster is not ready: 127\\.0\\.0\\.1:${node.port} cluster_state:fail, ${HALF + 1} of 16384 slots assigned`,
+    ),
+  );
 });
 
-test('a worker gives up on a cluster that never serves with status 5 and the reason, not status 0', { timeout: 60_000 }, async () => {
+test('a worker gives up on a cluster that never serves with status 5 and the reason, not status 0', {
+  timeout: 60_000,
+}, async () => {
   const prefix = uniqueName('forming-never');
   let starting: StartingWorker | undefined;
   await assert.rejects(
     spawnWorker({
-      name: `${prefix}-w`, brokers: [], prefix, topicPrefix: prefix, groupId: prefix, redis: node.url,
-      args: ['--redis-cluster', '--connect-attempts', '2'], env: { KAFKA_BROKERS: undefined },
+      name: `${prefix}-w`,
+      brokers: [],
+      prefix,
+      topicPrefix: prefix,
+      groupId: prefix,
+      redis: node.url,
+      args: ['--redis-cluster', '--connect-attempts', '2'],
+      env: { KAFKA_BROKERS: undefined },
       onSpawn: (w) => {
         starting = w;
       },
@@ -80,16 +124,30 @@ test('a worker gives up on a cluster that never serves with status 5 and the rea
     new RegExp(`exited with ${EXIT_UNREACHABLE} before it was ready`),
   );
   const lines = starting!.logs.map((l) => String(l.msg));
-  assert.ok(lines.some((l) => /retrying in 1 s/.test(l) && /the cluster is not ready/.test(l)), `a retry after the first attempt: ${JSON.stringify(lines)}`);
-  assert.ok(lines.some((l) => /^rwkvstream: E_REDIS_UNREACHABLE: .*the cluster is not ready.*\(2 attempts\)/.test(l)), `the last word says why: ${JSON.stringify(lines)}`);
+  assert.ok(
+    lines.some((l) => /retrying in 1 s/.test(l) && /the cluster is not ready/.test(l)),
+    `a retry after the first attempt: ${JSON.stringify(lines)}`,
+  );
+  assert.ok(
+    lines.some((l) => /^rwkvstream: E_REDIS_UNREACHABLE: .*the cluster is not ready.*\(2 attempts\)/.test(l)),
+    `the last word says why: ${JSON.stringify(lines)}`,
+  );
 });
 
-test('a worker that meets a cluster still forming retries and starts once every slot is served', { timeout: 180_000 }, async () => {
+test('a worker that meets a cluster still forming retries and starts once every slot is served', {
+  timeout: 180_000,
+}, async () => {
   const prefix = uniqueName('forming-later');
   let starting: StartingWorker | undefined;
   const ready = spawnWorker({
-    name: `${prefix}-w`, brokers: [], prefix, topicPrefix: prefix, groupId: prefix, redis: node.url,
-    args: ['--redis-cluster', '--connect-attempts', '8'], env: { KAFKA_BROKERS: undefined },
+    name: `${prefix}-w`,
+    brokers: [],
+    prefix,
+    topicPrefix: prefix,
+    groupId: prefix,
+    redis: node.url,
+    args: ['--redis-cluster', '--connect-attempts', '8'],
+    env: { KAFKA_BROKERS: undefined },
     onSpawn: (w) => {
       starting = w;
     },

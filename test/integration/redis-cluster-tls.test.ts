@@ -13,7 +13,13 @@ import { after, before, test } from 'node:test';
 import type { Cluster } from 'ioredis';
 
 import { openRedis } from '../../services/adapters/redis/connection.ts';
-import { documentEndToEnd, securedCli, startSecuredRedis, stopSecuredRedis, type SecuredRedis } from './helpers/secured-redis.ts';
+import {
+  documentEndToEnd,
+  securedCli,
+  startSecuredRedis,
+  stopSecuredRedis,
+  type SecuredRedis,
+} from './helpers/secured-redis.ts';
 import { clearPrefix, uniqueName } from './helpers/services.ts';
 
 const PORT = Number(process.env.RWKVSTREAM_TEST_TLS_CLUSTER_PORT ?? 7421);
@@ -22,27 +28,45 @@ const infraEnv = { REDIS_CLUSTER_PORT: String(PORT), REDIS_CLUSTER_DIR: path.joi
 const prefix = uniqueName('cluster-tls');
 let secured: SecuredRedis | null = null;
 
-before(async () => {
-  secured = await startSecuredRedis('start-cluster-secure.sh', infraEnv);
-}, { timeout: 180_000 });
+before(
+  async () => {
+    secured = await startSecuredRedis('start-cluster-secure.sh', infraEnv);
+  },
+  { timeout: 180_000 },
+);
 
-after(async () => {
-  if (secured) await clearPrefix(prefix, secured.access).catch(() => {});
-  await stopSecuredRedis('stop-cluster-secure.sh', infraEnv).catch(() => {});
-  rmSync(dir, { recursive: true, force: true });
-}, { timeout: 120_000 });
+after(
+  async () => {
+    if (secured) await clearPrefix(prefix, secured.access).catch(() => {});
+    await stopSecuredRedis('stop-cluster-secure.sh', infraEnv).catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  },
+  { timeout: 120_000 },
+);
 
 test('the infra prints a rediss:// cluster with a CA, a client certificate and a password file, never a password', () => {
   const env = secured!.env;
   assert.equal(env.REDIS_URL, `rediss://127.0.0.1:${PORT}`);
   assert.equal(env.REDIS_CLUSTER, 'true');
-  for (const k of ['REDIS_USERNAME', 'REDIS_PASSWORD_FILE', 'REDIS_TLS_CA_FILE', 'REDIS_TLS_CERT_FILE', 'REDIS_TLS_KEY_FILE']) assert.ok(env[k], k);
+  for (const k of [
+    'REDIS_USERNAME',
+    'REDIS_PASSWORD_FILE',
+    'REDIS_TLS_CA_FILE',
+    'REDIS_TLS_CERT_FILE',
+    'REDIS_TLS_KEY_FILE',
+  ])
+    assert.ok(env[k], k);
   assert.equal(secured!.access.cluster, true);
-  assert.ok(secured!.access.tls?.ca && secured!.access.tls.cert && secured!.access.tls.key, 'TLS with the CA and the client certificate');
+  assert.ok(
+    secured!.access.tls?.ca && secured!.access.tls.cert && secured!.access.tls.key,
+    'TLS with the CA and the client certificate',
+  );
   for (const secret of secured!.secrets) assert.ok(!Object.values(env).some((v) => v.includes(secret)));
 });
 
-test('a document goes end to end through the TLS/ACL cluster; its keys live on the masters under their hash tags', { timeout: 240_000 }, async () => {
+test('a document goes end to end through the TLS/ACL cluster; its keys live on the masters under their hash tags', {
+  timeout: 240_000,
+}, async () => {
   const outputs = await documentEndToEnd(secured!, { prefix, dir, id: 'cluster-tls-doc' });
   const redis = (await openRedis(secured!.access, 'rwkvstream-test')) as Cluster;
   try {
@@ -61,15 +85,23 @@ test('a document goes end to end through the TLS/ACL cluster; its keys live on t
   for (const secret of secured!.secrets) assert.ok(!all.includes(secret), 'a password appears in some output');
 });
 
-test('without the client certificate, or with a wrong password, a command is refused in one line and exits 5', { timeout: 120_000 }, async () => {
-  const noCert = await securedCli(secured!, ['status', 'x', '--prefix', prefix], { REDIS_TLS_CERT_FILE: '', REDIS_TLS_KEY_FILE: '' });
+test('without the client certificate, or with a wrong password, a command is refused in one line and exits 5', {
+  timeout: 120_000,
+}, async () => {
+  const noCert = await securedCli(secured!, ['status', 'x', '--prefix', prefix], {
+    REDIS_TLS_CERT_FILE: '',
+    REDIS_TLS_KEY_FILE: '',
+  });
   assert.equal(noCert.code, 5, noCert.stderr);
   assert.equal(noCert.stderr.trim().split('\n').length, 1, noCert.stderr);
   // The server closes the handshake; ioredis reports only "Connection is closed" for the node.
   assert.match(noCert.stderr, /E_REDIS_(REFUSED|UNREACHABLE): .*rediss:\/\/127\.0\.0\.1:\d+ \(cluster\)/);
 
   const wrong = 'not-the-cluster-password';
-  const refused = await securedCli(secured!, ['status', 'x', '--prefix', prefix], { REDIS_PASSWORD_FILE: '', REDIS_PASSWORD: wrong });
+  const refused = await securedCli(secured!, ['status', 'x', '--prefix', prefix], {
+    REDIS_PASSWORD_FILE: '',
+    REDIS_PASSWORD: wrong,
+  });
   assert.equal(refused.code, 5, refused.stderr);
   assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr);
   assert.match(refused.stderr, /refused the connection: WRONGPASS/);

@@ -33,7 +33,15 @@ let redis: Redis;
 
 before(async () => {
   redis = new Redis(redisUrl);
-  worker = await spawnWorker({ name: `${prefix}-w`, brokers: [], prefix, topicPrefix: prefix, groupId: prefix, args: ['--chunk-tokens', '64', '--result-ttl', '3600'], env: { ...env, KAFKA_BROKERS: undefined } });
+  worker = await spawnWorker({
+    name: `${prefix}-w`,
+    brokers: [],
+    prefix,
+    topicPrefix: prefix,
+    groupId: prefix,
+    args: ['--chunk-tokens', '64', '--result-ttl', '3600'],
+    env: { ...env, KAFKA_BROKERS: undefined },
+  });
 });
 
 after(async () => {
@@ -44,10 +52,14 @@ after(async () => {
 });
 
 async function letters(): Promise<DeadLetter[]> {
-  return (await redis.xrange(keys.deadLetterStream(), '-', '+')).map(([, fields]) => DeadLetterSchema.parse(JSON.parse(fields[fields.indexOf('json') + 1]!)));
+  return (await redis.xrange(keys.deadLetterStream(), '-', '+')).map(([, fields]) =>
+    DeadLetterSchema.parse(JSON.parse(fields[fields.indexOf('json') + 1]!)),
+  );
 }
 
-test('an inbox record whose dead letter exceeds the limit is dead-lettered by reference; the worker goes on', { timeout: 180_000 }, async () => {
+test('an inbox record whose dead letter exceeds the limit is dead-lettered by reference; the worker goes on', {
+  timeout: 180_000,
+}, async () => {
   // Base64 makes the letter a third larger than the record: this one's letter is past the limit.
   const huge = `{"schema":"rwkvstream.document.v1","id":"huge","text":"${'x'.repeat(Math.ceil(DEAD_LETTER_MAX_BYTES * 0.8))}"}`;
   const queue = new Queue(INBOX_QUEUE, { connection: redis, prefix });
@@ -61,8 +73,14 @@ test('an inbox record whose dead letter exceeds the limit is dead-lettered by re
   const file = path.join(dir, 'after.txt');
   writeFileSync(file, text);
   const args = ['--redis', redisUrl, '--prefix', prefix];
-  await exec(process.execPath, [cliEntry, 'submit', ...args, '--task', 'summarize', '--max-tokens', '4', '--file', file, '--id', 'after'], { env });
-  const result = DocumentResultSchema.parse(JSON.parse((await exec(process.execPath, [cliEntry, 'result', 'after', ...args, '--wait', '120'], { env })).stdout));
+  await exec(
+    process.execPath,
+    [cliEntry, 'submit', ...args, '--task', 'summarize', '--max-tokens', '4', '--file', file, '--id', 'after'],
+    { env },
+  );
+  const result = DocumentResultSchema.parse(
+    JSON.parse((await exec(process.execPath, [cliEntry, 'result', 'after', ...args, '--wait', '120'], { env })).stdout),
+  );
   assert.equal(result.tokens, Buffer.byteLength(text), 'the document after the oversized record was read');
 
   let found: DeadLetter[] = [];
@@ -70,19 +88,27 @@ test('an inbox record whose dead letter exceeds the limit is dead-lettered by re
     found = await letters();
     if (found.length < 2) await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  const byKey = (key: string) => found.find((l) => l.source && Buffer.from(l.source.keyBase64 ?? '', 'base64').toString() === key);
+  const byKey = (key: string) =>
+    found.find((l) => l.source && Buffer.from(l.source.keyBase64 ?? '', 'base64').toString() === key);
   const reference = byKey('huge');
   assert.ok(reference, `a letter for the oversized record: ${found.map((l) => l.code).join(', ')}`);
   assert.equal(reference.code, 'E_OVERSIZED');
   assert.equal(reference.original, undefined, 'the stream entry carries no original');
   assert.ok(reference.stored, 'stored by reference');
-  assert.match(reference.stored.reason, new RegExp(`more than the ${DEAD_LETTER_MAX_BYTES} a dead-letter stream entry may hold`));
+  assert.match(
+    reference.stored.reason,
+    new RegExp(`more than the ${DEAD_LETTER_MAX_BYTES} a dead-letter stream entry may hold`),
+  );
   assert.ok(reference.stored.bytes > DEAD_LETTER_MAX_BYTES);
   assert.ok(reference.stored.redisKey.startsWith(`${prefix}:dead-letter:`));
   const kept = await redis.hgetall(reference.stored.redisKey);
   assert.equal(kept.reason, reference.stored.reason);
   const whole = DeadLetterSchema.parse(JSON.parse(kept.letter!));
-  assert.equal(Buffer.from(whole.original!.base64, 'base64').toString(), huge, 'the whole letter, with the record\'s bytes, is in Redis');
+  assert.equal(
+    Buffer.from(whole.original!.base64, 'base64').toString(),
+    huge,
+    "the whole letter, with the record's bytes, is in Redis",
+  );
   assert.equal(Buffer.byteLength(kept.letter!), reference.stored.bytes);
   const ttl = await redis.ttl(reference.stored.redisKey);
   assert.ok(ttl > 0 && ttl <= 3600, `the stored letter expires with the results (ttl ${ttl})`);

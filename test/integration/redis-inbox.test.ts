@@ -32,7 +32,15 @@ let redis: Redis;
 
 before(async () => {
   redis = new Redis(redisUrl);
-  worker = await spawnWorker({ name: `${prefix}-w`, brokers: [], prefix, topicPrefix: prefix, groupId: prefix, args: ['--chunk-tokens', '64'], env: { ...env, KAFKA_BROKERS: undefined } });
+  worker = await spawnWorker({
+    name: `${prefix}-w`,
+    brokers: [],
+    prefix,
+    topicPrefix: prefix,
+    groupId: prefix,
+    args: ['--chunk-tokens', '64'],
+    env: { ...env, KAFKA_BROKERS: undefined },
+  });
 });
 
 after(async () => {
@@ -47,27 +55,49 @@ function cli(args: string[]) {
 }
 
 async function submit(file: string, id: string, extra: string[] = []): Promise<string> {
-  const { stdout } = await cli(['submit', '--redis', redisUrl, '--prefix', prefix, '--task', 'summarize', '--max-tokens', '4', '--file', file, '--id', id, ...extra]);
+  const { stdout } = await cli([
+    'submit',
+    '--redis',
+    redisUrl,
+    '--prefix',
+    prefix,
+    '--task',
+    'summarize',
+    '--max-tokens',
+    '4',
+    '--file',
+    file,
+    '--id',
+    id,
+    ...extra,
+  ]);
   return stdout.trim();
 }
 
 async function resultOf(id: string): Promise<Record<string, unknown>> {
-  const { stdout } = await cli(['result', id, '--redis', redisUrl, '--prefix', prefix, '--wait', '90']).catch((err: { stdout?: string; stderr?: string; code?: number }) => {
-    throw new Error(`result ${id} exited ${err.code}: ${err.stderr ?? ''}${err.stdout ?? ''}`);
-  });
+  const { stdout } = await cli(['result', id, '--redis', redisUrl, '--prefix', prefix, '--wait', '90']).catch(
+    (err: { stdout?: string; stderr?: string; code?: number }) => {
+      throw new Error(`result ${id} exited ${err.code}: ${err.stderr ?? ''}${err.stdout ?? ''}`);
+    },
+  );
   return JSON.parse(stdout) as Record<string, unknown>;
 }
 
 async function streamEntries(stream: string): Promise<Record<string, string>[]> {
   const entries = await redis.xrange(stream, '-', '+');
-  return entries.map(([, fields]) => Object.fromEntries(fields.flatMap((_, i) => (i % 2 === 0 ? [[fields[i]!, fields[i + 1]!]] : []))));
+  return entries.map(([, fields]) =>
+    Object.fromEntries(fields.flatMap((_, i) => (i % 2 === 0 ? [[fields[i]!, fields[i + 1]!]] : []))),
+  );
 }
 
 test('submit --redis: a small document, a large one in parts and a resubmission are read by a worker without Kafka', async () => {
   const small = path.join(dir, 'small.txt');
   writeFileSync(small, 'The river rose overnight and the town moved its market uphill.\n'.repeat(3));
   const large = path.join(dir, 'large.txt');
-  writeFileSync(large, 'Ledger entry: the grain arrived late, the price held, and the mill ran two shifts. ƒ€\n'.repeat(60));
+  writeFileSync(
+    large,
+    'Ledger entry: the grain arrived late, the price held, and the mill ran two shifts. ƒ€\n'.repeat(60),
+  );
   assert.equal(await submit(small, 'doc-small'), 'doc-small');
   assert.equal(await submit(large, 'doc-large', ['--part-bytes', '1024']), 'doc-large');
   // The same document again: the document store's deduplication makes it one document, one result.
@@ -84,7 +114,11 @@ test('submit --redis: a small document, a large one in parts and a resubmission 
   const published = await streamEntries(keys.resultStream());
   const smallOnes = published.filter((e) => e.key === 'doc-small');
   assert.ok(smallOnes.length >= 1, 'the result was published on the Redis results stream');
-  assert.deepEqual(new Set(smallOnes.map((e) => (JSON.parse(e.json!) as { summary: { text: string } }).summary.text)).size, 1, 'one summary for a document sent twice');
+  assert.deepEqual(
+    new Set(smallOnes.map((e) => (JSON.parse(e.json!) as { summary: { text: string } }).summary.text)).size,
+    1,
+    'one summary for a document sent twice',
+  );
   assert.ok(published.some((e) => e.key === 'doc-large'));
 
   // The inbox's backlog is a metric, as consumer lag is with Kafka: every submission was taken in (a taken-in
@@ -99,9 +133,18 @@ test('refused records go to the Redis dead-letter stream with their bytes; an em
   // Written straight to the inbox, as a hostile or broken producer would.
   const queue = new Queue(INBOX_QUEUE, { connection: redis, prefix });
   await queue.add('documents', { topic: 'documents', key: 'doc-junk', value: '{not json' });
-  await queue.add('documents', { topic: 'documents', key: 'doc-bad', value: JSON.stringify({ schema: 'rwkvstream.document.v1', id: 'doc-bad', body: { kind: 'text', text: 'x' } }) });
+  await queue.add('documents', {
+    topic: 'documents',
+    key: 'doc-bad',
+    value: JSON.stringify({ schema: 'rwkvstream.document.v1', id: 'doc-bad', body: { kind: 'text', text: 'x' } }),
+  });
   await queue.add('documents', { topic: 'documents', value: 42 });
-  const empty = { schema: 'rwkvstream.document.v1', id: 'doc-empty', task: { kind: 'summarize' }, body: { kind: 'text', text: '  \n ' } };
+  const empty = {
+    schema: 'rwkvstream.document.v1',
+    id: 'doc-empty',
+    task: { kind: 'summarize' },
+    body: { kind: 'text', text: '  \n ' },
+  };
   await queue.add('documents', { topic: 'documents', key: 'doc-empty', value: JSON.stringify(empty) });
   await queue.close();
 
@@ -125,5 +168,9 @@ test('refused records go to the Redis dead-letter stream with their bytes; an em
     assert.equal(letter.source?.topic, `${INBOX_QUEUE}.documents`);
   }
   const junk = DeadLetterSchema.parse(JSON.parse(letters.find((l) => l.code === 'E_JSON')!.json!));
-  assert.equal(Buffer.from(junk.original!.base64, 'base64').toString(), '{not json', 'the dead letter carries the bytes to replay');
+  assert.equal(
+    Buffer.from(junk.original!.base64, 'base64').toString(),
+    '{not json',
+    'the dead letter carries the bytes to replay',
+  );
 });

@@ -27,12 +27,27 @@ after(() => own.stop());
 const { topics, collector, keys, redis } = deployment;
 
 const TEXT = Array.from({ length: 60 }, (_, i) => `Line ${i}: the fox and the dog walk along the river.\n`).join('');
-const send = (id: string) => deployment.producer.send({
-  topic: topics.documents,
-  messages: [{ key: id, value: JSON.stringify({ schema: DOCUMENT_SCHEMA_V1, id, task: { kind: 'summarize', maxTokens: 8 }, body: { kind: 'text', text: TEXT } }) }],
-});
+const send = (id: string) =>
+  deployment.producer.send({
+    topic: topics.documents,
+    messages: [
+      {
+        key: id,
+        value: JSON.stringify({
+          schema: DOCUMENT_SCHEMA_V1,
+          id,
+          task: { kind: 'summarize', maxTokens: 8 },
+          body: { kind: 'text', text: TEXT },
+        }),
+      },
+    ],
+  });
 
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | null | undefined | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -42,7 +57,9 @@ async function until<T>(what: string, probe: () => Promise<T | null | undefined 
   }
 }
 
-test('at maxmemory a document fails with E_REDIS_OOM and a failure record; resubmitted later, it is read again', { timeout: 180_000 }, async () => {
+test('at maxmemory a document fails with E_REDIS_OOM and a failure record; resubmitted later, it is read again', {
+  timeout: 180_000,
+}, async () => {
   await send('full');
   await until('the first commit', async () => (await redis.llen(keys.audit({ kind: 'document', id: 'full' }))) > 0);
   // No room for another state blob from now on.
@@ -63,6 +80,12 @@ test('at maxmemory a document fails with E_REDIS_OOM and a failure record; resub
   assert.equal(result.id, 'full');
   assert.equal(await redis.hget(keys.record('full'), 'status'), 'done');
   assert.equal(await redis.hget(keys.result('document', 'full'), 'failure'), null, 'the old failure record is gone');
-  const trail = (await redis.lrange(keys.audit({ kind: 'document', id: 'full' }), 0, -1)).map((e) => JSON.parse(e) as { version: number; chunk: number });
-  assert.deepEqual(trail.map((e) => e.chunk), trail.map((_, i) => i + 1), 'a new chain, each chunk once');
+  const trail = (await redis.lrange(keys.audit({ kind: 'document', id: 'full' }), 0, -1)).map(
+    (e) => JSON.parse(e) as { version: number; chunk: number },
+  );
+  assert.deepEqual(
+    trail.map((e) => e.chunk),
+    trail.map((_, i) => i + 1),
+    'a new chain, each chunk once',
+  );
 });

@@ -19,9 +19,19 @@ import { kafkaBrokers } from './helpers/services.ts';
 
 const run = promisify(execFile);
 const keys = new Keys('t-persistence');
-const write = (n: number) => ({ blob: Buffer.alloc(100, n), chunk: n, tokens: n * 10, cursor: 0, result: null, writer: 'w' });
+const write = (n: number) => ({
+  blob: Buffer.alloc(100, n),
+  chunk: n,
+  tokens: n * 10,
+  cursor: 0,
+  result: null,
+  writer: 'w',
+});
 
-async function withRedis<T>(args: string[] | undefined, use: (server: OwnRedis, redis: Redis) => Promise<T>): Promise<T> {
+async function withRedis<T>(
+  args: string[] | undefined,
+  use: (server: OwnRedis, redis: Redis) => Promise<T>,
+): Promise<T> {
   const server = await OwnRedis.start(args);
   const redis = new Redis(server.url);
   try {
@@ -61,7 +71,11 @@ test('persistence is read from CONFIG, and from INFO where CONFIG is refused', a
     ['neither AOF nor RDB', ['--save', '', '--appendonly', 'no'], false],
     ['AOF', ['--save', '', '--appendonly', 'yes'], true],
     ['RDB snapshots', ['--save', '3600 1', '--appendonly', 'no'], true],
-    ['CONFIG refused, no AOF, no snapshot taken', ['--save', '', '--appendonly', 'no', '--rename-command', 'CONFIG', ''], false],
+    [
+      'CONFIG refused, no AOF, no snapshot taken',
+      ['--save', '', '--appendonly', 'no', '--rename-command', 'CONFIG', ''],
+      false,
+    ],
     ['CONFIG refused, AOF', ['--save', '', '--appendonly', 'yes', '--rename-command', 'CONFIG', ''], true],
   ];
   for (const [name, args, durable] of cases) {
@@ -74,8 +88,26 @@ test('persistence is read from CONFIG, and from INFO where CONFIG is refused', a
 test('a worker refuses a Redis that keeps nothing across a restart, saying how to allow it', async () => {
   const brokers = await kafkaBrokers();
   await withRedis(undefined, async (server) => {
-    const out = await run(process.execPath, [cliEntry, 'worker', '--model', tinyModel, '--redis', server.url, '--kafka', brokers.join(','),
-      '--connect-attempts', '1', '--metrics-port', 'off', '--prefix', 't-persistence'], { timeout: 60_000 }).then(
+    const out = await run(
+      process.execPath,
+      [
+        cliEntry,
+        'worker',
+        '--model',
+        tinyModel,
+        '--redis',
+        server.url,
+        '--kafka',
+        brokers.join(','),
+        '--connect-attempts',
+        '1',
+        '--metrics-port',
+        'off',
+        '--prefix',
+        't-persistence',
+      ],
+      { timeout: 60_000 },
+    ).then(
       () => ({ code: 0, stderr: '' }),
       (err: { code: number; stderr: string }) => ({ code: err.code, stderr: err.stderr }),
     );

@@ -37,7 +37,10 @@ test('checkpoint commits are fenced: a stale or duplicate writer changes nothing
   assert.equal(await store.head(key), null);
   assert.deepEqual(await store.commit(key, 0, write(1)), { ok: true, version: 1 });
   const v1 = (await store.head(key))!;
-  assert.deepEqual({ version: v1.version, chunk: v1.chunk, tokens: v1.tokens, bytes: v1.bytes }, { version: 1, chunk: 1, tokens: 10, bytes: 1000 });
+  assert.deepEqual(
+    { version: v1.version, chunk: v1.chunk, tokens: v1.tokens, bytes: v1.bytes },
+    { version: 1, chunk: 1, tokens: 10, bytes: 1000 },
+  );
 
   // Two writers both started from version 1: the first wins, the second is refused.
   assert.deepEqual(await store.commit(key, 1, write(2, { writer: 'a' })), { ok: true, version: 2 });
@@ -50,7 +53,13 @@ test('checkpoint commits are fenced: a stale or duplicate writer changes nothing
   assert.equal(await store.blob(key, v1), null, 'the superseded blob was unlinked');
   const blobs = await redis.keys(`${prefix}:{doc:fenced}:blob:*`);
   assert.deepEqual(blobs, [head.ref], 'only the current blob exists');
-  assert.deepEqual((await store.audit(key)).map((a) => [a.chunk, a.version, a.writer]), [[1, 1, 'w'], [2, 2, 'a']]);
+  assert.deepEqual(
+    (await store.audit(key)).map((a) => [a.chunk, a.version, a.writer]),
+    [
+      [1, 1, 'w'],
+      [2, 2, 'a'],
+    ],
+  );
 
   await store.drop(key);
   assert.equal(await store.head(key), null);
@@ -73,7 +82,8 @@ test('the outbox of a commit stays unpublished until marked, and only for its ow
   assert.equal(head.published, true);
 });
 
-const docs = () => new RedisDocumentStore(redis, keys, { retentionSeconds: 60, partTtlSeconds: 60, maxDocumentBytes: 100 });
+const docs = () =>
+  new RedisDocumentStore(redis, keys, { retentionSeconds: 60, partTtlSeconds: 60, maxDocumentBytes: 100 });
 const task = SummarizeTaskSchema.parse({ kind: 'summarize', template: 't', maxTokens: 1 });
 
 test('parts assemble in order whatever order they arrive in; conflicts and oversize are refused', async () => {
@@ -88,9 +98,12 @@ test('parts assemble in order whatever order they arrive in; conflicts and overs
   for await (const b of store.readParts('p', 3)) bytes.push(b);
   assert.equal(Buffer.concat(bytes).toString(), 'ABC');
   await store.dropParts('p', 3);
-  await assert.rejects(async () => {
-    for await (const _ of store.readParts('p', 3)) void _;
-  }, { code: 'E_PART_MISSING' });
+  await assert.rejects(
+    async () => {
+      for await (const _ of store.readParts('p', 3)) void _;
+    },
+    { code: 'E_PART_MISSING' },
+  );
 
   const big = await store.putPart('q', 0, false, Buffer.alloc(60), null);
   assert.equal(big.status, 'pending');
@@ -106,8 +119,15 @@ test('token ids are stored in segments and read back across segment boundaries; 
   await writer.append(ids.subarray(1500));
   assert.equal(writer.layout().segments, 5);
   const record = DocumentRecordSchema.parse({
-    id: 't', task, bytes: 5000, sha256: '0'.repeat(64), tokens: 5000, chunkTokens: 700, chunks: 8,
-    layout: writer.layout(), tokenizer: { kind: 'bytes', fingerprint: 'x' },
+    id: 't',
+    task,
+    bytes: 5000,
+    sha256: '0'.repeat(64),
+    tokens: 5000,
+    chunkTokens: 700,
+    chunks: 8,
+    layout: writer.layout(),
+    tokenizer: { kind: 'bytes', fingerprint: 'x' },
   });
   assert.deepEqual(await store.create(record), { created: true });
   const again = await store.create({ ...record, bytes: 1 });
@@ -125,17 +145,33 @@ test('token ids are stored in segments and read back across segment boundaries; 
 test('the event log takes each record in once and counts what waits after the checkpoint', async () => {
   const log = new RedisEventLog(redis, keys);
   const states = new RedisStateStore(redis, keys);
-  const ev = (offset: string, text: string) => ({ text, topic: 'ev', partition: 1, offset, receivedAt: 1000 + Number(offset) });
+  const ev = (offset: string, text: string) => ({
+    text,
+    topic: 'ev',
+    partition: 1,
+    offset,
+    receivedAt: 1000 + Number(offset),
+  });
   assert.deepEqual(await log.append('s', ev('10', 'a')), { appended: true, pending: 1, batch: 0 });
   assert.deepEqual(await log.append('s', ev('11', 'b')), { appended: true, pending: 2, batch: 0 });
   assert.deepEqual(await log.append('s', ev('10', 'a')), { appended: false, pending: 2, batch: 0 });
   assert.deepEqual(await log.append('s', { ...ev('10', 'c'), partition: 0 }), { appended: true, pending: 3, batch: 0 });
-  assert.deepEqual((await log.read('s', 0, 10)).map((e) => [e.seq, e.text]), [[1, 'a'], [2, 'b'], [3, 'c']]);
+  assert.deepEqual(
+    (await log.read('s', 0, 10)).map((e) => [e.seq, e.text]),
+    [
+      [1, 'a'],
+      [2, 'b'],
+      [3, 'c'],
+    ],
+  );
   assert.deepEqual(await log.backlog('s', 1), { count: 2, oldestAt: 1011 });
 
   await states.commit({ kind: 'stream', id: 's' }, 0, write(1, { cursor: 2 }));
   await log.trim('s', 2);
-  assert.deepEqual((await log.read('s', 0, 10)).map((e) => e.seq), [3]);
+  assert.deepEqual(
+    (await log.read('s', 0, 10)).map((e) => e.seq),
+    [3],
+  );
   assert.deepEqual(await log.append('s', ev('12', 'd')), { appended: true, pending: 2, batch: 1 });
 });
 
@@ -149,7 +185,11 @@ test('a document result is kept once; a failure is shown only until a result exi
   assert.equal(await results.get('document', 'r'), '{"a":1}');
   await results.saveFailure('f', '{"failed":true}');
   assert.equal(await results.get('document', 'f'), '{"failed":true}');
-  assert.deepEqual(await results.saveDocument('f', '{"b":1}'), { json: '{"b":1}', published: false }, 'a failure does not block a later result');
+  assert.deepEqual(
+    await results.saveDocument('f', '{"b":1}'),
+    { json: '{"b":1}', published: false },
+    'a failure does not block a later result',
+  );
   assert.equal(await results.get('document', 'f'), '{"b":1}');
   await results.saveStream('s', '{"batch":3}');
   assert.equal(await results.get('stream', 's'), '{"batch":3}');

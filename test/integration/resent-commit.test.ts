@@ -27,7 +27,17 @@ function commitArgs(expected: number, chunk: number, writer: string): (string | 
 test('the same commit sent twice is applied once and reported as applied both times', async () => {
   const key = { kind: 'document', id: 'resent' } as const;
   const store = new RedisStateStore(redis, keys);
-  assert.deepEqual(await store.commit(key, 0, { blob: Buffer.alloc(100, 1), chunk: 1, tokens: 10, cursor: 0, result: null, writer: 'w' }), { ok: true, version: 1 });
+  assert.deepEqual(
+    await store.commit(key, 0, {
+      blob: Buffer.alloc(100, 1),
+      chunk: 1,
+      tokens: 10,
+      cursor: 0,
+      result: null,
+      writer: 'w',
+    }),
+    { ok: true, version: 1 },
+  );
 
   const blobKey = keys.blob(key, 2, 'nonce2');
   await redis.set(blobKey, Buffer.alloc(100, 2), 'PX', 60_000);
@@ -40,10 +50,17 @@ test('the same commit sent twice is applied once and reported as applied both ti
   assert.equal(head?.ref, blobKey);
   assert.equal((await redis.getBuffer(blobKey))?.[0], 2, 'the committed blob is still there');
   assert.equal(await redis.pttl(blobKey), -1, 'and permanent');
-  assert.deepEqual((await store.audit(key)).map((a) => a.chunk), [1, 2], 'one audit entry per chunk');
+  assert.deepEqual(
+    (await store.audit(key)).map((a) => a.chunk),
+    [1, 2],
+    'one audit entry per chunk',
+  );
 
   // Another writer that started from version 1 is still refused.
   const other = keys.blob(key, 2, 'other');
   await redis.set(other, Buffer.alloc(100, 3), 'PX', 60_000);
-  assert.deepEqual(await COMMIT.run(redis, [keys.checkpoint(key), other, keys.audit(key)], commitArgs(1, 2, 'x')), [0, 2]);
+  assert.deepEqual(
+    await COMMIT.run(redis, [keys.checkpoint(key), other, keys.audit(key)], commitArgs(1, 2, 'x')),
+    [0, 2],
+  );
 });

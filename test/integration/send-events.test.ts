@@ -20,7 +20,11 @@ const RULE = { alertRate: 0.2, warmupEvents: 5 };
 const deployment = useDeployment('send-events', {
   partitions: 2,
   setUp: async (d) => {
-    const worker = await startTestWorker(d, {}, { anomaly: { batchEvents: 4, batchMs: 300, threshold: 'auto', ...RULE } });
+    const worker = await startTestWorker(
+      d,
+      {},
+      { anomaly: { batchEvents: 4, batchMs: 300, threshold: 'auto', ...RULE } },
+    );
     d.onTeardown(() => worker.stop());
   },
 });
@@ -35,7 +39,9 @@ function running(args: string[]): { stdout: () => string; stop: () => Promise<Cl
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<CliRun>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  const done = new Promise<CliRun>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
   return {
     stdout: () => stdout,
     stop: () => {
@@ -46,7 +52,10 @@ function running(args: string[]): { stdout: () => string; stop: () => Promise<Cl
 }
 
 const batchesOf = (stdout: string): AnomalyResult[] =>
-  stdout.split('\n').filter((l) => l.length > 0).map((l) => AnomalyResultSchema.parse(JSON.parse(l)));
+  stdout
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => AnomalyResultSchema.parse(JSON.parse(l)));
 
 async function until(what: string, check: () => boolean, limitMs = 90_000): Promise<void> {
   const deadline = Date.now() + limitMs;
@@ -56,15 +65,29 @@ async function until(what: string, check: () => boolean, limitMs = 90_000): Prom
   }
 }
 
-const webLine = (i: number) => (i === 9 ? 'FATAL: \u00ff\u00fe~~}{#@!QZXJ segfault' : `GET /page/${i % 3} 200 ${12 + (i % 5)}ms`);
+const webLine = (i: number) =>
+  i === 9 ? 'FATAL: \u00ff\u00fe~~}{#@!QZXJ segfault' : `GET /page/${i % 3} 200 ${12 + (i % 5)}ms`;
 
-test('send-events --follow -> worker -> result --stream --follow: every batch printed as it is scored, alerts by the stream\'s own rule', { timeout: 180_000 }, async () => {
+test("send-events --follow -> worker -> result --stream --follow: every batch printed as it is scored, alerts by the stream's own rule", {
+  timeout: 180_000,
+}, async () => {
   const follower = running(['result', 'web', '--stream', '--follow', ...redisArgs]);
   const dir = tempDir('send');
   const log = path.join(dir, 'web.log');
-  const lines = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => `${webLine(from + k)}\n`).join('');
+  const lines = (from: number, to: number) =>
+    Array.from({ length: to - from }, (_, k) => `${webLine(from + k)}\n`).join('');
   writeFileSync(log, lines(0, 10));
-  const sender = running(['send-events', log, '--follow', '--stream', 'web', '--kafka', deployment.brokers.join(','), '--topic-events', topics.events]);
+  const sender = running([
+    'send-events',
+    log,
+    '--follow',
+    '--stream',
+    'web',
+    '--kafka',
+    deployment.brokers.join(','),
+    '--topic-events',
+    topics.events,
+  ]);
   const followed = () => batchesOf(follower.stdout()).flatMap((b) => b.events).length;
   await until('the first 10 events followed', () => followed() >= 10);
   // Lines appended to the followed log are sent, scored and followed as they come.
@@ -75,10 +98,21 @@ test('send-events --follow -> worker -> result --stream --follow: every batch pr
   assert.match(sent.stderr, /14 events sent/);
   const end = await follower.stop();
   const batches = batchesOf(end.stdout);
-  assert.deepEqual(batches.map((b) => b.batch), batches.map((_, i) => i), 'every batch once, in order');
+  assert.deepEqual(
+    batches.map((b) => b.batch),
+    batches.map((_, i) => i),
+    'every batch once, in order',
+  );
   const events = batches.flatMap((b) => b.events);
-  assert.deepEqual(events.map((e) => e.text), Array.from({ length: 14 }, (_, i) => webLine(i)), 'each event carries its line');
-  assert.ok(batches.every((b) => b.thresholdState === undefined), 'the threshold\'s history stays in the checkpoint');
+  assert.deepEqual(
+    events.map((e) => e.text),
+    Array.from({ length: 14 }, (_, i) => webLine(i)),
+    'each event carries its line',
+  );
+  assert.ok(
+    batches.every((b) => b.thresholdState === undefined),
+    "the threshold's history stays in the checkpoint",
+  );
 
   // The stream's adaptive threshold, applied to its own scores in order, gives exactly the worker's alerts.
   const rule = new AdaptiveThreshold(null, RULE.alertRate, RULE.warmupEvents);
@@ -87,7 +121,10 @@ test('send-events --follow -> worker -> result --stream --follow: every batch pr
     assert.equal(e.threshold, judged.threshold, `event ${e.seq}: threshold`);
     assert.equal(e.alert, judged.alert, `event ${e.seq}: alert`);
   }
-  assert.ok(events.slice(0, RULE.warmupEvents).every((e) => !e.alert && e.threshold === undefined), 'no alert while warming up');
+  assert.ok(
+    events.slice(0, RULE.warmupEvents).every((e) => !e.alert && e.threshold === undefined),
+    'no alert while warming up',
+  );
   assert.equal(events[9]!.alert, true, 'the garbage line is an alert');
 
   // The recent history: the last batches, oldest first (not only the latest).
@@ -105,12 +142,27 @@ test('send-events --key-field sends each JSON line to the stream it names', { ti
     { host: 'bad key!', msg: 'not an id' },
     { host: 'db-2', msg: 'vacuum done' },
   ].map((o) => JSON.stringify(o));
-  const sent = await cli(['send-events', '-', '--key-field', 'host', '--kafka', deployment.brokers.join(','), '--topic-events', topics.events], { env: ENV, stdin: `${lines.join('\n')}\n` });
+  const sent = await cli(
+    [
+      'send-events',
+      '-',
+      '--key-field',
+      'host',
+      '--kafka',
+      deployment.brokers.join(','),
+      '--topic-events',
+      topics.events,
+    ],
+    { env: ENV, stdin: `${lines.join('\n')}\n` },
+  );
   assert.equal(sent.code, 0, sent.stderr);
   assert.match(sent.stderr, /line 4 not sent: it is not a JSON object with a string or number "host"/);
   assert.match(sent.stderr, /line 5 not sent: its host is not a stream id/);
   assert.match(sent.stderr, /4 events sent/);
-  for (const [stream, wanted] of [['db-1', [lines[0], lines[2]]], ['db-2', [lines[1], lines[5]]]] as const) {
+  for (const [stream, wanted] of [
+    ['db-1', [lines[0], lines[2]]],
+    ['db-2', [lines[1], lines[5]]],
+  ] as const) {
     let got: string[] = [];
     const deadline = Date.now() + 60_000;
     while (got.length < 2 && Date.now() < deadline) {

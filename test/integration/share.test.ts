@@ -22,25 +22,51 @@ const dir = deployment.tempDir();
 
 const DOCS = 10;
 const textOf = (d: number) =>
-  Array.from({ length: 30 + 7 * d }, (_, i) => `Doc ${d}, note ${i}: shipment ${(d * 31 + i * 7) % 50} left the dock at ${(i * 5) % 24}h.\n`).join('');
+  Array.from(
+    { length: 30 + 7 * d },
+    (_, i) => `Doc ${d}, note ${i}: shipment ${(d * 31 + i * 7) % 50} left the dock at ${(i * 5) % 24}h.\n`,
+  ).join('');
 
 test('two worker processes share many documents, each document strictly in order', { timeout: 300_000 }, async () => {
   await Promise.all([deployment.spawn('worker-a'), deployment.spawn('worker-b')]);
 
-  await Promise.all(Array.from({ length: DOCS }, async (_, d) => {
-    const file = path.join(dir, `doc-${d}.txt`);
-    writeFileSync(file, textOf(d));
-    await exec(process.execPath, [cliEntry, 'submit', '--kafka', deployment.brokers.join(','), '--topic-prefix', prefix, '--task', 'summarize', '--max-tokens', '16', '--file', file, '--id', `doc-${d}`]);
-  }));
+  await Promise.all(
+    Array.from({ length: DOCS }, async (_, d) => {
+      const file = path.join(dir, `doc-${d}.txt`);
+      writeFileSync(file, textOf(d));
+      await exec(process.execPath, [
+        cliEntry,
+        'submit',
+        '--kafka',
+        deployment.brokers.join(','),
+        '--topic-prefix',
+        prefix,
+        '--task',
+        'summarize',
+        '--max-tokens',
+        '16',
+        '--file',
+        file,
+        '--id',
+        `doc-${d}`,
+      ]);
+    }),
+  );
   await collector.waitFor(topics.results, (rs) => new Set(rs.map((r) => r.key)).size === DOCS, 240_000);
 
   const engine = await Engine.load({ model: tinyModel, threads: 1 });
   const writers = new Set<string>();
   for (let d = 0; d < DOCS; d++) {
     const text = textOf(d);
-    const trail = (await redis.lrange(keys.audit({ kind: 'document', id: `doc-${d}` }), 0, -1)).map((e) => JSON.parse(e) as { chunk: number; writer: string });
+    const trail = (await redis.lrange(keys.audit({ kind: 'document', id: `doc-${d}` }), 0, -1)).map(
+      (e) => JSON.parse(e) as { chunk: number; writer: string },
+    );
     const chunks = Math.ceil(Buffer.byteLength(text) / 512);
-    assert.deepEqual(trail.map((e) => e.chunk), Array.from({ length: chunks }, (_, k) => k + 1), `doc-${d}: chunks in order, once each`);
+    assert.deepEqual(
+      trail.map((e) => e.chunk),
+      Array.from({ length: chunks }, (_, k) => k + 1),
+      `doc-${d}: chunks in order, once each`,
+    );
     for (const e of trail) writers.add(e.writer);
 
     const published = collector.records.get(topics.results)!.filter((r) => r.key === `doc-${d}`);

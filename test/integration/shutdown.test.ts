@@ -13,8 +13,12 @@ test('SIGTERM with Redis unreachable exits within 10 s with a clear message', { 
   const redis = await OwnRedis.start();
   try {
     const worker = await spawnWorker({
-      name: 'shutdown-worker', brokers: deployment.brokers, prefix: deployment.prefix, topicPrefix: deployment.prefix,
-      groupId: deployment.groupId, redis: redis.url,
+      name: 'shutdown-worker',
+      brokers: deployment.brokers,
+      prefix: deployment.prefix,
+      topicPrefix: deployment.prefix,
+      groupId: deployment.groupId,
+      redis: redis.url,
     });
     await redis.stop();
     const started = Date.now();
@@ -23,8 +27,12 @@ test('SIGTERM with Redis unreachable exits within 10 s with a clear message', { 
     const seconds = (Date.now() - started) / 1000;
     assert.ok(seconds < 10, `exited after ${seconds} s`);
     assert.equal(code, 0);
-    assert.ok(worker.logs.some((e) => String(e.msg).startsWith('shutdown did not finish in time (Redis or Kafka not answering)')),
-      JSON.stringify(worker.logs.slice(-5)));
+    assert.ok(
+      worker.logs.some((e) =>
+        String(e.msg).startsWith('shutdown did not finish in time (Redis or Kafka not answering)'),
+      ),
+      JSON.stringify(worker.logs.slice(-5)),
+    );
   } finally {
     await redis.stop();
   }

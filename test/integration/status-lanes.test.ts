@@ -29,10 +29,14 @@ for (const lane of ['ingest', 'fetch'] as const satisfies readonly Lane[]) {
     const held = new Promise<void>((resolve) => (release = resolve));
     let started!: () => void;
     const running = new Promise<void>((resolve) => (started = resolve));
-    const worker = new Worker(lane, async () => {
-      started();
-      await held;
-    }, { connection: workerConnection, prefix, name: `planner-${lane}` });
+    const worker = new Worker(
+      lane,
+      async () => {
+        started();
+        await held;
+      },
+      { connection: workerConnection, prefix, name: `planner-${lane}` },
+    );
     try {
       assert.equal((await readDocumentStatus(redis, keys, id)).state, 'unknown');
       await queue.add('plan', {}, { jobId: `plan~${id}~docs~0~7` });

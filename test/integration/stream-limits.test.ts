@@ -23,8 +23,18 @@ after(async () => {
 });
 
 let offset = 0;
-const event = (text = 'GET / 200') => ({ text, topic: 'events', partition: 0, offset: String(offset++), receivedAt: Date.now() });
-const codeOf = (p: Promise<unknown>) => p.then(() => null, (err: { code?: string }) => err.code ?? String(err));
+const event = (text = 'GET / 200') => ({
+  text,
+  topic: 'events',
+  partition: 0,
+  offset: String(offset++),
+  receivedAt: Date.now(),
+});
+const codeOf = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (err: { code?: string }) => err.code ?? String(err),
+  );
 
 test('every key of a stream expires after its idle time, refreshed by events and commits', async () => {
   const log = new RedisEventLog(redis, keys, { idleTtlSeconds: 600, maxStreams: 100, maxWaitingEvents: 100 });
@@ -32,11 +42,26 @@ test('every key of a stream expires after its idle time, refreshed by events and
   const results = new RedisResultStore(redis, keys, 3600, 10, 600);
   const key = { kind: 'stream', id: 'ttl' } as const;
   await log.append('ttl', { ...event(), id: 'e1' });
-  await states.commit(key, 0, { blob: Buffer.alloc(64, 1), chunk: 1, tokens: 5, cursor: 1, result: '{"batch":0}', writer: 'w' });
+  await states.commit(key, 0, {
+    blob: Buffer.alloc(64, 1),
+    chunk: 1,
+    tokens: 5,
+    cursor: 1,
+    result: '{"batch":0}',
+    writer: 'w',
+  });
   await results.saveStream('ttl', JSON.stringify({ batch: 0 }));
   await log.append('ttl', event());
   const head = (await states.head(key))!;
-  const stream = [keys.offsets('ttl'), keys.events('ttl'), keys.eventIds('ttl'), keys.checkpoint(key), head.ref, keys.audit(key), keys.result('stream', 'ttl')];
+  const stream = [
+    keys.offsets('ttl'),
+    keys.events('ttl'),
+    keys.eventIds('ttl'),
+    keys.checkpoint(key),
+    head.ref,
+    keys.audit(key),
+    keys.result('stream', 'ttl'),
+  ];
   for (const k of stream) {
     const ttl = await redis.ttl(k);
     assert.ok(ttl > 590 && ttl <= 600, `${k} expires with the stream (ttl ${ttl})`);

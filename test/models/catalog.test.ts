@@ -15,7 +15,12 @@ import {
   pickModelFile,
 } from '../../services/models/index.ts';
 
-const file = (path: string, size: number): HfTreeEntry => ({ type: 'file', path, size, lfs: { oid: 'a'.repeat(64), size } });
+const file = (path: string, size: number): HfTreeEntry => ({
+  type: 'file',
+  path,
+  size,
+  lfs: { oid: 'a'.repeat(64), size },
+});
 
 const g1Listing: HfTreeEntry[] = [
   file('rwkv7-g1-0.1b-20250307-ctx4096.pth', 382_000_000),
@@ -60,7 +65,11 @@ test('every catalog model picks the newest release of its size and family', () =
 test('the catalog: every size of the G series (0.1B to 13.3B), World models, and the RWKV-6/5/4 releases the engine reads', () => {
   const names = MODEL_CATALOG.map((m) => m.name);
   for (const size of ['0.1b', '0.4b', '1.5b', '2.9b', '7.2b', '13.3b']) assert.ok(names.includes(`g1-${size}`), size);
-  for (const family of ['world', 'world6', 'world5', 'world4', 'raven4', 'pile4']) assert.ok(MODEL_CATALOG.some((m) => m.family === family), family);
+  for (const family of ['world', 'world6', 'world5', 'world4', 'raven4', 'pile4'])
+    assert.ok(
+      MODEL_CATALOG.some((m) => m.family === family),
+      family,
+    );
   // In a listing of every known release, each entry picks its own file: no pattern takes another size or family.
   const all = MODEL_CATALOG.map((m) => file(m.file, m.fileBytes));
   for (const model of MODEL_CATALOG) {
@@ -78,7 +87,11 @@ test('a matching name of the wrong size is refused, naming what was found', () =
   const model = findCatalogModel('g1-0.1b')!;
   assert.throws(
     () => pickModelFile([file('rwkv7-g1a-0.1b-20250728-ctx4096.pth', 760_000_000)], model),
-    (err: unknown) => err instanceof ModelsError && err.code === 'E_MODEL_NOT_FOUND' && /760 MB/.test(err.message) && /382 MB/.test(err.message),
+    (err: unknown) =>
+      err instanceof ModelsError &&
+      err.code === 'E_MODEL_NOT_FOUND' &&
+      /760 MB/.test(err.message) &&
+      /382 MB/.test(err.message),
   );
   assert.throws(
     () => pickModelFile([file('rwkv7a-g1b-0.1b-20250819-ctx4096.pth', 382_000_000)], model),
@@ -95,7 +108,10 @@ test('pull specs: catalog names (any case), the vocabulary, and OWNER/REPO:FILE'
     path: 'sub/rwkv7-g1a-0.1b-20250728-ctx4096.pth',
     name: 'rwkv7-g1a-0.1b-20250728-ctx4096',
   });
-  assert.throws(() => parsePullSpec('g2-0.1b'), (err: unknown) => err instanceof ModelsError && err.code === 'E_MODEL_UNKNOWN' && /g1-0\.1b/.test(err.message));
+  assert.throws(
+    () => parsePullSpec('g2-0.1b'),
+    (err: unknown) => err instanceof ModelsError && err.code === 'E_MODEL_UNKNOWN' && /g1-0\.1b/.test(err.message),
+  );
 });
 
 test('the catalog table lists every model with its repository, dimensions, download and memory', () => {

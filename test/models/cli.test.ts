@@ -58,18 +58,36 @@ test('models list shows the catalog, what is cached and the vocabulary, as JSON 
   assert.equal(listing.vocab.cached?.size, WORLD_VOCAB.size);
 
   const table = (await cli('models', 'list')).stdout;
-  assert.match(table, /^model +params +layers x width +download +RAM f32 \/ bf16 +fits here +speed \(2-core CPU\) +format +cached$/m);
-  assert.match(table, /^g1-0\.1b \(default\) +191M +12 x 768 +382 MB +1\.03 GB \/ 650 MB +yes +fast \(943 tok\/s\) +rwkv7-g +-$/m);
-  assert.match(table, /^g1-13\.3b +13\.25B +61 x 4096 +26\.5 GB +53\.3 GB \/ 26\.8 GB +(yes|bf16|no) +slow \(14 tok\/s\) +rwkv7-g +-$/m);
+  assert.match(
+    table,
+    /^model +params +layers x width +download +RAM f32 \/ bf16 +fits here +speed \(2-core CPU\) +format +cached$/m,
+  );
+  assert.match(
+    table,
+    /^g1-0\.1b \(default\) +191M +12 x 768 +382 MB +1\.03 GB \/ 650 MB +yes +fast \(943 tok\/s\) +rwkv7-g +-$/m,
+  );
+  assert.match(
+    table,
+    /^g1-13\.3b +13\.25B +61 x 4096 +26\.5 GB +53\.3 GB \/ 26\.8 GB +(yes|bf16|no) +slow \(14 tok\/s\) +rwkv7-g +-$/m,
+  );
   assert.match(table, /^raven4-7b .* raven +-$/m);
   const g1 = listing.models.find((m) => m.name === 'g1-13.3b')!;
-  assert.equal(g1.fits, g1.ramBytes!.f32 <= listing.memory ? 'yes' : g1.ramBytes!.bf16 <= listing.memory ? 'bf16' : 'no');
+  assert.equal(
+    g1.fits,
+    g1.ramBytes!.f32 <= listing.memory ? 'yes' : g1.ramBytes!.bf16 <= listing.memory ? 'bf16' : 'no',
+  );
   assert.equal(listing.models.at(-1)?.fits, null, 'a model outside the catalog has no known size');
   assert.match(table, new RegExp(`vocabulary: ${home}`));
 });
 
 test('a catalog model whose listed file is far from the expected size is refused with the reason', async () => {
-  const err = await cli('models', 'pull', 'world-0.1b').then(() => assert.fail('expected a failure'), (e: { code: number; stderr: string }) => e);
+  const err = await cli('models', 'pull', 'world-0.1b').then(
+    () => assert.fail('expected a failure'),
+    (e: { code: number; stderr: string }) => e,
+  );
   assert.equal(err.code, 1);
-  assert.match(err.stderr, /^rwkvstream: E_MODEL_NOT_FOUND: BlinkDL\/rwkv-7-world has RWKV-x070-World-0\.1B.* \(150 kB\), but world-0\.1b should be about 382 MB/m);
+  assert.match(
+    err.stderr,
+    /^rwkvstream: E_MODEL_NOT_FOUND: BlinkDL\/rwkv-7-world has RWKV-x070-World-0\.1B.* \(150 kB\), but world-0\.1b should be about 382 MB/m,
+  );
 });

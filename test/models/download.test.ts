@@ -33,7 +33,15 @@ after(async () => {
 beforeEach(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'rwkvstream-download-'));
   hub.requests.length = 0;
-  Object.assign(hub.behaviour, { redirect: false, linkedEtag: undefined, ignoreRange: false, refuseRange: false, cutAfter: 0, cuts: 0, extraLength: 0 });
+  Object.assign(hub.behaviour, {
+    redirect: false,
+    linkedEtag: undefined,
+    ignoreRange: false,
+    refuseRange: false,
+    cutAfter: 0,
+    cuts: 0,
+    extraLength: 0,
+  });
 });
 
 function options(overrides: Partial<DownloadOptions> = {}): DownloadOptions {
@@ -47,7 +55,10 @@ function options(overrides: Partial<DownloadOptions> = {}): DownloadOptions {
 }
 
 async function rejected(promise: Promise<unknown>): Promise<ModelsError> {
-  const err = await promise.then(() => assert.fail('expected a rejection'), (e: unknown) => e);
+  const err = await promise.then(
+    () => assert.fail('expected a rejection'),
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof ModelsError, String(err));
   return err;
 }
@@ -119,7 +130,13 @@ test('a server that refuses the range (416) makes the download start over', asyn
   hub.behaviour.refuseRange = true;
   const result = await downloadFile({ ...opts, retries: 1 });
   assert.deepEqual(readFileSync(opts.dest), content);
-  assert.deepEqual(hub.downloads().slice(-2).map((r) => r.status), [416, 200]);
+  assert.deepEqual(
+    hub
+      .downloads()
+      .slice(-2)
+      .map((r) => r.status),
+    [416, 200],
+  );
   assert.equal(result.attempts, 2);
 });
 
@@ -183,11 +200,13 @@ test('a partial of another upstream file is discarded instead of being continued
   hub.behaviour.cuts = 1;
   const dest = path.join(dir, 'changing.pth');
   await rejected(downloadFile(options({ dest, retries: 0 })));
-  const result = await downloadFile(options({
-    dest,
-    url: fileUrl(hub.url, REPO, 'other.pth'),
-    expected: { size: other.length, sha256: sha(other) },
-  }));
+  const result = await downloadFile(
+    options({
+      dest,
+      url: fileUrl(hub.url, REPO, 'other.pth'),
+      expected: { size: other.length, sha256: sha(other) },
+    }),
+  );
   assert.equal(result.resumedFrom, 0);
   assert.deepEqual(readFileSync(dest), other);
   assert.equal(hub.downloads().at(-1)!.range, undefined);

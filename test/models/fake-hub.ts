@@ -136,14 +136,21 @@ export class FakeHub {
     const entries = files.map((f) => {
       const lfs = f.lfs ?? f.path.endsWith('.pth');
       return lfs
-        ? { type: 'file', path: f.path, size: f.content.length, oid: gitBlobId(Buffer.from('pointer')), lfs: { oid: f.listedSha256 ?? sha256(f.content), size: f.content.length, pointerSize: 134 } }
+        ? {
+            type: 'file',
+            path: f.path,
+            size: f.content.length,
+            oid: gitBlobId(Buffer.from('pointer')),
+            lfs: { oid: f.listedSha256 ?? sha256(f.content), size: f.content.length, pointerSize: 134 },
+          }
         : { type: 'file', path: f.path, size: f.content.length, oid: gitBlobId(f.content) };
     });
     entries.unshift({ type: 'directory', path: 'docs', size: 0, oid: gitBlobId(Buffer.from('dir')) } as never);
     const size = this.behaviour.pageSize || entries.length;
     const page = entries.slice(cursor, cursor + size);
     const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (cursor + size < entries.length) headers.link = `</api/models/${repo}/tree/main?recursive=true&cursor=${cursor + size}>; rel="next"`;
+    if (cursor + size < entries.length)
+      headers.link = `</api/models/${repo}/tree/main?recursive=true&cursor=${cursor + size}>; rel="next"`;
     this.#log(req, 200);
     res.writeHead(200, headers);
     res.end(JSON.stringify(page));

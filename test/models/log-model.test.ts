@@ -29,7 +29,13 @@ async function sampleAuroc(model: string): Promise<number> {
     const scores: number[] = [];
     const labels: boolean[] = [];
     for (const log of SAMPLE) {
-      const items = scoredItems(log.lines, await scoreLines(engine, log.lines.map((l) => l.text)));
+      const items = scoredItems(
+        log.lines,
+        await scoreLines(
+          engine,
+          log.lines.map((l) => l.text),
+        ),
+      );
       scores.push(...items.map((i) => i.score));
       labels.push(...items.map((i) => i.anomaly !== undefined));
     }
@@ -54,7 +60,10 @@ test('the shipped log model is an official RWKV-7 byte-level file of a few MB', 
 test('scan resolves the shipped log model when none is configured, and the configured one otherwise', async () => {
   const home = tempDir('home');
   const config = { home, hfEndpoint: 'http://127.0.0.1:9', vocabUrl: 'http://127.0.0.1:9/vocab', offline: true };
-  const shipped = await resolveEngineOptions({ ...config, weights: 'f32', threads: 0, device: 'cpu' }, { shippedDefault: LOG_MODEL });
+  const shipped = await resolveEngineOptions(
+    { ...config, weights: 'f32', threads: 0, device: 'cpu' },
+    { shippedDefault: LOG_MODEL },
+  );
   assert.equal(shipped.model.from, 'shipped');
   assert.equal(shipped.model.path, LOG_MODEL.path);
   assert.equal(shipped.vocab.vocab, 'bytes');
@@ -69,10 +78,15 @@ test('scan resolves the shipped log model when none is configured, and the confi
 
 test('rwkvstream scan of the example log works offline with no model configured', async () => {
   const home = tempDir('home');
-  const result = await cli(['scan', path.join(repoRoot, 'examples', 'app.log'), '--checkpoint-dir', tempDir('ckpt'), '--json', '--quiet'],
-    { env: isolatedEnv(home) });
+  const result = await cli(
+    ['scan', path.join(repoRoot, 'examples', 'app.log'), '--checkpoint-dir', tempDir('ckpt'), '--json', '--quiet'],
+    { env: isolatedEnv(home) },
+  );
   assert.equal(result.code, 0, result.stderr);
-  const events = result.stdout.trim().split('\n').flatMap((l) => (JSON.parse(l) as { events: { surprise: number }[] }).events);
+  const events = result.stdout
+    .trim()
+    .split('\n')
+    .flatMap((l) => (JSON.parse(l) as { events: { surprise: number }[] }).events);
   assert.ok(events.length > 20);
   assert.ok(events.every((e) => Number.isFinite(e.surprise) && e.surprise > 0));
 });

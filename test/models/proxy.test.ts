@@ -21,14 +21,26 @@ import { FakeHub } from './fake-hub.ts';
 const run = promisify(execFile);
 
 test('which requests go through a proxy', () => {
-  const env = { HTTPS_PROXY: 'http://proxy:3128', http_proxy: 'proxy:8080', NO_PROXY: 'localhost,.internal.example, 10.0.0.1,mirror.example:8443' };
+  const env = {
+    HTTPS_PROXY: 'http://proxy:3128',
+    http_proxy: 'proxy:8080',
+    NO_PROXY: 'localhost,.internal.example, 10.0.0.1,mirror.example:8443',
+  };
   assert.equal(proxyFor(new URL('https://huggingface.co/x'), env)?.host, 'proxy:3128');
-  assert.equal(proxyFor(new URL('http://cdn.example/x'), env)?.host, 'proxy:8080', 'lowercase names and a bare host:port are taken');
+  assert.equal(
+    proxyFor(new URL('http://cdn.example/x'), env)?.host,
+    'proxy:8080',
+    'lowercase names and a bare host:port are taken',
+  );
   assert.equal(proxyFor(new URL('https://localhost:9000/x'), env), undefined);
   assert.equal(proxyFor(new URL('https://a.b.internal.example/x'), env), undefined, 'a domain covers its subdomains');
   assert.equal(proxyFor(new URL('http://10.0.0.1/x'), env), undefined);
   assert.equal(proxyFor(new URL('https://mirror.example:8443/x'), env), undefined);
-  assert.equal(proxyFor(new URL('https://mirror.example/x'), env)?.host, 'proxy:3128', 'another port of a listed host:port is proxied');
+  assert.equal(
+    proxyFor(new URL('https://mirror.example/x'), env)?.host,
+    'proxy:3128',
+    'another port of a listed host:port is proxied',
+  );
   assert.equal(proxyFor(new URL('https://huggingface.co/x'), {}), undefined);
   assert.equal(proxyFor(new URL('https://huggingface.co/x'), { HTTPS_PROXY: 'http://p:1', NO_PROXY: '*' }), undefined);
   assert.ok(bypassed(new URL('http://[::1]:80/'), '::1'));
@@ -48,10 +60,14 @@ class RecordingProxy {
       this.seen.push(`${req.method} ${req.url}`);
       this.auth.push(req.headers['proxy-authorization']);
       const target = new URL(req.url!);
-      const upstream = request(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
+      const upstream = request(
+        target,
+        { method: req.method, headers: { ...req.headers, host: target.host } },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
       upstream.on('error', () => res.destroy());
       req.pipe(upstream);
     });
@@ -112,8 +128,14 @@ test('models pull goes through HTTP_PROXY with its credentials, and around it fo
   const out = JSON.parse(stdout);
   assert.deepEqual(readFileSync(out.model.path), content);
   const asked = proxy.seen.slice(before);
-  assert.ok(asked.some((r) => r.startsWith(`GET ${hub.url}/api/models/BlinkDL/rwkv-7-world/tree/main`)), asked.join('\n'));
-  assert.ok(asked.some((r) => r.includes(`/resolve/main/${FILE}`)), 'the file came through the proxy');
+  assert.ok(
+    asked.some((r) => r.startsWith(`GET ${hub.url}/api/models/BlinkDL/rwkv-7-world/tree/main`)),
+    asked.join('\n'),
+  );
+  assert.ok(
+    asked.some((r) => r.includes(`/resolve/main/${FILE}`)),
+    'the file came through the proxy',
+  );
   assert.ok(proxy.auth.slice(before).every((a) => a === `Basic ${Buffer.from('user:s3cret').toString('base64')}`));
   assert.ok(!stderr.includes('s3cret'));
 
@@ -131,25 +153,49 @@ const hasOpenssl = (() => {
   }
 })();
 
-test('an https download goes through a CONNECT tunnel of HTTPS_PROXY', { skip: !hasOpenssl && 'no openssl to make a test certificate' }, async () => {
+test('an https download goes through a CONNECT tunnel of HTTPS_PROXY', {
+  skip: !hasOpenssl && 'no openssl to make a test certificate',
+}, async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'rwkvstream-tls-'));
   const key = path.join(dir, 'key.pem');
   const cert = path.join(dir, 'cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
   const body = randomBytes(50_000);
   const server = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (_, res) => res.end(body));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   const out = path.join(dir, 'body.bin');
   const script = path.join(dir, 'get.mts');
-  writeFileSync(script, `import { writeFileSync } from 'node:fs';
+  writeFileSync(
+    script,
+    `import { writeFileSync } from 'node:fs';
 import { httpGet } from ${JSON.stringify(path.join(repoRoot, 'services/models/http-get.ts'))};
 const res = await httpGet('https://localhost:${port}/file', { headers: {}, timeoutMs: 10000 });
 const chunks = [];
 for await (const c of res) chunks.push(c);
 writeFileSync(${JSON.stringify(out)}, Buffer.concat(chunks));
-`);
+`,
+  );
   const before = proxy.seen.length;
   try {
     await run(process.execPath, ['--import', 'tsx', script], {

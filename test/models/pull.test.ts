@@ -28,7 +28,11 @@ const hub = new FakeHub([
   { repo: 'BlinkDL/rwkv7-g1', path: 'rwkv7a-g1b-0.1b-20250819-ctx4096.pth', content: randomBytes(200_000) },
   { repo: 'BlinkDL/rwkv7-g1', path: 'README.md', content: Buffer.from('# models\n') },
   { repo: 'BlinkDL/rwkv-7-world', path: WORLD_VOCAB.file, content: vocab },
-  { repo: 'BlinkDL/rwkv-7-world', path: 'RWKV-x070-World-0.1B-v2.8-20241210-ctx4096.pth', content: randomBytes(210_000) },
+  {
+    repo: 'BlinkDL/rwkv-7-world',
+    path: 'RWKV-x070-World-0.1B-v2.8-20241210-ctx4096.pth',
+    content: randomBytes(210_000),
+  },
 ]);
 
 before(async () => {
@@ -39,13 +43,23 @@ after(async () => {
 });
 
 function options(home: string, overrides: Partial<PullOptions> = {}): PullOptions {
-  return { home, hfEndpoint: hub.url, vocabUrl: `${hub.url}/raw/${WORLD_VOCAB.file}`, catalog: smallCatalog, retryDelayMs: 0, ...overrides };
+  return {
+    home,
+    hfEndpoint: hub.url,
+    vocabUrl: `${hub.url}/raw/${WORLD_VOCAB.file}`,
+    catalog: smallCatalog,
+    retryDelayMs: 0,
+    ...overrides,
+  };
 }
 
 const tmpHome = (): string => mkdtempSync(path.join(tmpdir(), 'rwkvstream-pull-'));
 
 async function rejected(promise: Promise<unknown>): Promise<ModelsError> {
-  const err = await promise.then(() => assert.fail('expected a rejection'), (e: unknown) => e);
+  const err = await promise.then(
+    () => assert.fail('expected a rejection'),
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof ModelsError, String(err));
   return err;
 }

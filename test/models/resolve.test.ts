@@ -41,13 +41,21 @@ async function configure(flags: Record<string, string | boolean> = {}, env: Node
   const home = mkdtempSync(path.join(tmpdir(), 'rwkvstream-resolve-'));
   const loaded = await loadConfig({
     flags,
-    env: { RWKVSTREAM_HOME: home, RWKVSTREAM_HF_ENDPOINT: hub.url, RWKVSTREAM_VOCAB_URL: `${hub.url}/raw/none`, ...env },
+    env: {
+      RWKVSTREAM_HOME: home,
+      RWKVSTREAM_HF_ENDPOINT: hub.url,
+      RWKVSTREAM_VOCAB_URL: `${hub.url}/raw/none`,
+      ...env,
+    },
   });
   return { ...loaded, home };
 }
 
 async function rejected(promise: Promise<unknown>): Promise<ModelsError> {
-  const err = await promise.then(() => assert.fail('expected a rejection'), (e: unknown) => e);
+  const err = await promise.then(
+    () => assert.fail('expected a rejection'),
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof ModelsError, String(err));
   return err;
 }
@@ -98,7 +106,12 @@ test('with nothing configured or cached the default model is downloaded, then fo
 
 test('the cache serves any model when the default is absent, and a configured name from the cache', async () => {
   const { config } = await configure();
-  await pullModel('g1-0.4b', { home: config.home, hfEndpoint: config.hfEndpoint, vocabUrl: config.vocabUrl, catalog: smallCatalog });
+  await pullModel('g1-0.4b', {
+    home: config.home,
+    hfEndpoint: config.hfEndpoint,
+    vocabUrl: config.vocabUrl,
+    catalog: smallCatalog,
+  });
   const any = await resolveModel({ ...config, offline: true }, opts);
   assert.equal(any.from, 'cache');
   assert.equal(any.name, 'g1-0.4b');
@@ -115,19 +128,26 @@ test('a failed download of the default model still says how to supply one', asyn
 
 test('the vocabulary: configured, bytes for 256-id models, cached, downloaded, or an error with the three ways', async () => {
   const { config, origin } = await configure();
-  assert.deepEqual(await resolveVocab({ ...config, vocab: worldVocab }, { origin }), { vocab: worldVocab, from: 'configured' });
+  assert.deepEqual(await resolveVocab({ ...config, vocab: worldVocab }, { origin }), {
+    vocab: worldVocab,
+    from: 'configured',
+  });
   assert.deepEqual(await resolveVocab(config, { modelVocabSize: 256 }), { vocab: 'bytes', from: 'model' });
 
   const missing = await rejected(resolveVocab({ ...config, vocab: '/nope/vocab.txt' }, { origin }));
   assert.equal(missing.code, 'E_VOCAB_NOT_FOUND');
   const offline = await rejected(resolveVocab({ ...config, offline: true }, { modelVocabSize: 65536 }));
-  for (const way of [/--vocab FILE/, /RWKVSTREAM_VOCAB=FILE/, /rwkvstream models pull vocab/]) assert.match(offline.message, way);
+  for (const way of [/--vocab FILE/, /RWKVSTREAM_VOCAB=FILE/, /rwkvstream models pull vocab/])
+    assert.match(offline.message, way);
 
   const downloaded = await resolveVocab(config, { modelVocabSize: 65536 });
   assert.equal(downloaded.from, 'download');
   assert.deepEqual(readFileSync(downloaded.vocab), readFileSync(worldVocab));
   assert.deepEqual(await resolveVocab({ ...config, offline: true }), { vocab: downloaded.vocab, from: 'cache' });
-  assert.deepEqual(await resolveVocab({ ...config, vocab: 'world', offline: true }), { vocab: downloaded.vocab, from: 'cache' });
+  assert.deepEqual(await resolveVocab({ ...config, vocab: 'world', offline: true }), {
+    vocab: downloaded.vocab,
+    from: 'cache',
+  });
 });
 
 test('engine options: a catalog model gets the World vocabulary, a byte-level file gets bytes', async () => {
@@ -135,7 +155,10 @@ test('engine options: a catalog model gets the World vocabulary, a byte-level fi
   const world = await resolveEngineOptions(config, opts);
   assert.equal(world.model.name, 'g1-0.1b');
   assert.equal(path.basename(world.options.vocab ?? ''), WORLD_VOCAB.file);
-  assert.deepEqual({ weights: world.options.weights, threads: world.options.threads, device: world.options.device }, { weights: 'f32', threads: 0, device: 'cpu' });
+  assert.deepEqual(
+    { weights: world.options.weights, threads: world.options.threads, device: world.options.device },
+    { weights: 'f32', threads: 0, device: 'cpu' },
+  );
 
   const bytes = await resolveEngineOptions({ ...config, model: tinyModel }, { ...opts, modelVocabSize: 256 });
   assert.deepEqual(bytes.options, { model: tinyModel, vocab: 'bytes', weights: 'f32', threads: 0, device: 'cpu' });

@@ -24,11 +24,15 @@ const allowed: Record<string, readonly string[]> = {
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? sources(path.join(dir, e.name)) : /\.(cc|h|cu|cuh)$/.test(e.name) ? [path.join(dir, e.name)] : []);
+    e.isDirectory() ? sources(path.join(dir, e.name)) : /\.(cc|h|cu|cuh)$/.test(e.name) ? [path.join(dir, e.name)] : [],
+  );
 }
 
 test('every folder under native/src is a known library', () => {
-  const folders = readdirSync(srcDir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const folders = readdirSync(srcDir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   assert.deepEqual(folders, Object.keys(allowed).sort());
 });
 
@@ -47,7 +51,11 @@ test('native sources include only their own library, the libraries it links, and
 
 test('RWKV_WITH_CUDA is known only to the dispatcher', () => {
   const users = sources(srcDir)
-    .filter((f) => readFileSync(f, 'utf8').split('\n').some((l) => /^\s*#\s*if.*RWKV_WITH_CUDA/.test(l)))
+    .filter((f) =>
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .some((l) => /^\s*#\s*if.*RWKV_WITH_CUDA/.test(l)),
+    )
     .map((f) => path.relative(srcDir, f).split(path.sep)[0]);
   assert.deepEqual([...new Set(users)], ['backend']);
 });

@@ -56,13 +56,23 @@ test('each command offers exactly the configuration flags the settings table giv
   const program = buildProgram();
   // A configuration flag is the registry's flag with the registry's description and default (scan has task
   // flags of its own under some of the same names).
-  const configFlags = new Set(SETTINGS.flatMap((s) => (s.flag ? [`${s.flag.split(' ')[0]!} ${s.description} (default: ${s.default})`] : [])));
+  const configFlags = new Set(
+    SETTINGS.flatMap((s) => (s.flag ? [`${s.flag.split(' ')[0]!} ${s.description} (default: ${s.default})`] : [])),
+  );
   for (const name of COMMANDS) {
     const cmd = find(program, name === 'models' ? 'models pull' : name);
-    const offered = cmd.options.filter((o) => configFlags.has(`${o.long} ${o.description}`)).map((o) => o.long!).sort();
-    const listed = SETTINGS.filter((s) => s.flag && s.commands.includes(name)).map((s) => s.flag!.split(' ')[0]!).sort();
+    const offered = cmd.options
+      .filter((o) => configFlags.has(`${o.long} ${o.description}`))
+      .map((o) => o.long!)
+      .sort();
+    const listed = SETTINGS.filter((s) => s.flag && s.commands.includes(name))
+      .map((s) => s.flag!.split(' ')[0]!)
+      .sort();
     assert.deepEqual(offered, listed, `${name}: offered configuration flags`);
-    assert.ok(cmd.options.some((o) => o.long === '--config'), `${name} takes --config`);
+    assert.ok(
+      cmd.options.some((o) => o.long === '--config'),
+      `${name} takes --config`,
+    );
   }
 });
 
@@ -72,7 +82,7 @@ test('the README lists every setting: the table is the one the settings registry
   for (const s of SETTINGS) if (s.env) assert.ok(text.includes(`\`${s.env}\``), `${s.env} in the README`);
 });
 
-test('usage errors exit 2 with a short message and a pointer to the command\'s --help', async () => {
+test("usage errors exit 2 with a short message and a pointer to the command's --help", async () => {
   const unknown = await cli(['worker', '--no-such-flag']);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown option '--no-such-flag'/);
@@ -85,11 +95,20 @@ test('usage errors exit 2 with a short message and a pointer to the command\'s -
 
   // Bad values of settings are usage errors whichever command reads them, naming the flag and the value.
   for (const [args, pattern] of [
-    [['summarize', '--model', tinyModel, '--chunk-tokens', 'lots', 'x.txt'], /flag --chunk-tokens: chunkTokens: .*"lots"/],
+    [
+      ['summarize', '--model', tinyModel, '--chunk-tokens', 'lots', 'x.txt'],
+      /flag --chunk-tokens: chunkTokens: .*"lots"/,
+    ],
     [['summarize', '--model', tinyModel, '--threads', '-3', 'x.txt'], /flag --threads/],
     [['summarize', '--model', tinyModel, '--device', 'gpu', 'x.txt'], /flag --device/],
-    [['worker', '--model', tinyModel, '--redis', 'http://x', '--kafka', DEAD_KAFKA], /flag --redis: redisUrl: expected a redis:\/\//],
-    [['worker', '--model', tinyModel, '--redis', DEAD_REDIS, '--kafka', DEAD_KAFKA, '--roles', 'ingest,cook'], /flag --roles: worker\.roles/],
+    [
+      ['worker', '--model', tinyModel, '--redis', 'http://x', '--kafka', DEAD_KAFKA],
+      /flag --redis: redisUrl: expected a redis:\/\//,
+    ],
+    [
+      ['worker', '--model', tinyModel, '--redis', DEAD_REDIS, '--kafka', DEAD_KAFKA, '--roles', 'ingest,cook'],
+      /flag --roles: worker\.roles/,
+    ],
   ] as const) {
     const out = await cli([...args]);
     assert.equal(out.code, 2, `${args.join(' ')}: ${out.stderr}`);
@@ -110,7 +129,9 @@ test('--version prints the package version; --help exits 0', async () => {
 
 test('a reader that closes stdout early (| head) ends the command quietly with status 0', async () => {
   // About 4 MB of JSON on stdout, far more than a pipe holds.
-  const child = spawn(process.execPath, [cliEntry, 'tokenize', '--vocab', 'bytes'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cliEntry, 'tokenize', '--vocab', 'bytes'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdin.end(Buffer.alloc(1 << 20, 'a'));
@@ -127,7 +148,10 @@ test('a distributed command without Redis or Kafka configured says which setting
   assert.match(status.stderr, /no Redis configured: give --redis URL or set REDIS_URL/);
   const submit = await cli(['submit', '--task', 'summarize', '--file', path.join(repoRoot, 'README.md')]);
   assert.equal(submit.code, 2);
-  assert.match(submit.stderr, /no Kafka brokers or Redis configured: give --kafka HOST:PORT \(KAFKA_BROKERS\) for the documents topic, or --redis URL \(REDIS_URL\) for the Redis inbox queue/);
+  assert.match(
+    submit.stderr,
+    /no Kafka brokers or Redis configured: give --kafka HOST:PORT \(KAFKA_BROKERS\) for the documents topic, or --redis URL \(REDIS_URL\) for the Redis inbox queue/,
+  );
 });
 
 test('REDIS_URL, --redis and the config file reach result and status; a dead Redis is one line naming the setting (exit 5)', async () => {
@@ -147,7 +171,10 @@ test('REDIS_URL, --redis and the config file reach result and status; a dead Red
     assert.equal(lines.length, 1, `one line: ${out.stderr}`);
     assert.ok(lines[0]!.includes(`E_REDIS_UNREACHABLE: no answer from Redis at ${DEAD_REDIS}`), lines[0]!);
     assert.ok(lines[0]!.includes(`(${origin})`), `${lines[0]} names ${origin}`);
-    assert.match(lines[0]!, /start Redis \(infra\/redis\/start\.sh\), or point --redis \/ REDIS_URL at a running server/);
+    assert.match(
+      lines[0]!,
+      /start Redis \(infra\/redis\/start\.sh\), or point --redis \/ REDIS_URL at a running server/,
+    );
   }
 });
 
@@ -180,7 +207,11 @@ test('a worker whose Redis does not answer tries a bounded number of times, one 
   const lines = out.stderr.trim().split('\n');
   const retries = lines.filter((l) => l.includes('retrying in'));
   assert.equal(retries.length, 2, out.stderr);
-  for (const line of retries) assert.match(JSON.parse(line).msg, /no answer from Redis at redis:\/\/127\.0\.0\.1:9 \(environment REDIS_URL\)/);
-  assert.match(lines.at(-1)!, /^rwkvstream: E_REDIS_UNREACHABLE: .*\(environment REDIS_URL\).*\(3 attempts\); start Redis/);
+  for (const line of retries)
+    assert.match(JSON.parse(line).msg, /no answer from Redis at redis:\/\/127\.0\.0\.1:9 \(environment REDIS_URL\)/);
+  assert.match(
+    lines.at(-1)!,
+    /^rwkvstream: E_REDIS_UNREACHABLE: .*\(environment REDIS_URL\).*\(3 attempts\); start Redis/,
+  );
   assert.equal(lines.length, 3, `nothing else, no stack traces: ${out.stderr}`);
 });

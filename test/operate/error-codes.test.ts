@@ -44,7 +44,8 @@ function withoutComments(source: string): string {
 /** error.h's constants: name (kModelFormat) to code (E_MODEL_FORMAT). */
 function nativeCodes(): Map<string, string> {
   const found = new Map<string, string>();
-  for (const m of read(ERROR_H).matchAll(/inline\s+constexpr\s+const\s+char\s*\*\s*(k\w+)\s*=\s*"([^"]*)"\s*;/g)) found.set(m[1]!, m[2]!);
+  for (const m of read(ERROR_H).matchAll(/inline\s+constexpr\s+const\s+char\s*\*\s*(k\w+)\s*=\s*"([^"]*)"\s*;/g))
+    found.set(m[1]!, m[2]!);
   return found;
 }
 
@@ -81,7 +82,7 @@ test('the catalogue has no dead codes: each is raised by the TypeScript code or 
   assert.deepEqual(dead, [], 'catalogue codes nothing raises');
 });
 
-test('the native engine\'s codes (error.h) are exactly the ones the catalogue marks native', () => {
+test("the native engine's codes (error.h) are exactly the ones the catalogue marks native", () => {
   const codes = nativeCodes();
   assert.ok(codes.size >= 15, `parsed ${codes.size} codes from ${ERROR_H}`);
   assert.equal(new Set(codes.values()).size, codes.size, 'each code once in error.h');
@@ -106,7 +107,7 @@ test('the README lists every code: the table is the one the catalogue prints', (
   assert.deepEqual(unknown, [], 'codes the README names that are not in the catalogue');
 });
 
-test('a command\'s exit status is the one the catalogue gives its error\'s code', () => {
+test("a command's exit status is the one the catalogue gives its error's code", () => {
   const exitOf = (code: ErrorCode) => exitCodeOf(Object.assign(new Error('x'), { code }));
   for (const code of ERROR_CODE_NAMES) {
     const exit = (ERROR_CODES[code] as { exit?: 'usage' | 'unreachable' }).exit;
@@ -114,7 +115,12 @@ test('a command\'s exit status is the one the catalogue gives its error\'s code'
   }
   assert.equal(exitCodeOf(new UsageError('bad flag')), EXIT.usage);
   assert.equal(exitCodeOf(new ConfigError([{ source: 'default', path: 'x', message: 'bad' }])), EXIT.usage);
-  const refused = new UnreachableError('redis', 'redis://h:1', 'environment REDIS_URL', new Error('WRONGPASS invalid username-password pair'));
+  const refused = new UnreachableError(
+    'redis',
+    'redis://h:1',
+    'environment REDIS_URL',
+    new Error('WRONGPASS invalid username-password pair'),
+  );
   assert.equal(refused.code, 'E_REDIS_REFUSED');
   assert.equal(exitCodeOf(refused), EXIT.unreachable);
   const silent = new UnreachableError('kafka', 'k:9092', 'flag --kafka', new Error('connect ECONNREFUSED'));

@@ -43,7 +43,7 @@ test('logs: readable lines on a terminal, JSON elsewhere, and whatever the forma
   assert.equal(prettyLine('not json'), 'not json', 'a line that is not an entry passes through');
 });
 
-test('kafkajs: a fresh broker\'s normal states are info, real errors stay errors', () => {
+test("kafkajs: a fresh broker's normal states are info, real errors stay errors", () => {
   const seen: [string, string][] = [];
   const log: Log = {
     debug: (_o, m) => void seen.push(['debug', m!]),
@@ -54,13 +54,37 @@ test('kafkajs: a fresh broker\'s normal states are info, real errors stay errors
   };
   const write = logCreator(log)();
   const entry = (level: number, message: string, error?: string) =>
-    write({ namespace: 'Connection', level, label: 'ERROR', log: { timestamp: '', message, ...(error ? { error } : {}) } });
-  entry(kafkajs.logLevel.ERROR, 'Response GroupCoordinator(key: 10, version: 2)', 'The group coordinator is not available');
-  entry(kafkajs.logLevel.ERROR, 'Response Metadata(key: 3, version: 6)', 'There is no leader for this topic-partition as we are in the middle of a leadership election');
-  entry(kafkajs.logLevel.ERROR, 'Response JoinGroup(key: 11, version: 5)', 'The coordinator is loading and hence can\'t process requests');
+    write({
+      namespace: 'Connection',
+      level,
+      label: 'ERROR',
+      log: { timestamp: '', message, ...(error ? { error } : {}) },
+    });
+  entry(
+    kafkajs.logLevel.ERROR,
+    'Response GroupCoordinator(key: 10, version: 2)',
+    'The group coordinator is not available',
+  );
+  entry(
+    kafkajs.logLevel.ERROR,
+    'Response Metadata(key: 3, version: 6)',
+    'There is no leader for this topic-partition as we are in the middle of a leadership election',
+  );
+  entry(
+    kafkajs.logLevel.ERROR,
+    'Response JoinGroup(key: 11, version: 5)',
+    "The coordinator is loading and hence can't process requests",
+  );
   entry(kafkajs.logLevel.ERROR, 'Connection error: connect ECONNREFUSED 127.0.0.1:9');
-  entry(kafkajs.logLevel.ERROR, 'Response Produce(key: 0, version: 7)', 'The request included a message larger than the max message size the server will accept');
-  assert.deepEqual(seen.map(([level]) => level), ['info', 'info', 'info', 'error', 'error']);
+  entry(
+    kafkajs.logLevel.ERROR,
+    'Response Produce(key: 0, version: 7)',
+    'The request included a message larger than the max message size the server will accept',
+  );
+  assert.deepEqual(
+    seen.map(([level]) => level),
+    ['info', 'info', 'info', 'error', 'error'],
+  );
   assert.ok(isTransient({ error: 'This server does not host this topic-partition' }));
   assert.ok(!isTransient({ message: 'Crash: KafkaJSNumberOfRetriesExceeded' }));
 });
@@ -85,13 +109,21 @@ test('metrics port: the next free port when the default is busy (logged); a chos
     try {
       assert.ok(moved.port > busy && moved.port <= busy + 32, `port ${moved.port}`);
       assert.equal((await fetch(`http://127.0.0.1:${moved.port}/metrics`)).status, 200);
-      assert.ok(messages.some((m) => m.includes(`metrics port ${busy} is in use`) && m.includes(`127.0.0.1:${moved.port}`)), messages.join('\n'));
+      assert.ok(
+        messages.some((m) => m.includes(`metrics port ${busy} is in use`) && m.includes(`127.0.0.1:${moved.port}`)),
+        messages.join('\n'),
+      );
     } finally {
       await moved.close();
     }
     await assert.rejects(startMetricsServer({ ...options, fallbackPorts: 0 }), (err: unknown) => {
       assert.ok(err instanceof MetricsPortError);
-      assert.match(err.message, new RegExp(`the metrics port ${busy} on 127\\.0\\.0\\.1 is in use: choose another with --metrics-port N or RWKVSTREAM_METRICS_PORT`));
+      assert.match(
+        err.message,
+        new RegExp(
+          `the metrics port ${busy} on 127\\.0\\.0\\.1 is in use: choose another with --metrics-port N or RWKVSTREAM_METRICS_PORT`,
+        ),
+      );
       return true;
     });
   } finally {

@@ -7,23 +7,52 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { ConfigError, loadConfig, pipelineSettings, serviceConfig, type LoadConfigOptions } from '../../services/config/index.ts';
+import {
+  ConfigError,
+  loadConfig,
+  pipelineSettings,
+  serviceConfig,
+  type LoadConfigOptions,
+} from '../../services/config/index.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'rwkvstream-settings-'));
 const load = (options: LoadConfigOptions) => loadConfig({ env: { HOME: '/home/u' }, ...options, cwd: dir });
 
 test('a topic prefix names every topic; a topic set on its own keeps its name', async () => {
-  const { config } = await load({ env: { HOME: '/home/u', RWKVSTREAM_TOPIC_PREFIX: 'team', RWKVSTREAM_TOPIC_EVENTS: 'logs' } });
-  assert.deepEqual(config.topics, { documents: 'team.documents', events: 'logs', results: 'team.results', deadLetter: 'team.dead-letter' });
-  const flag = await load({ flags: { topicPrefix: 'mine' }, env: { HOME: '/home/u', RWKVSTREAM_TOPIC_PREFIX: 'team' } });
+  const { config } = await load({
+    env: { HOME: '/home/u', RWKVSTREAM_TOPIC_PREFIX: 'team', RWKVSTREAM_TOPIC_EVENTS: 'logs' },
+  });
+  assert.deepEqual(config.topics, {
+    documents: 'team.documents',
+    events: 'logs',
+    results: 'team.results',
+    deadLetter: 'team.dead-letter',
+  });
+  const flag = await load({
+    flags: { topicPrefix: 'mine' },
+    env: { HOME: '/home/u', RWKVSTREAM_TOPIC_PREFIX: 'team' },
+  });
   assert.equal(flag.config.topics.documents, 'mine.documents');
 });
 
-test('worker settings: flags, variables and the config file, with their defaults; a worker\'s service config from them', async () => {
+test("worker settings: flags, variables and the config file, with their defaults; a worker's service config from them", async () => {
   const file = path.join(dir, 'w.json');
-  writeFileSync(file, JSON.stringify({ redisUrl: 'redis://file:6379', kafkaBrokers: ['k1:9092'], worker: { lockMs: 5000, batch: { streams: 4 } } }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      redisUrl: 'redis://file:6379',
+      kafkaBrokers: ['k1:9092'],
+      worker: { lockMs: 5000, batch: { streams: 4 } },
+    }),
+  );
   const loaded = await load({
-    env: { HOME: '/home/u', RWKVSTREAM_CONFIG: file, RWKVSTREAM_ROLES: 'chunks', KAFKA_BROKERS: 'k2:9092,k3:9092', RWKVSTREAM_PREFIX: 'p1' },
+    env: {
+      HOME: '/home/u',
+      RWKVSTREAM_CONFIG: file,
+      RWKVSTREAM_ROLES: 'chunks',
+      KAFKA_BROKERS: 'k2:9092,k3:9092',
+      RWKVSTREAM_PREFIX: 'p1',
+    },
     flags: { concurrency: '3', fileRoot: ['/data', '/srv'], name: 'w-1', metricsPort: 'off' },
   });
   const service = serviceConfig(loaded);
@@ -55,9 +84,15 @@ test('a bad worker setting names where it came from', async () => {
 test('a worker needs Redis configured and says how; without Kafka brokers it runs on Redis alone', async () => {
   const loaded = await load({});
   assert.throws(() => serviceConfig(loaded), /no Redis configured: give --redis URL or set REDIS_URL/);
-  const redisOnly = await load({ env: { HOME: '/home/u', REDIS_URL: 'redis://h:1', RWKVSTREAM_STREAM_MAX_LENGTH: '500' } });
+  const redisOnly = await load({
+    env: { HOME: '/home/u', REDIS_URL: 'redis://h:1', RWKVSTREAM_STREAM_MAX_LENGTH: '500' },
+  });
   const service = serviceConfig(redisOnly);
   assert.equal(service.kafkaBrokers, undefined);
   assert.equal(service.streamMaxLength, 500);
-  assert.deepEqual(serviceConfig(await load({ env: { HOME: '/home/u', REDIS_URL: 'redis://h:1', KAFKA_BROKERS: 'k:9092' } })).kafkaBrokers, ['k:9092']);
+  assert.deepEqual(
+    serviceConfig(await load({ env: { HOME: '/home/u', REDIS_URL: 'redis://h:1', KAFKA_BROKERS: 'k:9092' } }))
+      .kafkaBrokers,
+    ['k:9092'],
+  );
 });

@@ -23,7 +23,14 @@ before(async () => {
 const TEXT = Array.from({ length: 60 }, (_, i) => `Line ${i}: the fox and the dog walk along the river.\n`).join('');
 
 async function submit(p: MemoryPipeline, id: string): Promise<void> {
-  const value = Buffer.from(JSON.stringify({ schema: DOCUMENT_SCHEMA_V1, id, task: { kind: 'summarize', maxTokens: 8 }, body: { kind: 'text', text: TEXT } }));
+  const value = Buffer.from(
+    JSON.stringify({
+      schema: DOCUMENT_SCHEMA_V1,
+      id,
+      task: { kind: 'summarize', maxTokens: 8 },
+      body: { kind: 'text', text: TEXT },
+    }),
+  );
   const record: RawRecord = { topic: 'docs', partition: 0, offset: '0', key: Buffer.from(id), value, timestamp: '0' };
   await ingestDocumentRecord(record, p.deps);
 }
@@ -48,7 +55,10 @@ test('a store restarted empty under a running chunk fails the document loudly, e
     p.states.heads.clear();
     p.documents.docs.clear();
   });
-  const err = await runChunk(next.job as { kind: 'chunk'; doc: string; chunk: number }, p.deps, jobContext()).then(() => null, (e: unknown) => e);
+  const err = await runChunk(next.job as { kind: 'chunk'; doc: string; chunk: number }, p.deps, jobContext()).then(
+    () => null,
+    (e: unknown) => e,
+  );
   assert.equal((err as { code?: string })?.code, 'E_CHECKPOINT_REGRESSED', String(err));
   assert.match((err as Error).message, /went back from version 2 to 0/);
   assert.equal((err as { retriable?: boolean }).retriable, false, 'retrying cannot bring the lost commits back');
@@ -70,11 +80,17 @@ test('a failover to a lagging replica (an older version) fails the document, mar
   await runQueued(p, 1); // chunk 1: version 2
   const next = p.queue.next()!;
   loseBeforeNextCommit(p.states, () => p.states.heads.set(key, older));
-  const err = await runChunk(next.job as { kind: 'chunk'; doc: string; chunk: number }, p.deps, jobContext()).then(() => null, (e: unknown) => e);
+  const err = await runChunk(next.job as { kind: 'chunk'; doc: string; chunk: number }, p.deps, jobContext()).then(
+    () => null,
+    (e: unknown) => e,
+  );
   assert.equal((err as { code?: string })?.code, 'E_CHECKPOINT_REGRESSED', String(err));
   await reportFailure(next.job, err, 1, p.deps);
   assert.equal((await p.documents.get('doc-lagging'))?.status, 'failed');
-  assert.equal(FailureRecordSchema.parse(JSON.parse(p.results.failures.get('doc-lagging')!)).code, 'E_CHECKPOINT_REGRESSED');
+  assert.equal(
+    FailureRecordSchema.parse(JSON.parse(p.results.failures.get('doc-lagging')!)).code,
+    'E_CHECKPOINT_REGRESSED',
+  );
   assert.equal(p.states.heads.has(key), false, 'the state is dropped');
 });
 
@@ -86,16 +102,28 @@ test('a late writer of a finished document is still only superseded: the dropped
   await runQueued(p);
   assert.equal((await p.documents.get('doc-done'))?.status, 'done');
   // A run of chunk 1 that loaded version 1 before the document finished, paused past its lock, commits now.
-  const outcome = await p.deps.checkpoints.commit({ kind: 'document', id: 'doc-done' }, atVersion1, engine.model.newState(), { chunk: 2 });
+  const outcome = await p.deps.checkpoints.commit(
+    { kind: 'document', id: 'doc-done' },
+    atVersion1,
+    engine.model.newState(),
+    { chunk: 2 },
+  );
   assert.equal(outcome.ok, false);
-  assert.ok(!outcome.ok && outcome.current > 1, `told the dropped state's last version, not 0: ${JSON.stringify(outcome)}`);
+  assert.ok(
+    !outcome.ok && outcome.current > 1,
+    `told the dropped state's last version, not 0: ${JSON.stringify(outcome)}`,
+  );
 });
 
 test('an event stream whose checkpoint went back fails its drain with a dead letter', async () => {
   const p = memoryPipeline(engine, { anomaly: { batchEvents: 4 } });
   const event = (n: number): RawRecord => ({
-    topic: 'events', partition: 0, offset: String(n), key: Buffer.from('s1'),
-    value: Buffer.from(JSON.stringify({ schema: 'rwkvstream.event.v1', stream: 's1', text: `event ${n} happened` })), timestamp: '0',
+    topic: 'events',
+    partition: 0,
+    offset: String(n),
+    key: Buffer.from('s1'),
+    value: Buffer.from(JSON.stringify({ schema: 'rwkvstream.event.v1', stream: 's1', text: `event ${n} happened` })),
+    timestamp: '0',
   });
   for (let n = 0; n < 8; n++) await ingestEventRecord(event(n), p.deps);
   const first = p.queue.next()!;
@@ -104,8 +132,14 @@ test('an event stream whose checkpoint went back fails its drain with a dead let
   p.queue.markDone(first.id);
   const second = p.queue.next()!;
   loseBeforeNextCommit(p.states, () => p.states.heads.clear());
-  const err = await runDrain(second.job as never, p.deps, jobContext()).then(() => null, (e: unknown) => e);
+  const err = await runDrain(second.job as never, p.deps, jobContext()).then(
+    () => null,
+    (e: unknown) => e,
+  );
   assert.equal((err as { code?: string })?.code, 'E_CHECKPOINT_REGRESSED', String(err));
   await reportFailure(second.job, err, 1, p.deps);
-  assert.deepEqual(p.sinks.deadLetters.map((l) => [l.stage, l.code]), [['drain', 'E_CHECKPOINT_REGRESSED']]);
+  assert.deepEqual(
+    p.sinks.deadLetters.map((l) => [l.stage, l.code]),
+    [['drain', 'E_CHECKPOINT_REGRESSED']],
+  );
 });

@@ -31,14 +31,36 @@ test('job ids are deterministic, distinct per step, and free of ":" (BullMQ refu
     jobId({ kind: 'chunk', doc: 'a.1', chunk: 0 }),
     jobId({ kind: 'finish', doc: 'a' }),
     jobId({ kind: 'drain', stream: 'a', batch: 0 }),
-    jobId({ kind: 'plan', doc: 'a', task: { kind: 'classify', promptFormat: 'raw', labels: ['x', 'y'], template: 't', labelPrefix: ' ', score: 'sum' }, source: { kind: 'parts', count: 1 } }),
+    jobId({
+      kind: 'plan',
+      doc: 'a',
+      task: {
+        kind: 'classify',
+        promptFormat: 'raw',
+        labels: ['x', 'y'],
+        template: 't',
+        labelPrefix: ' ',
+        score: 'sum',
+      },
+      source: { kind: 'parts', count: 1 },
+    }),
   ];
   assert.equal(new Set(ids).size, ids.length);
   assert.ok(ids.every((id) => !id.includes(':')));
   assert.equal(jobId({ kind: 'chunk', doc: 'a', chunk: 1 }), 'chunk~a~1');
   assert.equal(jobLane({ kind: 'finish', doc: 'a' }), 'chunks');
   // Documents by reference wait on other servers: their planning has a lane of its own.
-  const task = { kind: 'classify' as const, promptFormat: 'raw' as const, labels: ['x', 'y'], template: 't', labelPrefix: ' ', score: 'sum' as const };
-  assert.equal(jobLane({ kind: 'plan', doc: 'a', task, source: { kind: 'ref', url: 'https://example.com/a.txt' } }), 'fetch');
+  const task = {
+    kind: 'classify' as const,
+    promptFormat: 'raw' as const,
+    labels: ['x', 'y'],
+    template: 't',
+    labelPrefix: ' ',
+    score: 'sum' as const,
+  };
+  assert.equal(
+    jobLane({ kind: 'plan', doc: 'a', task, source: { kind: 'ref', url: 'https://example.com/a.txt' } }),
+    'fetch',
+  );
   assert.equal(jobLane({ kind: 'plan', doc: 'a', task, source: { kind: 'parts', count: 1 } }), 'ingest');
 });

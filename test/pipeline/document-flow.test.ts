@@ -20,13 +20,23 @@ before(async () => {
   engine = await Engine.load({ model: tinyModel, threads: 1 });
 });
 
-const TEXT = Array.from({ length: 60 }, (_, i) => `Line ${i}: the fox and the dog walk along the river and talk about the weather.\n`).join('');
+const TEXT = Array.from(
+  { length: 60 },
+  (_, i) => `Line ${i}: the fox and the dog walk along the river and talk about the weather.\n`,
+).join('');
 const SUMMARIZE: DocumentTaskInput = { kind: 'summarize', maxTokens: 16 };
 
 let offset = 0;
 async function submit(p: MemoryPipeline, id: string, text: string, task: DocumentTaskInput = SUMMARIZE): Promise<void> {
   const value = Buffer.from(JSON.stringify({ schema: DOCUMENT_SCHEMA_V1, id, task, body: { kind: 'text', text } }));
-  const record: RawRecord = { topic: 'docs', partition: 0, offset: String(offset++), key: Buffer.from(id), value, timestamp: '0' };
+  const record: RawRecord = {
+    topic: 'docs',
+    partition: 0,
+    offset: String(offset++),
+    key: Buffer.from(id),
+    value,
+    timestamp: '0',
+  };
   await ingestDocumentRecord(record, p.deps);
 }
 
@@ -38,9 +48,16 @@ test('a multi-chunk document is planned, read chunk by chunk in order, and finis
   await submit(p, 'doc-1', TEXT);
   const ran = await runQueued(p);
   const chunks = Math.ceil(Buffer.byteLength(TEXT) / 512);
-  assert.deepEqual(ran.map(([id]) => id.replace(/^(plan~doc-1)~.*$/, '$1')), ['plan~doc-1', ...Array.from({ length: chunks }, (_, k) => `chunk~doc-1~${k}`), 'finish~doc-1']);
+  assert.deepEqual(
+    ran.map(([id]) => id.replace(/^(plan~doc-1)~.*$/, '$1')),
+    ['plan~doc-1', ...Array.from({ length: chunks }, (_, k) => `chunk~doc-1~${k}`), 'finish~doc-1'],
+  );
   assert.ok(ran.every(([, outcome]) => ['planned', 'applied', 'finished'].includes(outcome)));
-  assert.deepEqual(p.states.commits.map((c) => c.chunk), Array.from({ length: chunks }, (_, k) => k + 1), 'one commit per chunk, in order');
+  assert.deepEqual(
+    p.states.commits.map((c) => c.chunk),
+    Array.from({ length: chunks }, (_, k) => k + 1),
+    'one commit per chunk, in order',
+  );
 
   assert.equal(p.sinks.results.length, 1);
   const result = DocumentResultSchema.parse(JSON.parse(p.sinks.results[0]!.json));
@@ -51,7 +68,7 @@ test('a multi-chunk document is planned, read chunk by chunk in order, and finis
   assert.equal(result.tokenizer.fingerprint, engine.tokenizer.info.fingerprint);
   assert.equal(await p.results.get('document', 'doc-1'), p.sinks.results[0]!.json);
   assert.equal((await p.documents.get('doc-1'))!.status, 'done');
-  assert.equal(p.states.heads.size, 0, 'the finished document\'s state is dropped');
+  assert.equal(p.states.heads.size, 0, "the finished document's state is dropped");
   assert.equal(p.documents.tokens.size, 0, 'and its token ids');
   assert.equal(p.documents.parts.size, 0, 'and its parts');
 });
@@ -78,12 +95,19 @@ test('redelivered chunk jobs are recognised by the checkpoint and never applied 
   assert.equal(await runChunk({ kind: 'chunk', doc: 'doc-3', chunk: 0 }, p.deps, ctx), 'skipped');
   await assert.rejects(runChunk({ kind: 'chunk', doc: 'doc-3', chunk: 5 }, p.deps, ctx), { code: 'E_CHECKPOINT_GAP' });
   await runQueued(p);
-  assert.equal(await runChunk({ kind: 'chunk', doc: 'doc-3', chunk: 2 }, p.deps, ctx), 'skipped', 'a late duplicate of a finished document');
+  assert.equal(
+    await runChunk({ kind: 'chunk', doc: 'doc-3', chunk: 2 }, p.deps, ctx),
+    'skipped',
+    'a late duplicate of a finished document',
+  );
   assert.equal(await finishDocument({ kind: 'finish', doc: 'doc-3' }, p.deps, ctx), 'skipped');
   assert.equal(p.sinks.results.length, 1);
   const counts = new Map<number, number>();
   for (const c of p.states.commits) counts.set(c.chunk, (counts.get(c.chunk) ?? 0) + 1);
-  assert.ok([...counts.values()].every((n) => n === 1), 'each chunk committed once');
+  assert.ok(
+    [...counts.values()].every((n) => n === 1),
+    'each chunk committed once',
+  );
 });
 
 test('two workers running the same chunk at once: one commit wins, the other changes nothing', async () => {
@@ -105,7 +129,7 @@ test('two workers running the same chunk at once: one commit wins, the other cha
   assert.deepEqual(JSON.parse(a.sinks.results[0]!.json), JSON.parse(reference.sinks.results[0]!.json));
 });
 
-test('a crash between a commit and the successor\'s enqueue, or between storing and publishing the result, loses nothing', async () => {
+test("a crash between a commit and the successor's enqueue, or between storing and publishing the result, loses nothing", async () => {
   const p = memoryPipeline(engine, { chunkTokens: 512 });
   await submit(p, 'doc-5', TEXT);
   await runQueued(p, 2);
@@ -123,7 +147,11 @@ test('a crash between a commit and the successor\'s enqueue, or between storing 
 
   // The finish step stores the result, then "crashes" before publishing.
   const publish = p.deps.resultSink.publish;
-  p.deps.resultSink = { publish: async () => { throw new Error('broker down'); } };
+  p.deps.resultSink = {
+    publish: async () => {
+      throw new Error('broker down');
+    },
+  };
   while (p.queue.next()?.id.startsWith('chunk')) await runQueued(p, 1);
   await assert.rejects(finishDocument({ kind: 'finish', doc: 'doc-5' }, p.deps, jobContext()), /broker down/);
   assert.equal((await p.results.getDocument('doc-5'))!.published, false);
@@ -182,6 +210,9 @@ test('classify documents come out as a distribution over the labels', async () =
   const result = DocumentResultSchema.parse(JSON.parse(p.sinks.results[0]!.json));
   assert.equal(result.task, 'classify');
   const labels = result.task === 'classify' ? result.classification.labels : [];
-  assert.deepEqual(labels.map((l) => l.label), ['weather', 'finance', 'sports']);
+  assert.deepEqual(
+    labels.map((l) => l.label),
+    ['weather', 'finance', 'sports'],
+  );
   assert.ok(Math.abs(labels.reduce((a, l) => a + l.probability, 0) - 1) < 1e-9);
 });

@@ -21,20 +21,44 @@ before(async () => {
 
 let offset = 0;
 function record(id: string, body: unknown, final = true): RawRecord {
-  const value = Buffer.from(JSON.stringify({ schema: DOCUMENT_SCHEMA_V1, id, ...(final ? { task: { kind: 'summarize', maxTokens: 4 } } : {}), body }));
+  const value = Buffer.from(
+    JSON.stringify({
+      schema: DOCUMENT_SCHEMA_V1,
+      id,
+      ...(final ? { task: { kind: 'summarize', maxTokens: 4 } } : {}),
+      body,
+    }),
+  );
   return { topic: 'docs', partition: 0, offset: String(offset++), key: Buffer.from(id), value, timestamp: '0' };
 }
 
-const base64Part = (index: number, final: boolean, bytes: Buffer) => ({ kind: 'part', index, final, encoding: 'base64', data: bytes.toString('base64') });
+const base64Part = (index: number, final: boolean, bytes: Buffer) => ({
+  kind: 'part',
+  index,
+  final,
+  encoding: 'base64',
+  data: bytes.toString('base64'),
+});
 
 /** Sends the parts, then runs the plan job; returns its error (or null when it planned). */
-async function planParts(p: MemoryPipeline, id: string, parts: Buffer[]): Promise<{ code?: string; message?: string } | null> {
-  for (const [i, bytes] of parts.entries()) await ingestDocumentRecord(record(id, base64Part(i, i === parts.length - 1, bytes), i === parts.length - 1), p.deps);
+async function planParts(
+  p: MemoryPipeline,
+  id: string,
+  parts: Buffer[],
+): Promise<{ code?: string; message?: string } | null> {
+  for (const [i, bytes] of parts.entries())
+    await ingestDocumentRecord(
+      record(id, base64Part(i, i === parts.length - 1, bytes), i === parts.length - 1),
+      p.deps,
+    );
   assert.equal(p.sinks.deadLetters.length, 0, 'the parts themselves are accepted');
   const next = p.queue.next();
   assert.ok(next && next.id.startsWith(`plan~${id}~`), `a plan job for ${id}`);
   p.queue.markDone(next.id);
-  return runJob(next.job, p.deps, jobContext()).then(() => null, (err: { code?: string; message?: string }) => err);
+  return runJob(next.job, p.deps, jobContext()).then(
+    () => null,
+    (err: { code?: string; message?: string }) => err,
+  );
 }
 
 test('a text body of only whitespace is refused at ingest as empty', async () => {
@@ -72,7 +96,10 @@ test('a character cut short at the end of the document is invalid; one split acr
   assert.match(cut.message ?? '', /ends inside the character that starts at byte offset 8/);
 
   const q = memoryPipeline(engine);
-  assert.equal(await planParts(q, 'split', [Buffer.concat([Buffer.from('price: 5'), euro.subarray(0, 1)]), euro.subarray(1)]), null);
+  assert.equal(
+    await planParts(q, 'split', [Buffer.concat([Buffer.from('price: 5'), euro.subarray(0, 1)]), euro.subarray(1)]),
+    null,
+  );
   assert.equal((await q.documents.get('split'))?.record.tokens, Buffer.byteLength('price: 5€'));
 });
 
@@ -101,7 +128,10 @@ test('a document past the token limit is refused while it is tokenized, before t
   };
   await ingestDocumentRecord(record('huge', { kind: 'ref', url: 'https://example.org/huge.txt' }), p.deps);
   const next = p.queue.next()!;
-  const err = await runJob(next.job, p.deps, jobContext()).then(() => null, (e: { code?: string; message?: string }) => e);
+  const err = await runJob(next.job, p.deps, jobContext()).then(
+    () => null,
+    (e: { code?: string; message?: string }) => e,
+  );
   assert.equal(err?.code, 'E_TOO_LARGE');
   assert.match(err.message ?? '', /more than the limit of 1500000 tokens/);
   assert.ok(served < 3 * 1024 * 1024, `stopped reading early (${served} of ${64 * piece.length} bytes served)`);
@@ -140,10 +170,20 @@ test('the streaming UTF-8 check agrees with a whole-buffer check on random and m
 
 test('a record that is not UTF-8 is refused at ingest naming the byte offset', async () => {
   const p = memoryPipeline(engine);
-  const json = Buffer.from(JSON.stringify({ schema: DOCUMENT_SCHEMA_V1, id: 'raw', task: { kind: 'summarize' }, body: { kind: 'text', text: 'ab#' } }));
+  const json = Buffer.from(
+    JSON.stringify({
+      schema: DOCUMENT_SCHEMA_V1,
+      id: 'raw',
+      task: { kind: 'summarize' },
+      body: { kind: 'text', text: 'ab#' },
+    }),
+  );
   const at = json.indexOf('#');
   json[at] = 0xc3; // a lead byte followed by '"', not by a continuation byte
-  await ingestDocumentRecord({ topic: 'docs', partition: 0, offset: String(offset++), key: null, value: json, timestamp: '0' }, p.deps);
+  await ingestDocumentRecord(
+    { topic: 'docs', partition: 0, offset: String(offset++), key: null, value: json, timestamp: '0' },
+    p.deps,
+  );
   assert.equal(p.sinks.deadLetters[0]?.code, 'E_ENCODING');
   assert.match(p.sinks.deadLetters[0]!.reason, new RegExp(`byte 0x22 at byte offset ${at + 1}\\b`));
 });

@@ -28,7 +28,10 @@ async function imports(): Promise<{ from: string; to: string }[]> {
     for (const m of text.matchAll(IMPORT)) {
       const spec = m[1] ?? m[2]!;
       if (!spec.startsWith('.')) continue;
-      out.push({ from: path.relative(repoRoot, file), to: path.relative(repoRoot, path.resolve(path.dirname(file), spec)) });
+      out.push({
+        from: path.relative(repoRoot, file),
+        to: path.relative(repoRoot, path.resolve(path.dirname(file), spec)),
+      });
     }
   }
   return out;

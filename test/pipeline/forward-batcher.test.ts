@@ -22,7 +22,11 @@ function watched(fail: (inputs: StreamInput[]) => EngineError | null = () => nul
   const model: BatchModel = {
     info: engine.model.info,
     forwardBatch: async (inputs) => {
-      calls.push({ streams: inputs.length, tokens: inputs.map((i) => i.tokens.length), logits: inputs.map((i) => i.logits ?? 'last') });
+      calls.push({
+        streams: inputs.length,
+        tokens: inputs.map((i) => i.tokens.length),
+        logits: inputs.map((i) => i.logits ?? 'last'),
+      });
       const err = fail(inputs);
       if (err) throw err;
       return engine.model.forwardBatch(inputs);
@@ -46,7 +50,11 @@ async function mix(): Promise<{ tokens: Int32Array; logits: LogitsMode; state: (
   return [
     { tokens: tokens(3000, 1), logits: 'none', state: () => engine.model.newState() },
     { tokens: tokens(700, 2), logits: 'none', state: () => engine.model.newState() },
-    ...Array.from({ length: 6 }, (_, i) => ({ tokens: tokens(5 + i * 9, 10 + i), logits: 'all' as const, state: () => engine.model.newState() })),
+    ...Array.from({ length: 6 }, (_, i) => ({
+      tokens: tokens(5 + i * 9, 10 + i),
+      logits: 'all' as const,
+      state: () => engine.model.newState(),
+    })),
     { tokens: tokens(600, 3), logits: 'all', state: () => engine.model.newState() },
     { tokens: tokens(300, 4), logits: 'last', state: () => warmed.clone() },
     { tokens: tokens(1, 5), logits: 'last', state: () => engine.model.newState() },
@@ -55,7 +63,11 @@ async function mix(): Promise<{ tokens: Int32Array; logits: LogitsMode; state: (
 
 function sameBits(a: Float32Array | null, b: Float32Array | null, what: string): void {
   assert.ok(a !== null && b !== null ? a.length === b.length : a === b, `${what}: shape`);
-  if (a && b) assert.ok(Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength)), `${what}: bits`);
+  if (a && b)
+    assert.ok(
+      Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength)),
+      `${what}: bits`,
+    );
 }
 
 test('batched results are bit-identical to one call per request, on the CPU', async () => {
@@ -75,10 +87,19 @@ test('batched results are bit-identical to one call per request, on the CPU', as
     sameBits(states[i]!.data, alone[i]!.state.data, `request ${i} state`);
     assert.equal(states[i]!.tokens, alone[i]!.state.tokens);
   });
-  assert.ok(calls.some((c) => c.streams > 1), 'requests shared forwards');
+  assert.ok(
+    calls.some((c) => c.streams > 1),
+    'requests shared forwards',
+  );
   assert.ok(calls.length < cases.reduce((n, c) => n + Math.ceil(c.tokens.length / 256), 0), 'fewer calls than slices');
-  assert.ok(calls.every((c) => c.streams <= 8 && c.tokens.every((n) => n <= 256)), 'stream and slice caps');
-  assert.ok(calls.every((c) => c.tokens.reduce((a, b) => a + b, 0) <= 2048), 'token cap');
+  assert.ok(
+    calls.every((c) => c.streams <= 8 && c.tokens.every((n) => n <= 256)),
+    'stream and slice caps',
+  );
+  assert.ok(
+    calls.every((c) => c.tokens.reduce((a, b) => a + b, 0) <= 2048),
+    'token cap',
+  );
   assert.equal(batcher.waiting, 0);
 });
 
@@ -88,7 +109,8 @@ test('a long request goes in slices and lets the short ones finish first', async
   const finished: string[] = [];
   const long = batcher.forward(tokens(1024, 1), engine.model.newState(), 'none').then(() => finished.push('long'));
   const shorts = Array.from({ length: 3 }, (_, i) =>
-    batcher.forward(tokens(20, i), engine.model.newState(), 'all').then(() => finished.push(`short${i}`)));
+    batcher.forward(tokens(20, i), engine.model.newState(), 'all').then(() => finished.push(`short${i}`)),
+  );
   await Promise.all([long, ...shorts]);
   assert.deepEqual(finished, ['short0', 'short1', 'short2', 'long']);
   // The first batch was full (4 streams), so it ran without waiting out the 1000 ms; the long one went on alone.
@@ -102,10 +124,15 @@ test('a lone request runs when its wait ends; requests that arrive during a batc
   const batcher = new ForwardBatcher(model, settings({ streams: 16, waitMs: 20 }));
   const first = batcher.forward(tokens(50, 1), engine.model.newState(), 'last');
   // Submitted while the first batch is waiting or running: they share a later batch, never the finished one.
-  const later = first.then(() => Promise.all([2, 3, 4].map((s) => batcher.forward(tokens(30, s), engine.model.newState(), 'last'))));
+  const later = first.then(() =>
+    Promise.all([2, 3, 4].map((s) => batcher.forward(tokens(30, s), engine.model.newState(), 'last'))),
+  );
   assert.equal((await first)!.length, engine.model.info.vocabSize);
   await later;
-  assert.deepEqual(calls.map((c) => c.streams), [1, 3]);
+  assert.deepEqual(
+    calls.map((c) => c.streams),
+    [1, 3],
+  );
 });
 
 test('logits are capped per batch: all-position requests are split to fit', async () => {
@@ -143,7 +170,11 @@ test('a request with a token outside the vocabulary fails alone', async () => {
     const r = results[i === 0 ? 0 : 2]!;
     assert.equal(r.status, 'fulfilled');
     const state = engine.model.newState();
-    sameBits((r as PromiseFulfilledResult<Float32Array | null>).value, await engine.model.forward(good[i]!, state, 'last'), `good ${i}`);
+    sameBits(
+      (r as PromiseFulfilledResult<Float32Array | null>).value,
+      await engine.model.forward(good[i]!, state, 'last'),
+      `good ${i}`,
+    );
     sameBits(states[i]!.data, state.data, `good state ${i}`);
   }
   assert.ok(calls.every((c) => c.streams <= 2));
@@ -152,7 +183,8 @@ test('a request with a token outside the vocabulary fails alone', async () => {
 test('a batched call the engine refuses is retried request by request, so only the one at fault fails', async () => {
   const poisoned = engine.model.newState();
   const { model, calls } = watched((inputs) =>
-    inputs.some((i) => i.state === poisoned) ? new EngineError('E_ARGUMENT', 'refused before computing') : null);
+    inputs.some((i) => i.state === poisoned) ? new EngineError('E_ARGUMENT', 'refused before computing') : null,
+  );
   const batcher = new ForwardBatcher(model, settings({ streams: 3, waitMs: 1000 }));
   const states = [engine.model.newState(), engine.model.newState()];
   const results = await Promise.allSettled([
@@ -160,8 +192,14 @@ test('a batched call the engine refuses is retried request by request, so only t
     batcher.forward(tokens(30, 2), poisoned, 'none'),
     batcher.forward(tokens(30, 3), states[1]!, 'none'),
   ]);
-  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
-  assert.deepEqual(calls.map((c) => c.streams), [3, 1, 1, 1]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  );
+  assert.deepEqual(
+    calls.map((c) => c.streams),
+    [3, 1, 1, 1],
+  );
   for (const [i, seed] of [1, 3].entries()) {
     const state = engine.model.newState();
     await engine.model.forward(tokens(30, seed), state, 'none');
@@ -172,8 +210,13 @@ test('a batched call the engine refuses is retried request by request, so only t
 test('a batched call that fails while computing fails each of its requests (each retries from its checkpoint)', async () => {
   const { model } = watched(() => new EngineError('E_DEVICE', 'device fault'));
   const batcher = new ForwardBatcher(model, settings({ streams: 2, waitMs: 1000 }));
-  const results = await Promise.allSettled([1, 2].map((s) => batcher.forward(tokens(10, s), engine.model.newState(), 'none')));
-  assert.deepEqual(results.map((r) => r.status === 'rejected' && (r.reason as EngineError).code), ['E_DEVICE', 'E_DEVICE']);
+  const results = await Promise.allSettled(
+    [1, 2].map((s) => batcher.forward(tokens(10, s), engine.model.newState(), 'none')),
+  );
+  assert.deepEqual(
+    results.map((r) => r.status === 'rejected' && (r.reason as EngineError).code),
+    ['E_DEVICE', 'E_DEVICE'],
+  );
   assert.equal(batcher.waiting, 0);
 });
 

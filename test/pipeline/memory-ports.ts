@@ -59,7 +59,10 @@ export const quietLog: Log = {
   },
 };
 
-export const jobContext = (progress: JobContext['progress'] = async () => {}): JobContext => ({ log: quietLog, progress });
+export const jobContext = (progress: JobContext['progress'] = async () => {}): JobContext => ({
+  log: quietLog,
+  progress,
+});
 
 export interface MemoryPipeline {
   deps: PipelineDeps;
@@ -118,7 +121,9 @@ export function memoryPipeline(
 }
 
 /** The ingest side alone (no engine): validation, part assembly, event log and scheduling. */
-export function memoryIngest(settings: PipelineSettingsInput = {}): Omit<MemoryPipeline, 'deps'> & { deps: IngestDeps } {
+export function memoryIngest(
+  settings: PipelineSettingsInput = {},
+): Omit<MemoryPipeline, 'deps'> & { deps: IngestDeps } {
   const states = new MemoryStateStore();
   const documents = new MemoryDocumentStore(PipelineSettingsSchema.parse(settings));
   const events = new MemoryEventLog(states);

@@ -44,8 +44,22 @@ for (const [version, model] of MODELS) {
       assert.equal(engine.model.info.version, version);
       const p = memoryPipeline(engine, { chunkTokens: 128 });
       const id = `doc-${version}`;
-      const value = Buffer.from(JSON.stringify({ schema: DOCUMENT_SCHEMA_V1, id, task: { kind: 'summarize', maxTokens: 8 }, body: { kind: 'text', text: TEXT } }));
-      const record: RawRecord = { topic: 'docs', partition: 0, offset: String(offset++), key: Buffer.from(id), value, timestamp: '0' };
+      const value = Buffer.from(
+        JSON.stringify({
+          schema: DOCUMENT_SCHEMA_V1,
+          id,
+          task: { kind: 'summarize', maxTokens: 8 },
+          body: { kind: 'text', text: TEXT },
+        }),
+      );
+      const record: RawRecord = {
+        topic: 'docs',
+        partition: 0,
+        offset: String(offset++),
+        key: Buffer.from(id),
+        value,
+        timestamp: '0',
+      };
       await ingestDocumentRecord(record, p.deps);
 
       while (p.queue.next() && !p.queue.next()!.id.startsWith('finish')) await runQueued(p, 1);

@@ -7,10 +7,21 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 
 import { DocumentTokenizer } from '../../pipelines/document-tokens.ts';
-import { MAX_HELD_WHITESPACE, TurnFolder, documentPrefix, foldTurnText, formatFromFileName } from '../../schemas/prompt-formats.ts';
+import {
+  MAX_HELD_WHITESPACE,
+  TurnFolder,
+  documentPrefix,
+  foldTurnText,
+  formatFromFileName,
+} from '../../schemas/prompt-formats.ts';
 import { groupPrompt } from '../../pipelines/reduce.ts';
 import { summarize } from '../../pipelines/tasks/index.ts';
-import { ClassifyTaskSchema, SummarizeTaskSchema, type DocumentTaskInput, type SummarizeTask } from '../../schemas/tasks.ts';
+import {
+  ClassifyTaskSchema,
+  SummarizeTaskSchema,
+  type DocumentTaskInput,
+  type SummarizeTask,
+} from '../../schemas/tasks.ts';
 import { Tokenizer, type Engine } from '../../engine/index.ts';
 import { worldVocab } from '../helpers/paths.ts';
 
@@ -55,10 +66,15 @@ const GOLDEN: Record<string, Golden> = {
   'rwkv7-g': {
     task: { kind: 'summarize', promptFormat: 'rwkv7-g', system: SYSTEM },
     read: `System: You are a careful reader.\nBe brief.\n\nUser: ${FOLDED}`,
-    readIds: [40812, 59, 21189, 21286, 332, 51137, 47006, 47, 11, 886, 37909, 47, 261, 24281, 59, 44782, 11, 6699, 39533, 31901, 47, 3331,
-      1141, 31820, 1843, 21700, 30582, 47, 263, 5886, 47],
+    readIds: [
+      40812, 59, 21189, 21286, 332, 51137, 47006, 47, 11, 886, 37909, 47, 261, 24281, 59, 44782, 11, 6699, 39533, 31901,
+      47, 3331, 1141, 31820, 1843, 21700, 30582, 47, 263, 5886, 47,
+    ],
     template: '\nSummarize the text above in a few sentences.\n\nAssistant: <think>\n</think>',
-    templateIds: [11, 6654, 8150, 7946, 22590, 32224, 37599, 4596, 332, 21674, 60476, 47, 261, 5585, 41693, 59, 295, 35762, 63, 11, 754, 35762, 63],
+    templateIds: [
+      11, 6654, 8150, 7946, 22590, 32224, 37599, 4596, 332, 21674, 60476, 47, 261, 5585, 41693, 59, 295, 35762, 63, 11,
+      754, 35762, 63,
+    ],
     stop: ['\n\n', 'User:'],
   },
   raven: {
@@ -87,7 +103,13 @@ for (const [name, g] of Object.entries(GOLDEN)) {
     assert.deepEqual(await readIds(task, [Buffer.from(DOC)]), g.readIds);
     assert.deepEqual([...world.encodeSync(g.read)], g.readIds, 'the ids are those of the whole text encoded at once');
     // Byte by byte: folding and the prefix do not depend on how the document arrives.
-    assert.deepEqual(await readIds(task, [...Buffer.from(DOC)].map((b) => Uint8Array.of(b))), g.readIds);
+    assert.deepEqual(
+      await readIds(
+        task,
+        [...Buffer.from(DOC)].map((b) => Uint8Array.of(b)),
+      ),
+      g.readIds,
+    );
     assert.equal(task.template, g.template);
     assert.deepEqual([...world.encodeSync(task.template)], g.templateIds);
     assert.deepEqual(task.stop, g.stop);
@@ -95,16 +117,32 @@ for (const [name, g] of Object.entries(GOLDEN)) {
     // job (or a duplicate delivery) is recognised by its JSON.
     assert.equal(JSON.stringify(SummarizeTaskSchema.parse(JSON.parse(JSON.stringify(task)))), JSON.stringify(task));
     const sectioned = SummarizeTaskSchema.parse({ ...g.task, sections: { every: 64 } });
-    assert.equal(JSON.stringify(SummarizeTaskSchema.parse(JSON.parse(JSON.stringify(sectioned)))), JSON.stringify(sectioned));
-    const classify = ClassifyTaskSchema.parse({ ...g.task, kind: 'classify', labels: ['a', 'b'], sections: { every: 64 } });
-    assert.equal(JSON.stringify(ClassifyTaskSchema.parse(JSON.parse(JSON.stringify(classify)))), JSON.stringify(classify));
+    assert.equal(
+      JSON.stringify(SummarizeTaskSchema.parse(JSON.parse(JSON.stringify(sectioned)))),
+      JSON.stringify(sectioned),
+    );
+    const classify = ClassifyTaskSchema.parse({
+      ...g.task,
+      kind: 'classify',
+      labels: ['a', 'b'],
+      sections: { every: 64 },
+    });
+    assert.equal(
+      JSON.stringify(ClassifyTaskSchema.parse(JSON.parse(JSON.stringify(classify)))),
+      JSON.stringify(classify),
+    );
   });
 }
 
 test('a long document through small tokenizer windows gives the ids of the whole folded text', async () => {
-  const long = Array.from({ length: 300 }, (_, i) => `Paragraph ${i}: the water was ${i % 5} feet higher.\n${i % 3 === 0 ? '\n\n' : ''}`).join('');
+  const long = Array.from(
+    { length: 300 },
+    (_, i) => `Paragraph ${i}: the water was ${i % 5} feet higher.\n${i % 3 === 0 ? '\n\n' : ''}`,
+  ).join('');
   const task = SummarizeTaskSchema.parse({ kind: 'summarize', promptFormat: 'world' });
-  const pieces = Array.from({ length: Math.ceil(long.length / 97) }, (_, i) => Buffer.from(long.slice(i * 97, (i + 1) * 97)));
+  const pieces = Array.from({ length: Math.ceil(long.length / 97) }, (_, i) =>
+    Buffer.from(long.slice(i * 97, (i + 1) * 97)),
+  );
   const expected = [...world.encodeSync(`User: ${foldTurnText(long)}`)];
   assert.deepEqual(await readIds(task, pieces, 1024), expected);
   assert.ok(!foldTurnText(long).includes('\n\n'));
@@ -133,57 +171,118 @@ test('folding holds back at most MAX_HELD_WHITESPACE bytes: a longer blank run i
   const run = ' '.repeat(MAX_HELD_WHITESPACE + 10);
   const input = `a\n\n${run}\n\nb${run}\nc${run}`;
   const f = new TurnFolder();
-  const pieces = Array.from({ length: Math.ceil(input.length / 1000) }, (_, i) => f.push(Buffer.from(input.slice(i * 1000, (i + 1) * 1000))));
+  const pieces = Array.from({ length: Math.ceil(input.length / 1000) }, (_, i) =>
+    f.push(Buffer.from(input.slice(i * 1000, (i + 1) * 1000))),
+  );
   f.end();
   const out = Buffer.concat(pieces).toString();
   assert.ok(!out.includes('\n\n'));
-  assert.ok(pieces.every((p) => p.length <= 1000 + MAX_HELD_WHITESPACE + 1), 'nothing is held beyond the limit');
+  assert.ok(
+    pieces.every((p) => p.length <= 1000 + MAX_HELD_WHITESPACE + 1),
+    'nothing is held beyond the limit',
+  );
   assert.equal(out, `a\n${run}\nb${run}\nc${' '.repeat(MAX_HELD_WHITESPACE)}`);
   assert.equal(foldTurnText(input), out);
 });
 
-test('classify: the instruction lists the labels, and the labels are scored as the assistant\'s answer', () => {
-  const g = ClassifyTaskSchema.parse({ kind: 'classify', labels: ['flood', 'drought', 'storm'], promptFormat: 'rwkv7-g' });
+test("classify: the instruction lists the labels, and the labels are scored as the assistant's answer", () => {
+  const g = ClassifyTaskSchema.parse({
+    kind: 'classify',
+    labels: ['flood', 'drought', 'storm'],
+    promptFormat: 'rwkv7-g',
+  });
   assert.equal(g.template, '\nAnswer with one of: flood, drought, storm\n\nAssistant: <think>\n</think>');
   assert.equal(g.labelPrefix, '\n');
-  const w = ClassifyTaskSchema.parse({ kind: 'classify', labels: ['flood', 'storm'], promptFormat: 'world', instruction: 'Which\n\nevent?' });
+  const w = ClassifyTaskSchema.parse({
+    kind: 'classify',
+    labels: ['flood', 'storm'],
+    promptFormat: 'world',
+    instruction: 'Which\n\nevent?',
+  });
   assert.equal(w.template, '\nWhich\nevent?\n\nAssistant:');
   assert.equal(w.labelPrefix, ' ');
-  const sectioned = ClassifyTaskSchema.parse({ kind: 'classify', labels: ['flood', 'storm'], promptFormat: 'world', sections: { every: 64 } });
+  const sectioned = ClassifyTaskSchema.parse({
+    kind: 'classify',
+    labels: ['flood', 'storm'],
+    promptFormat: 'world',
+    sections: { every: 64 },
+  });
   assert.equal(sectioned.sections!.template, '\nAnswer with one of: flood, storm\n\nAssistant:');
-  const asked = ClassifyTaskSchema.parse({ kind: 'classify', labels: ['flood', 'storm'], promptFormat: 'world', sections: { every: 64, instruction: 'Which, so far?' } });
+  const asked = ClassifyTaskSchema.parse({
+    kind: 'classify',
+    labels: ['flood', 'storm'],
+    promptFormat: 'world',
+    sections: { every: 64, instruction: 'Which, so far?' },
+  });
   assert.equal(asked.sections!.template, '\nWhich, so far?\n\nAssistant:');
   const raw = ClassifyTaskSchema.parse({ kind: 'classify', labels: ['a', 'b'] });
   assert.equal(raw.template, '\n\nCategory:');
   assert.equal(raw.labelPrefix, ' ');
 });
 
-test('sections and reduce: their own instructions in the same format, summaries folded inside the user\'s turn', () => {
-  const task = SummarizeTaskSchema.parse({ kind: 'summarize', promptFormat: 'rwkv7-g', system: 'Be brief.', sections: { every: 64 } });
+test("sections and reduce: their own instructions in the same format, summaries folded inside the user's turn", () => {
+  const task = SummarizeTaskSchema.parse({
+    kind: 'summarize',
+    promptFormat: 'rwkv7-g',
+    system: 'Be brief.',
+    sections: { every: 64 },
+  });
   const s = task.sections!;
-  assert.equal(s.template, '\nSummarize the last part of the text above in a few sentences.\n\nAssistant: <think>\n</think>');
-  assert.equal(s.reduce.prompt, 'System: Be brief.\n\nUser: Here are summaries of consecutive sections of one document:\n');
-  assert.equal(s.reduce.template, 'Summarize the whole document in a few sentences, using the section summaries above.\n\nAssistant: <think>\n</think>');
+  assert.equal(
+    s.template,
+    '\nSummarize the last part of the text above in a few sentences.\n\nAssistant: <think>\n</think>',
+  );
+  assert.equal(
+    s.reduce.prompt,
+    'System: Be brief.\n\nUser: Here are summaries of consecutive sections of one document:\n',
+  );
+  assert.equal(
+    s.reduce.template,
+    'Summarize the whole document in a few sentences, using the section summaries above.\n\nAssistant: <think>\n</think>',
+  );
   const fed = groupPrompt(['The river rose.\n\nIt rained.', 'The town waited.'], s.reduce, true) + s.reduce.template;
-  assert.equal(fed, 'System: Be brief.\n\nUser: Here are summaries of consecutive sections of one document:\n' +
-    'Section 1: The river rose.\nIt rained.\nSection 2: The town waited.\n' +
-    'Summarize the whole document in a few sentences, using the section summaries above.\n\nAssistant: <think>\n</think>');
-  assert.deepEqual([...world.encodeSync(s.template)], [11, 6654, 8150, 7946, 22590, 31254, 31633, 4706, 22590, 32224, 37599, 4596, 332, 21674,
-    60476, 47, 261, 5585, 41693, 59, 295, 35762, 63, 11, 754, 35762, 63]);
-  assert.deepEqual([...world.encodeSync(s.reduce.prompt)], [40812, 59, 3673, 37909, 47, 261, 24281, 59, 29059, 21286, 60591, 4706, 63387, 57178,
-    4706, 22226, 56037, 59, 11]);
-  assert.deepEqual([...world.encodeSync(s.reduce.template)], [6654, 8150, 7946, 22590, 40190, 56037, 4596, 332, 21674, 60476, 45, 40085, 22590,
-    52829, 60591, 37599, 47, 261, 5585, 41693, 59, 295, 35762, 63, 11, 754, 35762, 63]);
+  assert.equal(
+    fed,
+    'System: Be brief.\n\nUser: Here are summaries of consecutive sections of one document:\n' +
+      'Section 1: The river rose.\nIt rained.\nSection 2: The town waited.\n' +
+      'Summarize the whole document in a few sentences, using the section summaries above.\n\nAssistant: <think>\n</think>',
+  );
+  assert.deepEqual(
+    [...world.encodeSync(s.template)],
+    [
+      11, 6654, 8150, 7946, 22590, 31254, 31633, 4706, 22590, 32224, 37599, 4596, 332, 21674, 60476, 47, 261, 5585,
+      41693, 59, 295, 35762, 63, 11, 754, 35762, 63,
+    ],
+  );
+  assert.deepEqual(
+    [...world.encodeSync(s.reduce.prompt)],
+    [40812, 59, 3673, 37909, 47, 261, 24281, 59, 29059, 21286, 60591, 4706, 63387, 57178, 4706, 22226, 56037, 59, 11],
+  );
+  assert.deepEqual(
+    [...world.encodeSync(s.reduce.template)],
+    [
+      6654, 8150, 7946, 22590, 40190, 56037, 4596, 332, 21674, 60476, 45, 40085, 22590, 52829, 60591, 37599, 47, 261,
+      5585, 41693, 59, 295, 35762, 63, 11, 754, 35762, 63,
+    ],
+  );
 
   const raw = SummarizeTaskSchema.parse({ kind: 'summarize', sections: { every: 64 } });
   assert.equal(raw.sections!.template, '\n\nSummary:');
   assert.equal(raw.sections!.reduce.prompt, 'Summaries of consecutive sections of one document:\n\n');
   assert.equal(raw.sections!.reduce.template, '\n\nSummary of the whole document:');
-  assert.equal(groupPrompt(['a\n\nb'], raw.sections!.reduce), 'Summaries of consecutive sections of one document:\n\nSection 1: a\n\nb\n');
+  assert.equal(
+    groupPrompt(['a\n\nb'], raw.sections!.reduce),
+    'Summaries of consecutive sections of one document:\n\nSection 1: a\n\nb\n',
+  );
 });
 
 test('think mode, system turns and instructions only where the format has them', () => {
-  const think = SummarizeTaskSchema.parse({ kind: 'summarize', promptFormat: 'rwkv7-g', think: true, instruction: 'What happened?' });
+  const think = SummarizeTaskSchema.parse({
+    kind: 'summarize',
+    promptFormat: 'rwkv7-g',
+    think: true,
+    instruction: 'What happened?',
+  });
   assert.equal(think.template, '\nWhat happened?\n\nAssistant: <think');
   const refused: [DocumentTaskInput, RegExp][] = [
     [{ kind: 'summarize', promptFormat: 'world', think: true }, /no think mode/],
@@ -191,7 +290,10 @@ test('think mode, system turns and instructions only where the format has them',
     [{ kind: 'summarize', instruction: 'x' }, /raw prompt format has no instruction/],
     [{ kind: 'classify', labels: ['a', 'b'], promptFormat: 'world', system: 'x' }, /no system turn/],
     [{ kind: 'summarize', sections: { every: 64, instruction: 'x' } }, /raw prompt format has no instruction/],
-    [{ kind: 'summarize', sections: { every: 64, reduce: { instruction: 'x' } } }, /raw prompt format has no instruction/],
+    [
+      { kind: 'summarize', sections: { every: 64, reduce: { instruction: 'x' } } },
+      /raw prompt format has no instruction/,
+    ],
   ];
   for (const [input, message] of refused) {
     const parsed = (input.kind === 'summarize' ? SummarizeTaskSchema : ClassifyTaskSchema).safeParse(input);
@@ -200,7 +302,7 @@ test('think mode, system turns and instructions only where the format has them',
   }
 });
 
-test('official release file names choose their family\'s format; other names choose none', () => {
+test("official release file names choose their family's format; other names choose none", () => {
   const names: [string, string | undefined][] = [
     ['rwkv7-g1d-0.1b-20260129-ctx8192.pth', 'rwkv7-g'],
     ['/models/rwkv7-g1a-2.9b-20250924-ctx4096.pth', 'rwkv7-g'],
@@ -235,9 +337,13 @@ function scriptedEngine(tokenizer: Tokenizer, script: number[]): Engine {
   return { model, tokenizer } as unknown as Engine;
 }
 
-test('stop rules: the end of the turn and the next turn\'s name end an answer; leading whitespace is not part of it', async () => {
+test("stop rules: the end of the turn and the next turn's name end an answer; leading whitespace is not part of it", async () => {
   const cases: [DocumentTaskInput, string, string][] = [
-    [{ kind: 'summarize', promptFormat: 'rwkv7-g' }, '\nThe river rose after the rain.\n\nUser: and then?', 'The river rose after the rain.'],
+    [
+      { kind: 'summarize', promptFormat: 'rwkv7-g' },
+      '\nThe river rose after the rain.\n\nUser: and then?',
+      'The river rose after the rain.',
+    ],
     [{ kind: 'summarize', promptFormat: 'world' }, ' It rained for days. User: thanks', 'It rained for days. '],
     [{ kind: 'summarize', promptFormat: 'raven' }, ' The town waited.\nBob: ok', 'The town waited.\n'],
     [{ kind: 'summarize' }, ' A flood.\n\nSummary: more', ' A flood.'],
@@ -264,7 +370,12 @@ test('live text: pieces come while the answer is generated, and a multi-byte cha
   }
   const bytes = [...Buffer.from(written)].map((b) => byteToken.get(b)!);
   const pieces: string[] = [];
-  const out = await summarize(scriptedEngine(world, bytes), {} as never, { ...task, maxTokens: bytes.length }, (piece) => pieces.push(piece));
+  const out = await summarize(
+    scriptedEngine(world, bytes),
+    {} as never,
+    { ...task, maxTokens: bytes.length },
+    (piece) => pieces.push(piece),
+  );
   assert.equal(out.text, written);
   assert.equal(out.stopReason, 'max_tokens');
   assert.ok(pieces.length > 5, `streamed in ${pieces.length} pieces`);

@@ -4,7 +4,15 @@ import { test } from 'node:test';
 
 import { argmax, Sampler, XorShift32, type SamplerOptions } from '../../pipelines/tasks/sampling.ts';
 
-const GREEDY: SamplerOptions = { temperature: 0, topP: 1, topK: 0, presencePenalty: 0, frequencyPenalty: 0, penaltyDecay: 0.996, seed: 0 };
+const GREEDY: SamplerOptions = {
+  temperature: 0,
+  topP: 1,
+  topK: 0,
+  presencePenalty: 0,
+  frequencyPenalty: 0,
+  penaltyDecay: 0.996,
+  seed: 0,
+};
 const decodeAsLetters = (token: number) => (token < 10 ? String(token) : String.fromCharCode(97 + (token % 26)));
 
 test('greedy picks the largest logit, the lowest id on ties', () => {

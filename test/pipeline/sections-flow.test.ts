@@ -12,7 +12,12 @@ import { aggregateClassifications, groupPrompt, reduceSummaries } from '../../pi
 import { planSections } from '../../pipelines/sections.ts';
 import { summarize } from '../../pipelines/tasks/index.ts';
 import { DOCUMENT_SCHEMA_V1 } from '../../schemas/documents.ts';
-import { DocumentResultSchema, SectionResultSchema, type DocumentResult, type SectionResult } from '../../schemas/results.ts';
+import {
+  DocumentResultSchema,
+  SectionResultSchema,
+  type DocumentResult,
+  type SectionResult,
+} from '../../schemas/results.ts';
 import { DocumentTaskSchema, type DocumentTaskInput, type SummarizeTask } from '../../schemas/tasks.ts';
 import { Engine } from '../../engine/index.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
@@ -23,19 +28,31 @@ before(async () => {
   engine = await Engine.load({ model: tinyModel, threads: 1 });
 });
 
-const TEXT = Array.from({ length: 30 }, (_, i) =>
-  `${i % 6 === 0 ? `# Part ${i / 6}\n` : ''}Line ${i}: the fox and the dog walk along the river. They talk about the weather!\n${i % 4 === 3 ? '\n' : ''}`,
+const TEXT = Array.from(
+  { length: 30 },
+  (_, i) =>
+    `${i % 6 === 0 ? `# Part ${i / 6}\n` : ''}Line ${i}: the fox and the dog walk along the river. They talk about the weather!\n${i % 4 === 3 ? '\n' : ''}`,
 ).join('');
 
 let offset = 0;
 async function submit(p: MemoryPipeline, id: string, text: string, task: DocumentTaskInput): Promise<void> {
   const value = Buffer.from(JSON.stringify({ schema: DOCUMENT_SCHEMA_V1, id, task, body: { kind: 'text', text } }));
-  const record: RawRecord = { topic: 'docs', partition: 0, offset: String(offset++), key: Buffer.from(id), value, timestamp: '0' };
+  const record: RawRecord = {
+    topic: 'docs',
+    partition: 0,
+    offset: String(offset++),
+    key: Buffer.from(id),
+    value,
+    timestamp: '0',
+  };
   await ingestDocumentRecord(record, p.deps);
 }
 
 const sectionsOf = (p: MemoryPipeline): SectionResult[] =>
-  p.sinks.results.map((r) => JSON.parse(r.json)).filter((r) => r.kind === 'section').map((r) => SectionResultSchema.parse(r));
+  p.sinks.results
+    .map((r) => JSON.parse(r.json))
+    .filter((r) => r.kind === 'section')
+    .map((r) => SectionResultSchema.parse(r));
 const documentOf = (p: MemoryPipeline): DocumentResult =>
   DocumentResultSchema.parse(JSON.parse(p.sinks.results.find((r) => JSON.parse(r.json).kind === 'document')!.json));
 
@@ -60,14 +77,30 @@ test('sections come out at the planned boundaries, in order, each before the doc
   await runQueued(p);
 
   const ids = engine.tokenizer.encodeSync(TEXT);
-  const planned = planSections(ids, { every, slack: every / 8, boundaries: 'natural' }, (id) => engine.tokenizer.decodeBytes([id]));
+  const planned = planSections(ids, { every, slack: every / 8, boundaries: 'natural' }, (id) =>
+    engine.tokenizer.decodeBytes([id]),
+  );
   const sections = sectionsOf(p);
   assert.equal(planned.length, Math.floor((ids.length - 1) / every) + 1);
-  assert.deepEqual(sections.map((s) => ({ index: s.section, start: s.start, end: s.end, boundary: s.boundary })), planned);
-  assert.ok(planned.slice(0, -1).every((s) => s.boundary !== 'exact'), 'this text has a natural break near every mark');
-  assert.ok(sections.every((s) => s.sections === planned.length && s.id === 'sec-1' && s.template === '\nIn short:' && s.task === 'summarize'));
+  assert.deepEqual(
+    sections.map((s) => ({ index: s.section, start: s.start, end: s.end, boundary: s.boundary })),
+    planned,
+  );
+  assert.ok(
+    planned.slice(0, -1).every((s) => s.boundary !== 'exact'),
+    'this text has a natural break near every mark',
+  );
+  assert.ok(
+    sections.every(
+      (s) =>
+        s.sections === planned.length && s.id === 'sec-1' && s.template === '\nIn short:' && s.task === 'summarize',
+    ),
+  );
   assert.equal(JSON.parse(p.sinks.results.at(-1)!.json).kind, 'document', 'the document result comes last');
-  assert.ok(p.sinks.results.every((r) => r.key === 'sec-1'), 'keyed by the document id');
+  assert.ok(
+    p.sinks.results.every((r) => r.key === 'sec-1'),
+    'keyed by the document id',
+  );
 
   // Each section is answered from the state at its end: the same as reading the prefix and generating there.
   for (const s of [sections[0]!, sections[2]!]) {
@@ -77,7 +110,10 @@ test('sections come out at the planned boundaries, in order, each before the doc
     assert.deepEqual('summary' in s && s.summary, await summarize(engine, state, task));
   }
   // Stored once each, and what is stored is what was published.
-  assert.deepEqual(await p.results.getSections('sec-1'), p.sinks.results.slice(0, -1).map((r) => r.json));
+  assert.deepEqual(
+    await p.results.getSections('sec-1'),
+    p.sinks.results.slice(0, -1).map((r) => r.json),
+  );
   assert.ok([...p.results.sectionSaves.values()].every((n) => n === 1));
   assert.equal(p.states.heads.size, 0, 'the state is dropped at the end');
 });
@@ -99,11 +135,34 @@ test('the forks do not touch the main chain: every checkpoint and the final-stat
   const { coverage, ...rest } = documentOf(withSections) as DocumentResult & { coverage?: unknown };
   assert.deepEqual(rest, documentOf(plain));
   assert.deepEqual(coverage, {
-    every: 100, slack: 12, boundaries: 'natural', sections: sectionsOf(withSections).length, final: 'state', template: '\n\nSummary:', maxTokens: 4,
-    reduce: { fanIn: 32, levels: 0, prompt: 'Summaries of consecutive sections of one document:\n\n', entry: 'Section {n}: {text}\n', template: '\n\nSummary of the whole document:' },
+    every: 100,
+    slack: 12,
+    boundaries: 'natural',
+    sections: sectionsOf(withSections).length,
+    final: 'state',
+    template: '\n\nSummary:',
+    maxTokens: 4,
+    reduce: {
+      fanIn: 32,
+      levels: 0,
+      prompt: 'Summaries of consecutive sections of one document:\n\n',
+      entry: 'Section {n}: {text}\n',
+      template: '\n\nSummary of the whole document:',
+    },
   });
   // Without sections the result bytes are those of a document result as it always was: no new keys.
-  assert.deepEqual(Object.keys(JSON.parse(plain.sinks.results[0]!.json)), ['schema', 'kind', 'id', 'model', 'tokenizer', 'tokens', 'chunks', 'chunkTokens', 'task', 'summary']);
+  assert.deepEqual(Object.keys(JSON.parse(plain.sinks.results[0]!.json)), [
+    'schema',
+    'kind',
+    'id',
+    'model',
+    'tokenizer',
+    'tokens',
+    'chunks',
+    'chunkTokens',
+    'task',
+    'summary',
+  ]);
 });
 
 test('a crash after the commit, before or during publishing, and before the mark: same sections, each stored once', async () => {
@@ -120,7 +179,12 @@ test('a crash after the commit, before or during publishing, and before the mark
   // Chunk 1 commits, then the broker fails on its second section: one section out, the rest not.
   const publish = p.deps.resultSink.publish;
   let calls = 0;
-  p.deps.resultSink = { publish: async (k, json) => { if (++calls === 2) throw new Error('broker down'); await publish(k, json); } };
+  p.deps.resultSink = {
+    publish: async (k, json) => {
+      if (++calls === 2) throw new Error('broker down');
+      await publish(k, json);
+    },
+  };
   await assert.rejects(runQueued(p, 1), /broker down/);
   let head = (await p.states.head(key))!;
   assert.equal(head.chunk, 2);
@@ -129,7 +193,12 @@ test('a crash after the commit, before or during publishing, and before the mark
   p.deps.resultSink = { publish };
 
   // The retry (another worker: nothing cached) finds the chunk applied and delivers its outbox first.
-  const other = memoryPipeline(await Engine.load({ model: tinyModel, threads: 1 }), { chunkTokens: 256 }, p, 'worker-b');
+  const other = memoryPipeline(
+    await Engine.load({ model: tinyModel, threads: 1 }),
+    { chunkTokens: 256 },
+    p,
+    'worker-b',
+  );
   assert.equal(await runChunk({ kind: 'chunk', doc: 'crash', chunk: 1 }, other.deps, jobContext()), 'already-applied');
   head = (await p.states.head(key))!;
   assert.equal(head.published, true);
@@ -137,7 +206,9 @@ test('a crash after the commit, before or during publishing, and before the mark
 
   // Chunk 2 publishes everything, then dies before the mark: the retry publishes the same bytes again.
   const mark = p.states.markPublished.bind(p.states);
-  p.states.markPublished = async () => { throw new Error('redis gone'); };
+  p.states.markPublished = async () => {
+    throw new Error('redis gone');
+  };
   await assert.rejects(runQueued(p, 1), /redis gone/);
   p.states.markPublished = mark;
   const before = p.sinks.results.length;
@@ -152,7 +223,10 @@ test('a crash after the commit, before or during publishing, and before the mark
   assert.deepEqual(new Set(sectionsOf(p).map((s) => s.section)), new Set(expected.keys()));
   assert.deepEqual(await p.results.getSections('crash'), await reference.results.getSections('crash'));
   assert.equal(p.results.sections.get('crash')!.size, expected.size, 'one stored entry per section');
-  assert.equal(p.states.commits.filter((c) => c.key === 'document/crash').length, reference.states.commits.filter((c) => c.key === 'document/crash').length);
+  assert.equal(
+    p.states.commits.filter((c) => c.key === 'document/crash').length,
+    reference.states.commits.filter((c) => c.key === 'document/crash').length,
+  );
   assert.deepEqual(documentOf(p), documentOf(reference));
 });
 
@@ -185,15 +259,27 @@ test('final modes: sections (the reduce), state, and both', async () => {
 
   assert.deepEqual((fromState.result as { summary: unknown }).summary, stateSummary);
   assert.equal((fromState.result.coverage as { reduce: { levels: number } }).reduce.levels, 0);
-  assert.deepEqual(fromState.sections, fromSections.sections.map((s) => ({ ...s, id: 'final-state' })), 'sections are emitted in every mode');
+  assert.deepEqual(
+    fromState.sections,
+    fromSections.sections.map((s) => ({ ...s, id: 'final-state' })),
+    'sections are emitted in every mode',
+  );
 
   assert.deepEqual((both.result as { summary: unknown }).summary, reduced.summary);
   assert.deepEqual((both.result as { stateSummary: unknown }).stateSummary, stateSummary);
-  assert.deepEqual(groupPrompt(['a {n}', 'b'], task.sections!.reduce), 'Summaries of consecutive sections of one document:\n\nSection 1: a {n}\nSection 2: b\n');
+  assert.deepEqual(
+    groupPrompt(['a {n}', 'b'], task.sections!.reduce),
+    'Summaries of consecutive sections of one document:\n\nSection 1: a {n}\nSection 2: b\n',
+  );
 });
 
-test('classify: the document\'s distribution is the token-weighted mean of the sections\'', async () => {
-  const task: DocumentTaskInput = { kind: 'classify', labels: ['weather', 'finance', 'sports'], template: '\nTopic:', sections: { every: 150, final: 'both' } };
+test("classify: the document's distribution is the token-weighted mean of the sections'", async () => {
+  const task: DocumentTaskInput = {
+    kind: 'classify',
+    labels: ['weather', 'finance', 'sports'],
+    template: '\nTopic:',
+    sections: { every: 150, final: 'both' },
+  };
   const p = memoryPipeline(engine, { chunkTokens: 400 });
   await submit(p, 'cls', TEXT, task);
   await runQueued(p);
@@ -204,7 +290,14 @@ test('classify: the document\'s distribution is the token-weighted mean of the s
   const total = sections.reduce((n, s) => n + s.end - s.start, 0);
   assert.equal(total, result.tokens, 'the sections cover every token');
   for (const label of result.classification.labels) {
-    const expected = sections.reduce((sum, s) => sum + ('classification' in s ? s.classification.labels.find((l) => l.label === label.label)!.probability : 0) * (s.end - s.start), 0) / total;
+    const expected =
+      sections.reduce(
+        (sum, s) =>
+          sum +
+          ('classification' in s ? s.classification.labels.find((l) => l.label === label.label)!.probability : 0) *
+            (s.end - s.start),
+        0,
+      ) / total;
     assert.ok(Math.abs(label.probability - expected) < 1e-12, `${label.label}: ${label.probability} vs ${expected}`);
     assert.ok(Math.abs(label.logprob - Math.log(expected)) < 1e-9);
     assert.equal(label.tokens, engine.tokenizer.encodeSync(` ${label.label}`).length);
@@ -214,16 +307,46 @@ test('classify: the document\'s distribution is the token-weighted mean of the s
   assert.equal(result.classification.best, top.label);
 
   const plain = memoryPipeline(engine, { chunkTokens: 400 });
-  await submit(plain, 'cls', TEXT, { kind: 'classify', labels: ['weather', 'finance', 'sports'], template: '\nTopic:' });
+  await submit(plain, 'cls', TEXT, {
+    kind: 'classify',
+    labels: ['weather', 'finance', 'sports'],
+    template: '\nTopic:',
+  });
   await runQueued(plain);
   const reference = documentOf(plain);
   assert.deepEqual(result.stateClassification, reference.task === 'classify' ? reference.classification : null);
-  assert.deepEqual(result.coverage, { every: 150, slack: 18, boundaries: 'natural', sections: sections.length, final: 'both', template: '\nTopic:' });
+  assert.deepEqual(result.coverage, {
+    every: 150,
+    slack: 18,
+    boundaries: 'natural',
+    sections: sections.length,
+    final: 'both',
+    template: '\nTopic:',
+  });
 
   // A long section outweighs a short one; equal probabilities keep the first label as best.
-  const c = (p0: number) => ({ score: 'sum' as const, best: 'x', labels: [{ label: 'x', logprob: 0, tokens: 1, probability: p0 }, { label: 'y', logprob: 0, tokens: 2, probability: 1 - p0 }] });
-  const agg = aggregateClassifications([{ tokens: 300, classification: c(0.9) }, { tokens: 100, classification: c(0.1) }], DocumentTaskSchema.parse({ kind: 'classify', labels: ['x', 'y'] }) as never);
-  assert.deepEqual(agg.labels.map((l) => [l.label, l.tokens]), [['x', 1], ['y', 2]]);
+  const c = (p0: number) => ({
+    score: 'sum' as const,
+    best: 'x',
+    labels: [
+      { label: 'x', logprob: 0, tokens: 1, probability: p0 },
+      { label: 'y', logprob: 0, tokens: 2, probability: 1 - p0 },
+    ],
+  });
+  const agg = aggregateClassifications(
+    [
+      { tokens: 300, classification: c(0.9) },
+      { tokens: 100, classification: c(0.1) },
+    ],
+    DocumentTaskSchema.parse({ kind: 'classify', labels: ['x', 'y'] }) as never,
+  );
+  assert.deepEqual(
+    agg.labels.map((l) => [l.label, l.tokens]),
+    [
+      ['x', 1],
+      ['y', 2],
+    ],
+  );
   assert.ok(Math.abs(agg.labels[0]!.probability - 0.7) < 1e-12 && Math.abs(agg.labels[1]!.probability - 0.3) < 1e-12);
   assert.equal(agg.best, 'x');
 });
@@ -233,14 +356,22 @@ test('a section missing from the result store stops the finish step with a code 
   await submit(p, 'gone', TEXT, { ...SUMMARIZE, sections: { every: 300, maxTokens: 1 } });
   while (p.queue.next() && !p.queue.next()!.id.startsWith('finish')) await runQueued(p, 1);
   p.results.sections.get('gone')!.delete(2);
-  await assert.rejects(finishDocument({ kind: 'finish', doc: 'gone' }, p.deps, jobContext()), (err: Error & { code?: string }) =>
-    err.code === 'E_SECTION_MISSING' && /section 2 of \d+ of gone/.test(err.message));
+  await assert.rejects(
+    finishDocument({ kind: 'finish', doc: 'gone' }, p.deps, jobContext()),
+    (err: Error & { code?: string }) =>
+      err.code === 'E_SECTION_MISSING' && /section 2 of \d+ of gone/.test(err.message),
+  );
 });
 
 test('the reduce handles thousands of sections, level after level', async () => {
   const text = Array.from({ length: 2200 }, (_, i) => `Item ${String(i).padStart(5, '0')} ok.\n`).join('');
   const p = memoryPipeline(engine, { chunkTokens: 8192 });
-  await submit(p, 'many', text, { kind: 'summarize', maxTokens: 2, stop: [], sections: { every: 16, boundaries: 'exact', maxTokens: 1, template: '\n:' } });
+  await submit(p, 'many', text, {
+    kind: 'summarize',
+    maxTokens: 2,
+    stop: [],
+    sections: { every: 16, boundaries: 'exact', maxTokens: 1, template: '\n:' },
+  });
   await runQueued(p);
   const result = documentOf(p);
   const count = Math.floor((Buffer.byteLength(text) - 1) / 16) + 1;

@@ -89,7 +89,9 @@ test('exact mode puts every boundary at a multiple of K, whatever the text', () 
   const layout: SectionLayout = { every: 32, slack: 10, boundaries: 'exact' };
   const sections = planSections(ids(text), layout, bytes);
   assert.equal(sections.length, Math.floor((text.length - 1) / 32) + 1);
-  sections.slice(0, -1).forEach((s, i) => assert.deepEqual([s.start, s.end, s.boundary], [i * 32, (i + 1) * 32, 'exact']));
+  sections
+    .slice(0, -1)
+    .forEach((s, i) => assert.deepEqual([s.start, s.end, s.boundary], [i * 32, (i + 1) * 32, 'exact']));
   assert.equal(sections.at(-1)!.boundary, 'end');
   assert.equal(sections.at(-1)!.end, text.length);
 });
@@ -117,7 +119,10 @@ test('sections cover the document with no gap or overlap: m + 1 of them, strictl
 });
 
 test('a boundary chosen from only the tokens around it equals the one chosen from the whole document', () => {
-  const text = Array.from({ length: 30 }, (_, i) => `Sentence number ${i} ends here. ${i % 3 === 0 ? '\n' : ''}${i % 5 === 0 ? '\n' : ''}`).join('');
+  const text = Array.from(
+    { length: 30 },
+    (_, i) => `Sentence number ${i} ends here. ${i % 3 === 0 ? '\n' : ''}${i % 5 === 0 ? '\n' : ''}`,
+  ).join('');
   const t = ids(text);
   const layout = natural(50, 12);
   const whole = planSections(t, layout, bytes);
@@ -158,7 +163,12 @@ test('tiny documents: one section, or K + 1 tokens for two', () => {
 });
 
 test('the parsed task has every section option filled in; slack must stay below half of every', () => {
-  const s = SummarizeTaskSchema.parse({ kind: 'summarize', template: '\nTL;DR:', maxTokens: 50, sections: { every: 1000 } });
+  const s = SummarizeTaskSchema.parse({
+    kind: 'summarize',
+    template: '\nTL;DR:',
+    maxTokens: 50,
+    sections: { every: 1000 },
+  });
   assert.deepEqual(s.sections, {
     every: 1000,
     slack: 125,
@@ -175,7 +185,11 @@ test('the parsed task has every section option filled in; slack must stay below 
   });
   // a stored task parses to itself (it replays the same way)
   assert.deepEqual(DocumentTaskSchema.parse(JSON.parse(JSON.stringify(s))), s);
-  const c = ClassifyTaskSchema.parse({ kind: 'classify', labels: ['a', 'b'], sections: { every: 64, final: 'both', template: '\nTopic:' } });
+  const c = ClassifyTaskSchema.parse({
+    kind: 'classify',
+    labels: ['a', 'b'],
+    sections: { every: 64, final: 'both', template: '\nTopic:' },
+  });
   assert.deepEqual(c.sections, { every: 64, slack: 8, boundaries: 'natural', final: 'both', template: '\nTopic:' });
   assert.equal('sections' in SummarizeTaskSchema.parse({ kind: 'summarize' }), false, 'no sections: no key at all');
 
@@ -184,12 +198,18 @@ test('the parsed task has every section option filled in; slack must stay below 
     assert.equal(r.success, false);
     return r.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
   };
-  assert.match(refused({ kind: 'summarize', sections: { every: 100, slack: 50 } }), /sections\.slack: .*less than half.*at most 49, got 50/);
+  assert.match(
+    refused({ kind: 'summarize', sections: { every: 100, slack: 50 } }),
+    /sections\.slack: .*less than half.*at most 49, got 50/,
+  );
   assert.doesNotThrow(() => DocumentTaskSchema.parse({ kind: 'summarize', sections: { every: 100, slack: 49 } }));
   assert.match(refused({ kind: 'summarize', sections: { every: 15 } }), /at least 16/);
   assert.match(refused({ kind: 'summarize', sections: { every: 16_777_217 } }), /at most 16,777,216/);
   assert.match(refused({ kind: 'summarize', sections: { every: 64, reduce: { fanIn: 1 } } }), /fanIn is at least 2/);
-  assert.match(refused({ kind: 'summarize', sections: { every: 64, reduce: { entry: 'Section {n}' } } }), /must contain \{text\}/);
+  assert.match(
+    refused({ kind: 'summarize', sections: { every: 64, reduce: { entry: 'Section {n}' } } }),
+    /must contain \{text\}/,
+  );
   assert.match(refused({ kind: 'classify', labels: ['a', 'b'], sections: { every: 64, maxTokens: 3 } }), /maxTokens/);
   assert.match(refused({ kind: 'summarize', sections: { every: 64, boundaries: 'paragraph' } }), /boundaries/);
 });

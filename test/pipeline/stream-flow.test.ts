@@ -34,7 +34,15 @@ async function send(p: MemoryPipeline, stream: string, text: string, partition =
   return record;
 }
 
-const linesA = ['user alice logged in', 'user alice opened report 7', 'user alice logged out', 'user bob logged in', 'user bob opened report 9', 'user bob logged out', 'user carol logged in'];
+const linesA = [
+  'user alice logged in',
+  'user alice opened report 7',
+  'user alice logged out',
+  'user bob logged in',
+  'user bob opened report 9',
+  'user bob logged out',
+  'user carol logged in',
+];
 const linesB = ['disk usage 41%', 'disk usage 42%', 'disk usage 42%', 'zz\u00ff\u00fe!!##%%'];
 
 test('each stream keeps its own state across batches: the same as reading its events in one go', async () => {
@@ -44,19 +52,44 @@ test('each stream keeps its own state across batches: the same as reading its ev
     if (linesB[i]) await send(p, 'disk', linesB[i]!, 1);
   }
   const ran = await runQueued(p);
-  assert.ok(ran.every(([, outcome]) => ['applied', 'idle'].includes(outcome)), JSON.stringify(ran));
+  assert.ok(
+    ran.every(([, outcome]) => ['applied', 'idle'].includes(outcome)),
+    JSON.stringify(ran),
+  );
 
   const results = p.sinks.results.map((r) => AnomalyResultSchema.parse(JSON.parse(r.json)));
   const app = results.filter((r) => r.id === 'app');
-  assert.deepEqual(app.map((r) => r.events.length), [3, 3, 1], 'batches by count');
-  assert.deepEqual(app.map((r) => r.batch), [0, 1, 2]);
-  assert.deepEqual(app.flatMap((r) => r.events.map((e) => e.seq)), [1, 2, 3, 4, 5, 6, 7]);
-  assert.deepEqual(app.flatMap((r) => r.events.map((e) => e.id)), linesA.map((_, i) => `app-${i}`));
+  assert.deepEqual(
+    app.map((r) => r.events.length),
+    [3, 3, 1],
+    'batches by count',
+  );
+  assert.deepEqual(
+    app.map((r) => r.batch),
+    [0, 1, 2],
+  );
+  assert.deepEqual(
+    app.flatMap((r) => r.events.map((e) => e.seq)),
+    [1, 2, 3, 4, 5, 6, 7],
+  );
+  assert.deepEqual(
+    app.flatMap((r) => r.events.map((e) => e.id)),
+    linesA.map((_, i) => `app-${i}`),
+  );
 
-  for (const [stream, lines, batches] of [['app', linesA, app], ['disk', linesB, results.filter((r) => r.id === 'disk')]] as const) {
+  for (const [stream, lines, batches] of [
+    ['app', linesA, app],
+    ['disk', linesB, results.filter((r) => r.id === 'disk')],
+  ] as const) {
     const direct = engine.model.newState();
     const sep = engine.tokenizer.encodeSync('\n');
-    const scores = await scoreEvents(engine, direct, lines.map((l) => engine.tokenizer.encodeSync(l)), sep, 10_000);
+    const scores = await scoreEvents(
+      engine,
+      direct,
+      lines.map((l) => engine.tokenizer.encodeSync(l)),
+      sep,
+      10_000,
+    );
     const got = (batches as AnomalyResult[]).flatMap((r) => r.events);
     got.forEach((e, i) => assert.ok(Math.abs(e.surprise - scores[i]!.surprise) < 1e-3, `${stream} event ${i}`));
     const head = (await p.states.head({ kind: 'stream', id: stream }))!;
@@ -78,7 +111,11 @@ test('a batch committed but not published (crash) is published by the next drain
   await send(p, 'svc', 'request ok');
   await send(p, 'svc', 'request ok');
   const publish = p.deps.resultSink.publish;
-  p.deps.resultSink = { publish: async () => { throw new Error('broker down'); } };
+  p.deps.resultSink = {
+    publish: async () => {
+      throw new Error('broker down');
+    },
+  };
   await assert.rejects(runDrain({ kind: 'drain', stream: 'svc', batch: 0 }, p.deps, jobContext()), /broker down/);
   const head = (await p.states.head({ kind: 'stream', id: 'svc' }))!;
   assert.equal(head.published, false);
@@ -88,14 +125,25 @@ test('a batch committed but not published (crash) is published by the next drain
   await send(p, 'svc', 'request failed');
   assert.equal(await runDrain({ kind: 'drain', stream: 'svc', batch: 1 }, p.deps, jobContext()), 'applied');
   const batches = p.sinks.results.map((r) => AnomalyResultSchema.parse(JSON.parse(r.json)));
-  assert.deepEqual(batches.map((b) => [b.batch, b.events.map((e) => e.seq)]), [[0, [1, 2]], [1, [3]]]);
+  assert.deepEqual(
+    batches.map((b) => [b.batch, b.events.map((e) => e.seq)]),
+    [
+      [0, [1, 2]],
+      [1, [3]],
+    ],
+  );
   assert.equal(await runDrain({ kind: 'drain', stream: 'svc', batch: 2 }, p.deps, jobContext()), 'idle');
   assert.equal(p.sinks.results.length, 2);
 });
 
 test('two drains of one stream at once: one commits, the other is discarded', async () => {
   const a = memoryPipeline(engine, { anomaly: { batchEvents: 10 } });
-  const b = memoryPipeline(await Engine.load({ model: tinyModel, threads: 1 }), { anomaly: { batchEvents: 10 } }, a, 'worker-b');
+  const b = memoryPipeline(
+    await Engine.load({ model: tinyModel, threads: 1 }),
+    { anomaly: { batchEvents: 10 } },
+    a,
+    'worker-b',
+  );
   for (const line of linesA) await send(a, 'race', line);
   const outcomes = await Promise.all([
     runDrain({ kind: 'drain', stream: 'race', batch: 0 }, a.deps, jobContext()),

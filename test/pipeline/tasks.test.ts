@@ -39,24 +39,42 @@ test('summarize (greedy) generates exactly what argmax decoding from the same st
 });
 
 test('summarize stops before a stop sequence, even one spanning tokens', async () => {
-  const free = await summarize(engine, docState.clone(), SummarizeTaskSchema.parse({ kind: 'summarize', template: '\nSummary:', maxTokens: 40, stop: [] }));
+  const free = await summarize(
+    engine,
+    docState.clone(),
+    SummarizeTaskSchema.parse({ kind: 'summarize', template: '\nSummary:', maxTokens: 40, stop: [] }),
+  );
   assert.ok(free.text.length >= 4, `need some generated text, got ${JSON.stringify(free.text)}`);
   const stop = free.text.slice(2, 4);
-  const cut = await summarize(engine, docState.clone(), SummarizeTaskSchema.parse({ kind: 'summarize', template: '\nSummary:', maxTokens: 40, stop: [stop] }));
+  const cut = await summarize(
+    engine,
+    docState.clone(),
+    SummarizeTaskSchema.parse({ kind: 'summarize', template: '\nSummary:', maxTokens: 40, stop: [stop] }),
+  );
   assert.equal(cut.stopReason, 'stop');
   assert.equal(cut.text, free.text.slice(0, free.text.indexOf(stop)));
 });
 
 test('summarize with sampling is reproducible by seed', async () => {
-  const task = (seed: number) => SummarizeTaskSchema.parse({ kind: 'summarize', maxTokens: 30, stop: [], temperature: 1, topP: 0.9, seed });
+  const task = (seed: number) =>
+    SummarizeTaskSchema.parse({ kind: 'summarize', maxTokens: 30, stop: [], temperature: 1, topP: 0.9, seed });
   const a = await summarize(engine, docState.clone(), task(1));
   assert.deepEqual(await summarize(engine, docState.clone(), task(1)), a);
-  const others = await Promise.all([2, 3, 4].map(async (seed) => (await summarize(engine, docState.clone(), task(seed))).text));
-  assert.ok(others.some((t) => t !== a.text), 'other seeds give other text');
+  const others = await Promise.all(
+    [2, 3, 4].map(async (seed) => (await summarize(engine, docState.clone(), task(seed))).text),
+  );
+  assert.ok(
+    others.some((t) => t !== a.text),
+    'other seeds give other text',
+  );
 });
 
 test('classify scores each label by its continuation log-probability, from a fork of the state', async () => {
-  const task = ClassifyTaskSchema.parse({ kind: 'classify', labels: ['animals', 'finance', 'x'], template: '\nTopic:' });
+  const task = ClassifyTaskSchema.parse({
+    kind: 'classify',
+    labels: ['animals', 'finance', 'x'],
+    template: '\nTopic:',
+  });
   const before = docState.data.slice();
   const out = await classify(engine, docState, task);
   assert.deepEqual(docState.data, before, 'the document state is not changed');
@@ -84,7 +102,9 @@ test('classify scores each label by its continuation log-probability, from a for
 });
 
 test('anomaly: surprise is the mean NLL of the event tokens after the separator, however the positions are split', async () => {
-  const events = ['the cat sat on the mat', 'GET /index.html 200', '\u00ff\u00fe#%!~~QZXJ'].map((e) => engine.tokenizer.encodeSync(e));
+  const events = ['the cat sat on the mat', 'GET /index.html 200', '\u00ff\u00fe#%!~~QZXJ'].map((e) =>
+    engine.tokenizer.encodeSync(e),
+  );
   const sep = engine.tokenizer.encodeSync('\n');
   const whole = docState.clone();
   const scores = await scoreEvents(engine, whole, events, sep, 10_000);

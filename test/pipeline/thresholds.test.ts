@@ -27,7 +27,7 @@ test('an adaptive threshold judges the same whatever the batches, carried throug
   const whole = judgeBatch(all, AUTO, null);
   let state = null;
   const judged = [];
-  for (let at = 0, size = 1; at < all.length; at += size, size = (size * 7) % 97 + 1) {
+  for (let at = 0, size = 1; at < all.length; at += size, size = ((size * 7) % 97) + 1) {
     const batch = judgeBatch(all.slice(at, at + size), AUTO, state);
     judged.push(...batch.judged);
     // What the next drain reads back: the committed result's JSON.
@@ -35,7 +35,10 @@ test('an adaptive threshold judges the same whatever the batches, carried throug
   }
   assert.deepEqual(judged, whole.judged);
   assert.deepEqual(state, whole.state);
-  assert.ok(whole.judged.slice(0, 50).every((j) => !j.alert && j.threshold === undefined), 'nothing before the warm-up');
+  assert.ok(
+    whole.judged.slice(0, 50).every((j) => !j.alert && j.threshold === undefined),
+    'nothing before the warm-up',
+  );
   assert.ok(whole.judged.slice(50).every((j) => j.threshold !== undefined));
 });
 
@@ -48,17 +51,35 @@ test('in the long run about alertRate of the events are alerts, and history stay
   const counted = state!.bins.reduce((n, [, c]) => n + c, 0) / 1024;
   assert.ok(counted < HISTORY, `counts halved as they reach ${HISTORY} events: ${counted}`);
   // The spikes (about 2%) are above the 99th percentile, ordinary lines are not.
-  assert.ok(judged.every((j, i) => !j.alert || all[i]! > 6), 'only spikes are alerts');
+  assert.ok(
+    judged.every((j, i) => !j.alert || all[i]! > 6),
+    'only spikes are alerts',
+  );
 });
 
 test('a fixed threshold keeps no state; a damaged state is refused; the published result leaves the state out', () => {
   const fixed = judgeBatch([3, 5], AnomalySettingsSchema.parse({ threshold: 4 }), null);
-  assert.deepEqual(fixed, { judged: [{ alert: false, threshold: undefined }, { alert: true, threshold: undefined }], threshold: 4, state: undefined });
+  assert.deepEqual(fixed, {
+    judged: [
+      { alert: false, threshold: undefined },
+      { alert: true, threshold: undefined },
+    ],
+    threshold: 4,
+    state: undefined,
+  });
   assert.equal(carriedThreshold(null), null);
   assert.equal(carriedThreshold('{"batch":0}'), null);
-  assert.throws(() => carriedThreshold('{"thresholdState":{"seen":1,"bins":[[5,1],[5,2]]}}'), /E_THRESHOLD_STATE|increasing/);
+  assert.throws(
+    () => carriedThreshold('{"thresholdState":{"seen":1,"bins":[[5,1],[5,2]]}}'),
+    /E_THRESHOLD_STATE|increasing/,
+  );
   assert.throws(() => carriedThreshold('{"thresholdState":{"seen":1,"bins":[[9000,1]]}}'), /thresholdState\.bins/);
-  const committed = JSON.stringify({ a: 1, events: [{ text: '"thresholdState"' }], thresholdState: { seen: 0, bins: [] }, z: 2 });
+  const committed = JSON.stringify({
+    a: 1,
+    events: [{ text: '"thresholdState"' }],
+    thresholdState: { seen: 0, bins: [] },
+    z: 2,
+  });
   assert.equal(publishedResult(committed), JSON.stringify({ a: 1, events: [{ text: '"thresholdState"' }], z: 2 }));
   assert.equal(publishedResult('{"a":1}'), '{"a":1}');
 });
@@ -78,7 +99,13 @@ test('a line splitter keeps at most maxLineBytes + 1 bytes of a line, and knows 
     ...splitter.push(Buffer.from('ijklmnop'.repeat(1000))),
     ...splitter.push(Buffer.from('q\nrs')),
   ];
-  assert.deepEqual(lines.map((l) => [l.number, l.bytes.toString(), l.end, l.cut]), [[1, 'ab', 4, false], [2, 'cdefg', 4 + 6 + 8000 + 2, true]]);
+  assert.deepEqual(
+    lines.map((l) => [l.number, l.bytes.toString(), l.end, l.cut]),
+    [
+      [1, 'ab', 4, false],
+      [2, 'cdefg', 4 + 6 + 8000 + 2, true],
+    ],
+  );
   assert.ok(splitter.partialBytes <= 5);
   const last = splitter.end()!;
   assert.deepEqual([last.number, last.bytes.toString(), last.end, last.cut], [3, 'rs', 8014, false]);

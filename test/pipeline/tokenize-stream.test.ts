@@ -25,7 +25,13 @@ test('World tokenizer: streamed ids equal whole-text ids for every window and pi
     Buffer.from('\n\n\n    indented    spaces\t\t\n'.repeat(30)),
   ]);
   const whole = Array.from(await tokenizer.encode(text));
-  for (const [window, piece] of [[512, 100], [777, 333], [4096, 1], [1 << 20, 65536], [600, 7000]] as const) {
+  for (const [window, piece] of [
+    [512, 100],
+    [777, 333],
+    [4096, 1],
+    [1 << 20, 65536],
+    [600, 7000],
+  ] as const) {
     assert.deepEqual(await streamed(tokenizer, text, window, piece), whole, `window ${window}, piece ${piece}`);
   }
 });

@@ -22,23 +22,41 @@ before(async () => {
 });
 
 const LINES = [
-  'user alice logged in', 'user alice opened report 7', 'user alice logged out', 'zz\u00ff\u00fe!!##%%',
-  'user bob logged in', 'user bob opened report 9', 'user bob logged out', 'disk usage 41%',
-  'disk usage 42%', 'user carol logged in', 'kernel: BUG at 0xdeadbeef', 'user carol logged out',
+  'user alice logged in',
+  'user alice opened report 7',
+  'user alice logged out',
+  'zz\u00ff\u00fe!!##%%',
+  'user bob logged in',
+  'user bob opened report 9',
+  'user bob logged out',
+  'disk usage 41%',
+  'disk usage 42%',
+  'user carol logged in',
+  'kernel: BUG at 0xdeadbeef',
+  'user carol logged out',
   'user dave logged in',
 ];
 
-async function sendAll(p: MemoryPipeline, stream: string, lines: readonly string[], partition = 0, firstOffset = 0): Promise<void> {
+async function sendAll(
+  p: MemoryPipeline,
+  stream: string,
+  lines: readonly string[],
+  partition = 0,
+  firstOffset = 0,
+): Promise<void> {
   for (const [i, text] of lines.entries()) {
     const offset = firstOffset + i;
-    await ingestEventRecord({
-      topic: 'events',
-      partition,
-      offset: String(offset),
-      key: Buffer.from(stream),
-      value: Buffer.from(JSON.stringify({ schema: EVENT_SCHEMA_V1, stream, text, id: `${stream}-${offset}` })),
-      timestamp: '0',
-    }, p.deps);
+    await ingestEventRecord(
+      {
+        topic: 'events',
+        partition,
+        offset: String(offset),
+        key: Buffer.from(stream),
+        value: Buffer.from(JSON.stringify({ schema: EVENT_SCHEMA_V1, stream, text, id: `${stream}-${offset}` })),
+        timestamp: '0',
+      },
+      p.deps,
+    );
   }
 }
 
@@ -76,13 +94,23 @@ for (const batchEvents of [1, 3, N, 9]) {
     const p = memoryPipeline(engine, { anomaly: { batchEvents, windowEvents: N, topEvents: TOP, threshold: 4.5 } });
     await sendAll(p, 'app', LINES);
     const ran = await runQueued(p);
-    assert.ok(ran.every(([, outcome]) => ['applied', 'idle'].includes(outcome)), JSON.stringify(ran));
+    assert.ok(
+      ran.every(([, outcome]) => ['applied', 'idle'].includes(outcome)),
+      JSON.stringify(ran),
+    );
 
     const batches = published(p, 'app');
-    assert.deepEqual(batches.map((b) => b.events.length), Array.from({ length: Math.ceil(LINES.length / batchEvents) },
-      (_, i) => Math.min(batchEvents, LINES.length - i * batchEvents)));
+    assert.deepEqual(
+      batches.map((b) => b.events.length),
+      Array.from({ length: Math.ceil(LINES.length / batchEvents) }, (_, i) =>
+        Math.min(batchEvents, LINES.length - i * batchEvents),
+      ),
+    );
     const all = batches.flatMap((b) => b.events);
-    assert.deepEqual(all.map((e) => e.seq), LINES.map((_, i) => i + 1));
+    assert.deepEqual(
+      all.map((e) => e.seq),
+      LINES.map((_, i) => i + 1),
+    );
 
     for (const b of batches) {
       const last = b.events.at(-1)!.seq;
@@ -90,19 +118,45 @@ for (const batchEvents of [1, 3, N, 9]) {
       // Exactly the windows whose last seq this batch read, each equal to the direct computation.
       const expected = [];
       for (let w = 0; (w + 1) * N <= last; w++) if ((w + 1) * N >= first) expected.push(w);
-      assert.deepEqual(b.windows!.map((w) => w.window), expected, `batch ${b.batch}`);
+      assert.deepEqual(
+        b.windows!.map((w) => w.window),
+        expected,
+        `batch ${b.batch}`,
+      );
       for (const w of b.windows!) {
-        assert.deepEqual(w, direct(w.window, N, TOP, all.slice(w.window * N, (w.window + 1) * N)), `window ${w.window}`);
+        assert.deepEqual(
+          w,
+          direct(w.window, N, TOP, all.slice(w.window * N, (w.window + 1) * N)),
+          `window ${w.window}`,
+        );
       }
       // The open window: the events of the current window read so far, or none when this batch closed it.
       const openW = Math.floor(last / N);
       if (last % N === 0) assert.equal(b.openWindow, null, `batch ${b.batch}`);
-      else assert.deepEqual(b.openWindow, direct(openW, N, TOP, all.slice(openW * N, last)), `batch ${b.batch} open window`);
+      else
+        assert.deepEqual(
+          b.openWindow,
+          direct(openW, N, TOP, all.slice(openW * N, last)),
+          `batch ${b.batch} open window`,
+        );
     }
     const closed = batches.flatMap((b) => b.windows!);
-    assert.deepEqual(closed.map((w) => [w.window, w.firstSeq, w.lastSeq, w.events]), [[0, 1, 4, 4], [1, 5, 8, 4], [2, 9, 12, 4]]);
-    assert.deepEqual(batches.at(-1)!.openWindow && [batches.at(-1)!.openWindow!.firstSeq, batches.at(-1)!.openWindow!.events], [13, 1]);
-    assert.ok(closed.some((w) => w.alerts > 0), 'the noise lines raise alerts inside windows');
+    assert.deepEqual(
+      closed.map((w) => [w.window, w.firstSeq, w.lastSeq, w.events]),
+      [
+        [0, 1, 4, 4],
+        [1, 5, 8, 4],
+        [2, 9, 12, 4],
+      ],
+    );
+    assert.deepEqual(
+      batches.at(-1)!.openWindow && [batches.at(-1)!.openWindow!.firstSeq, batches.at(-1)!.openWindow!.events],
+      [13, 1],
+    );
+    assert.ok(
+      closed.some((w) => w.alerts > 0),
+      'the noise lines raise alerts inside windows',
+    );
     assert.ok(closed.every((w) => w.top.length === TOP && w.top[0]!.surprise === w.maxSurprise));
   });
 }
@@ -116,8 +170,17 @@ test('windows are counted per stream key', async () => {
   await runQueued(p);
   const a = published(p, 'a').flatMap((r) => r.windows!);
   const b = published(p, 'b').flatMap((r) => r.windows!);
-  assert.deepEqual(a.map((w) => [w.firstSeq, w.lastSeq]), [[1, 3], [4, 6]]);
-  assert.deepEqual(b.map((w) => [w.firstSeq, w.lastSeq]), [[1, 3]]);
+  assert.deepEqual(
+    a.map((w) => [w.firstSeq, w.lastSeq]),
+    [
+      [1, 3],
+      [4, 6],
+    ],
+  );
+  assert.deepEqual(
+    b.map((w) => [w.firstSeq, w.lastSeq]),
+    [[1, 3]],
+  );
   assert.equal(published(p, 'b').at(-1)!.openWindow!.events, 1);
 });
 
@@ -162,10 +225,12 @@ test('a drain redone after a crash between commit and publish, or before commit,
   const afterCommit = await runWithFault((p) => {
     const publish = p.deps.resultSink.publish;
     let calls = 0;
-    p.deps.resultSink = { publish: async (key, json) => {
-      if (++calls === 2) throw new Error('worker killed before the publish');
-      await publish(key, json);
-    } };
+    p.deps.resultSink = {
+      publish: async (key, json) => {
+        if (++calls === 2) throw new Error('worker killed before the publish');
+        await publish(key, json);
+      },
+    };
   });
   assert.deepEqual(afterCommit, undisturbed);
 
@@ -192,13 +257,20 @@ function score(seq: number, surprise: number, alert = false): EventScore {
 test('top events: most surprising first, ties by seq, cut at topEvents whatever the batch cuts', () => {
   const events = [score(1, 2), score(2, 5), score(3, 5, true), score(4, 1), score(5, 5), score(6, 3)];
   const whole = advanceWindows(null, events, { windowEvents: 6, topEvents: 3 });
-  assert.deepEqual(whole.windows[0]!.top.map((t) => t.seq), [2, 3, 5]);
+  assert.deepEqual(
+    whole.windows[0]!.top.map((t) => t.seq),
+    [2, 3, 5],
+  );
   let carried: WindowSummary | null = null;
   const pieces: WindowSummary[] = [];
-  for (const cut of [[0, 1], [1, 4], [4, 6]]) {
+  for (const cut of [
+    [0, 1],
+    [1, 4],
+    [4, 6],
+  ]) {
     const out = advanceWindows(carried, events.slice(cut[0], cut[1]), { windowEvents: 6, topEvents: 3 });
     pieces.push(...out.windows);
-    carried = out.openWindow === null ? null : JSON.parse(JSON.stringify(out.openWindow)) as WindowSummary;
+    carried = out.openWindow === null ? null : (JSON.parse(JSON.stringify(out.openWindow)) as WindowSummary);
   }
   assert.equal(JSON.stringify(pieces), JSON.stringify(whole.windows));
   assert.equal(whole.openWindow, null);
@@ -207,13 +279,24 @@ test('top events: most surprising first, ties by seq, cut at topEvents whatever 
 test('a carried window of another size is closed as it stands; the new size starts with the next event', () => {
   const first = advanceWindows(null, [score(1, 1), score(2, 2)], { windowEvents: 5, topEvents: 1 });
   const next = advanceWindows(first.openWindow, [score(3, 3), score(4, 4)], { windowEvents: 2, topEvents: 1 });
-  assert.deepEqual(next.windows.map((w) => [w.windowEvents, w.window, w.firstSeq, w.lastSeq, w.events]), [[5, 0, 1, 2, 2], [2, 1, 3, 4, 2]]);
+  assert.deepEqual(
+    next.windows.map((w) => [w.windowEvents, w.window, w.firstSeq, w.lastSeq, w.events]),
+    [
+      [5, 0, 1, 2, 2],
+      [2, 1, 3, 4, 2],
+    ],
+  );
   assert.equal(next.openWindow, null);
   // Windows turned on mid-stream: the first window covers only the events since (firstSeq says so).
   const late = advanceWindows(null, [score(7, 1), score(8, 1), score(9, 1)], { windowEvents: 4, topEvents: 1 });
-  assert.deepEqual(late.windows.map((w) => [w.window, w.firstSeq, w.lastSeq, w.events]), [[1, 7, 8, 2]]);
+  assert.deepEqual(
+    late.windows.map((w) => [w.window, w.firstSeq, w.lastSeq, w.events]),
+    [[1, 7, 8, 2]],
+  );
   assert.deepEqual(late.openWindow && [late.openWindow.window, late.openWindow.firstSeq], [2, 9]);
-  assert.throws(() => advanceWindows(late.openWindow, [score(9, 1)], { windowEvents: 4, topEvents: 1 }), { code: 'E_WINDOW_ORDER' });
+  assert.throws(() => advanceWindows(late.openWindow, [score(9, 1)], { windowEvents: 4, topEvents: 1 }), {
+    code: 'E_WINDOW_ORDER',
+  });
 });
 
 test('the carried window is read from the committed result, and a damaged one is refused by code', () => {
@@ -222,7 +305,10 @@ test('the carried window is read from the committed result, and a damaged one is
   assert.equal(carriedWindow(null), null);
   assert.equal(carriedWindow(JSON.stringify({ batch: 0, events: [] })), null);
   assert.throws(() => carriedWindow('{"openWindow":'), { code: 'E_WINDOW_STATE', message: /expected .* JSON/ });
-  assert.throws(() => carriedWindow(JSON.stringify({ openWindow: { window: -1 } })), { code: 'E_WINDOW_STATE', message: /openWindow\./ });
+  assert.throws(() => carriedWindow(JSON.stringify({ openWindow: { window: -1 } })), {
+    code: 'E_WINDOW_STATE',
+    message: /openWindow\./,
+  });
   assert.throws(() => advanceWindows(null, [], { windowEvents: 0, topEvents: 1 }), { code: 'E_WINDOW_SETTINGS' });
 });
 
@@ -232,7 +318,10 @@ test('scan text: a line per closed window, after the line that closed it, naming
   const out = advanceWindows(null, events, { windowEvents: 2, topEvents: 2 });
   lines.batch({ events, windows: out.windows } as AnomalyResult);
   assert.equal(lines.through(1), '');
-  assert.equal(lines.through(2), '-- window 0: lines 10-12, 2 lines, 1 alert, mean 4.00 max 6.00 nats per token; most surprising: 12 (6.00), 10 (2.00)\n');
+  assert.equal(
+    lines.through(2),
+    '-- window 0: lines 10-12, 2 lines, 1 alert, mean 4.00 max 6.00 nats per token; most surprising: 12 (6.00), 10 (2.00)\n',
+  );
   assert.equal(lines.through(), '');
 });
 

@@ -39,7 +39,11 @@ export function documentStoreContract(adapter: string, factory: Factory<Document
     withPort(factory, async (store) => {
       assert.deepEqual(await store.putPart('d', 2, true, Buffer.from('c'), task), { status: 'pending' });
       assert.deepEqual(await store.putPart('d', 0, false, Buffer.from('a'), null), { status: 'pending' });
-      assert.deepEqual(await store.putPart('d', 1, false, Buffer.from('b'), null), { status: 'complete', count: 3, task });
+      assert.deepEqual(await store.putPart('d', 1, false, Buffer.from('b'), null), {
+        status: 'complete',
+        count: 3,
+        task,
+      });
       assert.deepEqual(await collect(store.readParts('d', 3)), ['a', 'b', 'c']);
     }));
 

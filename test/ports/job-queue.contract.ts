@@ -27,7 +27,12 @@ export interface JobQueueTraits {
   delaysElapse: boolean;
 }
 
-const chunk = (doc: string, n: number, chain?: string): PipelineJob => ({ kind: 'chunk', doc, chunk: n, ...(chain ? { chain } : {}) });
+const chunk = (doc: string, n: number, chain?: string): PipelineJob => ({
+  kind: 'chunk',
+  doc,
+  chunk: n,
+  ...(chain ? { chain } : {}),
+});
 const drain = (stream: string, batch: number): PipelineJob => ({ kind: 'drain', stream, batch });
 
 async function takeAll(driver: QueueDriver): Promise<PipelineJob[]> {
@@ -93,7 +98,10 @@ export function jobQueueContract(adapter: string, factory: Factory<QueueDriver>,
       await d.queue.enqueue(parts);
       const taken = await takeAll(d);
       assert.equal(taken.length, 2);
-      assert.deepEqual(new Set(taken.map((j) => JSON.stringify(j))), new Set([parts, ref].map((j) => JSON.stringify(j))));
+      assert.deepEqual(
+        new Set(taken.map((j) => JSON.stringify(j))),
+        new Set([parts, ref].map((j) => JSON.stringify(j))),
+      );
     }));
 
   test(`${adapter} JobQueue: a delayed job waits; expedite makes it runnable`, () =>

@@ -31,12 +31,26 @@ import { RedisDocumentStore } from '../../services/adapters/redis/document-store
 import { RedisEventLog } from '../../services/adapters/redis/event-log.ts';
 import { RedisResultStore } from '../../services/adapters/redis/result-store.ts';
 import { RedisStateStore } from '../../services/adapters/redis/state-store.ts';
-import { clearPrefix, createTopics, deleteTopics, kafkaClient, redisUrl, TopicCollector, topicsFor, uniqueName } from '../integration/helpers/services.ts';
+import {
+  clearPrefix,
+  createTopics,
+  deleteTopics,
+  kafkaClient,
+  redisUrl,
+  TopicCollector,
+  topicsFor,
+  uniqueName,
+} from '../integration/helpers/services.ts';
 import { CONTRACT_MAX_DOCUMENT_BYTES, documentStoreContract } from './document-store.contract.ts';
 import { eventLogContract } from './event-log.contract.ts';
 import { jobQueueContract, type QueueDriver } from './job-queue.contract.ts';
 import { resultStoreContract } from './result-store.contract.ts';
-import { deadLetterSinkContract, resultSinkContract, type DeadLetterSinkDriver, type ResultSinkDriver } from './sinks.contract.ts';
+import {
+  deadLetterSinkContract,
+  resultSinkContract,
+  type DeadLetterSinkDriver,
+  type ResultSinkDriver,
+} from './sinks.contract.ts';
 import { stateStoreContract, type Factory } from './state-store.contract.ts';
 
 function memory<T>(make: () => T): Factory<T> {
@@ -64,26 +78,69 @@ function onRedis<T>(make: (redis: Redis, keys: Keys) => T): Factory<T> {
   };
 }
 
-stateStoreContract('memory', memory<StateStore>(() => new MemoryStateStore()), { fencesDroppedState: true });
-stateStoreContract('files', inDirectory<StateStore>((dir) => FileStateStore.open(dir)), { fencesDroppedState: false });
-stateStoreContract('redis', onRedis<StateStore>((redis, keys) => new RedisStateStore(redis, keys)), { fencesDroppedState: true });
+stateStoreContract(
+  'memory',
+  memory<StateStore>(() => new MemoryStateStore()),
+  { fencesDroppedState: true },
+);
+stateStoreContract(
+  'files',
+  inDirectory<StateStore>((dir) => FileStateStore.open(dir)),
+  { fencesDroppedState: false },
+);
+stateStoreContract(
+  'redis',
+  onRedis<StateStore>((redis, keys) => new RedisStateStore(redis, keys)),
+  { fencesDroppedState: true },
+);
 
-resultStoreContract('memory', memory<ResultStore>(() => new MemoryResultStore()));
-resultStoreContract('files', inDirectory<ResultStore>(async (dir) => new FileResultStore(dir)));
-resultStoreContract('redis', onRedis<ResultStore>((redis, keys) => new RedisResultStore(redis, keys, 3600)));
+resultStoreContract(
+  'memory',
+  memory<ResultStore>(() => new MemoryResultStore()),
+);
+resultStoreContract(
+  'files',
+  inDirectory<ResultStore>(async (dir) => new FileResultStore(dir)),
+);
+resultStoreContract(
+  'redis',
+  onRedis<ResultStore>((redis, keys) => new RedisResultStore(redis, keys, 3600)),
+);
 
-eventLogContract('memory', memory<EventLog>(() => new MemoryEventLog(new MemoryStateStore())));
-eventLogContract('redis', onRedis<EventLog>((redis, keys) => new RedisEventLog(redis, keys)));
+eventLogContract(
+  'memory',
+  memory<EventLog>(() => new MemoryEventLog(new MemoryStateStore())),
+);
+eventLogContract(
+  'redis',
+  onRedis<EventLog>((redis, keys) => new RedisEventLog(redis, keys)),
+);
 
 const maxDocumentBytes = CONTRACT_MAX_DOCUMENT_BYTES;
-documentStoreContract('memory', memory<DocumentStore>(() => new MemoryDocumentStore({ maxDocumentBytes })));
-documentStoreContract('files', inDirectory<DocumentStore>((dir) => FileDocumentStore.open(dir, { maxDocumentBytes })));
-documentStoreContract('redis', onRedis<DocumentStore>((redis, keys) => new RedisDocumentStore(redis, keys, { retentionSeconds: 3600, partTtlSeconds: 3600, maxDocumentBytes })));
+documentStoreContract(
+  'memory',
+  memory<DocumentStore>(() => new MemoryDocumentStore({ maxDocumentBytes })),
+);
+documentStoreContract(
+  'files',
+  inDirectory<DocumentStore>((dir) => FileDocumentStore.open(dir, { maxDocumentBytes })),
+);
+documentStoreContract(
+  'redis',
+  onRedis<DocumentStore>(
+    (redis, keys) =>
+      new RedisDocumentStore(redis, keys, { retentionSeconds: 3600, partTtlSeconds: 3600, maxDocumentBytes }),
+  ),
+);
 
-jobQueueContract('memory', memory<QueueDriver>(() => {
-  const queue = new MemoryJobQueue();
-  return { queue, take: async () => queue.take(), waiting: async () => queue.size };
-}), { delaysElapse: false });
+jobQueueContract(
+  'memory',
+  memory<QueueDriver>(() => {
+    const queue = new MemoryJobQueue();
+    return { queue, take: async () => queue.take(), waiting: async () => queue.size };
+  }),
+  { delaysElapse: false },
+);
 
 /** BullJobQueue on the real Redis, its queues under a prefix of their own, taken from by manual workers. */
 const onBullMQ: Factory<QueueDriver> = async () => {
@@ -125,24 +182,35 @@ const onBullMQ: Factory<QueueDriver> = async () => {
 };
 jobQueueContract('bullmq', onBullMQ, { delaysElapse: true });
 
-resultSinkContract('memory', memory<ResultSinkDriver>(() => {
-  const sink = new MemoryResultSink();
-  return { sink, read: async () => sink.results.map(({ key, json }) => ({ key, json })) };
-}), { keepsKeys: true, dropsRepeats: false });
-deadLetterSinkContract('memory', memory<DeadLetterSinkDriver>(() => {
-  const sink = new MemoryDeadLetterSink();
-  return { sink, read: async () => [...sink.letters] };
-}));
+resultSinkContract(
+  'memory',
+  memory<ResultSinkDriver>(() => {
+    const sink = new MemoryResultSink();
+    return { sink, read: async () => sink.results.map(({ key, json }) => ({ key, json })) };
+  }),
+  { keepsKeys: true, dropsRepeats: false },
+);
+deadLetterSinkContract(
+  'memory',
+  memory<DeadLetterSinkDriver>(() => {
+    const sink = new MemoryDeadLetterSink();
+    return { sink, read: async () => [...sink.letters] };
+  }),
+);
 
-resultSinkContract('files', inDirectory<ResultSinkDriver>(async (dir) => ({
-  sink: await FileResultSink.open(dir),
-  // Read back through a sink opened again: what a resumed job finds in its directory.
-  read: async () => {
-    const out = [];
-    for await (const json of (await FileResultSink.open(dir)).results()) out.push({ key: null, json });
-    return out;
-  },
-})), { keepsKeys: false, dropsRepeats: true });
+resultSinkContract(
+  'files',
+  inDirectory<ResultSinkDriver>(async (dir) => ({
+    sink: await FileResultSink.open(dir),
+    // Read back through a sink opened again: what a resumed job finds in its directory.
+    read: async () => {
+      const out = [];
+      for await (const json of (await FileResultSink.open(dir)).results()) out.push({ key: null, json });
+      return out;
+    },
+  })),
+  { keepsKeys: false, dropsRepeats: true },
+);
 
 /** The entries of a Redis stream, oldest first, as field maps. */
 async function streamEntries(redis: Redis, stream: string): Promise<Record<string, string>[]> {
@@ -154,20 +222,38 @@ async function streamEntries(redis: Redis, stream: string): Promise<Record<strin
   });
 }
 
-resultSinkContract('redis', onRedis<ResultSinkDriver>((redis, keys) => ({
-  sink: new RedisResultSink(redis, keys.resultStream(), 1000),
-  read: async () => (await streamEntries(redis, keys.resultStream())).map((e) => ({ key: e.key ?? null, json: e.json ?? '' })),
-})), { keepsKeys: true, dropsRepeats: false });
-deadLetterSinkContract('redis', onRedis<DeadLetterSinkDriver>((redis, keys) => ({
-  sink: new RedisDeadLetterSink(redis, keys.deadLetterStream(), 1000),
-  read: async () => (await streamEntries(redis, keys.deadLetterStream())).map((e) => JSON.parse(e.json ?? 'null') as unknown),
-})));
+resultSinkContract(
+  'redis',
+  onRedis<ResultSinkDriver>((redis, keys) => ({
+    sink: new RedisResultSink(redis, keys.resultStream(), 1000),
+    read: async () =>
+      (await streamEntries(redis, keys.resultStream())).map((e) => ({ key: e.key ?? null, json: e.json ?? '' })),
+  })),
+  { keepsKeys: true, dropsRepeats: false },
+);
+deadLetterSinkContract(
+  'redis',
+  onRedis<DeadLetterSinkDriver>((redis, keys) => ({
+    sink: new RedisDeadLetterSink(redis, keys.deadLetterStream(), 1000),
+    read: async () =>
+      (await streamEntries(redis, keys.deadLetterStream())).map((e) => JSON.parse(e.json ?? 'null') as unknown),
+  })),
+);
 
 // The project's broker (infra/kafka/start.sh prints its address for KAFKA_BROKERS).
-const brokers = process.env.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter((b) => b.length > 0) ?? [];
+const brokers =
+  process.env.KAFKA_BROKERS?.split(',')
+    .map((b) => b.trim())
+    .filter((b) => b.length > 0) ?? [];
 
 /** Kafka sinks on topics of their own (one partition: one order), read back by a consumer from the start. */
-function onKafka<T>(make: (producer: ReturnType<typeof createProducer>, topics: ReturnType<typeof topicsFor>, read: (topic: string, count: number) => Promise<{ key: string | null; value: string }[]>) => T): Factory<T> {
+function onKafka<T>(
+  make: (
+    producer: ReturnType<typeof createProducer>,
+    topics: ReturnType<typeof topicsFor>,
+    read: (topic: string, count: number) => Promise<{ key: string | null; value: string }[]>,
+  ) => T,
+): Factory<T> {
   return async () => {
     const topics = topicsFor(uniqueName('sinks'));
     await createTopics(brokers, topics, 1);
@@ -192,13 +278,24 @@ function onKafka<T>(make: (producer: ReturnType<typeof createProducer>, topics: 
   };
 }
 
-describe('kafka sinks', { skip: brokers.length === 0 && 'KAFKA_BROKERS is not set (infra/kafka/start.sh starts the project\'s broker and prints its address)' }, () => {
-  resultSinkContract('kafka', onKafka<ResultSinkDriver>((producer, topics, read) => ({
-    sink: new KafkaResultSink(producer, topics.results),
-    read: async (count) => (await read(topics.results, count)).map((r) => ({ key: r.key, json: r.value })),
-  })), { keepsKeys: true, dropsRepeats: false });
-  deadLetterSinkContract('kafka', onKafka<DeadLetterSinkDriver>((producer, topics, read) => ({
-    sink: new KafkaDeadLetterSink(producer, topics.deadLetter),
-    read: async (count) => (await read(topics.deadLetter, count)).map((r) => JSON.parse(r.value) as unknown),
-  })));
+describe('kafka sinks', {
+  skip:
+    brokers.length === 0 &&
+    "KAFKA_BROKERS is not set (infra/kafka/start.sh starts the project's broker and prints its address)",
+}, () => {
+  resultSinkContract(
+    'kafka',
+    onKafka<ResultSinkDriver>((producer, topics, read) => ({
+      sink: new KafkaResultSink(producer, topics.results),
+      read: async (count) => (await read(topics.results, count)).map((r) => ({ key: r.key, json: r.value })),
+    })),
+    { keepsKeys: true, dropsRepeats: false },
+  );
+  deadLetterSinkContract(
+    'kafka',
+    onKafka<DeadLetterSinkDriver>((producer, topics, read) => ({
+      sink: new KafkaDeadLetterSink(producer, topics.deadLetter),
+      read: async (count) => (await read(topics.deadLetter, count)).map((r) => JSON.parse(r.value) as unknown),
+    })),
+  );
 });

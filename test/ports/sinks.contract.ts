@@ -42,16 +42,26 @@ const section = (id: string, index: number, text: string) =>
 const batch = (id: string, index: number) => JSON.stringify({ kind: 'stream', id, batch: index, events: [] });
 const documentResult = (id: string, text: string) => JSON.stringify({ kind: 'document', id, summary: { text } });
 
-export function resultSinkContract(adapter: string, factory: Factory<ResultSinkDriver>, traits: ResultSinkTraits): void {
+export function resultSinkContract(
+  adapter: string,
+  factory: Factory<ResultSinkDriver>,
+  traits: ResultSinkTraits,
+): void {
   const expect = (published: Published[], want: { key: string; json: string }[]) =>
-    assert.deepEqual(published, want.map((w) => ({ key: traits.keepsKeys ? w.key : null, json: w.json })));
+    assert.deepEqual(
+      published,
+      want.map((w) => ({ key: traits.keepsKeys ? w.key : null, json: w.json })),
+    );
 
   test(`${adapter} ResultSink: results come out in order, the JSON unchanged${traits.keepsKeys ? ', under their keys' : ''}`, () =>
     withPort(factory, async (d) => {
       const want = [
         { key: 'doc-1', json: section('doc-1', 0, 'first') },
         { key: 'stream/ü', json: batch('stream/ü', 7) },
-        { key: 'doc-1', json: section('doc-1', 1, 'Ünïcödé, 中文, emoji 🦊, a zero\u0000 byte, \u2028 and \u2029 line separators') },
+        {
+          key: 'doc-1',
+          json: section('doc-1', 1, 'Ünïcödé, 中文, emoji 🦊, a zero\u0000 byte, \u2028 and \u2029 line separators'),
+        },
         { key: 'doc-1', json: documentResult('doc-1', 'x'.repeat(200_000)) },
       ];
       for (const w of want) await d.sink.publish(w.key, w.json);
@@ -69,7 +79,12 @@ export function resultSinkContract(adapter: string, factory: Factory<ResultSinkD
 
   test(`${adapter} ResultSink: a result written over several lines comes out as the same JSON value`, () =>
     withPort(factory, async (d) => {
-      const value = { kind: 'section', id: 'doc-3', section: 0, summary: { text: 'one\ntwo', generatedTokens: 2, stopReason: 'stop' } };
+      const value = {
+        kind: 'section',
+        id: 'doc-3',
+        section: 0,
+        summary: { text: 'one\ntwo', generatedTokens: 2, stopReason: 'stop' },
+      };
       const pretty = JSON.stringify(value, null, 2);
       await d.sink.publish('doc-3', pretty);
       await d.sink.publish('doc-3', section('doc-3', 1, 'after'));
@@ -81,7 +96,14 @@ export function resultSinkContract(adapter: string, factory: Factory<ResultSinkD
 }
 
 function letter(code: string, extra: Partial<DeadLetter> = {}): DeadLetter {
-  return { schema: DEAD_LETTER_SCHEMA_V1, stage: 'ingest', code, reason: `refused: ${code} — «quoted» 🦊`, failedAt: '2025-01-02T03:04:05.000Z', ...extra };
+  return {
+    schema: DEAD_LETTER_SCHEMA_V1,
+    stage: 'ingest',
+    code,
+    reason: `refused: ${code} — «quoted» 🦊`,
+    failedAt: '2025-01-02T03:04:05.000Z',
+    ...extra,
+  };
 }
 
 export function deadLetterSinkContract(adapter: string, factory: Factory<DeadLetterSinkDriver>): void {

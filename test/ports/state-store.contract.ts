@@ -25,7 +25,14 @@ export async function withPort<T>(factory: Factory<T>, body: (port: T) => Promis
 }
 
 function write(chunk: number, result: string | null = null, bytes = 64): CheckpointWrite {
-  return { blob: new Uint8Array(randomBytes(bytes)), chunk, tokens: chunk * 100, cursor: chunk * 3, result, writer: `w${chunk}` };
+  return {
+    blob: new Uint8Array(randomBytes(bytes)),
+    chunk,
+    tokens: chunk * 100,
+    cursor: chunk * 3,
+    result,
+    writer: `w${chunk}`,
+  };
 }
 
 const doc: StateKey = { kind: 'document', id: 'doc-1' };
@@ -52,7 +59,15 @@ export function stateStoreContract(adapter: string, factory: Factory<StateStore>
       const head = await store.head(doc);
       assert.ok(head);
       assert.deepEqual(
-        { version: head.version, chunk: head.chunk, tokens: head.tokens, cursor: head.cursor, bytes: head.bytes, result: head.result, published: head.published },
+        {
+          version: head.version,
+          chunk: head.chunk,
+          tokens: head.tokens,
+          cursor: head.cursor,
+          bytes: head.bytes,
+          result: head.result,
+          published: head.published,
+        },
         { version: 1, chunk: 1, tokens: 100, cursor: 3, bytes: 3000, result: null, published: true },
       );
       assert.deepEqual(await store.blob(doc, head), Buffer.from(w.blob));

@@ -32,14 +32,24 @@ export function inboxJobId(topic: InboxRecord['topic'], key: string): string {
 export class InboxPublisher implements RecordPublisher {
   readonly #queue: Queue;
 
-  constructor(connection: RedisClient, prefix: string, private readonly topic: InboxRecord['topic'] = 'documents') {
+  constructor(
+    connection: RedisClient,
+    prefix: string,
+    private readonly topic: InboxRecord['topic'] = 'documents',
+  ) {
     this.#queue = new Queue(INBOX_QUEUE, { connection, prefix });
   }
 
   async publish(key: string, value: string): Promise<void> {
     const data: InboxRecord = { topic: this.topic, key, value };
     // The job id starts with the record's key, so status can name the worker taking a document's part in.
-    await this.#queue.add(this.topic, data, { jobId: inboxJobId(this.topic, key), removeOnComplete: true, removeOnFail: KEEP_FAILED, attempts: 5, backoff: { type: 'exponential', delay: 1000 } });
+    await this.#queue.add(this.topic, data, {
+      jobId: inboxJobId(this.topic, key),
+      removeOnComplete: true,
+      removeOnFail: KEEP_FAILED,
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 1000 },
+    });
   }
 
   async close(): Promise<void> {
@@ -49,7 +59,9 @@ export class InboxPublisher implements RecordPublisher {
 
 /** A job's data as a record, read defensively: a missing or non-string value becomes "no value" (refused by ingest). */
 export function inboxRecord(job: Job): { documents: boolean; record: RawRecord } {
-  const data = (typeof job.data === 'object' && job.data !== null ? job.data : {}) as Partial<Record<keyof InboxRecord, unknown>>;
+  const data = (typeof job.data === 'object' && job.data !== null ? job.data : {}) as Partial<
+    Record<keyof InboxRecord, unknown>
+  >;
   const documents = data.topic !== 'events';
   return {
     documents,
@@ -75,22 +87,29 @@ export class InboxSource implements RecordSource {
   ) {}
 
   async start(handlers: { documents: RecordHandler; events: RecordHandler }): Promise<void> {
-    this.#worker = new Worker(INBOX_QUEUE, async (job) => {
-      const { documents, record } = inboxRecord(job);
-      try {
-        // A refused record is dead-lettered by the handler, which then returns; only store trouble throws.
-        await (documents ? handlers.documents : handlers.events)(record);
-      } catch (err) {
-        this.log.warn({ job: job.id, err: (err as Error).message }, 'inbox record not handled; it will be taken again');
-        throw err;
-      }
-    }, {
-      connection: this.connection,
-      prefix: this.options.prefix,
-      name: this.options.name,
-      concurrency: 1,
-      lockDuration: this.options.lockMs,
-    });
+    this.#worker = new Worker(
+      INBOX_QUEUE,
+      async (job) => {
+        const { documents, record } = inboxRecord(job);
+        try {
+          // A refused record is dead-lettered by the handler, which then returns; only store trouble throws.
+          await (documents ? handlers.documents : handlers.events)(record);
+        } catch (err) {
+          this.log.warn(
+            { job: job.id, err: (err as Error).message },
+            'inbox record not handled; it will be taken again',
+          );
+          throw err;
+        }
+      },
+      {
+        connection: this.connection,
+        prefix: this.options.prefix,
+        name: this.options.name,
+        concurrency: 1,
+        lockDuration: this.options.lockMs,
+      },
+    );
     this.#worker.on('error', (err) => this.log.error({ queue: INBOX_QUEUE, err: err.message }, 'inbox worker error'));
   }
 

@@ -12,7 +12,9 @@ import type { ErrorCode } from '../../../schemas/error-codes.ts';
 import { PipelineJobSchema, type PipelineJob } from '../../../schemas/jobs.ts';
 
 function subject(job: PipelineJob): Record<string, unknown> {
-  return job.kind === 'drain' ? { stream: job.stream, batch: job.batch } : { doc: job.doc, ...(job.kind === 'chunk' ? { chunk: job.chunk } : {}) };
+  return job.kind === 'drain'
+    ? { stream: job.stream, batch: job.batch }
+    : { doc: job.doc, ...(job.kind === 'chunk' ? { chunk: job.chunk } : {}) };
 }
 
 export function pipelineProcessor(deps: PipelineDeps) {
@@ -33,7 +35,10 @@ export function pipelineProcessor(deps: PipelineDeps) {
       const retriable = isRetriable(err);
       const last = !retriable || attempt >= (job.opts.attempts ?? 1);
       const code = errorCode(err);
-      log[last ? 'error' : 'warn']({ code, err: errorMessage(err), retriable }, last ? 'job failed for good' : 'job failed; will retry');
+      log[last ? 'error' : 'warn'](
+        { code, err: errorMessage(err), retriable },
+        last ? 'job failed for good' : 'job failed; will retry',
+      );
       if (last) {
         try {
           await reportFailure(data, err, attempt, deps);

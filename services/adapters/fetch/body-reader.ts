@@ -39,7 +39,10 @@ export class UrlBodyReader implements BodyReader {
     if (parsed.protocol === 'file:') return this.#file(parsed);
     if (parsed.protocol === 'http:' || parsed.protocol === 'https:') {
       if (this.#policy.empty) {
-        throw permanent('E_REF_FORBIDDEN', 'http(s) references are disabled on this worker (start it with --fetch-allow HOST[:PORT],...)');
+        throw permanent(
+          'E_REF_FORBIDDEN',
+          'http(s) references are disabled on this worker (start it with --fetch-allow HOST[:PORT],...)',
+        );
       }
       return fetchBody(parsed, {
         policy: this.#policy,
@@ -54,7 +57,10 @@ export class UrlBodyReader implements BodyReader {
 
   async *#file(url: URL): AsyncIterable<Uint8Array> {
     if (this.options.fileRoots.length === 0) {
-      throw permanent('E_REF_FORBIDDEN', 'file:// references are disabled on this worker (start it with --file-root DIR)');
+      throw permanent(
+        'E_REF_FORBIDDEN',
+        'file:// references are disabled on this worker (start it with --file-root DIR)',
+      );
     }
     this.#roots ??= resolveRoots(this.options.fileRoots);
     const handle = await openUnderRoots(url, await this.#roots);

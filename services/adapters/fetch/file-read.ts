@@ -50,7 +50,13 @@ async function openedPath(handle: FileHandle, name: string): Promise<string> {
   }
 }
 
-function kind(info: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
+function kind(info: {
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+}): string {
   if (info.isDirectory()) return 'a directory';
   if (info.isFIFO()) return 'a FIFO';
   if (info.isSocket()) return 'a socket';
@@ -68,9 +74,11 @@ async function openFailure(url: URL, name: string, roots: FileRoots, err: unknow
   const entry = await lstat(name).catch(() => null);
   if (entry?.isSymbolicLink()) return outside(url);
   const code = (err as NodeJS.ErrnoException).code;
-  if (entry === null || code === 'ENOENT') return permanent('E_REF_NOT_FOUND', `cannot read ${url.href}: no such file (ENOENT)`);
+  if (entry === null || code === 'ENOENT')
+    return permanent('E_REF_NOT_FOUND', `cannot read ${url.href}: no such file (ENOENT)`);
   if (!entry.isFile()) return notRegular(url, kind(entry));
-  if (code === 'EACCES' || code === 'EPERM') return permanent('E_REF_NOT_FOUND', `cannot read ${url.href}: permission denied (${code})`);
+  if (code === 'EACCES' || code === 'EPERM')
+    return permanent('E_REF_NOT_FOUND', `cannot read ${url.href}: permission denied (${code})`);
   return transient('E_REF_READ', `cannot read ${url.href} (${code ?? 'error'})`, err);
 }
 
@@ -108,9 +116,14 @@ export async function openUnderRoots(url: URL, roots: FileRoots): Promise<FileHa
 /** The bytes of a file opened by `openUnderRoots`, read as a stream; the file is closed at the end. */
 export async function* readOpened(handle: FileHandle, url: URL): AsyncIterable<Uint8Array> {
   try {
-    for await (const chunk of handle.createReadStream({ highWaterMark: 1 << 20, autoClose: false })) yield chunk as Buffer;
+    for await (const chunk of handle.createReadStream({ highWaterMark: 1 << 20, autoClose: false }))
+      yield chunk as Buffer;
   } catch (err) {
-    throw transient('E_REF_READ', `reading ${url.href} failed (${(err as NodeJS.ErrnoException).code ?? 'error'})`, err);
+    throw transient(
+      'E_REF_READ',
+      `reading ${url.href} failed (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      err,
+    );
   } finally {
     await handle.close().catch(() => {});
   }

@@ -81,12 +81,18 @@ async function checkedAddress(url: URL, options: HttpFetchOptions, signal: Abort
     }
   }
   // All or nothing: a name that also resolves inward is refused even if one of its addresses is public.
-  if (addresses.length === 0 || !addresses.every((a) => policy.allowsAddress(a, port, defaultPort(url)))) throw refused(url);
+  if (addresses.length === 0 || !addresses.every((a) => policy.allowsAddress(a, port, defaultPort(url))))
+    throw refused(url);
   return addresses[0]!;
 }
 
 /** One request to a checked address; resolves with the response head. */
-function request(url: URL, address: string, options: HttpFetchOptions, signal: AbortSignal): Promise<http.IncomingMessage> {
+function request(
+  url: URL,
+  address: string,
+  options: HttpFetchOptions,
+  signal: AbortSignal,
+): Promise<http.IncomingMessage> {
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const common = {
     host: address,
@@ -99,9 +105,14 @@ function request(url: URL, address: string, options: HttpFetchOptions, signal: A
     signal,
   } satisfies http.RequestOptions;
   return new Promise((resolve, reject) => {
-    const req = url.protocol === 'https:'
-      ? https.request({ ...common, ...(net.isIP(host) ? {} : { servername: host }), ...(options.ca ? { ca: options.ca } : {}) })
-      : http.request(common);
+    const req =
+      url.protocol === 'https:'
+        ? https.request({
+            ...common,
+            ...(net.isIP(host) ? {} : { servername: host }),
+            ...(options.ca ? { ca: options.ca } : {}),
+          })
+        : http.request(common);
     req.once('response', resolve);
     // Later errors (the socket, once the response is being read) reach the reader through the response.
     req.on('error', reject);
@@ -122,7 +133,10 @@ function decoder(encoding: string | undefined, url: URL): Transform | null {
     case 'br':
       return zlib.createBrotliDecompress();
     default:
-      throw permanent('E_REF_ENCODING', `${displayUrl(url)} was sent with a content encoding this worker does not read (${encoding?.slice(0, 40)})`);
+      throw permanent(
+        'E_REF_ENCODING',
+        `${displayUrl(url)} was sent with a content encoding this worker does not read (${encoding?.slice(0, 40)})`,
+      );
   }
 }
 
@@ -134,7 +148,9 @@ function wireCap(maxBytes: number, url: URL, arrived: () => void): Transform {
       arrived();
       seen += chunk.length;
       if (seen > maxBytes) {
-        done(permanent('E_TOO_LARGE', `${displayUrl(url)} sent more than the limit of ${maxBytes} bytes (fetch.maxBytes)`));
+        done(
+          permanent('E_TOO_LARGE', `${displayUrl(url)} sent more than the limit of ${maxBytes} bytes (fetch.maxBytes)`),
+        );
         return;
       }
       done(null, chunk);
@@ -150,7 +166,12 @@ export async function* fetchBody(start: URL, options: HttpFetchOptions): AsyncIt
   const { settings } = options;
   const controller = new AbortController();
   const deadline = setTimeout(() => {
-    controller.abort(permanent('E_REF_TIMEOUT', `${displayUrl(start)} did not deliver the document within the fetch deadline (fetch.deadlineMs)`));
+    controller.abort(
+      permanent(
+        'E_REF_TIMEOUT',
+        `${displayUrl(start)} did not deliver the document within the fetch deadline (fetch.deadlineMs)`,
+      ),
+    );
   }, settings.deadlineMs);
   let idle: NodeJS.Timeout | undefined;
   const stalled = () => transient('E_REF_READ', `reading ${displayUrl(start)} stalled`);
@@ -163,8 +184,13 @@ export async function* fetchBody(start: URL, options: HttpFetchOptions): AsyncIt
   const explain = (err: unknown, what: string): PipelineError => {
     if (signal.aborted && signal.reason instanceof PipelineError) return signal.reason;
     if (err instanceof PipelineError) return err;
-    return transient(what === 'connect' ? 'E_REF_UNREACHABLE' : 'E_REF_READ',
-      what === 'connect' ? `cannot fetch ${displayUrl(start)}: the connection failed` : `reading ${displayUrl(start)} broke off`, err);
+    return transient(
+      what === 'connect' ? 'E_REF_UNREACHABLE' : 'E_REF_READ',
+      what === 'connect'
+        ? `cannot fetch ${displayUrl(start)}: the connection failed`
+        : `reading ${displayUrl(start)} broke off`,
+      err,
+    );
   };
 
   let response: http.IncomingMessage | undefined;
@@ -183,7 +209,10 @@ export async function* fetchBody(start: URL, options: HttpFetchOptions): AsyncIt
       if (!(REDIRECTS.has(status) && location)) break;
       response.destroy();
       if (hop >= settings.maxRedirects) {
-        throw permanent('E_REF_STATUS', `fetching ${displayUrl(start)} was redirected more than ${settings.maxRedirects} times`);
+        throw permanent(
+          'E_REF_STATUS',
+          `fetching ${displayUrl(start)} was redirected more than ${settings.maxRedirects} times`,
+        );
       }
       try {
         url = new URL(location, url);
@@ -202,11 +231,18 @@ export async function* fetchBody(start: URL, options: HttpFetchOptions): AsyncIt
     const declared = Number(response.headers['content-length']);
     if (Number.isFinite(declared) && declared > settings.maxBytes) {
       response.destroy();
-      throw permanent('E_TOO_LARGE', `${displayUrl(start)} is larger than the limit of ${settings.maxBytes} bytes (fetch.maxBytes)`);
+      throw permanent(
+        'E_TOO_LARGE',
+        `${displayUrl(start)} is larger than the limit of ${settings.maxBytes} bytes (fetch.maxBytes)`,
+      );
     }
 
     const decode = decoder(response.headers['content-encoding'], start);
-    const stages: (Readable | Transform)[] = [response, wireCap(settings.maxBytes, start, rearm), ...(decode ? [decode] : [])];
+    const stages: (Readable | Transform)[] = [
+      response,
+      wireCap(settings.maxBytes, start, rearm),
+      ...(decode ? [decode] : []),
+    ];
     const out = stages.at(-1) as Readable;
     pipeline(stages, () => {});
     try {
@@ -215,7 +251,10 @@ export async function* fetchBody(start: URL, options: HttpFetchOptions): AsyncIt
       if (err instanceof PipelineError) throw err;
       if (signal.aborted) throw explain(err, 'read');
       if (decode && (err as NodeJS.ErrnoException).code?.startsWith('Z_')) {
-        throw permanent('E_REF_ENCODING', `${displayUrl(start)} sent a body that is not valid ${response.headers['content-encoding']}`);
+        throw permanent(
+          'E_REF_ENCODING',
+          `${displayUrl(start)} sent a body that is not valid ${response.headers['content-encoding']}`,
+        );
       }
       throw explain(err, 'read');
     }

@@ -14,7 +14,15 @@ import type { DocumentStore, PartOutcome, PlannedDocument, TokenWriter } from '.
 import { DocumentFileSchema, EMBEDDED_FORMAT, PartsFileSchema, type PartsFile } from '../../../schemas/embedded.ts';
 import type { DocumentRecord, DocumentStatus, TokenLayout } from '../../../schemas/records.ts';
 import type { DocumentTask } from '../../../schemas/tasks.ts';
-import { nodeFileOps, readJsonFile, readOptional, removeFile, syncFile, writeAtomic, type FileOps } from './atomic-file.ts';
+import {
+  nodeFileOps,
+  readJsonFile,
+  readOptional,
+  removeFile,
+  syncFile,
+  writeAtomic,
+  type FileOps,
+} from './atomic-file.ts';
 import { damagedFile, readFailed, writeFailed } from './errors.ts';
 import { idName } from './names.ts';
 
@@ -85,21 +93,49 @@ export class FileDocumentStore implements DocumentStore {
 
   // ---- parts ------------------------------------------------------------------------------------------------
 
-  async putPart(id: string, index: number, final: boolean, data: Buffer, task: DocumentTask | null): Promise<PartOutcome> {
-    const parts: PartsFile = (await readJsonFile(this.#partsFile(id), PartsFileSchema)) ?? { format: EMBEDDED_FORMAT, sizes: {}, count: null, task: null };
+  async putPart(
+    id: string,
+    index: number,
+    final: boolean,
+    data: Buffer,
+    task: DocumentTask | null,
+  ): Promise<PartOutcome> {
+    const parts: PartsFile = (await readJsonFile(this.#partsFile(id), PartsFileSchema)) ?? {
+      format: EMBEDDED_FORMAT,
+      sizes: {},
+      count: null,
+      task: null,
+    };
     const indexes = Object.keys(parts.sizes).map(Number);
     const highest = Math.max(-1, ...indexes);
     if (final) {
       if (parts.count !== null && parts.count !== index + 1) {
-        return { status: 'rejected', code: 'E_PART_CONFLICT', reason: `a final part with another part count arrived before (${parts.count} parts)` };
+        return {
+          status: 'rejected',
+          code: 'E_PART_CONFLICT',
+          reason: `a final part with another part count arrived before (${parts.count} parts)`,
+        };
       }
-      if (highest > index) return { status: 'rejected', code: 'E_PART_CONFLICT', reason: `part ${highest} arrived, beyond this final part ${index}` };
+      if (highest > index)
+        return {
+          status: 'rejected',
+          code: 'E_PART_CONFLICT',
+          reason: `part ${highest} arrived, beyond this final part ${index}`,
+        };
     } else if (parts.count !== null && index >= parts.count) {
-      return { status: 'rejected', code: 'E_PART_CONFLICT', reason: `part ${index} is beyond the final part (${parts.count} parts)` };
+      return {
+        status: 'rejected',
+        code: 'E_PART_CONFLICT',
+        reason: `part ${index} is beyond the final part (${parts.count} parts)`,
+      };
     }
     const total = indexes.reduce((sum, i) => sum + (i === index ? 0 : parts.sizes[String(i)]!), 0) + data.length;
     if (total > this.#maxDocumentBytes) {
-      return { status: 'rejected', code: 'E_TOO_LARGE', reason: `the parts add up to more than ${this.#maxDocumentBytes} bytes` };
+      return {
+        status: 'rejected',
+        code: 'E_TOO_LARGE',
+        reason: `the parts add up to more than ${this.#maxDocumentBytes} bytes`,
+      };
     }
     await writeAtomic(this.#ops, this.#partFile(id, index), data);
     parts.sizes[String(index)] = data.length;
@@ -117,7 +153,8 @@ export class FileDocumentStore implements DocumentStore {
   async *readParts(id: string, count: number): AsyncIterable<Buffer> {
     for (let index = 0; index < count; index++) {
       const part = await readOptional(this.#partFile(id, index));
-      if (part === null) throw permanent('E_PART_MISSING', `part ${index} of document ${id} is gone (${this.#partFile(id, index)})`);
+      if (part === null)
+        throw permanent('E_PART_MISSING', `part ${index} of document ${id} is gone (${this.#partFile(id, index)})`);
       yield part;
     }
   }
@@ -154,7 +191,8 @@ export class FileDocumentStore implements DocumentStore {
       },
       layout,
       discard: async () => {
-        for (let s = 0; s < layout().segments; s++) await removeFile(this.#ops, this.#tokenFile(id, nonce, s)).catch(() => {});
+        for (let s = 0; s < layout().segments; s++)
+          await removeFile(this.#ops, this.#tokenFile(id, nonce, s)).catch(() => {});
       },
     };
   }
@@ -214,7 +252,10 @@ export class FileDocumentStore implements DocumentStore {
         throw readFailed(file, err);
       }
       if (got !== want) {
-        throw damagedFile(file, `it ends before the ${segmentLength(record, slice.segment)} token ids the document record says it holds`);
+        throw damagedFile(
+          file,
+          `it ends before the ${segmentLength(record, slice.segment)} token ids the document record says it holds`,
+        );
       }
       int32Ids(bytes, out, at);
       at += slice.to - slice.from;

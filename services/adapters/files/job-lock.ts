@@ -179,7 +179,8 @@ async function breakStale(ops: FileOps, dir: string, content: string): Promise<v
 async function sweepAttempts(ops: FileOps, dir: string): Promise<void> {
   for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
     const match = NEW.exec(name);
-    if (match && Number(match[1]) !== process.pid && !isAlive(Number(match[1]))) await removeFile(ops, path.join(dir, name)).catch(() => {});
+    if (match && Number(match[1]) !== process.pid && !isAlive(Number(match[1])))
+      await removeFile(ops, path.join(dir, name)).catch(() => {});
   }
 }
 
@@ -201,12 +202,18 @@ export async function acquireLock(ops: FileOps, dir: string): Promise<void> {
     if (held === null) continue; // released between the two steps: try again
     const owner = held.owner;
     if (owner && owner.host !== os.hostname()) {
-      throw permanent('E_JOB_BUSY', `the job in ${dir} is locked by process ${owner.pid} on ${owner.host}; ` +
-        `if that process is gone, delete ${file}`);
+      throw permanent(
+        'E_JOB_BUSY',
+        `the job in ${dir} is locked by process ${owner.pid} on ${owner.host}; ` +
+          `if that process is gone, delete ${file}`,
+      );
     }
     if (!stale(held)) {
-      throw permanent('E_JOB_BUSY', `another rwkvstream process (pid ${owner!.pid}) is running this job in ${dir}; ` +
-        'wait for it to finish or stop it first');
+      throw permanent(
+        'E_JOB_BUSY',
+        `another rwkvstream process (pid ${owner!.pid}) is running this job in ${dir}; ` +
+          'wait for it to finish or stop it first',
+      );
     }
     try {
       await breakStale(ops, dir, content);

@@ -105,7 +105,11 @@ export class LineSplitter {
 }
 
 /** The lines of a stream (standard input, a pipe) as they arrive; stops early when `signal` is aborted. */
-export async function* streamLines(stream: AsyncIterable<Buffer | string>, maxLineBytes: number, signal?: AbortSignal): AsyncGenerator<PositionedLine> {
+export async function* streamLines(
+  stream: AsyncIterable<Buffer | string>,
+  maxLineBytes: number,
+  signal?: AbortSignal,
+): AsyncGenerator<PositionedLine> {
   const splitter = new LineSplitter({ maxLineBytes });
   for await (const chunk of stream) {
     if (signal?.aborted) return;

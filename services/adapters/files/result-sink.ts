@@ -12,7 +12,12 @@ import { appendDurably, nodeFileOps, readOptional, type FileOps } from './atomic
 import { damagedFile, writeFailed } from './errors.ts';
 import { readLines } from './lines.ts';
 
-const IdentitySchema = z.object({ kind: z.string(), id: z.string(), batch: z.number().optional(), section: z.number().optional() });
+const IdentitySchema = z.object({
+  kind: z.string(),
+  id: z.string(),
+  batch: z.number().optional(),
+  section: z.number().optional(),
+});
 
 /** "kind/id/batch" (a stream's batch, a document's section) of a result, or null for text that is not one. */
 function identity(json: string): string | null {
@@ -27,7 +32,9 @@ function parse(json: string): { identity: string; value: unknown } | null {
     return null;
   }
   const parsed = IdentitySchema.safeParse(value);
-  return parsed.success ? { identity: `${parsed.data.kind}/${parsed.data.id}/${parsed.data.batch ?? parsed.data.section ?? ''}`, value } : null;
+  return parsed.success
+    ? { identity: `${parsed.data.kind}/${parsed.data.id}/${parsed.data.batch ?? parsed.data.section ?? ''}`, value }
+    : null;
 }
 
 /** One line of the file: a result written over several lines (JSON allows it) is written compact instead. */

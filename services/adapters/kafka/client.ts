@@ -38,23 +38,33 @@ export function isTransient(entry: { message?: string; error?: unknown }): boole
 }
 
 export function logCreator(log: Log) {
-  return () => ({ namespace, level, log: entry }: LogEntry) => {
-    const { message, ...extra } = entry;
-    const fields = { kafka: namespace, ...extra };
-    if (level <= logLevel.WARN && isTransient(entry)) log.info(fields, message);
-    else if (level <= logLevel.ERROR) log.error(fields, message);
-    else if (level === logLevel.WARN) log.warn(fields, message);
-    else log.debug(fields, message);
-  };
+  return () =>
+    ({ namespace, level, log: entry }: LogEntry) => {
+      const { message, ...extra } = entry;
+      const fields = { kafka: namespace, ...extra };
+      if (level <= logLevel.WARN && isTransient(entry)) log.info(fields, message);
+      else if (level <= logLevel.ERROR) log.error(fields, message);
+      else if (level === logLevel.WARN) log.warn(fields, message);
+      else log.debug(fields, message);
+    };
 }
 
 export function createKafka(access: KafkaAccess, clientId: string, log: Log): KafkaClient {
-  return new Kafka({ clientId, ...kafkaConnection(access), logLevel: logLevel.WARN, logCreator: logCreator(log.child({ component: 'kafka' })) });
+  return new Kafka({
+    clientId,
+    ...kafkaConnection(access),
+    logLevel: logLevel.WARN,
+    logCreator: logCreator(log.child({ component: 'kafka' })),
+  });
 }
 
 /** An idempotent producer: retries after a lost acknowledgement do not duplicate records. */
 export function createProducer(kafka: KafkaClient): Producer {
-  return kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
 }
 
 /** One look for a broker: connect and fetch the cluster's metadata, quickly and without kafkajs's retries. */
@@ -93,9 +103,13 @@ export async function waitForKafka(access: KafkaAccess, attempts: number, log: L
       await probe(access);
       return;
     } catch (err) {
-      if (attempt >= attempts) throw new UnreachableError('kafka', brokers, address.origin, err, ` (${attempts} attempts)`);
+      if (attempt >= attempts)
+        throw new UnreachableError('kafka', brokers, address.origin, err, ` (${attempts} attempts)`);
       const wait = backoffMs(attempt);
-      log.warn({ attempt, of: attempts }, `${unreachable('kafka', brokers, address.origin, err)}; retrying in ${wait / 1000} s`);
+      log.warn(
+        { attempt, of: attempts },
+        `${unreachable('kafka', brokers, address.origin, err)}; retrying in ${wait / 1000} s`,
+      );
       await sleep(wait);
     }
   }

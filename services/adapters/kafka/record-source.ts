@@ -50,12 +50,17 @@ export class KafkaSource implements RecordSource {
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (payload.restart || this.#consumer !== consumer) return;
       this.#state = 'crashed';
-      this.log.error({ err: payload.error?.message }, `the Kafka consumer crashed; starting it again in ${RESTART_DELAY_MS / 1000} s`);
+      this.log.error(
+        { err: payload.error?.message },
+        `the Kafka consumer crashed; starting it again in ${RESTART_DELAY_MS / 1000} s`,
+      );
       this.#restartTimer = setTimeout(() => {
         this.#restartTimer = null;
         if (this.#consumer !== consumer) return;
         this.#restarts++;
-        consumer.disconnect().catch(() => {})
+        consumer
+          .disconnect()
+          .catch(() => {})
           .then(() => this.start(handlers))
           .catch((err: Error) => this.log.error({ err: err.message }, 'the Kafka consumer could not be started again'));
       }, RESTART_DELAY_MS);
@@ -77,7 +82,10 @@ export class KafkaSource implements RecordSource {
         try {
           await (topic === documentsTopic ? handlers.documents : handlers.events)(record);
         } catch (err) {
-          this.log.warn({ topic, partition, offset: message.offset, err: (err as Error).message }, 'record not handled; it will be delivered again');
+          this.log.warn(
+            { topic, partition, offset: message.offset, err: (err as Error).message },
+            'record not handled; it will be delivered again',
+          );
           throw err;
         }
       },

@@ -27,7 +27,9 @@ export async function kafkaAccessFrom(loaded: LoadedConfig): Promise<KafkaAccess
   const address = kafkaFrom(loaded);
   const settings = loaded.config.kafka;
   const access: KafkaAccess = { brokers: address.value, origin: address.origin };
-  const [ca, cert, key] = await Promise.all(['ca', 'cert', 'key'].map((k) => readSettingFile(loaded, `kafka.tls.${k}`)));
+  const [ca, cert, key] = await Promise.all(
+    ['ca', 'cert', 'key'].map((k) => readSettingFile(loaded, `kafka.tls.${k}`)),
+  );
   const serverName = settings.tls?.serverName;
   if (ca || cert || key || serverName) {
     access.ssl = {
@@ -42,11 +44,13 @@ export async function kafkaAccessFrom(loaded: LoadedConfig): Promise<KafkaAccess
   if (settings.sasl) {
     const password = await readSecret(loaded, 'kafka.sasl.password');
     if (password === undefined) {
-      throw new ConfigError([{
-        source: loaded.origin('kafka.sasl.mechanism'),
-        path: 'kafka.sasl.password',
-        message: 'SASL is on but no password is set: set KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE',
-      }]);
+      throw new ConfigError([
+        {
+          source: loaded.origin('kafka.sasl.mechanism'),
+          path: 'kafka.sasl.password',
+          message: 'SASL is on but no password is set: set KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE',
+        },
+      ]);
     }
     const { mechanism, username } = settings.sasl;
     access.sasl = mechanism === 'plain' ? { mechanism, username, password } : { mechanism, username, password };

@@ -29,12 +29,18 @@ export interface SendLine {
 }
 
 /** The stream a line belongs to, or the reason it has none. */
-export function streamOf(text: string, options: Pick<SendEventsOptions, 'stream' | 'keyField'>): { stream: string } | { skip: string } {
+export function streamOf(
+  text: string,
+  options: Pick<SendEventsOptions, 'stream' | 'keyField'>,
+): { stream: string } | { skip: string } {
   if (options.keyField !== undefined) {
     let value: unknown;
     try {
       const parsed: unknown = JSON.parse(text);
-      value = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>)[options.keyField] : undefined;
+      value =
+        parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
+          ? (parsed as Record<string, unknown>)[options.keyField]
+          : undefined;
     } catch {
       value = undefined;
     }
@@ -42,7 +48,8 @@ export function streamOf(text: string, options: Pick<SendEventsOptions, 'stream'
     if (key !== undefined) {
       const id = StreamIdSchema.safeParse(key);
       if (id.success) return { stream: id.data };
-      if (options.stream === undefined) return { skip: `its ${options.keyField} is not a stream id: ${id.error.issues[0]!.message}` };
+      if (options.stream === undefined)
+        return { skip: `its ${options.keyField} is not a stream id: ${id.error.issues[0]!.message}` };
     } else if (options.stream === undefined) {
       return { skip: `it is not a JSON object with a string or number "${options.keyField}"` };
     }
@@ -54,7 +61,11 @@ export function streamOf(text: string, options: Pick<SendEventsOptions, 'stream'
  * Sends every line `lines` gives (an empty line is no event) and returns how many events went out. A batch is
  * sent when it holds `batchRecords` records, or when the next line is not there at once.
  */
-export async function sendEvents(producer: Producer, lines: AsyncIterable<SendLine>, options: SendEventsOptions): Promise<number> {
+export async function sendEvents(
+  producer: Producer,
+  lines: AsyncIterable<SendLine>,
+  options: SendEventsOptions,
+): Promise<number> {
   const batchRecords = options.batchRecords ?? 500;
   let pending: { key: string; value: string }[] = [];
   let sent = 0;

@@ -55,6 +55,13 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
   }
 }
 
-export function kafkaSinks(producer: Producer, topics: Topics, overflow?: DeadLetterOverflow): { results: ResultSink; deadLetters: DeadLetterSink } {
-  return { results: new KafkaResultSink(producer, topics.results), deadLetters: new KafkaDeadLetterSink(producer, topics.deadLetter, overflow) };
+export function kafkaSinks(
+  producer: Producer,
+  topics: Topics,
+  overflow?: DeadLetterOverflow,
+): { results: ResultSink; deadLetters: DeadLetterSink } {
+  return {
+    results: new KafkaResultSink(producer, topics.results),
+    deadLetters: new KafkaDeadLetterSink(producer, topics.deadLetter, overflow),
+  };
 }

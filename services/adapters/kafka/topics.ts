@@ -18,7 +18,9 @@ export async function ensureTopics(admin: Admin, topics: Topics, partitions: num
     topics: wanted.map((topic) => ({
       topic,
       numPartitions: partitions,
-      ...(topic === topics.deadLetter ? { configEntries: [{ name: 'max.message.bytes', value: String(DEAD_LETTER_MAX_BYTES) }] } : {}),
+      ...(topic === topics.deadLetter
+        ? { configEntries: [{ name: 'max.message.bytes', value: String(DEAD_LETTER_MAX_BYTES) }] }
+        : {}),
     })),
   });
   return wanted;

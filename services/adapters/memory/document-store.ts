@@ -18,7 +18,13 @@ export class MemoryDocumentStore implements DocumentStore {
     this.#maxDocumentBytes = options.maxDocumentBytes;
   }
 
-  async putPart(id: string, index: number, final: boolean, data: Buffer, task: DocumentTask | null): Promise<PartOutcome> {
+  async putPart(
+    id: string,
+    index: number,
+    final: boolean,
+    data: Buffer,
+    task: DocumentTask | null,
+  ): Promise<PartOutcome> {
     const entry = this.parts.get(id) ?? { data: new Map(), final: null, task: null };
     this.parts.set(id, entry);
     const highest = Math.max(-1, ...entry.data.keys());
@@ -30,7 +36,11 @@ export class MemoryDocumentStore implements DocumentStore {
     }
     const bytes = [...entry.data].reduce((sum, [i, part]) => sum + (i === index ? 0 : part.length), data.length);
     if (bytes > this.#maxDocumentBytes) {
-      return { status: 'rejected', code: 'E_TOO_LARGE', reason: `the parts add up to more than ${this.#maxDocumentBytes} bytes` };
+      return {
+        status: 'rejected',
+        code: 'E_TOO_LARGE',
+        reason: `the parts add up to more than ${this.#maxDocumentBytes} bytes`,
+      };
     }
     entry.data.set(index, data);
     if (final) {
@@ -77,7 +87,10 @@ export class MemoryDocumentStore implements DocumentStore {
           (segments[s.segment] ??= []).push(...ids.subarray(from, from + s.to - s.from));
         }
         written += ids.length;
-        this.tokens.set(key, segments.map((s) => Int32Array.from(s)));
+        this.tokens.set(
+          key,
+          segments.map((s) => Int32Array.from(s)),
+        );
       },
       layout: () => ({ nonce, segmentTokens, segments: segments.length }),
       discard: async () => {

@@ -4,7 +4,13 @@
 // state by an earlier run: they count as taken in (appended: false) and are not kept. Memory holds the events
 // waiting for their batch, and no more. Event ids are remembered (the last EVENT_ID_HORIZON per stream) for
 // every event read, before or after the cursor, so a replay drops exactly the duplicates the first run dropped.
-import { EVENT_ID_HORIZON, type AppendOutcome, type Backlog, type EventLog, type StateStore } from '../../../pipelines/ports.ts';
+import {
+  EVENT_ID_HORIZON,
+  type AppendOutcome,
+  type Backlog,
+  type EventLog,
+  type StateStore,
+} from '../../../pipelines/ports.ts';
 import type { StoredEvent } from '../../../schemas/events.ts';
 
 interface StreamLog {

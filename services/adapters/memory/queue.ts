@@ -51,7 +51,13 @@ export class MemoryJobQueue implements JobQueue {
     const id = jobId(job);
     if (this.#waiting.has(id) || this.#done.has(id)) return;
     const delayMs = options.delayMs ?? 0;
-    this.#waiting.set(id, { id, job, delayMs: Number.isFinite(delayMs) && delayMs > 0 ? delayMs : 0, done: false, serial: this.#serial++ });
+    this.#waiting.set(id, {
+      id,
+      job,
+      delayMs: Number.isFinite(delayMs) && delayMs > 0 ? delayMs : 0,
+      done: false,
+      serial: this.#serial++,
+    });
   }
 
   async expedite(job: PipelineJob): Promise<void> {

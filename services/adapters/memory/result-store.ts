@@ -54,6 +54,8 @@ export class MemoryResultStore implements ResultStore {
   }
 
   async get(kind: StateKey['kind'], id: string): Promise<string | null> {
-    return kind === 'document' ? (this.documents.get(id)?.json ?? this.failures.get(id) ?? null) : (this.streams.get(id) ?? null);
+    return kind === 'document'
+      ? (this.documents.get(id)?.json ?? this.failures.get(id) ?? null)
+      : (this.streams.get(id) ?? null);
   }
 }

@@ -49,7 +49,9 @@ export async function redisAccessFrom(loaded: LoadedConfig): Promise<RedisAccess
   if (settings.username !== undefined) access.username = settings.username;
   const password = await readSecret(loaded, 'redis.password');
   if (password !== undefined) access.password = password;
-  const [ca, cert, key] = await Promise.all(['ca', 'cert', 'key'].map((k) => readSettingFile(loaded, `redis.tls.${k}`)));
+  const [ca, cert, key] = await Promise.all(
+    ['ca', 'cert', 'key'].map((k) => readSettingFile(loaded, `redis.tls.${k}`)),
+  );
   if (ca || cert || key || settings.tls?.serverName) {
     access.tls = {
       ...(ca ? { ca } : {}),
@@ -60,7 +62,11 @@ export async function redisAccessFrom(loaded: LoadedConfig): Promise<RedisAccess
   }
   if (settings.sentinels) {
     if (!settings.sentinelName) {
-      throw settingError('redis.sentinelName', loaded.origin('redis.sentinels'), 'Sentinels are set but not the master name (redis.sentinelName, REDIS_SENTINEL_NAME)');
+      throw settingError(
+        'redis.sentinelName',
+        loaded.origin('redis.sentinels'),
+        'Sentinels are set but not the master name (redis.sentinelName, REDIS_SENTINEL_NAME)',
+      );
     }
     access.sentinels = settings.sentinels.map(hostPort);
     access.sentinelName = settings.sentinelName;
@@ -68,16 +74,20 @@ export async function redisAccessFrom(loaded: LoadedConfig): Promise<RedisAccess
     if (sentinelPassword !== undefined) access.sentinelPassword = sentinelPassword;
   }
   if (settings.cluster && settings.sentinels) {
-    throw settingError('redis.cluster', loaded.origin('redis.cluster'), 'a Redis is either a Cluster or behind Sentinels, not both');
+    throw settingError(
+      'redis.cluster',
+      loaded.origin('redis.cluster'),
+      'a Redis is either a Cluster or behind Sentinels, not both',
+    );
   }
   return access;
 }
 
-
 /** The Redis as messages show it: the URL without its password, and the mode. */
 export function describeRedis(access: RedisAccess): string {
   const url = redactUrl(access.url);
-  if (access.sentinels) return `${access.sentinelName} via Sentinels ${access.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}`;
+  if (access.sentinels)
+    return `${access.sentinelName} via Sentinels ${access.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}`;
   return access.cluster ? `${url} (cluster)` : url;
 }
 
@@ -90,7 +100,9 @@ export function redisSecrets(access: RedisAccess): string[] {
       return '';
     }
   })();
-  return [access.password, access.sentinelPassword, fromUrl].filter((s): s is string => typeof s === 'string' && s.length > 0);
+  return [access.password, access.sentinelPassword, fromUrl].filter(
+    (s): s is string => typeof s === 'string' && s.length > 0,
+  );
 }
 
 /**
@@ -114,10 +126,12 @@ function settlingCluster(cluster: Cluster): Cluster {
       };
       cluster.once('refresh', refreshed);
       cluster.once('close', closed);
-      connect().then(resolve, reject).finally(() => {
-        cluster.off('refresh', refreshed);
-        cluster.off('close', closed);
-      });
+      connect()
+        .then(resolve, reject)
+        .finally(() => {
+          cluster.off('refresh', refreshed);
+          cluster.off('close', closed);
+        });
     });
   return cluster;
 }
@@ -140,13 +154,15 @@ export function createRedis(access: RedisAccess, options: RedisOptions): RedisCl
   };
   if (access.cluster) {
     const { retryStrategy, lazyConnect, enableOfflineQueue, enableReadyCheck, ...perNode } = options;
-    return settlingCluster(new Cluster([{ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 6379) }], {
-      redisOptions: { ...perNode, ...auth },
-      ...(lazyConnect !== undefined ? { lazyConnect } : {}),
-      ...(enableOfflineQueue !== undefined ? { enableOfflineQueue } : {}),
-      ...(enableReadyCheck !== undefined ? { enableReadyCheck } : {}),
-      ...(retryStrategy ? { clusterRetryStrategy: (times: number) => retryStrategy(times) ?? null } : {}),
-    }));
+    return settlingCluster(
+      new Cluster([{ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 6379) }], {
+        redisOptions: { ...perNode, ...auth },
+        ...(lazyConnect !== undefined ? { lazyConnect } : {}),
+        ...(enableOfflineQueue !== undefined ? { enableOfflineQueue } : {}),
+        ...(enableReadyCheck !== undefined ? { enableReadyCheck } : {}),
+        ...(retryStrategy ? { clusterRetryStrategy: (times: number) => retryStrategy(times) ?? null } : {}),
+      }),
+    );
   }
   if (access.sentinels) {
     return new Redis({

@@ -47,13 +47,17 @@ export function connectRedis(access: RedisAccess, name: string, log?: Log): Redi
 async function clusterNotReady(cluster: Cluster): Promise<string[]> {
   const masters = cluster.nodes('master');
   if (masters.length === 0) return ['no master in the slots map'];
-  const problems = await Promise.all(masters.map(async (node) => {
-    const where = `${node.options.host}:${node.options.port}`;
-    const info = String(await node.cluster('INFO'));
-    const state = /^cluster_state:(\S+)/m.exec(info)?.[1] ?? 'unknown';
-    const slots = Number(/^cluster_slots_assigned:(\d+)/m.exec(info)?.[1] ?? 0);
-    return state === 'ok' && slots === CLUSTER_SLOTS ? null : `${where} cluster_state:${state}, ${slots} of ${CLUSTER_SLOTS} slots assigned`;
-  }));
+  const problems = await Promise.all(
+    masters.map(async (node) => {
+      const where = `${node.options.host}:${node.options.port}`;
+      const info = String(await node.cluster('INFO'));
+      const state = /^cluster_state:(\S+)/m.exec(info)?.[1] ?? 'unknown';
+      const slots = Number(/^cluster_slots_assigned:(\d+)/m.exec(info)?.[1] ?? 0);
+      return state === 'ok' && slots === CLUSTER_SLOTS
+        ? null
+        : `${where} cluster_state:${state}, ${slots} of ${CLUSTER_SLOTS} slots assigned`;
+    }),
+  );
   return problems.filter((p): p is string => p !== null);
 }
 
@@ -127,9 +131,13 @@ export async function waitForRedis(access: RedisAccess, attempts: number, log: L
       redis.disconnect();
       return;
     } catch (err) {
-      if (attempt >= attempts) throw new UnreachableError('redis', where, access.origin, err, ` (${attempts} attempts)`);
+      if (attempt >= attempts)
+        throw new UnreachableError('redis', where, access.origin, err, ` (${attempts} attempts)`);
       const wait = backoffMs(attempt);
-      log.warn({ attempt, of: attempts }, `${unreachable('redis', where, access.origin, err)}; retrying in ${wait / 1000} s`);
+      log.warn(
+        { attempt, of: attempts },
+        `${unreachable('redis', where, access.origin, err)}; retrying in ${wait / 1000} s`,
+      );
       await sleep(wait);
     }
   }

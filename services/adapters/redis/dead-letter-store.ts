@@ -21,7 +21,11 @@ export function referenceTo(letter: DeadLetter, stored: NonNullable<DeadLetter['
 export function redisDeadLetterOverflow(redis: RedisClient, keys: Keys, ttlSeconds: number): DeadLetterOverflow {
   return async (letter, json, reason) => {
     const redisKey = keys.deadLetter(randomUUID());
-    const replies = await redis.multi().hset(redisKey, 'letter', json, 'reason', reason).expire(redisKey, ttlSeconds).exec();
+    const replies = await redis
+      .multi()
+      .hset(redisKey, 'letter', json, 'reason', reason)
+      .expire(redisKey, ttlSeconds)
+      .exec();
     // A failed write (OOM at maxmemory) must not publish a reference to nothing.
     const failed = replies?.find(([err]) => err !== null)?.[0];
     if (!replies || failed) throw failed ?? new Error(`storing the dead letter under ${redisKey} was aborted`);

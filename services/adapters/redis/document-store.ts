@@ -9,7 +9,13 @@ import { segmentSlices, tokenNonce } from '../../../pipelines/chunking.ts';
 import { permanent } from '../../../pipelines/errors.ts';
 import type { DocumentStore, PartOutcome, PlannedDocument, TokenWriter } from '../../../pipelines/ports.ts';
 import { PermanentCodeSchema } from '../../../schemas/error-code-schemas.ts';
-import { DocumentRecordSchema, DocumentStatusSchema, type DocumentRecord, type DocumentStatus, type TokenLayout } from '../../../schemas/records.ts';
+import {
+  DocumentRecordSchema,
+  DocumentStatusSchema,
+  type DocumentRecord,
+  type DocumentStatus,
+  type TokenLayout,
+} from '../../../schemas/records.ts';
 import { DocumentTaskSchema, type DocumentTask } from '../../../schemas/tasks.ts';
 import type { Keys } from './keys.ts';
 import { CLAIM_DUE_PARTS, CREATE_DOCUMENT, PUT_PART, REOPEN_FAILED } from './lua.ts';
@@ -47,23 +53,38 @@ export class RedisDocumentStore implements DocumentStore {
     private readonly options: DocumentStoreOptions,
   ) {}
 
-  async putPart(id: string, index: number, final: boolean, data: Buffer, task: DocumentTask | null): Promise<PartOutcome> {
-    const reply = (await PUT_PART.run(this.redis, [this.keys.parts(id), this.keys.part(id, index)], [
-      index,
-      final ? '1' : '0',
-      data,
-      task === null ? '' : JSON.stringify(task),
-      this.options.partTtlSeconds,
-      this.options.maxDocumentBytes,
-    ])) as [string, ...(string | number)[]];
+  async putPart(
+    id: string,
+    index: number,
+    final: boolean,
+    data: Buffer,
+    task: DocumentTask | null,
+  ): Promise<PartOutcome> {
+    const reply = (await PUT_PART.run(
+      this.redis,
+      [this.keys.parts(id), this.keys.part(id, index)],
+      [
+        index,
+        final ? '1' : '0',
+        data,
+        task === null ? '' : JSON.stringify(task),
+        this.options.partTtlSeconds,
+        this.options.maxDocumentBytes,
+      ],
+    )) as [string, ...(string | number)[]];
     if (reply[0] === 'pending') {
       // Watched until the rest arrives: parts that expire unfinished get a failure record (takeAbandonedParts).
       await this.redis.zadd(this.keys.partsPending(), Date.now() + this.options.partTtlSeconds * 1000, id);
       return { status: 'pending' };
     }
-    if (reply[0] === 'rejected') return { status: 'rejected', code: PermanentCodeSchema.parse(String(reply[1])), reason: String(reply[2]) };
+    if (reply[0] === 'rejected')
+      return { status: 'rejected', code: PermanentCodeSchema.parse(String(reply[1])), reason: String(reply[2]) };
     await this.redis.zrem(this.keys.partsPending(), id);
-    return { status: 'complete', count: Number(reply[1]), task: DocumentTaskSchema.parse(JSON.parse(String(reply[2]))) };
+    return {
+      status: 'complete',
+      count: Number(reply[1]),
+      task: DocumentTaskSchema.parse(JSON.parse(String(reply[2]))),
+    };
   }
 
   /**
@@ -76,7 +97,12 @@ export class RedisDocumentStore implements DocumentStore {
     for (const id of due) {
       const ttlMs = await this.redis.pttl(this.keys.parts(id));
       // -2: the parts are gone; -1 cannot happen (they are always stored with an expiry) but is watched again.
-      if (ttlMs !== -2) await this.redis.zadd(this.keys.partsPending(), Date.now() + (ttlMs > 0 ? ttlMs : this.options.partTtlSeconds * 1000), id);
+      if (ttlMs !== -2)
+        await this.redis.zadd(
+          this.keys.partsPending(),
+          Date.now() + (ttlMs > 0 ? ttlMs : this.options.partTtlSeconds * 1000),
+          id,
+        );
       else abandoned.push(id);
     }
     return abandoned;
@@ -85,7 +111,11 @@ export class RedisDocumentStore implements DocumentStore {
   async *readParts(id: string, count: number): AsyncIterable<Buffer> {
     for (let index = 0; index < count; index++) {
       const part = await this.redis.getBuffer(this.keys.part(id, index));
-      if (part === null) throw permanent('E_PART_MISSING', `part ${index} of document ${id} is gone (expired before the document was complete?)`);
+      if (part === null)
+        throw permanent(
+          'E_PART_MISSING',
+          `part ${index} of document ${id} is gone (expired before the document was complete?)`,
+        );
       yield part;
     }
   }
@@ -126,13 +156,20 @@ export class RedisDocumentStore implements DocumentStore {
   }
 
   #segmentKeys(record: DocumentRecord): string[] {
-    return Array.from({ length: record.layout.segments }, (_, s) => this.keys.tokens(record.id, record.layout.nonce, s));
+    return Array.from({ length: record.layout.segments }, (_, s) =>
+      this.keys.tokens(record.id, record.layout.nonce, s),
+    );
   }
 
   async create(record: DocumentRecord): Promise<{ created: true } | { created: false; existing: PlannedDocument }> {
-    const reply = await CREATE_DOCUMENT.run(this.redis, [this.keys.record(record.id), ...this.#segmentKeys(record)], [JSON.stringify(record)]);
+    const reply = await CREATE_DOCUMENT.run(
+      this.redis,
+      [this.keys.record(record.id), ...this.#segmentKeys(record)],
+      [JSON.stringify(record)],
+    );
     if (reply === 1) return { created: true };
-    if (reply === 0) throw permanent('E_TOKENS_EXPIRED', `the token ids of document ${record.id} expired before planning ended`);
+    if (reply === 0)
+      throw permanent('E_TOKENS_EXPIRED', `the token ids of document ${record.id} expired before planning ended`);
     const [json, status] = reply as [string, string];
     return { created: false, existing: this.#planned(json, status) };
   }
@@ -149,7 +186,8 @@ export class RedisDocumentStore implements DocumentStore {
   async readTokens(record: DocumentRecord, start: number, end: number): Promise<Int32Array> {
     const pipeline = this.redis.pipeline();
     const slices = segmentSlices(start, end, record.layout.segmentTokens);
-    for (const s of slices) pipeline.getrangeBuffer(this.keys.tokens(record.id, record.layout.nonce, s.segment), s.from * 4, s.to * 4 - 1);
+    for (const s of slices)
+      pipeline.getrangeBuffer(this.keys.tokens(record.id, record.layout.nonce, s.segment), s.from * 4, s.to * 4 - 1);
     const results = (await pipeline.exec()) ?? [];
     const parts: Buffer[] = [];
     for (const [err, value] of results) {
@@ -176,7 +214,13 @@ export class RedisDocumentStore implements DocumentStore {
 
   async reopenFailed(id: string): Promise<boolean> {
     const key = { kind: 'document', id } as const;
-    const keys = [this.keys.record(id), this.keys.result('document', id), this.keys.sections(id), this.keys.audit(key), this.keys.checkpoint(key)];
+    const keys = [
+      this.keys.record(id),
+      this.keys.result('document', id),
+      this.keys.sections(id),
+      this.keys.audit(key),
+      this.keys.checkpoint(key),
+    ];
     return (await REOPEN_FAILED.run(this.redis, keys, [])) === 1;
   }
 }

@@ -20,7 +20,11 @@ export interface StreamLimits {
   maxWaitingEvents: number;
 }
 
-export const DEFAULT_STREAM_LIMITS: StreamLimits = { idleTtlSeconds: 7 * 24 * 3600, maxStreams: 100_000, maxWaitingEvents: 100_000 };
+export const DEFAULT_STREAM_LIMITS: StreamLimits = {
+  idleTtlSeconds: 7 * 24 * 3600,
+  maxStreams: 100_000,
+  maxWaitingEvents: 100_000,
+};
 
 export class RedisEventLog implements EventLog {
   constructor(
@@ -32,18 +36,41 @@ export class RedisEventLog implements EventLog {
   async append(stream: string, event: Omit<StoredEvent, 'seq'>): Promise<AppendOutcome> {
     const { idleTtlSeconds, maxStreams, maxWaitingEvents } = this.limits;
     // A producer can name any number of streams: each new one must fit under the cap before it takes memory.
-    const live = await REGISTER_STREAM.run(this.redis, [this.keys.streams()], [stream, event.receivedAt, idleTtlSeconds * 1000, maxStreams]);
+    const live = await REGISTER_STREAM.run(
+      this.redis,
+      [this.keys.streams()],
+      [stream, event.receivedAt, idleTtlSeconds * 1000, maxStreams],
+    );
     if (live === 0) {
-      throw permanent('E_STREAM_LIMIT', `stream ${stream} is refused: ${maxStreams} event streams are live already ` +
-        `(a stream stops counting after ${idleTtlSeconds} s without events)`);
+      throw permanent(
+        'E_STREAM_LIMIT',
+        `stream ${stream} is refused: ${maxStreams} event streams are live already ` +
+          `(a stream stops counting after ${idleTtlSeconds} s without events)`,
+      );
     }
     const [appended, pending, batch] = (await APPEND_EVENT.run(
       this.redis,
-      [this.keys.offsets(stream), this.keys.events(stream), this.keys.checkpoint({ kind: 'stream', id: stream }), this.keys.eventIds(stream)],
-      [`${event.topic}/${event.partition}`, event.offset, JSON.stringify(event), event.id ?? '', EVENT_ID_HORIZON, idleTtlSeconds, maxWaitingEvents],
+      [
+        this.keys.offsets(stream),
+        this.keys.events(stream),
+        this.keys.checkpoint({ kind: 'stream', id: stream }),
+        this.keys.eventIds(stream),
+      ],
+      [
+        `${event.topic}/${event.partition}`,
+        event.offset,
+        JSON.stringify(event),
+        event.id ?? '',
+        EVENT_ID_HORIZON,
+        idleTtlSeconds,
+        maxWaitingEvents,
+      ],
     )) as [number, number, number];
     if (appended === -1) {
-      throw permanent('E_STREAM_BACKLOG', `stream ${stream} has ${pending} events waiting to be scored, the most it may hold`);
+      throw permanent(
+        'E_STREAM_BACKLOG',
+        `stream ${stream} has ${pending} events waiting to be scored, the most it may hold`,
+      );
     }
     return { appended: appended === 1, pending, batch };
   }
@@ -56,7 +83,13 @@ export class RedisEventLog implements EventLog {
   }
 
   async read(stream: string, afterSeq: number, max: number): Promise<StoredEvent[]> {
-    const entries = (await this.redis.xrange(this.keys.events(stream), `${afterSeq + 1}-0`, '+', 'COUNT', max)) as StreamEntry[];
+    const entries = (await this.redis.xrange(
+      this.keys.events(stream),
+      `${afterSeq + 1}-0`,
+      '+',
+      'COUNT',
+      max,
+    )) as StreamEntry[];
     return this.#parse(entries);
   }
 

@@ -31,7 +31,10 @@ export class Keys {
    */
   readonly queuePrefix: string;
 
-  constructor(readonly prefix: string, options: { cluster?: boolean } = {}) {
+  constructor(
+    readonly prefix: string,
+    options: { cluster?: boolean } = {},
+  ) {
     this.queuePrefix = options.cluster ? `{${prefix}}` : prefix;
   }
 

@@ -16,9 +16,11 @@ export class VolatileRedisError extends Error {
   readonly code = 'E_REDIS_VOLATILE' satisfies ErrorCode;
 
   constructor(detail: string) {
-    super(`Redis keeps nothing across a restart (${detail}): a restart would silently lose queued work and checkpoints; ` +
-      'turn on AOF (appendonly yes) or RDB snapshots (save), or pass --allow-volatile-redis ' +
-      '(RWKVSTREAM_ALLOW_VOLATILE_REDIS=true) where losing them is acceptable');
+    super(
+      `Redis keeps nothing across a restart (${detail}): a restart would silently lose queued work and checkpoints; ` +
+        'turn on AOF (appendonly yes) or RDB snapshots (save), or pass --allow-volatile-redis ' +
+        '(RWKVSTREAM_ALLOW_VOLATILE_REDIS=true) where losing them is acceptable',
+    );
     this.name = 'VolatileRedisError';
   }
 }
@@ -46,7 +48,8 @@ export function fromInfo(info: string): Persistence {
   const aof = field('aof_enabled');
   const saves = field('rdb_saves');
   const lastSave = field('rdb_last_bgsave_time_sec');
-  const durable = aof === '1' || (saves !== undefined && Number(saves) > 0) || (lastSave !== undefined && lastSave !== '-1');
+  const durable =
+    aof === '1' || (saves !== undefined && Number(saves) > 0) || (lastSave !== undefined && lastSave !== '-1');
   return {
     durable,
     detail: `CONFIG refused; INFO persistence: aof_enabled:${aof ?? '?'} rdb_saves:${saves ?? '?'} rdb_last_bgsave_time_sec:${lastSave ?? '?'}`,

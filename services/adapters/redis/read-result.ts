@@ -6,7 +6,13 @@ import type { RedisClient } from './access.ts';
 import type { StateKey } from '../../../pipelines/ports.ts';
 import type { Keys } from './keys.ts';
 
-export async function readResult(redis: RedisClient, keys: Keys, kind: StateKey['kind'], id: string, waitMs: number): Promise<string | null> {
+export async function readResult(
+  redis: RedisClient,
+  keys: Keys,
+  kind: StateKey['kind'],
+  id: string,
+  waitMs: number,
+): Promise<string | null> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     // A failure answers the wait too, unless a result exists (a later submission under the id succeeded).

@@ -28,7 +28,11 @@ export class RedisResultStore implements ResultStore {
   ) {}
 
   async saveDocument(id: string, json: string): Promise<StoredResult> {
-    const [stored, published] = (await SAVE_DOCUMENT_RESULT.run(this.redis, [this.keys.result('document', id)], [json, this.retentionSeconds])) as [string, string];
+    const [stored, published] = (await SAVE_DOCUMENT_RESULT.run(
+      this.redis,
+      [this.keys.result('document', id)],
+      [json, this.retentionSeconds],
+    )) as [string, string];
     // The sections stay readable as long as the result (a long document's first sections were stored long ago).
     await this.redis.expire(this.keys.sections(id), this.retentionSeconds);
     return { json: stored, published: published === '1' };
@@ -37,7 +41,12 @@ export class RedisResultStore implements ResultStore {
   async saveSection(id: string, index: number, json: string): Promise<string> {
     const key = this.keys.sections(id);
     const field = String(index);
-    const replies = await this.redis.multi().hsetnx(key, field, json).expire(key, this.retentionSeconds).hget(key, field).exec();
+    const replies = await this.redis
+      .multi()
+      .hsetnx(key, field, json)
+      .expire(key, this.retentionSeconds)
+      .hget(key, field)
+      .exec();
     const failed = replies?.find(([err]) => err);
     if (!replies || failed) throw failed?.[0] ?? new Error(`storing section ${index} of ${id} was aborted`);
     return String(replies[2]![1]);
@@ -78,7 +87,8 @@ export class RedisResultStore implements ResultStore {
   async saveStream(id: string, json: string): Promise<void> {
     const history = this.keys.history(id);
     const batch = (JSON.parse(json) as { batch: number }).batch;
-    const tx = this.redis.multi()
+    const tx = this.redis
+      .multi()
       .hset(this.keys.result('stream', id), 'json', json, 'published', '1')
       .zadd(history, batch, json)
       .zremrangebyrank(history, 0, -(this.historyBatches + 1));

@@ -43,12 +43,30 @@ export class RedisDeadLetterSink implements DeadLetterSink {
       const reason = `the dead letter has ${bytes} bytes, more than the ${this.limit.maxBytes} a dead-letter stream entry may hold`;
       json = JSON.stringify(await this.limit.overflow(letter, json, reason));
     }
-    await this.redis.xadd(this.stream, 'MAXLEN', '~', this.maxLength, '*',
-      'key', letter.subject?.id ?? '', 'code', letter.code, 'stage', letter.stage, 'json', json);
+    await this.redis.xadd(
+      this.stream,
+      'MAXLEN',
+      '~',
+      this.maxLength,
+      '*',
+      'key',
+      letter.subject?.id ?? '',
+      'code',
+      letter.code,
+      'stage',
+      letter.stage,
+      'json',
+      json,
+    );
   }
 }
 
-export function redisSinks(redis: RedisClient, keys: Keys, maxLength: number, limit?: DeadLetterLimit): { results: ResultSink; deadLetters: DeadLetterSink } {
+export function redisSinks(
+  redis: RedisClient,
+  keys: Keys,
+  maxLength: number,
+  limit?: DeadLetterLimit,
+): { results: ResultSink; deadLetters: DeadLetterSink } {
   return {
     results: new RedisResultSink(redis, keys.resultStream(), maxLength),
     deadLetters: new RedisDeadLetterSink(redis, keys.deadLetterStream(), maxLength, limit),

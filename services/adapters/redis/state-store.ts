@@ -52,21 +52,26 @@ export class RedisStateStore implements StateStore {
     const blobKey = this.keys.blob(key, expectedVersion + 1, randomBytes(6).toString('hex'));
     const blob = Buffer.from(write.blob.buffer, write.blob.byteOffset, write.blob.byteLength);
     await this.redis.set(blobKey, blob, 'PX', PENDING_BLOB_MS);
-    const [status, version] = (await COMMIT.run(this.redis, [this.keys.checkpoint(key), blobKey, this.keys.audit(key)], [
-      expectedVersion,
-      write.chunk,
-      write.tokens,
-      write.cursor,
-      write.blob.byteLength,
-      write.result ?? '',
-      write.writer,
-      Date.now(),
-      AUDIT_ENTRIES,
-      key.kind === 'stream' ? this.streamIdleTtlSeconds : 0,
-    ])) as [number, number];
+    const [status, version] = (await COMMIT.run(
+      this.redis,
+      [this.keys.checkpoint(key), blobKey, this.keys.audit(key)],
+      [
+        expectedVersion,
+        write.chunk,
+        write.tokens,
+        write.cursor,
+        write.blob.byteLength,
+        write.result ?? '',
+        write.writer,
+        Date.now(),
+        AUDIT_ENTRIES,
+        key.kind === 'stream' ? this.streamIdleTtlSeconds : 0,
+      ],
+    )) as [number, number];
     if (status === 1) return { ok: true, version };
     await this.redis.unlink(blobKey);
-    if (status === -1) throw transient('E_BLOB_EXPIRED', `the state blob of ${key.kind} ${key.id} expired before its commit`);
+    if (status === -1)
+      throw transient('E_BLOB_EXPIRED', `the state blob of ${key.kind} ${key.id} expired before its commit`);
     return { ok: false, current: version };
   }
 
@@ -79,8 +84,12 @@ export class RedisStateStore implements StateStore {
   }
 
   /** The audit trail of commits (oldest first): chunk, version, tokens, writer, time. */
-  async audit(key: StateKey): Promise<{ chunk: number; version: number; tokens: number; writer: string; at: number }[]> {
+  async audit(
+    key: StateKey,
+  ): Promise<{ chunk: number; version: number; tokens: number; writer: string; at: number }[]> {
     const entries = await this.redis.lrange(this.keys.audit(key), 0, -1);
-    return entries.map((e) => JSON.parse(e) as { chunk: number; version: number; tokens: number; writer: string; at: number });
+    return entries.map(
+      (e) => JSON.parse(e) as { chunk: number; version: number; tokens: number; writer: string; at: number },
+    );
   }
 }

@@ -13,7 +13,10 @@ import { printJson } from '../output.ts';
 type RankKey = 'w' | 'a' | 'v' | 'g' | 'mix';
 
 /** The fields a loaded model's info and an inspected file's share. */
-type Described = Pick<ModelInfo, 'version' | 'nLayer' | 'nEmbd' | 'nHead' | 'headSize' | 'vocabSize' | 'ffn' | 'ranks' | 'fileDtype'>;
+type Described = Pick<
+  ModelInfo,
+  'version' | 'nLayer' | 'nEmbd' | 'nHead' | 'headSize' | 'vocabSize' | 'ffn' | 'ranks' | 'fileDtype'
+>;
 
 /** One number when every layer agrees (x070's layer 0 has no value residual), else the per-layer list. */
 function rank(info: Described, key: RankKey): number | number[] {

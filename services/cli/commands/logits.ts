@@ -21,20 +21,24 @@ interface LogitsFlags extends EngineFlags {
 
 export function logitsCommand(program: Command): void {
   addEngineFlags(program.command('logits').argument('<model>', 'model file'))
-    .description('run tokens through the model and print the last position\'s logits as JSON')
+    .description("run tokens through the model and print the last position's logits as JSON")
     .option('--tokens <ids>', 'comma-separated token ids')
     .option('--text <text>', 'text to tokenize instead of --tokens')
     .option('--one-by-one', 'feed the tokens one at a time (one-token mode) instead of as one sequence')
     .option('--state-in <file>', 'start from a raw float32 state file instead of the initial state')
-    .option('--tuned-state <file>', 'start from a state-tuning file (.pth or .safetensors with blocks.N.att.time_state)')
-    .option('--state-out <file>', 'write the final raw float32 state (the version\'s official layout) to this file')
+    .option(
+      '--tuned-state <file>',
+      'start from a state-tuning file (.pth or .safetensors with blocks.N.att.time_state)',
+    )
+    .option('--state-out <file>', "write the final raw float32 state (the version's official layout) to this file")
     .action(async (model: string, flags: LogitsFlags) => {
       const { Engine, Model } = await import('../../../engine/index.ts');
       const { commandVocab, engineOptions } = await import('../engine-options.ts');
       // Token ids need no tokenizer; --text loads the one that belongs to the model.
-      const engine = flags.text !== undefined
-        ? await Engine.load(engineOptions(model, { ...flags, vocab: await commandVocab(flags.vocab, model) }))
-        : undefined;
+      const engine =
+        flags.text !== undefined
+          ? await Engine.load(engineOptions(model, { ...flags, vocab: await commandVocab(flags.vocab, model) }))
+          : undefined;
       const loaded = engine?.model ?? (await Model.load(engineOptions(model, flags)));
       try {
         let tokens: number[];
@@ -64,7 +68,9 @@ export function logitsCommand(program: Command): void {
 async function readRawState(file: string, floats: number): Promise<RnnState> {
   const bytes = await readFile(file);
   if (bytes.length !== floats * 4) {
-    throw new UsageError(`${file} has ${bytes.length} bytes; this model's raw state is ${floats} float32 values (${floats * 4} bytes)`);
+    throw new UsageError(
+      `${file} has ${bytes.length} bytes; this model's raw state is ${floats} float32 values (${floats * 4} bytes)`,
+    );
   }
   const { RnnState } = await import('../../../engine/index.ts');
   const data = new Float32Array(floats);

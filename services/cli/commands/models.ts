@@ -34,7 +34,10 @@ const resultJson = (r: PullResult) => ({
 
 export function modelsCommands(program: Command): void {
   const models = program.command('models').description('download official RWKV-7 models and list the cache');
-  const pullName = new Argument('<name>', 'a model of the catalog (rwkvstream models list), "vocab", or OWNER/REPO:FILE');
+  const pullName = new Argument(
+    '<name>',
+    'a model of the catalog (rwkvstream models list), "vocab", or OWNER/REPO:FILE',
+  );
   // The catalog's names are read only when `models pull` is reached (its help, its errors, its run): loading the
   // catalog at every start would load its schemas.
   models.hook('preSubcommand', async (_models, sub) => {
@@ -56,10 +59,16 @@ export function modelsCommands(program: Command): void {
     const { parsePullSpec, pullModel, pullVocab } = await import('../../models/index.ts');
     const { downloadProgress } = await import('../progress.ts');
     const { config } = await loadConfig({ flags });
-    if (config.offline) throw new UsageError('models pull downloads, but offline is set (RWKVSTREAM_OFFLINE or the config file)');
+    if (config.offline)
+      throw new UsageError('models pull downloads, but offline is set (RWKVSTREAM_OFFLINE or the config file)');
     const spec = parsePullSpec(name);
     const progress = downloadProgress({ quiet: flags.quiet === true });
-    const options: PullOptions = { home: config.home, hfEndpoint: config.hfEndpoint, vocabUrl: config.vocabUrl, onProgress: progress.onProgress };
+    const options: PullOptions = {
+      home: config.home,
+      hfEndpoint: config.hfEndpoint,
+      vocabUrl: config.vocabUrl,
+      onProgress: progress.onProgress,
+    };
     try {
       if (spec.kind === 'vocab') {
         const vocab = await pullVocab(options);
@@ -70,7 +79,10 @@ export function modelsCommands(program: Command): void {
         const pulled = await pullModel(name, options);
         progress.end();
         if (flags.json) printJson({ model: resultJson(pulled.model), vocab: resultJson(pulled.vocab) });
-        else process.stdout.write(`${describe(pulled.model.artifact.name, pulled.model)}\n${describe('vocab', pulled.vocab)}\n`);
+        else
+          process.stdout.write(
+            `${describe(pulled.model.artifact.name, pulled.model)}\n${describe('vocab', pulled.vocab)}\n`,
+          );
       }
     } catch (err) {
       progress.end();
@@ -86,7 +98,9 @@ export function modelsCommands(program: Command): void {
       .option('--markdown', 'print the catalog as a Markdown table'),
     [],
   ).action(async (flags: ListFlags) => {
-    const { LISTING_HEADER, catalogMarkdown, formatTable, listModels, listingRows } = await import('../../models/index.ts');
+    const { LISTING_HEADER, catalogMarkdown, formatTable, listModels, listingRows } = await import(
+      '../../models/index.ts'
+    );
     if (flags.markdown) {
       process.stdout.write(`${catalogMarkdown()}\n`);
       return;
@@ -99,6 +113,8 @@ export function modelsCommands(program: Command): void {
       return;
     }
     const vocab = listing.vocab.cached ? listing.vocab.cached.path : `not cached (rwkvstream models pull vocab)`;
-    process.stdout.write(`${formatTable(LISTING_HEADER, listingRows(listing))}\n\ncache: ${listing.home}\nvocabulary: ${vocab}\n`);
+    process.stdout.write(
+      `${formatTable(LISTING_HEADER, listingRows(listing))}\n\ncache: ${listing.home}\nvocabulary: ${vocab}\n`,
+    );
   });
 }

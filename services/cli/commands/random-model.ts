@@ -28,16 +28,21 @@ export function randomModelCommand(program: Command): void {
     .option('--seed <n>', 'random seed', '1')
     .action(async (flags: { out: string; shape: string; layers?: string; vocab: string; seed: string }) => {
       const shape = SHAPES[flags.shape as keyof typeof SHAPES];
-      if (!shape) throw new UsageError(`--shape must be one of ${Object.keys(SHAPES).join(', ')}, got "${flags.shape}"`);
+      if (!shape)
+        throw new UsageError(`--shape must be one of ${Object.keys(SHAPES).join(', ')}, got "${flags.shape}"`);
       const { engineCall } = await import('../../../engine/errors.ts');
       const { native } = await import('../../../engine/native.ts');
       await engineCall(() =>
-        native().writeRandomModel(flags.out, {
-          ...shape,
-          headSize: 64,
-          vocab: positiveInt(flags.vocab, '--vocab'),
-          ...(flags.layers ? { layers: positiveInt(flags.layers, '--layers') } : {}),
-        }, positiveInt(flags.seed, '--seed')),
+        native().writeRandomModel(
+          flags.out,
+          {
+            ...shape,
+            headSize: 64,
+            vocab: positiveInt(flags.vocab, '--vocab'),
+            ...(flags.layers ? { layers: positiveInt(flags.layers, '--layers') } : {}),
+          },
+          positiveInt(flags.seed, '--seed'),
+        ),
       );
       process.stderr.write(`wrote ${flags.out}\n`);
     });

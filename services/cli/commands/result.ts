@@ -35,7 +35,14 @@ const STREAM_READ = 256;
  * is aborted. A following reader that fell behind by more than the kept history misses the batches no longer
  * kept (said on stderr). Returns how many batches it printed.
  */
-async function printStream(redis: RedisClient, keys: Keys, id: string, count: number, follow: boolean, stop: AbortSignal): Promise<number> {
+async function printStream(
+  redis: RedisClient,
+  keys: Keys,
+  id: string,
+  count: number,
+  follow: boolean,
+  stop: AbortSignal,
+): Promise<number> {
   const { AnomalyResultSchema } = await import('../../../schemas/results.ts');
   const { RedisResultStore } = await import('../../adapters/redis/result-store.ts');
   const store = new RedisResultStore(redis, keys, 0);
@@ -45,7 +52,8 @@ async function printStream(redis: RedisClient, keys: Keys, id: string, count: nu
     for (const line of lines) {
       const batch = AnomalyResultSchema.parse(JSON.parse(line)).batch;
       if (batch <= last) continue;
-      if (last >= 0 && batch > last + 1 && follow) process.stderr.write(`rwkvstream: batches ${last + 1}-${batch - 1} of ${id} are no longer kept\n`);
+      if (last >= 0 && batch > last + 1 && follow)
+        process.stderr.write(`rwkvstream: batches ${last + 1}-${batch - 1} of ${id} are no longer kept\n`);
       process.stdout.write(`${line}\n`);
       last = batch;
       printed++;
@@ -65,7 +73,13 @@ async function printStream(redis: RedisClient, keys: Keys, id: string, count: nu
  * are stored until the document has its result (or failed) or the wait is over. Says how many it printed, and
  * the failure record of a document that failed.
  */
-async function printSections(redis: RedisClient, keys: Keys, id: string, waitMs: number, json: boolean): Promise<{ printed: number; failure: string | null }> {
+async function printSections(
+  redis: RedisClient,
+  keys: Keys,
+  id: string,
+  waitMs: number,
+  json: boolean,
+): Promise<{ printed: number; failure: string | null }> {
   const { FailureRecordSchema, SectionResultSchema } = await import('../../../schemas/results.ts');
   const { readResult } = await import('../../adapters/redis/read-result.ts');
   const { RedisResultStore } = await import('../../adapters/redis/result-store.ts');
@@ -105,13 +119,20 @@ export function resultCommand(program: Command): void {
     .option('--stream', 'ID is an event stream: print its recent anomaly batches, one JSON per line')
     .option('--last <n>', 'with --stream: how many of the latest batches (default 10)', '10')
     .option('--follow', 'with --stream: then print every new batch as it is scored, until Ctrl-C')
-    .option('--sections', 'print the document\'s section results in order, so far (with --wait: as they are made, until it is done)')
+    .option(
+      '--sections',
+      "print the document's section results in order, so far (with --wait: as they are made, until it is done)",
+    )
     .option('--json', 'with --sections: one JSON result per line instead of text (a result is always JSON)');
   addCommandSettings(cmd, 'result').action(async (id: string, flags: ResultFlags) => {
     const wait = numberFlag('wait', flags.wait)!;
     if (wait < 0) throw new UsageError('--wait must not be negative');
-    if (flags.sections && flags.stream) throw new UsageError('--sections is for documents; a stream (--stream) has batches, not sections');
-    if (flags.follow && !flags.stream) throw new UsageError('--follow is for a stream (--stream); a document\'s sections are followed with --sections --wait');
+    if (flags.sections && flags.stream)
+      throw new UsageError('--sections is for documents; a stream (--stream) has batches, not sections');
+    if (flags.follow && !flags.stream)
+      throw new UsageError(
+        "--follow is for a stream (--stream); a document's sections are followed with --sections --wait",
+      );
     const last = numberFlag('last', flags.last)!;
     if (!Number.isInteger(last) || last < 0) throw new UsageError('--last must be a whole number, 0 or more');
     const { FailureRecordSchema } = await import('../../../schemas/results.ts');

@@ -68,19 +68,25 @@ export function scanCommand(program: Command): void {
   const cmd = program
     .command('scan')
     .argument('<logfile>', 'the log, one event per line ("-": standard input, read as it arrives)')
-    .description('score every line of a log for anomalies in this process, printing each batch as it is scored (resumable)')
+    .description(
+      'score every line of a log for anomalies in this process, printing each batch as it is scored (resumable)',
+    )
     .option('--follow', 'keep reading the file as it grows, and across rotation, like tail -F (until Ctrl-C)')
-    .option('--threshold <auto|nats>', 'auto: alert on the stream\'s own rare lines (default); a number: surprise (mean nats per token) above which a line is an alert')
+    .option(
+      '--threshold <auto|nats>',
+      "auto: alert on the stream's own rare lines (default); a number: surprise (mean nats per token) above which a line is an alert",
+    )
     .option('--alert-rate <fraction>', '--threshold auto: the share of lines that are alerts (default 0.01)')
     .option('--warmup-lines <n>', '--threshold auto: lines read before any can be an alert (default 100)')
     .option('--batch-lines <n>', 'a batch is scored when this many lines wait (default 64)')
     .option('--batch-ms <ms>', '... or when no new line came for this long (default 200)')
     .option('--window-events <n>', 'summarize every window of this many lines (by line sequence; default 0: none)')
     .option('--top-events <n>', 'most surprising lines listed in each window summary (default 5)')
-    .option('--event-text <chars>', 'characters of each line\'s text in its score (default 256; 0: none)')
+    .option('--event-text <chars>', "characters of each line's text in its score (default 256; 0: none)")
     .option('--alerts-only', 'print only the lines that raised an alert (with --json: only those events)');
   addEmbeddedFlags(cmd, 'scan').action(async (file: string, flags: ScanFlags) => {
-    if (flags.follow && file === '-') throw new UsageError('--follow is for a file; standard input is read as it arrives anyway');
+    if (flags.follow && file === '-')
+      throw new UsageError('--follow is for a file; standard input is read as it arrives anyway');
     const { AnomalySettingsSchema } = await import('../../../schemas/tasks.ts');
     const { defaultId } = await import('../../embedded/index.ts');
     const { runScanJob } = await import('../../embedded/scan-job.ts');
@@ -99,7 +105,9 @@ export function scanCommand(program: Command): void {
           ...(flags.warmupLines !== undefined ? { warmupEvents: numberFlag('warmup-lines', flags.warmupLines) } : {}),
           ...(flags.batchLines !== undefined ? { batchEvents: numberFlag('batch-lines', flags.batchLines) } : {}),
           ...(flags.batchMs !== undefined ? { batchMs: numberFlag('batch-ms', flags.batchMs) } : {}),
-          ...(flags.windowEvents !== undefined ? { windowEvents: numberFlag('window-events', flags.windowEvents) } : {}),
+          ...(flags.windowEvents !== undefined
+            ? { windowEvents: numberFlag('window-events', flags.windowEvents) }
+            : {}),
           ...(flags.topEvents !== undefined ? { topEvents: numberFlag('top-events', flags.topEvents) } : {}),
           ...(flags.eventText !== undefined ? { eventText: numberFlag('event-text', flags.eventText) } : {}),
         };
@@ -115,13 +123,16 @@ export function scanCommand(program: Command): void {
         const full = file === '-' ? null : path.resolve(file);
         const source = await scanSource(full, flags.follow === true);
         const { anomaly } = config;
-        const printer = scanPrinter({
-          json: flags.json === true,
-          alertsOnly: flags.alertsOnly === true,
-          threshold: anomaly.threshold,
-          alertRate: anomaly.alertRate,
-          warmupEvents: anomaly.warmupEvents,
-        }, reporter);
+        const printer = scanPrinter(
+          {
+            json: flags.json === true,
+            alertsOnly: flags.alertsOnly === true,
+            threshold: anomaly.threshold,
+            alertRate: anomaly.alertRate,
+            warmupEvents: anomaly.warmupEvents,
+          },
+          reporter,
+        );
         signals.running();
         try {
           const end = await runScanJob({

@@ -29,7 +29,8 @@ export function sendEventsCommand(program: Command): void {
     .option('--follow', 'keep reading the file as it grows, and across rotation, like tail -F (until Ctrl-C)')
     .option('--quiet', 'no messages about skipped lines, nor the closing count');
   addCommandSettings(cmd, 'send-events').action(async (file: string, flags: SendEventsFlags) => {
-    if (flags.stream === undefined && flags.keyField === undefined) throw new UsageError('give --stream KEY, or --key-field F for JSON lines');
+    if (flags.stream === undefined && flags.keyField === undefined)
+      throw new UsageError('give --stream KEY, or --key-field F for JSON lines');
     const { StreamIdSchema } = await import('../../../schemas/ids.ts');
     const { fileLines } = await import('../../embedded/follow.ts');
     const { streamLines, untilStopped } = await import('../../adapters/files/lines.ts');
@@ -40,7 +41,8 @@ export function sendEventsCommand(program: Command): void {
     const { silentLogger } = await import('../../log.ts');
     const { printable } = await import('../result-text.ts');
     const stream = flags.stream === undefined ? undefined : parseFlags(StreamIdSchema, flags.stream, '--stream');
-    if (flags.follow && file === '-') throw new UsageError('--follow is for a file; standard input is read as it arrives anyway');
+    if (flags.follow && file === '-')
+      throw new UsageError('--follow is for a file; standard input is read as it arrives anyway');
     const loaded = await loadConfig({ flags });
     const { config } = loaded;
     // Longer lines are skipped with a message: the workers would refuse them.
@@ -55,9 +57,14 @@ export function sendEventsCommand(program: Command): void {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
-    const lines: AsyncIterable<SendLine> = file === '-'
-      ? streamLines(process.stdin, maxEventBytes, stop.signal)
-      : fileLines(path.resolve(file), null, { maxLineBytes: maxEventBytes, follow: flags.follow === true, signal: stop.signal });
+    const lines: AsyncIterable<SendLine> =
+      file === '-'
+        ? streamLines(process.stdin, maxEventBytes, stop.signal)
+        : fileLines(path.resolve(file), null, {
+            maxLineBytes: maxEventBytes,
+            follow: flags.follow === true,
+            signal: stop.signal,
+          });
     const kafka = createKafka(access, 'rwkvstream-send-events', silentLogger());
     const producer = createProducer(kafka);
     await producer.connect();

@@ -17,7 +17,8 @@ interface StatusFlags extends ConfigFlags {
 }
 
 /** A state that will not change by itself. */
-const settled = (report: StatusReport) => report.state === 'done' || report.state === 'failed' || report.state === 'refused';
+const settled = (report: StatusReport) =>
+  report.state === 'done' || report.state === 'failed' || report.state === 'refused';
 
 export function exitCodeOfStatus(report: StatusReport): number {
   if (report.state === 'unknown') return EXIT.noResult;
@@ -28,13 +29,23 @@ export function exitCodeOfStatus(report: StatusReport): number {
 export function statusCommand(program: Command): void {
   const cmd = program
     .command('status')
-    .description('say where a document (or with --stream, an event stream) stands: unknown, queued, running, done, failed or refused')
+    .description(
+      'say where a document (or with --stream, an event stream) stands: unknown, queued, running, done, failed or refused',
+    )
     .argument('<id>', 'document id (or stream id with --stream)')
     .option('--stream', 'ID is an event stream')
     .option('--json', 'print the status as JSON (one object per line with --watch)')
-    .option('--watch [seconds]', 'print it again whenever it changes (every 2 s, or SECONDS) until it is done, failed or refused');
+    .option(
+      '--watch [seconds]',
+      'print it again whenever it changes (every 2 s, or SECONDS) until it is done, failed or refused',
+    );
   addCommandSettings(cmd, 'status').action(async (id: string, flags: StatusFlags) => {
-    const every = flags.watch === undefined || flags.watch === false ? null : flags.watch === true ? 2 : numberFlag('watch', flags.watch)!;
+    const every =
+      flags.watch === undefined || flags.watch === false
+        ? null
+        : flags.watch === true
+          ? 2
+          : numberFlag('watch', flags.watch)!;
     if (every !== null && !(every > 0)) throw new UsageError('--watch needs a positive number of seconds');
     const { loadConfig } = await import('../../config/index.ts');
     const { describeRedis, redisAccessFrom } = await import('../../adapters/redis/access.ts');
@@ -47,7 +58,8 @@ export function statusCommand(program: Command): void {
     const keys = new Keys(loaded.config.prefix, { cluster: access.cluster });
     const redis = await openRedis(access, 'rwkvstream-status');
     const lookedIn = { prefix: loaded.config.prefix, redis: describeRedis(access) };
-    const show = (report: StatusReport) => (flags.json ? printJson(report) : process.stdout.write(`${id}: ${statusLine(report, lookedIn)}\n`));
+    const show = (report: StatusReport) =>
+      flags.json ? printJson(report) : process.stdout.write(`${id}: ${statusLine(report, lookedIn)}\n`);
     try {
       let report = await readStatus(redis, keys, flags.stream ? 'stream' : 'document', id);
       show(report);

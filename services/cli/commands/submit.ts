@@ -47,11 +47,18 @@ async function taskFromFlags(flags: SubmitFlags): Promise<Record<string, unknown
   };
   if (flags.task === 'classify') {
     if (flags.labels === undefined) throw new UsageError('--task classify needs --labels a,b,...');
-    if (flags.sectionMaxTokens !== undefined) throw new UsageError('--section-max-tokens is for --task summarize (classify generates nothing)');
-    if (flags.reduceFanIn !== undefined) throw new UsageError('--reduce-fan-in is for --task summarize (classify reduces its sections without generating)');
+    if (flags.sectionMaxTokens !== undefined)
+      throw new UsageError('--section-max-tokens is for --task summarize (classify generates nothing)');
+    if (flags.reduceFanIn !== undefined)
+      throw new UsageError(
+        '--reduce-fan-in is for --task summarize (classify reduces its sections without generating)',
+      );
     return {
       ...common,
-      labels: flags.labels.split(',').map((l) => l.trim()).filter((l) => l.length > 0),
+      labels: flags.labels
+        .split(',')
+        .map((l) => l.trim())
+        .filter((l) => l.length > 0),
       ...(flags.labelPrefix === undefined ? {} : { labelPrefix: flags.labelPrefix }),
       ...(flags.score === undefined ? {} : { score: flags.score }),
     };
@@ -78,13 +85,18 @@ async function taskFromFlags(flags: SubmitFlags): Promise<Record<string, unknown
 export function submitCommand(program: Command): void {
   const cmd = program
     .command('submit')
-    .description('publish a document (a file, or a file:// or http(s):// reference) to Kafka, or to the Redis inbox queue without Kafka, and print its id')
+    .description(
+      'publish a document (a file, or a file:// or http(s):// reference) to Kafka, or to the Redis inbox queue without Kafka, and print its id',
+    )
     .requiredOption('--task <task>', 'summarize or classify')
     .option('--labels <list>', 'classify: comma-separated labels')
-    .option('--file <file>', 'send this file\'s content (in parts when it is large)')
+    .option('--file <file>', "send this file's content (in parts when it is large)")
     .option('--url <url>', 'send a reference the workers read (file://, http://, https://)')
     .option('--id <id>', 'document id (default: a random UUID)')
-    .option('--template <text>', 'text after the document (summarize default "\\n\\nSummary:", classify "\\n\\nCategory:")')
+    .option(
+      '--template <text>',
+      'text after the document (summarize default "\\n\\nSummary:", classify "\\n\\nCategory:")',
+    )
     .option('--max-tokens <n>', 'summarize: most tokens to generate')
     .option('--stop <text>', 'summarize: stop sequence (repeatable; default "\\n\\n")', collect, [])
     .option('--temperature <t>', 'summarize: 0 is greedy (default)')
@@ -97,7 +109,8 @@ export function submitCommand(program: Command): void {
     .option('--score <how>', 'classify: sum (label log-probability) or mean (per token)');
   addSectionFlags(cmd, 'summarize');
   addCommandSettings(cmd, 'submit').action(async (flags: SubmitFlags) => {
-    if ((flags.file === undefined) === (flags.url === undefined)) throw new UsageError('give exactly one of --file and --url');
+    if ((flags.file === undefined) === (flags.url === undefined))
+      throw new UsageError('give exactly one of --file and --url');
     const { DocumentIdSchema } = await import('../../../schemas/ids.ts');
     const { DocumentTaskSchema } = await import('../../../schemas/tasks.ts');
     const { loadConfig } = await import('../../config/index.ts');
@@ -109,16 +122,25 @@ export function submitCommand(program: Command): void {
     const { config } = loaded;
     // The workers' model is not known here: without --prompt-format (or its variable or config entry) the
     // task is read as raw, the schema's default.
-    const task = parseTaskFlags(DocumentTaskSchema, config.promptFormat === undefined ? fields : { ...fields, promptFormat: config.promptFormat });
+    const task = parseTaskFlags(
+      DocumentTaskSchema,
+      config.promptFormat === undefined ? fields : { ...fields, promptFormat: config.promptFormat },
+    );
     const options: SubmitOptions = { id, task, partBytes: config.partBytes, maxMessageBytes: config.maxMessageBytes };
-    const send = (publisher: RecordPublisher) => (flags.url !== undefined ? submitReference(publisher, options, flags.url) : submitFile(publisher, options, flags.file!));
+    const send = (publisher: RecordPublisher) =>
+      flags.url !== undefined
+        ? submitReference(publisher, options, flags.url)
+        : submitFile(publisher, options, flags.file!);
     if (config.kafkaBrokers !== undefined) await submitToKafka(loaded, send);
     else await submitToInbox(loaded, send);
     process.stdout.write(`${id}\n`);
   });
 }
 
-async function submitToKafka(loaded: LoadedConfig, send: (publisher: RecordPublisher) => Promise<unknown>): Promise<void> {
+async function submitToKafka(
+  loaded: LoadedConfig,
+  send: (publisher: RecordPublisher) => Promise<unknown>,
+): Promise<void> {
   const { createKafka, createProducer, requireKafka } = await import('../../adapters/kafka/client.ts');
   const { kafkaAccessFrom } = await import('../../adapters/kafka/security.ts');
   const { ensureDocumentTopics } = await import('../../adapters/kafka/topics.ts');
@@ -131,21 +153,30 @@ async function submitToKafka(loaded: LoadedConfig, send: (publisher: RecordPubli
   const producer = createProducer(kafka);
   await producer.connect();
   try {
-    await send({ publish: async (key, value) => void (await producer.send({ topic: config.topics.documents, acks: -1, messages: [{ key, value }] })) });
+    await send({
+      publish: async (key, value) =>
+        void (await producer.send({ topic: config.topics.documents, acks: -1, messages: [{ key, value }] })),
+    });
   } finally {
     await producer.disconnect();
   }
 }
 
 /** Without Kafka: the Redis inbox queue; with neither configured, one message naming both settings. */
-async function submitToInbox(loaded: LoadedConfig, send: (publisher: RecordPublisher) => Promise<unknown>): Promise<void> {
+async function submitToInbox(
+  loaded: LoadedConfig,
+  send: (publisher: RecordPublisher) => Promise<unknown>,
+): Promise<void> {
   if (loaded.config.redisUrl === undefined) {
-    throw new ConfigError([{
-      source: 'not set',
-      path: 'kafkaBrokers',
-      message: 'no Kafka brokers or Redis configured: give --kafka HOST:PORT (KAFKA_BROKERS) for the documents topic, ' +
-        'or --redis URL (REDIS_URL) for the Redis inbox queue of a worker without Kafka',
-    }]);
+    throw new ConfigError([
+      {
+        source: 'not set',
+        path: 'kafkaBrokers',
+        message:
+          'no Kafka brokers or Redis configured: give --kafka HOST:PORT (KAFKA_BROKERS) for the documents topic, ' +
+          'or --redis URL (REDIS_URL) for the Redis inbox queue of a worker without Kafka',
+      },
+    ]);
   }
   const { InboxPublisher } = await import('../../adapters/bullmq/inbox.ts');
   const { redisAccessFrom } = await import('../../adapters/redis/access.ts');

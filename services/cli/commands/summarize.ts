@@ -17,7 +17,9 @@ export function summarizeCommand(program: Command): void {
   const cmd = program
     .command('summarize')
     .argument('<file>', 'the document ("-": standard input)')
-    .description('summarize a document of any length in this process (resumable: run the same command again after an interruption)');
+    .description(
+      'summarize a document of any length in this process (resumable: run the same command again after an interruption)',
+    );
   addEmbeddedFlags(addSectionFlags(addSummarizeFlags(cmd), 'summarize'), 'summarize')
     .option('--stream', 'print the summary as it is generated even when the output is not a terminal')
     .action(async (file: string, flags: Flags) => {
@@ -32,11 +34,15 @@ export function summarizeCommand(program: Command): void {
       const { documentOutput } = await import('../deliver.ts');
       const { runEmbedded } = await import('../embedded-command.ts');
       await runEmbedded('summarize', file, flags, {
-        prepare: async (config, loaded) => summarizeTask(flags, config.summary, (await choosePromptFormat(config, loaded.origin)).format),
+        prepare: async (config, loaded) =>
+          summarizeTask(flags, config.summary, (await choosePromptFormat(config, loaded.origin)).format),
         run: ({ options, reporter }, task) => {
           const live = flags.stream === true || process.stdout.isTTY === true;
           const output = documentOutput(flags.json === true, reporter, live, task);
-          return runDocumentJob({ ...options, task, onSection: output.section, ...(output.liveText ? { liveText: output.liveText } : {}) }, output.deliver);
+          return runDocumentJob(
+            { ...options, task, onSection: output.section, ...(output.liveText ? { liveText: output.liveText } : {}) },
+            output.deliver,
+          );
         },
       });
     });

@@ -6,7 +6,8 @@ import { parseIdList, printJson, readStdin, UsageError } from '../output.ts';
 
 function parseHex(hex: string): Buffer {
   const clean = hex.replace(/\s+/g, '');
-  if (clean.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(clean)) throw new UsageError(`--hex must be an even number of hex digits, got "${hex}"`);
+  if (clean.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(clean))
+    throw new UsageError(`--hex must be an even number of hex digits, got "${hex}"`);
   return Buffer.from(clean, 'hex');
 }
 
@@ -21,7 +22,12 @@ export function tokenizeCommands(program: Command): void {
       const { Tokenizer } = await import('../../../engine/index.ts');
       const { commandVocab } = await import('../engine-options.ts');
       const tokenizer = await Tokenizer.load((await commandVocab(flags.vocab))!);
-      const input = flags.hex !== undefined ? parseHex(flags.hex) : text !== undefined ? Buffer.from(text, 'utf8') : await readStdin();
+      const input =
+        flags.hex !== undefined
+          ? parseHex(flags.hex)
+          : text !== undefined
+            ? Buffer.from(text, 'utf8')
+            : await readStdin();
       printJson(Array.from(await tokenizer.encode(input)));
     });
 

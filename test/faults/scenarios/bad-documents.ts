@@ -10,15 +10,30 @@ import { pathToFileURL } from 'node:url';
 
 import { DOCUMENT_SCHEMA_V1 } from '../../../schemas/documents.ts';
 import { Cluster, mixedDocuments } from '../cluster.ts';
-import { awaitRefusals, codeSummary, deadLetters, letterFor, rawProducer, type BadRecord, type SentRecord } from '../refusal-check.ts';
+import {
+  awaitRefusals,
+  codeSummary,
+  deadLetters,
+  letterFor,
+  rawProducer,
+  type BadRecord,
+  type SentRecord,
+} from '../refusal-check.ts';
 import type { Scenario } from '../scenario.ts';
 
 const TOKEN_LIMIT = 4_000_000;
 const HUGE_TOKENS = 10_000_000;
 const summarize = { kind: 'summarize', maxTokens: 8 };
 
-const message = (id: string, body: unknown, task: unknown = summarize) => JSON.stringify({ schema: DOCUMENT_SCHEMA_V1, id, ...(task ? { task } : {}), body });
-const part = (index: number, final: boolean, bytes: Buffer) => ({ kind: 'part', index, final, encoding: 'base64', data: bytes.toString('base64') });
+const message = (id: string, body: unknown, task: unknown = summarize) =>
+  JSON.stringify({ schema: DOCUMENT_SCHEMA_V1, id, ...(task ? { task } : {}), body });
+const part = (index: number, final: boolean, bytes: Buffer) => ({
+  kind: 'part',
+  index,
+  final,
+  encoding: 'base64',
+  data: bytes.toString('base64'),
+});
 
 interface DocumentCase extends BadRecord {
   /** Records sent (same key) before the one that completes the document. */
@@ -33,8 +48,33 @@ function invalidAt(at: number): Buffer {
 }
 
 function cases(root: string, baseUrl: string, full: boolean): DocumentCase[] {
-  const ingest = (name: string, id: string, value: string | Buffer, code: string, reason: RegExp): DocumentCase => ({ name, topic: 'documents', key: id, value, code, reason, stage: 'ingest' });
-  const plan = (name: string, id: string, value: string, code: string, reason: RegExp, before?: string[]): DocumentCase => ({ name, topic: 'documents', key: id, value, code, reason, stage: 'plan', subject: id, ...(before ? { before } : {}) });
+  const ingest = (name: string, id: string, value: string | Buffer, code: string, reason: RegExp): DocumentCase => ({
+    name,
+    topic: 'documents',
+    key: id,
+    value,
+    code,
+    reason,
+    stage: 'ingest',
+  });
+  const plan = (
+    name: string,
+    id: string,
+    value: string,
+    code: string,
+    reason: RegExp,
+    before?: string[],
+  ): DocumentCase => ({
+    name,
+    topic: 'documents',
+    key: id,
+    value,
+    code,
+    reason,
+    stage: 'plan',
+    subject: id,
+    ...(before ? { before } : {}),
+  });
   const file = (name: string, bytes: Buffer) => {
     writeFileSync(path.join(root, name), bytes);
     return pathToFileURL(path.join(root, name)).href;
@@ -42,30 +82,106 @@ function cases(root: string, baseUrl: string, full: boolean): DocumentCase[] {
   mkdirSync(path.join(root, 'a-directory'));
   writeFileSync(path.resolve(root, '..', 'outside.txt'), 'Readable text, but not under the file root.\n');
   // A text part whose record carries a raw 0xff inside the JSON string: the record itself is not UTF-8.
-  const rawTextPart = Buffer.from(message('bad-text-part', { kind: 'part', index: 0, final: true, encoding: 'utf8', data: 'text #' }));
+  const rawTextPart = Buffer.from(
+    message('bad-text-part', { kind: 'part', index: 0, final: true, encoding: 'utf8', data: 'text #' }),
+  );
   const hash = rawTextPart.indexOf('#');
   rawTextPart[hash] = 0xff;
   const list: DocumentCase[] = [
     ingest('empty text', 'empty', message('empty', { kind: 'text', text: '' }), 'E_EMPTY_DOCUMENT', /empty/),
-    ingest('only whitespace, as text', 'blank', message('blank', { kind: 'text', text: '  \n\t \r\n  ' }), 'E_EMPTY_DOCUMENT', /only whitespace/),
-    plan('only whitespace, in parts', 'blank-parts', message('blank-parts', part(1, true, Buffer.from('\n\n\t '))), 'E_EMPTY_DOCUMENT', /blank-parts has only whitespace/,
-      [message('blank-parts', part(0, false, Buffer.from('    ')), null)]),
-    plan('only whitespace, by reference', 'blank-file', message('blank-file', { kind: 'ref', url: file('blank.txt', Buffer.from(' \n'.repeat(500))) }), 'E_EMPTY_DOCUMENT', /only whitespace/),
-    ingest('invalid UTF-8 in a text part', 'bad-text-part', rawTextPart, 'E_ENCODING', new RegExp(`byte 0xff at byte offset ${hash}\\b`)),
-    plan('invalid UTF-8 in a base64 part', 'bad-base64', message('bad-base64', part(1, true, invalidAt(7))), 'E_ENCODING', /byte 0xff at byte offset 107\b/,
-      [message('bad-base64', part(0, false, Buffer.alloc(100, 'x')), null)]),
-    plan('invalid UTF-8 in a referenced file', 'bad-file', message('bad-file', { kind: 'ref', url: file('binary.txt', invalidAt(5000)) }), 'E_ENCODING', /byte 0xff at byte offset 5000\b/),
-    plan('invalid UTF-8 in an http body', 'bad-http', message('bad-http', { kind: 'ref', url: `${baseUrl}/binary.txt` }), 'E_ENCODING', /byte 0xff at byte offset 300\b/),
-    plan('an http reference that 404s', 'http-404', message('http-404', { kind: 'ref', url: `${baseUrl}/missing.txt` }), 'E_REF_STATUS', /404/),
-    plan('a file:// outside --file-root', 'outside', message('outside', { kind: 'ref', url: pathToFileURL(path.resolve(root, '..', 'outside.txt')).href }), 'E_REF_FORBIDDEN', /outside the directories/),
-    plan('a missing file', 'missing', message('missing', { kind: 'ref', url: pathToFileURL(path.join(root, 'no-such.txt')).href }), 'E_REF_NOT_FOUND', /no-such\.txt.*(ENOENT|no such file)/),
-    plan('a directory', 'directory', message('directory', { kind: 'ref', url: pathToFileURL(path.join(root, 'a-directory')).href }), 'E_REF_NOT_FOUND', /a-directory.*EISDIR/),
+    ingest(
+      'only whitespace, as text',
+      'blank',
+      message('blank', { kind: 'text', text: '  \n\t \r\n  ' }),
+      'E_EMPTY_DOCUMENT',
+      /only whitespace/,
+    ),
+    plan(
+      'only whitespace, in parts',
+      'blank-parts',
+      message('blank-parts', part(1, true, Buffer.from('\n\n\t '))),
+      'E_EMPTY_DOCUMENT',
+      /blank-parts has only whitespace/,
+      [message('blank-parts', part(0, false, Buffer.from('    ')), null)],
+    ),
+    plan(
+      'only whitespace, by reference',
+      'blank-file',
+      message('blank-file', { kind: 'ref', url: file('blank.txt', Buffer.from(' \n'.repeat(500))) }),
+      'E_EMPTY_DOCUMENT',
+      /only whitespace/,
+    ),
+    ingest(
+      'invalid UTF-8 in a text part',
+      'bad-text-part',
+      rawTextPart,
+      'E_ENCODING',
+      new RegExp(`byte 0xff at byte offset ${hash}\\b`),
+    ),
+    plan(
+      'invalid UTF-8 in a base64 part',
+      'bad-base64',
+      message('bad-base64', part(1, true, invalidAt(7))),
+      'E_ENCODING',
+      /byte 0xff at byte offset 107\b/,
+      [message('bad-base64', part(0, false, Buffer.alloc(100, 'x')), null)],
+    ),
+    plan(
+      'invalid UTF-8 in a referenced file',
+      'bad-file',
+      message('bad-file', { kind: 'ref', url: file('binary.txt', invalidAt(5000)) }),
+      'E_ENCODING',
+      /byte 0xff at byte offset 5000\b/,
+    ),
+    plan(
+      'invalid UTF-8 in an http body',
+      'bad-http',
+      message('bad-http', { kind: 'ref', url: `${baseUrl}/binary.txt` }),
+      'E_ENCODING',
+      /byte 0xff at byte offset 300\b/,
+    ),
+    plan(
+      'an http reference that 404s',
+      'http-404',
+      message('http-404', { kind: 'ref', url: `${baseUrl}/missing.txt` }),
+      'E_REF_STATUS',
+      /404/,
+    ),
+    plan(
+      'a file:// outside --file-root',
+      'outside',
+      message('outside', { kind: 'ref', url: pathToFileURL(path.resolve(root, '..', 'outside.txt')).href }),
+      'E_REF_FORBIDDEN',
+      /outside the directories/,
+    ),
+    plan(
+      'a missing file',
+      'missing',
+      message('missing', { kind: 'ref', url: pathToFileURL(path.join(root, 'no-such.txt')).href }),
+      'E_REF_NOT_FOUND',
+      /no-such\.txt.*(ENOENT|no such file)/,
+    ),
+    plan(
+      'a directory',
+      'directory',
+      message('directory', { kind: 'ref', url: pathToFileURL(path.join(root, 'a-directory')).href }),
+      'E_REF_NOT_FOUND',
+      /a-directory.*EISDIR/,
+    ),
   ];
   if (full) {
     // One token per byte on the tiny model's byte tokenizer.
     const line = Buffer.from('The river keeps its pace and the boats go by.\n');
     const huge = Buffer.alloc(HUGE_TOKENS, line);
-    list.push(plan(`a ${HUGE_TOKENS.toLocaleString('en')}-token document`, 'huge', message('huge', { kind: 'ref', url: file('huge.txt', huge) }), 'E_TOO_LARGE', new RegExp(`more than the limit of ${TOKEN_LIMIT} tokens`)));
+    list.push(
+      plan(
+        `a ${HUGE_TOKENS.toLocaleString('en')}-token document`,
+        'huge',
+        message('huge', { kind: 'ref', url: file('huge.txt', huge) }),
+        'E_TOO_LARGE',
+        new RegExp(`more than the limit of ${TOKEN_LIMIT} tokens`),
+      ),
+    );
   }
   return list;
 }
@@ -94,7 +210,20 @@ export const badDocuments: Scenario = {
       const bad = cases(root, baseUrl, !ctx.quick);
       const good = mixedDocuments(ctx.quick ? 2 : 4, 3, 'good');
       const brokers = await ctx.brokers();
-      const options = { brokers, redisUrl: ctx.redisUrl, name: 'bad-documents', chunkTokens: 128, workerArgs: ['--file-root', root, '--max-document-tokens', String(TOKEN_LIMIT), '--fetch-allow', new URL(baseUrl).host] };
+      const options = {
+        brokers,
+        redisUrl: ctx.redisUrl,
+        name: 'bad-documents',
+        chunkTokens: 128,
+        workerArgs: [
+          '--file-root',
+          root,
+          '--max-document-tokens',
+          String(TOKEN_LIMIT),
+          '--fetch-allow',
+          new URL(baseUrl).host,
+        ],
+      };
       await Cluster.open(options, async (cluster) => {
         const worker = await cluster.spawn('bad-documents-worker');
         const idleRss = peakRssMiB(worker.pid);
@@ -117,7 +246,10 @@ export const badDocuments: Scenario = {
         const verdict = await cluster.verify(good);
         const letters = deadLetters(cluster);
         const refused = settled && verdict.lost === 0 ? problems.filter((p) => p === null).length : 0;
-        const failures = [...problems.flatMap((p, i) => (p === null ? [] : [`${bad[i]!.name}: ${p}`])), ...verdict.problems];
+        const failures = [
+          ...problems.flatMap((p, i) => (p === null ? [] : [`${bad[i]!.name}: ${p}`])),
+          ...verdict.problems,
+        ];
 
         let hugeNote = '';
         const hugeAt = bad.findIndex((b) => b.subject === 'huge');
@@ -127,7 +259,11 @@ export const badDocuments: Scenario = {
           const failedAt = letter ? Date.parse(letter.failedAt) : NaN;
           hugeNote = `; ${HUGE_TOKENS / 1e6}M-token document refused in ${((failedAt - sentAt[hugeAt]!) / 1000).toFixed(1)} s, worker peak RSS ${peakRssMiB(worker.pid)} MiB (${idleRss} MiB when ready)`;
         }
-        const example = letterFor(letters, bad.find((b) => b.name === 'invalid UTF-8 in a referenced file')!, sent[bad.findIndex((b) => b.name === 'invalid UTF-8 in a referenced file')]!);
+        const example = letterFor(
+          letters,
+          bad.find((b) => b.name === 'invalid UTF-8 in a referenced file')!,
+          sent[bad.findIndex((b) => b.name === 'invalid UTF-8 in a referenced file')]!,
+        );
         ctx.log(`${refused}/${bad.length} refused; good ${verdict.identical}/${good.length} identical${hugeNote}`);
         report({
           category: 'bad input',
@@ -136,9 +272,10 @@ export const badDocuments: Scenario = {
           identical: verdict.identical,
           refused,
           lost: bad.length + good.length - verdict.identical - refused,
-          note: failures.length > 0
-            ? failures.slice(0, 3).join('; ')
-            : `${codeSummary(bad)}; e.g. ${example?.code}: '${example?.reason.slice(0, 90)}'${hugeNote}; ${good.length} good documents identical`,
+          note:
+            failures.length > 0
+              ? failures.slice(0, 3).join('; ')
+              : `${codeSummary(bad)}; e.g. ${example?.code}: '${example?.reason.slice(0, 90)}'${hugeNote}; ${good.length} good documents identical`,
         });
       });
     } finally {

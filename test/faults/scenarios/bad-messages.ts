@@ -4,17 +4,52 @@
 import { DOCUMENT_SCHEMA_V1 } from '../../../schemas/documents.ts';
 import { EVENT_SCHEMA_V1 } from '../../../schemas/events.ts';
 import { Cluster, mixedDocuments } from '../cluster.ts';
-import { awaitRefusals, codeSummary, deadLetters, letterFor, rawProducer, type BadRecord, type SentRecord } from '../refusal-check.ts';
+import {
+  awaitRefusals,
+  codeSummary,
+  deadLetters,
+  letterFor,
+  rawProducer,
+  type BadRecord,
+  type SentRecord,
+} from '../refusal-check.ts';
 import type { Scenario } from '../scenario.ts';
 
-const doc = (fields: Record<string, unknown>) => JSON.stringify({ schema: DOCUMENT_SCHEMA_V1, id: 'bad', task: { kind: 'summarize', maxTokens: 8 }, body: { kind: 'text', text: 'Some text.' }, ...fields });
-const without = (json: string, field: string) => JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(json) as Record<string, unknown>).filter(([k]) => k !== field)));
+const doc = (fields: Record<string, unknown>) =>
+  JSON.stringify({
+    schema: DOCUMENT_SCHEMA_V1,
+    id: 'bad',
+    task: { kind: 'summarize', maxTokens: 8 },
+    body: { kind: 'text', text: 'Some text.' },
+    ...fields,
+  });
+const without = (json: string, field: string) =>
+  JSON.stringify(
+    Object.fromEntries(Object.entries(JSON.parse(json) as Record<string, unknown>).filter(([k]) => k !== field)),
+  );
 const classify = (labels: string[]) => doc({ task: { kind: 'classify', labels } });
-const event = (fields: Record<string, unknown>) => JSON.stringify({ schema: EVENT_SCHEMA_V1, stream: 'web', text: 'GET / 200', ...fields });
+const event = (fields: Record<string, unknown>) =>
+  JSON.stringify({ schema: EVENT_SCHEMA_V1, stream: 'web', text: 'GET / 200', ...fields });
 
 function badRecords(): BadRecord[] {
-  const d = (name: string, value: Buffer | string | null, code: string, reason: RegExp): BadRecord => ({ name, topic: 'documents', key: 'bad', value, code, reason, stage: 'ingest' });
-  const e = (name: string, value: Buffer | string | null, code: string, reason: RegExp): BadRecord => ({ name, topic: 'events', key: 'web', value, code, reason, stage: 'ingest' });
+  const d = (name: string, value: Buffer | string | null, code: string, reason: RegExp): BadRecord => ({
+    name,
+    topic: 'documents',
+    key: 'bad',
+    value,
+    code,
+    reason,
+    stage: 'ingest',
+  });
+  const e = (name: string, value: Buffer | string | null, code: string, reason: RegExp): BadRecord => ({
+    name,
+    topic: 'events',
+    key: 'web',
+    value,
+    code,
+    reason,
+    stage: 'ingest',
+  });
   const many = Array.from({ length: 65 }, (_, i) => `label-${i}`);
   return [
     d('document: malformed JSON', '{"schema": "rwkvstream.document.v1", "id": ', 'E_JSON', /not JSON/),
@@ -30,7 +65,12 @@ function badRecords(): BadRecord[] {
     d('classify: no labels', classify([]), 'E_SCHEMA', /task\.labels: classify needs at least two labels/),
     d('classify: one label', classify(['sports']), 'E_SCHEMA', /task\.labels: classify needs at least two labels/),
     d('classify: 65 labels', classify(many), 'E_SCHEMA', /task\.labels: .*64/),
-    d('classify: duplicated labels', classify(['sports', 'finance', 'sports']), 'E_SCHEMA', /task\.labels: labels must be distinct/),
+    d(
+      'classify: duplicated labels',
+      classify(['sports', 'finance', 'sports']),
+      'E_SCHEMA',
+      /task\.labels: labels must be distinct/,
+    ),
     d('classify: empty label', classify(['sports', '']), 'E_SCHEMA', /task\.labels\.1:/),
     e('event: malformed JSON', '{"schema": "rwkvstream.event.v1", "stream": "web", ', 'E_JSON', /not JSON/),
     e('event: not UTF-8', Buffer.from([0x7b, 0xc3, 0x28, 0x7d]), 'E_ENCODING', /not valid UTF-8/),
@@ -84,9 +124,10 @@ export const badMessages: Scenario = {
         identical: verdict.identical,
         refused,
         lost: bad.length + good.length - verdict.identical - refused,
-        note: failures.length > 0
-          ? failures.slice(0, 3).join('; ')
-          : `${codeSummary(bad)}; e.g. ${example?.code}: '${example?.reason.replace(/^the message does not match its schema: /, '')}'; ${good.length} good documents identical`,
+        note:
+          failures.length > 0
+            ? failures.slice(0, 3).join('; ')
+            : `${codeSummary(bad)}; e.g. ${example?.code}: '${example?.reason.replace(/^the message does not match its schema: /, '')}'; ${good.length} good documents identical`,
       });
     });
   },

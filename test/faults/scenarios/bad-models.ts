@@ -40,25 +40,62 @@ function cases(tmp: string): { setup: object[]; controls: object[]; bad: ModelCa
     { op: 'write-state', model: tinyModel, out: ownBlob },
     { op: 'write-state', model: otherVersion, out: otherBlob },
   ];
-  const truncated = [10, 1000, Math.floor(model.length / 2), model.length - 10].map((cut): ModelCase => ({
-    name: `model cut at ${cut} of ${model.length} bytes`,
-    probe: { op: 'model', model: file(`cut-${cut}.pth`, model.subarray(0, cut)) },
-    code: /^E_MODEL_(TRUNCATED|FORMAT)$/,
-    message: /expected|cut short|truncated|not a/i,
-  }));
+  const truncated = [10, 1000, Math.floor(model.length / 2), model.length - 10].map(
+    (cut): ModelCase => ({
+      name: `model cut at ${cut} of ${model.length} bytes`,
+      probe: { op: 'model', model: file(`cut-${cut}.pth`, model.subarray(0, cut)) },
+      code: /^E_MODEL_(TRUNCATED|FORMAT)$/,
+      message: /expected|cut short|truncated|not a/i,
+    }),
+  );
   return {
     setup,
     controls: [{ op: 'load', model: tinyModel }],
     bad: [
       ...truncated,
-      { name: 'random bytes as a model', probe: { op: 'model', model: file('random.pth', randomBytes(256 * 1024)) }, code: /^E_MODEL_FORMAT$/, message: /expected|not a/i },
-      { name: 'tensors of no RWKV model', probe: { op: 'model', model: fixture('pth-container', '251016_rosa_1bit_run.pth') }, code: /^E_MODEL_VERSION$/, message: /blocks/ },
-      { name: 'an RWKV-6 file where an RWKV-7 state-tuning file is required', probe: { op: 'load', model: tinyModel, initialState: fixture('older', 'random-v6-L2-C128.pth') }, code: /^E_STATE$/, message: /time_state.*not a state-tuning file/ },
-      { name: 'tiny byte-level model with the World vocabulary', probe: { op: 'load', model: tinyModel, vocab: worldVocab }, code: /^E_TOKENIZER_MISMATCH$/, message: /expected a tokenizer with between \d+ and 256 ids/ },
+      {
+        name: 'random bytes as a model',
+        probe: { op: 'model', model: file('random.pth', randomBytes(256 * 1024)) },
+        code: /^E_MODEL_FORMAT$/,
+        message: /expected|not a/i,
+      },
+      {
+        name: 'tensors of no RWKV model',
+        probe: { op: 'model', model: fixture('pth-container', '251016_rosa_1bit_run.pth') },
+        code: /^E_MODEL_VERSION$/,
+        message: /blocks/,
+      },
+      {
+        name: 'an RWKV-6 file where an RWKV-7 state-tuning file is required',
+        probe: { op: 'load', model: tinyModel, initialState: fixture('older', 'random-v6-L2-C128.pth') },
+        code: /^E_STATE$/,
+        message: /time_state.*not a state-tuning file/,
+      },
+      {
+        name: 'tiny byte-level model with the World vocabulary',
+        probe: { op: 'load', model: tinyModel, vocab: worldVocab },
+        code: /^E_TOKENIZER_MISMATCH$/,
+        message: /expected a tokenizer with between \d+ and 256 ids/,
+      },
       // The setup cases make these blobs before the bad cases run.
-      { name: 'a state blob of an RWKV-5 model read by the RWKV-7 model', probe: { op: 'state', model: tinyModel, blob: otherBlob }, code: /^E_STATE_MISMATCH$/, message: /another model version: it has x052, this engine expects x070/ },
-      { name: 'a state blob with a flipped byte', probe: { op: 'state', model: tinyModel, blob: path.join(tmp, 'flipped.state') }, code: /^E_STATE$/, message: /checksum mismatch/ },
-      { name: 'a state blob cut short', probe: { op: 'state', model: tinyModel, blob: path.join(tmp, 'cut.state') }, code: /^E_STATE$/, message: /is \d+ bytes; its header announces \d+ floats/ },
+      {
+        name: 'a state blob of an RWKV-5 model read by the RWKV-7 model',
+        probe: { op: 'state', model: tinyModel, blob: otherBlob },
+        code: /^E_STATE_MISMATCH$/,
+        message: /another model version: it has x052, this engine expects x070/,
+      },
+      {
+        name: 'a state blob with a flipped byte',
+        probe: { op: 'state', model: tinyModel, blob: path.join(tmp, 'flipped.state') },
+        code: /^E_STATE$/,
+        message: /checksum mismatch/,
+      },
+      {
+        name: 'a state blob cut short',
+        probe: { op: 'state', model: tinyModel, blob: path.join(tmp, 'cut.state') },
+        code: /^E_STATE$/,
+        message: /is \d+ bytes; its header announces \d+ floats/,
+      },
     ],
   };
 }
@@ -72,7 +109,9 @@ async function cliRefusal(args: string[], cwd: string): Promise<{ code: string; 
     const e = err as { code?: number | string; signal?: string; stderr?: string };
     if (e.signal) return `killed by ${e.signal}`;
     const match = /rwkvstream: (E_[A-Z_]+): (.*)/.exec(e.stderr ?? '');
-    return match ? { code: match[1]!, message: match[2]! } : `exit ${e.code} without a coded error: ${(e.stderr ?? '').slice(0, 200)}`;
+    return match
+      ? { code: match[1]!, message: match[2]! }
+      : `exit ${e.code} without a coded error: ${(e.stderr ?? '').slice(0, 200)}`;
   }
 }
 
@@ -102,7 +141,9 @@ async function hostileFiles(ctx: SuiteContext): Promise<Row> {
     // the files: build that one target (minutes on 2 cores), as the suite starts the services it needs.
     ctx.log('native/build/test_hostile_files missing: building it');
     await exec(process.execPath, [path.join(repoRoot, 'native', 'build.mjs'), '--quiet'], {
-      env: { ...process.env, RWKVSTREAM_NATIVE_TARGETS: 'test_hostile_files' }, timeout: 900_000, maxBuffer: 64 << 20,
+      env: { ...process.env, RWKVSTREAM_NATIVE_TARGETS: 'test_hostile_files' },
+      timeout: 900_000,
+      maxBuffer: 64 << 20,
     });
   }
   await exec(writer, ['--write', dir], { timeout: 120_000 });
@@ -120,7 +161,10 @@ async function hostileFiles(ctx: SuiteContext): Promise<Row> {
     ...files.map((f) => ({ op: 'model', model: path.join(dir, f.file) })),
     { op: 'state', model: tinyModel, blob: path.join(dir, 'huge.state') },
   ];
-  const expected = [...files, { name: 'state blob announcing 2^62 floats', file: 'huge.state', bytes: huge.length, code: 'E_STATE' }];
+  const expected = [
+    ...files,
+    { name: 'state blob announcing 2^62 floats', file: 'huge.state', bytes: huge.length, code: 'E_STATE' },
+  ];
   // One process per file: a probe's peak RSS is the high-water mark of its whole process.
   const outcomes = [];
   for (const probe of probes) outcomes.push((await runProbes([probe], { tmp: ctx.tmp, timeoutMs: 60_000 }))[0]!);
@@ -141,8 +185,12 @@ async function hostileFiles(ctx: SuiteContext): Promise<Row> {
       worstRatio = ratio;
       worst = `${f.name}: +${(grew / MiB).toFixed(1)} MiB of ${(boundBytes(f.bytes) / MiB).toFixed(0)} MiB allowed`;
     }
-    if (o.status !== 'refused' || o.code !== f.code) problems.push(`${f.name}: ${o.status} ${o.code ?? ''} ${(o.message ?? '').slice(0, 120)}, wanted ${f.code}`);
-    else if (grew > boundBytes(f.bytes)) problems.push(`${f.name}: peak memory grew by ${(grew / MiB).toFixed(0)} MiB, more than ${(boundBytes(f.bytes) / MiB).toFixed(0)} MiB`);
+    if (o.status !== 'refused' || o.code !== f.code)
+      problems.push(`${f.name}: ${o.status} ${o.code ?? ''} ${(o.message ?? '').slice(0, 120)}, wanted ${f.code}`);
+    else if (grew > boundBytes(f.bytes))
+      problems.push(
+        `${f.name}: peak memory grew by ${(grew / MiB).toFixed(0)} MiB, more than ${(boundBytes(f.bytes) / MiB).toFixed(0)} MiB`,
+      );
     else refused++;
   }
   return {
@@ -152,9 +200,10 @@ async function hostileFiles(ctx: SuiteContext): Promise<Row> {
     identical: 0,
     refused,
     lost: expected.length - refused,
-    note: problems.length > 0
-      ? problems.slice(0, 3).join('; ')
-      : `probe baseline ${(baseKiB / 1024).toFixed(0)} MiB; worst ${worst}; ${figures.join(', ')}`,
+    note:
+      problems.length > 0
+        ? problems.slice(0, 3).join('; ')
+        : `probe baseline ${(baseKiB / 1024).toFixed(0)} MiB; worst ${worst}; ${figures.join(', ')}`,
   };
 }
 
@@ -165,7 +214,8 @@ export const badModels: Scenario = {
   async run(ctx, report) {
     const { setup, controls, bad } = cases(ctx.tmp);
     const made = await runProbes(setup, { tmp: ctx.tmp, timeoutMs: 60_000 });
-    if (made.some((o) => o.status !== 'ok')) throw new Error(`could not write the state blobs: ${JSON.stringify(made)}`);
+    if (made.some((o) => o.status !== 'ok'))
+      throw new Error(`could not write the state blobs: ${JSON.stringify(made)}`);
     // A blob of the model's own, damaged two ways.
     const own = readFileSync(path.join(ctx.tmp, 'own.state'));
     const flippedCopy = Buffer.from(own);
@@ -173,8 +223,18 @@ export const badModels: Scenario = {
     writeFileSync(path.join(ctx.tmp, 'flipped.state'), flippedCopy);
     writeFileSync(path.join(ctx.tmp, 'cut.state'), own.subarray(0, Math.floor(own.length / 2)));
 
-    const outcomes = await runProbes([...controls, { op: 'state', model: tinyModel, blob: path.join(ctx.tmp, 'own.state') }, ...bad.map((b) => b.probe)], { tmp: ctx.tmp, timeoutMs: 60_000 });
-    const controlProblems = outcomes.slice(0, 2).filter((o) => o.status !== 'ok').map((o) => `control case ${o.status}: ${o.message ?? ''}`);
+    const outcomes = await runProbes(
+      [
+        ...controls,
+        { op: 'state', model: tinyModel, blob: path.join(ctx.tmp, 'own.state') },
+        ...bad.map((b) => b.probe),
+      ],
+      { tmp: ctx.tmp, timeoutMs: 60_000 },
+    );
+    const controlProblems = outcomes
+      .slice(0, 2)
+      .filter((o) => o.status !== 'ok')
+      .map((o) => `control case ${o.status}: ${o.message ?? ''}`);
     const problems: string[] = [...controlProblems];
     let refused = 0;
     const codes = new Set<string>();
@@ -194,7 +254,11 @@ export const badModels: Scenario = {
     const cli: [string, string[], RegExp][] = [
       ['inspect: truncated model', ['inspect', path.join(ctx.tmp, 'cut-1000.pth')], /^E_MODEL_(TRUNCATED|FORMAT)$/],
       ['inspect: random bytes', ['inspect', path.join(ctx.tmp, 'random.pth')], /^E_MODEL_FORMAT$/],
-      ['summarize: World vocabulary for a byte-level model', ['summarize', '--model', tinyModel, '--vocab', worldVocab, document], /^E_TOKENIZER_MISMATCH$/],
+      [
+        'summarize: World vocabulary for a byte-level model',
+        ['summarize', '--model', tinyModel, '--vocab', worldVocab, document],
+        /^E_TOKENIZER_MISMATCH$/,
+      ],
     ];
     for (const [name, args, code] of cli) {
       const answer = await cliRefusal(args, ctx.tmp);
@@ -216,9 +280,10 @@ export const badModels: Scenario = {
       identical: 0,
       refused,
       lost: tries - refused,
-      note: problems.length > 0
-        ? problems.slice(0, 3).join('; ')
-        : `${[...codes].join(', ')}; e.g. ${example?.code}: '${(example?.message ?? '').slice(0, 100)}'; probe peak RSS ${Math.round(rss / 1024)} MiB`,
+      note:
+        problems.length > 0
+          ? problems.slice(0, 3).join('; ')
+          : `${[...codes].join(', ')}; e.g. ${example?.code}: '${(example?.message ?? '').slice(0, 100)}'; probe peak RSS ${Math.round(rss / 1024)} MiB`,
     });
     report(await hostileFiles(ctx));
   },

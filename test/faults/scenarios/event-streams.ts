@@ -19,7 +19,10 @@ export interface StreamEvent {
 export function streamEvents(count: number, salt = 0): StreamEvent[] {
   return Array.from({ length: count }, (_, i) => ({
     id: `ev-${i}`,
-    text: i % 11 === 7 ? 'kernel: segfault at 0000 ip 00007f ~~QZX' : `GET /api/${(i + salt) % 4}/${i % 3} 200 ${10 + ((i * 3 + salt) % 9)}ms`,
+    text:
+      i % 11 === 7
+        ? 'kernel: segfault at 0000 ip 00007f ~~QZX'
+        : `GET /api/${(i + salt) % 4}/${i % 3} 200 ${10 + ((i * 3 + salt) % 9)}ms`,
   }));
 }
 
@@ -28,9 +31,19 @@ export function eventRecord(stream: string, event: StreamEvent): { key: string; 
 }
 
 /** Sends events in order, one record each (retrying a send that fails, e.g. while a broker is down). */
-export async function sendEvents(producer: Producer, topic: string, stream: string, events: StreamEvent[], retryFor = 0): Promise<number> {
+export async function sendEvents(
+  producer: Producer,
+  topic: string,
+  stream: string,
+  events: StreamEvent[],
+  retryFor = 0,
+): Promise<number> {
   let failures = 0;
-  for (const event of events) failures += await sendWithRetry(() => producer.send({ topic, acks: -1, messages: [eventRecord(stream, event)] }), retryFor);
+  for (const event of events)
+    failures += await sendWithRetry(
+      () => producer.send({ topic, acks: -1, messages: [eventRecord(stream, event)] }),
+      retryFor,
+    );
   return failures;
 }
 
@@ -61,7 +74,8 @@ export function streamCopies(cluster: Cluster, stream: string): Map<number, stri
 /** How many distinct events a stream's published batches scored so far. */
 export function scoredCount(cluster: Cluster, stream: string): number {
   let n = 0;
-  for (const [, values] of streamCopies(cluster, stream)) n += AnomalyResultSchema.parse(JSON.parse(values[0]!)).events.length;
+  for (const [, values] of streamCopies(cluster, stream))
+    n += AnomalyResultSchema.parse(JSON.parse(values[0]!)).events.length;
   return n;
 }
 
@@ -80,7 +94,11 @@ export async function waitScored(cluster: Cluster, stream: string, count: number
  */
 function comparable(json: string): string {
   const result = AnomalyResultSchema.parse(JSON.parse(json));
-  return JSON.stringify({ ...result, id: '', events: result.events.map(({ partition: _p, offset: _o, ...rest }) => rest) });
+  return JSON.stringify({
+    ...result,
+    id: '',
+    events: result.events.map(({ partition: _p, offset: _o, ...rest }) => rest),
+  });
 }
 
 export interface StreamVerdict {
@@ -100,20 +118,25 @@ export function compareWithControl(cluster: Cluster, control: string, stream: st
   const seen = new Set<string>();
   for (let batch = 0; batch < Math.max(expected, copies.size); batch++) {
     const values = copies.get(batch);
-    if (!values) return { problem: `batch ${batch} missing (${copies.size} batches, ${expected} expected)`, republished };
+    if (!values)
+      return { problem: `batch ${batch} missing (${copies.size} batches, ${expected} expected)`, republished };
     if (new Set(values).size > 1) return { problem: `batch ${batch} published with different bytes`, republished };
     republished += values.length - 1;
     const events = AnomalyResultSchema.parse(JSON.parse(values[0]!)).events;
     for (const e of events) {
       const key = `${e.partition}/${e.offset}`;
-      if (seen.has(key) || seen.has(`id:${e.id}`)) return { problem: `event ${e.id} (${key}) scored twice`, republished };
+      if (seen.has(key) || seen.has(`id:${e.id}`))
+        return { problem: `event ${e.id} (${key}) scored twice`, republished };
       seen.add(key);
       seen.add(`id:${e.id}`);
     }
     const want = reference.get(batch)?.[0];
     if (want === undefined) return { problem: `the control stream has no batch ${batch}`, republished };
     if (comparable(values[0]!) !== comparable(want)) {
-      return { problem: `batch ${batch} differs from the undisturbed run: ${comparable(values[0]!).slice(0, 200)} vs ${comparable(want).slice(0, 200)}`, republished };
+      return {
+        problem: `batch ${batch} differs from the undisturbed run: ${comparable(values[0]!).slice(0, 200)} vs ${comparable(want).slice(0, 200)}`,
+        republished,
+      };
     }
   }
   if (copies.size !== expected) return { problem: `${copies.size} batches for ${expected} events`, republished };

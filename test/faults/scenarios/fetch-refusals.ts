@@ -15,7 +15,8 @@ import type { Scenario } from '../scenario.ts';
 const summarize = { kind: 'summarize', maxTokens: 8 };
 const DEADLINE_MS = 3000;
 
-const message = (id: string, url: string) => JSON.stringify({ schema: DOCUMENT_SCHEMA_V1, id, task: summarize, body: { kind: 'ref', url } });
+const message = (id: string, url: string) =>
+  JSON.stringify({ schema: DOCUMENT_SCHEMA_V1, id, task: summarize, body: { kind: 'ref', url } });
 
 async function listen(handler: http.RequestListener): Promise<{ server: http.Server; port: number }> {
   const server = http.createServer(handler);
@@ -50,17 +51,41 @@ export const fetchRefusals: Scenario = {
     const secret = `http://127.0.0.1:${internal.port}/secret`;
     const hop = (to: string) => `${base}/redirect?to=${encodeURIComponent(to)}`;
     const slow = ctx.quick ? 5 : 9;
-    const plan = (name: string, id: string, url: string, code = 'E_REF_FORBIDDEN', reason = /not a server this worker may fetch from/): BadRecord =>
-      ({ name, topic: 'documents', key: id, value: message(id, url), code, reason, stage: 'plan', subject: id });
+    const plan = (
+      name: string,
+      id: string,
+      url: string,
+      code = 'E_REF_FORBIDDEN',
+      reason = /not a server this worker may fetch from/,
+    ): BadRecord => ({
+      name,
+      topic: 'documents',
+      key: id,
+      value: message(id, url),
+      code,
+      reason,
+      stage: 'plan',
+      subject: id,
+    });
     const bad: BadRecord[] = [
       plan('loopback, not allowed', 'to-loopback', secret),
       plan('link-local metadata address', 'to-metadata', 'http://169.254.169.254/latest/meta-data/'),
       plan('IPv6 loopback', 'to-ipv6-loopback', `http://[::1]:${internal.port}/secret`),
-      plan('an allowed name resolving to loopback (DNS to private)', 'dns-to-private', `http://localhost:${internal.port}/secret`),
+      plan(
+        'an allowed name resolving to loopback (DNS to private)',
+        'dns-to-private',
+        `http://localhost:${internal.port}/secret`,
+      ),
       plan('redirect to loopback', 'redirect-to-loopback', hop(secret)),
       plan('redirect to the metadata address', 'redirect-to-metadata', hop('http://169.254.169.254/latest/meta-data/')),
-      plan('redirect to a name resolving to loopback', 'redirect-to-private-name', hop(`http://localhost:${internal.port}/secret`)),
-      ...Array.from({ length: slow }, (_, i) => plan(`slow server ${i}`, `slow-${i}`, `${base}/drip?n=${i}`, 'E_REF_TIMEOUT', /within the fetch deadline/)),
+      plan(
+        'redirect to a name resolving to loopback',
+        'redirect-to-private-name',
+        hop(`http://localhost:${internal.port}/secret`),
+      ),
+      ...Array.from({ length: slow }, (_, i) =>
+        plan(`slow server ${i}`, `slow-${i}`, `${base}/drip?n=${i}`, 'E_REF_TIMEOUT', /within the fetch deadline/),
+      ),
     ];
     const good = mixedDocuments(ctx.quick ? 2 : 4, 3, 'good');
     try {
@@ -81,7 +106,8 @@ export const fetchRefusals: Scenario = {
         let sentGood = 0;
         try {
           // The slow ones first, so they hold every fetch slot while the rest arrives.
-          for (const b of [...bad].reverse()) sent.unshift(await producer.send(cluster.topics.documents, b.key, b.value));
+          for (const b of [...bad].reverse())
+            sent.unshift(await producer.send(cluster.topics.documents, b.key, b.value));
           sentGood = Date.now();
           await cluster.submit(good);
         } finally {
@@ -93,8 +119,13 @@ export const fetchRefusals: Scenario = {
         const verdict = await cluster.verify(good);
         if (internalRequests > 0) problems.push(`the internal server was asked ${internalRequests} times`);
         const refused = problems.filter((p) => p === null).length;
-        const failures = [...problems.flatMap((p, i) => (p === null ? [] : [`${bad[i]?.name ?? 'internal server'}: ${p}`])), ...verdict.problems];
-        ctx.log(`${refused}/${bad.length} refused; internal server asked ${internalRequests} times; good ${verdict.identical}/${good.length} identical in ${goodSeconds.toFixed(1)} s`);
+        const failures = [
+          ...problems.flatMap((p, i) => (p === null ? [] : [`${bad[i]?.name ?? 'internal server'}: ${p}`])),
+          ...verdict.problems,
+        ];
+        ctx.log(
+          `${refused}/${bad.length} refused; internal server asked ${internalRequests} times; good ${verdict.identical}/${good.length} identical in ${goodSeconds.toFixed(1)} s`,
+        );
         report({
           category: 'bad input',
           name: 'fetches to loopback, link-local, DNS-to-private, redirects inward, slow servers',
@@ -102,10 +133,11 @@ export const fetchRefusals: Scenario = {
           identical: settledGood ? verdict.identical : 0,
           refused: internalRequests > 0 ? 0 : refused,
           lost: bad.length + good.length - (settledGood ? verdict.identical : 0) - (internalRequests > 0 ? 0 : refused),
-          note: failures.length > 0
-            ? failures.slice(0, 3).join('; ')
-            : `${codeSummary(bad)}; internal server asked 0 times; ${slow} drips cut at the ${DEADLINE_MS / 1000} s deadline; ` +
-              `${good.length} good documents identical, done ${goodSeconds.toFixed(1)} s after sending while the drips held the fetch lane`,
+          note:
+            failures.length > 0
+              ? failures.slice(0, 3).join('; ')
+              : `${codeSummary(bad)}; internal server asked 0 times; ${slow} drips cut at the ${DEADLINE_MS / 1000} s deadline; ` +
+                `${good.length} good documents identical, done ${goodSeconds.toFixed(1)} s after sending while the drips held the fetch lane`,
         });
       });
     } finally {

@@ -23,7 +23,13 @@ export const load: Scenario = {
     const docs = mixedDocuments(size.documents, size.paragraphs, 'load');
     const brokers = await ctx.brokers();
     // Debug logs carry each chunk's timings ("chunk committed": load, forward, commit).
-    const options = { brokers, redisUrl: ctx.redisUrl, name: 'load', chunkTokens: 512, workerArgs: [...EVENT_WORKER_ARGS, '--log-level', 'debug'] };
+    const options = {
+      brokers,
+      redisUrl: ctx.redisUrl,
+      name: 'load',
+      chunkTokens: 512,
+      workerArgs: [...EVENT_WORKER_ARGS, '--log-level', 'debug'],
+    };
     await Cluster.open(options, async (cluster) => {
       const before = await sampleMemory(cluster.redis, cluster.prefix);
       for (let w = 0; w < size.workers; w++) await cluster.spawn(`load-worker-${w}`);
@@ -33,26 +39,41 @@ export const load: Scenario = {
         // The control stream, alone, before the load.
         const events = streamEvents(size.events);
         await sendEvents(producer, cluster.topics.events, 'control', events);
-        if (!(await waitScored(cluster, 'control', events.length, 120_000))) throw new Error('the control stream was not scored in 120 s');
+        if (!(await waitScored(cluster, 'control', events.length, 120_000)))
+          throw new Error('the control stream was not scored in 120 s');
 
         const memory = watchMemory(cluster.redis, cluster.prefix);
         const started = performance.now();
         const streams = Array.from({ length: size.streams }, (_, s) => `load-stream-${s}`);
-        await Promise.all([cluster.submit(docs), ...streams.map((stream) => sendEvents(producer, cluster.topics.events, stream, events))]);
+        await Promise.all([
+          cluster.submit(docs),
+          ...streams.map((stream) => sendEvents(producer, cluster.topics.events, stream, events)),
+        ]);
         const settled = await cluster.settled(docs, ctx.quick ? 240_000 : 900_000);
         const docsSeconds = (performance.now() - started) / 1000;
-        const streamsDone = await Promise.all(streams.map((stream) => waitScored(cluster, stream, events.length, 120_000)));
+        const streamsDone = await Promise.all(
+          streams.map((stream) => waitScored(cluster, stream, events.length, 120_000)),
+        );
         const { first, peak } = await memory.stop();
         const after = await sampleMemory(cluster.redis, cluster.prefix);
 
         const verdict = await cluster.verify(docs);
-        const streamProblems = streams.map((stream, i) => (streamsDone[i] ? compareWithControl(cluster, 'control', stream, events.length).problem : `${stream}: not every event scored`));
+        const streamProblems = streams.map((stream, i) =>
+          streamsDone[i]
+            ? compareWithControl(cluster, 'control', stream, events.length).problem
+            : `${stream}: not every event scored`,
+        );
         const streamsIdentical = streamProblems.filter((p) => p === null).length;
         const tokens = docs.reduce((sum, d) => sum + Buffer.byteLength(d.text), 0);
-        const chunkMs = cluster.logged('chunk committed')
+        const chunkMs = cluster
+          .logged('chunk committed')
           .map((e) => Number(e.loadMs ?? 0) + Number(e.forwardMs ?? 0) + Number(e.commitMs ?? 0))
           .sort((a, b) => a - b);
-        const problems = [...(settled ? [] : ['not every document settled']), ...verdict.problems, ...streamProblems.filter((p) => p !== null)];
+        const problems = [
+          ...(settled ? [] : ['not every document settled']),
+          ...verdict.problems,
+          ...streamProblems.filter((p) => p !== null),
+        ];
         const tries = docs.length + streams.length;
         const identical = verdict.identical + streamsIdentical;
         ctx.log(`${identical}/${tries} identical; ${(tokens / docsSeconds).toFixed(0)} tokens/s`);

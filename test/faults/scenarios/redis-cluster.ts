@@ -22,29 +22,38 @@ export const redisCluster: Scenario = {
     const { stdout } = await exec(path.join(repoRoot, 'infra', 'redis', 'start-cluster.sh'), [], { timeout: 120_000 });
     const url = stdout.trim();
     const docs = mixedDocuments(ctx.quick ? 4 : 8, 80, 'rc');
-    await Cluster.open({
-      brokers: await ctx.brokers(), redisUrl: url, name: 'redis-cluster', chunkTokens: 64, workerArgs: WORKER_ARGS,
-      redisAccess: { url, origin: 'fault suite', cluster: true },
-    }, async (cluster) => {
-      const [first] = await Promise.all([cluster.spawn('rc-w1'), cluster.spawn('rc-w2')]);
-      await cluster.submit(docs);
-      const inTime = await midWork(cluster, docs, docs.length * 2, 120_000);
-      first!.kill('SIGKILL');
-      await first!.exited;
-      await cluster.spawn('rc-w3');
-      const settled = await cluster.settled(docs, ctx.quick ? 180_000 : 400_000);
-      const verdict = await cluster.verify(docs);
-      report({
-        category: 'fault',
-        name: 'Redis Cluster (3 masters) end to end, a worker SIGKILLed',
-        tries: docs.length,
-        identical: verdict.identical,
-        refused: 0,
-        lost: verdict.lost,
-        note: `${docs.length} docs on ${url} with --redis-cluster, ${verdict.handovers} handovers, ${verdict.duplicates} duplicate results` +
-          (inTime ? '' : '; the documents finished before the kill') + (settled ? '' : `; ${cluster.pending(docs).length} never finished`) +
-          (verdict.problems.length > 0 ? `; ${verdict.problems[0]}` : ''),
-      });
-    });
+    await Cluster.open(
+      {
+        brokers: await ctx.brokers(),
+        redisUrl: url,
+        name: 'redis-cluster',
+        chunkTokens: 64,
+        workerArgs: WORKER_ARGS,
+        redisAccess: { url, origin: 'fault suite', cluster: true },
+      },
+      async (cluster) => {
+        const [first] = await Promise.all([cluster.spawn('rc-w1'), cluster.spawn('rc-w2')]);
+        await cluster.submit(docs);
+        const inTime = await midWork(cluster, docs, docs.length * 2, 120_000);
+        first!.kill('SIGKILL');
+        await first!.exited;
+        await cluster.spawn('rc-w3');
+        const settled = await cluster.settled(docs, ctx.quick ? 180_000 : 400_000);
+        const verdict = await cluster.verify(docs);
+        report({
+          category: 'fault',
+          name: 'Redis Cluster (3 masters) end to end, a worker SIGKILLed',
+          tries: docs.length,
+          identical: verdict.identical,
+          refused: 0,
+          lost: verdict.lost,
+          note:
+            `${docs.length} docs on ${url} with --redis-cluster, ${verdict.handovers} handovers, ${verdict.duplicates} duplicate results` +
+            (inTime ? '' : '; the documents finished before the kill') +
+            (settled ? '' : `; ${cluster.pending(docs).length} never finished`) +
+            (verdict.problems.length > 0 ? `; ${verdict.problems[0]}` : ''),
+        });
+      },
+    );
   },
 };

@@ -91,7 +91,12 @@ export async function commitTimes(cluster: Cluster, docs: FaultDocument[]): Prom
 }
 
 /** Waits until `docs` have `atLeast` commits between them, at least one still unfinished; false when they finished first. */
-export async function midWork(cluster: Cluster, docs: FaultDocument[], atLeast: number, timeoutMs: number): Promise<boolean> {
+export async function midWork(
+  cluster: Cluster,
+  docs: FaultDocument[],
+  atLeast: number,
+  timeoutMs: number,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (cluster.pending(docs).length === 0) return false;
@@ -102,7 +107,12 @@ export async function midWork(cluster: Cluster, docs: FaultDocument[], atLeast: 
 }
 
 /** Milliseconds from `since` until the first commit after it; null when none came within the timeout. */
-export async function firstCommitAfter(cluster: Cluster, docs: FaultDocument[], since: number, timeoutMs: number): Promise<number | null> {
+export async function firstCommitAfter(
+  cluster: Cluster,
+  docs: FaultDocument[],
+  since: number,
+  timeoutMs: number,
+): Promise<number | null> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const after = (await commitTimes(cluster, docs)).find((at) => at >= since);
@@ -174,49 +184,68 @@ export const redisRestart: Scenario = {
         },
       ];
       // References first, so computing them does not compete with the workers later.
-      for (const round of rounds) for (const doc of [...round.docs, ...round.late]) await referenceResult({ ...doc, chunkTokens: CHUNK_TOKENS });
+      for (const round of rounds)
+        for (const doc of [...round.docs, ...round.late]) await referenceResult({ ...doc, chunkTokens: CHUNK_TOKENS });
 
-      await Cluster.open({ brokers: await ctx.brokers(), redisUrl: redis.url, name: 'redis-restart', chunkTokens: CHUNK_TOKENS, workerArgs: WORKER_ARGS }, async (cluster) => {
-        const workers = await Promise.all([cluster.spawn('rr-w1'), cluster.spawn('rr-w2')]);
-        for (const round of rounds) {
-          const all = [...round.docs, ...round.late];
-          await cluster.submit(round.docs);
-          // Some chunks of every document committed, others running or waiting.
-          const inTime = await midWork(cluster, round.docs, round.docs.length * 3, 120_000);
-          if (round.late.length > 0) {
-            await cluster.submit(round.late);
-            // Taken in (stored, planned, offsets committed) but not yet a second old in the AOF.
-            const deadline = Date.now() + 10_000;
-            while (Date.now() < deadline && (await Promise.all(round.late.map((d) => cluster.redis.exists(cluster.keys.record(d.id))))).some((n) => n === 0)) await sleep(20);
+      await Cluster.open(
+        {
+          brokers: await ctx.brokers(),
+          redisUrl: redis.url,
+          name: 'redis-restart',
+          chunkTokens: CHUNK_TOKENS,
+          workerArgs: WORKER_ARGS,
+        },
+        async (cluster) => {
+          const workers = await Promise.all([cluster.spawn('rr-w1'), cluster.spawn('rr-w2')]);
+          for (const round of rounds) {
+            const all = [...round.docs, ...round.late];
+            await cluster.submit(round.docs);
+            // Some chunks of every document committed, others running or waiting.
+            const inTime = await midWork(cluster, round.docs, round.docs.length * 3, 120_000);
+            if (round.late.length > 0) {
+              await cluster.submit(round.late);
+              // Taken in (stored, planned, offsets committed) but not yet a second old in the AOF.
+              const deadline = Date.now() + 10_000;
+              while (
+                Date.now() < deadline &&
+                (await Promise.all(round.late.map((d) => cluster.redis.exists(cluster.keys.record(d.id))))).some(
+                  (n) => n === 0,
+                )
+              )
+                await sleep(20);
+            }
+            const before = (await commitTimes(cluster, all)).length;
+            const restartedAt = Date.now();
+            const { downMs, startMs, upAt, figures } = await round.restart();
+            const after = (await commitTimes(cluster, all)).length;
+            const resumeMs = await firstCommitAfter(cluster, all, upAt, 120_000);
+            ctx.log(
+              `${round.name}: ${before} commits before, ${after} after the restart; down ${downMs.toFixed(0)} ms, start ${startMs.toFixed(0)} ms, first commit ${resumeMs ?? '-'} ms after`,
+            );
+            const settled = await quiesced(cluster, all, ctx.quick ? 180_000 : 400_000);
+            const verdict = await cluster.verify(all);
+            const live = new Set(cluster.live.map((w) => w.name));
+            const exited = workers.filter((w) => !live.has(w.name)).map((w) => w.name);
+            const lost = verdict.lost + (exited.length > 0 ? 1 : 0);
+            report({
+              category: 'fault',
+              name: round.name,
+              tries: all.length,
+              identical: Math.max(0, verdict.identical - (exited.length > 0 ? 1 : 0)),
+              refused: 0,
+              lost,
+              note:
+                `${all.length} docs (${round.late.length} submitted just before), ${figures}, Redis back ${((upAt - restartedAt) / 1000).toFixed(1)} s ` +
+                `after (start/AOF load ${(startMs / 1000).toFixed(1)} s), first commit ${resumeMs === null ? 'none' : `${(resumeMs / 1000).toFixed(1)} s`} later; ` +
+                `${before} commits before, ${after} once it answered again; ${verdict.duplicates} duplicate results` +
+                (inTime ? '' : '; documents finished before the restart') +
+                (settled ? '' : `; ${cluster.pending(all).length} never finished`) +
+                (exited.length > 0 ? `; workers exited: ${exited.join(', ')}` : '') +
+                (verdict.problems.length > 0 ? `; ${verdict.problems[0]}` : ''),
+            });
           }
-          const before = (await commitTimes(cluster, all)).length;
-          const restartedAt = Date.now();
-          const { downMs, startMs, upAt, figures } = await round.restart();
-          const after = (await commitTimes(cluster, all)).length;
-          const resumeMs = await firstCommitAfter(cluster, all, upAt, 120_000);
-          ctx.log(`${round.name}: ${before} commits before, ${after} after the restart; down ${downMs.toFixed(0)} ms, start ${startMs.toFixed(0)} ms, first commit ${resumeMs ?? '-'} ms after`);
-          const settled = await quiesced(cluster, all, ctx.quick ? 180_000 : 400_000);
-          const verdict = await cluster.verify(all);
-          const live = new Set(cluster.live.map((w) => w.name));
-          const exited = workers.filter((w) => !live.has(w.name)).map((w) => w.name);
-          const lost = verdict.lost + (exited.length > 0 ? 1 : 0);
-          report({
-            category: 'fault',
-            name: round.name,
-            tries: all.length,
-            identical: Math.max(0, verdict.identical - (exited.length > 0 ? 1 : 0)),
-            refused: 0,
-            lost,
-            note: `${all.length} docs (${round.late.length} submitted just before), ${figures}, Redis back ${((upAt - restartedAt) / 1000).toFixed(1)} s ` +
-              `after (start/AOF load ${(startMs / 1000).toFixed(1)} s), first commit ${resumeMs === null ? 'none' : `${(resumeMs / 1000).toFixed(1)} s`} later; ` +
-              `${before} commits before, ${after} once it answered again; ${verdict.duplicates} duplicate results` +
-              (inTime ? '' : '; documents finished before the restart') +
-              (settled ? '' : `; ${cluster.pending(all).length} never finished`) +
-              (exited.length > 0 ? `; workers exited: ${exited.join(', ')}` : '') +
-              (verdict.problems.length > 0 ? `; ${verdict.problems[0]}` : ''),
-          });
-        }
-      });
+        },
+      );
     } finally {
       await redis.destroy();
     }

@@ -18,30 +18,46 @@ interface Topology {
   env: Record<string, string>;
 }
 
-async function endToEnd(secured: SecuredRedis, topology: Topology, docs: FaultDocument[], brokers: string[]): Promise<Row> {
+async function endToEnd(
+  secured: SecuredRedis,
+  topology: Topology,
+  docs: FaultDocument[],
+  brokers: string[],
+): Promise<Row> {
   let row: Row | null = null;
-  await Cluster.open({
-    brokers, redisUrl: secured.env.REDIS_URL!, name: topology.start.replace(/^start-|\.sh$/g, ''), chunkTokens: 64,
-    env: secured.env, redisAccess: secured.access,
-  }, async (cluster) => {
-    await Promise.all([cluster.spawn(`${cluster.prefix}-w1`), cluster.spawn(`${cluster.prefix}-w2`)]);
-    await cluster.submit(docs);
-    const settled = await cluster.settled(docs, 300_000);
-    const verdict = await cluster.verify(docs);
-    const logs = cluster.processes.flatMap((w) => w.logs.map((e) => JSON.stringify(e)));
-    const leaked = secured.secrets.filter((s) => logs.some((l) => l.includes(s))).length;
-    const where = secured.env.REDIS_SENTINELS ? `${secured.env.REDIS_SENTINEL_NAME} via ${secured.env.REDIS_SENTINELS}` : secured.env.REDIS_URL;
-    row = {
-      category: 'fault',
-      name: topology.name,
-      tries: docs.length,
-      identical: leaked === 0 ? verdict.identical : 0,
-      refused: 0,
-      lost: leaked === 0 ? verdict.lost : docs.length,
-      note: `${docs.length} docs on ${where}, ${verdict.duplicates} duplicate results; ${leaked} passwords seen in ${logs.length} log lines` +
-        (settled ? '' : `; ${cluster.pending(docs).length} never finished`) + (verdict.problems.length > 0 ? `; ${verdict.problems[0]}` : ''),
-    };
-  });
+  await Cluster.open(
+    {
+      brokers,
+      redisUrl: secured.env.REDIS_URL!,
+      name: topology.start.replace(/^start-|\.sh$/g, ''),
+      chunkTokens: 64,
+      env: secured.env,
+      redisAccess: secured.access,
+    },
+    async (cluster) => {
+      await Promise.all([cluster.spawn(`${cluster.prefix}-w1`), cluster.spawn(`${cluster.prefix}-w2`)]);
+      await cluster.submit(docs);
+      const settled = await cluster.settled(docs, 300_000);
+      const verdict = await cluster.verify(docs);
+      const logs = cluster.processes.flatMap((w) => w.logs.map((e) => JSON.stringify(e)));
+      const leaked = secured.secrets.filter((s) => logs.some((l) => l.includes(s))).length;
+      const where = secured.env.REDIS_SENTINELS
+        ? `${secured.env.REDIS_SENTINEL_NAME} via ${secured.env.REDIS_SENTINELS}`
+        : secured.env.REDIS_URL;
+      row = {
+        category: 'fault',
+        name: topology.name,
+        tries: docs.length,
+        identical: leaked === 0 ? verdict.identical : 0,
+        refused: 0,
+        lost: leaked === 0 ? verdict.lost : docs.length,
+        note:
+          `${docs.length} docs on ${where}, ${verdict.duplicates} duplicate results; ${leaked} passwords seen in ${logs.length} log lines` +
+          (settled ? '' : `; ${cluster.pending(docs).length} never finished`) +
+          (verdict.problems.length > 0 ? `; ${verdict.problems[0]}` : ''),
+      };
+    },
+  );
   if (!row) throw new Error(`${topology.name}: no outcome`);
   return row;
 }
@@ -53,8 +69,18 @@ export const securedRedisTopologies: Scenario = {
   async run(ctx, report) {
     const brokers = await ctx.brokers();
     const topologies: Topology[] = [
-      { name: 'Redis Cluster over TLS (client certificate, ACL user) end to end', start: 'start-cluster-secure.sh', stop: 'stop-cluster-secure.sh', env: { REDIS_CLUSTER_DIR: path.join(ctx.tmp, 'cluster') } },
-      { name: 'Redis behind three TLS Sentinels (ACL user, Sentinel password) end to end', start: 'start-sentinel.sh', stop: 'stop-sentinel.sh', env: { REDIS_SENTINEL_DIR: path.join(ctx.tmp, 'sentinel') } },
+      {
+        name: 'Redis Cluster over TLS (client certificate, ACL user) end to end',
+        start: 'start-cluster-secure.sh',
+        stop: 'stop-cluster-secure.sh',
+        env: { REDIS_CLUSTER_DIR: path.join(ctx.tmp, 'cluster') },
+      },
+      {
+        name: 'Redis behind three TLS Sentinels (ACL user, Sentinel password) end to end',
+        start: 'start-sentinel.sh',
+        stop: 'stop-sentinel.sh',
+        env: { REDIS_SENTINEL_DIR: path.join(ctx.tmp, 'sentinel') },
+      },
     ];
     for (const topology of topologies) {
       // The servers' data lives in the scenario's scratch directory: they are stopped (and wiped) before it goes.

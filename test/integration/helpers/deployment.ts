@@ -10,9 +10,25 @@ import { after, before } from 'node:test';
 import type { Producer } from 'kafkajs';
 
 import type { Topics } from '../../../schemas/config.ts';
-import { createRedis, plainRedis, type RedisAccess, type RedisClient } from '../../../services/adapters/redis/access.ts';
+import {
+  createRedis,
+  plainRedis,
+  type RedisAccess,
+  type RedisClient,
+} from '../../../services/adapters/redis/access.ts';
 import { Keys } from '../../../services/adapters/redis/keys.ts';
-import { clearPrefix, createTopics, deleteTopics, kafkaBrokers, kafkaClient, redisUrl, TopicCollector, topicsFor, uniqueName, type KafkaSecurity } from './services.ts';
+import {
+  clearPrefix,
+  createTopics,
+  deleteTopics,
+  kafkaBrokers,
+  kafkaClient,
+  redisUrl,
+  TopicCollector,
+  topicsFor,
+  uniqueName,
+  type KafkaSecurity,
+} from './services.ts';
 import { spawnWorker, type StartingWorker, type WorkerProcess } from './worker-process.ts';
 
 export interface DeploymentOptions {
@@ -84,7 +100,8 @@ export class Deployment {
   }
 
   get producer(): Producer {
-    if (this.#producer === null) throw new Error(`deployment ${this.prefix}: no producer (open it with { producer: true }, then start())`);
+    if (this.#producer === null)
+      throw new Error(`deployment ${this.prefix}: no producer (open it with { producer: true }, then start())`);
     return this.#producer;
   }
 
@@ -94,7 +111,11 @@ export class Deployment {
     const security = this.#options.kafkaSecurity ?? {};
     await createTopics(this.#brokers, this.topics, this.#options.partitions, security);
     this.#topicsCreated = true;
-    await this.collector.start(this.#brokers, [this.topics.results, this.topics.deadLetter], kafkaClient(this.#brokers, security));
+    await this.collector.start(
+      this.#brokers,
+      [this.topics.results, this.topics.deadLetter],
+      kafkaClient(this.#brokers, security),
+    );
     if (this.#options.producer) {
       const producer = kafkaClient(this.#brokers, security).producer();
       await producer.connect();
@@ -112,7 +133,11 @@ export class Deployment {
       groupId: this.groupId,
       redis: this.#redisUrl,
       ...(this.#options.env ? { env: this.#options.env } : {}),
-      args: [...(this.#options.redisAccess?.cluster ? ['--redis-cluster'] : []), ...(this.#options.workerArgs ?? []), ...args],
+      args: [
+        ...(this.#options.redisAccess?.cluster ? ['--redis-cluster'] : []),
+        ...(this.#options.workerArgs ?? []),
+        ...args,
+      ],
       onSpawn: (starting) => void this.processes.push(starting),
     });
     this.workers.push(worker);
@@ -177,10 +202,13 @@ export interface UseDeploymentOptions extends DeploymentOptions {
 export function useDeployment(name: string, options: UseDeploymentOptions = {}): Deployment {
   const deployment = new Deployment(name, options);
   if (!options.deferStart) {
-    before(async () => {
-      await deployment.start();
-      await options.setUp?.(deployment);
-    }, { timeout: 180_000 });
+    before(
+      async () => {
+        await deployment.start();
+        await options.setUp?.(deployment);
+      },
+      { timeout: 180_000 },
+    );
   }
   after(() => deployment.close(), { timeout: 60_000 });
   return deployment;

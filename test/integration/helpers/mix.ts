@@ -18,13 +18,23 @@ export function workload(tag: string, documents: number, streams: number, events
   return {
     documents: Array.from({ length: documents }, (_, d) => ({
       id: `${tag}-doc-${d}`,
-      text: Array.from({ length: docLines + d * 9 }, (_, i) => `[${d}.${i}] pump ${i % 5} at ${(i * 7 + d) % 90} psi; valve ${d % 3} open.\n`).join(''),
-      task: d % 2 === 0 ? { kind: 'summarize', maxTokens: 16 } : { kind: 'classify', labels: ['pumps', 'valves', 'weather'] },
+      text: Array.from(
+        { length: docLines + d * 9 },
+        (_, i) => `[${d}.${i}] pump ${i % 5} at ${(i * 7 + d) % 90} psi; valve ${d % 3} open.\n`,
+      ).join(''),
+      task:
+        d % 2 === 0
+          ? { kind: 'summarize', maxTokens: 16 }
+          : { kind: 'classify', labels: ['pumps', 'valves', 'weather'] },
     })),
-    streams: Object.fromEntries(Array.from({ length: streams }, (_, s) => [
-      `${tag}/stream-${s}`,
-      Array.from({ length: eventsPerStream }, (_, i) => (s === 3 && i === 4 ? '\u00ff\u00fe~~}{#@!QZXJ' : `GET /api/${s % 4}/${i % 3} 200 ${10 + ((s + i) % 9)}ms`)),
-    ])),
+    streams: Object.fromEntries(
+      Array.from({ length: streams }, (_, s) => [
+        `${tag}/stream-${s}`,
+        Array.from({ length: eventsPerStream }, (_, i) =>
+          s === 3 && i === 4 ? '\u00ff\u00fe~~}{#@!QZXJ' : `GET /api/${s % 4}/${i % 3} 200 ${10 + ((s + i) % 9)}ms`,
+        ),
+      ]),
+    ),
   };
 }
 
@@ -33,7 +43,12 @@ export async function sendMix(producer: Producer, topics: Topics, mix: Mix): Pro
     topic: topics.documents,
     messages: mix.documents.map((d) => ({
       key: d.id,
-      value: JSON.stringify({ schema: DOCUMENT_SCHEMA_V1, id: d.id, task: d.task, body: { kind: 'text', text: d.text } }),
+      value: JSON.stringify({
+        schema: DOCUMENT_SCHEMA_V1,
+        id: d.id,
+        task: d.task,
+        body: { kind: 'text', text: d.text },
+      }),
     })),
   });
   // Interleaved across streams, as events arrive.
@@ -43,7 +58,10 @@ export async function sendMix(producer: Producer, topics: Topics, mix: Mix): Pro
       topic: topics.events,
       messages: Object.entries(mix.streams)
         .filter(([, lines]) => i < lines.length)
-        .map(([stream, lines]) => ({ key: stream, value: JSON.stringify({ schema: EVENT_SCHEMA_V1, stream, text: lines[i], id: `${stream}#${i}` }) })),
+        .map(([stream, lines]) => ({
+          key: stream,
+          value: JSON.stringify({ schema: EVENT_SCHEMA_V1, stream, text: lines[i], id: `${stream}#${i}` }),
+        })),
     });
   }
 }

@@ -23,7 +23,10 @@ export class OwnRedis {
   readonly dir = mkdtempSync(path.join(os.tmpdir(), 'rwkvstream-own-redis-'));
   #child: ChildProcess | null = null;
 
-  private constructor(readonly port: number, readonly args: string[]) {}
+  private constructor(
+    readonly port: number,
+    readonly args: string[],
+  ) {}
 
   /** Starts one; `args` are redis-server options (default: no persistence at all). */
   static async start(args: string[] = ['--save', '', '--appendonly', 'no']): Promise<OwnRedis> {
@@ -37,12 +40,22 @@ export class OwnRedis {
   }
 
   async #spawn(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, ...this.args], { stdio: 'ignore' });
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, ...this.args],
+      { stdio: 'ignore' },
+    );
     this.#child = child;
     for (let i = 0; i < 100; i++) {
       const probe = new Redis(this.url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
       probe.on('error', () => {});
-      const up = await probe.connect().then(() => probe.ping()).then(() => true, () => false);
+      const up = await probe
+        .connect()
+        .then(() => probe.ping())
+        .then(
+          () => true,
+          () => false,
+        );
       probe.disconnect();
       if (up) return;
       if (child.exitCode !== null) throw new Error(`redis-server on port ${this.port} exited with ${child.exitCode}`);

@@ -26,10 +26,15 @@ export interface SecuredServices {
 
 /** VARIABLE=value lines, as the start-secure.sh scripts print them. */
 function settingsOf(stdout: string): Record<string, string> {
-  return Object.fromEntries(stdout.trim().split('\n').map((line) => {
-    const at = line.indexOf('=');
-    return [line.slice(0, at), line.slice(at + 1)];
-  }));
+  return Object.fromEntries(
+    stdout
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const at = line.indexOf('=');
+        return [line.slice(0, at), line.slice(at + 1)];
+      }),
+  );
 }
 
 let started: Promise<SecuredServices> | null = null;
@@ -44,7 +49,12 @@ export function securedServices(): Promise<SecuredServices> {
     const { KAFKA_SASL_PASSWORD_FILE: _file, ...rest } = settings;
     const env = { ...rest, KAFKA_SASL_PASSWORD: kafkaPassword };
     const loaded = await loadConfig({ env: { HOME: process.env.HOME ?? '/tmp', ...env } });
-    return { env, secrets: [kafkaPassword, redisPassword], redis: await redisAccessFrom(loaded), kafka: await kafkaAccessFrom(loaded) };
+    return {
+      env,
+      secrets: [kafkaPassword, redisPassword],
+      redis: await redisAccessFrom(loaded),
+      kafka: await kafkaAccessFrom(loaded),
+    };
   })();
   return started;
 }

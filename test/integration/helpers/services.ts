@@ -22,11 +22,13 @@ let brokerAddress: Promise<string[]> | null = null;
 
 /** The broker's bootstrap address; starts it on first use (start.sh is idempotent and waits for readiness). */
 export function kafkaBrokers(): Promise<string[]> {
-  brokerAddress ??= run(path.join(repoRoot, 'infra', 'kafka', 'start.sh'), [], { timeout: 180_000 }).then(({ stdout }) => {
-    const address = stdout.trim().split('\n').at(-1)!;
-    if (!/^[\w.-]+:\d+$/.test(address)) throw new Error(`infra/kafka/start.sh printed "${stdout}"`);
-    return [address];
-  });
+  brokerAddress ??= run(path.join(repoRoot, 'infra', 'kafka', 'start.sh'), [], { timeout: 180_000 }).then(
+    ({ stdout }) => {
+      const address = stdout.trim().split('\n').at(-1)!;
+      if (!/^[\w.-]+:\d+$/.test(address)) throw new Error(`infra/kafka/start.sh printed "${stdout}"`);
+      return [address];
+    },
+  );
   return brokerAddress;
 }
 
@@ -50,7 +52,12 @@ export function topicsFor(prefix: string): Topics {
   });
 }
 
-export async function createTopics(brokers: string[], topics: Topics, partitions = 2, security: KafkaSecurity = {}): Promise<void> {
+export async function createTopics(
+  brokers: string[],
+  topics: Topics,
+  partitions = 2,
+  security: KafkaSecurity = {},
+): Promise<void> {
   const admin = kafkaClient(brokers, security).admin();
   await admin.connect();
   try {
@@ -76,7 +83,11 @@ export async function deleteTopics(brokers: string[], topics: Topics, security: 
  */
 export async function clearPrefix(prefix: string, where: string | RedisAccess = redisUrl): Promise<void> {
   const access = typeof where === 'string' ? plainRedis(where) : where;
-  const redis = createRedis(access, { maxRetriesPerRequest: 1, connectTimeout: 5000, retryStrategy: (n) => (n > 3 ? null : 500) });
+  const redis = createRedis(access, {
+    maxRetriesPerRequest: 1,
+    connectTimeout: 5000,
+    retryStrategy: (n) => (n > 3 ? null : 500),
+  });
   redis.on('error', () => {});
   // A cluster's keys are spread over its masters (and its queues are under {prefix}); a node's keys are in
   // many slots, so they go one at a time there.
@@ -131,7 +142,9 @@ export class TopicCollector {
     await consumer.run({
       eachMessage: async ({ topic, message }) => {
         const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
-        this.records.get(topic)!.push({ key: message.key?.toString() ?? null, value: message.value?.toString() ?? '', headers });
+        this.records
+          .get(topic)!
+          .push({ key: message.key?.toString() ?? null, value: message.value?.toString() ?? '', headers });
       },
     });
     await ready;

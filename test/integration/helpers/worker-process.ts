@@ -39,34 +39,60 @@ export interface WorkerProcessOptions {
 export type StartingWorker = Pick<WorkerProcess, 'name' | 'pid' | 'logs' | 'exited' | 'running' | 'kill'>;
 
 export async function spawnWorker(options: WorkerProcessOptions): Promise<WorkerProcess> {
-  const child: ChildProcess = spawn(process.execPath, [
-    cliEntry, 'worker',
-    '--model', tinyModel,
-    '--redis', options.redis ?? redisUrl,
-    // No brokers: a worker without Kafka, reading the Redis inbox queue.
-    ...(options.brokers.length > 0 ? ['--kafka', options.brokers.join(',')] : []),
-    '--prefix', options.prefix,
-    '--topic-prefix', options.topicPrefix,
-    '--group-id', options.groupId,
-    '--name', options.name,
-    '--metrics-port', '0',
-    '--threads', '1',
-    '--log-level', 'info',
-    // The shared test Redis runs without persistence (README, "Reliability").
-    '--allow-volatile-redis',
-    ...(options.args ?? []),
-  ], { stdio: ['ignore', 'ignore', 'pipe'], ...(options.env ? { env: { ...process.env, ...options.env } } : {}) });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      cliEntry,
+      'worker',
+      '--model',
+      tinyModel,
+      '--redis',
+      options.redis ?? redisUrl,
+      // No brokers: a worker without Kafka, reading the Redis inbox queue.
+      ...(options.brokers.length > 0 ? ['--kafka', options.brokers.join(',')] : []),
+      '--prefix',
+      options.prefix,
+      '--topic-prefix',
+      options.topicPrefix,
+      '--group-id',
+      options.groupId,
+      '--name',
+      options.name,
+      '--metrics-port',
+      '0',
+      '--threads',
+      '1',
+      '--log-level',
+      'info',
+      // The shared test Redis runs without persistence (README, "Reliability").
+      '--allow-volatile-redis',
+      ...(options.args ?? []),
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'], ...(options.env ? { env: { ...process.env, ...options.env } } : {}) },
+  );
   const logs: Record<string, unknown>[] = [];
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => {
-    // Last in the log, so a test that finds a worker gone can say how it ended.
-    logs.push({ msg: 'process exited', code, signal });
-    resolve(code);
-  }));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code, signal) => {
+      // Last in the log, so a test that finds a worker gone can say how it ended.
+      logs.push({ msg: 'process exited', code, signal });
+      resolve(code);
+    }),
+  );
   const running = () => child.exitCode === null && child.signalCode === null;
-  const starting: StartingWorker = { name: options.name, pid: child.pid!, logs, exited, running, kill: (signal) => void child.kill(signal) };
+  const starting: StartingWorker = {
+    name: options.name,
+    pid: child.pid!,
+    logs,
+    exited,
+    running,
+    kill: (signal) => void child.kill(signal),
+  };
   options.onSpawn?.(starting);
   const ready = new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker ${options.name} not ready in 60 s: ${JSON.stringify(logs.slice(-5))}`)), 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`worker ${options.name} not ready in 60 s: ${JSON.stringify(logs.slice(-5))}`)),
+      60_000,
+    );
     createInterface({ input: child.stderr! }).on('line', (line) => {
       let entry: Record<string, unknown>;
       try {
@@ -82,7 +108,9 @@ export async function spawnWorker(options: WorkerProcessOptions): Promise<Worker
     });
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`worker ${options.name} exited with ${code} before it was ready: ${JSON.stringify(logs.slice(-5))}`));
+      reject(
+        new Error(`worker ${options.name} exited with ${code} before it was ready: ${JSON.stringify(logs.slice(-5))}`),
+      );
     });
   });
   const metricsPort = await ready;

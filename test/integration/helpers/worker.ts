@@ -1,6 +1,12 @@
 // An in-process worker (the same runtime `rwkvstream worker` starts) for integration tests that need no
 // separate process, on its own prefix, topics and consumer group.
-import { PipelineSettingsSchema, ServiceConfigSchema, type PipelineSettingsInput, type ServiceConfigInput, type Topics } from '../../../schemas/config.ts';
+import {
+  PipelineSettingsSchema,
+  ServiceConfigSchema,
+  type PipelineSettingsInput,
+  type ServiceConfigInput,
+  type Topics,
+} from '../../../schemas/config.ts';
 import { createLogger, silentLogger } from '../../../services/log.ts';
 import { startWorker, type RunningWorker } from '../../../services/worker/runtime.ts';
 import { tinyModel } from '../../helpers/fixtures.ts';
@@ -37,6 +43,8 @@ export function startTestWorker(
     settings: PipelineSettingsSchema.parse(settings),
     engine: { model: tinyModel, threads: 1 },
     // RWKVSTREAM_TEST_LOG=debug shows the worker's logs when a test needs explaining.
-    log: process.env.RWKVSTREAM_TEST_LOG ? createLogger('test-worker', process.env.RWKVSTREAM_TEST_LOG) : silentLogger(),
+    log: process.env.RWKVSTREAM_TEST_LOG
+      ? createLogger('test-worker', process.env.RWKVSTREAM_TEST_LOG)
+      : silentLogger(),
   });
 }
