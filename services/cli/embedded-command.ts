@@ -24,7 +24,7 @@ import {
 import { createLogger } from '../log.ts';
 import type { ShippedModel } from '../models/index.ts';
 import { loadEngine } from './load-engine.ts';
-import { UsageError } from './output.ts';
+import { signalExit, UsageError } from './output.ts';
 import { Progress, formatAmount } from './progress.ts';
 
 export interface EmbeddedFlags extends ConfigFlags {
@@ -130,7 +130,7 @@ class StopOnSignal implements JobSignals {
   scratch: string | undefined;
 
   readonly #handler = (signal: NodeJS.Signals) => {
-    const code = signal === 'SIGTERM' ? 143 : 130;
+    const code = signalExit(signal);
     if (!this.#running || this.#signal !== undefined) {
       if (this.scratch !== undefined) rmSync(this.scratch, { force: true });
       process.stderr.write('\nrwkvstream: interrupted\n');
@@ -150,7 +150,7 @@ class StopOnSignal implements JobSignals {
   }
 
   get exitCode(): number {
-    return this.#signal === 'SIGTERM' ? 143 : 130;
+    return signalExit(this.#signal);
   }
 
   running(): void {

@@ -18,7 +18,16 @@ export const EXIT = {
   failed: 4,
   /** Redis or Kafka did not answer. */
   unreachable: EXIT_UNREACHABLE,
+  /** Stopped by Ctrl-C (SIGINT), as a shell reports a process its signal ended (128 + 2). */
+  interrupted: 130,
+  /** Stopped by SIGTERM (128 + 15). */
+  terminated: 143,
 } as const;
+
+/** The exit status of a command that a signal stopped. */
+export function signalExit(signal: NodeJS.Signals | undefined): number {
+  return signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
+}
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);

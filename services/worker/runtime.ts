@@ -55,6 +55,8 @@ export interface WorkerOptions {
   connectAttempts?: number;
   /** When the metrics port is busy: use the next free one (the port is the default) or stop (it was asked for). */
   metricsPortFallback?: boolean;
+  /** Aborts a start that is still waiting for Redis or Kafka (a stop requested before the worker is ready). */
+  signal?: AbortSignal;
 }
 
 export interface RunningWorker {
@@ -111,8 +113,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     // No brokers: documents come in through the Redis inbox queue; results and dead letters go to Redis streams.
     const kafkaAccess =
       options.kafka ?? (service.kafkaBrokers ? plainKafka(service.kafkaBrokers, options.origins?.kafka) : undefined);
-    await waitForRedis(redisAccess, attempts, log);
-    if (kafkaAccess) await waitForKafka(kafkaAccess, attempts, log);
+    await waitForRedis(redisAccess, attempts, log, options.signal);
+    if (kafkaAccess) await waitForKafka(kafkaAccess, attempts, log, options.signal);
+    options.signal?.throwIfAborted();
 
     const redis = connectRedis(redisAccess, `${name}/store`, log);
     cleanup.push(() => redis.quit());

@@ -95,7 +95,7 @@ export async function requireKafka(access: KafkaAccess): Promise<void> {
 }
 
 /** A worker's start: up to `attempts` tries with a growing wait, one log line per failed attempt. */
-export async function waitForKafka(access: KafkaAccess, attempts: number, log: Log): Promise<void> {
+export async function waitForKafka(access: KafkaAccess, attempts: number, log: Log, signal?: AbortSignal): Promise<void> {
   const brokers = access.brokers.join(',');
   const address = access;
   for (let attempt = 1; ; attempt++) {
@@ -110,7 +110,7 @@ export async function waitForKafka(access: KafkaAccess, attempts: number, log: L
         { attempt, of: attempts },
         `${unreachable('kafka', brokers, address.origin, err)}; retrying in ${wait / 1000} s`,
       );
-      await sleep(wait);
+      await sleep(wait, undefined, signal ? { signal } : {});
     }
   }
 }

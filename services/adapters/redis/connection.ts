@@ -123,7 +123,7 @@ export async function openRedis(access: RedisAccess, name: string): Promise<Redi
  * A worker's start: tries up to `attempts` times with a growing wait, one log line per failed attempt, and
  * gives up with an UnreachableError.
  */
-export async function waitForRedis(access: RedisAccess, attempts: number, log: Log): Promise<void> {
+export async function waitForRedis(access: RedisAccess, attempts: number, log: Log, signal?: AbortSignal): Promise<void> {
   const where = describeRedis(access);
   for (let attempt = 1; ; attempt++) {
     try {
@@ -138,7 +138,7 @@ export async function waitForRedis(access: RedisAccess, attempts: number, log: L
         { attempt, of: attempts },
         `${unreachable('redis', where, access.origin, err)}; retrying in ${wait / 1000} s`,
       );
-      await sleep(wait);
+      await sleep(wait, undefined, signal ? { signal } : {});
     }
   }
 }

@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { addCommandSettings } from '../../config/flags.ts';
 import type { ConfigFlags } from '../../config/index.ts';
 import type { SendLine } from '../../adapters/kafka/send-events.ts';
-import { UsageError, parseFlags } from '../output.ts';
+import { UsageError, parseFlags, signalExit } from '../output.ts';
 
 interface SendEventsFlags extends ConfigFlags {
   stream?: string;
@@ -51,9 +51,9 @@ export function sendEventsCommand(program: Command): void {
     await requireKafka(access);
 
     const stop = new AbortController();
-    const onSignal = () => {
-      if (stop.signal.aborted) process.exit(130);
-      stop.abort();
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stop.signal.aborted) process.exit(signalExit(signal));
+      stop.abort(signal);
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
@@ -79,7 +79,7 @@ export function sendEventsCommand(program: Command): void {
         },
       });
       if (flags.quiet !== true) process.stderr.write(`rwkvstream: ${sent} event${sent === 1 ? '' : 's'} sent\n`);
-      if (stop.signal.aborted) process.exitCode = 130;
+      if (stop.signal.aborted) process.exitCode = signalExit(stop.signal.reason as NodeJS.Signals);
     } finally {
       await producer.disconnect();
       process.off('SIGINT', onSignal);
