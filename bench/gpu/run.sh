@@ -40,7 +40,7 @@ rm -rf "$app" "$work/bin" "$work/redis"
 mkdir -p "$app/native/build" "$work/bin" "$work/data"
 # The sources that run (tsx compiles them on load), the production dependencies and the addon at the place
 # the engine looks for it.
-for d in bin services pipelines schemas bench; do cp -r "$repo/$d" "$app/"; done
+for d in bin engine services pipelines schemas bench; do cp -r "$repo/$d" "$app/"; done
 cp "$repo/package.json" "$repo/tsconfig.json" "$app/"
 tar -C "$app" -xJf "$kit/node_modules.tar.xz"
 xz -dc "$kit/rwkv.node.xz" > "$app/native/build/rwkv.node"
