@@ -53,6 +53,11 @@ if [ "$backend" = cuda ]; then
 else
   build="$repo/native/build"
   [ -f "$build/rwkv.node" ] || fail "native/build/rwkv.node is missing: run npm run build:native"
+  # npm ci builds only the addon; the benchmark is built when asked for, here.
+  if [ ! -f "$build/rwkv_bench" ]; then
+    say "building rwkv_bench in $build"
+    node "$repo/native/build.mjs" --quiet --bench
+  fi
 fi
 [ -f "$build/rwkv_bench" ] || fail "$build/rwkv_bench is missing"
 
