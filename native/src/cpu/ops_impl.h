@@ -296,9 +296,15 @@ static void wkv(const WkvArgs& a) {
   float* y = vec(12);
   float* o = vec(13);
 
-  transpose_square(a.state, st, N);
-
+  // Decoding streams hundreds of megabytes of weights between two visits to a head's state, so the state
+  // comes from memory, and the transposition reads it in blocks of rows, a pattern the hardware prefetchers
+  // do not follow (its loads waited on memory). Every line of it is asked for first (for writing: it is
+  // stored back at the end) and the first token prepared while they arrive: the transposition's time in int8
+  // decoding fell by a third, about 1% of a step net of the prefetches (perf, 0.1B shape, AVX-512).
+  const char* state_bytes = reinterpret_cast<const char*>(a.state);
+  for (size_t off = 0; off < static_cast<size_t>(N) * N * sizeof(float); off += 64) __builtin_prefetch(state_bytes + off, 1, 3);
   wkv_prepare(a, 0, cur);
+  transpose_square(a.state, st, N);
   wkv_first_sa(sa, st, cur.alpha, N);
   for (int t = 0; t < a.n_tokens; t++) {
     const size_t row = static_cast<size_t>(t) * a.stride;
