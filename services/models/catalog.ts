@@ -13,9 +13,9 @@ import {
   type ModelFamily,
   type VocabSpec,
 } from '../../schemas/models.ts';
+import { NEOX_20B } from '../../engine/neox-20b.ts';
 
 const WORLD_VOCAB_SIZE = 65536;
-export const NEOX_20B_VOCAB_SIZE = 50277;
 /** Working memory beside the weights: state, activations of a chunk, logits, tokenizer. */
 const RAM_OVERHEAD = 256 * 1024 * 1024;
 
@@ -226,7 +226,7 @@ function entry(f: Family, r: Release): CatalogModel {
     params: r.params,
     nLayer: r.nLayer,
     nEmbd: r.nEmbd,
-    vocabSize: f.tokenizer === 'world' ? WORLD_VOCAB_SIZE : NEOX_20B_VOCAB_SIZE,
+    vocabSize: f.tokenizer === 'world' ? WORLD_VOCAB_SIZE : NEOX_20B.vocabSize,
     // Official releases are bf16: two bytes per parameter.
     fileBytes: r.params * 2,
     ramBytes: { f32: r.params * 4 + RAM_OVERHEAD, bf16: r.params * 2 + RAM_OVERHEAD },

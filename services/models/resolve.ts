@@ -11,15 +11,8 @@ import type { AppConfig } from '../../schemas/app-config.ts';
 import type { EngineOptions } from '../../schemas/engine.ts';
 import type { CatalogModel, ModelCatalog } from '../../schemas/models.ts';
 import { listCached, readCached } from './cache.ts';
-import { isNamedTokenizer } from '../../engine/neox-20b.ts';
-import {
-  DEFAULT_MODEL_NAME,
-  MODEL_CATALOG,
-  NEOX_20B_VOCAB_SIZE,
-  WORLD_VOCAB,
-  findCatalogModel,
-  isVocabName,
-} from './catalog.ts';
+import { NEOX_20B, isNamedTokenizer } from '../../engine/neox-20b.ts';
+import { DEFAULT_MODEL_NAME, MODEL_CATALOG, WORLD_VOCAB, findCatalogModel, isVocabName } from './catalog.ts';
 import { ModelsError } from './errors.ts';
 import { formatBytes } from './format.ts';
 import { describeError } from './hf.ts';
@@ -212,7 +205,7 @@ export async function resolveVocab(config: ResolveConfig, opts: ResolveVocabOpti
   }
   if (config.vocab === undefined && opts.modelVocabSize === 256) return { vocab: 'bytes', from: 'model' };
   // RWKV-4 Pile and Raven models: the GPT-NeoX 20B tokenizer, from the cache or downloaded.
-  if (config.vocab === undefined && opts.modelVocabSize === NEOX_20B_VOCAB_SIZE) return neox20b(config, opts);
+  if (config.vocab === undefined && opts.modelVocabSize === NEOX_20B.vocabSize) return neox20b(config, opts);
 
   const cached = await readCached(config.home, 'vocab', WORLD_VOCAB.name);
   if (cached) return { vocab: cached.path, from: 'cache' };
