@@ -67,9 +67,13 @@ test('SIGTERM the moment the worker says it is ready stops it cleanly', { timeou
     groupId: prefix,
     env: { KAFKA_BROKERS: undefined },
   });
-  assert.equal(await worker.stop(), 0, JSON.stringify(worker.logs.slice(-5)));
-  assert.ok(
-    worker.logs.some((l) => l.msg === 'stopped'),
-    JSON.stringify(worker.logs.slice(-5)),
-  );
+  try {
+    assert.equal(await worker.stop(), 0, JSON.stringify(worker.logs.slice(-5)));
+    assert.ok(
+      worker.logs.some((l) => l.msg === 'stopped'),
+      JSON.stringify(worker.logs.slice(-5)),
+    );
+  } finally {
+    await clearPrefix(prefix);
+  }
 });

@@ -95,7 +95,12 @@ export async function requireKafka(access: KafkaAccess): Promise<void> {
 }
 
 /** A worker's start: up to `attempts` tries with a growing wait, one log line per failed attempt. */
-export async function waitForKafka(access: KafkaAccess, attempts: number, log: Log, signal?: AbortSignal): Promise<void> {
+export async function waitForKafka(
+  access: KafkaAccess,
+  attempts: number,
+  log: Log,
+  signal?: AbortSignal,
+): Promise<void> {
   const brokers = access.brokers.join(',');
   const address = access;
   for (let attempt = 1; ; attempt++) {

@@ -123,7 +123,12 @@ export async function openRedis(access: RedisAccess, name: string): Promise<Redi
  * A worker's start: tries up to `attempts` times with a growing wait, one log line per failed attempt, and
  * gives up with an UnreachableError.
  */
-export async function waitForRedis(access: RedisAccess, attempts: number, log: Log, signal?: AbortSignal): Promise<void> {
+export async function waitForRedis(
+  access: RedisAccess,
+  attempts: number,
+  log: Log,
+  signal?: AbortSignal,
+): Promise<void> {
   const where = describeRedis(access);
   for (let attempt = 1; ; attempt++) {
     try {
