@@ -57,7 +57,7 @@ export async function enqueueSuccessor(record: DocumentRecord, chunk: number, de
 
 export async function runChunk(job: ChunkJob, deps: PipelineDeps, ctx: JobContext): Promise<ChunkOutcome> {
   const planned = await deps.documents.get(job.doc);
-  if (!planned || planned.status !== 'running') {
+  if (planned?.status !== 'running') {
     // Finished, failed, or expired long ago: a late duplicate of a job that has done its work.
     ctx.log.info({ status: planned?.status ?? 'unknown' }, 'document is not running; nothing to do');
     return 'skipped';

@@ -28,9 +28,7 @@ const started = performance.now();
 for (let at = 0; at < tokens.length; at += chunk) {
   await engine.model.forward(tokens.subarray(at, at + chunk), state, 'none');
   if (process.stderr.isTTY || (at / chunk) % 25 === 0)
-    process.stderr.write(
-      `\rengine alone: ${at + chunk > tokens.length ? tokens.length : at + chunk}/${tokens.length} tokens`,
-    );
+    process.stderr.write(`\rengine alone: ${Math.min(at + chunk, tokens.length)}/${tokens.length} tokens`);
 }
 const seconds = (performance.now() - started) / 1000;
 process.stderr.write('\n');

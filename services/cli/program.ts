@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { Command, CommanderError } from 'commander';
+import { Command, type CommanderError } from 'commander';
 
 import { packageRoot } from '../../engine/package-root.ts';
 import { classifyCommand } from './commands/classify.ts';

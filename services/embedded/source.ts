@@ -31,7 +31,6 @@ export class FileSource implements RecordSource {
   readonly #input: SourceInput;
   /** The records' topic: the input's name. */
   readonly #topic: string;
-  #stopped = false;
 
   constructor(input: SourceInput, topic: string) {
     this.#input = input;
@@ -42,9 +41,8 @@ export class FileSource implements RecordSource {
     return record(this.#topic, 0, offset, key, value);
   }
 
-  /** Delivers every record of the input, then resolves (sooner when stopped). */
+  /** Delivers the input's one document record, then resolves. */
   async start(handlers: { documents: RecordHandler; events: RecordHandler }): Promise<void> {
-    this.#stopped = false;
     const input = this.#input;
     const message = {
       schema: DOCUMENT_SCHEMA_V1,
@@ -55,7 +53,6 @@ export class FileSource implements RecordSource {
     await handlers.documents(this.#record(input.id, 0, message));
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-  }
+  /** Nothing to stop: start() has delivered the one record by the time it resolves. */
+  async stop(): Promise<void> {}
 }

@@ -40,7 +40,7 @@ interface Family {
   releases: Release[];
 }
 
-const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const DATE = '(?<date>\\d{8})';
 
 const FAMILIES: Family[] = [
@@ -50,7 +50,7 @@ const FAMILIES: Family[] = [
     describe: (l) =>
       `RWKV-7 G1 ${l.toUpperCase()}: the newest G-series release (World data plus reasoning and instruction data)`,
     // rwkv7-g1-…, rwkv7-g1a-…, rwkv7-g1a3-…, rwkv7-g1d-…; never rwkv7a-/rwkv7b- (other architectures).
-    pattern: (r) => `^rwkv7-g1[a-z]?\\d*-${escape(r.label)}-${DATE}-ctx\\d+\\.pth$`,
+    pattern: (r) => `^rwkv7-g1[a-z]?\\d*-${escapeRegExp(r.label)}-${DATE}-ctx\\d+\\.pth$`,
     promptFormat: 'rwkv7-g',
     tokenizer: 'world',
     releases: [
@@ -66,7 +66,7 @@ const FAMILIES: Family[] = [
     family: 'world',
     repo: () => 'BlinkDL/rwkv-7-world',
     describe: (l) => `RWKV-7 World ${l.toUpperCase()}: base model trained on the multilingual World data`,
-    pattern: (r) => `^RWKV-x070-World-${escape(r.label.toUpperCase())}-v[\\d.]+-${DATE}-ctx\\d+\\.pth$`,
+    pattern: (r) => `^RWKV-x070-World-${escapeRegExp(r.label.toUpperCase())}-v[\\d.]+-${DATE}-ctx\\d+\\.pth$`,
     promptFormat: 'world',
     tokenizer: 'world',
     releases: [
@@ -104,7 +104,7 @@ const FAMILIES: Family[] = [
     family: 'world6',
     repo: () => 'BlinkDL/rwkv-6-world',
     describe: (l) => `RWKV-6 "Finch" World ${l.toUpperCase()}`,
-    pattern: (r) => `^RWKV-x060-World-${escape(r.file.split('-')[3]!)}-v[\\d.]+-${DATE}-ctx\\d+\\.pth$`,
+    pattern: (r) => `^RWKV-x060-World-${escapeRegExp(r.file.split('-')[3]!)}-v[\\d.]+-${DATE}-ctx\\d+\\.pth$`,
     promptFormat: 'world',
     tokenizer: 'world',
     releases: [
@@ -142,7 +142,7 @@ const FAMILIES: Family[] = [
     family: 'world5',
     repo: () => 'BlinkDL/rwkv-5-world',
     describe: (l) => `RWKV-5 "Eagle" World ${l.toUpperCase()}`,
-    pattern: (r) => `^RWKV-5-World-${escape(r.file.split('-')[3]!)}-v[\\d.]+-${DATE}-ctx\\d+k?\\.pth$`,
+    pattern: (r) => `^RWKV-5-World-${escapeRegExp(r.file.split('-')[3]!)}-v[\\d.]+-${DATE}-ctx\\d+k?\\.pth$`,
     promptFormat: 'world',
     tokenizer: 'world',
     releases: [
@@ -167,7 +167,7 @@ const FAMILIES: Family[] = [
     family: 'world4',
     repo: () => 'BlinkDL/rwkv-4-world',
     describe: (l) => `RWKV-4 World ${l.toUpperCase()}`,
-    pattern: (r) => `^RWKV-4-World-${escape(r.file.split('-')[3]!)}-v[\\d.]+-${DATE}-ctx\\d+\\.pth$`,
+    pattern: (r) => `^RWKV-4-World-${escapeRegExp(r.file.split('-')[3]!)}-v[\\d.]+-${DATE}-ctx\\d+\\.pth$`,
     promptFormat: 'world',
     tokenizer: 'world',
     releases: [
@@ -178,7 +178,7 @@ const FAMILIES: Family[] = [
     family: 'raven4',
     repo: () => 'BlinkDL/rwkv-4-raven',
     describe: (l) => `RWKV-4 Raven ${l.toUpperCase()}: the Pile model tuned for Bob/Alice chat (English)`,
-    pattern: (r) => `^RWKV-4-Raven-${escape(r.file.split('-')[3]!)}-v\\d+-Eng[^/]*-${DATE}-ctx\\d+\\.pth$`,
+    pattern: (r) => `^RWKV-4-Raven-${escapeRegExp(r.file.split('-')[3]!)}-v\\d+-Eng[^/]*-${DATE}-ctx\\d+\\.pth$`,
     promptFormat: 'raven',
     tokenizer: '20b',
     releases: [
@@ -202,7 +202,7 @@ const FAMILIES: Family[] = [
     family: 'pile4',
     repo: (r) => `BlinkDL/rwkv-4-pile-${r.file.split('-')[3]!.toLowerCase()}`,
     describe: (l) => `RWKV-4 Pile ${l.toUpperCase()}: base model trained on the Pile (plain completion)`,
-    pattern: (r) => `^RWKV-4-Pile-${escape(r.file.split('-')[3]!)}-${DATE}-\\d+\\.pth$`,
+    pattern: (r) => `^RWKV-4-Pile-${escapeRegExp(r.file.split('-')[3]!)}-${DATE}-\\d+\\.pth$`,
     promptFormat: 'raw',
     tokenizer: '20b',
     releases: [

@@ -92,7 +92,7 @@ export function howToGiveVocab(home: string): string {
   ]);
 }
 
-function whyNoDownload(config: ResolveConfig, opts: ResolveOptions): string {
+function whyNoDownload(config: ResolveConfig): string {
   if (config.offline) return 'offline mode is on (RWKVSTREAM_OFFLINE or --offline)';
   return 'this command does not download';
 }
@@ -115,7 +115,7 @@ async function modelByName(
   if (!mayDownload(config, opts)) {
     throw new ModelsError(
       'E_MODEL_NOT_FOUND',
-      `${origin} names the model ${entry.name}, which is not in the cache ${config.home} and ${whyNoDownload(config, opts)}; ` +
+      `${origin} names the model ${entry.name}, which is not in the cache ${config.home} and ${whyNoDownload(config)}; ` +
         `download it with: rwkvstream models pull ${entry.name}`,
     );
   }
@@ -150,7 +150,7 @@ export async function resolveModel(config: ResolveConfig, opts: ResolveOptions =
   if (!mayDownload(config, opts)) {
     throw new ModelsError(
       'E_MODEL_NOT_FOUND',
-      `no model is configured or cached, and ${whyNoDownload(config, opts)}; ${howToGiveModel(config.home, catalog)}`,
+      `no model is configured or cached, and ${whyNoDownload(config)}; ${howToGiveModel(config.home, catalog)}`,
     );
   }
   try {
@@ -212,7 +212,7 @@ export async function resolveVocab(config: ResolveConfig, opts: ResolveVocabOpti
   if (!mayDownload(config, opts)) {
     throw new ModelsError(
       'E_VOCAB_NOT_FOUND',
-      `the World vocabulary is not configured or cached, and ${whyNoDownload(config, opts)}; ${howToGiveVocab(config.home)}`,
+      `the World vocabulary is not configured or cached, and ${whyNoDownload(config)}; ${howToGiveVocab(config.home)}`,
     );
   }
   try {

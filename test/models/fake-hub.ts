@@ -100,13 +100,19 @@ export class FakeHub {
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://hub');
     const tree = url.pathname.match(/^\/api\/models\/([^/]+\/[^/]+)\/tree\/main$/);
-    if (tree) return this.#listing(req, res, tree[1]!, Number(url.searchParams.get('cursor') ?? 0));
+    if (tree) {
+      this.#listing(req, res, tree[1]!, Number(url.searchParams.get('cursor') ?? 0));
+      return;
+    }
     const resolve = url.pathname.match(/^\/([^/]+\/[^/]+)\/resolve\/main\/(.+)$/);
     const cdn = url.pathname.match(/^\/cdn\/([^/]+\/[^/]+)\/(.+)$/);
     const match = resolve ?? cdn;
     if (match) {
       const file = this.files.find((f) => f.repo === match[1] && f.path === decodeURIComponent(match[2]!));
-      if (!file) return this.#status(req, res, 404);
+      if (!file) {
+        this.#status(req, res, 404);
+        return;
+      }
       if (resolve && this.behaviour.redirect) {
         this.#log(req, 302);
         res.writeHead(302, {
@@ -117,11 +123,12 @@ export class FakeHub {
         res.end();
         return;
       }
-      return this.#serve(req, res, file.content);
+      this.#serve(req, res, file.content);
+      return;
     }
     const raw = this.behaviour.raw.get(url.pathname);
-    if (raw) return this.#serve(req, res, raw);
-    this.#status(req, res, 404);
+    if (raw) this.#serve(req, res, raw);
+    else this.#status(req, res, 404);
   }
 
   #status(req: IncomingMessage, res: ServerResponse, status: number): void {
@@ -132,7 +139,10 @@ export class FakeHub {
 
   #listing(req: IncomingMessage, res: ServerResponse, repo: string, cursor: number): void {
     const files = this.files.filter((f) => f.repo === repo);
-    if (files.length === 0) return this.#status(req, res, 404);
+    if (files.length === 0) {
+      this.#status(req, res, 404);
+      return;
+    }
     const entries = files.map((f) => {
       const lfs = f.lfs ?? f.path.endsWith('.pth');
       return lfs

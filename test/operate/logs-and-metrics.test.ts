@@ -25,7 +25,7 @@ function capture(isTTY: boolean): { stream: PassThrough & { isTTY?: boolean }; t
 test('logs: readable lines on a terminal, JSON elsewhere, and whatever the format setting says', () => {
   const tty = capture(true);
   createLogger('t', { stream: tty.stream }).warn({ doc: 'd-1', chunk: 3, note: 'two words' }, 'chunk taken over');
-  assert.match(tty.text(), /^\d\d:\d\d:\d\d WARN  chunk taken over {2}doc=d-1 chunk=3 note="two words"\n$/);
+  assert.match(tty.text(), /^\d\d:\d\d:\d\d WARN {2}chunk taken over {2}doc=d-1 chunk=3 note="two words"\n$/);
 
   const file = capture(false);
   createLogger('t', { stream: file.stream }).info({ doc: 'd-1' }, 'ready');

@@ -53,7 +53,7 @@ async function planParts(
     );
   assert.equal(p.sinks.deadLetters.length, 0, 'the parts themselves are accepted');
   const next = p.queue.next();
-  assert.ok(next && next.id.startsWith(`plan~${id}~`), `a plan job for ${id}`);
+  if (!next?.id.startsWith(`plan~${id}~`)) assert.fail(`a plan job for ${id}`);
   p.queue.markDone(next.id);
   return runJob(next.job, p.deps, jobContext()).then(
     () => null,
@@ -147,7 +147,10 @@ test('a document past the token limit is refused while it is tokenized, before t
 
 test('the streaming UTF-8 check agrees with a whole-buffer check on random and mutated bytes, at any split', () => {
   let seed = 7;
-  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
   const samples = ['plain ascii', 'é€😀 mixed ü', '\u{10FFFF}\u{800}\u{FFFF}', ''].map((s) => Buffer.from(s));
   for (let n = 0; n < 3000; n++) {
     const bytes = Buffer.from(samples[rand(samples.length)]!);

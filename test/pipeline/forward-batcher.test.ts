@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { ForwardBatcher, type BatchModel } from '../../pipelines/forward-batcher.ts';
 import { BatchSettingsSchema, type BatchSettings } from '../../schemas/config.ts';
 import type { LogitsMode } from '../../schemas/engine.ts';
-import { Engine, EngineError, RnnState, type StreamInput } from '../../engine/index.ts';
+import { Engine, EngineError, type RnnState, type StreamInput } from '../../engine/index.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
 
 let engine: Engine;
@@ -82,7 +82,7 @@ test('batched results are bit-identical to one call per request, on the CPU', as
   const batcher = new ForwardBatcher(model, settings({ streams: 8, sliceTokens: 256, tokens: 2048, waitMs: 50 }));
   const states = cases.map((c) => c.state());
   const outs = await Promise.all(cases.map((c, i) => batcher.forward(c.tokens, states[i]!, c.logits)));
-  cases.forEach((c, i) => {
+  cases.forEach((_case, i) => {
     sameBits(outs[i]!, alone[i]!.logits, `request ${i} logits`);
     sameBits(states[i]!.data, alone[i]!.state.data, `request ${i} state`);
     assert.equal(states[i]!.tokens, alone[i]!.state.tokens);

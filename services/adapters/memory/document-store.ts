@@ -84,7 +84,9 @@ export class MemoryDocumentStore implements DocumentStore {
       append: async (ids) => {
         for (const s of segmentSlices(written, written + ids.length, segmentTokens)) {
           const from = s.segment * segmentTokens + s.from - written;
-          (segments[s.segment] ??= []).push(...ids.subarray(from, from + s.to - s.from));
+          const segment = segments[s.segment] ?? [];
+          segments[s.segment] = segment;
+          segment.push(...ids.subarray(from, from + s.to - s.from));
         }
         written += ids.length;
         this.tokens.set(
