@@ -1,6 +1,7 @@
 // doctor's GPU line: the devices with their memory and the driver when the CUDA backend loads, "CUDA
 // unavailable" with the reason otherwise — checked on this machine's real engine (no GPU here), on the CUDA
-// build of the addon when one was made (native/build-cuda), and on the report of a machine with a GPU.
+// build of the addon (native/build-cuda when one was made, else the default build when nvcc compiled CUDA into
+// it), and on the report of a machine with a GPU.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -12,13 +13,18 @@ import { promisify } from 'node:util';
 import type { DoctorReport } from '../../schemas/doctor.ts';
 import { CapabilitiesSchema } from '../../schemas/engine.ts';
 import { checkAddon, describeCuda } from '../../services/doctor/engine-checks.ts';
-import { capabilities } from '../../engine/index.ts';
+import { capabilities, DEFAULT_ADDON_PATH } from '../../engine/index.ts';
 import { tinyModel } from '../helpers/fixtures.ts';
 import { cliEntry, repoRoot } from '../helpers/paths.ts';
 
 const run = promisify(execFile);
 const home = mkdtempSync(path.join(tmpdir(), 'rwkvstream-doctor-cuda-'));
-const cudaAddon = path.join(repoRoot, 'native', 'build-cuda', 'rwkv.node');
+const separateCudaBuild = path.join(repoRoot, 'native', 'build-cuda', 'rwkv.node');
+const cudaAddon = existsSync(separateCudaBuild)
+  ? separateCudaBuild
+  : capabilities().cudaCompiled
+    ? DEFAULT_ADDON_PATH
+    : undefined;
 
 test('a machine with a GPU: each device with its name, compute capability and memory, and the CUDA versions', () => {
   const caps = CapabilitiesSchema.parse({
@@ -79,8 +85,11 @@ test('this machine (no GPU): the native engine check says CUDA unavailable with 
 });
 
 test('the addon built with the CUDA backend loads without a GPU: doctor reports why CUDA is unavailable, a cuda model load fails with E_NO_DEVICE', {
-  skip: existsSync(cudaAddon) ? false : 'no CUDA build (bench/gpu/pack.sh makes native/build-cuda)',
+  skip: cudaAddon
+    ? false
+    : 'no CUDA build (the engine was built without nvcc; bench/gpu/pack.sh makes native/build-cuda)',
 }, async () => {
+  assert.ok(cudaAddon);
   // Only what the test sets: no Redis or brokers from the machine's environment.
   const env = { PATH: process.env.PATH, HOME: home, RWKVSTREAM_HOME: home, RWKVSTREAM_ADDON: cudaAddon };
   const { stdout } = await run(
