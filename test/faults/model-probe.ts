@@ -35,8 +35,11 @@ export interface FileEdits {
 const bases = new Map<string, Buffer>();
 
 function mutate(base: string, edits: FileEdits): Buffer {
-  const original = bases.get(base) ?? readFileSync(base);
-  bases.set(base, original);
+  let original = bases.get(base);
+  if (!original) {
+    original = readFileSync(base);
+    bases.set(base, original);
+  }
   let bytes = Buffer.from(original);
   for (const [at, value] of edits.set ?? []) if (at < bytes.length) bytes[at] = value;
   if (edits.zero) bytes.fill(0, edits.zero[0], Math.min(bytes.length, edits.zero[0] + edits.zero[1]));

@@ -82,8 +82,8 @@ test('batched results are bit-identical to one call per request, on the CPU', as
   const batcher = new ForwardBatcher(model, settings({ streams: 8, sliceTokens: 256, tokens: 2048, waitMs: 50 }));
   const states = cases.map((c) => c.state());
   const outs = await Promise.all(cases.map((c, i) => batcher.forward(c.tokens, states[i]!, c.logits)));
-  cases.forEach((_case, i) => {
-    sameBits(outs[i]!, alone[i]!.logits, `request ${i} logits`);
+  outs.forEach((out, i) => {
+    sameBits(out, alone[i]!.logits, `request ${i} logits`);
     sameBits(states[i]!.data, alone[i]!.state.data, `request ${i} state`);
     assert.equal(states[i]!.tokens, alone[i]!.state.tokens);
   });
